@@ -1,0 +1,64 @@
+"""Settings and paths: platform folders with environment overrides, device preference."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "musicapp"
+# Working sample rate of the catalogue and the engines (MusicGen's rate, too).
+SAMPLE_RATE = 32000
+
+# Never reach a model hub implicitly: weights load from local folders only.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def _env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser() if value else default
+
+
+@dataclass
+class Settings:
+    """Every setting of the app in one place. Environment variables override the defaults."""
+
+    data_dir: Path = field(
+        default_factory=lambda: _env_path(
+            "MUSICAPP_DATA_DIR", Path(platformdirs.user_data_dir(APP_NAME))
+        )
+    )
+    models_dir: Path = field(
+        default_factory=lambda: _env_path(
+            "MUSICAPP_MODELS_DIR", Path(platformdirs.user_data_dir(APP_NAME)) / "models"
+        )
+    )
+    device: str = field(default_factory=lambda: os.environ.get("MUSICAPP_DEVICE", "auto"))
+    sample_rate: int = SAMPLE_RATE
+
+    @property
+    def catalog_path(self) -> Path:
+        return _env_path("MUSICAPP_CATALOG", self.data_dir / "catalog.sqlite")
+
+    @property
+    def audio_dir(self) -> Path:
+        return self.data_dir / "audio"
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.data_dir / "ledger.sqlite"
+
+    @property
+    def takes_dir(self) -> Path:
+        return self.data_dir / "takes"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.data_dir / "exports"
+
+    def ensure_dirs(self) -> None:
+        for d in (self.data_dir, self.audio_dir, self.takes_dir, self.exports_dir):
+            d.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,63 @@
+"""Value types and pure rules: songs, references, consent policy, provenance, shares. No I/O."""
+
+from musicapp.core.consent import (
+    LEVEL_PERMISSION,
+    ConsentRecord,
+    Decision,
+    Permission,
+    Verification,
+    current_record,
+    decide,
+    verify,
+)
+from musicapp.core.model import (
+    GenerationRequest,
+    InvalidInput,
+    Level,
+    Reference,
+    RightsHolder,
+    Role,
+    Song,
+    Split,
+    Stem,
+    TimeRange,
+    Use,
+    check_splits,
+)
+from musicapp.core.provenance import (
+    Provenance,
+    SourceShare,
+    TimelineSlot,
+    allocate,
+    holder_shares,
+    normalise,
+)
+
+__all__ = [
+    "LEVEL_PERMISSION",
+    "ConsentRecord",
+    "Decision",
+    "GenerationRequest",
+    "InvalidInput",
+    "Level",
+    "Permission",
+    "Provenance",
+    "Reference",
+    "RightsHolder",
+    "Role",
+    "Song",
+    "SourceShare",
+    "Split",
+    "Stem",
+    "TimeRange",
+    "TimelineSlot",
+    "Use",
+    "Verification",
+    "allocate",
+    "check_splits",
+    "current_record",
+    "decide",
+    "holder_shares",
+    "normalise",
+    "verify",
+]

@@ -1,0 +1,226 @@
+"""Consent records (paper Tables 1-2) and the policy that decides each reference: default deny."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from musicapp.core.model import InvalidInput, Level, Reference, Song, Use
+
+
+class Permission(StrEnum):
+    """The four flags of the paper's Table 1."""
+
+    MODEL_TRAINING = "model_training"
+    SONG_INFERENCE = "song_inference"
+    PARAMETER_INFERENCE = "parameter_inference"
+    AUDIO_INFERENCE = "audio_inference"
+
+    @property
+    def label(self) -> str:
+        return {
+            Permission.MODEL_TRAINING: "model training",
+            Permission.SONG_INFERENCE: "song-level use",
+            Permission.PARAMETER_INFERENCE: "parameter-level use",
+            Permission.AUDIO_INFERENCE: "audio-level use",
+        }[self]
+
+
+# A temporal reference draws on a stretch of the reference's own audio, so it needs the
+# audio-level flag: the rights holder agreed to have their recording itself reworked.
+LEVEL_PERMISSION: dict[Level, Permission] = {
+    Level.SONG: Permission.SONG_INFERENCE,
+    Level.PARAMETER: Permission.PARAMETER_INFERENCE,
+    Level.AUDIO: Permission.AUDIO_INFERENCE,
+    Level.TEMPORAL: Permission.AUDIO_INFERENCE,
+}
+
+USE_ORDER = (Use.PRIVATE, Use.NON_COMMERCIAL, Use.COMMERCIAL)
+
+
+@dataclass(frozen=True)
+class ConsentRecord:
+    """One version of one rights holder's consent for one song. New versions, never edits."""
+
+    song_id: str
+    holder_id: str
+    version: int
+    permissions: frozenset[Permission]
+    uses: frozenset[Use]
+    effective_from: datetime
+    revoked_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.version < 1:
+            raise InvalidInput(f"consent for {self.song_id}: version must be 1 or more")
+        if self.effective_from.tzinfo is None:
+            raise InvalidInput(f"consent for {self.song_id}: effective_from needs a time zone")
+        if self.revoked_at is not None and self.revoked_at.tzinfo is None:
+            raise InvalidInput(f"consent for {self.song_id}: revoked_at needs a time zone")
+
+    def allows(self, permission: Permission, use: Use, at: datetime) -> bool:
+        return (
+            not self.is_revoked(at) and permission in self.permissions and use in self.uses
+        )
+
+    def is_revoked(self, at: datetime) -> bool:
+        return self.revoked_at is not None and self.revoked_at <= at
+
+
+def current_record(
+    records: Iterable[ConsentRecord], song_id: str, holder_id: str, at: datetime
+) -> ConsentRecord | None:
+    """The newest version in force at `at` for one holder of one song, or None."""
+    best: ConsentRecord | None = None
+    for rec in records:
+        if rec.song_id != song_id or rec.holder_id != holder_id or rec.effective_from > at:
+            continue
+        if best is None or rec.version > best.version:
+            best = rec
+    return best
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The verdict on one reference: allowed, or refused with reasons a person can read."""
+
+    reference: Reference
+    allowed: bool
+    reasons: tuple[str, ...]
+    consent_versions: tuple[tuple[str, int], ...] = ()
+    alternatives: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The decisions on every reference of a request; it passes only if every one does."""
+
+    use: Use
+    decisions: tuple[Decision, ...]
+
+    @property
+    def allowed(self) -> bool:
+        return bool(self.decisions) and all(d.allowed for d in self.decisions)
+
+    @property
+    def refused(self) -> tuple[Decision, ...]:
+        return tuple(d for d in self.decisions if not d.allowed)
+
+    def summary(self) -> str:
+        if self.allowed:
+            return f"All {len(self.decisions)} reference(s) are cleared for {self.use.label}."
+        lines = [f"Refused for {self.use.label}:"]
+        for d in self.refused:
+            lines.extend(f"  {d.reference.song_id}: {r}" for r in d.reasons)
+        return "\n".join(lines)
+
+
+def _uses_phrase(uses: Iterable[Use]) -> str:
+    ordered = [u.label for u in USE_ORDER if u in set(uses)]
+    if not ordered:
+        return "for no use"
+    if len(ordered) == 1:
+        return f"for {ordered[0]} only"
+    return "for " + ", ".join(ordered[:-1]) + f" and {ordered[-1]} only"
+
+
+def _holder_reasons(
+    name: str, rec: ConsentRecord | None, permission: Permission, use: Use, at: datetime
+) -> list[str]:
+    if rec is None:
+        return [f"Rights holder {name} has not given consent for this song (default deny)"]
+    if rec.is_revoked(at):
+        assert rec.revoked_at is not None
+        return [
+            f"Rights holder {name} revoked consent on {rec.revoked_at:%Y-%m-%d} "
+            f"(consent version {rec.version})"
+        ]
+    reasons = []
+    if permission not in rec.permissions:
+        reasons.append(
+            f"Rights holder {name} does not allow {permission.label} "
+            f"(consent version {rec.version})"
+        )
+    elif use not in rec.uses:
+        reasons.append(
+            f"Rights holder {name} allows {permission.label} {_uses_phrase(rec.uses)} "
+            f"(consent version {rec.version})"
+        )
+    return reasons
+
+
+def alternatives_for(
+    song: Song, records: Sequence[ConsentRecord], at: datetime
+) -> tuple[str, ...]:
+    """Level and use combinations that every rights holder of the song allows, as phrases."""
+    out = []
+    for level in (Level.SONG, Level.PARAMETER, Level.AUDIO):
+        permission = LEVEL_PERMISSION[level]
+        uses = [
+            use
+            for use in USE_ORDER
+            if song.splits
+            and all(
+                (rec := current_record(records, song.id, s.holder.id, at)) is not None
+                and rec.allows(permission, use, at)
+                for s in song.splits
+            )
+        ]
+        if uses:
+            out.append(f"{level.value} level {_uses_phrase(uses)}")
+    return tuple(out)
+
+
+def decide(
+    reference: Reference,
+    use: Use,
+    song: Song | None,
+    records: Sequence[ConsentRecord],
+    at: datetime,
+) -> Decision:
+    """Apply the consent policy to one reference. Every rights holder must allow it."""
+    if song is None:
+        return Decision(reference, False, (f"Unknown song id {reference.song_id!r}",))
+    if not song.splits:
+        return Decision(
+            reference, False, ("The song has no registered rights holders (default deny)",)
+        )
+    permission = LEVEL_PERMISSION[reference.level]
+    reasons: list[str] = []
+    versions: list[tuple[str, int]] = []
+    for split in song.splits:
+        rec = current_record(records, song.id, split.holder.id, at)
+        if rec is not None:
+            versions.append((split.holder.id, rec.version))
+        reasons.extend(_holder_reasons(split.holder.name, rec, permission, use, at))
+    if reasons:
+        return Decision(
+            reference,
+            False,
+            tuple(reasons),
+            tuple(versions),
+            alternatives_for(song, records, at),
+        )
+    n = len(song.splits)
+    who = "The rights holder allows" if n == 1 else f"All {n} rights holders allow"
+    return Decision(
+        reference,
+        True,
+        (f"{who} {permission.label} for {use.label}",),
+        tuple(versions),
+    )
+
+
+def verify(
+    references: Sequence[Reference],
+    use: Use,
+    songs: dict[str, Song],
+    records: Sequence[ConsentRecord],
+    at: datetime,
+) -> Verification:
+    """Decide every reference of a request."""
+    return Verification(
+        use, tuple(decide(r, use, songs.get(r.song_id), records, at) for r in references)
+    )

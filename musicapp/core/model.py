@@ -1,0 +1,228 @@
+"""Value types of the catalogue and of a generation request: songs, rights holders, references."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Level(StrEnum):
+    """How much of a reference the user asks for (design paper §4.1.1)."""
+
+    SONG = "song"
+    PARAMETER = "parameter"
+    AUDIO = "audio"
+    TEMPORAL = "temporal"
+
+
+class Role(StrEnum):
+    """The function of a parameter-level reference (paper §6, Fig. 7)."""
+
+    MELODY = "melody"
+    HARMONY = "harmony"
+    RHYTHM = "rhythm"
+    TIMBRE = "timbre"
+    INSTRUMENT = "instrument"
+    MOOD = "mood"
+    GENRE = "genre"
+
+
+class Use(StrEnum):
+    """The intended use of the generated output (paper Table 2)."""
+
+    PRIVATE = "private"
+    NON_COMMERCIAL = "non_commercial"
+    COMMERCIAL = "commercial"
+
+    @property
+    def label(self) -> str:
+        return {
+            Use.PRIVATE: "private use",
+            Use.NON_COMMERCIAL: "non-commercial distribution",
+            Use.COMMERCIAL: "commercial distribution",
+        }[self]
+
+
+class InvalidInput(ValueError):
+    """A request, reference or record that cannot be valid; the message names the field."""
+
+
+@dataclass(frozen=True)
+class RightsHolder:
+    """A person or company that holds a share of a song's rights."""
+
+    id: str
+    name: str
+    kind: str = "composer"  # composer, publisher, performer, label
+
+
+@dataclass(frozen=True)
+class Split:
+    """One rights holder's share of one song, as a fraction in (0, 1]."""
+
+    holder: RightsHolder
+    share: float
+
+    def __post_init__(self) -> None:
+        if not (0.0 < self.share <= 1.0) or math.isnan(self.share):
+            raise InvalidInput(f"split share for {self.holder.name!r} must be in (0, 1], got {self.share}")
+
+
+SPLIT_TOLERANCE = 1e-6
+
+
+def check_splits(song_id: str, splits: tuple[Split, ...]) -> None:
+    """Raise InvalidInput unless the splits of a song add up to exactly one."""
+    if not splits:
+        raise InvalidInput(f"song {song_id}: no rights holders")
+    total = sum(s.share for s in splits)
+    if abs(total - 1.0) > SPLIT_TOLERANCE:
+        raise InvalidInput(f"song {song_id}: rights-holder splits add up to {total:.6f}, not 1")
+    ids = [s.holder.id for s in splits]
+    if len(set(ids)) != len(ids):
+        raise InvalidInput(f"song {song_id}: a rights holder appears twice in the splits")
+
+
+@dataclass(frozen=True)
+class Stem:
+    """One separately available part of a song: its name, instrument and musical role."""
+
+    name: str  # unique within the song, e.g. "melody", "guitar", "drums"
+    instrument: str  # e.g. "Acoustic Guitar (nylon)"
+    family: str  # guitar, piano, bass, strings, winds, brass, voice, drums, organ, ...
+    role: str  # melody, harmony, bass or rhythm
+
+
+@dataclass(frozen=True)
+class Song:
+    """One song of the inference set with its descriptive metadata and rights splits."""
+
+    id: str
+    title: str
+    artist: str
+    album: str
+    genre: str
+    subgenre: str = ""
+    year: int | None = None
+    era: str = ""
+    country: str = ""
+    region: str = ""
+    instruments: tuple[str, ...] = ()
+    moods: tuple[str, ...] = ()
+    duration_s: float = 0.0
+    tempo_bpm: float | None = None
+    key: str = ""
+    splits: tuple[Split, ...] = ()
+    stems: tuple[Stem, ...] = ()
+
+    @property
+    def holders(self) -> tuple[RightsHolder, ...]:
+        return tuple(s.holder for s in self.splits)
+
+    def describe(self) -> str:
+        return f"{self.title} — {self.artist} ({self.album})"
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    """A half-open range [start_s, end_s) of seconds within some audio."""
+
+    start_s: float
+    end_s: float
+
+    def __post_init__(self) -> None:
+        if math.isnan(self.start_s) or math.isnan(self.end_s):
+            raise InvalidInput("time range: start and end must be numbers")
+        if self.start_s < 0:
+            raise InvalidInput(f"time range: start {self.start_s:g} s is before the beginning")
+        if self.end_s <= self.start_s:
+            raise InvalidInput(
+                f"time range: end {self.end_s:g} s must be after start {self.start_s:g} s"
+            )
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+    def check_within(self, duration_s: float, what: str) -> None:
+        """Raise InvalidInput unless the range lies inside audio of the given length."""
+        if self.end_s > duration_s + 1e-6:
+            raise InvalidInput(
+                f"time range {self.start_s:g}-{self.end_s:g} s is outside {what}, "
+                f"which lasts {duration_s:.1f} s"
+            )
+
+    @classmethod
+    def parse(cls, text: str) -> TimeRange:
+        """Parse "START-END" in seconds, e.g. "4.5-12"."""
+        try:
+            start, end = text.split("-", 1)
+            return cls(float(start), float(end))
+        except ValueError as exc:
+            if isinstance(exc, InvalidInput):
+                raise
+            raise InvalidInput(f"time range {text!r}: expected START-END in seconds") from exc
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One song the user picked, with how it is to be used and how much it should count."""
+
+    song_id: str
+    level: Level = Level.SONG
+    role: Role | None = None
+    time_range: TimeRange | None = None
+    weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.song_id:
+            raise InvalidInput("reference: song id is empty")
+        if math.isnan(self.weight) or math.isinf(self.weight) or self.weight <= 0:
+            raise InvalidInput(
+                f"reference {self.song_id}: weight must be a positive number, got {self.weight}"
+            )
+        if self.level is Level.PARAMETER and self.role is None:
+            raise InvalidInput(f"reference {self.song_id}: a parameter-level reference needs a role")
+        if self.level is Level.TEMPORAL and self.time_range is None:
+            raise InvalidInput(f"reference {self.song_id}: a temporal reference needs a time range")
+
+    def describe(self) -> str:
+        parts = [self.level.value]
+        if self.role:
+            parts.append(self.role.value)
+        if self.time_range:
+            parts.append(f"{self.time_range.start_s:g}-{self.time_range.end_s:g}s")
+        return f"{self.song_id} ({', '.join(parts)}, weight {self.weight:g})"
+
+
+MIN_DURATION_S = 2.0
+MAX_DURATION_S = 600.0
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """What the user asks the studio to make."""
+
+    references: tuple[Reference, ...]
+    use: Use = Use.PRIVATE
+    duration_s: float = 20.0
+    seed: int = 0
+    engine: str = "concat"
+    prompt: str = ""
+    user_audio: str | None = None
+    user_range: TimeRange | None = None
+    options: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        if not self.references:
+            raise InvalidInput("request: pick at least one reference song")
+        if not (MIN_DURATION_S <= self.duration_s <= MAX_DURATION_S):
+            raise InvalidInput(
+                f"request: duration must be between {MIN_DURATION_S:g} and "
+                f"{MAX_DURATION_S:g} s, got {self.duration_s:g}"
+            )
+
+    @property
+    def weights(self) -> tuple[float, ...]:
+        return tuple(r.weight for r in self.references)

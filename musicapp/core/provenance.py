@@ -1,0 +1,141 @@
+"""Provenance of a generated output: each reference's share and a timeline of who sounds where."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from musicapp.core.model import InvalidInput, Song
+
+SHARE_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class SourceShare:
+    """The share of the output owed to one reference of the request."""
+
+    reference_index: int
+    song_id: str
+    share: float
+
+
+@dataclass(frozen=True)
+class TimelineSlot:
+    """Which songs sound in [start_s, end_s) of the output, with their fraction of it."""
+
+    start_s: float
+    end_s: float
+    sources: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Per-reference shares summing to 1, a timeline where the engine can tell, and who made it."""
+
+    shares: tuple[SourceShare, ...]
+    timeline: tuple[TimelineSlot, ...] = ()
+    engine: str = ""
+    model: str = ""
+    device: str = "cpu"
+    method: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.shares:
+            raise InvalidInput("provenance: no shares")
+        if any(s.share < 0 or math.isnan(s.share) for s in self.shares):
+            raise InvalidInput("provenance: a share is negative or not a number")
+        total = sum(s.share for s in self.shares)
+        if abs(total - 1.0) > SHARE_TOLERANCE:
+            raise InvalidInput(f"provenance: shares add up to {total:.6f}, not 1")
+
+    def song_shares(self) -> dict[str, float]:
+        """Shares added up per song (a song may be referenced twice, e.g. melody and timbre)."""
+        out: dict[str, float] = {}
+        for s in self.shares:
+            out[s.song_id] = out.get(s.song_id, 0.0) + s.share
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "engine": self.engine,
+            "model": self.model,
+            "device": self.device,
+            "method": self.method,
+            "shares": [
+                {"reference": s.reference_index, "song_id": s.song_id, "share": round(s.share, 9)}
+                for s in self.shares
+            ],
+            "timeline": [
+                {
+                    "start_s": round(t.start_s, 3),
+                    "end_s": round(t.end_s, 3),
+                    "sources": [[sid, round(f, 6)] for sid, f in t.sources],
+                }
+                for t in self.timeline
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Provenance:
+        return cls(
+            shares=tuple(
+                SourceShare(int(s["reference"]), str(s["song_id"]), float(s["share"]))
+                for s in data["shares"]
+            ),
+            timeline=tuple(
+                TimelineSlot(
+                    float(t["start_s"]),
+                    float(t["end_s"]),
+                    tuple((str(sid), float(f)) for sid, f in t["sources"]),
+                )
+                for t in data.get("timeline", ())
+            ),
+            engine=str(data.get("engine", "")),
+            model=str(data.get("model", "")),
+            device=str(data.get("device", "cpu")),
+            method=str(data.get("method", "")),
+        )
+
+
+def normalise(values: Sequence[float]) -> tuple[float, ...]:
+    """Scale non-negative values so they sum to 1; raise if they sum to nothing."""
+    total = float(sum(values))
+    if total <= 0 or math.isnan(total):
+        raise InvalidInput("cannot normalise: the values add up to zero")
+    return tuple(float(v) / total for v in values)
+
+
+def allocate(weights: Sequence[float], units: int) -> tuple[int, ...]:
+    """Split `units` whole units in proportion to weights (largest remainder, ties to the first).
+
+    Every weight > 0 gets at least one unit when there are enough units to go round.
+    """
+    if units < 0:
+        raise InvalidInput("cannot allocate a negative number of units")
+    fractions = normalise(weights)
+    exact = [f * units for f in fractions]
+    counts = [math.floor(x) for x in exact]
+    order = sorted(range(len(exact)), key=lambda i: (-(exact[i] - counts[i]), i))
+    for i in order[: units - sum(counts)]:
+        counts[i] += 1
+    if units >= len(weights):
+        for i, c in enumerate(counts):
+            if c == 0:
+                donor = max(range(len(counts)), key=lambda j: (counts[j], -j))
+                counts[donor] -= 1
+                counts[i] = 1
+    return tuple(counts)
+
+
+def holder_shares(provenance: Provenance, songs: Mapping[str, Song]) -> dict[str, float]:
+    """Royalty share per rights holder: reference share x the holder's split of that song."""
+    out: dict[str, float] = {}
+    for song_id, share in provenance.song_shares().items():
+        song = songs.get(song_id)
+        if song is None or not song.splits:
+            raise InvalidInput(f"royalties: song {song_id} has no known rights holders")
+        for split in song.splits:
+            out[split.holder.id] = out.get(split.holder.id, 0.0) + share * split.share
+    return out
