@@ -1,0 +1,464 @@
+"""The `musicapp` command: a thin front end over the studio. No subcommand starts the GUI."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from musicapp.config import Settings
+from musicapp.core import (
+    GenerationRequest,
+    InvalidInput,
+    Level,
+    Reference,
+    Role,
+    TimeRange,
+    Use,
+)
+from musicapp.core.codec import verification_to_dict
+from musicapp.jobs import Cancelled, CancelToken, Progress, ProgressCallback
+
+T = TypeVar("T")
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def parse_reference(text: str) -> Reference:
+    """Parse `SONG_ID[:WEIGHT]` or `SONG_ID,level=L,role=R,weight=W,range=A-B`."""
+    head, *options = text.split(",")
+    fields: dict[str, str] = {}
+    if ":" in head:
+        head, fields["weight"] = head.rsplit(":", 1)
+    for option in options:
+        key, sep, value = option.partition("=")
+        if not sep or key not in {"level", "role", "weight", "range"}:
+            raise InvalidInput(
+                f"reference {text!r}: unknown option {option!r} "
+                "(use level=, role=, weight=, range=START-END)"
+            )
+        fields[key] = value
+    try:
+        weight = float(fields.get("weight", "1"))
+    except ValueError:
+        raise InvalidInput(
+            f"reference {text!r}: weight {fields['weight']!r} is not a number"
+        ) from None
+    try:
+        level = Level(fields.get("level", "parameter" if "role" in fields else "song"))
+        role = Role(fields["role"]) if "role" in fields else None
+    except ValueError as exc:
+        raise InvalidInput(f"reference {text!r}: {exc}") from None
+    time_range = TimeRange.parse(fields["range"]) if "range" in fields else None
+    return Reference(head.strip(), level, role, time_range, weight)
+
+
+class TerminalProgress:
+    """A tqdm bar on stderr, shown only when stderr is a terminal or when asked."""
+
+    def __init__(self, label: str, enabled: bool) -> None:
+        self._bar = None
+        if enabled:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=1000, desc=label, unit="‰", leave=False, file=sys.stderr)
+
+    def __call__(self, p: Progress) -> None:
+        if self._bar is not None:
+            self._bar.n = int(min(max(p.fraction, 0.0), 1.0) * 1000)
+            self._bar.set_postfix_str(p.message[:40], refresh=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def run_with_progress(
+    label: str, func: Callable[[ProgressCallback, CancelToken], T], show: bool
+) -> T:
+    """Run long work with a progress bar; Ctrl-C cancels it at the next chunk boundary."""
+    bar = TerminalProgress(label, show)
+    cancel = CancelToken()
+    try:
+        return func(bar, cancel)
+    except KeyboardInterrupt:
+        cancel.cancel()
+        raise Cancelled() from None
+    finally:
+        bar.close()
+
+
+def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
+    if args.json:
+        print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    else:
+        print(text)
+
+
+def _song_dict(song: Any) -> dict[str, Any]:
+    return {
+        "id": song.id,
+        "title": song.title,
+        "artist": song.artist,
+        "album": song.album,
+        "genre": song.genre,
+        "subgenre": song.subgenre,
+        "year": song.year,
+        "country": song.country,
+        "instruments": list(song.instruments),
+        "moods": list(song.moods),
+        "duration_s": round(song.duration_s, 2),
+        "tempo_bpm": song.tempo_bpm,
+        "key": song.key,
+        "rights_holders": [{"name": s.holder.name, "split": s.share} for s in song.splits],
+    }
+
+
+def _open(args: argparse.Namespace, build: bool = True) -> Any:
+    from musicapp.context import AppContext
+
+    settings = Settings()
+    if args.data_dir:
+        settings.data_dir = Path(args.data_dir)
+    ctx = AppContext.open(settings)
+    if build and ctx.studio.catalogue_is_empty():
+        job = ctx.studio.build_demo_job()
+        print("Building the demo catalogue (first run, offline)…", file=sys.stderr)
+        run_with_progress("catalogue", job.run, args.progress)
+    return ctx
+
+
+# -- commands -----------------------------------------------------------------------------------
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    with _open(args) as ctx:
+        songs = ctx.studio.search(" ".join(args.text), args.limit)
+        _emit(
+            args,
+            [_song_dict(s) for s in songs],
+            "\n".join(f"{s.id:28} {s.title} — {s.artist} [{s.genre}]" for s in songs)
+            or "No songs match.",
+        )
+    return EXIT_OK
+
+
+def cmd_browse(args: argparse.Namespace) -> int:
+    with _open(args) as ctx:
+        nodes = ctx.studio.catalogue_children(tuple(args.path))
+        if not nodes and args.path:
+            raise InvalidInput(f"nothing under {' / '.join(args.path)!r} in the catalogue")
+        _emit(
+            args,
+            [{"label": n.label, "count": n.count, "song_id": n.song_id} for n in nodes],
+            "\n".join(
+                f"{n.song_id:28} {n.label}" if n.song_id else f"{n.label} ({n.count})"
+                for n in nodes
+            ),
+        )
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    with _open(args) as ctx:
+        song = ctx.studio.song(args.song_id)
+        if song is None:
+            raise InvalidInput(f"unknown song id {args.song_id!r}")
+        checks = {}
+        for use in Use:
+            v = ctx.studio.check(GenerationRequest((Reference(song.id),), use=use))
+            checks[use.value] = v.decisions[0].reasons[0]
+        data = {**_song_dict(song), "song_level_consent": checks}
+        lines = [song.describe(), f"  genre: {song.genre} / {song.subgenre}"]
+        lines += [f"  {s.holder.name}: {s.share:.0%}" for s in song.splits]
+        lines += [f"  {use}: {reason}" for use, reason in checks.items()]
+        _emit(args, data, "\n".join(lines))
+    return EXIT_OK
+
+
+def _request(args: argparse.Namespace) -> GenerationRequest:
+    return GenerationRequest(
+        references=tuple(parse_reference(r) for r in args.refs),
+        use=Use(args.use),
+        duration_s=args.duration,
+        seed=args.seed,
+        engine=args.engine,
+    )
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from musicapp.studio import Refused
+
+    request = _request(args)
+    with _open(args) as ctx:
+        try:
+            take = run_with_progress(
+                "generate",
+                lambda p, c: ctx.studio.generate(request, p, c),
+                args.progress,
+            )
+        except Refused as refused:
+            _emit(
+                args,
+                {
+                    "allowed": False,
+                    "verification_event_id": refused.event_id,
+                    **verification_to_dict(refused.verification),
+                },
+                refused.verification.summary() + _alternatives(refused.verification),
+            )
+            return EXIT_FAILED
+        royalties = ctx.studio.royalties(take)
+        data = {
+            "take_id": take.id,
+            "audio": str(take.audio_path),
+            "duration_s": round(take.duration_s, 3),
+            "verification_event_id": take.verification_event_id,
+            "provenance": take.provenance.to_dict(),
+            "royalties": [{"holder": h.name, "id": h.id, "share": s} for h, s in royalties],
+        }
+        songs = ctx.studio.catalog.songs(list(take.provenance.song_shares()))
+        lines = [f"Take {take.id} ({take.duration_s:.1f} s): {take.audio_path}", "Shares:"]
+        lines += [
+            f"  {share:6.1%}  {songs[sid].title} — {songs[sid].artist}"
+            for sid, share in take.provenance.song_shares().items()
+        ]
+        lines.append("Royalties:")
+        lines += [f"  {s:6.1%}  {h.name}" for h, s in royalties]
+        lines.append(f"Export it with: musicapp export {take.id} OUT.flac")
+        _emit(args, data, "\n".join(lines))
+    return EXIT_OK
+
+
+def _alternatives(v: Any) -> str:
+    lines = []
+    for d in v.refused:
+        if d.alternatives:
+            lines.append(f"\n  {d.reference.song_id} may be used at: " + "; ".join(d.alternatives))
+    return "".join(lines)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    with _open(args, build=False) as ctx:
+        take = ctx.studio.take(args.take_id)
+        result = ctx.studio.export(take, Path(args.out))
+        _emit(
+            args,
+            {
+                "path": str(result.path),
+                "sidecar": str(result.sidecar_path),
+                "event_id": result.event_id,
+                "audio_sha256": result.audio_sha256,
+            },
+            f"Exported {result.path}\n  sidecar {result.sidecar_path}\n  ledger event {result.event_id}",
+        )
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    with _open(args, build=False) as ctx:
+        report = ctx.studio.verify_file(Path(args.file))
+    _emit(
+        args,
+        {
+            "path": str(report.path),
+            "ok": report.ok,
+            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in report.checks],
+        },
+        "\n".join(
+            [f"{'OK' if report.ok else 'FAILED'}: {report.path}"]
+            + [f"  [{'ok' if c.ok else 'FAIL'}] {c.name}: {c.detail}" for c in report.checks]
+        ),
+    )
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def cmd_ledger(args: argparse.Namespace) -> int:
+    with _open(args, build=False) as ctx:
+        if args.ledger_cmd == "verify":
+            report = ctx.studio.verify_ledger()
+            _emit(
+                args,
+                {"ok": report.ok, "checked": report.checked, "problems": report.problems},
+                (
+                    f"Ledger OK: {report.checked} events, chain intact."
+                    if report.ok
+                    else "Ledger FAILED:\n" + "\n".join(f"  {p}" for p in report.problems)
+                ),
+            )
+            return EXIT_OK if report.ok else EXIT_FAILED
+        events = list(ctx.ledger.events())[-args.limit :]
+        _emit(
+            args,
+            [
+                {"seq": e.seq, "id": e.id, "kind": e.kind, "ts": e.ts, "hash": e.hash}
+                for e in events
+            ],
+            "\n".join(f"{e.seq:6} {e.ts} {e.kind:13} {e.id}" for e in events) or "Ledger is empty.",
+        )
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    if not args.headless:
+        return cmd_gui(args)
+    from musicapp.catalog.demo import PERMITTED_SONG_IDS
+
+    with _open(args) as ctx:
+        refs = (
+            Reference(PERMITTED_SONG_IDS[0], weight=0.7),
+            Reference(PERMITTED_SONG_IDS[1], weight=0.3),
+        )
+        request = GenerationRequest(
+            refs, use=Use(args.use), duration_s=args.duration, seed=args.seed
+        )
+        take = run_with_progress(
+            "generate", lambda p, c: ctx.studio.generate(request, p, c), args.progress
+        )
+        out = Path(args.out) if args.out else ctx.settings.exports_dir / f"demo-{take.id[:8]}.flac"
+        result = ctx.studio.export(take, out)
+        report = ctx.studio.verify_file(result.path)
+        chain = ctx.studio.verify_ledger()
+        songs = ctx.studio.catalog.songs(list(take.provenance.song_shares()))
+        data = {
+            "catalogue_songs": ctx.catalog.count(),
+            "take_id": take.id,
+            "export": str(result.path),
+            "shares": take.provenance.song_shares(),
+            "verified": report.ok,
+            "ledger_ok": chain.ok,
+        }
+        text = "\n".join(
+            [f"Catalogue: {ctx.catalog.count()} songs", f"Generated take {take.id}"]
+            + [
+                f"  {s:6.1%}  {songs[sid].title} — {songs[sid].artist}"
+                for sid, s in take.provenance.song_shares().items()
+            ]
+            + [
+                f"Exported {result.path}",
+                f"Verify: {'OK' if report.ok else 'FAILED'}",
+                f"Ledger: {'OK' if chain.ok else 'FAILED'} ({chain.checked} events)",
+            ]
+        )
+        _emit(args, data, text)
+        return EXIT_OK if report.ok and chain.ok else EXIT_FAILED
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    from musicapp.context import AppContext
+
+    try:
+        from musicapp.ui.app import run_gui
+    except ImportError as exc:
+        raise InvalidInput(
+            f"the GUI needs PySide6 and pyqtgraph ({exc}); install with: pip install 'musicapp[gui]'"
+        ) from None
+    settings = Settings()
+    if getattr(args, "data_dir", None):
+        settings.data_dir = Path(args.data_dir)
+    with AppContext.open(settings) as ctx:
+        return run_gui(ctx, sys.argv[:1])
+
+
+# -- parser -------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print JSON for scripting")
+    common.add_argument("--data-dir", help="use this data folder (default: platform data dir)")
+    common.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=sys.stderr.isatty(),
+        help="show a progress bar on stderr (default: when stderr is a terminal)",
+    )
+    p = argparse.ArgumentParser(
+        prog="musicapp",
+        description="Attribution-by-design music generation. Without a command, opens the window.",
+    )
+    p.add_argument("--data-dir", help="use this data folder (default: platform data dir)")
+    sub = p.add_subparsers(dest="command")
+
+    demo = sub.add_parser(
+        "demo", parents=[common], help="build the demo catalogue and open the app"
+    )
+    demo.add_argument(
+        "--headless",
+        action="store_true",
+        help="no window: generate one track from permitted references, export, verify",
+    )
+    demo.add_argument("--out", help="where --headless writes the export (.wav or .flac)")
+    demo.add_argument("--duration", type=float, default=20.0)
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--use", choices=[u.value for u in Use], default=Use.PRIVATE.value)
+    demo.set_defaults(func=cmd_demo)
+
+    search = sub.add_parser("search", parents=[common], help="search the catalogue")
+    search.add_argument("text", nargs="+")
+    search.add_argument("--limit", type=int, default=20)
+    search.set_defaults(func=cmd_search)
+
+    browse = sub.add_parser("browse", parents=[common], help="genre → artist → album → song")
+    browse.add_argument("path", nargs="*", help="e.g. Baroque 'J. S. Bach'")
+    browse.set_defaults(func=cmd_browse)
+
+    show = sub.add_parser("show", parents=[common], help="a song's details and consent")
+    show.add_argument("song_id")
+    show.set_defaults(func=cmd_show)
+
+    gen = sub.add_parser("generate", parents=[common], help="generate from references")
+    gen.add_argument(
+        "refs",
+        nargs="+",
+        metavar="REF",
+        help="SONG_ID[:WEIGHT] or SONG_ID,level=parameter,role=melody,weight=0.7,range=0-10",
+    )
+    gen.add_argument("--use", choices=[u.value for u in Use], default=Use.PRIVATE.value)
+    gen.add_argument("--duration", type=float, default=20.0, help="seconds (default 20)")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--engine", default="concat")
+    gen.set_defaults(func=cmd_generate)
+
+    exp = sub.add_parser("export", parents=[common], help="export a take with its attribution")
+    exp.add_argument("take_id", help="a take id from `generate`, or 'last'")
+    exp.add_argument("out", help="output file, .wav or .flac")
+    exp.set_defaults(func=cmd_export)
+
+    ver = sub.add_parser("verify", parents=[common], help="check an exported file's attribution")
+    ver.add_argument("file")
+    ver.set_defaults(func=cmd_verify)
+
+    led = sub.add_parser("ledger", help="the attribution ledger")
+    led_sub = led.add_subparsers(dest="ledger_cmd", required=True)
+    lv = led_sub.add_parser("verify", parents=[common], help="check the hash chain")
+    lv.set_defaults(func=cmd_ledger)
+    ls = led_sub.add_parser("show", parents=[common], help="the latest events")
+    ls.add_argument("--limit", type=int, default=20)
+    ls.set_defaults(func=cmd_ledger)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args.func = cmd_gui
+    try:
+        return int(args.func(args))
+    except InvalidInput as exc:
+        print(f"musicapp: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Cancelled:
+        print("musicapp: cancelled", file=sys.stderr)
+        return 130
+    except OSError as exc:
+        print(f"musicapp: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

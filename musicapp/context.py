@@ -1,0 +1,42 @@
+"""The one AppContext built at start: settings, catalogue store, ledger and the studio."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from musicapp.catalog.store import CatalogStore
+from musicapp.config import Settings
+from musicapp.ledger import Ledger
+from musicapp.studio import Studio
+
+
+@dataclass
+class AppContext:
+    """Everything the front ends need, opened once and passed in (no singletons)."""
+
+    settings: Settings
+    catalog: CatalogStore
+    ledger: Ledger
+    studio: Studio
+
+    @classmethod
+    def open(cls, settings: Settings | None = None) -> AppContext:
+        settings = settings or Settings()
+        settings.ensure_dirs()
+        catalog = CatalogStore(settings.catalog_path, settings.audio_dir)
+        try:
+            ledger = Ledger(settings.ledger_path)
+        except Exception:
+            catalog.close()
+            raise
+        return cls(settings, catalog, ledger, Studio(settings, catalog, ledger))
+
+    def close(self) -> None:
+        self.ledger.close()
+        self.catalog.close()
+
+    def __enter__(self) -> AppContext:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,87 @@
+"""Plain-dict forms of requests and verifications, for the ledger, sidecars and `--json` output."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from musicapp.core.consent import Decision, Verification
+from musicapp.core.model import (
+    GenerationRequest,
+    InvalidInput,
+    Level,
+    Reference,
+    Role,
+    TimeRange,
+    Use,
+)
+
+
+def reference_to_dict(ref: Reference) -> dict[str, Any]:
+    return {
+        "song_id": ref.song_id,
+        "level": ref.level.value,
+        "role": ref.role.value if ref.role else None,
+        "time_range": [ref.time_range.start_s, ref.time_range.end_s] if ref.time_range else None,
+        "weight": ref.weight,
+    }
+
+
+def _enum(cls: Any, value: Any, field: str) -> Any:
+    try:
+        return cls(value)
+    except ValueError:
+        known = ", ".join(m.value for m in cls)
+        raise InvalidInput(f"{field}: {value!r} is not one of {known}") from None
+
+
+def reference_from_dict(data: Mapping[str, Any]) -> Reference:
+    rng = data.get("time_range")
+    role = data.get("role")
+    return Reference(
+        song_id=str(data["song_id"]),
+        level=_enum(Level, data.get("level", "song"), "level"),
+        role=_enum(Role, role, "role") if role else None,
+        time_range=TimeRange(float(rng[0]), float(rng[1])) if rng else None,
+        weight=float(data.get("weight", 1.0)),
+    )
+
+
+def request_to_dict(req: GenerationRequest) -> dict[str, Any]:
+    return {
+        "references": [reference_to_dict(r) for r in req.references],
+        "use": req.use.value,
+        "duration_s": req.duration_s,
+        "seed": req.seed,
+        "engine": req.engine,
+        "prompt": req.prompt,
+    }
+
+
+def request_from_dict(data: Mapping[str, Any]) -> GenerationRequest:
+    return GenerationRequest(
+        references=tuple(reference_from_dict(r) for r in data["references"]),
+        use=_enum(Use, data.get("use", "private"), "use"),
+        duration_s=float(data.get("duration_s", 20.0)),
+        seed=int(data.get("seed", 0)),
+        engine=str(data.get("engine", "concat")),
+        prompt=str(data.get("prompt", "")),
+    )
+
+
+def decision_to_dict(d: Decision) -> dict[str, Any]:
+    return {
+        "reference": reference_to_dict(d.reference),
+        "allowed": d.allowed,
+        "reasons": list(d.reasons),
+        "consent_versions": {holder: version for holder, version in d.consent_versions},
+        "alternatives": list(d.alternatives),
+    }
+
+
+def verification_to_dict(v: Verification) -> dict[str, Any]:
+    return {
+        "use": v.use.value,
+        "allowed": v.allowed,
+        "decisions": [decision_to_dict(d) for d in v.decisions],
+    }

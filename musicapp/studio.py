@@ -1,0 +1,299 @@
+"""The workflow service: select → verify → generate → compensate, shared by the CLI and the GUI."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from musicapp.config import Settings
+from musicapp.consent import ConsentService
+from musicapp.core import (
+    GenerationRequest,
+    InvalidInput,
+    Level,
+    RightsHolder,
+    Song,
+    Verification,
+    holder_shares,
+)
+from musicapp.core.codec import reference_to_dict, request_to_dict, verification_to_dict
+from musicapp.jobs import (
+    CancelToken,
+    FunctionJob,
+    Progress,
+    ProgressCallback,
+    no_progress,
+    scaled,
+)
+from musicapp.takes import Take, TakeStore, audio_digest, take_from_event
+
+if TYPE_CHECKING:
+    from musicapp.catalog.store import CatalogStore, TreeNode
+    from musicapp.export import ExportResult, FileReport
+    from musicapp.generation.base import Conditioning
+    from musicapp.ledger import Ledger
+
+log = logging.getLogger(__name__)
+
+
+class Refused(Exception):
+    """Verification refused at least one reference; nothing was generated."""
+
+    def __init__(self, verification: Verification, event_id: str = "") -> None:
+        super().__init__(verification.summary())
+        self.verification = verification
+        self.event_id = event_id
+
+
+class Studio:
+    """Runs the four steps over one catalogue, one ledger and the engine registry."""
+
+    def __init__(self, settings: Settings, catalog: CatalogStore, ledger: Ledger) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self.ledger = ledger
+        self.consent = ConsentService(catalog)
+        self.takes = TakeStore(settings.takes_dir)
+
+    # -- select ---------------------------------------------------------------------------------
+
+    def catalogue_children(self, path: tuple[str, ...]) -> list[TreeNode]:
+        return self.catalog.children(path)
+
+    def search(self, text: str, limit: int = 50) -> list[Song]:
+        return self.catalog.search(text, limit)
+
+    def song(self, song_id: str) -> Song | None:
+        return self.catalog.song(song_id)
+
+    def catalogue_is_empty(self) -> bool:
+        return self.catalog.is_empty()
+
+    def build_demo_job(self, limit: int | None = None) -> FunctionJob[int]:
+        from musicapp.catalog.demo import build_demo
+
+        return FunctionJob(
+            "Build the demo catalogue",
+            lambda progress, cancel: build_demo(self.catalog, progress, cancel, limit=limit),
+            lane="io",
+        )
+
+    def engines(self) -> list[tuple[str, str]]:
+        from musicapp.generation.registry import engines
+
+        return [(name, engine.label) for name, engine in engines().items()]
+
+    # -- verify ---------------------------------------------------------------------------------
+
+    def validate(self, request: GenerationRequest) -> dict[str, Song]:
+        """Check that every reference names a known song and fits inside it."""
+        from musicapp.generation.registry import get_engine
+
+        songs = self.catalog.songs([r.song_id for r in request.references])
+        for ref in request.references:
+            song = songs.get(ref.song_id)
+            if song is None:
+                raise InvalidInput(f"unknown song id {ref.song_id!r} (try `musicapp search`)")
+            if ref.time_range is not None:
+                ref.time_range.check_within(song.duration_s, f"song {ref.song_id}")
+        engine = get_engine(request.engine)
+        for ref in request.references:
+            if ref.level not in engine.levels:
+                levels = ", ".join(sorted(level.value for level in engine.levels))
+                raise InvalidInput(
+                    f"reference {ref.song_id}: the {engine.label} engine does not do "
+                    f"{ref.level.value}-level references (it does: {levels})"
+                )
+        return songs
+
+    def check(self, request: GenerationRequest) -> Verification:
+        """The policy's verdict without writing to the ledger (for live previews)."""
+        return self.consent.check(request)
+
+    def verify(self, request: GenerationRequest) -> tuple[Verification, str]:
+        """Decide the request and log the decision; returns it with its ledger event id."""
+        verification = self.consent.check(request)
+        event = self.ledger.append(
+            "verification",
+            {"request": request_to_dict(request), **verification_to_dict(verification)},
+        )
+        return verification, event.id
+
+    # -- generate -------------------------------------------------------------------------------
+
+    def generate(
+        self,
+        request: GenerationRequest,
+        progress: ProgressCallback = no_progress,
+        cancel: CancelToken | None = None,
+    ) -> Take:
+        """Validate, verify, generate and log one take. Raises Refused, InvalidInput, Cancelled."""
+        from musicapp.generation.registry import get_engine
+
+        cancel = cancel or CancelToken()
+        songs = self.validate(request)
+        verification, verification_id = self.verify(request)
+        if not verification.allowed:
+            raise Refused(verification, verification_id)
+        progress_load = scaled(progress, 0.0, 0.15)
+        conditioning = self._conditioning(request, songs, progress_load, cancel)
+        engine = get_engine(request.engine)
+        result = engine.generate(request, conditioning, scaled(progress, 0.15, 0.95), cancel)
+        cancel.check()
+        staged = self.takes.write_staged(result.audio, result.sample_rate)
+        try:
+            duration = result.audio.shape[1] / result.sample_rate
+            event = self.ledger.append(
+                "generation",
+                {
+                    "request": request_to_dict(request),
+                    "verification_event_id": verification_id,
+                    "provenance": result.provenance.to_dict(),
+                    "royalties": {
+                        h: round(s, 9)
+                        for h, s in holder_shares(result.provenance, songs).items()
+                    },
+                    "sample_rate": result.sample_rate,
+                    "duration_s": duration,
+                    "audio_sha256": audio_digest(result.audio),
+                },
+            )
+            path = self.takes.publish(staged, event.id)
+        finally:
+            staged.unlink(missing_ok=True)
+        progress(Progress(1.0, "done", "Take ready"))
+        return Take(
+            id=event.id,
+            request=request,
+            provenance=result.provenance,
+            verification=verification,
+            audio_path=path,
+            sample_rate=result.sample_rate,
+            duration_s=duration,
+            created_at=event.ts,
+            verification_event_id=verification_id,
+        )
+
+    def generate_job(self, request: GenerationRequest) -> FunctionJob[Take]:
+        return FunctionJob(
+            "Generate", lambda progress, cancel: self.generate(request, progress, cancel)
+        )
+
+    def _conditioning(
+        self,
+        request: GenerationRequest,
+        songs: dict[str, Song],
+        progress: ProgressCallback,
+        cancel: CancelToken,
+    ) -> Conditioning:
+        from musicapp.generation.base import Conditioning, Material
+
+        materials = []
+        n = len(request.references)
+        for i, ref in enumerate(request.references):
+            cancel.check()
+            song = songs[ref.song_id]
+            mix = self.catalog.load_audio(ref.song_id, time_range=ref.time_range)
+            stems = {}
+            if ref.level is Level.PARAMETER:
+                stems = {
+                    stem.name: self.catalog.load_audio(
+                        ref.song_id, stem=stem.name, time_range=ref.time_range
+                    )
+                    for stem in song.stems
+                }
+            materials.append(
+                Material(
+                    index=i,
+                    reference=ref,
+                    song=song,
+                    sample_rate=self.settings.sample_rate,
+                    mix=mix,
+                    stems=stems,
+                    tempo_bpm=song.tempo_bpm,
+                )
+            )
+            progress(Progress((i + 1) / n, "load", f"Loaded {song.title}"))
+        return Conditioning(materials=materials, sample_rate=self.settings.sample_rate)
+
+    def take(self, take_id: str) -> Take:
+        """A take by id (or "last" for the newest); raises InvalidInput when unknown."""
+        event = None
+        if take_id == "last":
+            for candidate in self.ledger.events("generation"):
+                event = candidate
+        else:
+            event = self.ledger.get(take_id)
+        if event is None or event.kind != "generation":
+            raise InvalidInput(f"no take with id {take_id!r} in the ledger")
+        return take_from_event(event.id, event.ts, event.payload, self.takes)
+
+    def take_audio(self, take: Take) -> np.ndarray:
+        audio, _ = self.takes.read(take.id)
+        return audio
+
+    # -- compensate -----------------------------------------------------------------------------
+
+    def royalties(self, take: Take) -> list[tuple[RightsHolder, float]]:
+        """Each rights holder's share of the take's royalties, largest first."""
+        songs = self.catalog.songs(list(take.provenance.song_shares()))
+        holders = {s.holder.id: s.holder for song in songs.values() for s in song.splits}
+        shares = holder_shares(take.provenance, songs)
+        return sorted(
+            ((holders[h], s) for h, s in shares.items()), key=lambda hs: (-hs[1], hs[0].name)
+        )
+
+    def attribution(self, take: Take) -> dict[str, Any]:
+        """The attribution record that travels inside exported files."""
+        songs = self.catalog.songs(list(take.provenance.song_shares()))
+        refs = []
+        for share in take.provenance.shares:
+            ref = take.request.references[share.reference_index]
+            song = songs.get(share.song_id)
+            refs.append(
+                {
+                    **reference_to_dict(ref),
+                    "title": song.title if song else "",
+                    "artist": song.artist if song else "",
+                    "share": round(share.share, 9),
+                }
+            )
+        return {
+            "generation_event_id": take.id,
+            "verification_event_id": take.verification_event_id,
+            "use": take.request.use.value,
+            "engine": take.provenance.engine,
+            "model": take.provenance.model,
+            "device": take.provenance.device,
+            "references": refs,
+            "rights_holders": [
+                {"id": h.id, "name": h.name, "share": round(s, 9)} for h, s in self.royalties(take)
+            ],
+        }
+
+    def export(self, take: Take, out_path: Path) -> ExportResult:
+        """Write the take as WAV or FLAC with its attribution inside; logged before it appears."""
+        from musicapp.export import export_audio
+
+        audio, sr = self.takes.read(take.id)
+        attribution = self.attribution(take)
+        titles = [r["title"] for r in attribution["references"] if r["title"]]
+        return export_audio(
+            audio,
+            sr,
+            Path(out_path),
+            attribution,
+            self.ledger,
+            title=f"After {' & '.join(titles[:3])}" if titles else "musicapp take",
+        )
+
+    def verify_file(self, path: Path) -> FileReport:
+        from musicapp.export import verify_file
+
+        return verify_file(Path(path), self.ledger)
+
+    def verify_ledger(self) -> Any:
+        return self.ledger.verify()

@@ -1,0 +1,206 @@
+"""The left panel: search box over the catalogue tree, with results replacing the tree."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QProgressBar,
+    QPushButton,
+    QStackedWidget,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from musicapp.core import Song
+from musicapp.jobs import Progress
+from musicapp.ui import icons
+from musicapp.ui.catalog_model import SONG_ID_ROLE, CatalogTreeModel
+from musicapp.ui.search_model import SearchResultsModel
+
+log = logging.getLogger(__name__)
+
+SEARCH_DEBOUNCE_MS = 150
+SEARCH_LIMIT = 50
+
+
+class CatalogueService(Protocol):
+    def catalogue_children(self, path: tuple[str, ...]) -> list[Any]: ...
+    def search(self, text: str, limit: int = 50) -> list[Song]: ...
+
+
+class BrowserWidget(QWidget):
+    """Lets the user find songs by browsing the hierarchy or by searching; emits `song_chosen`."""
+
+    song_chosen = Signal(str)  # song id
+
+    PAGE_TREE, PAGE_RESULTS, PAGE_BUILDING = range(3)
+
+    def __init__(self, service: CatalogueService, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._service = service
+
+        title = QLabel("Catalogue")
+        title.setObjectName("panelTitle")
+
+        self.search_box = QLineEdit()
+        self.search_box.setObjectName("searchBox")
+        self.search_box.setPlaceholderText("Search title, artist, album, genre…")
+        self.search_box.setClearButtonEnabled(True)
+        self.search_box.addAction(icons.icon("search"), QLineEdit.ActionPosition.LeadingPosition)
+
+        self.tree_model = CatalogTreeModel(service, self)
+        self.tree = QTreeView()
+        self.tree.setObjectName("catalogueTree")
+        self.tree.setModel(self.tree_model)
+        self.tree.setHeaderHidden(True)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setAnimated(True)
+        self.tree.setExpandsOnDoubleClick(True)
+        self.tree.setDragEnabled(False)
+
+        self.results_model = SearchResultsModel(self)
+        self.results = QListView()
+        self.results.setObjectName("searchResults")
+        self.results.setModel(self.results_model)
+        self.results.setSpacing(1)
+        self.results.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.results.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.no_results = QLabel()
+        self.no_results.setObjectName("placeholder")
+        self.no_results.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.no_results.setWordWrap(True)
+        results_page = QWidget()
+        results_layout = QVBoxLayout(results_page)
+        results_layout.setContentsMargins(0, 0, 0, 0)
+        results_layout.addWidget(self.results)
+        results_layout.addWidget(self.no_results)
+
+        self.building_label = QLabel("Building the demo catalogue from public-domain scores…")
+        self.building_label.setWordWrap(True)
+        self.building_label.setObjectName("buildingLabel")
+        self.building_bar = QProgressBar()
+        self.building_bar.setRange(0, 1000)
+        self.building_bar.setTextVisible(False)
+        self.building_stage = QLabel()
+        self.building_stage.setObjectName("hint")
+        self.building_stage.setWordWrap(True)
+        building_page = QWidget()
+        building_layout = QVBoxLayout(building_page)
+        building_layout.addStretch(1)
+        for w in (self.building_label, self.building_bar, self.building_stage):
+            building_layout.addWidget(w)
+        building_layout.addStretch(2)
+
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.tree)
+        self.pages.addWidget(results_page)
+        self.pages.addWidget(building_page)
+
+        self.add_button = QPushButton(icons.icon("add"), "Add to references")
+        self.add_button.setObjectName("addButton")
+        self.add_button.setEnabled(False)
+        self.add_button.setToolTip("Add the selected song to the references (or double-click it)")
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 12, 6, 12)
+        layout.addWidget(title)
+        layout.addWidget(self.search_box)
+        layout.addWidget(self.pages, 1)
+        layout.addWidget(self.add_button)
+
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(SEARCH_DEBOUNCE_MS)
+        self._debounce.timeout.connect(self.run_search)
+        self.search_box.textChanged.connect(lambda _t: self._debounce.start())
+        self.search_box.returnPressed.connect(self._on_return)
+
+        self.tree.doubleClicked.connect(self._choose_index)
+        self.results.doubleClicked.connect(self._choose_index)
+        self.results.activated.connect(self._choose_index)
+        self.tree.selectionModel().selectionChanged.connect(self._update_add_button)
+        self.results.selectionModel().selectionChanged.connect(self._update_add_button)
+        self.add_button.clicked.connect(self._add_selected)
+
+    # -- search ----------------------------------------------------------------------------
+
+    def run_search(self) -> None:
+        """Search now for the box's text (the box calls this ~150 ms after the last key)."""
+        self._debounce.stop()
+        if self.pages.currentIndex() == self.PAGE_BUILDING:
+            return
+        text = self.search_box.text().strip()
+        if not text:
+            self.pages.setCurrentIndex(self.PAGE_TREE)
+            self._update_add_button()
+            return
+        try:
+            songs = self._service.search(text, limit=SEARCH_LIMIT)
+            problem = ""
+        except Exception as exc:  # a malformed query must not take the panel down
+            log.warning("search %r failed: %s", text, exc)
+            songs, problem = [], f"The search did not work: {exc}"
+        self.results_model.set_songs(songs)
+        self.no_results.setText(problem or f"No songs match “{text}”.")
+        self.no_results.setVisible(not songs)
+        self.results.setVisible(bool(songs))
+        if songs:
+            self.results.setCurrentIndex(self.results_model.index(0))
+        self.pages.setCurrentIndex(self.PAGE_RESULTS)
+        self._update_add_button()
+
+    def _on_return(self) -> None:
+        if self._debounce.isActive():
+            self.run_search()
+        if self.pages.currentIndex() == self.PAGE_RESULTS:
+            self._add_selected()
+
+    # -- choosing ---------------------------------------------------------------------------
+
+    def _active_view(self) -> QAbstractItemView:
+        return self.results if self.pages.currentIndex() == self.PAGE_RESULTS else self.tree
+
+    def selected_song_id(self) -> str | None:
+        index = self._active_view().currentIndex()
+        if not index.isValid() or not self._active_view().selectionModel().isSelected(index):
+            return None
+        return index.data(SONG_ID_ROLE) or None
+
+    def _choose_index(self, index: QModelIndex) -> None:
+        song_id = index.data(SONG_ID_ROLE)
+        if song_id:
+            self.song_chosen.emit(song_id)
+
+    def _add_selected(self) -> None:
+        song_id = self.selected_song_id()
+        if song_id:
+            self.song_chosen.emit(song_id)
+
+    def _update_add_button(self, *_: object) -> None:
+        self.add_button.setEnabled(self.selected_song_id() is not None)
+
+    # -- first run ------------------------------------------------------------------------
+
+    def show_building(self, progress: Progress | None) -> None:
+        """Show the demo-building page with `progress` (None: just started)."""
+        self.pages.setCurrentIndex(self.PAGE_BUILDING)
+        self.search_box.setEnabled(False)
+        fraction = progress.fraction if progress else 0.0
+        self.building_bar.setValue(round(1000 * max(0.0, min(1.0, fraction))))
+        if progress is not None:
+            self.building_stage.setText(progress.message or progress.stage)
+
+    def show_catalogue(self) -> None:
+        """Leave the building page and show a freshly loaded tree."""
+        self.tree_model.reload()
+        self.search_box.setEnabled(True)
+        self.pages.setCurrentIndex(self.PAGE_TREE)
+        self.run_search()
