@@ -347,6 +347,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return EXIT_OK if report.ok and chain.ok else EXIT_FAILED
 
 
+def cmd_models(args: argparse.Namespace) -> int:
+    from musicapp.weights import load_manifest, status
+
+    settings = Settings()
+    rows = []
+    for entry in load_manifest():
+        state, detail = status(entry, settings.models_dir)
+        rows.append(
+            {"name": entry.name, "purpose": entry.purpose, "status": state.value, "detail": detail}
+        )
+    _emit(
+        args,
+        {"models_dir": str(settings.models_dir), "models": rows},
+        "\n".join(
+            [f"Models folder: {settings.models_dir}"]
+            + [
+                f"  {r['name']:16} {r['status']:10} {r['purpose']}\n      {r['detail']}"
+                for r in rows
+            ]
+            + ["Without weights musicapp uses its weight-free engines (labelled as such)."]
+        ),
+    )
+    return EXIT_OK
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     from musicapp.context import AppContext
 
@@ -431,6 +456,9 @@ def build_parser() -> argparse.ArgumentParser:
     ver = sub.add_parser("verify", parents=[common], help="check an exported file's attribution")
     ver.add_argument("file")
     ver.set_defaults(func=cmd_verify)
+
+    models = sub.add_parser("models", parents=[common], help="model weights: present or missing")
+    models.set_defaults(func=cmd_models)
 
     led = sub.add_parser("ledger", help="the attribution ledger")
     led_sub = led.add_subparsers(dest="ledger_cmd", required=True)

@@ -16,6 +16,7 @@ from musicapp.core import (
     Level,
     RightsHolder,
     Song,
+    TimeRange,
     Verification,
     holder_shares,
 )
@@ -37,6 +38,16 @@ if TYPE_CHECKING:
     from musicapp.ledger import Ledger
 
 log = logging.getLogger(__name__)
+
+
+def _downbeat_in_cut(song: Song, time_range: TimeRange | None) -> float | None:
+    """The first bar start inside the cut audio, from the score's meter; None if unknown."""
+    if not song.tempo_bpm:
+        return None
+    if time_range is None:
+        return song.downbeat_s
+    bar_s = song.beats_per_bar * 60.0 / song.tempo_bpm
+    return (song.downbeat_s - time_range.start_s) % bar_s
 
 
 class Refused(Exception):
@@ -193,12 +204,15 @@ class Studio:
 
         materials = []
         n = len(request.references)
+        # With any parameter-level reference, song-level ones need their stems too: the engine
+        # then plays "the rest of song A" without A's own melody under "melody from B".
+        with_stems = any(r.level is Level.PARAMETER for r in request.references)
         for i, ref in enumerate(request.references):
             cancel.check()
             song = songs[ref.song_id]
             mix = self.catalog.load_audio(ref.song_id, time_range=ref.time_range)
             stems = {}
-            if ref.level is Level.PARAMETER:
+            if with_stems:
                 stems = {
                     stem.name: self.catalog.load_audio(
                         ref.song_id, stem=stem.name, time_range=ref.time_range
@@ -214,6 +228,8 @@ class Studio:
                     mix=mix,
                     stems=stems,
                     tempo_bpm=song.tempo_bpm,
+                    beats_per_bar=song.beats_per_bar,
+                    downbeat_s=_downbeat_in_cut(song, ref.time_range),
                 )
             )
             progress(Progress((i + 1) / n, "load", f"Loaded {song.title}"))

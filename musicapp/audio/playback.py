@@ -7,6 +7,7 @@ import time
 from types import ModuleType
 
 import numpy as np
+import numpy.typing as npt
 
 
 def _load_sounddevice() -> tuple[ModuleType | None, str]:
@@ -16,7 +17,7 @@ def _load_sounddevice() -> tuple[ModuleType | None, str]:
     except ImportError as exc:
         return None, f"sounddevice is not installed ({exc})"
     except OSError as exc:  # the PortAudio shared library is missing
-        return None, f"{exc}; install libportaudio2"
+        return None, f"{exc}; install the libportaudio2 package"
     return sounddevice, ""
 
 
@@ -44,7 +45,7 @@ class Player:
             try:
                 sd.query_devices(kind="output")
             except Exception as exc:  # PortAudio reports a missing device in several ways
-                sd, reason = None, f"no output device: {exc}"
+                sd, reason = None, str(exc) or type(exc).__name__
         self._sd, self._reason = sd, reason
 
     @property
@@ -57,7 +58,7 @@ class Player:
         self._probe()
         return self._reason
 
-    def play(self, audio: np.ndarray, sample_rate: int) -> None:
+    def play(self, audio: npt.NDArray[np.floating], sample_rate: int) -> None:
         """Start playing `audio` (channels, samples) and return at once."""
         self._probe()
         if self._sd is None:

@@ -112,6 +112,8 @@ class Song:
     moods: tuple[str, ...] = ()
     duration_s: float = 0.0
     tempo_bpm: float | None = None
+    beats_per_bar: int = 4  # beats of `tempo_bpm` in one bar (6/8 counts 2 dotted quarters)
+    downbeat_s: float = 0.0  # the start of the first full bar (after a pickup)
     key: str = ""
     splits: tuple[Split, ...] = ()
     stems: tuple[Stem, ...] = ()

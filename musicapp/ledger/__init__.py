@@ -1,0 +1,17 @@
+"""The attribution ledger: append-only, hash-chained events in SQLite, and their verification."""
+
+from musicapp.ledger.canonical import GENESIS_HASH, CanonicalError, canonical_json, event_hash
+from musicapp.ledger.chain import ChainReport
+from musicapp.ledger.event import Event, LedgerError
+from musicapp.ledger.store import Ledger
+
+__all__ = [
+    "GENESIS_HASH",
+    "CanonicalError",
+    "ChainReport",
+    "Event",
+    "Ledger",
+    "LedgerError",
+    "canonical_json",
+    "event_hash",
+]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from json.encoder import encode_basestring
 from typing import Any
 
 GENESIS_HASH = "0" * 64
@@ -43,15 +44,17 @@ def find_problem(value: Any, where: str = "value") -> str | None:
         if isinstance(item, dict):
             for key, sub in item.items():
                 if not isinstance(key, str):
-                    return f"{path}: key {key!r} is a {type(key).__name__}, not a string"
+                    return f"{path}: key {key!r} is not a string"
                 stack.append((sub, f"{path}.{key}"))
             continue
         if isinstance(item, list | tuple):
             stack.extend((sub, f"{path}[{i}]") for i, sub in enumerate(item))
             continue
         kind = type(item)
-        name = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
-        return f"{path}: a {name} is not JSON (convert it to a string or number first)"
+        name = (
+            kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
+        )
+        return f"{path}: a value of type {name} is not JSON (convert it to a string or number)"
     return None
 
 
@@ -60,7 +63,9 @@ def canonical_json(value: Any, where: str = "value") -> str:
     problem = find_problem(value, where)
     if problem is not None:
         raise CanonicalError(problem)
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
 
 
 def canonical_bytes(value: Any, where: str = "value") -> bytes:
@@ -72,8 +77,9 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _text(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)
+# The same quoting json.dumps(..., ensure_ascii=False) applies to a string, without its
+# per-call overhead (it is the C encoder json.dumps itself uses): verify() calls it 4 times a row.
+_text = encode_basestring
 
 
 def event_hash_from_json(

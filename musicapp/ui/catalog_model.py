@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractItemModel, QMimeData, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QIcon
 
 from musicapp.ui import icons
 
 SONG_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+SONG_IDS_MIME = "application/x-musicapp-song-ids"  # newline-separated song ids, UTF-8
 PATH_ROLE = Qt.ItemDataRole.UserRole + 2
 
 _KIND_BY_DEPTH = {1: "genre", 2: "artist", 3: "album"}
 
 Index = QModelIndex | QPersistentModelIndex
+_NO_PARENT = QModelIndex()  # Qt's "no parent" default, built once
 
 
 class CatalogueSource(Protocol):
@@ -68,13 +71,13 @@ class CatalogTreeModel(QAbstractItemModel):
             return node
         return self._root
 
-    def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:
+    def index(self, row: int, column: int, parent: Index = _NO_PARENT) -> QModelIndex:
         node = self._node(parent)
         if column != 0 or node.children is None or not 0 <= row < len(node.children):
             return QModelIndex()
         return self.createIndex(row, 0, node.children[row])
 
-    def parent(self, index: Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]
+    def parent(self, index: Index = _NO_PARENT) -> QModelIndex:  # type: ignore[override]
         if not index.isValid():
             return QModelIndex()
         up = self._node(index).parent
@@ -82,16 +85,16 @@ class CatalogTreeModel(QAbstractItemModel):
             return QModelIndex()
         return self.createIndex(up.row, 0, up)
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:
+    def rowCount(self, parent: Index = _NO_PARENT) -> int:
         if parent.isValid() and parent.column() != 0:
             return 0
         children = self._node(parent).children
         return len(children) if children is not None else 0
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:
+    def columnCount(self, parent: Index = _NO_PARENT) -> int:
         return 1
 
-    def hasChildren(self, parent: Index = QModelIndex()) -> bool:
+    def hasChildren(self, parent: Index = _NO_PARENT) -> bool:
         node = self._node(parent)
         if node.song_id:
             return False
@@ -163,7 +166,26 @@ class CatalogTreeModel(QAbstractItemModel):
             flags |= Qt.ItemFlag.ItemIsDragEnabled | Qt.ItemFlag.ItemNeverHasChildren
         return flags
 
+    def mimeTypes(self) -> list[str]:
+        return [SONG_IDS_MIME]
+
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
+        return song_ids_mime(i.data(SONG_ID_ROLE) for i in indexes)
+
     def _icon(self, kind: str) -> QIcon:
         if kind not in self._icons:
             self._icons[kind] = icons.icon(kind)
         return self._icons[kind]
+
+
+def song_ids_mime(ids: Any) -> QMimeData:
+    """Drag data naming songs, for dropping on the references tray."""
+    mime = QMimeData()
+    mime.setData(SONG_IDS_MIME, "\n".join(i for i in ids if i).encode())
+    return mime
+
+
+def song_ids_from_mime(mime: QMimeData) -> list[str]:
+    if not mime.hasFormat(SONG_IDS_MIME):
+        return []
+    return [i for i in bytes(mime.data(SONG_IDS_MIME).data()).decode().split("\n") if i]

@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 
-from musicapp.jobs import CancelToken, Cancelled, Job, Progress, Throttled
+from musicapp.jobs import Cancelled, CancelToken, Job, Progress, Throttled
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,9 @@ class JobHandle(QObject):
         self.token = CancelToken()
         self.running = True
         self.last_progress: Progress | None = None
-        self._worker = _WorkerSignals()
+        # Parented to the handle, so it is deleted with it on the GUI thread, whichever thread
+        # drops the last Python reference.
+        self._worker = _WorkerSignals(self)
         conn = Qt.ConnectionType.QueuedConnection
         self._worker.progress.connect(self._on_progress, conn)
         self._worker.finished.connect(self._on_finished, conn)
@@ -93,30 +95,43 @@ class JobHandle(QObject):
 
 
 class JobRunnable(QRunnable):
-    """The thread-pool side of a handle: runs the job and reports through queued signals."""
+    """The thread-pool side of a handle: runs the job and reports through queued signals.
+
+    The pool deletes it after `run` returns (auto-delete). It must not be freed earlier from
+    the GUI thread: the pool thread still reads it after `run`, which is why it holds no
+    reference to the handle and the runner keeps none to it.
+    """
 
     def __init__(self, handle: JobHandle) -> None:
         super().__init__()
-        # The runner keeps this object alive until the handle is done.
-        self.setAutoDelete(False)
-        self._handle = handle
+        self.setAutoDelete(True)
+        self._job = handle.job
+        self._token = handle.token
         self._signals = handle._worker
 
     def run(self) -> None:
-        handle, signals = self._handle, self._signals
-        if handle.token.cancelled:  # cancelled while still queued
-            signals.cancelled.emit()
+        job, token, signals = self._job, self._token, self._signals
+        if token.cancelled:  # cancelled while still queued
+            _emit(signals.cancelled)
             return
-        report = Throttled(signals.progress.emit, PROGRESS_INTERVAL_S)
+        report = Throttled(lambda p: _emit(signals.progress, p), PROGRESS_INTERVAL_S)
         try:
-            result = handle.job.run(report, handle.token)
+            result = job.run(report, token)
         except Cancelled:
-            signals.cancelled.emit()
+            _emit(signals.cancelled)
         except Exception as exc:  # any failure goes to the GUI, which stays up
-            log.exception("job %r failed", handle.job.name)
-            signals.failed.emit(exc)
+            log.exception("job %r failed", job.name)
+            _emit(signals.failed, exc)
         else:
-            signals.finished.emit(result)
+            _emit(signals.finished, result)
+
+
+def _emit(signal: Any, *args: object) -> None:
+    """Emit from a worker; after the window is gone at shutdown there is no one to tell."""
+    try:
+        signal.emit(*args)
+    except RuntimeError:  # the QObject behind the signal was deleted
+        log.debug("job signal dropped: its receiver is gone")
 
 
 class JobRunner(QObject):
@@ -129,7 +144,7 @@ class JobRunner(QObject):
             pool = QThreadPool(self)
             pool.setMaxThreadCount(threads)
             self._pools[lane] = pool
-        self._live: dict[JobHandle, JobRunnable] = {}
+        self._live: set[JobHandle] = set()
 
     def submit(self, job: Job[Any]) -> JobHandle:
         """Queue `job` on its lane and return its handle; connect to it before control returns
@@ -138,10 +153,9 @@ class JobRunner(QObject):
         if pool is None:
             raise ValueError(f"job {job.name!r}: unknown lane {job.lane!r}")
         handle = JobHandle(job, self)
-        runnable = JobRunnable(handle)
-        self._live[handle] = runnable
+        self._live.add(handle)
         handle.done.connect(lambda h=handle: self._forget(h))
-        pool.start(runnable)
+        pool.start(JobRunnable(handle))
         return handle
 
     def jobs(self) -> list[JobHandle]:
@@ -161,5 +175,5 @@ class JobRunner(QObject):
         return all(pool.waitForDone(msecs) for pool in self._pools.values())
 
     def _forget(self, handle: JobHandle) -> None:
-        self._live.pop(handle, None)
+        self._live.discard(handle)
         handle.deleteLater()

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QPersistentModelIndex, Qt
 
 from musicapp.core import Song
 from musicapp.ui import icons
-from musicapp.ui.catalog_model import SONG_ID_ROLE
+from musicapp.ui.catalog_model import SONG_ID_ROLE, SONG_IDS_MIME, song_ids_mime
 
 Index = QModelIndex | QPersistentModelIndex
+_NO_PARENT = QModelIndex()  # Qt's "no parent" default, built once
 
 
 def song_subtitle(song: Song) -> str:
@@ -38,7 +39,7 @@ class SearchResultsModel(QAbstractListModel):
     def song_at(self, row: int) -> Song | None:
         return self._songs[row] if 0 <= row < len(self._songs) else None
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:
+    def rowCount(self, parent: Index = _NO_PARENT) -> int:
         return 0 if parent.isValid() else len(self._songs)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -66,3 +67,9 @@ class SearchResultsModel(QAbstractListModel):
             | Qt.ItemFlag.ItemIsDragEnabled
             | Qt.ItemFlag.ItemNeverHasChildren
         )
+
+    def mimeTypes(self) -> list[str]:
+        return [SONG_IDS_MIME]
+
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
+        return song_ids_mime(i.data(SONG_ID_ROLE) for i in indexes)

@@ -1,0 +1,158 @@
+"""The catalogue's SQLite schema as numbered migrations, applied in order on open (Vorta-style)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlite_utils import Database
+
+# Both the table definition and the search code depend on these columns being in this order:
+# bm25() takes one weight per column.
+FTS_COLUMNS = ("song_id", "title", "artist", "album", "genre", "subgenre", "tags")
+
+
+def _run(db: Database, statements: str) -> None:
+    # Not executescript(): it commits first, which would break the migration's transaction.
+    for statement in statements.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _v1_tables(db: Database) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE songs (
+            id TEXT PRIMARY KEY,
+            title TEXT NOT NULL,
+            artist TEXT NOT NULL,
+            album TEXT NOT NULL,
+            genre TEXT NOT NULL,
+            subgenre TEXT NOT NULL DEFAULT '',
+            year INTEGER,
+            era TEXT NOT NULL DEFAULT '',
+            country TEXT NOT NULL DEFAULT '',
+            region TEXT NOT NULL DEFAULT '',
+            instruments TEXT NOT NULL DEFAULT '[]',
+            moods TEXT NOT NULL DEFAULT '[]',
+            duration_s REAL NOT NULL,
+            tempo_bpm REAL,
+            key TEXT NOT NULL DEFAULT '',
+            mix_gain REAL NOT NULL DEFAULT 1.0,
+            added_at TEXT NOT NULL
+        );
+        CREATE INDEX songs_tree ON songs (genre, artist, album);
+        CREATE TABLE holders (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL
+        );
+        CREATE TABLE splits (
+            song_id TEXT NOT NULL REFERENCES songs(id),
+            holder_id TEXT NOT NULL REFERENCES holders(id),
+            share REAL NOT NULL,
+            position INTEGER NOT NULL,
+            PRIMARY KEY (song_id, holder_id)
+        );
+        CREATE TABLE stems (
+            song_id TEXT NOT NULL REFERENCES songs(id),
+            name TEXT NOT NULL,
+            instrument TEXT NOT NULL,
+            family TEXT NOT NULL,
+            role TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            PRIMARY KEY (song_id, name)
+        );
+        CREATE TABLE consent (
+            song_id TEXT NOT NULL REFERENCES songs(id),
+            holder_id TEXT NOT NULL REFERENCES holders(id),
+            version INTEGER NOT NULL,
+            permissions TEXT NOT NULL,
+            uses TEXT NOT NULL,
+            effective_from TEXT NOT NULL,
+            revoked_at TEXT,
+            recorded_at TEXT NOT NULL,
+            PRIMARY KEY (song_id, holder_id, version)
+        );
+        """,
+    )
+
+
+def _v2_search(db: Database) -> None:
+    # Prefix indexes for 2 and 3 characters keep type-ahead queries fast; remove_diacritics 2
+    # lets "konig" find "König".
+    db.execute(
+        f"CREATE VIRTUAL TABLE songs_fts USING fts5({FTS_COLUMNS[0]} UNINDEXED, "
+        + ", ".join(FTS_COLUMNS[1:])
+        + ", prefix='2 3', tokenize=\"unicode61 remove_diacritics 2\")"
+    )
+    db.execute(
+        """
+        INSERT INTO songs_fts (song_id, title, artist, album, genre, subgenre, tags)
+        SELECT id, title, artist, album, genre, subgenre,
+               instruments || ' ' || moods || ' ' || era || ' ' || country || ' ' || region
+        FROM songs
+        """
+    )
+
+
+def _v3_append_only_consent(db: Database) -> None:
+    # Consent is evidence: a change is a new version, never an edit, so even a bug or a hand
+    # edit through the app's connection cannot rewrite history.
+    _run(
+        db,
+        """
+        CREATE TRIGGER consent_no_update BEFORE UPDATE ON consent
+        BEGIN SELECT RAISE(ABORT, 'consent records are append-only'); END;
+        CREATE TRIGGER consent_no_delete BEFORE DELETE ON consent
+        BEGIN SELECT RAISE(ABORT, 'consent records are append-only'); END;
+        """,
+    )
+
+
+def _v4_meter(db: Database) -> None:
+    # The generation engine cuts references into bars: the score's meter and first downbeat
+    # are exact, where estimating them from audio is right only about two times in three.
+    _run(
+        db,
+        """
+        ALTER TABLE songs ADD COLUMN beats_per_bar INTEGER NOT NULL DEFAULT 4;
+        ALTER TABLE songs ADD COLUMN downbeat_s REAL NOT NULL DEFAULT 0.0
+        """,
+    )
+
+
+MIGRATIONS: tuple[Callable[[Database], None], ...] = (
+    _v1_tables,
+    _v2_search,
+    _v3_append_only_consent,
+    _v4_meter,
+)
+LATEST_VERSION = len(MIGRATIONS)
+
+
+def schema_version(db: Database) -> int:
+    """The highest migration applied to the file; 0 for a new, empty file."""
+    if "schema_version" not in db.table_names():
+        return 0
+    row = db.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    return int(row[0] or 0)
+
+
+def migrate(db: Database, upto: int = LATEST_VERSION) -> int:
+    """Apply the missing migrations up to `upto`, each in its own transaction; return the version."""
+    with db.atomic():
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version "
+            "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+    current = schema_version(db)
+    for version in range(current + 1, upto + 1):
+        with db.atomic():
+            MIGRATIONS[version - 1](db)
+            db.execute(
+                "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
+                [version, datetime.now(UTC).isoformat()],
+            )
+    return max(current, upto)

@@ -1,0 +1,405 @@
+"""The catalogue store: songs, rights holders, consent records and stems, in SQLite and FLAC files."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile as sf
+from sqlite_utils import Database
+from sqlite_utils.db import Table
+
+from musicapp.catalog import migrations, mix, rows
+from musicapp.catalog.mix import Audio
+from musicapp.catalog.search import RANK_WEIGHTS, fts_query, fts_row
+from musicapp.catalog.stem_files import read_new_stems
+from musicapp.config import SAMPLE_RATE
+from musicapp.core import (
+    ConsentRecord,
+    InvalidInput,
+    RightsHolder,
+    Song,
+    Split,
+    Stem,
+    TimeRange,
+)
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_SONG_ORDER = "genre, artist, album, title, id"
+
+
+class CatalogError(InvalidInput):
+    """The catalogue file or its audio cannot be used; the message names the file and why."""
+
+
+@dataclass(frozen=True)
+class TreeNode:
+    """One row of the genre → artist → album → song tree.
+
+    A song leaf has song_id set, count 1, and a path that ends with the song id (titles can repeat).
+    """
+
+    label: str
+    count: int
+    path: tuple[str, ...]
+    song_id: str | None = None
+
+
+class CatalogStore:
+    """The songs of the inference set, their rights holders, consent records and stems.
+
+    Safe to share between threads: one connection, used under a lock.
+    """
+
+    def __init__(self, path: Path, audio_dir: Path) -> None:
+        self.path = Path(path)
+        self.audio_dir = Path(audio_dir)
+        self._lock = threading.RLock()
+        self._check_file()
+        try:
+            self.audio_dir.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, check_same_thread=False, timeout=10.0)
+        except (OSError, sqlite3.Error) as exc:
+            raise CatalogError(f"catalogue {self.path}: cannot be opened ({exc})") from exc
+        self._db = Database(conn)
+        try:
+            self._open()
+        except CatalogError:
+            conn.close()
+            raise
+        except sqlite3.OperationalError as exc:  # read-only, locked, disk full
+            conn.close()
+            raise CatalogError(f"catalogue {self.path}: cannot be used ({exc})") from exc
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise CatalogError(_damaged(self.path, str(exc))) from exc
+
+    def _check_file(self) -> None:
+        if self.path.is_dir():
+            raise CatalogError(f"catalogue {self.path}: is a folder, not a catalogue file")
+        if not self.path.exists():
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise CatalogError(
+                    f"catalogue {self.path}: cannot create its folder ({exc})"
+                ) from exc
+            return
+        try:
+            with self.path.open("rb") as f:
+                head = f.read(len(_SQLITE_MAGIC))
+        except OSError as exc:
+            raise CatalogError(f"catalogue {self.path}: cannot be read ({exc})") from exc
+        if head and head != _SQLITE_MAGIC:
+            raise CatalogError(f"catalogue {self.path}: is not a SQLite database")
+
+    def _open(self) -> None:
+        db = self._db
+        check = db.execute("PRAGMA quick_check").fetchone()[0]
+        if check != "ok":
+            detail = [line for line in check.splitlines() if not line.startswith("***")]
+            raise CatalogError(_damaged(self.path, detail[0] if detail else check))
+        found = migrations.schema_version(db)
+        if found > migrations.LATEST_VERSION:
+            raise CatalogError(
+                f"catalogue {self.path}: written by a newer musicapp (schema version {found}, "
+                f"this version reads up to {migrations.LATEST_VERSION})"
+            )
+        db.execute("PRAGMA foreign_keys = ON")
+        db.enable_wal()
+        migrations.migrate(db)
+        self._remove_stale_staging()
+
+    def _remove_stale_staging(self) -> None:
+        # Left by an add_song or a demo build that crashed; waiting an hour keeps clear of one
+        # still running in another process.
+        cutoff = time.time() - 3600
+        for pattern in (".incoming-*", ".demo-build-*"):
+            for d in self.audio_dir.glob(pattern):
+                if d.stat().st_mtime < cutoff:
+                    shutil.rmtree(d, ignore_errors=True)
+
+    # -- lifetime -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> CatalogStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        with self._lock:
+            return migrations.schema_version(self._db)
+
+    # -- songs ----------------------------------------------------------------------------
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM songs").fetchone()[0])
+
+    def is_empty(self) -> bool:
+        return self.count() == 0
+
+    def song(self, song_id: str) -> Song | None:
+        return self.songs([song_id]).get(song_id)
+
+    def songs(self, ids: Iterable[str]) -> dict[str, Song]:
+        """The songs with these ids that exist, by id (unknown ids are left out)."""
+        wanted = list(dict.fromkeys(ids))
+        out: dict[str, Song] = {}
+        for chunk in _chunks(wanted, 500):
+            marks = ",".join("?" * len(chunk))
+            out.update((s.id, s) for s in self._load(f"WHERE id IN ({marks})", chunk))
+        return out
+
+    def all_songs(self) -> list[Song]:
+        """Every song, in tree order (genre, artist, album, title)."""
+        return self._load("", [])
+
+    def _load(self, where: str, params: list[Any]) -> list[Song]:
+        with self._lock:
+            found = list(
+                self._db.query(f"SELECT * FROM songs {where} ORDER BY {_SONG_ORDER}", params)
+            )
+            if not found:
+                return []
+            ids = [r["id"] for r in found]
+            marks = ",".join("?" * len(ids))
+            splits: dict[str, list[Split]] = {i: [] for i in ids}
+            for r in self._db.query(
+                "SELECT s.song_id, s.share, h.id, h.name, h.kind FROM splits s "
+                f"JOIN holders h ON h.id = s.holder_id WHERE s.song_id IN ({marks}) "
+                "ORDER BY s.song_id, s.position",
+                ids,
+            ):
+                holder = RightsHolder(r["id"], r["name"], r["kind"])
+                splits[r["song_id"]].append(Split(holder, r["share"]))
+            stems: dict[str, list[Stem]] = {i: [] for i in ids}
+            for r in self._db.query(
+                f"SELECT * FROM stems WHERE song_id IN ({marks}) ORDER BY song_id, position", ids
+            ):
+                stems[r["song_id"]].append(Stem(r["name"], r["instrument"], r["family"], r["role"]))
+        return [rows.song_from_row(r, tuple(splits[r["id"]]), tuple(stems[r["id"]])) for r in found]
+
+    def search(self, text: str, limit: int = 50) -> list[Song]:
+        """Songs matching every word of `text` (the last word as a prefix), best match first."""
+        query = fts_query(text)
+        if query is None or limit <= 0:
+            return []
+        weights = ", ".join(str(w) for w in RANK_WEIGHTS)
+        with self._lock:
+            ids = [
+                r[0]
+                for r in self._db.execute(
+                    "SELECT song_id FROM songs_fts WHERE songs_fts MATCH ? "
+                    f"ORDER BY bm25(songs_fts, {weights}), song_id LIMIT ?",
+                    [query, limit],
+                )
+            ]
+        found = self.songs(ids)
+        return [found[i] for i in ids if i in found]
+
+    def children(self, path: tuple[str, ...]) -> list[TreeNode]:
+        """The nodes under `path` in the genre → artist → album → song tree, sorted by label."""
+        levels = ("genre", "artist", "album")
+        depth = len(path)
+        with self._lock:
+            if depth < len(levels):
+                where = " AND ".join(f"{c} = ?" for c in levels[:depth]) or "1"
+                col = levels[depth]
+                found = self._db.execute(
+                    f"SELECT {col}, COUNT(*) FROM songs WHERE {where} GROUP BY {col}", list(path)
+                ).fetchall()
+                nodes = [TreeNode(label, n, (*path, label)) for label, n in found]
+            elif depth == len(levels):
+                found = self._db.execute(
+                    "SELECT id, title FROM songs WHERE genre = ? AND artist = ? AND album = ?",
+                    list(path),
+                ).fetchall()
+                nodes = [TreeNode(title, 1, (*path, sid), sid) for sid, title in found]
+            else:
+                return []
+        return sorted(nodes, key=lambda n: (n.label.casefold(), n.path))
+
+    def add_song(
+        self, song: Song, stem_files: dict[str, Path], consent: Iterable[ConsentRecord] = ()
+    ) -> None:
+        """Add a song, its stems (mono WAV or FLAC at 32 kHz) and consent; all of it or nothing.
+
+        The stems are stored as FLAC under audio_dir/<song id>/. The stored duration is the
+        stems' length, whatever song.duration_s says.
+        """
+        if self.song(song.id) is not None:
+            raise InvalidInput(f"song {song.id} is already in the catalogue")
+        tracks = read_new_stems(song, stem_files)
+        records = list(consent)
+        n = min(len(t) for t in tracks)
+        gain = mix.peak_safe_gain(mix.mixdown(tracks, mix.stereo_gains(song.stems)))
+        staging = Path(tempfile.mkdtemp(prefix=f".incoming-{song.id}-", dir=self.audio_dir))
+        final = self.audio_dir / song.id
+        try:
+            for stem, track in zip(song.stems, tracks, strict=True):
+                # Clipped: libsndfile would wrap samples beyond full scale around.
+                sf.write(
+                    staging / f"{stem.name}.flac",
+                    np.clip(track[:n], -1.0, 1.0),
+                    SAMPLE_RATE,
+                    subtype="PCM_16",
+                    format="FLAC",
+                )
+            with self._lock, self._db.atomic():
+                self._insert_song(song, n / SAMPLE_RATE, gain)
+                for record in records:
+                    self._insert_consent(record, song)
+                # Files from a song that never got its rows (a crash mid-add) are orphans.
+                if final.exists():
+                    shutil.rmtree(final)
+                staging.rename(final)
+        except BaseException as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            if final.exists() and self.song(song.id) is None:
+                shutil.rmtree(final, ignore_errors=True)
+            if isinstance(exc, sqlite3.IntegrityError):  # another process added it meanwhile
+                raise InvalidInput(f"song {song.id} is already in the catalogue") from exc
+            raise
+
+    def _insert_song(self, song: Song, duration_s: float, gain: float) -> None:
+        db = self._db
+        for split in song.splits:
+            h = split.holder
+            known = db.execute("SELECT name, kind FROM holders WHERE id = ?", [h.id]).fetchone()
+            if known is None:
+                db.execute(
+                    "INSERT INTO holders (id, name, kind) VALUES (?, ?, ?)", [h.id, h.name, h.kind]
+                )
+            elif tuple(known) != (h.name, h.kind):
+                raise InvalidInput(
+                    f"song {song.id}: rights holder {h.id} is {known[0]!r} ({known[1]}) in the "
+                    f"catalogue, not {h.name!r} ({h.kind})"
+                )
+        self._table("songs").insert(rows.song_row(song, duration_s, gain))
+        self._table("splits").insert_all(rows.split_rows(song))
+        self._table("stems").insert_all(rows.stem_rows(song))
+        self._table("songs_fts").insert(fts_row(song))
+
+    # -- rights holders and consent -------------------------------------------------------
+
+    def holders(self) -> list[RightsHolder]:
+        with self._lock:
+            found = self._db.execute("SELECT id, name, kind FROM holders ORDER BY name, id")
+            return [RightsHolder(*r) for r in found]
+
+    def consent_records(self, song_ids: Iterable[str] | None = None) -> list[ConsentRecord]:
+        """Every version of every consent record (of these songs), by song, holder, version."""
+        order = "ORDER BY song_id, holder_id, version"
+        with self._lock:
+            if song_ids is None:
+                found = list(self._db.query(f"SELECT * FROM consent {order}"))
+            else:
+                found = []
+                for chunk in _chunks(list(dict.fromkeys(song_ids)), 500):
+                    marks = ",".join("?" * len(chunk))
+                    found += self._db.query(
+                        f"SELECT * FROM consent WHERE song_id IN ({marks}) {order}", chunk
+                    )
+        return [rows.consent_from_row(r) for r in found]
+
+    def add_consent(self, record: ConsentRecord) -> None:
+        """Append one version of one holder's consent; versions only go up, nothing is replaced."""
+        song = self.song(record.song_id)
+        if song is None:
+            raise InvalidInput(f"consent: unknown song id {record.song_id!r}")
+        with self._lock, self._db.atomic():
+            self._insert_consent(record, song)
+
+    def _insert_consent(self, record: ConsentRecord, song: Song) -> None:
+        if record.song_id != song.id:
+            raise InvalidInput(f"consent for {record.song_id} given with song {song.id}")
+        if record.holder_id not in {h.id for h in song.holders}:
+            raise InvalidInput(
+                f"consent for {record.song_id}: {record.holder_id} is not one of its rights holders"
+            )
+        latest = self._db.execute(
+            "SELECT MAX(version) FROM consent WHERE song_id = ? AND holder_id = ?",
+            [record.song_id, record.holder_id],
+        ).fetchone()[0]
+        if latest is not None and record.version <= latest:
+            what = "already exists" if record.version == latest else f"is older than {latest}"
+            raise InvalidInput(
+                f"consent for {record.song_id} from {record.holder_id}: version "
+                f"{record.version} {what}; consent records are append-only"
+            )
+        self._table("consent").insert(rows.consent_row(record))
+
+    # -- audio ----------------------------------------------------------------------------
+
+    def stem_path(self, song_id: str, stem_name: str) -> Path:
+        song = self._known(song_id)
+        names = [s.name for s in song.stems]
+        if stem_name not in names:
+            raise InvalidInput(
+                f"song {song_id} has no stem {stem_name!r} (it has {', '.join(names)})"
+            )
+        return self.audio_dir / song_id / f"{stem_name}.flac"
+
+    def load_audio(
+        self, song_id: str, stem: str | None = None, time_range: TimeRange | None = None
+    ) -> Audio:
+        """float32 audio at 32 kHz: one stem as (1, n), or the stereo mix of all stems as (2, n)."""
+        song = self._known(song_id)
+        start, stop = 0, None
+        if time_range is not None:
+            time_range.check_within(song.duration_s, f"song {song_id}")
+            start = round(time_range.start_s * SAMPLE_RATE)
+            stop = round(time_range.end_s * SAMPLE_RATE)
+        if stem is not None:
+            return self._read(song_id, self.stem_path(song_id, stem), start, stop)[None, :]
+        with self._lock:
+            gain = self._db.execute("SELECT mix_gain FROM songs WHERE id = ?", [song_id]).fetchone()
+        tracks = [
+            self._read(song_id, self.stem_path(song_id, s.name), start, stop) for s in song.stems
+        ]
+        return mix.mixdown(tracks, mix.stereo_gains(song.stems), float(gain[0]))
+
+    def _read(self, song_id: str, path: Path, start: int, stop: int | None) -> Audio:
+        try:
+            data, _ = sf.read(path, start=start, stop=stop, dtype="float32", always_2d=True)
+        except (OSError, RuntimeError, sf.LibsndfileError) as exc:
+            raise CatalogError(
+                f"audio of song {song_id}: {path} is missing or unreadable ({exc})"
+            ) from exc
+        return np.ascontiguousarray(data[:, 0])
+
+    def _table(self, name: str) -> Table:
+        return self._db.table(name)
+
+    def _known(self, song_id: str) -> Song:
+        song = self.song(song_id)
+        if song is None:
+            raise InvalidInput(f"unknown song id {song_id!r}")
+        return song
+
+
+def _damaged(path: Path, detail: str) -> str:
+    return (
+        f"catalogue {path}: the database is damaged ({detail}); "
+        "move the file away to start a new catalogue"
+    )
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

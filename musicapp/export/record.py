@@ -1,0 +1,107 @@
+"""The attribution record an export embeds: its fields, the credit line, and where things go.
+
+The caller's ``attribution`` dict is kept as it is and extended with the export's own fields
+(``export_event_id``, ``audio_sha256``, ``format``, ``exported_at``). The credit line reads
+``attribution["references"]``, a list of dicts with ``title``, ``artist`` and ``share`` (a
+fraction of 1); entries for the same title and artist are added up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from musicapp.core import InvalidInput
+
+FORMATS = {".wav": "wav", ".flac": "flac"}
+
+# Logical tag names, the same for both formats; tags.py maps them onto ID3 frames.
+TITLE = "TITLE"
+ARTIST = "ARTIST"
+COMMENT = "COMMENT"
+ATTRIBUTION_TAG = "MUSICAPP_ATTRIBUTION"
+EVENT_ID_TAG = "MUSICAPP_EVENT_ID"
+
+EXPORT_KIND = "export"
+EXPORT_FAILED_KIND = "export_failed"
+
+# Fields the export adds to the record, and the ones the ledger payload and sidecar add on top.
+RECORD_FIELDS = ("export_event_id", "audio_sha256", "format", "exported_at")
+PAYLOAD_FIELDS = ("tags", "file_name")
+SIDECAR_FIELDS = ("ledger_event_hash", "ledger_event_seq")
+RESERVED = RECORD_FIELDS + PAYLOAD_FIELDS + SIDECAR_FIELDS
+
+
+class ExportError(InvalidInput):
+    """An export that cannot be made; the message names the file and what is wrong."""
+
+
+def format_for(path: Path) -> str:
+    """ "wav" or "flac" from the file name; ExportError for anything else."""
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        what = f"cannot write {path.suffix} files" if path.suffix else "the name has no suffix"
+        raise ExportError(f"export {path}: {what}; use .wav or .flac")
+    return fmt
+
+
+def sidecar_path(path: Path) -> Path:
+    return path.with_name(path.name + ".attribution.json")
+
+
+def check_reserved(attribution: Mapping[str, Any]) -> None:
+    """Refuse caller fields that the export would overwrite."""
+    clash = sorted(k for k in attribution if k in RESERVED)
+    if clash:
+        raise ExportError(
+            f"attribution: {', '.join(clash)} cannot be given; the export sets these fields itself"
+        )
+
+
+def build_record(
+    attribution: Mapping[str, Any], event_id: str, audio_sha256: str, fmt: str, exported_at: str
+) -> dict[str, Any]:
+    check_reserved(attribution)
+    return {
+        **attribution,
+        "export_event_id": event_id,
+        "audio_sha256": audio_sha256,
+        "format": fmt,
+        "exported_at": exported_at,
+    }
+
+
+def split_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The record part of a ledger payload or sidecar: everything but the fields added on top."""
+    return {k: v for k, v in payload.items() if k not in PAYLOAD_FIELDS + SIDECAR_FIELDS}
+
+
+def _percent(share: float) -> str:
+    return f"{round(share * 100, 1):g}%"
+
+
+def credit_line(attribution: Mapping[str, Any]) -> str:
+    """One human line for the COMMENT tag: "Made with musicapp from: Song A (Composer) 62.5%"."""
+    credits: dict[tuple[str, str], float | None] = {}
+    refs = attribution.get("references")
+    for ref in refs if isinstance(refs, list) else []:
+        if not isinstance(ref, Mapping):
+            continue
+        title = str(ref.get("title") or ref.get("song_id") or "").strip()
+        if not title:
+            continue
+        key = (title, str(ref.get("artist") or "").strip())
+        share = ref.get("share")
+        if isinstance(share, int | float) and not isinstance(share, bool):
+            before = credits.get(key)
+            credits[key] = float(share) + (before or 0.0)
+        else:
+            credits.setdefault(key, None)
+    if not credits:
+        return "Made with musicapp"
+    parts = []
+    for (title, artist), share in credits.items():
+        text = f"{title} ({artist})" if artist else title
+        parts.append(f"{text} {_percent(share)}" if share is not None else text)
+    return "Made with musicapp from: " + ", ".join(parts)

@@ -1,0 +1,96 @@
+"""Tags in and out of WAV (an ID3 chunk) and FLAC (Vorbis comments), under one set of names.
+
+Both formats are read into the same canonical dict ``{name: value}``: the value is a string, or
+a list of strings for a tag given more than once. Our tags have the same names in both formats
+(TITLE, ARTIST, COMMENT, MUSICAPP_ATTRIBUTION, MUSICAPP_EVENT_ID); in ID3 they are TIT2, TPE1,
+COMM (language eng, no description) and TXXX frames. Any other tag keeps its own name (the ID3
+frame key, or the upper-cased Vorbis field name), so a tag added later shows up by name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from mutagen.flac import FLAC
+from mutagen.id3 import COMM, TIT2, TPE1, TXXX, Frame
+from mutagen.wave import WAVE
+
+from musicapp.export.record import ARTIST, COMMENT, TITLE
+
+TagValue = str | list[str]
+
+# ID3v2.3 rather than 2.4: many players and file browsers read only 2.3 inside WAV files.
+ID3_VERSION = 3
+_ID3_TEXT = {TITLE: TIT2, ARTIST: TPE1}
+_ID3_NAMES = {"TIT2": TITLE, "TPE1": ARTIST, "COMM::eng": COMMENT}
+_UTF16 = 1  # ID3v2.3 has no UTF-8; mutagen would convert anyway
+
+
+def _value(texts: list[str]) -> TagValue:
+    return texts[0] if len(texts) == 1 else texts
+
+
+def write_tags(path: Path, fmt: str, tags: Mapping[str, str]) -> None:
+    """Write ``tags`` (name -> text) into the file; other tags already there are kept."""
+    if fmt == "wav":
+        wave = WAVE(path)
+        if wave.tags is None:
+            wave.add_tags()
+        id3: Any = wave.tags
+        for name, text in tags.items():
+            frame: Frame
+            if name in _ID3_TEXT:
+                frame = _ID3_TEXT[name](encoding=_UTF16, text=[text])
+            elif name == COMMENT:
+                frame = COMM(encoding=_UTF16, lang="eng", desc="", text=[text])
+            else:
+                frame = TXXX(encoding=_UTF16, desc=name, text=[text])
+            id3[frame.HashKey] = frame
+        wave.save(v2_version=ID3_VERSION)
+    elif fmt == "flac":
+        flac = FLAC(path)
+        if flac.tags is None:
+            flac.add_tags()
+        for name, text in tags.items():
+            flac[name] = [text]
+        flac.save()
+    else:
+        raise ValueError(f"no tag writer for {fmt!r}")
+
+
+def _id3_name(key: str) -> str:
+    if key in _ID3_NAMES:
+        return _ID3_NAMES[key]
+    if key.startswith("TXXX:"):
+        desc = key[len("TXXX:") :]
+        if desc.startswith("MUSICAPP_"):
+            return desc
+    return key
+
+
+def _id3_value(frame: Frame) -> TagValue:
+    texts = getattr(frame, "text", None)
+    if isinstance(texts, list):
+        return _value([str(t) for t in texts])
+    # Pictures and other binary frames: enough to tell whether they changed.
+    return "sha256:" + hashlib.sha256(repr(frame).encode("utf-8", "replace")).hexdigest()
+
+
+def read_tags(path: Path, fmt: str) -> dict[str, TagValue]:
+    """Every tag in the file as ``{name: value}``; mutagen errors pass to the caller."""
+    out: dict[str, TagValue] = {}
+    if fmt == "wav":
+        id3: Any = WAVE(path).tags
+        for key, frame in (id3 or {}).items():
+            out[_id3_name(key)] = _id3_value(frame)
+        return out
+    if fmt == "flac":
+        grouped: dict[str, list[str]] = {}
+        comments: Any = FLAC(path).tags
+        for key, text in comments or []:
+            grouped.setdefault(key.upper(), []).append(text)
+        return {name: _value(texts) for name, texts in grouped.items()}
+    raise ValueError(f"no tag reader for {fmt!r}")

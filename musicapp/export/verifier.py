@@ -1,0 +1,340 @@
+"""verify_file: read an exported file back and check it against itself, the ledger and its sidecar.
+
+The checks, in order, each with a name a user can act on:
+
+- ``readable``: a WAV or FLAC file whose header and tags can be read (else nothing more is run).
+- ``attribution``: the MUSICAPP_ATTRIBUTION tag is there and holds a JSON record naming its
+  export event and audio hash, and MUSICAPP_EVENT_ID agrees with it.
+- ``audio``: the sha256 of the decoded samples equals the one recorded (in the file, or in the
+  ledger when the file's record is gone); one changed sample is enough to fail it.
+- ``tags``: every tag equals what the ledger's export event recorded; names the tag that differs,
+  was added, or was removed.
+- ``ledger``: the export event exists, its record equals the file's, its audio hash equals the
+  file's audio, and no ``export_failed`` event withdrew it.
+- ``chain``: the ledger as a whole verifies (``Ledger.verify``).
+- ``sidecar``: if ``<file>.attribution.json`` is there, it agrees with the file and the ledger.
+
+With ``ledger=None`` the tags, ledger and chain checks are reported as skipped: ok, with
+``skipped=True`` and a detail saying so. The report's ``ok`` then means only that the file is
+consistent with itself and its sidecar, not that any ledger vouches for it; a UI should show
+skipped checks as such, not as passed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import soundfile as sf
+
+from musicapp.export.fingerprint import audio_sha256
+from musicapp.export.record import (
+    ATTRIBUTION_TAG,
+    EVENT_ID_TAG,
+    EXPORT_FAILED_KIND,
+    EXPORT_KIND,
+    sidecar_path,
+    split_payload,
+)
+from musicapp.export.tags import TagValue, read_tags
+from musicapp.ledger import Event, Ledger, LedgerError
+
+_FORMATS = {"WAV": "wav", "WAVEX": "wav", "FLAC": "flac"}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One named check of a file: whether it passed and, in words, why."""
+
+    name: str
+    ok: bool
+    detail: str
+    skipped: bool = False
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """All checks of one file; ``ok`` when every check passed (or was skipped)."""
+
+    path: Path
+    checks: list[Check]
+    ok: bool
+
+    def check(self, name: str) -> Check | None:
+        return next((c for c in self.checks if c.name == name), None)
+
+    @property
+    def failures(self) -> list[Check]:
+        return [c for c in self.checks if not c.ok]
+
+
+@dataclass
+class _File:
+    """What was read from the file, shared between the checks."""
+
+    fmt: str
+    tags: dict[str, TagValue]
+    record: dict[str, Any] | None = None
+    event_id: str | None = None
+    audio_sha256: str | None = None  # recomputed; None if the audio could not be decoded
+    event: Event | None = None
+
+
+_ABSENT = object()
+
+
+def _short(value: Any, limit: int = 48) -> str:
+    """A value for a message: strings quoted, other JSON as JSON, long ones cut short."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return repr(text) if isinstance(value, str) else text
+
+
+def _tag_differences(now: Mapping[str, Any], then: Mapping[str, Any]) -> list[str]:
+    """How the file's tags differ from the ones recorded at export, tag by tag."""
+    out = []
+    for name in sorted(set(now) | set(then)):
+        if name not in then:
+            out.append(f"{name} was added after export")
+        elif name not in now:
+            out.append(f"{name} was removed after export")
+        elif now[name] != then[name]:
+            out.append(
+                f"{name} differs from the ledger's record ({_short(now[name])} now, "
+                f"{_short(then[name])} at export)"
+            )
+    return out
+
+
+def _paths(a: Any, b: Any, path: str = "") -> Iterator[tuple[str, Any, Any]]:
+    """Each place two JSON values differ: (path, value in a, value in b); _ABSENT if missing."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            sub = f"{path}.{key}" if path else key
+            yield from _paths(a.get(key, _ABSENT), b.get(key, _ABSENT), sub)
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            yield from _paths(x, y, f"{path}[{i}]")
+    elif a != b or type(a) is not type(b):
+        yield path, a, b
+
+
+def _record_differences(a: Any, b: Any, a_name: str, b_name: str, limit: int = 5) -> list[str]:
+    """Field by field, in words: "references[0].share is 0.95 in the file, 0.625 in the ledger"."""
+    out = []
+    for path, x, y in _paths(a, b):
+        if x is _ABSENT:
+            out.append(f"{path} is in {b_name} but not in {a_name}")
+        elif y is _ABSENT:
+            out.append(f"{path} is in {a_name} but not in {b_name}")
+        else:
+            out.append(f"{path} is {_short(x)} in {a_name}, {_short(y)} in {b_name}")
+    if len(out) > limit:
+        out[limit:] = [f"and {len(out) - limit} more"]
+    return out
+
+
+def _read(path: Path) -> tuple[Check, _File | None]:
+    if not path.exists():
+        return Check("readable", False, f"no such file: {path}"), None
+    if path.is_dir():
+        return Check("readable", False, f"{path} is a folder, not an audio file"), None
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        return Check("readable", False, f"not an audio file musicapp can read ({exc})"), None
+    fmt = _FORMATS.get(info.format)
+    if fmt is None:
+        detail = f"a {info.format} file; musicapp exports, and checks, only WAV and FLAC"
+        return Check("readable", False, detail), None
+    try:
+        tags = read_tags(path, fmt)
+    except Exception as exc:  # mutagen raises assorted errors on damaged tags, not only its own
+        detail = f"the {fmt.upper()} tags cannot be read ({type(exc).__name__}: {exc})"
+        return Check("readable", False, detail), None
+    detail = (
+        f"{fmt.upper()}, {info.channels} channel{'s' if info.channels != 1 else ''}, "
+        f"{info.samplerate} Hz, {info.duration:.2f} s"
+    )
+    return Check("readable", True, detail), _File(fmt, tags)
+
+
+def _check_attribution(file: _File) -> Check:
+    raw = file.tags.get(ATTRIBUTION_TAG)
+    tag_id = file.tags.get(EVENT_ID_TAG)
+    if isinstance(tag_id, str):
+        file.event_id = tag_id
+    if raw is None:
+        return Check("attribution", False, f"no musicapp attribution: {ATTRIBUTION_TAG} is missing")
+    if isinstance(raw, list):
+        return Check("attribution", False, f"{ATTRIBUTION_TAG} appears {len(raw)} times")
+    try:
+        record = json.loads(raw)
+    except ValueError as exc:
+        return Check("attribution", False, f"{ATTRIBUTION_TAG} is not valid JSON ({exc})")
+    if not isinstance(record, dict):
+        return Check("attribution", False, f"{ATTRIBUTION_TAG} holds JSON but not a record")
+    file.record = record
+    missing = [k for k in ("export_event_id", "audio_sha256") if not isinstance(record.get(k), str)]
+    if missing:
+        return Check("attribution", False, f"the record lacks {', '.join(missing)}")
+    record_id = record["export_event_id"]
+    if tag_id is not None and tag_id != record_id:
+        return Check(
+            "attribution",
+            False,
+            f"{EVENT_ID_TAG} says {_short(tag_id)} but the record says {record_id}",
+        )
+    file.event_id = record_id
+    refs = record.get("references")
+    count = f"{len(refs)} reference(s), " if isinstance(refs, list) else ""
+    return Check("attribution", True, f"{count}export event {record_id}")
+
+
+def _check_audio(path: Path, file: _File) -> Check:
+    try:
+        file.audio_sha256 = audio_sha256(path)
+    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        return Check("audio", False, f"the audio data cannot be decoded, it is damaged ({exc})")
+    recorded, source = None, ""
+    if file.record is not None and isinstance(file.record.get("audio_sha256"), str):
+        recorded, source = file.record["audio_sha256"], "the file's record"
+    elif file.event is not None and isinstance(file.event.payload.get("audio_sha256"), str):
+        recorded, source = file.event.payload["audio_sha256"], "the ledger"
+    if recorded is None:
+        return Check("audio", False, "no recorded audio hash to compare the audio with")
+    if recorded != file.audio_sha256:
+        return Check(
+            "audio",
+            False,
+            f"the audio was changed after export: its sha256 is {file.audio_sha256}, "
+            f"{source} says {recorded}",
+        )
+    return Check("audio", True, f"samples match the recorded sha256 {recorded[:16]}…")
+
+
+def _find_event(file: _File, ledger: Ledger) -> str | None:
+    """Look the export event up; a sentence on why it is not usable, or None."""
+    if file.event_id is None:
+        return "the file names no export event"
+    try:
+        event = ledger.get(file.event_id)
+    except LedgerError as exc:
+        return f"the ledger cannot be read ({exc})"
+    if event is None:
+        return f"no event {file.event_id} in the ledger {ledger.path}"
+    if event.kind != EXPORT_KIND:
+        return f"ledger event {event.seq} ({event.id}) is a {event.kind} event, not an export"
+    file.event = event
+    return None
+
+
+def _check_tags(file: _File, missing: str | None) -> Check:
+    if file.event is None:
+        return Check("tags", False, f"cannot compare the tags: {missing}")
+    recorded = file.event.payload.get("tags")
+    if not isinstance(recorded, dict):
+        return Check("tags", False, f"ledger event {file.event.seq} records no tags")
+    diffs = _tag_differences(file.tags, recorded)
+    if diffs:
+        return Check("tags", False, "; ".join(diffs))
+    return Check("tags", True, f"all {len(recorded)} tags match ledger event {file.event.seq}")
+
+
+def _check_ledger(file: _File, ledger: Ledger, missing: str | None) -> Check:
+    event = file.event
+    if event is None:
+        return Check("ledger", False, missing or "no export event")
+    problems = []
+    if file.record is not None:
+        changed = _record_differences(
+            file.record, split_payload(event.payload), "the file", "the ledger"
+        )
+        if changed:
+            problems.append("the file's record disagrees with the ledger: " + "; ".join(changed))
+    recorded = event.payload.get("audio_sha256")
+    if file.audio_sha256 is not None and recorded != file.audio_sha256:
+        problems.append(
+            f"the ledger recorded audio sha256 {recorded}, the file's audio is {file.audio_sha256}"
+        )
+    try:
+        for failed in ledger.events(EXPORT_FAILED_KIND, since_seq=event.seq):
+            if failed.payload.get("export_event_id") == event.id:
+                problems.append(
+                    f"ledger event {failed.seq} says this export failed "
+                    f"({failed.payload.get('error', 'no reason given')})"
+                )
+    except LedgerError as exc:
+        problems.append(f"the ledger cannot be read ({exc})")
+    if problems:
+        return Check("ledger", False, "; ".join(problems))
+    return Check("ledger", True, f"export event {event.seq} of {event.ts} matches the file")
+
+
+def _check_chain(ledger: Ledger) -> Check:
+    try:
+        report = ledger.verify()
+    except LedgerError as exc:
+        return Check("chain", False, f"the ledger cannot be read ({exc})")
+    if report.ok:
+        return Check("chain", True, f"{report.checked} event(s), chain intact")
+    shown = report.problems[:3]
+    more = f" (and {len(report.problems) - 3} more)" if len(report.problems) > 3 else ""
+    return Check("chain", False, "; ".join(shown) + more)
+
+
+def _check_sidecar(path: Path, file: _File) -> Check:
+    side = sidecar_path(path)
+    if not side.exists():
+        return Check("sidecar", True, f"no sidecar {side.name} next to the file (it is optional)")
+    try:
+        data = json.loads(side.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return Check("sidecar", False, f"{side.name} cannot be read as JSON ({exc})")
+    if not isinstance(data, dict):
+        return Check("sidecar", False, f"{side.name} holds JSON but not a record")
+    problems = []
+    if file.record is not None:
+        changed = _record_differences(split_payload(data), file.record, "the sidecar", "the file")
+        if changed:
+            problems.append("record: " + "; ".join(changed))
+    if isinstance(data.get("tags"), dict):
+        changed = _record_differences(data["tags"], file.tags, "the sidecar", "the file")
+        if changed:
+            problems.append("tags: " + "; ".join(changed))
+    else:
+        problems.append("it records no tags")
+    if file.event is not None and data.get("ledger_event_hash") != file.event.hash:
+        problems.append(f"its ledger_event_hash is not the hash of ledger event {file.event.seq}")
+    if problems:
+        return Check("sidecar", False, f"{side.name} disagrees: " + "; ".join(problems))
+    return Check("sidecar", True, f"{side.name} matches")
+
+
+def _skipped(name: str) -> Check:
+    return Check(name, True, "skipped: no ledger given", skipped=True)
+
+
+def verify_file(path: Path, ledger: Ledger | None) -> FileReport:
+    """Check an exported file; never raises for a bad file, reports it."""
+    path = Path(path)
+    readable, file = _read(path)
+    if file is None:
+        return FileReport(path, [readable], False)
+    checks = [readable, _check_attribution(file)]
+    missing = _find_event(file, ledger) if ledger is not None else None
+    checks.append(_check_audio(path, file))
+    if ledger is None:
+        checks += [_skipped("tags"), _skipped("ledger"), _skipped("chain")]
+    else:
+        checks += [
+            _check_tags(file, missing),
+            _check_ledger(file, ledger, missing),
+            _check_chain(ledger),
+        ]
+    checks.append(_check_sidecar(path, file))
+    return FileReport(path, checks, all(c.ok for c in checks))

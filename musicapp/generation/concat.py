@@ -1,0 +1,279 @@
+"""The concat engine: new music cut from bars of the references themselves, with exact shares."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from musicapp.audio.stretch import time_stretch
+from musicapp.core import GenerationRequest, InvalidInput, Level, Role
+from musicapp.generation.base import (
+    Conditioning,
+    GenerationResult,
+    Material,
+    check_conditioning,
+)
+from musicapp.generation.form import Choice, Form, build_form, layer_chroma, plan_layer
+from musicapp.generation.layers import (
+    LAYER_ORDER,
+    Layer,
+    Source,
+    align_keys,
+    analyse_material,
+    covered_roles,
+    fold,
+    layer_of,
+    make_source,
+    weighted_median,
+)
+from musicapp.generation.tracks import Tracks, provenance
+from musicapp.jobs import CancelToken, Progress, ProgressCallback
+
+CROSSFADE_S = 0.03  # long enough to hide a join, short enough not to blur the downbeat after it
+FADE_IN_S = 0.005
+MAX_FADE_OUT_S = 2.0
+STRETCH_TOLERANCE = 0.01  # a bar within 1% of the target length is used as it is
+LAYER_RMS = 0.1  # level of a full-weight layer before the final gain
+PEAK_DBFS = -1.0
+ANALYSIS_SHARE = 0.1  # of the progress bar
+RENDER_CACHE = 48  # rendered bars kept for repeats: about 30 MB at 120 BPM
+
+
+@dataclass
+class Plan:
+    """Everything decided before a sample is rendered."""
+
+    sample_rate: int
+    n_samples: int
+    tempo_bpm: float
+    beats_per_bar: int
+    bounds: np.ndarray  # output bar boundaries in samples (n_bars + 1)
+    form: Form
+    layers: list[Layer]
+    choices: list[list[Choice]]  # per layer, per output bar
+
+    @property
+    def n_bars(self) -> int:
+        return len(self.bounds) - 1
+
+
+class ConcatEngine:
+    """Cuts the references into bars, re-orders them into a small form at one tempo, joins them.
+
+    Song-level references take turns bar by bar; parameter-level ones each build a layer (melody,
+    harmony, rhythm, sound palette) from their own stems, and the layers sound together. Every
+    output sample comes from a known reference, so the shares are measured, not estimated.
+
+    Request options: "tempo" (BPM) overrides the weighted median of the references' tempi;
+    "key_align" = "off" leaves every reference in its own key.
+    """
+
+    name = "concat"
+    label = "Concatenative (no weights)"
+    levels = frozenset({Level.SONG, Level.PARAMETER})
+    roles = frozenset(Role)
+    needs_weights = False
+
+    def generate(
+        self,
+        request: GenerationRequest,
+        conditioning: Conditioning,
+        progress: ProgressCallback,
+        cancel: CancelToken,
+    ) -> GenerationResult:
+        plan = self.plan(request, conditioning, progress, cancel)
+        return self.render(plan, request, conditioning, progress, cancel)
+
+    def plan(
+        self,
+        request: GenerationRequest,
+        conditioning: Conditioning,
+        progress: ProgressCallback,
+        cancel: CancelToken,
+    ) -> Plan:
+        """Analyse the references and decide which bar of which reference plays where."""
+        if conditioning.user_audio is not None or request.user_audio:
+            raise InvalidInput(
+                "user audio (audio-level or temporal editing) is not supported by the concat "
+                "engine yet"
+            )
+        check_conditioning(self, request, conditioning)
+        sr = conditioning.sample_rate
+        materials = conditioning.materials
+        rng = np.random.default_rng(request.seed)
+
+        analyses = []
+        for i, mat in enumerate(materials):
+            cancel.check()
+            message = f"analysing {mat.song.title}"
+            progress(Progress(ANALYSIS_SHARE * i / len(materials), "generate", message))
+            analyses.append(analyse_material(mat))
+        tempo = _target_tempo(request, materials, [a.tempo_bpm for a in analyses])
+
+        # The heaviest reference sets the meter (and, below, the key).
+        anchor = max(materials, key=lambda m: (m.reference.weight, -m.index))
+        meter = analyses[anchor.index].beats_per_bar
+        covered = covered_roles(materials)
+        grouped: dict[str, list[Source]] = {}
+        for mat, analysis in zip(materials, analyses, strict=True):
+            cancel.check()
+            name = layer_of(mat)
+            source = make_source(mat, name, covered, analysis, tempo, meter)
+            grouped.setdefault(name, []).append(source)
+        layers = [
+            Layer(name, grouped[name], sum(s.material.reference.weight for s in grouped[name]))
+            for name in LAYER_ORDER
+            if name in grouped
+        ]
+        if request.options.get("key_align", "on") != "off":
+            align_keys(layers, [a.pitch_profile for a in analyses], anchor.index)
+
+        n_samples = int(round(request.duration_s * sr))
+        bar_len = meter * 60.0 / tempo * sr
+        n_bars = max(1, int(np.ceil(n_samples / bar_len)))
+        bounds = np.round(np.arange(n_bars + 1) * bar_len).astype(np.int64)
+        form = build_form(n_bars)
+        choices = []
+        harmony = np.zeros((n_bars, 12))
+        for layer in layers:
+            picked = plan_layer(layer, form, rng, harmony if np.any(harmony) else None)
+            harmony += layer_chroma(layer, picked)
+            choices.append(picked)
+        return Plan(sr, n_samples, tempo, meter, bounds, form, layers, choices)
+
+    def render(
+        self,
+        plan: Plan,
+        request: GenerationRequest,
+        conditioning: Conditioning,
+        progress: ProgressCallback,
+        cancel: CancelToken,
+    ) -> GenerationResult:
+        """Stretch, level and join the planned bars into one track per reference, then mix."""
+        sr = plan.sample_rate
+        n_refs = len(conditioning.materials)
+        tracks = Tracks(n_refs, plan.n_samples, sr, _envelope(plan.n_samples, sr))
+        xf = int(round(CROSSFADE_S * sr))
+        total_weight = sum(layer.weight for layer in plan.layers)
+        gains = [LAYER_RMS * np.sqrt(layer.weight / total_weight) for layer in plan.layers]
+        # The form repeats bars (A returns); keep recent renders rather than stretch them again.
+        cache: OrderedDict[tuple[int, int, int, int, int], tuple[np.ndarray, int]] = OrderedDict()
+        for k in range(plan.n_bars):
+            cancel.check()
+            start, end = int(plan.bounds[k]), int(plan.bounds[k + 1])
+            for li, (layer, picked) in enumerate(zip(plan.layers, plan.choices, strict=True)):
+                choice = picked[k]
+                src = layer.sources[choice.source]
+                natural_in = k > 0 and _follows(picked[k - 1], choice)
+                natural_out = k + 1 < plan.n_bars and _follows(choice, picked[k + 1])
+                pre = xf if k > 0 else 0
+                key = (li, choice.source, choice.bar, end - start, pre)
+                if key not in cache:
+                    cache[key] = _render_bar(src, choice.bar, end - start, pre)
+                    if len(cache) > RENDER_CACHE:
+                        cache.popitem(last=False)
+                cache.move_to_end(key)
+                seg, keep = cache[key]
+                seg = seg * (gains[li] / _bar_level(src, choice.bar))
+                fade_out = xf if k + 1 < plan.n_bars else 0
+                _fade(seg, pre, fade_out, keep, natural_in, natural_out)
+                if seg.shape[0] == 1:
+                    seg = np.repeat(seg, 2, axis=0)
+                tracks.add(src.material.index, start - pre, seg)
+            tracks.flush(end - xf)
+            fraction = ANALYSIS_SHARE + (1 - ANALYSIS_SHARE) * 0.99 * (k + 1) / plan.n_bars
+            progress(Progress(fraction, "generate", f"bar {k + 1}/{plan.n_bars}"))
+        audio = tracks.finish()
+        peak = float(np.max(np.abs(audio)))
+        if peak > 0:
+            audio *= np.float32(10 ** (PEAK_DBFS / 20) / peak)
+        prov = provenance(tracks, [m.song.id for m in conditioning.materials], self.name)
+        progress(Progress(1.0, "generate", "done"))
+        return GenerationResult(audio=audio, sample_rate=sr, provenance=prov)
+
+
+def _target_tempo(
+    request: GenerationRequest, materials: list[Material], tempi: list[float]
+) -> float:
+    """The weighted median of the references' tempi, each first folded by octaves towards it."""
+    override = request.options.get("tempo")
+    if override:
+        try:
+            tempo = float(override)
+        except ValueError as exc:
+            raise InvalidInput(f"option tempo: {override!r} is not a number") from exc
+        if not 30 <= tempo <= 300:
+            raise InvalidInput(f"option tempo: {tempo:g} BPM is outside 30-300")
+        return tempo
+    weights = [m.reference.weight for m in materials]
+    rough = weighted_median(tempi, weights)
+    return weighted_median([t * fold(t, rough) for t in tempi], weights)
+
+
+def _follows(a: Choice, b: Choice) -> bool:
+    return a.source == b.source and b.bar == a.bar + 1
+
+
+def _slice(audio: np.ndarray, a: int, b: int) -> np.ndarray:
+    """audio[:, a:b], with silence where the range runs off either end."""
+    n = audio.shape[1]
+    lo, hi = max(a, 0), min(b, n)
+    out = np.zeros((audio.shape[0], b - a), dtype=np.float32)
+    if hi > lo:
+        out[:, lo - a : hi - a] = audio[:, lo:hi]
+    return out
+
+
+def _render_bar(src: Source, bar: int, out_len: int, pre: int) -> tuple[np.ndarray, int]:
+    """Bar `bar` of a source fitted to `out_len` samples, with `pre` samples of lead-in before;
+    and how much of it is the bar itself (lead-in included): the rest must be faded away."""
+    a, b = int(src.bars[bar]), int(src.bars[bar + 1])
+    ratio = (b - a) / out_len
+    if src.shift == 0 and abs(ratio - 1) <= STRETCH_TOLERANCE:
+        # Used as it is. A bar a little shorter than its slot ends early rather than letting the
+        # source's next downbeat sound as a ghost before the real one.
+        return _slice(src.audio, a - pre, a + out_len), pre + min(out_len, b - a)
+    # Stretch with some audio either side: a phase vocoder's first and last frames are unsure.
+    margin = 2048
+    lead = int(round(pre * ratio))
+    seg = _slice(src.audio, a - lead - margin, b + margin)
+    total = int(round(seg.shape[1] / ratio))
+    y = time_stretch(seg, total, float(src.shift))
+    off = int(round(margin / ratio))
+    return _slice(y, off, off + pre + out_len), pre + out_len
+
+
+def _bar_level(src: Source, bar: int) -> float:
+    """The level a bar is matched from, held within 6 dB of the source's usual level so that
+    sparse bars are not pumped up and dense ones not crushed."""
+    typical = max(src.typical_rms, 1e-9)
+    return float(np.clip(src.features.rms[bar], typical / 2, typical * 2))
+
+
+def _fade(
+    seg: np.ndarray, fade_in: int, fade_out: int, end: int, linear_in: bool, linear_out: bool
+) -> None:
+    """Crossfade ramps in place, the fade-out ending at sample `end` (silence after it):
+    equal-power between different material, linear (which sums to one) where a bar continues
+    into its own next bar."""
+    if fade_in:
+        t = (np.arange(fade_in) + 0.5) / fade_in
+        seg[:, :fade_in] *= t if linear_in else np.sin(0.5 * np.pi * t)
+    if fade_out:
+        fade_out = min(fade_out, end)
+        t = (np.arange(fade_out) + 0.5) / fade_out
+        seg[:, end - fade_out : end] *= (1 - t) if linear_out else np.cos(0.5 * np.pi * t)
+        seg[:, end:] = 0.0
+
+
+def _envelope(n: int, sr: int) -> np.ndarray:
+    """A short fade-in against a click at the start and a fade-out over the end of the last bar."""
+    env = np.ones(n, dtype=np.float32)
+    fin = min(int(FADE_IN_S * sr), n)
+    env[:fin] = np.linspace(0.0, 1.0, fin, endpoint=False)
+    fout = min(int(MAX_FADE_OUT_S * sr), n // 10)
+    if fout:
+        env[n - fout :] *= np.cos(0.5 * np.pi * (np.arange(fout) + 0.5) / fout) ** 2
+    return env

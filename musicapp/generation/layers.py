@@ -1,0 +1,212 @@
+"""Which audio of each reference the concat engine may use, layer by layer, and its bars."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from musicapp.audio.analysis import Analysis, BarFeatures, analyse, bar_features, key_shift, rms
+from musicapp.core import InvalidInput, Level, Role
+from musicapp.generation.base import Material
+
+SILENT_RMS = 1e-5
+
+# A parameter-level role becomes a layer; mood and genre have no stem of their own, so such a
+# reference lends its whole mix to the song layer, where it alternates with song-level material.
+ROLE_LAYER = {
+    Role.MELODY: "melody",
+    Role.HARMONY: "harmony",
+    Role.RHYTHM: "rhythm",
+    Role.TIMBRE: "palette",
+    Role.INSTRUMENT: "palette",
+    Role.MOOD: "song",
+    Role.GENRE: "song",
+}
+# The stem roles (Stem.role) each layer takes, in order of preference: (first choice, fallback).
+LAYER_STEMS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "melody": (("melody",),),
+    # Without inner voices the bass line carries the harmony (a ragtime left hand does).
+    "harmony": (("harmony",), ("bass",)),
+    "rhythm": (("rhythm",), ("bass",)),
+    # A timbre or instrument reference lends its sound palette: its accompanying instruments.
+    "palette": (("harmony", "bass"), ("melody",)),
+}
+# Layers are planned in this order: the beat first, then harmony, and the melody over both.
+LAYER_ORDER = ("rhythm", "song", "palette", "harmony", "melody")
+
+
+@dataclass
+class Source:
+    """One reference's audio for one layer, its bars and what they sound like."""
+
+    material: Material
+    audio: np.ndarray  # (2, n) for the mix, (1, n) for summed stems, at the material's rate
+    stems: tuple[str, ...]  # the stems summed into `audio`; empty: the whole mix
+    pitched: bool  # False for drums: they are not transposed and do not count as harmony
+    bars: np.ndarray  # bar boundaries in samples
+    features: BarFeatures
+    usable: np.ndarray  # indices of bars loud enough to use
+    typical_rms: float  # the median level of its sounding bars
+    tempo_bpm: float  # after folding towards the target tempo
+    shift: int = 0  # semitones applied when rendering
+
+    @property
+    def n_bars(self) -> int:
+        return len(self.bars) - 1
+
+
+@dataclass
+class Layer:
+    """A part of the output made from one or more references, one bar at a time."""
+
+    name: str
+    sources: list[Source]
+    weight: float  # the sum of its references' weights
+
+    @property
+    def pitched(self) -> bool:
+        return any(s.pitched for s in self.sources)
+
+
+def layer_of(material: Material) -> str:
+    ref = material.reference
+    if ref.level is Level.PARAMETER and ref.role is not None:
+        return ROLE_LAYER[ref.role]
+    return "song"
+
+
+def _stem_audio(material: Material, names: list[str]) -> np.ndarray:
+    # Kept mono (stems are): stretching one channel is half the work; it is spread when mixed.
+    return np.sum([material.stems[n] for n in names], axis=0).astype(np.float32)
+
+
+def stem_role(material: Material, name: str) -> str:
+    """A stem's musical role; drums count as rhythm whatever the catalogue calls them."""
+    for s in material.song.stems:
+        if s.name == name:
+            return "rhythm" if s.family == "drums" else s.role
+    return ""
+
+
+def _present_stems(material: Material) -> list[str]:
+    return [s.name for s in material.song.stems if s.name in material.stems]
+
+
+def layer_audio(
+    material: Material, layer: str, covered: set[str]
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The audio a material lends to a layer and the stems it is made of (empty: the mix).
+
+    A song-level reference next to parameter-level ones lends the stems nobody else covers, so
+    that "melody from B" over "song A" does not play A's own melody too.
+    """
+    names = _present_stems(material)
+    if layer == "song":
+        rest = [n for n in names if stem_role(material, n) not in covered]
+        if covered and rest and rest != names:
+            audio = _stem_audio(material, rest)
+            if rms(audio) > SILENT_RMS:
+                return audio, tuple(rest)
+        return material.mix, ()
+    for roles in LAYER_STEMS[layer]:
+        chosen = [n for n in names if stem_role(material, n) in roles]
+        if chosen:
+            audio = _stem_audio(material, chosen)
+            if rms(audio) > SILENT_RMS:
+                return audio, tuple(chosen)
+    # No such stem (or it is silent): the whole mix stands in, so the reference still counts.
+    return material.mix, ()
+
+
+def covered_roles(materials: list[Material]) -> set[str]:
+    """The stem roles that parameter-level references supply."""
+    covered: set[str] = set()
+    for m in materials:
+        layer = layer_of(m)
+        if layer != "song":
+            _, stems = layer_audio(m, layer, set())
+            covered.update(stem_role(m, n) for n in stems)
+    return covered
+
+
+def analyse_material(material: Material) -> Analysis:
+    """Tempo, beats, meter and bars of a reference, from its full mix (stems share its timing)."""
+    if rms(material.mix) <= SILENT_RMS:
+        raise InvalidInput(f"reference {material.song.id}: its audio is silent")
+    return analyse(
+        material.mix,
+        material.sample_rate,
+        material.tempo_bpm,
+        material.beats_per_bar,
+        material.downbeat_s,
+    )
+
+
+def fold(tempo: float, target: float) -> float:
+    """The factor (1/2, 1 or 2) that brings a tempo nearest the target, in octaves."""
+    return min((0.5, 1.0, 2.0), key=lambda f: abs(np.log2(tempo * f / target)))
+
+
+def make_source(
+    material: Material,
+    layer: str,
+    covered: set[str],
+    analysis: Analysis,
+    target_bpm: float,
+    beats_per_bar: int,
+) -> Source:
+    """Cut a material's layer audio into bars of the output's meter at the target tempo (a
+    reference in another meter is cut by beats, so the pulse holds) and describe them."""
+    sr = material.sample_rate
+    audio, stems = layer_audio(material, layer, covered)
+    factor = fold(analysis.tempo_bpm, target_bpm)
+    bars_s = analysis.bars(beats_per_bar, factor)
+    bars = np.unique(np.clip(np.round(bars_s * sr).astype(np.int64), 0, audio.shape[1]))
+    if len(bars) < 2:
+        bars = np.array([0, audio.shape[1]])
+    # The mix's spectral frames are known from the analysis; a stem group's are worked out.
+    known = analysis.spectral if audio is material.mix else None
+    features = bar_features(audio, sr, bars / sr, beats_per_bar, known)
+    levels = features.rms
+    loudest = levels.max() if len(levels) else 0.0
+    # Bars far below the source's usual level (intros, rests, tails) would be boosted into noise.
+    typical = float(np.median(levels[levels > 0.05 * loudest])) if loudest > 0 else 0.0
+    usable = np.flatnonzero(levels >= 0.25 * typical)
+    if len(usable) == 0:
+        usable = np.arange(len(levels))
+    pitched = not (stems and all(stem_role(material, n) == "rhythm" for n in stems))
+    return Source(
+        material=material,
+        audio=audio,
+        stems=stems,
+        pitched=pitched,
+        bars=bars,
+        features=features,
+        usable=usable,
+        typical_rms=typical,
+        tempo_bpm=analysis.tempo_bpm * factor,
+    )
+
+
+def weighted_median(values: list[float], weights: list[float]) -> float:
+    order = np.argsort(values)
+    v, w = np.asarray(values)[order], np.asarray(weights)[order]
+    cum = np.cumsum(w)
+    return float(v[np.searchsorted(cum, 0.5 * cum[-1])])
+
+
+def align_keys(layers: list[Layer], profiles: list[np.ndarray], anchor: int) -> None:
+    """Transpose every pitched source onto the key of reference `anchor` (its chroma too).
+
+    `profiles` holds each reference's pitch profile (the average chroma of its mix).
+    """
+    for layer in layers:
+        for src in layer.sources:
+            if not src.pitched:
+                continue
+            src.shift = key_shift(profiles[src.material.index], profiles[anchor])
+            if src.shift:
+                f = src.features
+                for arr in (f.chroma_start, f.chroma_end, f.chroma_mean):
+                    arr[:] = np.roll(arr, src.shift, axis=1)

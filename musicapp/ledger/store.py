@@ -1,0 +1,346 @@
+"""The attribution ledger: an append-only, hash-chained log of events in SQLite.
+
+Every event carries the sha256 of the one before it (``prev_hash``; the first points at 64
+zeros) and its own ``hash`` over the canonical encoding of ``{seq, id, kind, ts, payload,
+prev_hash}`` (see ``canonical.py``). ``append`` commits before it returns (WAL,
+``synchronous=FULL``), so an event the caller saw is on disk. Nothing updates or deletes rows;
+SQLite triggers refuse it, and ``verify()`` reports it if someone removed them to do it anyway.
+
+What ``verify()`` catches, and what it cannot:
+
+- An edited event (its hash no longer matches its contents), a dropped event (a gap in ``seq``
+  and a broken link), a changed order (broken links; a row moved to another ``seq`` is named as
+  such), and an event edited *and re-hashed* (the next event's link breaks).
+- Dropping the newest events leaves no gap and no broken link, so the newest ``(seq, hash)`` is
+  also kept in a sidecar file ``<ledger>.head`` (``anchor.py``), written atomically after each
+  commit; ``verify()`` reports a database shorter than, or different from, its anchor.
+- It cannot catch someone who changes the database *and* the anchor to match: drops the newest
+  events and writes an anchor for the new last one, or rewrites the chain from some event on and
+  anchors the forged head. The hashing (and the anchor's checksum) is public, so anyone who can
+  write both files can forge a consistent history. Only a witness off this machine can catch
+  that: the rights server's signed receipts for each event, which a later issue adds.
+- The anchor is not synced to disk on every append (the event itself is), and two processes
+  appending at once may leave it one event behind; so after a power cut or such a race it may
+  lag a few events. A lagging anchor weakens the check for those events, never raises a false
+  alarm.
+
+Because the next append would overwrite the anchor and with it the evidence, ``append`` refuses
+(LedgerError) while the database does not match its anchor. ``reanchor(reason)`` accepts the
+ledger as it is and records that decision as an ``anchor_reset`` event.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from musicapp.ledger.anchor import Anchor, AnchorUnreadable, anchor_path, read_anchor, write_anchor
+from musicapp.ledger.canonical import (
+    GENESIS_HASH,
+    CanonicalError,
+    canonical_json,
+    event_hash_from_json,
+)
+from musicapp.ledger.chain import ChainChecker, ChainReport
+from musicapp.ledger.event import Event, LedgerError
+from musicapp.ledger.schema import COLUMNS, GUARDS, migrate
+
+log = logging.getLogger(__name__)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+class Ledger:
+    """An append-only, hash-chained event log in one SQLite file. Safe to share between threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.anchor_path = anchor_path(self.path)
+        # One lock for the one connection: appends from the GUI and from workers are serialised
+        # here, and across processes by SQLite's write lock (BEGIN IMMEDIATE).
+        self._lock = threading.RLock()
+        if self.path.is_dir():
+            raise LedgerError(f"ledger {self.path}: is a folder, not a ledger file")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LedgerError(f"ledger {self.path}: cannot create its folder ({exc})") from exc
+        self._db: sqlite3.Connection | None = None
+        try:
+            self._db = self._connect()
+            created = migrate(self._db, self.path)
+        except LedgerError:
+            self.close()
+            raise
+        except sqlite3.Error as exc:
+            self.close()
+            raise LedgerError(
+                f"ledger {self.path}: not a readable ledger database ({exc})"
+            ) from exc
+        if created and not self.anchor_path.exists():
+            try:
+                write_anchor(self.anchor_path, Anchor(0, GENESIS_HASH), sync=True)
+            except OSError as exc:
+                self.close()
+                raise LedgerError(
+                    f"ledger {self.path}: cannot write {self.anchor_path} ({exc})"
+                ) from exc
+        self._anchor: Anchor | AnchorUnreadable | None = self._load_anchor()
+
+    # -- opening -------------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10.0)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+        except sqlite3.Error:
+            db.close()
+            raise
+        return db
+
+    def _load_anchor(self) -> Anchor | AnchorUnreadable | None:
+        try:
+            return read_anchor(self.anchor_path)
+        except AnchorUnreadable as exc:
+            return exc
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise LedgerError(f"ledger {self.path} is closed")
+        return self._db
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def append(self, kind: str, payload: dict[str, Any], event_id: str | None = None) -> Event:
+        """Record one event; it is committed to disk when this returns."""
+        return self._append(kind, payload, event_id, check_anchor=True)
+
+    def reanchor(self, reason: str) -> Event:
+        """Accept the ledger as it is after a head-anchor mismatch; the decision is an event."""
+        with self._lock:
+            state = self._anchor
+            if isinstance(state, AnchorUnreadable):
+                previous: Any = f"unreadable: {state}"
+            elif state is None:
+                previous = None
+            else:
+                previous = {"seq": state.seq, "hash": state.hash}
+            return self._append(
+                "anchor_reset", {"reason": reason, "previous_anchor": previous}, None, False
+            )
+
+    def _append(
+        self, kind: str, payload: dict[str, Any], event_id: str | None, check_anchor: bool
+    ) -> Event:
+        if not isinstance(kind, str) or not kind.strip():
+            raise LedgerError(f"ledger event kind must be a non-empty string, got {kind!r}")
+        if not isinstance(payload, dict):
+            raise LedgerError(f"{kind} event: payload must be a dict, got {type(payload).__name__}")
+        try:
+            payload_json = canonical_json(payload, "payload")
+        except CanonicalError as exc:
+            raise LedgerError(f"{kind} event: {exc}") from None
+        if event_id is None:
+            event_id = uuid.uuid4().hex
+        elif not isinstance(event_id, str) or not event_id.strip():
+            raise LedgerError(
+                f"{kind} event: event id must be a non-empty string, got {event_id!r}"
+            )
+        ts = _now()
+        with self._lock:
+            db = self._conn()
+            try:
+                db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise LedgerError(f"ledger {self.path}: cannot start a write ({exc})") from exc
+            try:
+                head = db.execute(
+                    "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"
+                ).fetchone()
+                if check_anchor:
+                    self._check_anchor(db, head)
+                seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
+                digest = event_hash_from_json(seq, event_id, kind, ts, payload_json, prev_hash)
+                db.execute(
+                    f"INSERT INTO events ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (seq, event_id, kind, ts, payload_json, prev_hash, digest),
+                )
+                db.execute("COMMIT")
+            except BaseException as exc:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.IntegrityError) and "events.id" in str(exc):
+                    raise LedgerError(
+                        f"{kind} event: id {event_id} is already in the ledger"
+                    ) from None
+                if isinstance(exc, sqlite3.Error):
+                    raise LedgerError(
+                        f"ledger {self.path}: could not record the {kind} event ({exc})"
+                    ) from exc
+                raise
+            self._anchor = Anchor(seq, digest)
+            try:
+                write_anchor(self.anchor_path, self._anchor)
+            except OSError as exc:
+                # The event is committed; a stale anchor only weakens the truncation check.
+                log.warning("ledger %s: could not update the head anchor: %s", self.path, exc)
+        return Event(seq, event_id, kind, ts, json.loads(payload_json), prev_hash, digest)
+
+    def _check_anchor(self, db: sqlite3.Connection, head: tuple[int, str] | None) -> None:
+        problem = self._anchor_problem(db, head)
+        if problem is not None:
+            # Another process may have moved the anchor on since we read it: look again.
+            self._anchor = self._load_anchor()
+            problem = self._anchor_problem(db, head)
+        if problem is not None:
+            raise LedgerError(
+                f"ledger {self.path} does not match its head anchor {self.anchor_path}: {problem}. "
+                f"Appending would overwrite that evidence, so nothing was recorded. Run verify() "
+                f"to see what happened; restore the ledger from a backup, or call reanchor() to "
+                f"accept it as it is (that decision is recorded in the ledger)."
+            )
+
+    def _anchor_problem(self, db: sqlite3.Connection, head: tuple[int, str] | None) -> str | None:
+        state = self._anchor
+        if isinstance(state, AnchorUnreadable):
+            return f"the anchor is unreadable ({state})"
+        if state is None:
+            return None if head is None else "the anchor is missing but the ledger has events"
+        if state.seq == 0:
+            return None
+        if head is None or head[0] < state.seq:
+            last = head[0] if head else 0
+            return f"the last {state.seq - last} event(s) were dropped (head says seq {state.seq})"
+        row = db.execute("SELECT hash FROM events WHERE seq = ?", (state.seq,)).fetchone()
+        if row is None or row[0] != state.hash:
+            return f"event {state.seq} is not the one the anchor recorded"
+        return None
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def _event(self, row: tuple[Any, ...]) -> Event:
+        seq, event_id, kind, ts, payload, prev_hash, digest = row
+        try:
+            data = json.loads(payload)
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
+        except (TypeError, ValueError) as exc:
+            raise LedgerError(
+                f"ledger {self.path}: event {seq} has an unreadable payload ({exc}); run verify()"
+            ) from None
+        return Event(seq, event_id, kind, ts, data, prev_hash, digest)
+
+    def get(self, event_id: str) -> Event | None:
+        with self._lock:
+            row = (
+                self._conn()
+                .execute(f"SELECT {COLUMNS} FROM events WHERE id = ?", (event_id,))
+                .fetchone()
+            )
+        return None if row is None else self._event(row)
+
+    def head(self) -> Event | None:
+        """The newest event, or None for an empty ledger."""
+        with self._lock:
+            row = (
+                self._conn()
+                .execute(f"SELECT {COLUMNS} FROM events ORDER BY seq DESC LIMIT 1")
+                .fetchone()
+            )
+        return None if row is None else self._event(row)
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._conn().execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+    def _reader(self) -> sqlite3.Connection:
+        # Streaming reads get a connection of their own: one SELECT is one consistent snapshot
+        # (WAL), and appends from other threads go on meanwhile without waiting for the reader.
+        self._conn()
+        try:
+            return sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise LedgerError(f"ledger {self.path}: cannot open for reading ({exc})") from exc
+
+    def events(self, kind: str | None = None, since_seq: int = 0) -> Iterator[Event]:
+        """Events in seq order, streamed, optionally of one kind and after ``since_seq``."""
+        db = self._reader()
+        try:
+            if kind is None:
+                sql, params = (
+                    f"SELECT {COLUMNS} FROM events WHERE seq > ? ORDER BY seq",
+                    (since_seq,),
+                )
+            else:
+                sql = f"SELECT {COLUMNS} FROM events WHERE kind = ? AND seq > ? ORDER BY seq"
+                params = (kind, since_seq)  # type: ignore[assignment]
+            for row in db.execute(sql, params):
+                yield self._event(row)
+        finally:
+            db.close()
+
+    # -- checking ------------------------------------------------------------------------------
+
+    def verify(self) -> ChainReport:
+        """Recompute every hash and link and compare the newest event with the head anchor."""
+        # The anchor is read before the snapshot starts: it is written after each commit, so
+        # every event it names is inside the snapshot and a concurrent append cannot make the
+        # database look shorter than its anchor.
+        anchor: Anchor | None = None
+        anchor_error: str | None = None
+        try:
+            anchor = read_anchor(self.anchor_path)
+        except AnchorUnreadable as exc:
+            anchor_error = str(exc)
+        checker = ChainChecker(anchor.seq if anchor else None)
+        db = self._reader()
+        try:
+            triggers = {
+                r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='trigger'")
+            }
+            removed = [g for g in GUARDS if g not in triggers]
+            if removed:
+                checker.note(
+                    f"the append-only guards were removed from the database ({', '.join(removed)}): "
+                    f"it was changed outside musicapp"
+                )
+            for row in db.execute(f"SELECT {COLUMNS} FROM events ORDER BY seq"):
+                checker.feed(row)
+        except sqlite3.Error as exc:
+            checker.note(f"the events could not be read ({exc})")
+        finally:
+            db.close()
+        return checker.finish(anchor, anchor_error, str(self.anchor_path))
+
+    # -- lifetime ------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Ledger({str(self.path)!r})"

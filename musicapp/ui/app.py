@@ -1,0 +1,49 @@
+"""Starts the desktop app: the QApplication, the style and the main window."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QApplication
+
+from musicapp.ui import icons
+from musicapp.ui.main_window import MainWindow
+from musicapp.ui.qt_compat import guard_signal_emit
+
+
+def make_application(argv: Sequence[str] | None = None) -> QApplication:
+    """The running QApplication, created and styled if there is none yet."""
+    guard_signal_emit()
+    app = QApplication.instance()
+    if isinstance(app, QApplication):
+        return app
+    app = QApplication(list(argv if argv is not None else sys.argv[:1]))
+    app.setApplicationName("musicapp")
+    app.setApplicationDisplayName("musicapp")
+    app.setOrganizationName("musicapp")
+    app.setDesktopFileName("musicapp")
+    apply_style(app)
+    return app
+
+
+def apply_style(app: QApplication) -> None:
+    """Fusion everywhere (the same look on every platform) plus the app's style sheet."""
+    app.setStyle("Fusion")
+    font = app.font()
+    if font.pointSizeF() < 10:
+        font.setPointSizeF(10)
+    font.setStyleStrategy(QFont.StyleStrategy.PreferAntialias)
+    app.setFont(font)
+    app.setStyleSheet(icons.style_sheet())
+    app.setWindowIcon(icons.icon("song"))
+
+
+def run_gui(context: Any, argv: Sequence[str] | None = None) -> int:
+    """Open the main window over `context` (an AppContext) and run until it closes."""
+    app = make_application(argv)
+    window = MainWindow(context)
+    window.show()
+    return app.exec()

@@ -1,0 +1,175 @@
+"""How a take is to be made (use, length, seed, engine) and the Generate / progress / Cancel bar."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from musicapp.core import GenerationRequest, Reference, Use
+from musicapp.core.model import MAX_DURATION_S, MIN_DURATION_S
+from musicapp.jobs import Progress
+from musicapp.ui import icons
+
+USE_BUTTONS = (
+    (Use.PRIVATE, "Private", "Only for you: nothing leaves this machine"),
+    (Use.NON_COMMERCIAL, "Non-commercial", "Shared or published without earning money"),
+    (Use.COMMERCIAL, "Commercial", "Sold, streamed for money, or used in paid work"),
+)
+DEFAULT_DURATION_S = 15.0
+MAX_SEED = 2**31 - 1
+
+
+class SettingsWidget(QWidget):
+    """Collects the intended use, length, seed and engine of the next take."""
+
+    changed = Signal()
+
+    def __init__(self, engines: Sequence[tuple[str, str]], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+
+        self._use_group = QButtonGroup(self)
+        self._use_group.setExclusive(True)
+        use_row = QHBoxLayout()
+        use_row.setSpacing(0)
+        for i, (use, label, tip) in enumerate(USE_BUTTONS):
+            b = QPushButton(label)
+            b.setCheckable(True)
+            b.setToolTip(f"{use.label.capitalize()}: {tip}")
+            b.setObjectName("segment")
+            b.setProperty("position", ("first", "middle", "last")[min(i, 2)])
+            self._use_group.addButton(b, i)
+            use_row.addWidget(b)
+        self._use_group.button(0).setChecked(True)
+        self._use_group.idClicked.connect(lambda _i: self.changed.emit())
+
+        self.duration = QDoubleSpinBox()
+        self.duration.setRange(MIN_DURATION_S, MAX_DURATION_S)
+        self.duration.setDecimals(0)
+        self.duration.setSingleStep(5)
+        self.duration.setSuffix(" s")
+        self.duration.setValue(DEFAULT_DURATION_S)
+        self.seed = QSpinBox()
+        self.seed.setRange(0, MAX_SEED)
+        self.seed.setToolTip("The same seed and references give the same take")
+        dice = QToolButton()
+        dice.setIcon(icons.icon("dice"))
+        dice.setToolTip("Pick a random seed")
+        dice.setAutoRaise(True)
+        dice.clicked.connect(lambda: self.seed.setValue(random.randint(0, 99999)))
+        self._dice = dice
+        seed_row = QHBoxLayout()
+        seed_row.setContentsMargins(0, 0, 0, 0)
+        seed_row.addWidget(self.seed, 1)
+        seed_row.addWidget(dice)
+        self.engine = QComboBox()
+        for name, label in engines:
+            self.engine.addItem(label, name)
+
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.addRow("Intended use", use_row)
+        form.addRow("Length", self.duration)
+        form.addRow("Seed", seed_row)
+        form.addRow("Engine", self.engine)
+        self.duration.valueChanged.connect(lambda *_: self.changed.emit())
+        self.seed.valueChanged.connect(lambda *_: self.changed.emit())
+        self.engine.currentIndexChanged.connect(lambda *_: self.changed.emit())
+        self.set_editable(True)
+
+    def use(self) -> Use:
+        return USE_BUTTONS[max(0, self._use_group.checkedId())][0]
+
+    def set_use(self, use: Use) -> None:
+        index = next(i for i, (u, _l, _t) in enumerate(USE_BUTTONS) if u is use)
+        self._use_group.button(index).setChecked(True)
+        self.changed.emit()
+
+    def request(self, references: tuple[Reference, ...]) -> GenerationRequest:
+        """The request for these references with the settings shown (raises InvalidInput)."""
+        return GenerationRequest(
+            references=references,
+            use=self.use(),
+            duration_s=float(self.duration.value()),
+            seed=int(self.seed.value()),
+            engine=str(self.engine.currentData() or "concat"),
+        )
+
+    def set_editable(self, editable: bool) -> None:
+        for w in (self.duration, self.seed, self._dice, *self._use_group.buttons()):
+            w.setEnabled(editable)
+        self.engine.setEnabled(editable and self.engine.count() > 1)
+
+
+class GenerateBar(QWidget):
+    """The Generate button, which turns into a progress bar with Cancel while a take is made."""
+
+    generate_clicked = Signal()
+    cancel_clicked = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.generate_button = QPushButton(icons.icon("play-light"), "Generate")
+        self.generate_button.setObjectName("primary")
+        self.generate_button.clicked.connect(self.generate_clicked)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.progress.setObjectName("generateProgress")
+        self.stage = QLabel()
+        self.stage.setObjectName("hint")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("cancelButton")
+        self.cancel_button.clicked.connect(self.cancel_clicked)
+        run_row = QHBoxLayout()
+        run_row.setContentsMargins(0, 0, 0, 0)
+        run_row.addWidget(self.generate_button, 1)
+        run_row.addWidget(self.progress, 1)
+        run_row.addWidget(self.cancel_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(run_row)
+        layout.addWidget(self.stage)
+        self.set_running(False)
+
+    def set_allowed(self, allowed: bool, why_not: str = "") -> None:
+        """Enable Generate, or disable it with the reason as its tooltip."""
+        self.generate_button.setEnabled(allowed)
+        self.generate_button.setToolTip(
+            "Generate a new take from these references" if allowed else why_not
+        )
+
+    def set_running(self, running: bool) -> None:
+        self.generate_button.setVisible(not running)
+        self.progress.setVisible(running)
+        self.cancel_button.setVisible(running)
+        self.cancel_button.setEnabled(running)
+        if running:
+            self.progress.setValue(0)
+            self.stage.setText("Starting…")
+        self.stage.setVisible(running)
+
+    def show_progress(self, p: Progress) -> None:
+        self.progress.setValue(round(1000 * max(0.0, min(1.0, p.fraction))))
+        self.stage.setText(p.message or p.stage or "Working…")
+
+    def show_cancelling(self) -> None:
+        self.cancel_button.setEnabled(False)
+        self.stage.setText("Cancelling…")

@@ -1,0 +1,280 @@
+"""The main window: composes the catalogue, references, consent check and take panels."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from musicapp.core import InvalidInput, Song
+from musicapp.jobs import Progress
+from musicapp.studio import Refused
+from musicapp.ui.browser_widget import BrowserWidget
+from musicapp.ui.error_dialog import show_error
+from musicapp.ui.generate_widget import GenerateBar, SettingsWidget
+from musicapp.ui.job_runner import JobHandle, JobRunner
+from musicapp.ui.qt_compat import guard_signal_emit
+from musicapp.ui.references_widget import ReferencesWidget
+from musicapp.ui.result_widget import ResultWidget
+from musicapp.ui.verification_widget import VerificationWidget, refusal_text
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SIZE = (1280, 800)
+STATUS_TIMEOUT_MS = 8000
+SHUTDOWN_WAIT_MS = 5000
+
+
+def _title(text: str, name: str = "panelTitle") -> QLabel:
+    label = QLabel(text)
+    label.setObjectName(name)
+    return label
+
+
+class MainWindow(QMainWindow):
+    """Wires the panels to the studio; the panels do the drawing, the studio does the work."""
+
+    def __init__(self, context: Any, parent: QWidget | None = None) -> None:
+        guard_signal_emit()  # also when embedded without make_application (tests, scripts)
+        super().__init__(parent)
+        self.context = context
+        self.studio = context.studio
+        self.runner = JobRunner(self)
+        self.generation: JobHandle | None = None
+        self.demo_build: JobHandle | None = None
+
+        self.setWindowTitle("musicapp")
+        self.resize(*DEFAULT_SIZE)
+
+        self.browser = BrowserWidget(self.studio)
+        self.references = ReferencesWidget()
+        self.settings_panel = SettingsWidget(self._engines())
+        self.verification = VerificationWidget()
+        self.generate_bar = GenerateBar()
+        self.result = ResultWidget(self.studio, self.runner, context.settings.exports_dir)
+
+        centre = QWidget()
+        centre.setObjectName("centrePanel")
+        col = QVBoxLayout(centre)
+        col.setContentsMargins(6, 12, 6, 12)
+        col.addWidget(_title("References"))
+        col.addWidget(self.references, 3)
+        col.addWidget(_title("How it will be used", "sectionTitle"))
+        col.addWidget(self.settings_panel)
+        col.addWidget(_title("Consent check", "sectionTitle"))
+        col.addWidget(self.verification, 2)
+        col.addWidget(self.generate_bar)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.setChildrenCollapsible(False)
+        splitter.setHandleWidth(1)
+        for w, stretch in ((self.browser, 0), (centre, 1), (self.result, 1)):
+            splitter.addWidget(w)
+            splitter.setStretchFactor(splitter.indexOf(w), stretch)
+        splitter.setSizes([280, 490, 510])
+        self.setCentralWidget(splitter)
+        self._build_menu()
+
+        # Coalesce bursts of edits (a spin box held down) into one consent check.
+        self._check_timer = QTimer(self)
+        self._check_timer.setSingleShot(True)
+        self._check_timer.setInterval(0)
+        self._check_timer.timeout.connect(self.refresh_check)
+
+        self.browser.song_chosen.connect(self.add_reference)
+        self.references.songs_dropped.connect(self.add_references)
+        self.references.changed.connect(self._check_timer.start)
+        self.settings_panel.changed.connect(self._check_timer.start)
+        self.generate_bar.generate_clicked.connect(self.start_generation)
+        self.generate_bar.cancel_clicked.connect(self.cancel_generation)
+        self.result.status.connect(self.show_status)
+
+        self.refresh_check()
+        self.statusBar().showMessage("Ready")
+        if self.studio.catalogue_is_empty():
+            self.build_demo_catalogue()
+
+    def _build_menu(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        export = QAction("&Export take…", self)
+        export.setShortcut(QKeySequence("Ctrl+E"))
+        export.setEnabled(False)  # until there is a take
+        export.triggered.connect(self.result.export_take)
+        self.export_action = export
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(export)
+        file_menu.addSeparator()
+        file_menu.addAction(quit_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        about = QAction("&About musicapp", self)
+        about.triggered.connect(self._about)
+        help_menu.addAction(about)
+
+    def _engines(self) -> list[tuple[str, str]]:
+        try:
+            return self.studio.engines() or [("concat", "concat")]
+        except Exception as exc:  # a broken engine registry must not stop the window opening
+            log.warning("could not list engines: %s", exc)
+            return [("concat", "concat")]
+
+    def show_status(self, text: str) -> None:
+        self.statusBar().showMessage(text, STATUS_TIMEOUT_MS)
+
+    # -- references and the live consent check -------------------------------------------
+
+    def add_reference(self, song_id: str) -> None:
+        if self.generation is not None:
+            self.show_status("Wait for the take (or cancel it) before changing the references")
+            return
+        song = self.studio.song(song_id)
+        if song is None:
+            self.show_status(f"Song {song_id} is no longer in the catalogue")
+            return
+        self.references.add_song(song)
+        self.show_status(f"Added “{song.title}” to the references")
+
+    def add_references(self, song_ids: list[str]) -> None:
+        for song_id in song_ids:
+            self.add_reference(song_id)
+
+    def refresh_check(self) -> None:
+        """Re-run the policy on the current request (no ledger write) and show the verdict."""
+        self._check_timer.stop()
+        if self.generation is not None:
+            return
+        refs = self.references.references()
+        if not refs:
+            self.verification.show_empty()
+            self.generate_bar.set_allowed(False, "Add at least one reference song first")
+            return
+        try:
+            request = self.settings_panel.request(refs)
+            self.studio.validate(request)  # unknown songs, levels the engine cannot do
+            verification = self.studio.check(request)
+        except InvalidInput as exc:
+            self.verification.show_problem(str(exc))
+            self.generate_bar.set_allowed(False, str(exc))
+            return
+        except Exception as exc:  # keep the window alive; say what went wrong
+            log.exception("consent check failed")
+            self.verification.show_problem(f"The consent check did not run: {exc}")
+            self.generate_bar.set_allowed(False, f"The consent check did not run: {exc}")
+            return
+        songs = self.references.songs()
+        self.verification.show_verification(verification, songs)
+        self.generate_bar.set_allowed(verification.allowed, refusal_text(verification, songs))
+
+    # -- generation ----------------------------------------------------------------------
+
+    def start_generation(self) -> None:
+        if self.generation is not None:
+            return
+        try:
+            request = self.settings_panel.request(self.references.references())
+            job = self.studio.generate_job(request)
+        except InvalidInput as exc:
+            show_error(self, "Cannot generate", str(exc))
+            return
+        songs = self.references.songs()
+        self._set_generating(True)
+        handle = self.runner.submit(job)
+        self.generation = handle
+        handle.progress.connect(self._on_generation_progress)
+        handle.finished.connect(lambda take: self._on_take(take, songs))
+        handle.failed.connect(self._on_generation_failed)
+        handle.cancelled.connect(lambda: self.show_status("Generation cancelled"))
+        handle.done.connect(self._on_generation_done)
+
+    def cancel_generation(self) -> None:
+        if self.generation is not None:
+            self.generation.cancel()
+            self.generate_bar.show_cancelling()
+            self.show_status("Cancelling the generation…")
+
+    def _set_generating(self, running: bool) -> None:
+        self.generate_bar.set_running(running)
+        self.references.set_editable(not running)
+        self.settings_panel.set_editable(not running)
+
+    def _on_generation_progress(self, p: Progress) -> None:
+        self.generate_bar.show_progress(p)
+        self.statusBar().showMessage(f"Generating… {p.fraction:.0%} {p.message}".rstrip())
+
+    def _on_take(self, take: Any, songs: dict[str, Song]) -> None:
+        try:
+            self.result.show_take(take, songs)
+        except Exception as exc:
+            log.exception("could not show the take")
+            show_error(self, "Cannot show the take", f"Take {take.id} was made but not shown.", exc)
+            return
+        self.export_action.setEnabled(True)
+        self.show_status(f"Take ready: {take.duration_s:.1f} s, ledger event {take.id}")
+
+    def _on_generation_failed(self, exc: BaseException) -> None:
+        if isinstance(exc, Refused):
+            self.verification.show_verification(exc.verification, self.references.songs())
+            self.show_status("Generation refused: consent does not allow it")
+            show_error(self, "Generation refused", exc.verification.summary())
+        elif isinstance(exc, InvalidInput):
+            self.show_status(f"Cannot generate: {exc}")
+            show_error(self, "Cannot generate", str(exc))
+        else:
+            self.show_status(f"Generation failed: {exc}")
+            show_error(self, "Generation failed", "The take could not be made.", exc)
+
+    def _on_generation_done(self) -> None:
+        self.generation = None
+        self._set_generating(False)
+        self.refresh_check()
+
+    # -- first run ----------------------------------------------------------------------
+
+    def build_demo_catalogue(self) -> None:
+        """Render the demo catalogue on the I/O lane, showing progress in the catalogue panel."""
+        self.browser.show_building(None)
+        handle = self.runner.submit(self.studio.build_demo_job())
+        self.demo_build = handle
+        handle.progress.connect(self.browser.show_building)
+        handle.progress.connect(
+            lambda p: self.statusBar().showMessage(f"Building the demo catalogue… {p.fraction:.0%}")
+        )
+        handle.finished.connect(lambda n: self.show_status(f"Demo catalogue ready: {n} songs"))
+        handle.failed.connect(self._on_demo_failed)
+        handle.done.connect(self._on_demo_done)
+
+    def _on_demo_failed(self, exc: BaseException) -> None:
+        self.show_status(f"The demo catalogue could not be built: {exc}")
+        show_error(self, "Demo catalogue failed", "The demo catalogue could not be built.", exc)
+
+    def _on_demo_done(self) -> None:
+        self.demo_build = None
+        self.browser.show_catalogue()
+
+    # -- shutdown -----------------------------------------------------------------------
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About musicapp",
+            "<b>musicapp</b><br>Attribution-by-design music generation: pick consented "
+            "references, generate on your machine, and pay everyone who contributed.",
+        )
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        self.result.stop()
+        self.runner.cancel_all()
+        if not self.runner.wait(SHUTDOWN_WAIT_MS):
+            log.warning("jobs still running at shutdown")
+        super().closeEvent(event)

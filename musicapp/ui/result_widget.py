@@ -1,0 +1,264 @@
+"""The take panel: waveform with provenance, who contributed, the royalty split, play and export."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from musicapp.audio.playback import Player
+from musicapp.core import RightsHolder, Song
+from musicapp.jobs import FunctionJob
+from musicapp.ui import icons
+from musicapp.ui.error_dialog import show_error
+from musicapp.ui.job_runner import JobRunner
+from musicapp.ui.waveform_widget import LegendWidget, WaveformWidget
+
+log = logging.getLogger(__name__)
+
+EXPORT_FILTERS = {"WAV audio (*.wav)": ".wav", "FLAC audio (*.flac)": ".flac"}
+PLAYHEAD_INTERVAL_MS = 40
+
+
+class TakeService(Protocol):
+    """The part of the studio this panel uses."""
+
+    def take_audio(self, take: Any) -> npt.NDArray[np.float32]: ...
+    def royalties(self, take: Any) -> list[tuple[RightsHolder, float]]: ...
+    def export(self, take: Any, out_path: Path) -> Any: ...
+
+
+def _section(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName("sectionTitle")
+    return label
+
+
+class ResultWidget(QWidget):
+    """Shows one take; plays it and exports it with its attribution."""
+
+    status = Signal(str)  # a line for the status bar
+    exported = Signal(object)  # the studio's ExportResult
+
+    def __init__(
+        self,
+        service: TakeService,
+        runner: JobRunner,
+        exports_dir: Path,
+        player: Player | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._service = service
+        self._runner = runner
+        self._exports_dir = exports_dir
+        self._player = player or Player()
+        self.take: Any = None
+        self._audio: npt.NDArray[np.float32] | None = None
+
+        self.placeholder = QLabel(
+            "Your take appears here.\n\nAdd reference songs, check that they are cleared, then "
+            "press Generate. You will see who sounds where and how the royalties split."
+        )
+        self.placeholder.setObjectName("placeholder")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+
+        self.info = QLabel()
+        self.info.setObjectName("hint")
+        self.info.setWordWrap(True)
+        self.waveform = WaveformWidget()
+        self.legend = LegendWidget()
+
+        self.royalty_table = QTableWidget(0, 3)
+        self.royalty_table.setObjectName("royaltyTable")
+        self.royalty_table.setHorizontalHeaderLabels(("Rights holder", "Type", "Share"))
+        self.royalty_table.verticalHeader().setVisible(False)
+        self.royalty_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.royalty_table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.royalty_table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.royalty_table.setShowGrid(False)
+        header = self.royalty_table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(1, 110)
+        header.resizeSection(2, 80)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+
+        self.play_button = QPushButton(icons.icon("play"), "Play")
+        self.play_button.setObjectName("playButton")
+        self.play_button.setCheckable(True)
+        self.play_button.toggled.connect(self._on_play_toggled)
+        self.export_button = QPushButton(icons.icon("export"), "Export…")
+        self.export_button.setObjectName("exportButton")
+        self.export_button.setToolTip("Save the take as WAV or FLAC with its attribution embedded")
+        self.export_button.clicked.connect(self.export_take)
+        self.export_label = QLabel()
+        self.export_label.setObjectName("hint")
+        self.export_label.setWordWrap(True)
+        self.export_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.play_button)
+        buttons.addWidget(self.export_button)
+        buttons.addStretch(1)
+
+        take_page = QWidget()
+        lay = QVBoxLayout(take_page)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.info)
+        lay.addWidget(self.waveform, 3)
+        lay.addWidget(_section("Who sounds in this take"))
+        lay.addWidget(self.legend)
+        lay.addWidget(_section("Royalty split"))
+        lay.addWidget(self.royalty_table)
+        lay.addLayout(buttons)
+        lay.addWidget(self.export_label)
+
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.placeholder)
+        self.pages.addWidget(take_page)
+        title = QLabel("Take")
+        title.setObjectName("panelTitle")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 12, 12, 12)
+        layout.addWidget(title)
+        layout.addWidget(self.pages, 1)
+
+        self._playhead_timer = QTimer(self)
+        self._playhead_timer.setInterval(PLAYHEAD_INTERVAL_MS)
+        self._playhead_timer.timeout.connect(self._tick)
+        self._update_play_button()
+
+    # -- showing a take --------------------------------------------------------------------
+
+    def show_take(self, take: Any, songs: Mapping[str, Song]) -> None:
+        """Display `take`; `songs` names the referenced songs (id → Song)."""
+        self.stop()
+        audio = self._service.take_audio(take)
+        royalties = self._service.royalties(take)
+        self.take, self._audio = take, audio
+        req, prov = take.request, take.provenance
+        self.info.setText(
+            f"{take.duration_s:.1f} s · for {req.use.label} · seed {req.seed} · "
+            f"{prov.engine or req.engine} engine on {prov.device}"
+        )
+        self.info.setToolTip(f"Take {take.id}\nMade {take.created_at}")
+        self.waveform.show_take(audio, take.sample_rate, prov)
+        self.legend.show_shares(prov, songs)
+        self._show_royalties(royalties)
+        self.export_label.setText("")
+        self.pages.setCurrentIndex(1)
+        self._update_play_button()
+
+    def _show_royalties(self, royalties: list[tuple[RightsHolder, float]]) -> None:
+        rows = sorted(royalties, key=lambda hs: -hs[1])
+        self.royalty_table.setRowCount(len(rows))
+        for r, (holder, share) in enumerate(rows):
+            pct = QTableWidgetItem(f"{share * 100:.1f} %")
+            pct.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.royalty_table.setItem(r, 0, QTableWidgetItem(holder.name))
+            self.royalty_table.setItem(r, 1, QTableWidgetItem(holder.kind))
+            self.royalty_table.setItem(r, 2, pct)
+        # As tall as its rows (up to eight), so the waveform gets the room that is left.
+        t = self.royalty_table
+        shown = min(len(rows), 8)
+        rows_h = sum(t.rowHeight(r) for r in range(shown))
+        t.setFixedHeight(t.horizontalHeader().sizeHint().height() + rows_h + 2 * t.frameWidth() + 2)
+
+    # -- playback ------------------------------------------------------------------------
+
+    def _update_play_button(self) -> None:
+        if not self._player.available:
+            self.play_button.setEnabled(False)
+            self.play_button.setToolTip(
+                f"No audio output device ({self._player.unavailable_reason})"
+            )
+        else:
+            self.play_button.setEnabled(self._audio is not None)
+            self.play_button.setToolTip("Play the take")
+
+    def _on_play_toggled(self, on: bool) -> None:
+        if on and self._audio is not None and self.take is not None:
+            try:
+                self._player.play(self._audio, self.take.sample_rate)
+            except Exception as exc:  # a device that vanished must not take the window down
+                self.play_button.setChecked(False)
+                show_error(self, "Cannot play", f"The take could not be played: {exc}")
+                return
+            self.play_button.setText("Stop")
+            self.play_button.setIcon(icons.icon("stop"))
+            self._playhead_timer.start()
+        else:
+            self._player.stop()
+            self._reset_play_button()
+
+    def _tick(self) -> None:
+        pos = self._player.position_s
+        self.waveform.set_playhead(pos)
+        if pos is None:
+            self.play_button.setChecked(False)
+
+    def _reset_play_button(self) -> None:
+        self._playhead_timer.stop()
+        self.waveform.set_playhead(None)
+        self.play_button.setText("Play")
+        self.play_button.setIcon(icons.icon("play"))
+
+    def stop(self) -> None:
+        if self.play_button.isChecked():
+            self.play_button.setChecked(False)
+
+    # -- export --------------------------------------------------------------------------
+
+    def export_take(self) -> None:
+        """Ask where, then export on the I/O lane; report the path and ledger event."""
+        if self.take is None:
+            return
+        default = self._exports_dir / f"take-{str(self.take.id)[:8]}.wav"
+        path_text, chosen = QFileDialog.getSaveFileName(
+            self, "Export take", str(default), ";;".join(EXPORT_FILTERS)
+        )
+        if not path_text:
+            return
+        path = Path(path_text)
+        if path.suffix.lower() not in EXPORT_FILTERS.values():
+            path = path.with_suffix(EXPORT_FILTERS.get(chosen, ".wav"))
+        take = self.take
+        job = FunctionJob(
+            f"export {path.name}", lambda _p, _c: self._service.export(take, path), lane="io"
+        )
+        self.export_button.setEnabled(False)
+        self.status.emit(f"Exporting to {path}…")
+        handle = self._runner.submit(job)
+        handle.finished.connect(self._on_exported)
+        handle.failed.connect(lambda exc: self._on_export_failed(path, exc))
+        handle.done.connect(lambda: self.export_button.setEnabled(True))
+
+    def _on_exported(self, result: Any) -> None:
+        text = f"Exported to {result.path} · ledger event {result.event_id}"
+        self.export_label.setText(text)
+        self.status.emit(text)
+        self.exported.emit(result)
+
+    def _on_export_failed(self, path: Path, exc: BaseException) -> None:
+        self.status.emit(f"Export failed: {exc}")
+        show_error(self, "Export failed", f"The take could not be exported to {path}.", exc)

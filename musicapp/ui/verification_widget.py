@@ -1,0 +1,142 @@
+"""Shows the live consent check of the current request: Cleared, or Refused with reasons."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextDocument
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+
+from musicapp.core import Decision, Song, Verification
+
+OK_COLOUR = "#15803d"
+REFUSED_COLOUR = "#b91c1c"
+MUTED_COLOUR = "#64748b"
+
+
+def _name(song_id: str, songs: Mapping[str, Song]) -> str:
+    song = songs.get(song_id)
+    return song.title if song else song_id
+
+
+def _how(decision: Decision) -> str:
+    ref = decision.reference
+    how = f"{ref.level.value} level"
+    if ref.role is not None:
+        how += f", {ref.role.value}"
+    return how
+
+
+def decision_html(decision: Decision, songs: Mapping[str, Song]) -> str:
+    """One reference's verdict as a small block of rich text."""
+    colour = OK_COLOUR if decision.allowed else REFUSED_COLOUR
+    mark = "✓" if decision.allowed else "✗"
+    title = html.escape(_name(decision.reference.song_id, songs))
+    out = [
+        f"<p style='margin:6px 0 2px 0'><span style='color:{colour};font-weight:600'>{mark}"
+        f"</span>&nbsp;<b>{title}</b> <span style='color:{MUTED_COLOUR}'>"
+        f"({html.escape(_how(decision))})</span></p>"
+    ]
+    reason_colour = MUTED_COLOUR if decision.allowed else REFUSED_COLOUR
+    for reason in decision.reasons:
+        out.append(f"<p style='margin:0 0 0 18px;color:{reason_colour}'>{html.escape(reason)}</p>")
+    if not decision.allowed:
+        if decision.alternatives:
+            alts = "; ".join(html.escape(a) for a in decision.alternatives)
+            out.append(f"<p style='margin:2px 0 0 18px'>Allowed instead: {alts}.</p>")
+        else:
+            out.append(
+                "<p style='margin:2px 0 0 18px'>No level or use of this song is allowed: "
+                "remove it from the references.</p>"
+            )
+    return "".join(out)
+
+
+def refusal_text(v: Verification, songs: Mapping[str, Song]) -> str:
+    """Why a request is refused, in plain text naming the songs (for a tooltip)."""
+    lines = [f"Refused for {v.use.label}:"]
+    for d in v.refused:
+        lines.extend(f"• {_name(d.reference.song_id, songs)}: {r}" for r in d.reasons)
+    return "\n".join(lines)
+
+
+class VerificationWidget(QFrame):
+    """The verdict badge, a one-line summary and every reference's decision."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("verificationPanel")
+        self.badge = QLabel()
+        self.badge.setObjectName("verdictBadge")
+        self.badge.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.summary = QLabel()
+        self.summary.setObjectName("verdictSummary")
+        self.summary.setWordWrap(True)
+        head = QHBoxLayout()
+        head.addWidget(self.badge)
+        head.addWidget(self.summary, 1)
+
+        self.details = QLabel()
+        self.details.setObjectName("verdictDetails")
+        self.details.setTextFormat(Qt.TextFormat.RichText)
+        self.details.setWordWrap(True)
+        self.details.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(self.details)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 8)
+        layout.addLayout(head)
+        layout.addWidget(scroll, 1)
+        self.show_empty()
+
+    def verdict(self) -> str:
+        """ "Cleared", "Refused", or "" when there is nothing to check."""
+        return str(self.badge.property("verdict") or "")
+
+    def details_text(self) -> str:
+        """The decisions as plain text (what the user reads, without the markup)."""
+        doc = QTextDocument()
+        doc.setHtml(self.details.text())
+        return self.summary.text() + "\n" + doc.toPlainText()
+
+    def show_empty(self, message: str = "Add reference songs to check their consent.") -> None:
+        self._set_badge("", "No references")
+        self.summary.setText(message)
+        self.details.setText("")
+
+    def show_problem(self, message: str) -> None:
+        """The request itself is not valid (e.g. a bad length): say so instead of a verdict."""
+        self._set_badge("", "Check failed")
+        self.summary.setText(message)
+        self.details.setText("")
+
+    def show_verification(self, v: Verification, songs: Mapping[str, Song]) -> None:
+        n = len(v.decisions)
+        if v.allowed:
+            self._set_badge("Cleared", "Cleared")
+            every = "The reference is" if n == 1 else f"All {n} references are"
+            self.summary.setText(f"{every} cleared for {v.use.label}.")
+        else:
+            self._set_badge("Refused", "Refused")
+            k = len(v.refused)
+            self.summary.setText(
+                f"{k} of {n} reference{'s' if n != 1 else ''} "
+                f"{'is' if k == 1 else 'are'} not cleared for {v.use.label}."
+            )
+        # Refused ones first: they are what the user has to act on.
+        ordered = sorted(v.decisions, key=lambda d: d.allowed)
+        self.details.setText("".join(decision_html(d, songs) for d in ordered))
+
+    def _set_badge(self, verdict: str, text: str) -> None:
+        self.badge.setText(text)
+        self.badge.setProperty("verdict", verdict)
+        # Re-polish so the style sheet's [verdict=...] selectors apply.
+        self.badge.style().unpolish(self.badge)
+        self.badge.style().polish(self.badge)

@@ -1,0 +1,132 @@
+"""Open the main window on a demo catalogue, make one take, and save a picture of the window.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python packaging/screenshot_demo.py docs/screenshot-main.png
+    ../shared/tools/screenshot /tmp/screen.png 120 -- .venv/bin/python packaging/screenshot_demo.py
+
+The data folder defaults to a fresh temporary one (the demo catalogue is built there first);
+pass --data-dir to reuse a built catalogue.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QModelIndex, QTimer
+
+from musicapp.config import Settings
+from musicapp.context import AppContext
+from musicapp.core import GenerationRequest, Level, Reference, Role, Use
+from musicapp.ui.app import make_application
+from musicapp.ui.catalog_model import PATH_ROLE, SONG_ID_ROLE
+from musicapp.ui.main_window import MainWindow
+
+
+def cleared_songs(window: MainWindow, want: int) -> list[str]:
+    """The first songs of the catalogue, walked in tree order, that are cleared for private use."""
+    studio = window.studio
+    found: list[str] = []
+
+    def walk(path: tuple[str, ...]) -> None:
+        for node in studio.catalogue_children(path):
+            if len(found) >= want:
+                return
+            if node.song_id:
+                request = GenerationRequest(
+                    (Reference(node.song_id, Level.PARAMETER, Role.MELODY),)
+                )
+                if studio.check(request).allowed:
+                    found.append(node.song_id)
+            else:
+                walk(node.path)
+
+    walk(())
+    return found
+
+
+def stage(window: MainWindow, out: Path, app, keep_open_s: float) -> None:
+    """Pick two references the way a user would, generate, and grab the window when done."""
+    ids = cleared_songs(window, 2)
+    if len(ids) < 2:
+        print("screenshot: fewer than two cleared songs in the catalogue", file=sys.stderr)
+        app.exit(1)
+        return
+    # The second through the search box, the first through the tree, which stays in view.
+    window.browser.search_box.setText(window.studio.song(ids[1]).title)
+    window.browser.run_search()
+    window.add_reference(ids[1])
+    window.browser.search_box.clear()
+    window.browser.run_search()
+    song = window.studio.song(ids[0])
+    tree, model = window.browser.tree, window.browser.tree_model
+    index = QModelIndex()
+    for depth, label in enumerate((song.genre, song.artist, song.album), start=1):
+        model.fetchMore(index)
+        index = next(
+            model.index(r, 0, index)
+            for r in range(model.rowCount(index))
+            if model.index(r, 0, index).data(PATH_ROLE)[depth - 1] == label
+        )
+        tree.expand(index)
+    model.fetchMore(index)
+    for r in range(model.rowCount(index)):
+        if model.index(r, 0, index).data(SONG_ID_ROLE) == ids[0]:
+            tree.setCurrentIndex(model.index(r, 0, index))
+    window.add_reference(ids[0])
+    window.references.set_weight(1, 2.0)
+    window.references.set_level(0, Level.PARAMETER, Role.MELODY)
+    window.settings_panel.set_use(Use.NON_COMMERCIAL)
+    window.refresh_check()
+    window.start_generation()
+    handle = window.generation
+    if handle is None:
+        print("screenshot: generation did not start", file=sys.stderr)
+        app.exit(1)
+        return
+
+    def grab() -> None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        window.grab().save(str(out))
+        print(f"saved {out}", flush=True)
+        code = 0 if window.result.take is not None else 1
+        QTimer.singleShot(round(keep_open_s * 1000), lambda: app.exit(code))
+
+    handle.done.connect(lambda: QTimer.singleShot(600, grab))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path, nargs="?", default=Path("docs/screenshot-main.png"))
+    parser.add_argument("--data-dir", type=Path, help="a musicapp data folder (default: fresh)")
+    parser.add_argument(
+        "--keep-open",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="leave the window up S seconds after the picture (for a screen capture)",
+    )
+    args = parser.parse_args(argv)
+    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="musicapp-shot-"))
+    settings = Settings()
+    settings.data_dir = data_dir
+    app = make_application(sys.argv[:1])
+    with AppContext.open(settings) as ctx:
+        window = MainWindow(ctx)
+        window.show()
+
+        def when_ready() -> None:
+            if window.demo_build is not None:
+                window.demo_build.done.connect(lambda: QTimer.singleShot(300, when_ready))
+                return
+            stage(window, args.out.resolve(), app, args.keep_open)
+
+        QTimer.singleShot(500, when_ready)
+        code = app.exec()
+        window.close()
+        return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

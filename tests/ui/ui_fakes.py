@@ -1,0 +1,219 @@
+"""A small in-memory stand-in for the studio, for fast tests of the panels and the job runner."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from musicapp.core import (
+    Decision,
+    GenerationRequest,
+    Provenance,
+    RightsHolder,
+    Song,
+    SourceShare,
+    Split,
+    TimelineSlot,
+    Verification,
+)
+from musicapp.jobs import FunctionJob, Progress
+
+
+@dataclass(frozen=True)
+class FakeNode:
+    label: str
+    count: int
+    path: tuple[str, ...]
+    song_id: str | None = None
+
+
+@dataclass(frozen=True)
+class FakeTake:
+    id: str
+    request: GenerationRequest
+    provenance: Provenance
+    verification: Verification
+    audio_path: Path
+    sample_rate: int
+    duration_s: float
+    created_at: str = "2025-01-01T00:00:00+00:00"
+
+
+@dataclass(frozen=True)
+class FakeExport:
+    path: Path
+    sidecar_path: Path
+    event_id: str
+
+
+def _song(i: int, genre: str, artist: str, album: str, commercial: bool) -> Song:
+    holder = RightsHolder(f"h{i}", f"Holder {i}")
+    estate = RightsHolder(f"e{i % 2}", f"Estate {i % 2}", "publisher")
+    return Song(
+        id=f"s{i}",
+        title=f"Song {i}",
+        artist=artist,
+        album=album,
+        genre=genre,
+        year=1700 + i,
+        splits=(Split(holder, 0.6), Split(estate, 0.4)),
+        duration_s=30.0,
+    )
+
+
+@dataclass
+class FakeStudio:
+    """Two genres, two artists each, one album each, three songs per album; s3 is no-commercial."""
+
+    sample_rate: int = 8000
+    step_s: float = 0.02
+    empty: bool = False
+    calls: list[tuple[str, ...]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.songs: dict[str, Song] = {}
+        self.no_commercial: set[str] = {"s3"}
+        i = 0
+        for genre in ("Baroque", "Romantic"):
+            for artist in (f"{genre} A", f"{genre} B"):
+                for _ in range(3):
+                    i += 1
+                    self.songs[f"s{i}"] = _song(i, genre, artist, f"{artist} album", i != 3)
+        self.audio: dict[str, np.ndarray] = {}
+
+    # select
+    def catalogue_children(self, path: tuple[str, ...]) -> list[FakeNode]:
+        self.calls.append(path)
+        if self.empty:
+            return []
+        depth = len(path)
+        keys = ("genre", "artist", "album")
+        out: dict[str, int] = {}
+        songs = [
+            s
+            for s in self.songs.values()
+            if all(getattr(s, keys[d]) == path[d] for d in range(min(depth, 3)))
+        ]
+        if depth == 3:
+            return [FakeNode(s.title, 1, (*path, s.id), s.id) for s in songs]
+        for s in songs:
+            out[getattr(s, keys[depth])] = out.get(getattr(s, keys[depth]), 0) + 1
+        return [FakeNode(k, n, (*path, k)) for k, n in out.items()]
+
+    def search(self, text: str, limit: int = 50) -> list[Song]:
+        t = text.lower()
+        return [s for s in self.songs.values() if t in s.describe().lower()][:limit]
+
+    def song(self, song_id: str) -> Song | None:
+        return self.songs.get(song_id)
+
+    def catalogue_is_empty(self) -> bool:
+        return self.empty
+
+    def build_demo_job(self) -> FunctionJob:
+        def run(progress, cancel) -> int:
+            for k in range(5):
+                cancel.check()
+                time.sleep(self.step_s)
+                progress(Progress((k + 1) / 5, "demo catalogue", f"Added Song {k + 1}"))
+            self.empty = False
+            return len(self.songs)
+
+        return FunctionJob("Build the demo catalogue", run, lane="io")
+
+    def engines(self) -> list[tuple[str, str]]:
+        return [("concat", "Concatenative (exact attribution)")]
+
+    # verify
+    def validate(self, request: GenerationRequest) -> dict[str, Song]:
+        return {r.song_id: self.songs[r.song_id] for r in request.references}
+
+    def check(self, request: GenerationRequest) -> Verification:
+        decisions = []
+        for ref in request.references:
+            if ref.song_id in self.no_commercial and request.use.value == "commercial":
+                decisions.append(
+                    Decision(
+                        ref,
+                        False,
+                        (
+                            f"Rights holder Holder {ref.song_id[1:]} allows song-level use for "
+                            "private use and non-commercial distribution only (consent version 1)",
+                        ),
+                        alternatives=(
+                            "song level for private use and non-commercial distribution only",
+                        ),
+                    )
+                )
+            else:
+                decisions.append(Decision(ref, True, ("All 2 rights holders allow it",)))
+        return Verification(request.use, tuple(decisions))
+
+    # generate
+    def generate_job(self, request: GenerationRequest) -> FunctionJob:
+        def run(progress, cancel) -> FakeTake:
+            steps = 20
+            for k in range(steps):
+                cancel.check()
+                time.sleep(self.step_s)
+                progress(Progress((k + 1) / steps, "generate", f"Bar {k + 1} of {steps}"))
+            n = int(request.duration_s * self.sample_rate)
+            t = np.arange(n) / self.sample_rate
+            mono = (0.5 * np.sin(2 * np.pi * 220 * t) * np.sin(np.pi * t)).astype(np.float32)
+            total = sum(request.weights)
+            shares = tuple(
+                SourceShare(i, r.song_id, r.weight / total)
+                for i, r in enumerate(request.references)
+            )
+            slot = request.duration_s / 8
+            timeline = tuple(
+                TimelineSlot(
+                    k * slot,
+                    (k + 1) * slot,
+                    ((request.references[k % len(request.references)].song_id, 1.0),),
+                )
+                for k in range(8)
+            )
+            take = FakeTake(
+                f"take{len(self.audio)}",
+                request,
+                Provenance(shares, timeline, "concat"),
+                self.check(request),
+                Path("/nonexistent.wav"),
+                self.sample_rate,
+                request.duration_s,
+            )
+            self.audio[take.id] = np.stack([mono, mono])
+            return take
+
+        return FunctionJob("Generate", run)
+
+    def take_audio(self, take: FakeTake) -> np.ndarray:
+        return self.audio[take.id]
+
+    def royalties(self, take: FakeTake) -> list[tuple[RightsHolder, float]]:
+        out: dict[RightsHolder, float] = {}
+        for sid, share in take.provenance.song_shares().items():
+            for sp in self.songs[sid].splits:
+                out[sp.holder] = out.get(sp.holder, 0.0) + share * sp.share
+        return sorted(out.items(), key=lambda hs: -hs[1])
+
+    def export(self, take: FakeTake, out_path: Path) -> FakeExport:
+        import soundfile as sf
+
+        sf.write(out_path, self.audio[take.id].T, take.sample_rate)
+        return FakeExport(Path(out_path), Path(str(out_path) + ".json"), "evt-123")
+
+
+@dataclass
+class FakeSettings:
+    exports_dir: Path
+
+
+@dataclass
+class FakeContext:
+    settings: FakeSettings
+    studio: FakeStudio

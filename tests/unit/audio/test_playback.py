@@ -1,0 +1,74 @@
+"""Playback degrades to a reason when PortAudio or a device is missing, and plays when present."""
+
+import sys
+import types
+
+import numpy as np
+import pytest
+
+from musicapp.audio import playback
+from musicapp.audio.playback import Player
+
+
+class FakeSd(types.ModuleType):
+    def __init__(self, device_error=None):
+        super().__init__("sounddevice")
+        self.device_error = device_error
+        self.played = []
+        self.stops = 0
+
+    def query_devices(self, kind=None):
+        if self.device_error:
+            raise self.device_error
+        return {"name": "fake out"}
+
+    def play(self, frames, samplerate):
+        self.played.append((frames, samplerate))
+
+    def stop(self):
+        self.stops += 1
+
+
+def test_missing_portaudio_gives_a_reason(monkeypatch):
+    monkeypatch.setattr(
+        playback, "_load_sounddevice", lambda: (None, "PortAudio library not found")
+    )
+    player = Player()
+    assert not player.available
+    assert "PortAudio" in player.unavailable_reason
+    with pytest.raises(RuntimeError, match="No audio output device"):
+        player.play(np.zeros((2, 10), np.float32), 32000)
+
+
+def test_import_error_of_sounddevice_is_caught(monkeypatch):
+    class Boom:
+        def find_spec(self, name, path=None, target=None):
+            if name == "sounddevice":
+                raise OSError("PortAudio library not found")
+
+    monkeypatch.delitem(sys.modules, "sounddevice", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [Boom(), *sys.meta_path])
+    sd, reason = playback._load_sounddevice()
+    assert sd is None and "libportaudio2" in reason
+
+
+def test_no_output_device_gives_a_reason(monkeypatch):
+    fake = FakeSd(device_error=ValueError("Error querying device -1"))
+    monkeypatch.setattr(playback, "_load_sounddevice", lambda: (fake, ""))
+    player = Player()
+    assert not player.available
+    assert player.unavailable_reason == "Error querying device -1"
+
+
+def test_play_hands_frames_to_the_device_and_stop_stops(monkeypatch):
+    fake = FakeSd()
+    monkeypatch.setattr(playback, "_load_sounddevice", lambda: (fake, ""))
+    player = Player()
+    assert player.available
+    audio = np.ones((2, 3200), np.float32)
+    player.play(audio, 32000)
+    frames, sr = fake.played[0]
+    assert frames.shape == (3200, 2) and sr == 32000
+    assert player.position_s is not None and player.position_s < 0.1
+    player.stop()
+    assert player.position_s is None and fake.stops >= 2

@@ -1,0 +1,219 @@
+"""Songs, consent records, search, the tree and audio of a catalogue filled with made-up songs."""
+
+import sqlite3
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+import soundfile as sf
+from catalog_fakes import HOLDER_A, HOLDER_B, STEM_TONES
+
+from musicapp.catalog import mix
+from musicapp.catalog.store import CatalogError
+from musicapp.config import SAMPLE_RATE
+from musicapp.core import ConsentRecord, InvalidInput, Permission, Split, TimeRange, Use
+
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def consent(song_id, holder, version, uses=frozenset(Use)):
+    return ConsentRecord(song_id, holder, version, frozenset(Permission), frozenset(uses), T0)
+
+
+def test_a_song_comes_back_fully_described(store, make_song):
+    song, files = make_song(
+        "s1",
+        seconds=3.0,
+        year=1850,
+        moods=("calm",),
+        instruments=("Sine",),
+        tempo_bpm=90.0,
+        key="D major",
+        subgenre="Reel",
+        country="Ireland",
+    )
+    store.add_song(song, files)
+    got = store.song("s1")
+    assert got is not None
+    assert got.title == song.title and got.splits == song.splits and got.stems == song.stems
+    assert (got.year, got.moods, got.tempo_bpm, got.key) == (1850, ("calm",), 90.0, "D major")
+    assert got.duration_s == pytest.approx(3.0)
+    assert store.songs(["s1", "missing"]) == {"s1": got}
+    assert store.all_songs() == [got]
+    assert store.song("missing") is None
+    assert {h.id for h in store.holders()} == {HOLDER_A.id, HOLDER_B.id}
+
+
+def test_stems_are_stored_as_mono_32k_flac(store, make_song):
+    store.add_song(*make_song("s1"))
+    path = store.stem_path("s1", "bass")
+    assert path == store.audio_dir / "s1" / "bass.flac"
+    info = sf.info(path)
+    assert (info.format, info.channels, info.samplerate) == ("FLAC", 1, SAMPLE_RATE)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"splits": (Split(HOLDER_A, 0.5), Split(HOLDER_B, 0.3))}, "add up to"),
+        ({"splits": ()}, "no rights holders"),
+        ({"id": "../escape"}, "song id"),
+    ],
+)
+def test_a_bad_song_is_refused_and_leaves_nothing_behind(store, make_song, change, message):
+    song, files = make_song("s1")
+    with pytest.raises(InvalidInput, match=message):
+        store.add_song(replace(song, **change), files)
+    assert store.is_empty()
+    assert [p.name for p in store.audio_dir.iterdir()] == []
+
+
+def test_stem_files_must_match_the_stems_and_be_mono_32k(store, make_song, tmp_path):
+    song, files = make_song("s1")
+    with pytest.raises(InvalidInput, match="do not match"):
+        store.add_song(song, {k: v for k, v in files.items() if k != "bass"})
+    stereo = tmp_path / "stereo.wav"
+    sf.write(stereo, np.zeros((100, 2), np.float32), SAMPLE_RATE)
+    with pytest.raises(InvalidInput, match="mono"):
+        store.add_song(song, {**files, "bass": stereo})
+    assert store.is_empty()
+
+
+def test_a_song_id_can_be_added_once(store, make_song):
+    store.add_song(*make_song("s1"))
+    song, files = make_song("s1-again")
+    with pytest.raises(InvalidInput, match="already in the catalogue"):
+        store.add_song(replace(song, id="s1"), files)
+    assert store.count() == 1
+
+
+def test_consent_is_append_only(store, make_song):
+    store.add_song(*make_song("s1"))
+    store.add_consent(consent("s1", HOLDER_A.id, 1))
+    with pytest.raises(InvalidInput, match="already exists"):
+        store.add_consent(consent("s1", HOLDER_A.id, 1, uses={Use.PRIVATE}))
+    store.add_consent(consent("s1", HOLDER_A.id, 3))
+    with pytest.raises(InvalidInput, match="older than"):
+        store.add_consent(consent("s1", HOLDER_A.id, 2))
+    assert [(r.holder_id, r.version) for r in store.consent_records()] == [
+        (HOLDER_A.id, 1),
+        (HOLDER_A.id, 3),
+    ]
+    assert store.consent_records(["s1"])[0].uses == frozenset(Use)  # the first is unchanged
+    # Not even SQL through another connection can rewrite history.
+    with sqlite3.connect(store.path) as db, pytest.raises(sqlite3.IntegrityError):
+        db.execute("UPDATE consent SET uses = '[]'")
+
+
+def test_consent_must_name_a_song_and_one_of_its_holders(store, make_song):
+    store.add_song(*make_song("s1"))
+    with pytest.raises(InvalidInput, match="unknown song"):
+        store.add_consent(consent("nope", HOLDER_A.id, 1))
+    with pytest.raises(InvalidInput, match="not one of its rights holders"):
+        store.add_consent(consent("s1", "stranger", 1))
+    assert store.consent_records() == []
+
+
+def test_consent_given_with_a_song_goes_in_with_it(store, make_song):
+    song, files = make_song("s1")
+    store.add_song(song, files, consent=[consent("s1", HOLDER_A.id, 1)])
+    assert [r.song_id for r in store.consent_records(["s1"])] == ["s1"]
+    song2, files2 = make_song("s2")
+    with pytest.raises(InvalidInput):
+        store.add_song(song2, files2, consent=[consent("s2", "stranger", 1)])
+    assert store.song("s2") is None and not (store.audio_dir / "s2").exists()
+
+
+@pytest.fixture
+def searchable(store, make_song):
+    for sid, fields in {
+        "star": {"title": "Morning Star", "artist": "Ann Archer"},
+        "tagged": {"title": "Evening Air", "moods": ("star", "calm")},
+        "cafe": {"title": "Café Müller", "artist": "Zoë Brandt", "genre": "Chanson"},
+        "reel": {"title": "The Silver Reel", "subgenre": "Reel"},
+    }.items():
+        store.add_song(*make_song(sid, **fields))
+    return store
+
+
+def ids(songs):
+    return [s.id for s in songs]
+
+
+def test_search_treats_the_last_word_as_a_prefix(searchable):
+    assert ids(searchable.search("morn")) == ["star"]
+    assert ids(searchable.search("silver re")) == ["reel"]
+    assert ids(searchable.search("sil reel")) == []  # only the last word is a prefix
+
+
+def test_search_folds_diacritics_both_ways(searchable):
+    assert ids(searchable.search("cafe muller")) == ["cafe"]
+    assert ids(searchable.search("Zoë")) == ids(searchable.search("zoe")) == ["cafe"]
+
+
+def test_search_ranks_title_matches_first(searchable):
+    assert ids(searchable.search("star")) == ["star", "tagged"]
+
+
+@pytest.mark.parametrize(
+    "text", ['"', 'star"', "AND", "star AND", "OR NOT", "*", "-star", "NEAR(", "a:b", "^", "", "  "]
+)
+def test_search_accepts_any_text(searchable, text):
+    assert isinstance(searchable.search(text), list)
+
+
+def test_search_respects_the_limit(searchable):
+    assert len(searchable.search("ann")) == 3
+    assert len(searchable.search("ann", limit=1)) == 1
+
+
+def test_tree_counts_add_up(searchable):
+    genres = searchable.children(())
+    assert [g.label for g in genres] == ["Chanson", "Test"]
+    assert sum(g.count for g in genres) == searchable.count()
+    artists = searchable.children(("Test",))
+    assert sum(a.count for a in artists) == 3
+    albums = searchable.children(("Test", "Ann Archer"))
+    songs = searchable.children(albums[0].path)
+    assert [n.label for n in songs] == ["Evening Air", "Morning Star", "The Silver Reel"]
+    assert all(n.song_id and n.path[-1] == n.song_id and n.count == 1 for n in songs)
+    assert searchable.children(songs[0].path) == []
+
+
+def test_a_stem_loads_as_mono_and_the_mix_as_panned_stereo(store, make_song):
+    song, files = make_song("s1")
+    store.add_song(song, files)
+    stems = [store.load_audio("s1", s.name) for s in song.stems]
+    assert all(a.shape == (1, 2 * SAMPLE_RATE) and a.dtype == np.float32 for a in stems)
+    full = store.load_audio("s1")
+    assert full.shape == (2, 2 * SAMPLE_RATE) and full.dtype == np.float32
+    panned = mix.mixdown([a[0] for a in stems], mix.stereo_gains(song.stems))
+    assert np.max(np.abs(full)) <= mix.PEAK_CEILING + 1e-4  # three loud tones, scaled down
+    scale = np.max(np.abs(full)) / np.max(np.abs(panned))
+    np.testing.assert_allclose(full, panned * scale, atol=1e-4)
+    # The harmony stem is panned off-centre, so the two channels differ.
+    assert not np.allclose(full[0], full[1], atol=1e-3)
+
+
+def test_a_time_range_gives_that_stretch_of_the_same_mix(store, make_song):
+    store.add_song(*make_song("s1"))
+    full = store.load_audio("s1")
+    part = store.load_audio("s1", time_range=TimeRange(0.5, 1.25))
+    np.testing.assert_array_equal(part, full[:, SAMPLE_RATE // 2 : SAMPLE_RATE * 5 // 4])
+    bass = store.load_audio("s1", "bass", TimeRange(1.0, 2.0))
+    assert bass.shape == (1, SAMPLE_RATE)
+    assert np.argmax(np.abs(np.fft.rfft(bass[0]))) == pytest.approx(STEM_TONES["bass"], abs=1)
+
+
+def test_bad_audio_requests_name_what_is_wrong(store, make_song):
+    store.add_song(*make_song("s1"))
+    with pytest.raises(InvalidInput, match="outside song s1"):
+        store.load_audio("s1", time_range=TimeRange(1.0, 2.5))
+    with pytest.raises(InvalidInput, match="'nope'"):
+        store.load_audio("nope")
+    with pytest.raises(InvalidInput, match="no stem 'drums'"):
+        store.load_audio("s1", "drums")
+    store.stem_path("s1", "bass").unlink()
+    with pytest.raises(CatalogError, match="bass.flac"):
+        store.load_audio("s1")

@@ -1,0 +1,45 @@
+"""The engine registry: the default engine, unknown names, and no model code on import."""
+
+import subprocess
+import sys
+
+import pytest
+
+from musicapp.core import InvalidInput, Level
+from musicapp.generation import Engine, default_engine_name, engines, get_engine, register
+
+
+def test_default_engine_is_concat_and_is_listed_with_its_label():
+    assert default_engine_name() == "concat"
+    listed = engines()
+    assert next(iter(listed)) == "concat"
+    concat = listed["concat"]
+    assert isinstance(concat, Engine)
+    assert concat.label == "Concatenative (no weights)" and not concat.needs_weights
+    assert concat.levels == {Level.SONG, Level.PARAMETER}
+
+
+def test_unknown_engine_lists_the_known_ones():
+    with pytest.raises(InvalidInput, match="'nope'.*concat"):
+        get_engine("nope")
+
+
+def test_register_adds_an_engine(monkeypatch):
+    from musicapp.generation import registry
+
+    monkeypatch.setattr(registry, "_FACTORIES", dict(registry._FACTORIES))
+    register("double", lambda: get_engine("concat"))
+    assert set(engines()) == {"concat", "double"}
+
+
+def test_listing_and_running_engines_imports_no_torch():
+    code = (
+        "import sys\n"
+        "from musicapp.generation import engines\n"
+        "from musicapp.audio import analysis, stretch\n"
+        "engines()\n"
+        "print('torch' in sys.modules, 'torchaudio' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False False"
