@@ -483,6 +483,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Cancelled:
         print("musicapp: cancelled", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`); nothing left to say to it.
+        sys.stderr.close()
+        return EXIT_OK
     except OSError as exc:
         print(f"musicapp: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import shutil
 import tempfile
+import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -59,7 +62,12 @@ def build_demo(
         return 0
     progress(Progress(0.0, STAGE, f"Rendering {len(todo)} demo songs"))
     staging = Path(tempfile.mkdtemp(prefix=".demo-build-", dir=store.audio_dir))
-    pool = ProcessPoolExecutor(min(WORKERS, len(todo)), mp_context=_worker_context())
+    pool = ProcessPoolExecutor(
+        min(WORKERS, len(todo)),
+        mp_context=_worker_context(),
+        initializer=_exit_with,
+        initargs=(os.getpid(),),
+    )
     built = 0
     try:
         jobs = [_RenderJob.make(spec, recipe, staging) for spec in todo]
@@ -84,6 +92,23 @@ def build_demo(
         pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(staging, ignore_errors=True)
     return built
+
+
+def _exit_with(app_pid: int) -> None:
+    """In a worker: exit when the app's process is gone. A worker's parent is the fork server,
+    not the app, so a killed app would otherwise leave its workers waiting forever."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(app_pid, 0)
+            except ProcessLookupError:
+                os._exit(0)
+            except PermissionError:  # the pid was reused by another user's process
+                os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-app", daemon=True).start()
 
 
 def _worker_context() -> multiprocessing.context.BaseContext:

@@ -172,7 +172,7 @@ def make_source(
     loudest = levels.max() if len(levels) else 0.0
     # Bars far below the source's usual level (intros, rests, tails) would be boosted into noise.
     typical = float(np.median(levels[levels > 0.05 * loudest])) if loudest > 0 else 0.0
-    usable = np.flatnonzero(levels >= 0.25 * typical)
+    usable = np.flatnonzero((levels >= 0.25 * typical) & _no_gap(audio, bars, typical))
     if len(usable) == 0:
         usable = np.arange(len(levels))
     pitched = not (stems and all(stem_role(material, n) == "rhythm" for n in stems))
@@ -187,6 +187,18 @@ def make_source(
         typical_rms=typical,
         tempo_bpm=analysis.tempo_bpm * factor,
     )
+
+
+def _no_gap(audio: np.ndarray, bars: np.ndarray, typical: float) -> np.ndarray:
+    """Per bar: no quarter of it falls silent. A bar running into a song's release tail or a
+    general pause is loud enough on average but would leave a hole in the output."""
+    mono = audio.mean(axis=0)
+    ok = np.ones(len(bars) - 1, dtype=bool)
+    for i, (a, b) in enumerate(zip(bars[:-1], bars[1:], strict=True)):
+        edges = np.linspace(a, b, 5).astype(np.int64)
+        quarters = [mono[lo:hi] for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+        ok[i] = all(q.size and float(np.sqrt(np.mean(q**2))) >= 0.03 * typical for q in quarters)
+    return ok
 
 
 def weighted_median(values: list[float], weights: list[float]) -> float:

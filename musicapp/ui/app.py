@@ -11,12 +11,10 @@ from PySide6.QtWidgets import QApplication
 
 from musicapp.ui import icons
 from musicapp.ui.main_window import MainWindow
-from musicapp.ui.qt_compat import guard_signal_emit
 
 
 def make_application(argv: Sequence[str] | None = None) -> QApplication:
     """The running QApplication, created and styled if there is none yet."""
-    guard_signal_emit()
     app = QApplication.instance()
     if isinstance(app, QApplication):
         return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from typing import Any
 
@@ -17,13 +18,18 @@ LANE_THREADS = {"compute": 1, "io": 2, "server": 1}
 PROGRESS_INTERVAL_S = 0.1
 
 
-class _WorkerSignals(QObject):
-    """Emitted from the worker thread; queued onto the handle, which lives on the GUI thread."""
+class _Bridge(QObject):
+    """The one object workers emit on, tagged with the job's number.
 
-    progress = Signal(object)
-    finished = Signal(object)
-    failed = Signal(object)
-    cancelled = Signal()
+    It lives as long as the runner and outlives every worker (the pools are waited for first),
+    so no worker can emit on an object the GUI thread is deleting: Qt does not allow deleting
+    a sender while another thread is inside its emit.
+    """
+
+    progress = Signal(int, object)
+    finished = Signal(int, object)
+    failed = Signal(int, object)
+    cancelled = Signal(int)
 
 
 class JobHandle(QObject):
@@ -45,14 +51,6 @@ class JobHandle(QObject):
         self.token = CancelToken()
         self.running = True
         self.last_progress: Progress | None = None
-        # Parented to the handle, so it is deleted with it on the GUI thread, whichever thread
-        # drops the last Python reference.
-        self._worker = _WorkerSignals(self)
-        conn = Qt.ConnectionType.QueuedConnection
-        self._worker.progress.connect(self._on_progress, conn)
-        self._worker.finished.connect(self._on_finished, conn)
-        self._worker.failed.connect(self._on_failed, conn)
-        self._worker.cancelled.connect(self._on_cancelled, conn)
 
     @property
     def name(self) -> str:
@@ -66,71 +64,50 @@ class JobHandle(QObject):
         """Ask the job to stop at its next chunk boundary; `cancelled` follows when it does."""
         self.token.cancel()
 
-    @Slot(object)
-    def _on_progress(self, p: Progress) -> None:
+    def _deliver_progress(self, p: Progress) -> None:
         if self.running:
             self.last_progress = p
             self.progress.emit(p)
 
-    @Slot(object)
-    def _on_finished(self, result: object) -> None:
-        self._end()
-        self.finished.emit(result)
-        self.done.emit()
-
-    @Slot(object)
-    def _on_failed(self, exc: object) -> None:
-        self._end()
-        self.failed.emit(exc)
-        self.done.emit()
-
-    @Slot()
-    def _on_cancelled(self) -> None:
-        self._end()
-        self.cancelled.emit()
-        self.done.emit()
-
-    def _end(self) -> None:
+    def _deliver_end(self, signal: Any, *args: object) -> None:
         self.running = False
+        signal.emit(*args)
+        self.done.emit()
 
 
 class JobRunnable(QRunnable):
-    """The thread-pool side of a handle: runs the job and reports through queued signals.
+    """The thread-pool side of a job: runs it and reports through the runner's bridge.
 
-    The pool deletes it after `run` returns (auto-delete). It must not be freed earlier from
-    the GUI thread: the pool thread still reads it after `run`, which is why it holds no
-    reference to the handle and the runner keeps none to it.
+    The pool deletes it when `run` returns (auto-delete); it holds no Qt object but the bridge.
     """
 
-    def __init__(self, handle: JobHandle) -> None:
+    def __init__(self, job: Job[Any], token: CancelToken, number: int, bridge: _Bridge) -> None:
         super().__init__()
         self.setAutoDelete(True)
-        self._job = handle.job
-        self._token = handle.token
-        self._signals = handle._worker
+        self._job, self._token, self._number, self._bridge = job, token, number, bridge
 
     def run(self) -> None:
-        job, token, signals = self._job, self._token, self._signals
+        job, token, n, bridge = self._job, self._token, self._number, self._bridge
         if token.cancelled:  # cancelled while still queued
-            _emit(signals.cancelled)
+            _emit(bridge.cancelled, n)
             return
-        report = Throttled(lambda p: _emit(signals.progress, p), PROGRESS_INTERVAL_S)
+        report = Throttled(lambda p: _emit(bridge.progress, n, p), PROGRESS_INTERVAL_S)
         try:
             result = job.run(report, token)
         except Cancelled:
-            _emit(signals.cancelled)
+            _emit(bridge.cancelled, n)
         except Exception as exc:  # any failure goes to the GUI, which stays up
             log.exception("job %r failed", job.name)
-            _emit(signals.failed, exc)
+            _emit(bridge.failed, n, exc)
         else:
-            _emit(signals.finished, result)
+            _emit(bridge.finished, n, result)
 
 
 def _emit(signal: Any, *args: object) -> None:
     """Emit from a worker; after the window is gone at shutdown there is no one to tell."""
     try:
         signal.emit(*args)
-    except RuntimeError:  # the QObject behind the signal was deleted
+    except RuntimeError:  # the bridge was deleted
         log.debug("job signal dropped: its receiver is gone")
 
 
@@ -139,12 +116,21 @@ class JobRunner(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        # Children are deleted in the order they were made: the pools (which wait for their
+        # workers) before the bridge those workers emit on.
         self._pools: dict[str, QThreadPool] = {}
         for lane, threads in LANE_THREADS.items():
             pool = QThreadPool(self)
             pool.setMaxThreadCount(threads)
             self._pools[lane] = pool
-        self._live: set[JobHandle] = set()
+        self._bridge = _Bridge(self)
+        queued = Qt.ConnectionType.QueuedConnection
+        self._bridge.progress.connect(self._on_progress, queued)
+        self._bridge.finished.connect(self._on_finished, queued)
+        self._bridge.failed.connect(self._on_failed, queued)
+        self._bridge.cancelled.connect(self._on_cancelled, queued)
+        self._numbers = itertools.count(1)
+        self._live: dict[int, JobHandle] = {}
 
     def submit(self, job: Job[Any]) -> JobHandle:
         """Queue `job` on its lane and return its handle; connect to it before control returns
@@ -152,28 +138,49 @@ class JobRunner(QObject):
         pool = self._pools.get(job.lane)
         if pool is None:
             raise ValueError(f"job {job.name!r}: unknown lane {job.lane!r}")
+        number = next(self._numbers) % (1 << 31)
         handle = JobHandle(job, self)
-        self._live.add(handle)
-        handle.done.connect(lambda h=handle: self._forget(h))
-        pool.start(JobRunnable(handle))
+        self._live[number] = handle
+        pool.start(JobRunnable(job, handle.token, number, self._bridge))
         return handle
 
     def jobs(self) -> list[JobHandle]:
         """The jobs that have not ended yet."""
-        return list(self._live)
+        return list(self._live.values())
 
     def busy(self, lane: str | None = None) -> bool:
-        return any(lane is None or h.lane == lane for h in self._live)
+        return any(lane is None or h.lane == lane for h in self._live.values())
 
     def cancel_all(self) -> None:
         """Ask every queued and running job to stop."""
-        for handle in list(self._live):
+        for handle in list(self._live.values()):
             handle.cancel()
 
     def wait(self, msecs: int = 5000) -> bool:
         """Block until the pools are idle (at shutdown, after `cancel_all`)."""
         return all(pool.waitForDone(msecs) for pool in self._pools.values())
 
-    def _forget(self, handle: JobHandle) -> None:
-        self._live.discard(handle)
+    @Slot(int, object)
+    def _on_progress(self, number: int, p: Progress) -> None:
+        handle = self._live.get(number)
+        if handle is not None:
+            handle._deliver_progress(p)
+
+    @Slot(int, object)
+    def _on_finished(self, number: int, result: object) -> None:
+        self._end(number, "finished", result)
+
+    @Slot(int, object)
+    def _on_failed(self, number: int, exc: object) -> None:
+        self._end(number, "failed", exc)
+
+    @Slot(int)
+    def _on_cancelled(self, number: int) -> None:
+        self._end(number, "cancelled")
+
+    def _end(self, number: int, outcome: str, *args: object) -> None:
+        handle = self._live.pop(number, None)
+        if handle is None:
+            return
+        handle._deliver_end(getattr(handle, outcome), *args)
         handle.deleteLater()

@@ -23,7 +23,6 @@ from musicapp.ui.browser_widget import BrowserWidget
 from musicapp.ui.error_dialog import show_error
 from musicapp.ui.generate_widget import GenerateBar, SettingsWidget
 from musicapp.ui.job_runner import JobHandle, JobRunner
-from musicapp.ui.qt_compat import guard_signal_emit
 from musicapp.ui.references_widget import ReferencesWidget
 from musicapp.ui.result_widget import ResultWidget
 from musicapp.ui.verification_widget import VerificationWidget, refusal_text
@@ -45,13 +44,13 @@ class MainWindow(QMainWindow):
     """Wires the panels to the studio; the panels do the drawing, the studio does the work."""
 
     def __init__(self, context: Any, parent: QWidget | None = None) -> None:
-        guard_signal_emit()  # also when embedded without make_application (tests, scripts)
         super().__init__(parent)
         self.context = context
         self.studio = context.studio
         self.runner = JobRunner(self)
         self.generation: JobHandle | None = None
         self.demo_build: JobHandle | None = None
+        self._generation_songs: dict[str, Song] = {}
 
         self.setWindowTitle("musicapp")
         self.resize(*DEFAULT_SIZE)
@@ -69,7 +68,7 @@ class MainWindow(QMainWindow):
         col.setContentsMargins(6, 12, 6, 12)
         col.addWidget(_title("References"))
         col.addWidget(self.references, 3)
-        col.addWidget(_title("How it will be used", "sectionTitle"))
+        col.addWidget(_title("Take settings", "sectionTitle"))
         col.addWidget(self.settings_panel)
         col.addWidget(_title("Consent check", "sectionTitle"))
         col.addWidget(self.verification, 2)
@@ -187,14 +186,16 @@ class MainWindow(QMainWindow):
         except InvalidInput as exc:
             show_error(self, "Cannot generate", str(exc))
             return
-        songs = self.references.songs()
+        self._generation_songs = self.references.songs()
         self._set_generating(True)
         handle = self.runner.submit(job)
         self.generation = handle
+        # Bound methods only: a lambda holding `self` would keep the window's Python side
+        # alive from inside a child, and could free it while Qt is deleting that child.
         handle.progress.connect(self._on_generation_progress)
-        handle.finished.connect(lambda take: self._on_take(take, songs))
+        handle.finished.connect(self._on_take)
         handle.failed.connect(self._on_generation_failed)
-        handle.cancelled.connect(lambda: self.show_status("Generation cancelled"))
+        handle.cancelled.connect(self._on_generation_cancelled)
         handle.done.connect(self._on_generation_done)
 
     def cancel_generation(self) -> None:
@@ -212,15 +213,18 @@ class MainWindow(QMainWindow):
         self.generate_bar.show_progress(p)
         self.statusBar().showMessage(f"Generating… {p.fraction:.0%} {p.message}".rstrip())
 
-    def _on_take(self, take: Any, songs: dict[str, Song]) -> None:
+    def _on_take(self, take: Any) -> None:
         try:
-            self.result.show_take(take, songs)
+            self.result.show_take(take, self._generation_songs)
         except Exception as exc:
             log.exception("could not show the take")
             show_error(self, "Cannot show the take", f"Take {take.id} was made but not shown.", exc)
             return
         self.export_action.setEnabled(True)
         self.show_status(f"Take ready: {take.duration_s:.1f} s, ledger event {take.id}")
+
+    def _on_generation_cancelled(self) -> None:
+        self.show_status("Generation cancelled")
 
     def _on_generation_failed(self, exc: BaseException) -> None:
         if isinstance(exc, Refused):
@@ -247,12 +251,16 @@ class MainWindow(QMainWindow):
         handle = self.runner.submit(self.studio.build_demo_job())
         self.demo_build = handle
         handle.progress.connect(self.browser.show_building)
-        handle.progress.connect(
-            lambda p: self.statusBar().showMessage(f"Building the demo catalogue… {p.fraction:.0%}")
-        )
-        handle.finished.connect(lambda n: self.show_status(f"Demo catalogue ready: {n} songs"))
+        handle.progress.connect(self._on_demo_progress)
+        handle.finished.connect(self._on_demo_finished)
         handle.failed.connect(self._on_demo_failed)
         handle.done.connect(self._on_demo_done)
+
+    def _on_demo_progress(self, p: Progress) -> None:
+        self.statusBar().showMessage(f"Building the demo catalogue… {p.fraction:.0%}")
+
+    def _on_demo_finished(self, count: int) -> None:
+        self.show_status(f"Demo catalogue ready: {count} songs")
 
     def _on_demo_failed(self, exc: BaseException) -> None:
         self.show_status(f"The demo catalogue could not be built: {exc}")

@@ -73,6 +73,7 @@ class ResultWidget(QWidget):
         self._player = player or Player()
         self.take: Any = None
         self._audio: npt.NDArray[np.float32] | None = None
+        self._export_path: Path | None = None
 
         self.placeholder = QLabel(
             "Your take appears here.\n\nAdd reference songs, check that they are cleared, then "
@@ -242,16 +243,18 @@ class ResultWidget(QWidget):
         path = Path(path_text)
         if path.suffix.lower() not in EXPORT_FILTERS.values():
             path = path.with_suffix(EXPORT_FILTERS.get(chosen, ".wav"))
-        take = self.take
+        take, service = self.take, self._service
+        # The job runs and is freed on a worker thread: it must not hold any widget.
         job = FunctionJob(
-            f"export {path.name}", lambda _p, _c: self._service.export(take, path), lane="io"
+            f"export {path.name}", lambda _p, _c: service.export(take, path), lane="io"
         )
         self.export_button.setEnabled(False)
         self.status.emit(f"Exporting to {path}…")
+        self._export_path = path
         handle = self._runner.submit(job)
         handle.finished.connect(self._on_exported)
-        handle.failed.connect(lambda exc: self._on_export_failed(path, exc))
-        handle.done.connect(lambda: self.export_button.setEnabled(True))
+        handle.failed.connect(self._on_export_failed)
+        handle.done.connect(self._on_export_done)
 
     def _on_exported(self, result: Any) -> None:
         text = f"Exported to {result.path} · ledger event {result.event_id}"
@@ -259,6 +262,10 @@ class ResultWidget(QWidget):
         self.status.emit(text)
         self.exported.emit(result)
 
-    def _on_export_failed(self, path: Path, exc: BaseException) -> None:
+    def _on_export_failed(self, exc: BaseException) -> None:
         self.status.emit(f"Export failed: {exc}")
-        show_error(self, "Export failed", f"The take could not be exported to {path}.", exc)
+        where = self._export_path
+        show_error(self, "Export failed", f"The take could not be exported to {where}.", exc)
+
+    def _on_export_done(self) -> None:
+        self.export_button.setEnabled(True)

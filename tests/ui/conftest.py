@@ -10,11 +10,6 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 from ui_fakes import FakeContext, FakeSettings, FakeStudio  # noqa: E402
 
-from musicapp.ui.qt_compat import guard_signal_emit  # noqa: E402
-
-# Before any test emits: PySide6 6.12.0 on Python 3.11 loses a reference to True per emit.
-guard_signal_emit()
-
 
 @pytest.fixture
 def fake_studio() -> FakeStudio:
