@@ -20,13 +20,21 @@ BUILD = (
 )
 
 
-def workers_of(root: Path) -> list[int]:
-    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
-    return [
-        int(line.split()[0])
-        for line in out.splitlines()
-        if "forkserver" in line and str(os.getpid()) not in line
-    ]
+def workers_of(marker: Path) -> list[int]:
+    """Live processes descended from the build under test: they inherited its PYTHONPATH,
+    which names a marker folder no other process has."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            environ = (proc / "environ").read_bytes().split(b"\0")
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if f"PYTHONPATH={marker}".encode() in environ and state != "Z":
+            found.append(int(proc.name))
+    return found
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="uses ps and SIGKILL")
