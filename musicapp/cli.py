@@ -19,7 +19,7 @@ from musicapp.core import (
     TimeRange,
     Use,
 )
-from musicapp.core.codec import verification_to_dict
+from musicapp.core.codec import song_to_dict, verification_to_dict
 from musicapp.jobs import Cancelled, CancelToken, Progress, ProgressCallback
 
 T = TypeVar("T")
@@ -98,25 +98,6 @@ def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
         print(text)
 
 
-def _song_dict(song: Any) -> dict[str, Any]:
-    return {
-        "id": song.id,
-        "title": song.title,
-        "artist": song.artist,
-        "album": song.album,
-        "genre": song.genre,
-        "subgenre": song.subgenre,
-        "year": song.year,
-        "country": song.country,
-        "instruments": list(song.instruments),
-        "moods": list(song.moods),
-        "duration_s": round(song.duration_s, 2),
-        "tempo_bpm": song.tempo_bpm,
-        "key": song.key,
-        "rights_holders": [{"name": s.holder.name, "split": s.share} for s in song.splits],
-    }
-
-
 def _open(args: argparse.Namespace, build: bool = True) -> Any:
     from musicapp.context import AppContext
 
@@ -139,7 +120,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         songs = ctx.studio.search(" ".join(args.text), args.limit)
         _emit(
             args,
-            [_song_dict(s) for s in songs],
+            [song_to_dict(s) for s in songs],
             "\n".join(f"{s.id:28} {s.title} — {s.artist} [{s.genre}]" for s in songs)
             or "No songs match.",
         )
@@ -171,7 +152,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         for use in Use:
             v = ctx.studio.check(GenerationRequest((Reference(song.id),), use=use))
             checks[use.value] = v.decisions[0].reasons[0]
-        data = {**_song_dict(song), "song_level_consent": checks}
+        data = {**song_to_dict(song), "song_level_consent": checks}
         lines = [song.describe(), f"  genre: {song.genre} / {song.subgenre}"]
         lines += [f"  {s.holder.name}: {s.share:.0%}" for s in song.splits]
         lines += [f"  {use}: {reason}" for use, reason in checks.items()]

@@ -12,9 +12,36 @@ from musicapp.core.model import (
     Level,
     Reference,
     Role,
+    Song,
     TimeRange,
     Use,
 )
+
+
+def song_to_dict(song: Song) -> dict[str, Any]:
+    """A song's catalogue facts, for `--json` output and reports."""
+    return {
+        "id": song.id,
+        "title": song.title,
+        "artist": song.artist,
+        "album": song.album,
+        "genre": song.genre,
+        "subgenre": song.subgenre,
+        "year": song.year,
+        "era": song.era,
+        "country": song.country,
+        "instruments": list(song.instruments),
+        "moods": list(song.moods),
+        "duration_s": round(song.duration_s, 2),
+        "tempo_bpm": song.tempo_bpm,
+        "beats_per_bar": song.beats_per_bar,
+        "key": song.key,
+        "stems": [{"name": s.name, "instrument": s.instrument, "role": s.role} for s in song.stems],
+        "rights_holders": [
+            {"id": s.holder.id, "name": s.holder.name, "kind": s.holder.kind, "split": s.share}
+            for s in song.splits
+        ],
+    }
 
 
 def reference_to_dict(ref: Reference) -> dict[str, Any]:
