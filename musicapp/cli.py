@@ -167,6 +167,9 @@ def _request(args: argparse.Namespace) -> GenerationRequest:
         duration_s=args.duration,
         seed=args.seed,
         engine=args.engine,
+        prompt=args.prompt,
+        user_audio=str(Path(args.user_audio).resolve()) if args.user_audio else None,
+        user_range=TimeRange.parse(args.user_range) if args.user_range else None,
     )
 
 
@@ -427,6 +430,11 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--duration", type=float, default=20.0, help="seconds (default 20)")
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--engine", default="concat")
+    gen.add_argument("--prompt", default="", help="words for engines that take text")
+    gen.add_argument(
+        "--user-audio", help="your own audio file, for audio- and temporal-level references"
+    )
+    gen.add_argument("--user-range", help="START-END seconds of your audio to regenerate")
     gen.set_defaults(func=cmd_generate)
 
     exp = sub.add_parser("export", parents=[common], help="export a take with its attribution")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -92,6 +93,10 @@ class Studio:
             lane="io",
         )
 
+    def song_audio(self, song_id: str) -> np.ndarray:
+        """A catalogue song's stereo mix at the working rate (waveforms, previews, ranges)."""
+        return self.catalog.load_audio(song_id)
+
     def engines(self) -> list[tuple[str, str]]:
         from musicapp.generation.registry import engines
 
@@ -111,6 +116,16 @@ class Studio:
             if ref.time_range is not None:
                 ref.time_range.check_within(song.duration_s, f"song {ref.song_id}")
         engine = get_engine(request.engine)
+        needs_user_audio = [
+            r for r in request.references if r.level in (Level.AUDIO, Level.TEMPORAL)
+        ]
+        if needs_user_audio and not request.user_audio:
+            raise InvalidInput(
+                f"reference {needs_user_audio[0].song_id}: {needs_user_audio[0].level.value}-level "
+                "references shape your own audio: give an audio file (--user-audio)"
+            )
+        if request.user_range is not None and not request.user_audio:
+            raise InvalidInput("a range of your audio was given, but no audio file (--user-audio)")
         for ref in request.references:
             if ref.level not in engine.levels:
                 levels = ", ".join(sorted(level.value for level in engine.levels))
@@ -119,6 +134,21 @@ class Studio:
                     f"{ref.level.value}-level references (it does: {levels})"
                 )
         return songs
+
+    def load_user_audio(self, request: GenerationRequest) -> np.ndarray | None:
+        """The user's own audio for audio/temporal level: stereo at the working rate, with the
+        requested range checked against its length. Unreadable files raise AudioError."""
+        if not request.user_audio:
+            return None
+        from musicapp.audio.io import read_audio, resample, to_channels
+
+        audio, sr = read_audio(request.user_audio)
+        audio = to_channels(resample(audio, sr, self.settings.sample_rate), 2)
+        if request.user_range is not None:
+            request.user_range.check_within(
+                audio.shape[1] / self.settings.sample_rate, f"your audio {request.user_audio}"
+            )
+        return audio
 
     def check(self, request: GenerationRequest) -> Verification:
         """The policy's verdict without writing to the ledger (for live previews)."""
@@ -146,11 +176,13 @@ class Studio:
 
         cancel = cancel or CancelToken()
         songs = self.validate(request)
+        user_audio = self.load_user_audio(request)
         verification, verification_id = self.verify(request)
         if not verification.allowed:
             raise Refused(verification, verification_id)
         progress_load = scaled(progress, 0.0, 0.15)
         conditioning = self._conditioning(request, songs, progress_load, cancel)
+        conditioning = replace(conditioning, user_audio=user_audio)
         engine = get_engine(request.engine)
         result = engine.generate(request, conditioning, scaled(progress, 0.15, 0.95), cancel)
         cancel.check()
@@ -164,12 +196,15 @@ class Studio:
                     "verification_event_id": verification_id,
                     "provenance": result.provenance.to_dict(),
                     "royalties": {
-                        h: round(s, 9)
-                        for h, s in holder_shares(result.provenance, songs).items()
+                        h: round(s, 9) for h, s in holder_shares(result.provenance, songs).items()
                     },
                     "sample_rate": result.sample_rate,
                     "duration_s": duration,
                     "audio_sha256": audio_digest(result.audio),
+                    # What the user brought, so the record shows what was reshaped.
+                    "user_audio_sha256": audio_digest(user_audio)
+                    if user_audio is not None
+                    else None,
                 },
             )
             path = self.takes.publish(staged, event.id)

@@ -82,6 +82,9 @@ def request_to_dict(req: GenerationRequest) -> dict[str, Any]:
         "seed": req.seed,
         "engine": req.engine,
         "prompt": req.prompt,
+        "user_audio": req.user_audio,
+        "user_range": [req.user_range.start_s, req.user_range.end_s] if req.user_range else None,
+        "options": dict(req.options),
     }
 
 
@@ -93,6 +96,9 @@ def request_from_dict(data: Mapping[str, Any]) -> GenerationRequest:
         seed=int(data.get("seed", 0)),
         engine=str(data.get("engine", "concat")),
         prompt=str(data.get("prompt", "")),
+        user_audio=data.get("user_audio"),
+        user_range=TimeRange(*map(float, data["user_range"])) if data.get("user_range") else None,
+        options={str(k): str(v) for k, v in (data.get("options") or {}).items()},
     )
 
 
