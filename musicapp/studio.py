@@ -100,7 +100,13 @@ class Studio:
     def engines(self) -> list[tuple[str, str]]:
         from musicapp.generation.registry import engines
 
-        return [(name, engine.label) for name, engine in engines().items()]
+        return [(name, engine.label) for name, engine in engines(self.settings).items()]
+
+    def unavailable_engines(self) -> dict[str, str]:
+        """Engines that cannot run here, with the reason (e.g. which weights are missing)."""
+        from musicapp.generation.registry import unavailable_engines
+
+        return unavailable_engines(self.settings)
 
     # -- verify ---------------------------------------------------------------------------------
 
@@ -115,7 +121,7 @@ class Studio:
                 raise InvalidInput(f"unknown song id {ref.song_id!r} (try `musicapp search`)")
             if ref.time_range is not None:
                 ref.time_range.check_within(song.duration_s, f"song {ref.song_id}")
-        engine = get_engine(request.engine)
+        engine = get_engine(request.engine, self.settings)
         needs_user_audio = [
             r for r in request.references if r.level in (Level.AUDIO, Level.TEMPORAL)
         ]
@@ -183,7 +189,7 @@ class Studio:
         progress_load = scaled(progress, 0.0, 0.15)
         conditioning = self._conditioning(request, songs, progress_load, cancel)
         conditioning = replace(conditioning, user_audio=user_audio)
-        engine = get_engine(request.engine)
+        engine = get_engine(request.engine, self.settings)
         result = engine.generate(request, conditioning, scaled(progress, 0.15, 0.95), cancel)
         cancel.check()
         staged = self.takes.write_staged(result.audio, result.sample_rate)

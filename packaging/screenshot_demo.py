@@ -1,6 +1,7 @@
 """Open the main window on a demo catalogue, make one take, and save a picture of the window.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python packaging/screenshot_demo.py docs/screenshot-main.png
+    .venv/bin/python packaging/screenshot_demo.py --temporal docs/screenshot-temporal.png
     ../shared/tools/screenshot /tmp/screen.png 120 -- .venv/bin/python packaging/screenshot_demo.py
 
 The data folder defaults to a fresh temporary one (the demo catalogue is built there first);
@@ -16,16 +17,19 @@ from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, QTimer
 
+from musicapp.audio.io import write_wav
 from musicapp.config import Settings
 from musicapp.context import AppContext
-from musicapp.core import GenerationRequest, Level, Reference, Role, Use
+from musicapp.core import GenerationRequest, Level, Reference, Role, TimeRange, Use
 from musicapp.ui.app import make_application
 from musicapp.ui.catalog_model import PATH_ROLE, SONG_ID_ROLE
 from musicapp.ui.main_window import MainWindow
+from musicapp.ui.range_dialog import default_range
 
 
-def cleared_songs(window: MainWindow, want: int) -> list[str]:
-    """The first songs of the catalogue, walked in tree order, that are cleared for private use."""
+def cleared_songs(window: MainWindow, want: int, level: Level = Level.PARAMETER) -> list[str]:
+    """The first songs of the catalogue, walked in tree order, cleared for private use at
+    `level`."""
     studio = window.studio
     found: list[str] = []
 
@@ -34,9 +38,9 @@ def cleared_songs(window: MainWindow, want: int) -> list[str]:
             if len(found) >= want:
                 return
             if node.song_id:
-                request = GenerationRequest(
-                    (Reference(node.song_id, Level.PARAMETER, Role.MELODY),)
-                )
+                role = Role.MELODY if level is Level.PARAMETER else None
+                span = TimeRange(0.0, 1.0) if level is Level.TEMPORAL else None
+                request = GenerationRequest((Reference(node.song_id, level, role, span),))
                 if studio.check(request).allowed:
                     found.append(node.song_id)
             else:
@@ -96,9 +100,56 @@ def stage(window: MainWindow, out: Path, app, keep_open_s: float) -> None:
     handle.done.connect(lambda: QTimer.singleShot(600, grab))
 
 
+def stage_temporal(window: MainWindow, out: Path, app, keep_open_s: float) -> None:
+    """Your audio (a demo song's opening, saved as a file) with a range, two temporal
+    references with ranges, then generate and grab the window."""
+    ids = cleared_songs(window, 3, Level.TEMPORAL)
+    if len(ids) < 3:
+        print("screenshot: fewer than three songs cleared at temporal level", file=sys.stderr)
+        app.exit(1)
+        return
+    studio = window.studio
+    sr = window.context.settings.sample_rate
+    mine = Path(tempfile.mkdtemp(prefix="musicapp-shot-")) / "my-recording.wav"
+    write_wav(mine, studio.song_audio(ids[2])[:, : 20 * sr], sr)
+    for row, song_id in enumerate(ids[:2]):
+        window.add_reference(song_id)
+        window.references.set_level(row, Level.TEMPORAL)
+        window.references.set_time_range(row, default_range(studio.song(song_id).duration_s))
+    window.references.set_weight(0, 2.0)
+
+    def loaded() -> None:
+        if window.user_audio.path() is None:
+            return
+        window.user_audio.changed.disconnect(loaded)
+        window.user_audio.set_range(6.0, 14.0)
+        window.refresh_check()
+        window.start_generation()
+        handle = window.generation
+        if handle is None:
+            print("screenshot: generation did not start", file=sys.stderr)
+            app.exit(1)
+            return
+
+        def grab() -> None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            window.grab().save(str(out))
+            print(f"saved {out}", flush=True)
+            code = 0 if window.result.take is not None else 1
+            QTimer.singleShot(round(keep_open_s * 1000), lambda: app.exit(code))
+
+        handle.done.connect(lambda: QTimer.singleShot(600, grab))
+
+    window.user_audio.changed.connect(loaded)
+    window.user_audio.load(mine)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, nargs="?", default=Path("docs/screenshot-main.png"))
+    parser.add_argument(
+        "--temporal", action="store_true", help="stage a temporal take on your own audio"
+    )
     parser.add_argument("--data-dir", type=Path, help="a musicapp data folder (default: fresh)")
     parser.add_argument(
         "--keep-open",
@@ -120,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
             if window.demo_build is not None:
                 window.demo_build.done.connect(lambda: QTimer.singleShot(300, when_ready))
                 return
-            stage(window, args.out.resolve(), app, args.keep_open)
+            staging = stage_temporal if args.temporal else stage
+            staging(window, args.out.resolve(), app, args.keep_open)
 
         QTimer.singleShot(500, when_ready)
         code = app.exec()

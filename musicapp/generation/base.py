@@ -10,6 +10,10 @@ import numpy as np
 from musicapp.core import GenerationRequest, InvalidInput, Level, Provenance, Reference, Role, Song
 from musicapp.jobs import CancelToken, ProgressCallback
 
+# The timeline's source id for the seconds where the user's own audio sounds (audio and temporal
+# levels). It is never a share: the user is not a rights holder of their own edit's references.
+USER_SOURCE = "user"
+
 
 @dataclass(frozen=True, eq=False)
 class Material:
@@ -52,7 +56,7 @@ class Conditioning:
 
     materials: list[Material]
     sample_rate: int
-    user_audio: np.ndarray | None = None
+    user_audio: np.ndarray | None = None  # stereo (2, n) float32 at sample_rate: the whole file
 
 
 @dataclass(frozen=True, eq=False)

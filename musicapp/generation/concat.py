@@ -28,6 +28,7 @@ from musicapp.generation.layers import (
     make_source,
     weighted_median,
 )
+from musicapp.generation.rerender import plan_user, render_user, user_mode
 from musicapp.generation.tracks import Tracks, provenance
 from musicapp.jobs import CancelToken, Progress, ProgressCallback
 
@@ -66,13 +67,22 @@ class ConcatEngine:
     harmony, rhythm, sound palette) from their own stems, and the layers sound together. Every
     output sample comes from a known reference, so the shares are measured, not estimated.
 
+    Audio- and temporal-level references edit the user's own audio instead (`rerender.py`): the
+    user's bars are the structure, each re-rendered from a reference bar that matches its chroma
+    and loudness; at temporal level only `request.user_range` is, spliced back with equal-power
+    crossfades inside the range, the rest left sample for sample. The output is as long as the
+    user's audio (`request.duration_s` is ignored) and the timeline names the user's own audio
+    USER_SOURCE where it sounds. They cannot be mixed with song- or parameter-level references;
+    user audio without them is refused.
+
     Request options: "tempo" (BPM) overrides the weighted median of the references' tempi;
-    "key_align" = "off" leaves every reference in its own key.
+    "key_align" = "off" leaves every reference in its own key; "blend" (0-1, default 0) mixes
+    that much of the user's own audio back into what is re-rendered (audio and temporal levels).
     """
 
     name = "concat"
     label = "Concatenative (no weights)"
-    levels = frozenset({Level.SONG, Level.PARAMETER})
+    levels = frozenset(Level)
     roles = frozenset(Role)
     needs_weights = False
 
@@ -83,6 +93,11 @@ class ConcatEngine:
         progress: ProgressCallback,
         cancel: CancelToken,
     ) -> GenerationResult:
+        if user_mode(request, conditioning):
+            check_conditioning(self, request, conditioning)
+            user_plan = plan_user(request, conditioning, progress, cancel)
+            audio, prov = render_user(user_plan, conditioning, self.name, progress, cancel)
+            return GenerationResult(audio, conditioning.sample_rate, prov)
         plan = self.plan(request, conditioning, progress, cancel)
         return self.render(plan, request, conditioning, progress, cancel)
 
@@ -94,11 +109,8 @@ class ConcatEngine:
         cancel: CancelToken,
     ) -> Plan:
         """Analyse the references and decide which bar of which reference plays where."""
-        if conditioning.user_audio is not None or request.user_audio:
-            raise InvalidInput(
-                "user audio (audio-level or temporal editing) is not supported by the concat "
-                "engine yet"
-            )
+        if user_mode(request, conditioning):
+            raise InvalidInput("audio- and temporal-level requests are planned by plan_user")
         check_conditioning(self, request, conditioning)
         sr = conditioning.sample_rate
         materials = conditioning.materials
@@ -171,14 +183,14 @@ class ConcatEngine:
                 pre = xf if k > 0 else 0
                 key = (li, choice.source, choice.bar, end - start, pre)
                 if key not in cache:
-                    cache[key] = _render_bar(src, choice.bar, end - start, pre)
+                    cache[key] = render_bar(src, choice.bar, end - start, pre)
                     if len(cache) > RENDER_CACHE:
                         cache.popitem(last=False)
                 cache.move_to_end(key)
                 seg, keep = cache[key]
                 seg = seg * (gains[li] / _bar_level(src, choice.bar))
                 fade_out = xf if k + 1 < plan.n_bars else 0
-                _fade(seg, pre, fade_out, keep, natural_in, natural_out)
+                fade_ends(seg, pre, fade_out, keep, natural_in, natural_out)
                 if seg.shape[0] == 1:
                     seg = np.repeat(seg, 2, axis=0)
                 tracks.add(src.material.index, start - pre, seg)
@@ -226,7 +238,7 @@ def _slice(audio: np.ndarray, a: int, b: int) -> np.ndarray:
     return out
 
 
-def _render_bar(src: Source, bar: int, out_len: int, pre: int) -> tuple[np.ndarray, int]:
+def render_bar(src: Source, bar: int, out_len: int, pre: int) -> tuple[np.ndarray, int]:
     """Bar `bar` of a source fitted to `out_len` samples, with `pre` samples of lead-in before;
     and how much of it is the bar itself (lead-in included): the rest must be faded away."""
     a, b = int(src.bars[bar]), int(src.bars[bar + 1])
@@ -252,7 +264,7 @@ def _bar_level(src: Source, bar: int) -> float:
     return float(np.clip(src.features.rms[bar], typical / 2, typical * 2))
 
 
-def _fade(
+def fade_ends(
     seg: np.ndarray, fade_in: int, fade_out: int, end: int, linear_in: bool, linear_out: bool
 ) -> None:
     """Crossfade ramps in place, the fade-out ending at sample `end` (silence after it):

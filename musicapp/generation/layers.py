@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from musicapp.audio.analysis import Analysis, BarFeatures, analyse, bar_features, key_shift, rms
+from musicapp.audio.analysis import Analysis, BarFeatures, key_shift, rms
+from musicapp.audio.cache import cached_analyse, cached_bar_features
 from musicapp.core import InvalidInput, Level, Role
 from musicapp.generation.base import Material
 
@@ -131,10 +132,11 @@ def covered_roles(materials: list[Material]) -> set[str]:
 
 
 def analyse_material(material: Material) -> Analysis:
-    """Tempo, beats, meter and bars of a reference, from its full mix (stems share its timing)."""
+    """Tempo, beats, meter and bars of a reference, from its full mix (stems share its timing);
+    cached per distinct audio, so a second generation over the same references skips it."""
     if rms(material.mix) <= SILENT_RMS:
         raise InvalidInput(f"reference {material.song.id}: its audio is silent")
-    return analyse(
+    return cached_analyse(
         material.mix,
         material.sample_rate,
         material.tempo_bpm,
@@ -167,7 +169,7 @@ def make_source(
         bars = np.array([0, audio.shape[1]])
     # The mix's spectral frames are known from the analysis; a stem group's are worked out.
     known = analysis.spectral if audio is material.mix else None
-    features = bar_features(audio, sr, bars / sr, beats_per_bar, known)
+    features = cached_bar_features(audio, sr, bars / sr, beats_per_bar, known)
     levels = features.rms
     loudest = levels.max() if len(levels) else 0.0
     # Bars far below the source's usual level (intros, rests, tails) would be boosted into noise.

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
+from musicapp.config import Settings
 from musicapp.core import InvalidInput
 from musicapp.generation.base import Engine
+from musicapp.weights import MANIFEST, load_manifest
 
 DEFAULT_ENGINE = "concat"
 
@@ -16,9 +19,21 @@ def _concat() -> Engine:
     return ConcatEngine()
 
 
+def _musicgen(settings: Settings) -> Engine:
+    from musicapp.generation.musicgen import MusicGenMelodyEngine
+
+    return MusicGenMelodyEngine(settings.models_dir, settings.device)
+
+
 # name -> factory. Factories import their engine's module themselves, so an engine that needs
 # torch or weights costs nothing until it is asked for.
 _FACTORIES: dict[str, Callable[[], Engine]] = {"concat": _concat}
+
+# Engines that need weights: name -> (manifest entry, factory). They are offered only when the
+# manifest's files are in the models folder; otherwise `unavailable_engines` says why.
+_MODEL_ENGINES: dict[str, tuple[str, Callable[[Settings], Engine]]] = {
+    "musicgen-melody": ("musicgen-melody", _musicgen),
+}
 
 
 def register(name: str, factory: Callable[[], Engine]) -> None:
@@ -26,18 +41,60 @@ def register(name: str, factory: Callable[[], Engine]) -> None:
     _FACTORIES[name] = factory
 
 
-def engines() -> dict[str, Engine]:
-    """Every known engine by name, the default first."""
-    return {name: factory() for name, factory in _FACTORIES.items()}
+def _missing_weights(entry_name: str, models_dir: Path, manifest: Path = MANIFEST) -> str | None:
+    """Why a model engine cannot run (its first missing file), or None when its files are there.
+    Only presence is checked here; checksums are verified when the engine loads its model."""
+    entry = next((m for m in load_manifest(manifest) if m.name == entry_name), None)
+    if entry is None:
+        return f"the model manifest has no entry {entry_name!r}"
+    for f in entry.files:
+        path = models_dir / f.path
+        if not path.is_file():
+            return f"weights missing: {path} (get it from: {entry.source})"
+    return None
 
 
-def get_engine(name: str) -> Engine:
-    """The engine called `name`; an unknown name is an InvalidInput that lists the known ones."""
+def unavailable_engines(settings: Settings | None = None) -> dict[str, str]:
+    """Model engines that cannot run here, by name, with the reason (e.g. "weights missing: …")."""
+    settings = settings or Settings()
+    out: dict[str, str] = {}
+    for name, (entry_name, _) in _MODEL_ENGINES.items():
+        reason = _missing_weights(entry_name, settings.models_dir)
+        if reason is not None:
+            out[name] = reason
+    return out
+
+
+def engines(settings: Settings | None = None) -> dict[str, Engine]:
+    """Every engine that can run here by name, the default first (model engines only when their
+    weights are present)."""
+    listed = {name: factory() for name, factory in _FACTORIES.items()}
+    if _MODEL_ENGINES:
+        settings = settings or Settings()
+        missing = unavailable_engines(settings)
+        for name, (_, factory) in _MODEL_ENGINES.items():
+            if name not in missing and name not in listed:
+                listed[name] = factory(settings)
+    return listed
+
+
+def get_engine(name: str, settings: Settings | None = None) -> Engine:
+    """The engine called `name`; an unknown name, or a model engine without its weights, is an
+    InvalidInput that says what is wrong."""
     factory = _FACTORIES.get(name)
-    if factory is None:
-        known = ", ".join(sorted(_FACTORIES))
-        raise InvalidInput(f"engine {name!r} is not known (known engines: {known})")
-    return factory()
+    if factory is not None:
+        return factory()
+    if name in _MODEL_ENGINES:
+        settings = settings or Settings()
+        entry_name, model_factory = _MODEL_ENGINES[name]
+        reason = _missing_weights(entry_name, settings.models_dir)
+        if reason is not None:
+            raise InvalidInput(
+                f"engine {name!r} cannot run: {reason}; the concat engine needs no weights"
+            )
+        return model_factory(settings)
+    known = ", ".join(sorted({*_FACTORIES, *_MODEL_ENGINES}))
+    raise InvalidInput(f"engine {name!r} is not known (known engines: {known})")
 
 
 def default_engine_name() -> str:

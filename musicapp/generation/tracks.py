@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from musicapp.core import Provenance, SourceShare, TimelineSlot
+from musicapp.generation.base import USER_SOURCE
 
 TIMELINE_MIN_FRACTION = 0.01
 
@@ -70,15 +71,29 @@ class Tracks:
             self.out[:, a:b] += buf
 
 
-def provenance(tracks: Tracks, song_ids: list[str], engine: str, device: str = "cpu") -> Provenance:
-    """Shares = each reference's track energy over all tracks' energy; a timeline per second."""
-    per_ref = tracks.energy.sum(axis=1)
+def provenance(
+    tracks: Tracks,
+    song_ids: list[str],
+    engine: str,
+    device: str = "cpu",
+    user_track: bool = False,
+) -> Provenance:
+    """Shares = each reference's track energy over all references' energy; a timeline per second.
+
+    With `user_track`, the last track is the user's own audio: it is named USER_SOURCE in the
+    timeline where it sounds but owns no share (the user is not a rights holder).
+    """
+    n = len(song_ids)
+    per_ref = tracks.energy[:n].sum(axis=1)
     total = per_ref.sum()
     if total > 0:
         shares = per_ref / total
     else:  # a silent output still came from its sources: by the time each was scheduled
-        shares = tracks.coverage.sum(axis=1) / max(tracks.coverage.sum(), 1.0)
+        cover = tracks.coverage[:n].sum(axis=1)
+        shares = cover / cover.sum() if cover.sum() > 0 else np.ones(n) / n
     shares = shares / shares.sum()
+    if user_track:
+        song_ids = [*song_ids, USER_SOURCE]
     slots = []
     for c in range(tracks.n_seconds):
         start, end = c * tracks.sr, min((c + 1) * tracks.sr, tracks.n_samples)
@@ -99,7 +114,7 @@ def provenance(tracks: Tracks, song_ids: list[str], engine: str, device: str = "
         )
         slots.append(TimelineSlot(start / tracks.sr, end / tracks.sr, sources))
     return Provenance(
-        shares=tuple(SourceShare(i, song_ids[i], float(s)) for i, s in enumerate(shares)),
+        shares=tuple(SourceShare(i, song_ids[i], float(s)) for i, s in enumerate(shares[:n])),
         timeline=tuple(slots),
         engine=engine,
         device=device,

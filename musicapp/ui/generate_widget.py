@@ -1,9 +1,9 @@
-"""How a take is to be made (use, length, seed, engine) and the Generate / progress / Cancel bar."""
+"""How a take is to be made (use, length, seed, engine, device, prompt) and the Generate bar."""
 
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -21,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from musicapp.core import GenerationRequest, Reference, Use
+from musicapp.core import GenerationRequest, Reference, TimeRange, Use
 from musicapp.core.model import MAX_DURATION_S, MIN_DURATION_S
 from musicapp.jobs import Progress
 from musicapp.ui import icons
@@ -33,14 +34,26 @@ USE_BUTTONS = (
 )
 DEFAULT_DURATION_S = 15.0
 MAX_SEED = 2**31 - 1
+# (request.options["device"], label); "auto" lets the engine pick CUDA → MPS → CPU.
+DEVICES = (("auto", "Auto"), ("cpu", "CPU"), ("cuda", "CUDA"), ("mps", "MPS"))
+PROMPT_PLACEHOLDER = "optional words for engines that take text, e.g. 'gentle, for a wedding'"
 
 
 class SettingsWidget(QWidget):
-    """Collects the intended use, length, seed and engine of the next take."""
+    """Collects the intended use, length, seed, engine, device and prompt of the next take.
+
+    `unavailable` names engines that cannot run here (name → why); they are listed, disabled,
+    with the reason as their tooltip, so the user learns what more this machine could do.
+    """
 
     changed = Signal()
 
-    def __init__(self, engines: Sequence[tuple[str, str]], parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        engines: Sequence[tuple[str, str]],
+        unavailable: Mapping[str, str] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
 
         self._use_group = QButtonGroup(self)
@@ -78,8 +91,23 @@ class SettingsWidget(QWidget):
         seed_row.addWidget(self.seed, 1)
         seed_row.addWidget(dice)
         self.engine = QComboBox()
-        for name, label in engines:
-            self.engine.addItem(label, name)
+        self._fill_engines(engines, unavailable or {})
+        self.device = QComboBox()
+        for value, label in DEVICES:
+            self.device.addItem(label, value)
+        self.device.setToolTip(
+            "Where the engine runs: Auto picks CUDA, then MPS, then the CPU "
+            "(the concatenative engine always runs on the CPU)"
+        )
+        engine_row = QHBoxLayout()
+        engine_row.setContentsMargins(0, 0, 0, 0)
+        engine_row.addWidget(self.engine, 1)
+        engine_row.addWidget(QLabel("Device"))
+        engine_row.addWidget(self.device)
+        self.prompt = QLineEdit()
+        self.prompt.setPlaceholderText(PROMPT_PLACEHOLDER)
+        self.prompt.setClearButtonEnabled(True)
+        self.prompt.setToolTip("Engines that take text (MusicGen) add these words to their prompt")
 
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
@@ -88,11 +116,46 @@ class SettingsWidget(QWidget):
         form.addRow("Intended use", use_row)
         form.addRow("Length", self.duration)
         form.addRow("Seed", seed_row)
-        form.addRow("Engine", self.engine)
+        form.addRow("Engine", engine_row)
+        form.addRow("Prompt", self.prompt)
         self.duration.valueChanged.connect(lambda *_: self.changed.emit())
         self.seed.valueChanged.connect(lambda *_: self.changed.emit())
         self.engine.currentIndexChanged.connect(lambda *_: self.changed.emit())
+        self.device.currentIndexChanged.connect(lambda *_: self.changed.emit())
+        self.prompt.textChanged.connect(lambda *_: self.changed.emit())
+        self._editable = True
+        self._length_from_audio = False
+        self._manual_duration = DEFAULT_DURATION_S
         self.set_editable(True)
+
+    def _fill_engines(
+        self, engines: Sequence[tuple[str, str]], unavailable: Mapping[str, str]
+    ) -> None:
+        for name, label in engines:
+            self.engine.addItem(label, name)
+        for name, reason in unavailable.items():
+            index = self.engine.findData(name)
+            if index < 0:
+                self.engine.addItem(name, name)
+                index = self.engine.count() - 1
+            self.engine.setItemText(index, f"{self.engine.itemText(index)} (unavailable)")
+            self.engine.setItemData(index, reason, Qt.ItemDataRole.ToolTipRole)
+            item = self.engine.model().item(index)  # a QStandardItemModel by default
+            item.setEnabled(False)
+        usable = [i for i in range(self.engine.count()) if self.engine.model().item(i).isEnabled()]
+        self.engine.setCurrentIndex(usable[0] if usable else -1)
+
+    def engine_name(self) -> str:
+        return str(self.engine.currentData() or "concat")
+
+    def set_engine(self, name: str) -> None:
+        self.engine.setCurrentIndex(self.engine.findData(name))
+
+    def device_choice(self) -> str:
+        return str(self.device.currentData() or "auto")
+
+    def set_device(self, value: str) -> None:
+        self.device.setCurrentIndex(self.device.findData(value))
 
     def use(self) -> Use:
         return USE_BUTTONS[max(0, self._use_group.checkedId())][0]
@@ -102,19 +165,53 @@ class SettingsWidget(QWidget):
         self._use_group.button(index).setChecked(True)
         self.changed.emit()
 
-    def request(self, references: tuple[Reference, ...]) -> GenerationRequest:
+    def request(
+        self,
+        references: tuple[Reference, ...],
+        user_audio: str | None = None,
+        user_range: TimeRange | None = None,
+    ) -> GenerationRequest:
         """The request for these references with the settings shown (raises InvalidInput)."""
         return GenerationRequest(
             references=references,
             use=self.use(),
             duration_s=float(self.duration.value()),
             seed=int(self.seed.value()),
-            engine=str(self.engine.currentData() or "concat"),
+            engine=self.engine_name(),
+            prompt=self.prompt.text().strip(),
+            user_audio=user_audio,
+            user_range=user_range,
+            options={"device": self.device_choice()},
         )
 
+    def set_length_from_audio(self, from_audio: bool, audio_s: float = 0.0) -> None:
+        """Audio and temporal takes are as long as the user's audio (`audio_s`, 0 if none is
+        loaded yet): the Length box rests and shows that length; the user's own comes back."""
+        if from_audio and not self._length_from_audio:
+            self._manual_duration = float(self.duration.value())
+        elif not from_audio and self._length_from_audio:
+            self._set_duration_quietly(self._manual_duration)
+        if from_audio and audio_s > 0:
+            self._set_duration_quietly(audio_s)
+        self._length_from_audio = from_audio
+        self.duration.setToolTip(
+            "The take is as long as your audio" if from_audio else "How long the take lasts"
+        )
+        self.set_editable(self._editable)
+
+    def _set_duration_quietly(self, seconds: float) -> None:
+        # Shown, not chosen: no `changed` (which would re-run the check that called this).
+        self.duration.blockSignals(True)
+        self.duration.setValue(seconds)
+        self.duration.blockSignals(False)
+
     def set_editable(self, editable: bool) -> None:
-        for w in (self.duration, self.seed, self._dice, *self._use_group.buttons()):
+        self._editable = editable
+        self.duration.setEnabled(editable and not self._length_from_audio)
+        for w in (self.seed, self._dice, self.device, self.prompt):
             w.setEnabled(editable)
+        for b in self._use_group.buttons():
+            b.setEnabled(editable)
         self.engine.setEnabled(editable and self.engine.count() > 1)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
@@ -16,19 +17,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from musicapp.core import InvalidInput, Song
+from musicapp.config import SAMPLE_RATE
+from musicapp.core import GenerationRequest, InvalidInput, Level, Song
 from musicapp.jobs import Progress
 from musicapp.studio import Refused
 from musicapp.ui.browser_widget import BrowserWidget
 from musicapp.ui.error_dialog import show_error
 from musicapp.ui.generate_widget import GenerateBar, SettingsWidget
 from musicapp.ui.job_runner import JobHandle, JobRunner
+from musicapp.ui.range_dialog import RangeDialog
 from musicapp.ui.references_widget import ReferencesWidget
 from musicapp.ui.result_widget import ResultWidget
+from musicapp.ui.user_audio_widget import UserAudioWidget
 from musicapp.ui.verification_widget import VerificationWidget, refusal_text
 
 log = logging.getLogger(__name__)
 
+USER_LEVELS = frozenset({Level.AUDIO, Level.TEMPORAL})
 DEFAULT_SIZE = (1280, 800)
 STATUS_TIMEOUT_MS = 8000
 SHUTDOWN_WAIT_MS = 5000
@@ -38,6 +43,22 @@ def _title(text: str, name: str = "panelTitle") -> QLabel:
     label = QLabel(text)
     label.setObjectName(name)
     return label
+
+
+def user_audio_problem(request: GenerationRequest) -> None:
+    """Raise InvalidInput where the user's audio and the references' levels do not fit together
+    (the rules of the concatenative engine's audio/temporal mode, said before Generate)."""
+    levels = {r.level for r in request.references}
+    if request.user_audio and not levels & USER_LEVELS:
+        raise InvalidInput(
+            "Your audio is loaded, but no reference reshapes it: set a reference to Audio or "
+            "Temporal level, or Clear your audio"
+        )
+    if levels & USER_LEVELS and levels - USER_LEVELS:
+        raise InvalidInput(
+            "Audio- and temporal-level references cannot be combined with whole-song or "
+            "parameter-level ones in one take"
+        )
 
 
 class MainWindow(QMainWindow):
@@ -57,7 +78,10 @@ class MainWindow(QMainWindow):
 
         self.browser = BrowserWidget(self.studio)
         self.references = ReferencesWidget()
-        self.settings_panel = SettingsWidget(self._engines())
+        self.settings_panel = SettingsWidget(self._engines(), self._unavailable_engines())
+        self.user_audio = UserAudioWidget(self.runner)
+        self.range_dialog: RangeDialog | None = None
+        self._range_row = -1
         self.verification = VerificationWidget()
         self.generate_bar = GenerateBar()
         self.result = ResultWidget(self.studio, self.runner, context.settings.exports_dir)
@@ -70,6 +94,8 @@ class MainWindow(QMainWindow):
         col.addWidget(self.references, 3)
         col.addWidget(_title("Take settings", "sectionTitle"))
         col.addWidget(self.settings_panel)
+        col.addWidget(_title("Your audio", "sectionTitle"))
+        col.addWidget(self.user_audio)
         col.addWidget(_title("Consent check", "sectionTitle"))
         col.addWidget(self.verification, 2)
         col.addWidget(self.generate_bar)
@@ -94,6 +120,8 @@ class MainWindow(QMainWindow):
         self.references.songs_dropped.connect(self.add_references)
         self.references.changed.connect(self._check_timer.start)
         self.settings_panel.changed.connect(self._check_timer.start)
+        self.user_audio.changed.connect(self._check_timer.start)
+        self.references.range_requested.connect(self.choose_range)
         self.generate_bar.generate_clicked.connect(self.start_generation)
         self.generate_bar.cancel_clicked.connect(self.cancel_generation)
         self.result.status.connect(self.show_status)
@@ -128,6 +156,14 @@ class MainWindow(QMainWindow):
             log.warning("could not list engines: %s", exc)
             return [("concat", "concat")]
 
+    def _unavailable_engines(self) -> dict[str, str]:
+        """Engines that cannot run here, name → why."""
+        try:
+            return self.studio.unavailable_engines()
+        except Exception as exc:  # listing what is missing must never stop the window
+            log.warning("could not list unavailable engines: %s", exc)
+            return {}
+
     def show_status(self, text: str) -> None:
         self.statusBar().showMessage(text, STATUS_TIMEOUT_MS)
 
@@ -153,18 +189,25 @@ class MainWindow(QMainWindow):
         self._check_timer.stop()
         if self.generation is not None:
             return
-        refs = self.references.references()
-        if not refs:
+        self.settings_panel.set_length_from_audio(
+            bool(self.references.levels() & USER_LEVELS), self.user_audio.duration_s()
+        )
+        if not self.references.count():
             self.verification.show_empty()
             self.generate_bar.set_allowed(False, "Add at least one reference song first")
             return
         try:
-            request = self.settings_panel.request(refs)
-            self.studio.validate(request)  # unknown songs, levels the engine cannot do
+            request = self.current_request()
+            # Unknown songs, levels the engine cannot do, audio-level without audio, …
+            self.studio.validate(request)
+            user_audio_problem(request)
             verification = self.studio.check(request)
         except InvalidInput as exc:
-            self.verification.show_problem(str(exc))
-            self.generate_bar.set_allowed(False, str(exc))
+            message = self._readable(str(exc))
+            if self.user_audio.loading():
+                message = "Reading your audio file…"
+            self.verification.show_problem(message)
+            self.generate_bar.set_allowed(False, message)
             return
         except Exception as exc:  # keep the window alive; say what went wrong
             log.exception("consent check failed")
@@ -175,16 +218,51 @@ class MainWindow(QMainWindow):
         self.verification.show_verification(verification, songs)
         self.generate_bar.set_allowed(verification.allowed, refusal_text(verification, songs))
 
+    def current_request(self) -> GenerationRequest:
+        """The request the window shows now (raises InvalidInput when it is incomplete)."""
+        refs = self.references.references()
+        # A temporal reference always needs a range of the user's audio, even all of it.
+        temporal = any(r.level is Level.TEMPORAL for r in refs)
+        chosen = self.user_audio.selected_range() if temporal else self.user_audio.user_range()
+        return self.settings_panel.request(refs, self.user_audio.path(), chosen)
+
+    def _readable(self, message: str) -> str:
+        """A studio message in the window's words: song titles for ids, buttons for CLI flags."""
+        songs = self.references.songs()
+        for sid, song in songs.items():
+            message = re.sub(rf"\b(reference|song) {re.escape(sid)}\b", f"“{song.title}”", message)
+        return message.replace("(--user-audio)", "(Your audio → Load audio…)")
+
+    def choose_range(self, row: int) -> None:
+        """Open the range picker for the temporal reference in `row` (window-modal)."""
+        if self.generation is not None or not (0 <= row < self.references.count()):
+            return
+        song = self.references.song_at(row)
+        dialog = RangeDialog(song, self.references.time_range(row), self)
+        sample_rate = int(getattr(self.context.settings, "sample_rate", SAMPLE_RATE))
+        studio = self.studio
+        dialog.load_audio(self.runner, lambda: studio.song_audio(song.id), sample_rate)
+        dialog.accepted.connect(self._on_range_chosen)
+        self.range_dialog, self._range_row = dialog, row
+        dialog.open()
+
+    def _on_range_chosen(self) -> None:
+        dialog, row = self.range_dialog, self._range_row
+        if dialog is None or not (0 <= row < self.references.count()):
+            return
+        if self.references.song_at(row).id == dialog.song.id:
+            self.references.set_time_range(row, dialog.time_range())
+
     # -- generation ----------------------------------------------------------------------
 
     def start_generation(self) -> None:
         if self.generation is not None:
             return
         try:
-            request = self.settings_panel.request(self.references.references())
+            request = self.current_request()
             job = self.studio.generate_job(request)
         except InvalidInput as exc:
-            show_error(self, "Cannot generate", str(exc))
+            show_error(self, "Cannot generate", self._readable(str(exc)))
             return
         self._generation_songs = self.references.songs()
         self._set_generating(True)
@@ -208,6 +286,7 @@ class MainWindow(QMainWindow):
         self.generate_bar.set_running(running)
         self.references.set_editable(not running)
         self.settings_panel.set_editable(not running)
+        self.user_audio.set_editable(not running)
 
     def _on_generation_progress(self, p: Progress) -> None:
         self.generate_bar.show_progress(p)

@@ -1,8 +1,8 @@
-"""The references tray: the songs the user picked, each with its level, role and weight."""
+"""The references tray: the songs the user picked, each with its level, role or range, and weight."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QHeaderView,
     QLabel,
+    QPushButton,
     QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
@@ -20,15 +21,27 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from musicapp.core import Level, Reference, Role, Song
+from musicapp.core import InvalidInput, Level, Reference, Role, Song, TimeRange
 from musicapp.ui import icons
 from musicapp.ui.catalog_model import SONG_IDS_MIME, song_ids_from_mime
+from musicapp.ui.range_widget import range_text
 from musicapp.ui.search_model import song_subtitle
 
-# The tray offers the two levels of paper §4.1.1 that need no audio of the user's own.
-LEVELS = (Level.SONG, Level.PARAMETER)
-LEVEL_LABELS = {Level.SONG: "Whole song", Level.PARAMETER: "Parameter"}
-COLUMNS = ("Song", "Level", "Role", "Weight", "")
+# The four levels of paper §4.1.1; audio and temporal ones reshape audio of the user's own.
+LEVELS = (Level.SONG, Level.PARAMETER, Level.AUDIO, Level.TEMPORAL)
+LEVEL_LABELS = {
+    Level.SONG: "Whole song",
+    Level.PARAMETER: "Parameter",
+    Level.AUDIO: "Audio",
+    Level.TEMPORAL: "Temporal",
+}
+LEVEL_TIPS = {
+    Level.SONG: "The whole song shapes the take",
+    Level.PARAMETER: "One parameter of the song (melody, rhythm, timbre, …)",
+    Level.AUDIO: "The song's material or tone re-renders your own audio",
+    Level.TEMPORAL: "A range of the song regenerates a range of your own audio",
+}
+COLUMNS = ("Song", "Level", "Role / range", "Weight", "")
 COL_SONG, COL_LEVEL, COL_ROLE, COL_WEIGHT, COL_REMOVE = range(len(COLUMNS))
 MIN_WEIGHT = 0.05
 MAX_WEIGHT = 10.0
@@ -41,11 +54,20 @@ class _Row:
     role: QComboBox
     weight: QDoubleSpinBox
     remove: QToolButton
+    detail: QStackedWidget  # the role picker, or the range button for a temporal reference
+    range_button: QPushButton
+    time_range: TimeRange | None = field(default=None)
 
     def reference(self) -> Reference:
         level = self.level_value()
         role = Role(self.role.currentData()) if level is Level.PARAMETER else None
-        return Reference(self.song.id, level, role, None, float(self.weight.value()))
+        time_range = self.time_range if level is Level.TEMPORAL else None
+        if level is Level.TEMPORAL and time_range is None:
+            raise InvalidInput(
+                f"“{self.song.title}”: choose the range of the song a temporal reference uses "
+                "(Range… in its row)"
+            )
+        return Reference(self.song.id, level, role, time_range, float(self.weight.value()))
 
     def level_value(self) -> Level:
         # Items hold the enum's plain value: Qt hands a str subclass back as a plain str.
@@ -61,6 +83,7 @@ class ReferencesWidget(QWidget):
 
     changed = Signal()
     songs_dropped = Signal(list)  # song ids
+    range_requested = Signal(int)  # row: the user wants to pick a temporal reference's range
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -79,7 +102,7 @@ class ReferencesWidget(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(44)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(COL_SONG, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((COL_LEVEL, 108), (COL_ROLE, 100), (COL_WEIGHT, 72), (COL_REMOVE, 32)):
+        for col, width in ((COL_LEVEL, 108), (COL_ROLE, 112), (COL_WEIGHT, 72), (COL_REMOVE, 32)):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
             header.resizeSection(col, width)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
@@ -128,6 +151,10 @@ class ReferencesWidget(QWidget):
     def songs(self) -> dict[str, Song]:
         return {row.song.id: row.song for row in self._rows}
 
+    def levels(self) -> set[Level]:
+        """The levels in use (readable even while a temporal reference still lacks its range)."""
+        return {row.level_value() for row in self._rows}
+
     def count(self) -> int:
         return len(self._rows)
 
@@ -146,7 +173,9 @@ class ReferencesWidget(QWidget):
         level = QComboBox()
         for lv in LEVELS:
             level.addItem(LEVEL_LABELS[lv], lv.value)
-        level.setToolTip("Use the whole song, or one parameter of it (melody, rhythm, …)")
+        for i, lv in enumerate(LEVELS):
+            level.setItemData(i, LEVEL_TIPS[lv], Qt.ItemDataRole.ToolTipRole)
+        level.setToolTip("How this song is used: whole, one parameter, or on your own audio")
         role = QComboBox()
         for rl in Role:
             role.addItem(rl.value.capitalize(), rl.value)
@@ -166,14 +195,26 @@ class ReferencesWidget(QWidget):
         remove.setToolTip(f"Remove “{song.title}” from the references")
         remove.setObjectName("removeButton")
 
-        row = _Row(song, level, role, spin, remove)
+        range_button = QPushButton("Range…")
+        range_button.setObjectName("rangeButton")
+        range_button.setToolTip(f"Choose the part of “{song.title}” to take material from")
+        detail = QStackedWidget()
+        detail.addWidget(role)
+        detail.addWidget(range_button)
+
+        row = _Row(song, level, role, spin, remove, detail, range_button)
         self._rows.append(row)
         self.table.setCellWidget(r, COL_LEVEL, level)
-        self.table.setCellWidget(r, COL_ROLE, role)
+        self.table.setCellWidget(r, COL_ROLE, detail)
         self.table.setCellWidget(r, COL_WEIGHT, spin)
         self.table.setCellWidget(r, COL_REMOVE, remove)
 
         level.currentIndexChanged.connect(lambda _i, row=row: self._on_level(row))
+        # Only a user's choice (not set_level) opens the range dialog straight away.
+        level.activated.connect(lambda _i, row=row: self._maybe_ask_range(row))
+        range_button.clicked.connect(
+            lambda _c=False, row=row: self.range_requested.emit(self._rows.index(row))
+        )
         role.currentIndexChanged.connect(lambda _i: self.changed.emit())
         spin.valueChanged.connect(lambda _v: self.changed.emit())
         remove.clicked.connect(lambda _c=False, row=row: self.remove_row(self._rows.index(row)))
@@ -185,6 +226,19 @@ class ReferencesWidget(QWidget):
         r.level.setCurrentIndex(r.level.findData(level.value))
         if role is not None:
             r.role.setCurrentIndex(r.role.findData(role.value))
+
+    def set_time_range(self, row: int, time_range: TimeRange | None) -> None:
+        """The range of the song a temporal reference uses, shown on its Range button."""
+        r = self._rows[row]
+        r.time_range = time_range
+        r.range_button.setText(range_text(time_range) or "Range…")
+        self.changed.emit()
+
+    def time_range(self, row: int) -> TimeRange | None:
+        return self._rows[row].time_range
+
+    def song_at(self, row: int) -> Song:
+        return self._rows[row].song
 
     def set_weight(self, row: int, weight: float) -> None:
         self._rows[row].weight.setValue(weight)
@@ -211,12 +265,18 @@ class ReferencesWidget(QWidget):
             row.role.setCurrentIndex(-1)
         row.role.blockSignals(False)
         row.role.setEnabled(parameter and self._editable)
+        temporal = row.level_value() is Level.TEMPORAL
+        row.detail.setCurrentWidget(row.range_button if temporal else row.role)
         self.changed.emit()
+
+    def _maybe_ask_range(self, row: _Row) -> None:
+        if row.level_value() is Level.TEMPORAL and row.time_range is None:
+            self.range_requested.emit(self._rows.index(row))
 
     def set_editable(self, editable: bool) -> None:
         """Freeze the tray while a generation runs, so the take matches what is shown."""
         self._editable = editable
         for row in self._rows:
-            for w in (row.level, row.weight, row.remove):
+            for w in (row.level, row.weight, row.remove, row.range_button):
                 w.setEnabled(editable)
             row.role.setEnabled(editable and row.level_value() is Level.PARAMETER)

@@ -158,10 +158,16 @@ class ResultWidget(QWidget):
         royalties = self._service.royalties(take)
         self.take, self._audio = take, audio
         req, prov = take.request, take.provenance
-        self.info.setText(
+        text = (
             f"{take.duration_s:.1f} s · for {req.use.label} · seed {req.seed} · "
             f"{prov.engine or req.engine} engine on {prov.device}"
         )
+        user_audio = getattr(req, "user_audio", None)
+        if user_audio:
+            user_range = getattr(req, "user_range", None)
+            part = f" {user_range.start_s:.1f}–{user_range.end_s:.1f} s" if user_range else ""
+            text += f" · reshaping{part} of {Path(user_audio).name}"
+        self.info.setText(text)
         self.info.setToolTip(f"Take {take.id}\nMade {take.created_at}")
         self.waveform.show_take(audio, take.sample_rate, prov)
         self.legend.show_shares(prov, songs)

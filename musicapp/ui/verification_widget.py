@@ -97,7 +97,7 @@ class VerificationWidget(QFrame):
         self.show_empty()
 
     def verdict(self) -> str:
-        """ "Cleared", "Refused", or "" when there is nothing to check."""
+        """ "Cleared", "Refused", "NotReady" (the request is incomplete), or "" when empty."""
         return str(self.badge.property("verdict") or "")
 
     def details_text(self) -> str:
@@ -112,8 +112,9 @@ class VerificationWidget(QFrame):
         self.details.setText("")
 
     def show_problem(self, message: str) -> None:
-        """The request itself is not valid (e.g. a bad length): say so instead of a verdict."""
-        self._set_badge("", "Check failed")
+        """The request is not complete or not valid (no audio file for an audio-level
+        reference, a bad length): say what to do instead of a verdict."""
+        self._set_badge("NotReady", "Not ready")
         self.summary.setText(message)
         self.details.setText("")
 

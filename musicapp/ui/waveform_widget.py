@@ -26,6 +26,10 @@ SOURCE_COLOURS = (
     "#14b8a6",
 )
 UNKNOWN_COLOUR = "#94a3b8"
+# A timeline source "user" is the user's own audio (audio/temporal level): neutral, no royalty.
+USER_SOURCE = "user"
+USER_COLOUR = "#a8a29e"
+USER_LABEL = "Your audio"
 PEAK_BINS = 1600
 BAND_TOP, BAND_BOTTOM = -1.18, -1.48
 
@@ -53,9 +57,15 @@ def source_colours(provenance: Provenance) -> dict[str, str]:
     """A colour per referenced song, in the order the provenance lists them."""
     out: dict[str, str] = {}
     for share in provenance.shares:
-        if share.song_id not in out:
+        if share.song_id not in out and share.song_id != USER_SOURCE:
             out[share.song_id] = SOURCE_COLOURS[len(out) % len(SOURCE_COLOURS)]
+    out[USER_SOURCE] = USER_COLOUR
     return out
+
+
+def has_user_audio(provenance: Provenance) -> bool:
+    """Whether the timeline says the user's own audio sounds somewhere in the take."""
+    return any(sid == USER_SOURCE for slot in provenance.timeline for sid, _f in slot.sources)
 
 
 def _blend(sources: tuple[tuple[str, float], ...], colours: Mapping[str, str]) -> QColor:
@@ -216,7 +226,10 @@ class LegendWidget(QWidget):
         self.clear()
         colours = source_colours(provenance)
         shares = provenance.song_shares()
-        for row, (sid, share) in enumerate(sorted(shares.items(), key=lambda kv: -kv[1])):
+        ranked = sorted(
+            ((sid, s) for sid, s in shares.items() if sid != USER_SOURCE), key=lambda kv: -kv[1]
+        )
+        for row, (sid, share) in enumerate(ranked):
             song = songs.get(sid)
             name = f"{song.title} — {song.artist}" if song else sid
             swatch = QLabel()
@@ -231,3 +244,14 @@ class LegendWidget(QWidget):
             self._grid.addWidget(label, row, 1)
             self._grid.addWidget(pct, row, 2)
             self.entries.append(f"{name} {share * 100:.1f} %")
+        if has_user_audio(provenance):
+            # Shown so the grey in the band has a name; it earns no share, so none is printed.
+            swatch = QLabel()
+            swatch.setFixedSize(12, 12)
+            swatch.setStyleSheet(f"background:{USER_COLOUR};border-radius:3px")
+            label = QLabel(USER_LABEL)
+            label.setToolTip("Your own audio, kept as it was (no royalties)")
+            row = len(ranked)
+            self._grid.addWidget(swatch, row, 0)
+            self._grid.addWidget(label, row, 1)
+            self.entries.append(USER_LABEL)

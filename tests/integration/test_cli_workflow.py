@@ -166,3 +166,26 @@ def test_python_dash_m_runs_search_and_browse(data_dir):
     assert out.returncode == 0, out.stderr
     genres = json.loads(out.stdout)
     assert len(genres) >= 3 and all(g["count"] > 0 for g in genres)
+
+
+def test_user_audio_problems_are_named(capsys, data_dir, tmp_path):
+    code, _, err = run(capsys, data_dir, "generate", f"{A},level=audio")
+    assert code == 2 and "give an audio file" in err
+    bogus = tmp_path / "notes.wav"
+    bogus.write_text("this is a text file, not audio")
+    code, _, err = run(capsys, data_dir, "generate", f"{A},level=audio", "--user-audio", str(bogus))
+    assert code == 2 and "notes.wav" in err
+    short = tmp_path / "short.wav"
+    sf.write(short, [[0.1, 0.1]] * 32000, 32000)
+    code, _, err = run(
+        capsys,
+        data_dir,
+        "generate",
+        f"{A},level=audio",
+        "--user-audio",
+        str(short),
+        "--user-range",
+        "0-5",
+    )
+    assert code == 2 and "outside your audio" in err
+    assert not (data_dir / "ledger.sqlite").exists() or ledger_kinds(data_dir) == []

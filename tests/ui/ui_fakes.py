@@ -127,6 +127,9 @@ class FakeStudio:
     def engines(self) -> list[tuple[str, str]]:
         return [("concat", "Concatenative (exact attribution)")]
 
+    def unavailable_engines(self) -> dict[str, str]:
+        return {}
+
     # verify
     def validate(self, request: GenerationRequest) -> dict[str, Song]:
         return {r.song_id: self.songs[r.song_id] for r in request.references}

@@ -254,18 +254,19 @@ def test_a_short_time_range_still_works(make_cond, generate):
     assert result.provenance.shares[0].share == 1.0
 
 
-def test_audio_level_temporal_and_user_audio_are_refused_clearly(make_cond, generate):
+def test_user_audio_levels_are_refused_clearly_when_incomplete(make_cond, generate):
+    user = np.zeros((2, SR), dtype=np.float32)
     for ref in (
         Reference("a", Level.AUDIO),
         Reference("a", Level.TEMPORAL, time_range=TimeRange(0, 4)),
     ):
         cond = make_cond((ref,), dict(bpm=120, duration_s=4.0))
-        with pytest.raises(InvalidInput, match="not supported by the concat engine yet"):
+        with pytest.raises(InvalidInput, match="need the user's audio"):
             generate((ref,), cond, duration_s=4)
     ref = Reference("a")
     cond = make_cond((ref,), dict(bpm=120, duration_s=4.0))
-    cond = type(cond)(cond.materials, SR, user_audio=np.zeros((2, SR), dtype=np.float32))
-    with pytest.raises(InvalidInput, match="user audio.*not supported by the concat engine yet"):
+    cond = type(cond)(cond.materials, SR, user_audio=user)
+    with pytest.raises(InvalidInput, match="user audio: only audio- and temporal-level"):
         generate((ref,), cond, duration_s=4)
 
 

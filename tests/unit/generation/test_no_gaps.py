@@ -22,9 +22,7 @@ def with_silent_tail(material, tail_s):
 def test_output_has_no_silent_stretch_when_references_end_in_silence(make_cond, generate):
     refs = [Reference("a", weight=0.5), Reference("b", weight=0.5)]
     cond = make_cond(refs, {"bpm": 100, "duration_s": 12}, {"bpm": 72, "duration_s": 12, "seed": 3})
-    cond = dataclasses.replace(
-        cond, materials=[with_silent_tail(m, 1.3) for m in cond.materials]
-    )
+    cond = dataclasses.replace(cond, materials=[with_silent_tail(m, 1.3) for m in cond.materials])
     for seed in range(4):
         out = generate(refs, cond, duration_s=20.0, seed=seed).audio.mean(axis=0)
         hop = SR // 4
