@@ -132,6 +132,9 @@ class Studio:
             )
         if request.user_range is not None and not request.user_audio:
             raise InvalidInput("a range of your audio was given, but no audio file (--user-audio)")
+        check_request = getattr(engine, "check_request", None)
+        if check_request is not None:
+            check_request(request)
         for ref in request.references:
             if ref.level not in engine.levels:
                 levels = ", ".join(sorted(level.value for level in engine.levels))

@@ -70,7 +70,12 @@ class GenerationResult:
 
 @runtime_checkable
 class Engine(Protocol):
-    """A generator. The UI lists engines by label and offers the levels and roles they support."""
+    """A generator. The UI lists engines by label and offers the levels and roles they support.
+
+    An engine may also define `check_request(request) -> None`, raising InvalidInput for a
+    request it cannot make; the studio calls it before any audio is loaded, so the CLI and the
+    window refuse with the engine's own words.
+    """
 
     name: str
     label: str

@@ -28,7 +28,7 @@ from musicapp.generation.layers import (
     make_source,
     weighted_median,
 )
-from musicapp.generation.rerender import plan_user, render_user, user_mode
+from musicapp.generation.rerender import check_user_request, plan_user, render_user, user_mode
 from musicapp.generation.tracks import Tracks, provenance
 from musicapp.jobs import CancelToken, Progress, ProgressCallback
 
@@ -85,6 +85,10 @@ class ConcatEngine:
     levels = frozenset(Level)
     roles = frozenset(Role)
     needs_weights = False
+
+    def check_request(self, request: GenerationRequest) -> None:
+        """Raise InvalidInput if this engine cannot make the request (before any audio loads)."""
+        check_user_request(request, bool(request.user_audio))
 
     def generate(
         self,

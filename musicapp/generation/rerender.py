@@ -66,16 +66,17 @@ class UserPlan:
     blend: float
 
 
-def user_mode(request: GenerationRequest, conditioning: Conditioning) -> bool:
-    """True when the request edits the user's audio; raise InvalidInput where it is incomplete."""
+def check_user_request(request: GenerationRequest, has_audio: bool) -> bool:
+    """True when the request edits the user's audio; raise InvalidInput where the levels and
+    the user's audio do not fit together. Needs only the request, so the studio checks it
+    before anything runs and both front ends show the same words."""
     levels = {ref.level for ref in request.references}
     user_refs = levels & USER_LEVELS
-    has_audio = conditioning.user_audio is not None
     if not user_refs:
-        if has_audio or request.user_audio:
+        if has_audio:
             raise InvalidInput(
-                "user audio: only audio- and temporal-level references use it; pick one of those "
-                "levels for a reference or leave the user audio out"
+                "your audio is given, but no reference reshapes it: set a reference to audio or "
+                "temporal level, or leave your audio out"
             )
         return False
     if levels - USER_LEVELS:
@@ -89,6 +90,16 @@ def user_mode(request: GenerationRequest, conditioning: Conditioning) -> bool:
         raise InvalidInput(
             "user range: a temporal-level reference needs a range of the user's audio"
         )
+    return True
+
+
+def user_mode(request: GenerationRequest, conditioning: Conditioning) -> bool:
+    """True when the request edits the user's audio; raise InvalidInput where it is incomplete."""
+    has_audio = conditioning.user_audio is not None or bool(request.user_audio)
+    if not check_user_request(request, has_audio):
+        return False
+    if conditioning.user_audio is None:
+        raise InvalidInput("user audio: audio- and temporal-level references need the user's audio")
     return True
 
 

@@ -45,22 +45,6 @@ def _title(text: str, name: str = "panelTitle") -> QLabel:
     return label
 
 
-def user_audio_problem(request: GenerationRequest) -> None:
-    """Raise InvalidInput where the user's audio and the references' levels do not fit together
-    (the rules of the concatenative engine's audio/temporal mode, said before Generate)."""
-    levels = {r.level for r in request.references}
-    if request.user_audio and not levels & USER_LEVELS:
-        raise InvalidInput(
-            "Your audio is loaded, but no reference reshapes it: set a reference to Audio or "
-            "Temporal level, or Clear your audio"
-        )
-    if levels & USER_LEVELS and levels - USER_LEVELS:
-        raise InvalidInput(
-            "Audio- and temporal-level references cannot be combined with whole-song or "
-            "parameter-level ones in one take"
-        )
-
-
 class MainWindow(QMainWindow):
     """Wires the panels to the studio; the panels do the drawing, the studio does the work."""
 
@@ -200,7 +184,6 @@ class MainWindow(QMainWindow):
             request = self.current_request()
             # Unknown songs, levels the engine cannot do, audio-level without audio, …
             self.studio.validate(request)
-            user_audio_problem(request)
             verification = self.studio.check(request)
         except InvalidInput as exc:
             message = self._readable(str(exc))

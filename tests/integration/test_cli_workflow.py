@@ -189,3 +189,15 @@ def test_user_audio_problems_are_named(capsys, data_dir, tmp_path):
     )
     assert code == 2 and "outside your audio" in err
     assert not (data_dir / "ledger.sqlite").exists() or ledger_kinds(data_dir) == []
+
+
+def test_engine_rules_for_user_audio_are_checked_before_anything_runs(capsys, data_dir, tmp_path):
+    mine = tmp_path / "mine.wav"
+    sf.write(mine, [[0.1, 0.1]] * 32000 * 4, 32000)
+    code, _, err = run(capsys, data_dir, "generate", A, "--user-audio", str(mine))
+    assert code == 2 and "no reference reshapes it" in err
+    code, _, err = run(
+        capsys, data_dir, "generate", f"{A},level=audio", B, "--user-audio", str(mine)
+    )
+    assert code == 2 and "cannot be combined" in err
+    assert not (data_dir / "ledger.sqlite").exists() or ledger_kinds(data_dir) == []

@@ -266,7 +266,7 @@ def test_user_audio_levels_are_refused_clearly_when_incomplete(make_cond, genera
     ref = Reference("a")
     cond = make_cond((ref,), dict(bpm=120, duration_s=4.0))
     cond = type(cond)(cond.materials, SR, user_audio=user)
-    with pytest.raises(InvalidInput, match="user audio: only audio- and temporal-level"):
+    with pytest.raises(InvalidInput, match="no reference reshapes it"):
         generate((ref,), cond, duration_s=4)
 
 
