@@ -331,6 +331,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return EXIT_OK if report.ok and chain.ok else EXIT_FAILED
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import audio files and/or a manifest; exit 1 when any file could not be imported."""
+    from musicapp.catalog.importer import import_job
+
+    with _open(args, build=False) as ctx:
+        manifest = Path(args.manifest) if args.manifest else None
+        job = import_job(ctx.catalog, Path(args.path), manifest)
+        report = run_with_progress("import", job.run, args.progress)
+        _emit(args, report.to_dict(), report.summary())
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from musicapp.weights import load_manifest, status
 
@@ -445,6 +457,18 @@ def build_parser() -> argparse.ArgumentParser:
     ver = sub.add_parser("verify", parents=[common], help="check an exported file's attribution")
     ver.add_argument("file")
     ver.set_defaults(func=cmd_verify)
+
+    imp = sub.add_parser(
+        "import",
+        parents=[common],
+        help="import a folder of WAV/FLAC/OGG/MP3 files and/or a CSV or JSON manifest",
+        description="Import audio files (tags read with mutagen) and/or a manifest with rights "
+        "holders, splits and consent. Unchanged files are skipped. Files without a manifest row "
+        "get no consent (default deny). Exit status 1 when any file failed.",
+    )
+    imp.add_argument("path", help="a folder (searched recursively), an audio file or a manifest")
+    imp.add_argument("--manifest", help="a .csv or .json manifest describing the files")
+    imp.set_defaults(func=cmd_import)
 
     models = sub.add_parser("models", parents=[common], help="model weights: present or missing")
     models.set_defaults(func=cmd_models)

@@ -68,9 +68,7 @@ class TakeStore:
         return np.ascontiguousarray(data.T), int(sr)
 
 
-def take_from_event(
-    event_id: str, ts: str, payload: dict, store: TakeStore
-) -> Take:
+def take_from_event(event_id: str, ts: str, payload: dict, store: TakeStore) -> Take:
     """Rebuild a Take from its generation event's payload."""
     return Take(
         id=event_id,

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
+from musicapp.catalog import hierarchy
+
 # Both the table definition and the search code depend on these columns being in this order:
 # bm25() takes one weight per column.
 FTS_COLUMNS = ("song_id", "title", "artist", "album", "genre", "subgenre", "tags")
@@ -123,11 +125,75 @@ def _v4_meter(db: Database) -> None:
     )
 
 
+def _v_hierarchies_and_prefix1(db: Database) -> None:
+    # Browsing a million songs: node counts kept by triggers (hierarchy.py), indexes that give
+    # each hierarchy's songs in title order, page by page.
+    _run(
+        db,
+        """
+        CREATE TABLE tree_counts (
+            hierarchy TEXT NOT NULL,
+            parent TEXT NOT NULL,
+            label TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (hierarchy, parent, label)
+        ) WITHOUT ROWID;
+        CREATE INDEX tree_counts_order ON tree_counts (hierarchy, parent, label COLLATE NOCASE, n);
+        CREATE TABLE song_instruments (
+            song_id TEXT NOT NULL,
+            family TEXT NOT NULL,
+            instrument TEXT NOT NULL,
+            title TEXT NOT NULL,
+            PRIMARY KEY (song_id, instrument)
+        ) WITHOUT ROWID;
+        CREATE INDEX song_instruments_tree
+            ON song_instruments (family, instrument, title COLLATE NOCASE, song_id);
+        CREATE INDEX songs_year ON songs (year, title COLLATE NOCASE, id);
+        CREATE INDEX songs_place ON songs (country, region, artist);
+        CREATE INDEX songs_subgenre ON songs (genre, subgenre, artist, album);
+        CREATE INDEX songs_title ON songs (title COLLATE NOCASE)
+        """,
+    )
+    hierarchy.rebuild(db)
+    hierarchy.create_triggers(db)
+    # A one-letter prefix index: without it FTS5 merges every term's doclist that starts with
+    # the letter ("the r" after typing one letter), which is the slow part of autocomplete.
+    db.execute(
+        f"CREATE VIRTUAL TABLE songs_fts_new USING fts5({FTS_COLUMNS[0]} UNINDEXED, "
+        + ", ".join(FTS_COLUMNS[1:])
+        + ", prefix='1 2 3', tokenize=\"unicode61 remove_diacritics 2\")"
+    )
+    cols = ", ".join(FTS_COLUMNS)
+    db.execute(f"INSERT INTO songs_fts_new (rowid, {cols}) SELECT rowid, {cols} FROM songs_fts")
+    db.execute("DROP TABLE songs_fts")
+    db.execute("ALTER TABLE songs_fts_new RENAME TO songs_fts")
+
+
+def _v_import_hashes(db: Database) -> None:
+    # Import is incremental: a file whose bytes were imported before is skipped. The content
+    # hash is the key, so a moved file is still known; the path finds an earlier version of a
+    # changed file.
+    _run(
+        db,
+        """
+        CREATE TABLE imported_files (
+            content_hash TEXT PRIMARY KEY,
+            path TEXT NOT NULL,
+            song_id TEXT NOT NULL REFERENCES songs(id),
+            imported_at TEXT NOT NULL
+        );
+        CREATE INDEX imported_files_path ON imported_files (path)
+        """,
+    )
+
+
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _v1_tables,
     _v2_search,
     _v3_append_only_consent,
     _v4_meter,
+    _v_hierarchies_and_prefix1,
+    _v_import_hashes,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -18,6 +18,14 @@ PEAK_CEILING = 0.98
 # Stems other than the melody and the bass take these places, in stem order: a chorale's alto
 # and tenor, a band's guitar and drums, end up either side of the centre.
 _SIDE_PANS = (-0.5, 0.5, -0.25, 0.25, -0.75, 0.75, -0.1, 0.1)
+# An imported recording has no stems: its channels are stored as these (role "mix") and mixed
+# back with fixed gains, so load_audio gives the recording as it was (mono on both sides).
+MIX_STEMS = (
+    Stem("mix-mono", "full mix", "mix", "mix"),
+    Stem("mix-left", "full mix (left)", "mix", "mix"),
+    Stem("mix-right", "full mix (right)", "mix", "mix"),
+)
+_MIX_GAINS = {"mix-mono": (1.0, 1.0), "mix-left": (1.0, 0.0), "mix-right": (0.0, 1.0)}
 
 
 def pan_positions(stems: Sequence[Stem]) -> list[float]:
@@ -41,9 +49,10 @@ def pan_positions(stems: Sequence[Stem]) -> list[float]:
 def stereo_gains(stems: Sequence[Stem]) -> Audio:
     """(stems, 2) left/right gains from the pans, with the constant-power pan law."""
     gains = np.empty((len(stems), 2), dtype=np.float32)
-    for i, pan in enumerate(pan_positions(stems)):
+    for i, (stem, pan) in enumerate(zip(stems, pan_positions(stems), strict=True)):
         theta = (pan + 1.0) * math.pi / 4.0
-        gains[i] = (math.cos(theta), math.sin(theta))
+        fixed = _MIX_GAINS.get(stem.name) if stem.role == "mix" else None
+        gains[i] = fixed or (math.cos(theta), math.sin(theta))
     return gains
 
 

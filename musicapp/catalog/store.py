@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import sqlite3
 import tempfile
@@ -9,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +19,11 @@ import soundfile as sf
 from sqlite_utils import Database
 from sqlite_utils.db import Table
 
+from musicapp.catalog import hierarchy as _hier
 from musicapp.catalog import migrations, mix, rows
+from musicapp.catalog.migrations import FTS_COLUMNS
 from musicapp.catalog.mix import Audio
-from musicapp.catalog.search import RANK_WEIGHTS, fts_query, fts_row
+from musicapp.catalog.search import Suggestion, candidate_queries, fts_row, rank
 from musicapp.catalog.stem_files import read_new_stems
 from musicapp.config import SAMPLE_RATE
 from musicapp.core import (
@@ -32,8 +36,11 @@ from musicapp.core import (
     TimeRange,
 )
 
+# Files up to this size get the full page check on open (see _open).
+FULL_CHECK_MAX_BYTES = 256 * 1024 * 1024
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _SONG_ORDER = "genre, artist, album, title, id"
+_SEP = _hier.SEP
 
 
 class CatalogError(InvalidInput):
@@ -103,10 +110,13 @@ class CatalogStore:
 
     def _open(self) -> None:
         db = self._db
-        check = db.execute("PRAGMA quick_check").fetchone()[0]
-        if check != "ok":
-            detail = [line for line in check.splitlines() if not line.startswith("***")]
-            raise CatalogError(_damaged(self.path, detail[0] if detail else check))
+        # A full page check reads the whole file: instant for the demo, about 3 s for a
+        # million songs, which would hold up the window's start. Large catalogues get the
+        # cheap check here (the schema must read) and the full one on demand.
+        if self.path.exists() and self.path.stat().st_size <= FULL_CHECK_MAX_BYTES:
+            self.check_integrity()
+        else:
+            db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
         found = migrations.schema_version(db)
         if found > migrations.LATEST_VERSION:
             raise CatalogError(
@@ -128,6 +138,13 @@ class CatalogStore:
                     shutil.rmtree(d, ignore_errors=True)
 
     # -- lifetime -------------------------------------------------------------------------
+
+    def check_integrity(self) -> None:
+        """Read every page of the file; raise CatalogError naming the first damage found."""
+        check = self._db.execute("PRAGMA quick_check").fetchone()[0]
+        if check != "ok":
+            detail = [line for line in check.splitlines() if not line.startswith("***")]
+            raise CatalogError(_damaged(self.path, detail[0] if detail else check))
 
     def close(self) -> None:
         with self._lock:
@@ -195,52 +212,124 @@ class CatalogStore:
         return [rows.song_from_row(r, tuple(splits[r["id"]]), tuple(stems[r["id"]])) for r in found]
 
     def search(self, text: str, limit: int = 50) -> list[Song]:
-        """Songs matching every word of `text` (the last word as a prefix), best match first."""
-        query = fts_query(text)
-        if query is None or limit <= 0:
-            return []
-        weights = ", ".join(str(w) for w in RANK_WEIGHTS)
-        with self._lock:
-            ids = [
-                r[0]
-                for r in self._db.execute(
-                    "SELECT song_id FROM songs_fts WHERE songs_fts MATCH ? "
-                    f"ORDER BY bm25(songs_fts, {weights}), song_id LIMIT ?",
-                    [query, limit],
-                )
-            ]
+        """Songs matching every word of `text` (the last word as a prefix), best match first.
+
+        Titles that start with the text come first. Large match sets are ranked from their
+        first search.CANDIDATES matches only, which keeps type-ahead fast at a million songs
+        (search.candidate_queries says why).
+        """
+        ids = [row[0] for row in self._ranked(text, limit)]
         found = self.songs(ids)
         return [found[i] for i in ids if i in found]
 
-    def children(self, path: tuple[str, ...]) -> list[TreeNode]:
-        """The nodes under `path` in the genre → artist → album → song tree, sorted by label."""
-        levels = ("genre", "artist", "album")
-        depth = len(path)
+    def suggest(self, text: str, limit: int = 10) -> list[Suggestion]:
+        """Completions for the search box, ranked like search(), without loading the songs."""
+        return [Suggestion(*row[:3]) for row in self._ranked(text, limit)]
+
+    def _ranked(self, text: str, limit: int) -> list[tuple[str, ...]]:
+        found: dict[str, tuple[str, ...]] = {}
         with self._lock:
-            if depth < len(levels):
-                where = " AND ".join(f"{c} = ?" for c in levels[:depth]) or "1"
-                col = levels[depth]
+            for sql, params in candidate_queries(text, limit):
+                for row in self._db.execute(sql, params):
+                    found.setdefault(row[0], tuple(row))
+        return rank(text, list(found.values()))[:limit]
+
+    def hierarchies(self) -> list[tuple[str, str]]:
+        """The ways to browse, as (key for children(), label for the user)."""
+        return [(h.key, h.label) for h in _hier.HIERARCHIES]
+
+    def children(
+        self,
+        path: tuple[str, ...],
+        hierarchy: str = "genre",
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> list[TreeNode]:
+        """One page of the nodes under `path` in a hierarchy, by label (songs by title).
+
+        Counts are songs (for "instrument", a song counts once under each of its instruments).
+        A missing genre, year, country, ... is the node "Unknown".
+        """
+        h = _hierarchy(hierarchy)
+        depth = len(path)
+        page = [-1 if limit is None else max(limit, 0), max(offset, 0)]
+        with self._lock:
+            if depth < len(h.levels):
                 found = self._db.execute(
-                    f"SELECT {col}, COUNT(*) FROM songs WHERE {where} GROUP BY {col}", list(path)
+                    "SELECT label, n FROM tree_counts WHERE hierarchy = ? AND parent = ? "
+                    "ORDER BY label COLLATE NOCASE, label LIMIT ? OFFSET ?",
+                    [h.key, _SEP.join(path), *page],
                 ).fetchall()
-                nodes = [TreeNode(label, n, (*path, label)) for label, n in found]
-            elif depth == len(levels):
-                found = self._db.execute(
-                    "SELECT id, title FROM songs WHERE genre = ? AND artist = ? AND album = ?",
-                    list(path),
-                ).fetchall()
-                nodes = [TreeNode(title, 1, (*path, sid), sid) for sid, title in found]
-            else:
+                return [TreeNode(label, n, (*path, label)) for label, n in found]
+            if depth > len(h.levels):
                 return []
-        return sorted(nodes, key=lambda n: (n.label.casefold(), n.path))
+            where, params = _hier.leaf_where(h, path)
+            key = "song_id" if h.source == "song_instruments" else "id"
+            found = self._db.execute(
+                f"SELECT {key}, title FROM {h.source} WHERE {where} "
+                f"ORDER BY title COLLATE NOCASE, {key} LIMIT ? OFFSET ?",
+                [*params, *page],
+            ).fetchall()
+        return [TreeNode(title, 1, (*path, sid), sid) for sid, title in found]
+
+    def bulk_insert(
+        self,
+        holders: Iterable[tuple[Any, ...]],
+        songs: Iterable[dict[str, Any]],
+        splits: Iterable[tuple[Any, ...]],
+        stems: Iterable[tuple[Any, ...]],
+        search_rows: Iterable[dict[str, str]],
+    ) -> None:
+        """Insert many new songs at once, in one transaction (synthetic catalogues, imports).
+
+        No audio: load_audio of these songs raises CatalogError naming the missing file.
+        Rows are (id, name, kind), song_row()-shaped dicts, (song_id, holder_id, share,
+        position), (song_id, name, instrument, family, role, position), fts_row()-shaped dicts.
+        The tree's counts are rebuilt once at the end rather than by the per-row triggers.
+        """
+        song_cols = None
+        with self._lock, self._db.atomic():
+            conn = self._db.conn
+            _hier.drop_triggers(self._db)
+            conn.executemany("INSERT INTO holders (id, name, kind) VALUES (?, ?, ?)", holders)
+            it = iter(songs)
+            first = next(it, None)
+            if first is not None:
+                song_cols = list(first)
+                marks = ", ".join(f":{c}" for c in song_cols)
+                conn.executemany(
+                    f"INSERT INTO songs ({', '.join(song_cols)}) VALUES ({marks})",
+                    itertools.chain([first], it),
+                )
+            conn.executemany(
+                "INSERT INTO splits (song_id, holder_id, share, position) VALUES (?, ?, ?, ?)",
+                splits,
+            )
+            conn.executemany(
+                "INSERT INTO stems (song_id, name, instrument, family, role, position) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                stems,
+            )
+            cols = ", ".join(FTS_COLUMNS)
+            marks = ", ".join(f":{c}" for c in FTS_COLUMNS)
+            conn.executemany(f"INSERT INTO songs_fts ({cols}) VALUES ({marks})", search_rows)
+            _hier.rebuild(self._db)
+            _hier.create_triggers(self._db)
+            conn.execute("INSERT INTO songs_fts (songs_fts) VALUES ('optimize')")
 
     def add_song(
-        self, song: Song, stem_files: dict[str, Path], consent: Iterable[ConsentRecord] = ()
+        self,
+        song: Song,
+        stem_files: dict[str, Path],
+        consent: Iterable[ConsentRecord] = (),
+        *,
+        source: tuple[str, str] | None = None,
     ) -> None:
         """Add a song, its stems (mono WAV or FLAC at 32 kHz) and consent; all of it or nothing.
 
         The stems are stored as FLAC under audio_dir/<song id>/. The stored duration is the
-        stems' length, whatever song.duration_s says.
+        stems' length, whatever song.duration_s says. `source` (path, content hash) records the
+        imported file the song came from, in the same transaction.
         """
         if self.song(song.id) is not None:
             raise InvalidInput(f"song {song.id} is already in the catalogue")
@@ -264,6 +353,8 @@ class CatalogStore:
                 self._insert_song(song, n / SAMPLE_RATE, gain)
                 for record in records:
                     self._insert_consent(record, song)
+                if source is not None:
+                    self._record_import(song.id, *source)
                 # Files from a song that never got its rows (a crash mid-add) are orphans.
                 if final.exists():
                     shutil.rmtree(final)
@@ -294,6 +385,33 @@ class CatalogStore:
         self._table("splits").insert_all(rows.split_rows(song))
         self._table("stems").insert_all(rows.stem_rows(song))
         self._table("songs_fts").insert(fts_row(song))
+
+    # -- imported files -------------------------------------------------------------------
+
+    def _record_import(self, song_id: str, path: str, content_hash: str) -> None:
+        self._db.execute(
+            "INSERT INTO imported_files (content_hash, path, song_id, imported_at) "
+            "VALUES (?, ?, ?, ?)",
+            [content_hash, path, song_id, datetime.now(UTC).isoformat()],
+        )
+
+    def import_record(self, content_hash: str) -> dict[str, str] | None:
+        """The path and song id a file with these bytes (sha256) was imported as, or None."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT path, song_id FROM imported_files WHERE content_hash = ?", [content_hash]
+            ).fetchone()
+        return None if row is None else {"path": row[0], "song_id": row[1]}
+
+    def imported_song_at(self, path: str) -> str | None:
+        """The song most recently imported from this path, or None."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT song_id FROM imported_files WHERE path = ? "
+                "ORDER BY imported_at DESC, rowid DESC LIMIT 1",
+                [path],
+            ).fetchone()
+        return None if row is None else str(row[0])
 
     # -- rights holders and consent -------------------------------------------------------
 
@@ -391,6 +509,14 @@ class CatalogStore:
         if song is None:
             raise InvalidInput(f"unknown song id {song_id!r}")
         return song
+
+
+def _hierarchy(key: str) -> _hier.Hierarchy:
+    try:
+        return _hier.BY_KEY[key]
+    except KeyError:
+        known = ", ".join(_hier.BY_KEY)
+        raise InvalidInput(f"unknown hierarchy {key!r} (known: {known})") from None
 
 
 def _damaged(path: Path, detail: str) -> str:

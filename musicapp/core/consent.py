@@ -61,9 +61,7 @@ class ConsentRecord:
             raise InvalidInput(f"consent for {self.song_id}: revoked_at needs a time zone")
 
     def allows(self, permission: Permission, use: Use, at: datetime) -> bool:
-        return (
-            not self.is_revoked(at) and permission in self.permissions and use in self.uses
-        )
+        return not self.is_revoked(at) and permission in self.permissions and use in self.uses
 
     def is_revoked(self, at: datetime) -> bool:
         return self.revoked_at is not None and self.revoked_at <= at
@@ -151,9 +149,7 @@ def _holder_reasons(
     return reasons
 
 
-def alternatives_for(
-    song: Song, records: Sequence[ConsentRecord], at: datetime
-) -> tuple[str, ...]:
+def alternatives_for(song: Song, records: Sequence[ConsentRecord], at: datetime) -> tuple[str, ...]:
     """Level and use combinations that every rights holder of the song allows, as phrases."""
     out = []
     for level in (Level.SONG, Level.PARAMETER, Level.AUDIO):

@@ -66,7 +66,9 @@ class Split:
 
     def __post_init__(self) -> None:
         if not (0.0 < self.share <= 1.0) or math.isnan(self.share):
-            raise InvalidInput(f"split share for {self.holder.name!r} must be in (0, 1], got {self.share}")
+            raise InvalidInput(
+                f"split share for {self.holder.name!r} must be in (0, 1], got {self.share}"
+            )
 
 
 SPLIT_TOLERANCE = 1e-6
@@ -185,7 +187,9 @@ class Reference:
                 f"reference {self.song_id}: weight must be a positive number, got {self.weight}"
             )
         if self.level is Level.PARAMETER and self.role is None:
-            raise InvalidInput(f"reference {self.song_id}: a parameter-level reference needs a role")
+            raise InvalidInput(
+                f"reference {self.song_id}: a parameter-level reference needs a role"
+            )
         if self.level is Level.TEMPORAL and self.time_range is None:
             raise InvalidInput(f"reference {self.song_id}: a temporal reference needs a time range")
 

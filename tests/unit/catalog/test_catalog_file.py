@@ -94,3 +94,23 @@ def test_a_damaged_catalogue_gives_a_clear_error(tmp_path, make_song, offset):
     with pytest.raises(CatalogError, match="damaged") as err:
         CatalogStore(path, tmp_path / "audio")
     assert str(path) in str(err.value)
+
+
+@pytest.mark.parametrize("offset", [4096 * 3])
+def test_large_catalogue_opens_fast_and_damage_is_found_on_demand(
+    tmp_path, make_song, offset, monkeypatch
+):
+    """Above the full-check size, opening skips the page scan; check_integrity still finds it."""
+    from musicapp.catalog import store as store_module
+
+    path = tmp_path / "catalog.sqlite"
+    with CatalogStore(path, tmp_path / "audio") as store:
+        store.add_song(*make_song("s1"))
+    data = bytearray(path.read_bytes())
+    data[offset : offset + 2000] = b"\xa5" * 2000
+    path.write_bytes(bytes(data))
+    monkeypatch.setattr(store_module, "FULL_CHECK_MAX_BYTES", 0)
+    opened = CatalogStore(path, tmp_path / "audio")
+    with pytest.raises(CatalogError, match="damaged") as err:
+        opened.check_integrity()
+    assert str(path) in str(err.value)

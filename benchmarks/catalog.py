@@ -1,0 +1,158 @@
+"""Catalogue at scale: autocomplete, tree expansion and cold open on a synthetic catalogue.
+
+    .venv/bin/python benchmarks/catalog.py [--songs 1000000] [--db PATH]
+
+Builds the synthetic catalogue (musicapp.catalog.synthetic) at PATH unless one of that size is
+already there, then prints one table. "bare" is the SQL that search() runs (without
+its ranking in Python and loading the songs), executed directly in the same run; "naive" is the plain ranked query over every match (ORDER BY bm25).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from musicapp.catalog import search as search_sql
+from musicapp.catalog import synthetic
+from musicapp.catalog.store import CatalogStore
+
+GOALS = {"autocomplete_p95_ms": 20.0, "ratio": 1.5, "expand_ms": 50.0}
+COMMON = ["the", "a", "love", "my", "i", "you", "night", "baby", "me", "in"]
+
+
+def prefixes(store: CatalogStore, n_sampled: int = 160, seed: int = 3) -> list[str]:
+    """What users type: common words with a one-letter tail, and cut-off titles and artists."""
+    rng = random.Random(seed)
+    out = ["the r", "a l", "love y", "t", "l", "the", "lo", "my h", "i w", "you a"]
+    out += [f"{w} {c}" for w in COMMON for c in "abdelmrst"]
+    with store._lock:  # the benchmark reads raw rows; the app never does
+        rows = store._db.execute(
+            "SELECT title, artist FROM songs WHERE rowid % 997 = 0 LIMIT 5000"
+        ).fetchall()
+    for _ in range(n_sampled):
+        text = rng.choice(rows)[rng.random() < 0.3].lower()
+        words = text.split()
+        k = rng.randint(1, min(3, len(words)))
+        head, last = words[: k - 1], words[k - 1]
+        out.append(" ".join([*head, last[: rng.randint(1, max(1, len(last)))]]))
+    return list(dict.fromkeys(out))
+
+
+def timed(fn: Callable[[], object], repeat: int = 1) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best * 1000
+
+
+def pct(values: list[float], q: float) -> float:
+    return (
+        statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+        if len(values) > 1
+        else values[0]
+    )
+
+
+def bench_search(store: CatalogStore, db: sqlite3.Connection, texts: list[str]) -> list[str]:
+    weights = ", ".join(str(w) for w in search_sql.RANK_WEIGHTS)
+    naive_sql = (
+        "SELECT song_id FROM songs_fts WHERE songs_fts MATCH ? "
+        f"ORDER BY bm25(songs_fts, {weights}), song_id LIMIT 10"
+    )
+    unranked_sql = "SELECT song_id FROM songs_fts WHERE songs_fts MATCH ? LIMIT 10"
+    cols: dict[str, list[float]] = {
+        k: [] for k in ("search", "suggest", "bare", "naive", "unranked")
+    }
+    for text in texts:
+        q = search_sql.fts_query(text)
+        store.search(text, 10)  # warm the page cache for this query alike for all
+        bare = search_sql.candidate_queries(text, 10)
+        cols["search"].append(timed(lambda t=text: store.search(t, 10), 3))
+        cols["suggest"].append(timed(lambda t=text: store.suggest(t, 10), 3))
+        cols["bare"].append(timed(lambda b=bare: [run_bare(db, s, p) for s, p in b], 3))
+        cols["naive"].append(timed(lambda q=q: db.execute(naive_sql, [q]).fetchall(), 1))
+        cols["unranked"].append(timed(lambda q=q: db.execute(unranked_sql, [q]).fetchall(), 3))
+    lines = [f"autocomplete over {len(texts)} prefixes (ms)      p50      p95      max"]
+    for k, v in cols.items():
+        lines.append(f"  {k:36} {pct(v, 50):8.2f} {pct(v, 95):8.2f} {max(v):8.2f}")
+    for k in ("search", "suggest"):
+        ratio = pct(cols[k], 95) / pct(cols["bare"], 95)
+        lines.append(f"  {k}/bare at p95: {ratio:.2f}x (goal <= {GOALS['ratio']}x)")
+    ratio = pct(cols["search"], 95) / pct(cols["naive"], 95)
+    lines.append(f"  search/naive at p95: {ratio:.2f}x")
+    worst = sorted(zip(cols["search"], texts, strict=True), reverse=True)[:5]
+    lines.append("  slowest search: " + ", ".join(f"{t!r} {ms:.1f}" for ms, t in worst))
+    return lines
+
+
+def run_bare(db: sqlite3.Connection, sql: str, params: list[object]) -> list[object]:
+    return db.execute(sql, params).fetchall()
+
+
+def bench_tree(store: CatalogStore) -> list[str]:
+    lines = ["expand the largest node per level (ms)       first 200     all   children"]
+    for key, _label in store.hierarchies():
+        path: tuple[str, ...] = ()
+        while True:
+            first = timed(lambda p=path, k=key: store.children(p, k, 0, 200), 3)
+            all_ms = timed(lambda p=path, k=key: store.children(p, k), 1)
+            nodes = store.children(path, key)
+            name = key + ":" + ("/".join(path) or "(root)")
+            lines.append(f"  {name[:44]:44} {first:8.2f} {all_ms:8.2f} {len(nodes):8}")
+            if not nodes or nodes[0].song_id is not None:
+                break
+            path = max(nodes, key=lambda n: n.count).path
+    return lines
+
+
+def cold_open(db_path: Path) -> str:
+    code = (
+        "import time; t=time.perf_counter(); from pathlib import Path;"
+        "from musicapp.catalog.store import CatalogStore;"
+        f"s=CatalogStore(Path({str(db_path)!r}), Path({str(db_path.parent / 'audio')!r}));"
+        "t1=time.perf_counter(); s.children(()); s.search('the r', 10);"
+        "print(f'{(t1-t)*1000:.0f} {(time.perf_counter()-t)*1000:.0f}')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    open_ms, first_ms = out.stdout.split()
+    return f"cold open (new process, incl. imports): {open_ms} ms; + root and one search: {first_ms} ms"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--songs", type=int, default=1_000_000)
+    ap.add_argument("--db", type=Path, default=None)
+    args = ap.parse_args(argv)
+    db_path = args.db or Path(tempfile.gettempdir()) / f"musicapp-synthetic-{args.songs}.sqlite"
+    store = CatalogStore(db_path, db_path.parent / "audio")
+    if store.count() not in (0, args.songs):
+        print(f"{db_path} holds {store.count()} songs, not {args.songs}: use another --db")
+        return 2
+    if store.is_empty():
+        t0 = time.perf_counter()
+        synthetic.build(store, synthetic.SyntheticSpec(songs=args.songs))
+        print(f"built {args.songs:,} songs in {time.perf_counter() - t0:.0f} s")
+    store.close()
+    lines = [cold_open(db_path)]
+    store = CatalogStore(db_path, db_path.parent / "audio")
+    db = sqlite3.connect(db_path)
+    texts = prefixes(store)
+    lines += bench_search(store, db, texts)
+    lines += bench_tree(store)
+    print(f"catalogue: {store.count():,} songs at {db_path}")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
