@@ -50,6 +50,25 @@ def cleared_songs(window: MainWindow, want: int, level: Level = Level.PARAMETER)
     return found
 
 
+def generate_then_grab(window: MainWindow, out: Path, app, keep_open_s: float) -> None:
+    """Press Generate; when the take is shown, save the window to `out` and quit."""
+    window.start_generation()
+    handle = window.generation
+    if handle is None:
+        print("screenshot: generation did not start", file=sys.stderr)
+        app.exit(1)
+        return
+
+    def grab() -> None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        window.grab().save(str(out))
+        print(f"saved {out}", flush=True)
+        code = 0 if window.result.take is not None else 1
+        QTimer.singleShot(round(keep_open_s * 1000), lambda: app.exit(code))
+
+    handle.done.connect(lambda: QTimer.singleShot(600, grab))
+
+
 def stage(window: MainWindow, out: Path, app, keep_open_s: float) -> None:
     """Pick two references the way a user would, generate, and grab the window when done."""
     ids = cleared_songs(window, 2)
@@ -83,21 +102,7 @@ def stage(window: MainWindow, out: Path, app, keep_open_s: float) -> None:
     window.references.set_level(0, Level.PARAMETER, Role.MELODY)
     window.settings_panel.set_use(Use.NON_COMMERCIAL)
     window.refresh_check()
-    window.start_generation()
-    handle = window.generation
-    if handle is None:
-        print("screenshot: generation did not start", file=sys.stderr)
-        app.exit(1)
-        return
-
-    def grab() -> None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        window.grab().save(str(out))
-        print(f"saved {out}", flush=True)
-        code = 0 if window.result.take is not None else 1
-        QTimer.singleShot(round(keep_open_s * 1000), lambda: app.exit(code))
-
-    handle.done.connect(lambda: QTimer.singleShot(600, grab))
+    generate_then_grab(window, out, app, keep_open_s)
 
 
 def stage_temporal(window: MainWindow, out: Path, app, keep_open_s: float) -> None:
@@ -124,21 +129,7 @@ def stage_temporal(window: MainWindow, out: Path, app, keep_open_s: float) -> No
         window.user_audio.changed.disconnect(loaded)
         window.user_audio.set_range(6.0, 14.0)
         window.refresh_check()
-        window.start_generation()
-        handle = window.generation
-        if handle is None:
-            print("screenshot: generation did not start", file=sys.stderr)
-            app.exit(1)
-            return
-
-        def grab() -> None:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            window.grab().save(str(out))
-            print(f"saved {out}", flush=True)
-            code = 0 if window.result.take is not None else 1
-            QTimer.singleShot(round(keep_open_s * 1000), lambda: app.exit(code))
-
-        handle.done.connect(lambda: QTimer.singleShot(600, grab))
+        generate_then_grab(window, out, app, keep_open_s)
 
     window.user_audio.changed.connect(loaded)
     window.user_audio.load(mine)
