@@ -72,8 +72,23 @@ class Studio:
 
     # -- select ---------------------------------------------------------------------------------
 
-    def catalogue_children(self, path: tuple[str, ...]) -> list[TreeNode]:
-        return self.catalog.children(path)
+    def catalogue_children(
+        self,
+        path: tuple[str, ...],
+        hierarchy: str = "genre",
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> list[TreeNode]:
+        """One page of a node's children in one of the catalogue's hierarchies."""
+        return self.catalog.children(path, hierarchy, offset, limit)
+
+    def hierarchies(self) -> list[tuple[str, str]]:
+        """The ways the browser can arrange the catalogue, as (key, label)."""
+        return self.catalog.hierarchies()
+
+    def suggest(self, text: str, limit: int = 10) -> list[Any]:
+        """Completions for what the user is typing: (song_id, title, artist) suggestions."""
+        return self.catalog.suggest(text, limit)
 
     def search(self, text: str, limit: int = 50) -> list[Song]:
         return self.catalog.search(text, limit)
