@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QLabel,
     QLineEdit,
     QListView,
@@ -32,7 +33,14 @@ SEARCH_LIMIT = 50
 
 
 class CatalogueService(Protocol):
-    def catalogue_children(self, path: tuple[str, ...]) -> list[Any]: ...
+    def catalogue_children(
+        self,
+        path: tuple[str, ...],
+        hierarchy: str = "genre",
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> list[Any]: ...
+    def hierarchies(self) -> list[tuple[str, str]]: ...
     def search(self, text: str, limit: int = 50) -> list[Song]: ...
 
 
@@ -55,6 +63,12 @@ class BrowserWidget(QWidget):
         self.search_box.setPlaceholderText("Search title, artist, album, genre…")
         self.search_box.setClearButtonEnabled(True)
         self.search_box.addAction(icons.icon("search"), QLineEdit.ActionPosition.LeadingPosition)
+
+        self.hierarchy_box = QComboBox()
+        self.hierarchy_box.setObjectName("hierarchyBox")
+        self.hierarchy_box.setToolTip("How the catalogue is arranged")
+        for key, label in service.hierarchies():
+            self.hierarchy_box.addItem(label, key)
 
         self.tree_model = CatalogTreeModel(service, self)
         self.tree = QTreeView()
@@ -119,6 +133,7 @@ class BrowserWidget(QWidget):
         layout.setContentsMargins(12, 12, 6, 12)
         layout.addWidget(title)
         layout.addWidget(self.search_box)
+        layout.addWidget(self.hierarchy_box)
         layout.addWidget(self.pages, 1)
         layout.addWidget(self.add_button)
 
@@ -134,8 +149,38 @@ class BrowserWidget(QWidget):
         self.tree.activated.connect(self._choose_index)
         self.results.activated.connect(self._choose_index)
         self.tree.selectionModel().selectionChanged.connect(self._update_add_button)
+        # Qt pages in more rows only when the view's very last row shows; a long node in the
+        # middle of the tree (Rock's first 200 artists, then Soul) would never grow. So: when
+        # the last loaded child of a node that has more comes into view, fetch its next page.
+        self.tree.verticalScrollBar().valueChanged.connect(self._schedule_tail_fetch)
+        self.tree.expanded.connect(self._schedule_tail_fetch)
         self.results.selectionModel().selectionChanged.connect(self._update_add_button)
         self.add_button.clicked.connect(self._add_selected)
+        self.hierarchy_box.currentIndexChanged.connect(self._on_hierarchy_changed)
+
+    # -- hierarchy --------------------------------------------------------------------------
+
+    def _schedule_tail_fetch(self, *_: object) -> None:
+        QTimer.singleShot(0, self.fetch_visible_tails)
+
+    def fetch_visible_tails(self) -> None:
+        """Fetch the next page of every node whose last loaded child is in view."""
+        view, model = self.tree, self.tree_model
+        index = view.indexAt(view.viewport().rect().topLeft())
+        bottom = view.viewport().rect().bottom()
+        while index.isValid() and view.visualRect(index).top() <= bottom:
+            parent = index.parent()
+            if index.row() == model.rowCount(parent) - 1 and model.canFetchMore(parent):
+                model.fetchMore(parent)
+            index = view.indexBelow(index)
+
+    def _on_hierarchy_changed(self, row: int) -> None:
+        key = self.hierarchy_box.itemData(row)
+        if not key or key == self.tree_model.hierarchy:
+            return
+        levels = [p.strip() for p in self.hierarchy_box.itemText(row).split("›")]
+        self.tree_model.set_hierarchy(key, levels)
+        self._update_add_button()
 
     # -- search ----------------------------------------------------------------------------
 

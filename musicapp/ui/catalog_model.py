@@ -1,11 +1,24 @@
-"""A lazy tree model of the catalogue (genre → artist → album → song), fetched level by level."""
+"""A lazy tree model of the catalogue in one of its hierarchies, fetched level by level, in pages.
+
+The default hierarchy is genre → artist → album → song; the studio offers others (decade › year,
+...). A level is fetched when the view expands its parent, `PAGE_SIZE` children at a time: a node
+with more children than that fetches its next page only when the view asks (Qt's
+canFetchMore/fetchMore, which QTreeView calls when the user scrolls to the end of the node).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from PySide6.QtCore import QAbstractItemModel, QMimeData, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QMimeData,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+)
 from PySide6.QtGui import QIcon
 
 from musicapp.ui import icons
@@ -15,6 +28,8 @@ SONG_IDS_MIME = "application/x-musicapp-song-ids"  # newline-separated song ids,
 PATH_ROLE = Qt.ItemDataRole.UserRole + 2
 
 _KIND_BY_DEPTH = {1: "genre", 2: "artist", 3: "album"}
+DEFAULT_HIERARCHY = "genre"
+PAGE_SIZE = 200
 
 Index = QModelIndex | QPersistentModelIndex
 _NO_PARENT = QModelIndex()  # Qt's "no parent" default, built once
@@ -23,13 +38,22 @@ _NO_PARENT = QModelIndex()  # Qt's "no parent" default, built once
 class CatalogueSource(Protocol):
     """The part of the studio this model reads."""
 
-    def catalogue_children(self, path: tuple[str, ...]) -> list[Any]: ...
+    def catalogue_children(
+        self,
+        path: tuple[str, ...],
+        hierarchy: str = DEFAULT_HIERARCHY,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> list[Any]: ...
 
 
 class _Node:
-    """One row of the tree; `children` is None until the level below has been fetched."""
+    """One row of the tree; `children` is None until the level below has been fetched.
 
-    __slots__ = ("children", "count", "label", "parent", "path", "row", "song_id")
+    `complete` turns true once a page came back shorter than PAGE_SIZE (no more children).
+    """
+
+    __slots__ = ("children", "complete", "count", "label", "parent", "path", "row", "song_id")
 
     def __init__(
         self,
@@ -47,20 +71,50 @@ class _Node:
         self.parent = parent
         self.row = row
         self.children: list[_Node] | None = [] if song_id else None
-
-    @property
-    def kind(self) -> str:
-        return "song" if self.song_id else _KIND_BY_DEPTH.get(len(self.path), "group")
+        self.complete = bool(song_id)
 
 
 class CatalogTreeModel(QAbstractItemModel):
     """Asks the studio for one level of the hierarchy when the view expands a node."""
 
-    def __init__(self, source: CatalogueSource, parent: Any = None) -> None:
+    def __init__(
+        self,
+        source: CatalogueSource,
+        parent: Any = None,
+        hierarchy: str = DEFAULT_HIERARCHY,
+        level_names: Sequence[str] = (),
+    ) -> None:
         super().__init__(parent)
         self._source = source
+        self._hierarchy = hierarchy
+        self._level_names = tuple(level_names)
         self._root = _Node("", 0, (), None, None, 0)
         self._icons: dict[str, QIcon] = {}
+        # Nodes that got a page in this turn of the event loop. QTreeView's layout calls
+        # fetchMore in a loop while it guesses the viewport is not full (it under-guesses the
+        # row height while laying out), which would drain a wide node on expand; one page per
+        # node per turn keeps it to one batch until the view asks again (scrolling to the end).
+        self._paged: set[int] = set()
+
+    @property
+    def hierarchy(self) -> str:
+        return self._hierarchy
+
+    def set_hierarchy(self, key: str, level_names: Sequence[str] = ()) -> None:
+        """Show the catalogue arranged by another hierarchy (forgets everything fetched)."""
+        self._hierarchy = key
+        self._level_names = tuple(level_names)
+        self.reload()
+
+    def _kind(self, node: _Node) -> str:
+        if node.song_id:
+            return "song"
+        depth = len(node.path)
+        if self._hierarchy == DEFAULT_HIERARCHY:
+            return _KIND_BY_DEPTH.get(depth, "group")
+        if 0 < depth <= len(self._level_names):
+            return self._level_names[depth - 1].lower()
+        return "group"
 
     # -- structure -------------------------------------------------------------------------
 
@@ -102,30 +156,40 @@ class CatalogTreeModel(QAbstractItemModel):
         return node.children is None or bool(node.children)
 
     def canFetchMore(self, parent: Index) -> bool:
-        node = self._node(parent)
-        return node.children is None
+        if parent.isValid() and parent.column() != 0:
+            return False
+        return not self._node(parent).complete
 
     def fetchMore(self, parent: Index) -> None:
+        """Fetch the next page (PAGE_SIZE) of `parent`'s children."""
         node = self._node(parent)
-        if node.children is not None:
+        if node.complete or (node.children and id(node) in self._paged):
             return
-        fetched = self._source.catalogue_children(node.path)
-        node.children = []
+        if not self._paged:
+            QTimer.singleShot(0, self._paged.clear)
+        self._paged.add(id(node))
+        first = len(node.children or ())
+        fetched = self._source.catalogue_children(node.path, self._hierarchy, first, PAGE_SIZE)
+        node.complete = len(fetched) < PAGE_SIZE
+        if node.children is None:
+            node.children = []
         if not fetched:
-            if parent.isValid():  # the view drew an expander; tell it there is nothing behind it
+            if parent.isValid() and first == 0:
+                # The view drew an expander; tell it there is nothing behind it.
                 self.dataChanged.emit(parent, parent)
             return
-        self.beginInsertRows(parent, 0, len(fetched) - 1)
-        node.children = [
-            _Node(t.label, int(t.count), tuple(t.path), t.song_id, node, i)
+        self.beginInsertRows(parent, first, first + len(fetched) - 1)
+        node.children.extend(
+            _Node(t.label, int(t.count), tuple(t.path), t.song_id, node, first + i)
             for i, t in enumerate(fetched)
-        ]
+        )
         self.endInsertRows()
 
     def reload(self) -> None:
         """Forget everything fetched (e.g. after the demo catalogue was built)."""
         self.beginResetModel()
         self._root = _Node("", 0, (), None, None, 0)
+        self._paged.clear()
         self.endResetModel()
 
     def is_fetched(self, path: tuple[str, ...]) -> bool:
@@ -149,9 +213,9 @@ class CatalogTreeModel(QAbstractItemModel):
             if node.song_id:
                 return f"{node.label}\nDouble-click to add it to the references"
             noun = "song" if node.count == 1 else "songs"
-            return f"{node.kind.capitalize()}: {node.label} — {node.count} {noun}"
+            return f"{self._kind(node).capitalize()}: {node.label} — {node.count} {noun}"
         if role == Qt.ItemDataRole.DecorationRole:
-            return self._icon(node.kind)
+            return self._icon(self._kind(node))
         if role == SONG_ID_ROLE:
             return node.song_id
         if role == PATH_ROLE:
@@ -174,7 +238,9 @@ class CatalogTreeModel(QAbstractItemModel):
 
     def _icon(self, kind: str) -> QIcon:
         if kind not in self._icons:
-            self._icons[kind] = icons.icon(kind)
+            icon = icons.icon(kind)
+            # Levels of other hierarchies (decade, instrument, ...) have no icon of their own.
+            self._icons[kind] = icon if not icon.isNull() else icons.icon("genre")
         return self._icons[kind]
 
 

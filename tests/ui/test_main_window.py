@@ -172,9 +172,9 @@ def test_the_tree_fetches_children_only_on_expand(qtbot, context):
     calls = []
     real = context.studio.catalogue_children
 
-    def spy(path):
+    def spy(path, *args, **kwargs):
         calls.append(path)
-        return real(path)
+        return real(path, *args, **kwargs)
 
     context.studio.catalogue_children = spy
     w = MainWindow(context)

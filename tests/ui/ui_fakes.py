@@ -31,6 +31,13 @@ class FakeNode:
 
 
 @dataclass(frozen=True)
+class FakeSuggestion:
+    song_id: str
+    title: str
+    artist: str
+
+
+@dataclass(frozen=True)
 class FakeTake:
     id: str
     request: GenerationRequest
@@ -66,12 +73,20 @@ def _song(i: int, genre: str, artist: str, album: str, commercial: bool) -> Song
 
 @dataclass
 class FakeStudio:
-    """Two genres, two artists each, one album each, three songs per album; s3 is no-commercial."""
+    """Two genres, two artists each, one album each, three songs per album; s3 is no-commercial.
+
+    `wide` > 0 adds a genre "Wide" whose `wide` songs hang right under it (for paging tests).
+    `calls` records the paths asked for; `page_calls` records (path, hierarchy, offset, limit).
+    """
 
     sample_rate: int = 8000
     step_s: float = 0.02
     empty: bool = False
+    wide: int = 0
+    after_wide: bool = False
     calls: list[tuple[str, ...]] = field(default_factory=list)
+    page_calls: list[tuple[tuple[str, ...], str, int, int | None]] = field(default_factory=list)
+    suggest_calls: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.songs: dict[str, Song] = {}
@@ -85,23 +100,67 @@ class FakeStudio:
         self.audio: dict[str, np.ndarray] = {}
 
     # select
-    def catalogue_children(self, path: tuple[str, ...]) -> list[FakeNode]:
+    HIERARCHY_KEYS = {"genre": ("genre", "artist", "album"), "decade": ("decade", "year")}
+
+    def hierarchies(self) -> list[tuple[str, str]]:
+        return [("genre", "Genre › artist › album"), ("decade", "Decade › year")]
+
+    def catalogue_children(
+        self,
+        path: tuple[str, ...],
+        hierarchy: str = "genre",
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> list[FakeNode]:
         self.calls.append(path)
+        self.page_calls.append((path, hierarchy, offset, limit))
+        nodes = self._children(path, hierarchy)
+        return nodes[offset:] if limit is None else nodes[offset : offset + limit]
+
+    def _children(self, path: tuple[str, ...], hierarchy: str) -> list[FakeNode]:
         if self.empty:
             return []
+        if hierarchy == "genre" and self.wide and path[:1] == ("Wide",):
+            if len(path) > 1:
+                return []
+            return [
+                FakeNode(f"Track {k:03}", 1, ("Wide", f"w{k}"), f"w{k}") for k in range(self.wide)
+            ]
+        keys = self.HIERARCHY_KEYS[hierarchy]
+
+        def key(s: Song, k: str) -> str:
+            if k == "decade":
+                return f"{(s.year or 0) // 10 * 10}s"
+            return str(getattr(s, k))
+
         depth = len(path)
-        keys = ("genre", "artist", "album")
         out: dict[str, int] = {}
         songs = [
             s
             for s in self.songs.values()
-            if all(getattr(s, keys[d]) == path[d] for d in range(min(depth, 3)))
+            if all(key(s, keys[d]) == path[d] for d in range(min(depth, len(keys))))
         ]
-        if depth == 3:
+        if depth == len(keys):
             return [FakeNode(s.title, 1, (*path, s.id), s.id) for s in songs]
         for s in songs:
-            out[getattr(s, keys[depth])] = out.get(getattr(s, keys[depth]), 0) + 1
-        return [FakeNode(k, n, (*path, k)) for k, n in out.items()]
+            out[key(s, keys[depth])] = out.get(key(s, keys[depth]), 0) + 1
+        nodes = [FakeNode(k, n, (*path, k)) for k, n in out.items()]
+        if self.wide and depth == 0 and hierarchy == "genre":
+            nodes.append(FakeNode("Wide", self.wide, ("Wide",)))
+            if self.after_wide:  # a genre after it, so Wide is not the view's last row
+                nodes.append(FakeNode("Zydeco", 0, ("Zydeco",)))
+        return nodes
+
+    def suggest(self, text: str, limit: int = 10) -> list[FakeSuggestion]:
+        self.suggest_calls.append(text)
+        t = text.lower().strip()
+        if not t:
+            return []
+        return [
+            FakeSuggestion(s.id, s.title, s.artist)
+            for s in self.songs.values()
+            if s.title.lower().startswith(t) or s.artist.lower().startswith(t)
+        ][:limit]
 
     def search(self, text: str, limit: int = 50) -> list[Song]:
         t = text.lower()
