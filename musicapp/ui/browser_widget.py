@@ -6,9 +6,11 @@ import logging
 from typing import Any, Protocol
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QCompleter,
     QLabel,
     QLineEdit,
     QListView,
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 
 SEARCH_DEBOUNCE_MS = 150
 SEARCH_LIMIT = 50
+SUGGESTIONS = 8
 
 
 class CatalogueService(Protocol):
@@ -42,6 +45,7 @@ class CatalogueService(Protocol):
     ) -> list[Any]: ...
     def hierarchies(self) -> list[tuple[str, str]]: ...
     def search(self, text: str, limit: int = 50) -> list[Song]: ...
+    def suggest(self, text: str, limit: int = 10) -> list[Any]: ...
 
 
 class BrowserWidget(QWidget):
@@ -143,6 +147,14 @@ class BrowserWidget(QWidget):
         self._debounce.timeout.connect(self.run_search)
         self.search_box.textChanged.connect(lambda _t: self._debounce.start())
         self.search_box.returnPressed.connect(self._on_return)
+        # Completions as you type: the popup shows "Title — Artist", choosing one puts the
+        # title in the box (the completion role), and the search then shows that song.
+        self.suggestions = QStandardItemModel(self)
+        self.completer = QCompleter(self.suggestions, self)
+        self.completer.setCompletionMode(QCompleter.CompletionMode.UnfilteredPopupCompletion)
+        self.completer.setCompletionRole(Qt.ItemDataRole.UserRole)
+        self.completer.setWidget(self.search_box)
+        self.completer.activated[str].connect(self.search_box.setText)
 
         # `activated` is a double-click or Enter (a single click where the platform says so);
         # a double-click also emits `doubleClicked`, so listening to both would add twice.
@@ -159,6 +171,26 @@ class BrowserWidget(QWidget):
         self.hierarchy_box.currentIndexChanged.connect(self._on_hierarchy_changed)
 
     # -- hierarchy --------------------------------------------------------------------------
+
+    def _update_suggestions(self, text: str) -> None:
+        """Refill the completion popup for the box's text (a few ms at a million songs, so it
+        runs in the search's debounce on the GUI thread rather than in a job)."""
+        try:
+            found = self._service.suggest(text, SUGGESTIONS)
+        except Exception as exc:  # completions are a convenience: never break the search
+            log.warning("suggestions for %r failed: %s", text, exc)
+            found = []
+        self.suggestions.clear()
+        for s in found:
+            item = QStandardItem(f"{s.title} — {s.artist}")
+            item.setData(s.title, Qt.ItemDataRole.UserRole)
+            item.setData(s.song_id, SONG_ID_ROLE)
+            self.suggestions.appendRow(item)
+        typed = self.search_box.text().strip()
+        if found and typed and not any(x.title == typed for x in found):
+            self.completer.complete()
+        else:
+            self.completer.popup().hide()
 
     def _schedule_tail_fetch(self, *_: object) -> None:
         QTimer.singleShot(0, self.fetch_visible_tails)
@@ -194,6 +226,7 @@ class BrowserWidget(QWidget):
             self.pages.setCurrentIndex(self.PAGE_TREE)
             self._update_add_button()
             return
+        self._update_suggestions(text)
         try:
             songs = self._service.search(text, limit=SEARCH_LIMIT)
             problem = ""

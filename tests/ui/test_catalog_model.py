@@ -135,3 +135,28 @@ def test_scrolling_through_a_long_node_in_the_middle_of_the_tree_pages_it_in(qtb
         qtbot.wait(20)
     assert model.rowCount(wide) == 450
     assert not model.canFetchMore(wide)
+
+
+def test_typing_in_the_search_box_shows_completions_and_choosing_one_searches_it(qtbot):
+    from ui_fakes import FakeStudio
+
+    from musicapp.ui.browser_widget import BrowserWidget
+
+    studio = FakeStudio()
+    browser = BrowserWidget(studio)
+    qtbot.addWidget(browser)
+    browser.show()
+    song = next(iter(studio.songs.values()))
+    qtbot.keyClicks(browser.search_box, song.title[:3])
+    qtbot.waitUntil(lambda: browser.suggestions.rowCount() > 0, timeout=3000)
+    shown = [browser.suggestions.item(r).text() for r in range(browser.suggestions.rowCount())]
+    assert f"{song.title} — {song.artist}" in shown
+    assert all(t.lower().startswith(song.title[:3].lower()) or "—" in t for t in shown)
+    assert browser.completer.popup().isVisible()
+
+    browser.completer.activated[str].emit(song.title)
+    assert browser.search_box.text() == song.title
+    browser.run_search()
+    results = browser.results_model
+    ids = [results.index(r, 0).data(SONG_ID_ROLE) for r in range(results.rowCount())]
+    assert song.id in ids
