@@ -68,6 +68,22 @@ class GenerationResult:
     provenance: Provenance
 
 
+def number_option(
+    request: GenerationRequest, name: str, low: float, high: float, default: float | None
+) -> float | None:
+    """A numeric `request.options[name]` checked against [low, high]; `default` if absent."""
+    raw = request.options.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise InvalidInput(f"option {name}: {raw!r} is not a number") from exc
+    if not low <= value <= high:
+        raise InvalidInput(f"option {name}: {value:g} is outside {low:g}-{high:g}")
+    return value
+
+
 @runtime_checkable
 class Engine(Protocol):
     """A generator. The UI lists engines by label and offers the levels and roles they support.

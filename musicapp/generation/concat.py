@@ -14,6 +14,7 @@ from musicapp.generation.base import (
     GenerationResult,
     Material,
     check_conditioning,
+    number_option,
 )
 from musicapp.generation.form import Choice, Form, build_form, layer_chroma, plan_layer
 from musicapp.generation.layers import (
@@ -214,14 +215,8 @@ def _target_tempo(
     request: GenerationRequest, materials: list[Material], tempi: list[float]
 ) -> float:
     """The weighted median of the references' tempi, each first folded by octaves towards it."""
-    override = request.options.get("tempo")
-    if override:
-        try:
-            tempo = float(override)
-        except ValueError as exc:
-            raise InvalidInput(f"option tempo: {override!r} is not a number") from exc
-        if not 30 <= tempo <= 300:
-            raise InvalidInput(f"option tempo: {tempo:g} BPM is outside 30-300")
+    tempo = number_option(request, "tempo", 30, 300, None)
+    if tempo is not None:
         return tempo
     weights = [m.reference.weight for m in materials]
     rough = weighted_median(tempi, weights)

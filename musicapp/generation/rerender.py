@@ -11,7 +11,7 @@ from musicapp.audio.analysis import Analysis, BarFeatures, key_shift, rms
 from musicapp.audio.cache import cached_analyse, cached_bar_features
 from musicapp.core import GenerationRequest, InvalidInput, Level, allocate
 from musicapp.core.provenance import Provenance
-from musicapp.generation.base import Conditioning, Material
+from musicapp.generation.base import Conditioning, Material, number_option
 from musicapp.generation.layers import SILENT_RMS, Source, analyse_material, make_source
 from musicapp.generation.tracks import Tracks, provenance
 from musicapp.jobs import CancelToken, Progress, ProgressCallback
@@ -116,14 +116,7 @@ def _region(request: GenerationRequest, sr: int, n: int) -> Region:
 
 
 def _blend(request: GenerationRequest) -> float:
-    raw = request.options.get("blend", "0")
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise InvalidInput(f"option blend: {raw!r} is not a number") from exc
-    if not 0.0 <= value <= 1.0:
-        raise InvalidInput(f"option blend: {value:g} is outside 0-1")
-    return value
+    return float(number_option(request, "blend", 0.0, 1.0, 0.0) or 0.0)
 
 
 def _grid(analysis: Analysis, sr: int, n: int) -> np.ndarray:

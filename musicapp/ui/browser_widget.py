@@ -26,6 +26,7 @@ from musicapp.core import Song
 from musicapp.jobs import Progress
 from musicapp.ui import icons
 from musicapp.ui.catalog_model import SONG_ID_ROLE, CatalogTreeModel
+from musicapp.ui.labels import placeholder_label
 from musicapp.ui.search_model import SearchResultsModel
 
 log = logging.getLogger(__name__)
@@ -97,10 +98,7 @@ class BrowserWidget(QWidget):
         self.results.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.results.setDragEnabled(True)
         self.results.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
-        self.no_results = QLabel()
-        self.no_results.setObjectName("placeholder")
-        self.no_results.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.no_results.setWordWrap(True)
+        self.no_results = placeholder_label()
         results_page = QWidget()
         results_layout = QVBoxLayout(results_page)
         results_layout.setContentsMargins(0, 0, 0, 0)

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QHeaderView,
-    QLabel,
     QPushButton,
     QStackedWidget,
     QTableWidget,
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
 from musicapp.core import InvalidInput, Level, Reference, Role, Song, TimeRange
 from musicapp.ui import icons
 from musicapp.ui.catalog_model import SONG_IDS_MIME, song_ids_from_mime
+from musicapp.ui.labels import placeholder_label
 from musicapp.ui.range_widget import range_text
 from musicapp.ui.search_model import song_subtitle
 
@@ -107,13 +107,10 @@ class ReferencesWidget(QWidget):
             header.resizeSection(col, width)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 
-        self.placeholder = QLabel(
+        self.placeholder = placeholder_label(
             "No references yet.\nDouble-click a song in the catalogue, or select it and press "
             "“Add to references”."
         )
-        self.placeholder.setObjectName("placeholder")
-        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.placeholder.setWordWrap(True)
 
         self.pages = QStackedWidget()
         self.pages.addWidget(self.placeholder)

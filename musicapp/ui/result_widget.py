@@ -30,6 +30,7 @@ from musicapp.jobs import FunctionJob
 from musicapp.ui import icons
 from musicapp.ui.error_dialog import show_error
 from musicapp.ui.job_runner import JobRunner
+from musicapp.ui.labels import placeholder_label
 from musicapp.ui.waveform_widget import LegendWidget, WaveformWidget
 
 log = logging.getLogger(__name__)
@@ -75,13 +76,10 @@ class ResultWidget(QWidget):
         self._audio: npt.NDArray[np.float32] | None = None
         self._export_path: Path | None = None
 
-        self.placeholder = QLabel(
+        self.placeholder = placeholder_label(
             "Your take appears here.\n\nAdd reference songs, check that they are cleared, then "
             "press Generate. You will see who sounds where and how the royalties split."
         )
-        self.placeholder.setObjectName("placeholder")
-        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.placeholder.setWordWrap(True)
 
         self.info = QLabel()
         self.info.setObjectName("hint")
