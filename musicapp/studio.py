@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from musicapp.config import Settings
+from musicapp.config import SAMPLE_RATE, Settings
 from musicapp.consent import ConsentService
 from musicapp.core import (
     GenerationRequest,
@@ -33,12 +33,28 @@ from musicapp.jobs import (
 from musicapp.takes import Take, TakeStore, audio_digest, take_from_event
 
 if TYPE_CHECKING:
+    from musicapp.catalog.search import SearchFilters
     from musicapp.catalog.store import CatalogStore, TreeNode
     from musicapp.export import ExportResult, FileReport
     from musicapp.generation.base import Conditioning
     from musicapp.ledger import Ledger
 
 log = logging.getLogger(__name__)
+
+
+PREVIEW_S = 15.0
+
+
+def preview_start(song: Song) -> float:
+    """Where a song's preview starts: a bar line near a quarter of the way in, when the song is
+    long enough to fill the preview from there; else as late as still fills it."""
+    latest = max(0.0, song.duration_s - PREVIEW_S)
+    start = min(song.duration_s * 0.25, latest)
+    if song.tempo_bpm and song.beats_per_bar and song.downbeat_s is not None:
+        bar = 60.0 / song.tempo_bpm * song.beats_per_bar
+        n = max(0, int((start - song.downbeat_s) // bar))
+        start = song.downbeat_s + n * bar
+    return max(0.0, min(start, latest))
 
 
 def _downbeat_in_cut(song: Song, time_range: TimeRange | None) -> float | None:
@@ -86,12 +102,33 @@ class Studio:
         """The ways the browser can arrange the catalogue, as (key, label)."""
         return self.catalog.hierarchies()
 
-    def suggest(self, text: str, limit: int = 10) -> list[Any]:
+    def suggest(
+        self, text: str, limit: int = 10, filters: SearchFilters | None = None
+    ) -> list[Any]:
         """Completions for what the user is typing: (song_id, title, artist) suggestions."""
-        return self.catalog.suggest(text, limit)
+        return self.catalog.suggest(text, limit, filters)
 
-    def search(self, text: str, limit: int = 50) -> list[Song]:
-        return self.catalog.search(text, limit)
+    def search(
+        self, text: str, limit: int = 50, filters: SearchFilters | None = None
+    ) -> list[Song]:
+        """Songs matching `text`, best first, narrowed by `filters` (search.SearchFilters)."""
+        return self.catalog.search(text, limit, filters)
+
+    def filter_choices(self) -> dict[str, list[str]]:
+        """The values the search filters offer: "genre", "era" and "instrument" (families)."""
+        return self.catalog.filter_choices()
+
+    def preview(self, song_id: str) -> tuple[np.ndarray, int]:
+        """PREVIEW_S seconds of a song's stereo mix, and its sample rate, for listening in the
+        browser: from the first downbeat after a quarter of the song (past most intros), or
+        the whole song when it is shorter."""
+        song = self.catalog.song(song_id)
+        if song is None:
+            raise InvalidInput(f"song {song_id}: not in the catalogue")
+        start = preview_start(song)
+        end = min(song.duration_s, start + PREVIEW_S)
+        rng = TimeRange(start, end) if end > start else None
+        return self.catalog.load_audio(song_id, time_range=rng), SAMPLE_RATE
 
     def song(self, song_id: str) -> Song | None:
         return self.catalog.song(song_id)

@@ -187,6 +187,26 @@ def _v_import_hashes(db: Database) -> None:
     )
 
 
+def _v_usable(db: Database) -> None:
+    # The search filter "usable for this level and use" at a million songs: each song's consent
+    # decisions as a bit mask (core.consent.usable_mask), derived from the consent table and
+    # never the record of it. recheck_at is when a decision may change by itself (a version
+    # taking effect, a revocation date); the store recomputes rows whose time has come, and
+    # the rows seeded here ('' = now) on first use.
+    _run(
+        db,
+        """
+        CREATE TABLE usable (
+            song_id TEXT PRIMARY KEY REFERENCES songs(id),
+            mask INTEGER NOT NULL,
+            recheck_at TEXT
+        ) WITHOUT ROWID;
+        CREATE INDEX usable_recheck ON usable (recheck_at) WHERE recheck_at IS NOT NULL;
+        INSERT INTO usable (song_id, mask, recheck_at) SELECT DISTINCT song_id, 0, '' FROM consent
+        """,
+    )
+
+
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _v1_tables,
     _v2_search,
@@ -194,6 +214,7 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _v4_meter,
     _v_hierarchies_and_prefix1,
     _v_import_hashes,
+    _v_usable,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

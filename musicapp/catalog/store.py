@@ -23,7 +23,13 @@ from musicapp.catalog import hierarchy as _hier
 from musicapp.catalog import migrations, mix, rows
 from musicapp.catalog.migrations import FTS_COLUMNS
 from musicapp.catalog.mix import Audio
-from musicapp.catalog.search import Suggestion, candidate_queries, fts_row, rank
+from musicapp.catalog.search import (
+    SearchFilters,
+    Suggestion,
+    browse_query,
+    fts_row,
+    tier_queries,
+)
 from musicapp.catalog.stem_files import read_new_stems
 from musicapp.config import SAMPLE_RATE
 from musicapp.core import (
@@ -34,6 +40,7 @@ from musicapp.core import (
     Split,
     Stem,
     TimeRange,
+    usable_mask,
 )
 
 # Files up to this size get the full page check on open (see _open).
@@ -211,28 +218,96 @@ class CatalogStore:
                 stems[r["song_id"]].append(Stem(r["name"], r["instrument"], r["family"], r["role"]))
         return [rows.song_from_row(r, tuple(splits[r["id"]]), tuple(stems[r["id"]])) for r in found]
 
-    def search(self, text: str, limit: int = 50) -> list[Song]:
-        """Songs matching every word of `text` (the last word as a prefix), best match first.
+    def search(
+        self, text: str, limit: int = 50, filters: SearchFilters | None = None
+    ) -> list[Song]:
+        """Songs matching every word of `text` (the last word as a prefix), best match first,
+        narrowed by `filters`; with no words typed, the songs passing active filters.
 
         Titles that start with the text come first. Large match sets are ranked from their
         first search.CANDIDATES matches only, which keeps type-ahead fast at a million songs
         (search.candidate_queries says why).
         """
-        ids = [row[0] for row in self._ranked(text, limit)]
+        ids = [row[0] for row in self._ranked(text, limit, filters)]
         found = self.songs(ids)
         return [found[i] for i in ids if i in found]
 
-    def suggest(self, text: str, limit: int = 10) -> list[Suggestion]:
+    def suggest(
+        self, text: str, limit: int = 10, filters: SearchFilters | None = None
+    ) -> list[Suggestion]:
         """Completions for the search box, ranked like search(), without loading the songs."""
-        return [Suggestion(*row[:3]) for row in self._ranked(text, limit)]
+        return [Suggestion(*row[:3]) for row in self._ranked(text, limit, filters)]
 
-    def _ranked(self, text: str, limit: int) -> list[tuple[str, ...]]:
+    def _ranked(
+        self, text: str, limit: int, filters: SearchFilters | None
+    ) -> list[tuple[str, ...]]:
+        """(song_id, title, artist) of the best `limit` matches: search.tier_queries in order."""
+        if limit <= 0:
+            return []
+        queries = tier_queries(text, limit, filters)
+        if not queries and filters is not None and filters.active:
+            queries = [browse_query(filters, limit)]
         found: dict[str, tuple[str, ...]] = {}
         with self._lock:
-            for sql, params in candidate_queries(text, limit):
+            if filters is not None and (filters.level is not None or filters.use is not None):
+                self._refresh_due_usable()
+            for sql, params in queries:
                 for row in self._db.execute(sql, params):
                     found.setdefault(row[0], tuple(row))
-        return rank(text, list(found.values()))[:limit]
+                if len(found) >= limit:
+                    break
+        return list(found.values())[:limit]
+
+    def filter_choices(self) -> dict[str, list[str]]:
+        """What the search filters can choose from: genres, eras and instrument families."""
+        with self._lock:
+            return {
+                "genre": self._distinct_labels(
+                    "tree_counts", "label", "hierarchy = 'genre' AND parent = ''"
+                ),
+                "era": self._distinct_labels("songs", "era", "era != ''"),
+                "instrument": self._distinct_labels(
+                    "tree_counts", "label", "hierarchy = 'instrument' AND parent = ''"
+                ),
+            }
+
+    def _distinct_labels(self, table: str, col: str, where: str) -> list[str]:
+        found = self._db.execute(
+            f"SELECT DISTINCT {col} FROM {table} WHERE {where} ORDER BY {col} COLLATE NOCASE"
+        )
+        return [r[0] for r in found]
+
+    def _refresh_usable(self, song_ids: list[str]) -> None:
+        """Recompute the songs' consent masks for the "usable for" filter (migrations._v_usable)."""
+        now = datetime.now(UTC)
+        songs = self.songs(song_ids)
+        by_song: dict[str, list[ConsentRecord]] = {i: [] for i in songs}
+        for record in self.consent_records(list(songs)):
+            by_song[record.song_id].append(record)
+        rows_ = []
+        for sid, song in songs.items():
+            mask, recheck = usable_mask(song, by_song[sid], now)
+            rows_.append(
+                (sid, mask, None if recheck is None else recheck.astimezone(UTC).isoformat())
+            )
+        self._db.conn.executemany(
+            "INSERT OR REPLACE INTO usable (song_id, mask, recheck_at) VALUES (?, ?, ?)", rows_
+        )
+
+    def _refresh_due_usable(self) -> None:
+        """Recompute masks whose recheck time has come: a consent version took effect or a
+        revocation date passed since they were computed."""
+        now = datetime.now(UTC).isoformat()
+        due = [
+            r[0]
+            for r in self._db.execute(
+                "SELECT song_id FROM usable WHERE recheck_at IS NOT NULL AND recheck_at <= ?", [now]
+            )
+        ]
+        if due:
+            with self._db.atomic():
+                for chunk in _chunks(due, 500):
+                    self._refresh_usable(chunk)
 
     def hierarchies(self) -> list[tuple[str, str]]:
         """The ways to browse, as (key for children(), label for the user)."""
@@ -353,6 +428,8 @@ class CatalogStore:
                 self._insert_song(song, n / SAMPLE_RATE, gain)
                 for record in records:
                     self._insert_consent(record, song)
+                if records:
+                    self._refresh_usable([song.id])
                 if source is not None:
                     self._record_import(song.id, *source)
                 # Files from a song that never got its rows (a crash mid-add) are orphans.
@@ -442,6 +519,7 @@ class CatalogStore:
             raise InvalidInput(f"consent: unknown song id {record.song_id!r}")
         with self._lock, self._db.atomic():
             self._insert_consent(record, song)
+            self._refresh_usable([song.id])
 
     def _insert_consent(self, record: ConsentRecord, song: Song) -> None:
         if record.song_id != song.id:

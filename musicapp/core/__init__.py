@@ -8,6 +8,8 @@ from musicapp.core.consent import (
     Verification,
     current_record,
     decide,
+    usable_bit,
+    usable_mask,
     verify,
 )
 from musicapp.core.model import (
@@ -59,5 +61,7 @@ __all__ = [
     "decide",
     "holder_shares",
     "normalise",
+    "usable_bit",
+    "usable_mask",
     "verify",
 ]

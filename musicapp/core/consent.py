@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from musicapp.core.model import InvalidInput, Level, Reference, Song, Use
+from musicapp.core.model import InvalidInput, Level, Reference, Role, Song, TimeRange, Use
 
 
 class Permission(StrEnum):
@@ -220,3 +220,33 @@ def verify(
     return Verification(
         use, tuple(decide(r, use, songs.get(r.song_id), records, at) for r in references)
     )
+
+
+def usable_bit(level: Level, use: Use) -> int:
+    """The bit of `usable_mask` that says "usable at this level for this use"."""
+    return 1 << (list(Level).index(level) * len(Use) + list(Use).index(use))
+
+
+def _probe(song_id: str, level: Level) -> Reference:
+    # A reference of each level as the policy sees it: the role and range only make it valid.
+    role = Role.MELODY if level is Level.PARAMETER else None
+    rng = TimeRange(0.0, 1.0) if level is Level.TEMPORAL else None
+    return Reference(song_id, level, role, rng)
+
+
+def usable_mask(
+    song: Song, records: Sequence[ConsentRecord], at: datetime
+) -> tuple[int, datetime | None]:
+    """Every (level, use) the policy allows for `song` at `at`, as usable_bit()s; and the next
+    time a record's own dates can change that (a version taking effect, a revocation), if any.
+
+    For browsing filters only: every request is still verified with decide() when it is made.
+    """
+    mask = 0
+    for level in Level:
+        for use in Use:
+            if decide(_probe(song.id, level), use, song, records, at).allowed:
+                mask |= usable_bit(level, use)
+    upcoming = [r.effective_from for r in records if r.effective_from > at]
+    upcoming += [r.revoked_at for r in records if r.revoked_at is not None and r.revoked_at > at]
+    return mask, min(upcoming, default=None)

@@ -1,19 +1,22 @@
-"""The left panel: search box over the catalogue tree, with results replacing the tree."""
+"""The left panel: search box and filters over the catalogue tree, with results replacing the
+tree, and 15-second previews of the selected song."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any, Protocol
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeyEvent, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QCompleter,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QListView,
+    QMenu,
     QProgressBar,
     QPushButton,
     QStackedWidget,
@@ -22,11 +25,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from musicapp.audio.playback import Player
+from musicapp.catalog.search import SearchFilters
 from musicapp.core import Song
 from musicapp.jobs import Progress
 from musicapp.ui import icons
 from musicapp.ui.catalog_model import SONG_ID_ROLE, CatalogTreeModel
+from musicapp.ui.filter_bar import FilterBar
+from musicapp.ui.job_runner import JobRunner
 from musicapp.ui.labels import placeholder_label
+from musicapp.ui.preview_player import PreviewBar, PreviewPlayer
 from musicapp.ui.search_model import SearchResultsModel
 
 log = logging.getLogger(__name__)
@@ -45,20 +53,40 @@ class CatalogueService(Protocol):
         limit: int | None = None,
     ) -> list[Any]: ...
     def hierarchies(self) -> list[tuple[str, str]]: ...
-    def search(self, text: str, limit: int = 50) -> list[Song]: ...
-    def suggest(self, text: str, limit: int = 10) -> list[Any]: ...
+    def search(
+        self, text: str, limit: int = 50, filters: SearchFilters | None = None
+    ) -> list[Song]: ...
+    def suggest(
+        self, text: str, limit: int = 10, filters: SearchFilters | None = None
+    ) -> list[Any]: ...
+    def filter_choices(self) -> dict[str, list[str]]: ...
+    def preview(self, song_id: str) -> tuple[Any, int]: ...
+    def song(self, song_id: str) -> Song | None: ...
 
 
 class BrowserWidget(QWidget):
-    """Lets the user find songs by browsing the hierarchy or by searching; emits `song_chosen`."""
+    """Lets the user find songs by browsing the hierarchy or by searching (narrowed by the
+    filters), and hear a preview; emits `song_chosen` to add one to the references.
+
+    `runner` loads previews off the GUI thread (the window passes its own, so shutdown waits
+    for them); `player` is the playback backend (tests pass a fake).
+    """
 
     song_chosen = Signal(str)  # song id
+    status = Signal(str)  # a line for the window's status bar
 
     PAGE_TREE, PAGE_RESULTS, PAGE_BUILDING = range(3)
 
-    def __init__(self, service: CatalogueService, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        service: CatalogueService,
+        parent: QWidget | None = None,
+        runner: JobRunner | None = None,
+        player: Player | None = None,
+    ) -> None:
         super().__init__(parent)
         self._service = service
+        self.runner = runner if runner is not None else JobRunner(self)
 
         title = QLabel("Catalogue")
         title.setObjectName("panelTitle")
@@ -74,6 +102,8 @@ class BrowserWidget(QWidget):
         self.hierarchy_box.setToolTip("How the catalogue is arranged")
         for key, label in service.hierarchies():
             self.hierarchy_box.addItem(label, key)
+
+        self.filter_bar = FilterBar()
 
         self.tree_model = CatalogTreeModel(service, self)
         self.tree = QTreeView()
@@ -131,19 +161,45 @@ class BrowserWidget(QWidget):
         self.add_button.setEnabled(False)
         self.add_button.setToolTip("Add the selected song to the references (or double-click it)")
 
+        self.preview = PreviewPlayer(service, self.runner, player, self)
+        self.preview_button = QPushButton(icons.icon("play"), "Preview")
+        self.preview_button.setObjectName("previewButton")
+        self.preview_button.setEnabled(False)
+        self.preview_button.setToolTip("Listen to 15 seconds of the selected song (Space)")
+        self.preview_bar = PreviewBar(self.preview)
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.addWidget(self.preview_button)
+        buttons.addWidget(self.add_button, 1)
+
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 12, 6, 12)
         layout.addWidget(title)
         layout.addWidget(self.search_box)
+        layout.addWidget(self.filter_bar)
         layout.addWidget(self.hierarchy_box)
         layout.addWidget(self.pages, 1)
-        layout.addWidget(self.add_button)
+        layout.addWidget(self.preview_bar)
+        layout.addLayout(buttons)
+
+        # Space previews the selected song, as in a file manager. The views' own key events
+        # carry it (an event filter, not a shortcut), so Space typed into the search box stays
+        # a space and Space does not start the tree's type-ahead search.
+        self.preview_action = QAction(icons.icon("play"), "Preview 15 seconds\tSpace", self)
+        self.preview_action.triggered.connect(self.preview_selected)
+        self.add_action = QAction(icons.icon("add"), "Add to references\tEnter", self)
+        self.add_action.triggered.connect(self._add_selected)
+        for view in (self.tree, self.results):
+            view.installEventFilter(self)
+            view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+            view.customContextMenuRequested.connect(self._show_context_menu)
 
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(SEARCH_DEBOUNCE_MS)
         self._debounce.timeout.connect(self.run_search)
         self.search_box.textChanged.connect(lambda _t: self._debounce.start())
+        self.filter_bar.changed.connect(self._on_filters_changed)
         self.search_box.returnPressed.connect(self._on_return)
         # Completions as you type: the popup shows "Title — Artist", choosing one puts the
         # title in the box (the completion role), and the search then shows that song.
@@ -166,7 +222,10 @@ class BrowserWidget(QWidget):
         self.tree.expanded.connect(self._schedule_tail_fetch)
         self.results.selectionModel().selectionChanged.connect(self._update_add_button)
         self.add_button.clicked.connect(self._add_selected)
+        self.preview_button.clicked.connect(self.preview_selected)
+        self.preview.message.connect(self.status)
         self.hierarchy_box.currentIndexChanged.connect(self._on_hierarchy_changed)
+        self.refresh_filter_choices()
 
     # -- hierarchy --------------------------------------------------------------------------
 
@@ -174,7 +233,7 @@ class BrowserWidget(QWidget):
         """Refill the completion popup for the box's text (a few ms at a million songs, so it
         runs in the search's debounce on the GUI thread rather than in a job)."""
         try:
-            found = self._service.suggest(text, SUGGESTIONS)
+            found = self._service.suggest(text, SUGGESTIONS, **self._filter_kwargs())
         except Exception as exc:  # completions are a convenience: never break the search
             log.warning("suggestions for %r failed: %s", text, exc)
             found = []
@@ -220,25 +279,56 @@ class BrowserWidget(QWidget):
         if self.pages.currentIndex() == self.PAGE_BUILDING:
             return
         text = self.search_box.text().strip()
-        if not text:
+        filtered = self.filter_bar.filters().active
+        if not text and not filtered:
             self.pages.setCurrentIndex(self.PAGE_TREE)
             self._update_add_button()
             return
-        self._update_suggestions(text)
+        if text:
+            self._update_suggestions(text)
         try:
-            songs = self._service.search(text, limit=SEARCH_LIMIT)
+            songs = self._service.search(text, limit=SEARCH_LIMIT, **self._filter_kwargs())
             problem = ""
         except Exception as exc:  # a malformed query must not take the panel down
             log.warning("search %r failed: %s", text, exc)
             songs, problem = [], f"The search did not work: {exc}"
         self.results_model.set_songs(songs)
-        self.no_results.setText(problem or f"No songs match “{text}”.")
+        if text:
+            empty = f"No songs match “{text}”" + (" with these filters." if filtered else ".")
+        else:
+            empty = "No songs pass these filters."
+        self.no_results.setText(problem or empty)
         self.no_results.setVisible(not songs)
         self.results.setVisible(bool(songs))
         if songs:
             self.results.setCurrentIndex(self.results_model.index(0))
         self.pages.setCurrentIndex(self.PAGE_RESULTS)
         self._update_add_button()
+
+    def _filter_kwargs(self) -> dict[str, SearchFilters]:
+        """`filters=` for search and suggest, only when a filter is chosen: with none, the
+        call is the plain one every catalogue service understands."""
+        filters = self.filter_bar.filters()
+        return {"filters": filters} if filters.active else {}
+
+    def _on_filters_changed(self, _filters: SearchFilters) -> None:
+        # The same debounce as typing: several combos changed in a row cost one search.
+        self._debounce.start()
+
+    def refresh_filter_choices(self) -> None:
+        """Offer the catalogue's current genres, eras and instruments in the filter bar."""
+        try:
+            choices = self._service.filter_choices()
+        except Exception as exc:  # the filters are a convenience: never break the panel
+            log.warning("filter choices failed: %s", exc)
+            return
+        self.filter_bar.set_choices(choices)
+
+    def catalogue_changed(self) -> None:
+        """The catalogue gained songs (an import): reload the tree, choices and results."""
+        self.tree_model.reload()
+        self.refresh_filter_choices()
+        self.run_search()
 
     def _on_return(self) -> None:
         if self._debounce.isActive():
@@ -268,7 +358,45 @@ class BrowserWidget(QWidget):
             self.song_chosen.emit(song_id)
 
     def _update_add_button(self, *_: object) -> None:
-        self.add_button.setEnabled(self.selected_song_id() is not None)
+        chosen = self.selected_song_id() is not None
+        self.add_button.setEnabled(chosen)
+        self.preview_button.setEnabled(chosen)
+        self.preview_action.setEnabled(chosen)
+        self.add_action.setEnabled(chosen)
+
+    # -- preview ----------------------------------------------------------------------------
+
+    def preview_selected(self) -> None:
+        """Play 15 seconds of the selected song (stopping any other preview)."""
+        song_id = self.selected_song_id()
+        if song_id:
+            self.preview.preview(song_id)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if (
+            watched in (self.tree, self.results)
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Space
+            and not event.modifiers()
+        ):
+            self.preview_selected()
+            return True
+        return super().eventFilter(watched, event)
+
+    def _show_context_menu(self, pos: QPoint) -> None:
+        view = self._active_view()
+        index = view.indexAt(pos)
+        if not index.isValid() or not index.data(SONG_ID_ROLE):
+            return
+        view.setCurrentIndex(index)
+        menu = QMenu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.addAction(self.preview_action)
+        menu.addAction(self.add_action)
+        if self.preview.busy:
+            menu.addAction(icons.icon("stop"), "Stop the preview", self.preview.stop)
+        menu.popup(view.viewport().mapToGlobal(pos))
 
     # -- first run ------------------------------------------------------------------------
 
@@ -276,6 +404,7 @@ class BrowserWidget(QWidget):
         """Show the demo-building page with `progress` (None: just started)."""
         self.pages.setCurrentIndex(self.PAGE_BUILDING)
         self.search_box.setEnabled(False)
+        self.filter_bar.setEnabled(False)
         fraction = progress.fraction if progress else 0.0
         self.building_bar.setValue(round(1000 * max(0.0, min(1.0, fraction))))
         if progress is not None:
@@ -285,5 +414,7 @@ class BrowserWidget(QWidget):
         """Leave the building page and show a freshly loaded tree."""
         self.tree_model.reload()
         self.search_box.setEnabled(True)
+        self.filter_bar.setEnabled(True)
+        self.refresh_filter_choices()
         self.pages.setCurrentIndex(self.PAGE_TREE)
         self.run_search()

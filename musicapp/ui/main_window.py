@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
@@ -24,6 +25,7 @@ from musicapp.studio import Refused
 from musicapp.ui.browser_widget import BrowserWidget
 from musicapp.ui.error_dialog import show_error
 from musicapp.ui.generate_widget import GenerateBar, SettingsWidget
+from musicapp.ui.import_dialog import ImportDialog
 from musicapp.ui.job_runner import JobHandle, JobRunner
 from musicapp.ui.range_dialog import RangeDialog
 from musicapp.ui.references_widget import ReferencesWidget
@@ -56,11 +58,12 @@ class MainWindow(QMainWindow):
         self.generation: JobHandle | None = None
         self.demo_build: JobHandle | None = None
         self._generation_songs: dict[str, Song] = {}
+        self.import_dialog: ImportDialog | None = None
 
         self.setWindowTitle("musicapp")
         self.resize(*DEFAULT_SIZE)
 
-        self.browser = BrowserWidget(self.studio)
+        self.browser = BrowserWidget(self.studio, runner=self.runner)
         self.references = ReferencesWidget()
         self.settings_panel = SettingsWidget(self._engines(), self._unavailable_engines())
         self.user_audio = UserAudioWidget(self.runner)
@@ -109,6 +112,11 @@ class MainWindow(QMainWindow):
         self.generate_bar.generate_clicked.connect(self.start_generation)
         self.generate_bar.cancel_clicked.connect(self.cancel_generation)
         self.result.status.connect(self.show_status)
+        self.browser.status.connect(self.show_status)
+        # One sound at a time: a preview stops the take, playing the take stops the preview.
+        # Both happen before the new sound starts: stopping sounddevice stops whatever plays.
+        self.browser.preview.loading.connect(self._on_preview_loading)
+        self.result.play_button.pressed.connect(self._on_take_play_pressed)
 
         self.refresh_check()
         self.statusBar().showMessage("Ready")
@@ -122,9 +130,15 @@ class MainWindow(QMainWindow):
         export.setEnabled(False)  # until there is a take
         export.triggered.connect(self.result.export_take)
         self.export_action = export
+        import_action = QAction("&Import music…", self)
+        import_action.setShortcut(QKeySequence("Ctrl+I"))
+        import_action.setToolTip("Add a folder of audio files (and a manifest) to the catalogue")
+        import_action.triggered.connect(self.open_import_dialog)
+        self.import_action = import_action
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
+        file_menu.addAction(import_action)
         file_menu.addAction(export)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
@@ -332,6 +346,40 @@ class MainWindow(QMainWindow):
         self.demo_build = None
         self.browser.show_catalogue()
 
+    # -- import and preview -------------------------------------------------------------
+
+    def _import_job(self, path: Path, manifest: Path | None) -> Any:
+        """The import job: the studio's when it has one, else the importer over the catalogue
+        the context opened (the same job `musicapp import` runs)."""
+        make = getattr(self.studio, "import_job", None)
+        if make is not None:
+            return make(path, manifest)
+        from musicapp.catalog.importer import import_job
+
+        return import_job(self.context.catalog, path, manifest)
+
+    def open_import_dialog(self) -> ImportDialog:
+        """File → Import music…: one dialog at a time, window-modal."""
+        if self.import_dialog is not None and self.import_dialog.isVisible():
+            self.import_dialog.raise_()
+            return self.import_dialog
+        dialog = ImportDialog(self.runner, self._import_job, self)
+        dialog.catalogue_changed.connect(self._on_catalogue_imported)
+        self.import_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _on_catalogue_imported(self) -> None:
+        self.browser.catalogue_changed()
+        self.show_status("Catalogue updated by the import")
+
+    def _on_preview_loading(self, _song_id: str) -> None:
+        self.result.stop()
+
+    def _on_take_play_pressed(self) -> None:
+        if not self.result.play_button.isChecked():  # about to play, not to stop
+            self.browser.preview.stop()
+
     # -- shutdown -----------------------------------------------------------------------
 
     def _about(self) -> None:
@@ -344,6 +392,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         self.result.stop()
+        self.browser.preview.stop()
         self.runner.cancel_all()
         if not self.runner.wait(SHUTDOWN_WAIT_MS):
             log.warning("jobs still running at shutdown")

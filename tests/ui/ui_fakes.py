@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from musicapp.catalog.search import SearchFilters
 from musicapp.core import (
     Decision,
     GenerationRequest,
@@ -87,6 +88,9 @@ class FakeStudio:
     calls: list[tuple[str, ...]] = field(default_factory=list)
     page_calls: list[tuple[tuple[str, ...], str, int, int | None]] = field(default_factory=list)
     suggest_calls: list[str] = field(default_factory=list)
+    search_calls: list[tuple[str, SearchFilters | None]] = field(default_factory=list)
+    preview_calls: list[str] = field(default_factory=list)
+    preview_s: float = 0.5
 
     def __post_init__(self) -> None:
         self.songs: dict[str, Song] = {}
@@ -98,6 +102,41 @@ class FakeStudio:
                     i += 1
                     self.songs[f"s{i}"] = _song(i, genre, artist, f"{artist} album", i != 3)
         self.audio: dict[str, np.ndarray] = {}
+        # Odd songs have a violin, even ones a piano (the fake songs have no stems).
+        self.instruments = {sid: ("Violin" if int(sid[1:]) % 2 else "Piano") for sid in self.songs}
+
+    def era(self, song: Song) -> str:
+        return f"{(song.year or 0) // 10 * 10}s"
+
+    def passes(self, song: Song, filters: SearchFilters | None) -> bool:
+        """The filters applied honestly over the fake songs (s3 refuses commercial use)."""
+        if filters is None:
+            return True
+        if filters.use is not None and filters.use.value == "commercial":
+            if song.id in self.no_commercial:
+                return False
+        return (
+            (filters.genre is None or song.genre == filters.genre)
+            and (filters.era is None or self.era(song) == filters.era)
+            and (filters.instrument is None or self.instruments[song.id] == filters.instrument)
+        )
+
+    def filter_choices(self) -> dict[str, list[str]]:
+        songs = self.songs.values()
+        return {
+            "genre": sorted({s.genre for s in songs}),
+            "era": sorted({self.era(s) for s in songs}),
+            "instrument": sorted(set(self.instruments.values())),
+        }
+
+    def preview(self, song_id: str) -> tuple[np.ndarray, int]:
+        """A short sine (the real one is 15 s of the song's mix)."""
+        self.preview_calls.append(song_id)
+        if song_id not in self.songs:
+            raise KeyError(song_id)
+        t = np.arange(int(self.preview_s * self.sample_rate)) / self.sample_rate
+        mono = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+        return np.stack([mono, mono]), self.sample_rate
 
     # select
     HIERARCHY_KEYS = {"genre": ("genre", "artist", "album"), "decade": ("decade", "year")}
@@ -151,7 +190,9 @@ class FakeStudio:
                 nodes.append(FakeNode("Zydeco", 0, ("Zydeco",)))
         return nodes
 
-    def suggest(self, text: str, limit: int = 10) -> list[FakeSuggestion]:
+    def suggest(
+        self, text: str, limit: int = 10, filters: SearchFilters | None = None
+    ) -> list[FakeSuggestion]:
         self.suggest_calls.append(text)
         t = text.lower().strip()
         if not t:
@@ -159,12 +200,20 @@ class FakeStudio:
         return [
             FakeSuggestion(s.id, s.title, s.artist)
             for s in self.songs.values()
-            if s.title.lower().startswith(t) or s.artist.lower().startswith(t)
+            if (s.title.lower().startswith(t) or s.artist.lower().startswith(t))
+            and self.passes(s, filters)
         ][:limit]
 
-    def search(self, text: str, limit: int = 50) -> list[Song]:
-        t = text.lower()
-        return [s for s in self.songs.values() if t in s.describe().lower()][:limit]
+    def search(
+        self, text: str, limit: int = 50, filters: SearchFilters | None = None
+    ) -> list[Song]:
+        self.search_calls.append((text, filters))
+        t = text.lower().strip()
+        if not t and not (filters and filters.active):
+            return []
+        return [
+            s for s in self.songs.values() if t in s.describe().lower() and self.passes(s, filters)
+        ][:limit]
 
     def song(self, song_id: str) -> Song | None:
         return self.songs.get(song_id)
