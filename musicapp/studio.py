@@ -150,9 +150,9 @@ class Studio:
         return self.catalog.load_audio(song_id)
 
     def engines(self) -> list[tuple[str, str]]:
-        from musicapp.generation.registry import engines
+        from musicapp.generation.registry import engine_labels
 
-        return [(name, engine.label) for name, engine in engines(self.settings).items()]
+        return engine_labels(self.settings)
 
     def unavailable_engines(self) -> dict[str, str]:
         """Engines that cannot run here, with the reason (e.g. which weights are missing)."""

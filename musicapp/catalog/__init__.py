@@ -1,6 +1,17 @@
 """The catalogue of reference songs: the SQLite store and the demo catalogue built on first run."""
 
-from musicapp.catalog.demo import BuildDemoCatalog, build_demo
+from typing import Any
+
 from musicapp.catalog.store import CatalogError, CatalogStore, TreeNode
 
 __all__ = ["BuildDemoCatalog", "CatalogError", "CatalogStore", "TreeNode", "build_demo"]
+
+
+def __getattr__(name: str) -> Any:
+    # The demo builder pulls in music21 and the synthesiser (half a second): only on demand,
+    # so opening the window on an existing catalogue does not pay for it.
+    if name in ("BuildDemoCatalog", "build_demo"):
+        from musicapp.catalog import demo
+
+        return getattr(demo, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

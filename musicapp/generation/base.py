@@ -14,6 +14,14 @@ from musicapp.jobs import CancelToken, ProgressCallback
 # levels). It is never a share: the user is not a rights holder of their own edit's references.
 USER_SOURCE = "user"
 
+# What the app calls each engine, by name: the engine classes take their label from here, and
+# the window lists engines from here without importing their modules (scipy, torch).
+ENGINE_LABELS: dict[str, str] = {
+    "concat": "Concatenative (no weights)",
+    "tonematch": "Tone match (DSP)",
+    "musicgen-melody": "MusicGen-melody (neural)",
+}
+
 
 @dataclass(frozen=True, eq=False)
 class Material:

@@ -10,6 +10,7 @@ import numpy as np
 from musicapp.audio.stretch import time_stretch
 from musicapp.core import GenerationRequest, InvalidInput, Level, Role
 from musicapp.generation.base import (
+    ENGINE_LABELS,
     Conditioning,
     GenerationResult,
     Material,
@@ -82,7 +83,7 @@ class ConcatEngine:
     """
 
     name = "concat"
-    label = "Concatenative (no weights)"
+    label = ENGINE_LABELS["concat"]
     levels = frozenset(Level)
     roles = frozenset(Role)
     needs_weights = False

@@ -14,7 +14,12 @@ import numpy as np
 from musicapp.config import SAMPLE_RATE
 from musicapp.core import GenerationRequest, InvalidInput, Level, Role
 from musicapp.core.provenance import Provenance, SourceShare, TimelineSlot, normalise
-from musicapp.generation.base import Conditioning, GenerationResult, check_conditioning
+from musicapp.generation.base import (
+    ENGINE_LABELS,
+    Conditioning,
+    GenerationResult,
+    check_conditioning,
+)
 from musicapp.generation.musicgen_conditioning import describe, melody_signal
 from musicapp.jobs import Cancelled, CancelToken, Progress, ProgressCallback
 from musicapp.weights import MANIFEST, WeightStatus, load_manifest, sha256_file, status
@@ -155,7 +160,7 @@ class MusicGenMelodyEngine:
     model is conditioned on every reference at once, so no part of the output is one song's."""
 
     name = MODEL_NAME
-    label = "MusicGen-melody (neural)"
+    label = ENGINE_LABELS[MODEL_NAME]
     levels = frozenset({Level.SONG, Level.PARAMETER})
     roles = frozenset(
         {

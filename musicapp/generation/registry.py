@@ -7,7 +7,7 @@ from pathlib import Path
 
 from musicapp.config import Settings
 from musicapp.core import InvalidInput
-from musicapp.generation.base import Engine
+from musicapp.generation.base import ENGINE_LABELS, Engine
 from musicapp.weights import MANIFEST, load_manifest
 
 DEFAULT_ENGINE = "concat"
@@ -19,6 +19,12 @@ def _concat() -> Engine:
     return ConcatEngine()
 
 
+def _tonematch() -> Engine:
+    from musicapp.generation.tonematch import ToneMatchEngine
+
+    return ToneMatchEngine()
+
+
 def _musicgen(settings: Settings) -> Engine:
     from musicapp.generation.musicgen import MusicGenMelodyEngine
 
@@ -27,7 +33,7 @@ def _musicgen(settings: Settings) -> Engine:
 
 # name -> factory. Factories import their engine's module themselves, so an engine that needs
 # torch or weights costs nothing until it is asked for.
-_FACTORIES: dict[str, Callable[[], Engine]] = {"concat": _concat}
+_FACTORIES: dict[str, Callable[[], Engine]] = {"concat": _concat, "tonematch": _tonematch}
 
 # Engines that need weights: name -> (manifest entry, factory). They are offered only when the
 # manifest's files are in the models folder; otherwise `unavailable_engines` says why.
@@ -76,6 +82,16 @@ def engines(settings: Settings | None = None) -> dict[str, Engine]:
             if name not in missing and name not in listed:
                 listed[name] = factory(settings)
     return listed
+
+
+def engine_labels(settings: Settings | None = None) -> list[tuple[str, str]]:
+    """(name, label) of every engine that can run here, as engines() lists them, without
+    building any: the window's start must not wait for scipy or torch."""
+    names = list(_FACTORIES)
+    if _MODEL_ENGINES:
+        missing = unavailable_engines(settings or Settings())
+        names += [n for n in _MODEL_ENGINES if n not in missing and n not in _FACTORIES]
+    return [(n, ENGINE_LABELS[n] if n in ENGINE_LABELS else _FACTORIES[n]().label) for n in names]
 
 
 def get_engine(name: str, settings: Settings | None = None) -> Engine:

@@ -57,7 +57,7 @@ def test_with_its_files_present_the_engine_is_offered_without_loading_torch(tmp_
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     listed, imported = out.stdout.strip().splitlines()
-    assert listed == "['concat', 'musicgen-melody'] {} MusicGen-melody (neural)"
+    assert listed == "['concat', 'tonematch', 'musicgen-melody'] {} MusicGen-melody (neural)"
     assert imported == "False False"
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from musicapp.core import InvalidInput, Level
 from musicapp.generation import Engine, default_engine_name, engines, get_engine, register
+from musicapp.generation.registry import engine_labels
 
 
 def test_default_engine_is_concat_and_is_listed_with_its_label():
@@ -32,7 +33,11 @@ def test_register_adds_an_engine(monkeypatch, tmp_path):
     register("double", lambda: get_engine("concat"))
     # An empty models folder: whatever weights this machine has, no neural engine is listed.
     settings = Settings(data_dir=tmp_path, models_dir=tmp_path / "models")
-    assert set(engines(settings)) == {"concat", "double"}
+    assert set(engines(settings)) == {"concat", "tonematch", "double"}
+    # The window lists it by its label, from the engine itself as it has no entry of its own.
+    labels = dict(engine_labels(settings))
+    assert labels["double"] == get_engine("concat").label
+    assert list(labels) == list(engines(settings))
 
 
 def test_listing_and_running_engines_imports_no_torch():
