@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from musicapp.export import ExportResult, FileReport
     from musicapp.generation.base import Conditioning
     from musicapp.ledger import Ledger
+    from musicapp.stems.service import StemsResult
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +149,18 @@ class Studio:
     def song_audio(self, song_id: str) -> np.ndarray:
         """A catalogue song's stereo mix at the working rate (waveforms, previews, ranges)."""
         return self.catalog.load_audio(song_id)
+
+    def stems_job(
+        self, source: str | Path, model: str = "htdemucs", device: str | None = None
+    ) -> FunctionJob[StemsResult]:
+        """The stems of a catalogue song (by id) or an audio file, as a compute-lane job: the
+        song's own stems, else Demucs when `model`'s weights are here, else the labelled DSP
+        fallback; StemsResult says which and why."""
+        from musicapp.stems.separate import SeparationOptions
+        from musicapp.stems.service import stems_job
+
+        options = SeparationOptions(model=model, device=device or self.settings.device)
+        return stems_job(source, self.settings, self.catalog, options)
 
     def engines(self) -> list[tuple[str, str]]:
         from musicapp.generation.registry import engine_labels

@@ -1,0 +1,57 @@
+"""Loudness after ITU-R BS.1770-4 / EBU R128 (integrated, gated) through pyloudnorm.
+
+Levels are matched by loudness rather than RMS or peak because that is what a listener hears as
+"as loud as": a bright distorted guitar and a dark clean one at the same RMS do not sound equal.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from musicapp.audio.io import AudioError, as_audio
+
+SILENCE_LUFS = -70.0  # EBU R128's absolute gate: anything quieter counts as silence
+BLOCK_S = 0.4  # BS.1770 gating block; shorter audio is padded by repetition to one block
+MAX_GAIN_DB = 40.0  # a level match never raises by more than this (near-silent input)
+
+
+def integrated_lufs(audio: np.ndarray, sr: int) -> float:
+    """Integrated loudness in LUFS of (channels, samples) audio; SILENCE_LUFS for silence.
+
+    Mono counts as one channel (not duplicated), as BS.1770 says; more than five channels are
+    folded to stereo first, since the standard weights only up to 5 channels."""
+    import pyloudnorm
+
+    audio = as_audio(audio, "loudness")
+    if sr <= 0:
+        raise AudioError(f"loudness: sample rate must be positive, got {sr}")
+    if audio.shape[0] > 5:
+        from musicapp.audio.io import to_channels
+
+        audio = to_channels(audio, 2)
+    block = int(np.ceil(BLOCK_S * sr))
+    if audio.shape[1] < block:
+        audio = np.tile(audio, (1, int(np.ceil(block / audio.shape[1]))))
+    data = audio.T.astype(np.float64)
+    if not np.any(data):
+        return SILENCE_LUFS
+    meter = pyloudnorm.Meter(sr)
+    value = float(meter.integrated_loudness(data if data.shape[1] > 1 else data[:, 0]))
+    if not np.isfinite(value) or value < SILENCE_LUFS:
+        return SILENCE_LUFS
+    return value
+
+
+def gain_to_lufs(audio: np.ndarray, sr: int, target_lufs: float) -> float:
+    """The linear gain that brings `audio` to `target_lufs` (1.0 for silence), capped at
+    +MAX_GAIN_DB so near-silence is not blown up into noise."""
+    now = integrated_lufs(audio, sr)
+    if now <= SILENCE_LUFS:
+        return 1.0
+    return float(10 ** (min(target_lufs - now, MAX_GAIN_DB) / 20))
+
+
+def normalise_lufs(audio: np.ndarray, sr: int, target_lufs: float) -> np.ndarray:
+    """`audio` scaled to `target_lufs` integrated loudness (not limited: check the peak)."""
+    audio = as_audio(audio, "loudness")
+    return (audio * np.float32(gain_to_lufs(audio, sr, target_lufs))).astype(np.float32)

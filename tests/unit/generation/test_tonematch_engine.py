@@ -1,0 +1,184 @@
+"""The tone-match engine: weights as shares, the user's audio untouched outside a range, and a
+whole generation through the studio that verifies, logs and records the weights."""
+
+import shutil
+import struct
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from musicapp.catalog.demo import PERMITTED_SONG_IDS
+from musicapp.catalog.store import CatalogStore
+from musicapp.config import Settings
+from musicapp.core import GenerationRequest, InvalidInput, Level, Reference, Role, TimeRange
+from musicapp.generation.base import USER_SOURCE, Conditioning, Engine
+from musicapp.generation.registry import get_engine
+from musicapp.generation.tonematch import ToneMatchEngine, target_audio
+from musicapp.jobs import CancelToken
+from musicapp.ledger import Ledger
+from musicapp.studio import Studio
+from musicapp.testing.synth import SR, synth_material
+
+
+def user_part(seconds=6.0, seed=0):
+    """A plucky, clean stereo part: decaying harmonic notes (the user's "DI guitar")."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(0.5 * SR)) / SR
+    notes = []
+    for _ in range(int(seconds / 0.5)):
+        f = rng.choice([82.4, 110.0, 146.8, 196.0])
+        note = sum(np.sin(2 * np.pi * f * k * t) / k**1.5 for k in range(1, 8))
+        notes.append(note * np.exp(-6 * t))
+    mono = 0.3 * np.concatenate(notes) / np.max(np.abs(notes))
+    return np.stack([mono, mono]).astype(np.float32)
+
+
+def two_hour_wav(path):
+    """Two hours of 8 kHz mono 16-bit WAV: a header and a sparse hole, no time and no disk."""
+    n_bytes = 2 * 3600 * 8000 * 2
+    header = b"RIFF" + struct.pack("<I", 36 + n_bytes) + b"WAVE"
+    header += b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, 8000, 16000, 2, 16)
+    header += b"data" + struct.pack("<I", n_bytes)
+    with open(path, "wb") as f:
+        f.write(header)
+        f.truncate(len(header) + n_bytes)
+
+
+@pytest.fixture(scope="module")
+def refs_and_cond():
+    refs = (Reference("a", Level.AUDIO, weight=3.0), Reference("b", Level.AUDIO, weight=1.0))
+    materials = [
+        synth_material(0, refs[0], duration_s=8.0, seed=1),
+        synth_material(1, refs[1], duration_s=8.0, seed=2, drums=False),
+    ]
+    return refs, Conditioning(materials, SR, user_audio=user_part())
+
+
+def generate(refs, cond, **request):
+    req = GenerationRequest(tuple(refs), engine="tonematch", user_audio="user.wav", **request)
+    return ToneMatchEngine().generate(req, cond, lambda p: None, CancelToken())
+
+
+def test_it_is_registered_and_is_an_engine():
+    engine = get_engine("tonematch")
+    assert isinstance(engine, Engine) and engine.levels == {Level.AUDIO, Level.TEMPORAL}
+    assert not engine.needs_weights
+
+
+def test_shares_are_the_normalised_weights(refs_and_cond):
+    refs, cond = refs_and_cond
+    result = generate(refs, cond)
+    assert result.audio.shape == cond.user_audio.shape
+    assert np.max(np.abs(result.audio)) <= 1.0
+    assert not np.allclose(result.audio, cond.user_audio, atol=1e-3)  # the tone did change
+    shares = {s.song_id: s.share for s in result.provenance.shares}
+    assert shares == pytest.approx({"a": 0.75, "b": 0.25})
+    assert result.provenance.engine == "tonematch" and "drive" in result.provenance.method
+    # Every second was processed: the references sound there by weight, the user not at all.
+    first = dict(result.provenance.timeline[0].sources)
+    assert first == pytest.approx({"a": 0.75, "b": 0.25})
+
+
+def test_a_user_range_is_processed_and_spliced_the_rest_left_alone(refs_and_cond):
+    refs, cond = refs_and_cond
+    result = generate(refs, cond, user_range=TimeRange(2.0, 4.0), options={"wet": "0.8"})
+    user = cond.user_audio
+    assert np.array_equal(result.audio[:, : 2 * SR], user[:, : 2 * SR])
+    assert np.array_equal(result.audio[:, 4 * SR :], user[:, 4 * SR :])
+    assert not np.allclose(result.audio[:, 2 * SR : 4 * SR], user[:, 2 * SR : 4 * SR], atol=1e-3)
+    timeline = result.provenance.timeline
+    assert dict(timeline[0].sources) == {USER_SOURCE: 1.0}
+    assert dict(timeline[5].sources) == {USER_SOURCE: 1.0}
+    inside = dict(timeline[2].sources)
+    assert inside == pytest.approx({"a": 0.6, "b": 0.2, USER_SOURCE: 0.2})
+
+
+def test_a_role_picks_the_stems_that_play_it(refs_and_cond):
+    _, cond = refs_and_cond
+    mat = cond.materials[0]
+    assert target_audio(mat) is mat.mix
+    melody = Reference("a", Level.AUDIO, Role.MELODY)
+    picked = target_audio(replace(mat, reference=melody))
+    assert np.array_equal(picked, mat.stems["melody"])
+
+
+def test_bad_requests_are_refused_before_any_audio_is_decoded(tmp_path):
+    engine = ToneMatchEngine(max_user_s=60.0)
+    long_file = tmp_path / "long.wav"
+    two_hour_wav(long_file)
+    audio_ref = (Reference("a", Level.AUDIO),)
+    cases = [
+        (GenerationRequest(audio_ref, user_audio=str(long_file)), r"long\.wav.*2:00:00"),
+        (GenerationRequest((Reference("a"),), user_audio=str(long_file)), "audio or temporal"),
+        (GenerationRequest(audio_ref), "needs your own audio"),
+        (GenerationRequest(audio_ref, user_audio=str(tmp_path / "x.wav")), r"x\.wav.*not found"),
+    ]
+    for request, message in cases:
+        with pytest.raises(InvalidInput, match=message):
+            engine.check_request(request)
+    short = tmp_path / "short.wav"
+    sf.write(short, np.zeros(8000), 8000)
+    for options, message in [({"wet": "2"}, "wet"), ({"drive": "maybe"}, "drive")]:
+        request = GenerationRequest(audio_ref, user_audio=str(short), options=options)
+        with pytest.raises(InvalidInput, match=message):
+            engine.check_request(request)
+
+
+@pytest.fixture
+def studio(tmp_path, demo_dirs):
+    catalog_path, audio_dir = demo_dirs
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(catalog_path, data / "catalog.sqlite")
+    shutil.copytree(audio_dir, data / "audio")
+    settings = Settings(data_dir=data, models_dir=tmp_path / "models")
+    settings.ensure_dirs()
+    catalog = CatalogStore(settings.catalog_path, settings.audio_dir)
+    ledger = Ledger(settings.ledger_path)
+    yield Studio(settings, catalog, ledger)
+    ledger.close()
+    catalog.close()
+
+
+def test_a_tone_match_through_the_studio_is_verified_logged_and_records_the_weights(
+    studio, tmp_path
+):
+    a, b = PERMITTED_SONG_IDS[0], PERMITTED_SONG_IDS[1]
+    path = tmp_path / "my-guitar.wav"
+    sf.write(path, user_part()[0], 44100)  # mono at 44.1 kHz: the studio converts it
+    request = GenerationRequest(
+        (
+            Reference(a, Level.AUDIO, weight=0.7),
+            Reference(b, Level.TEMPORAL, time_range=TimeRange(0.0, 6.0), weight=0.3),
+        ),
+        engine="tonematch",
+        user_audio=str(path),
+    )
+    take = studio.generate(request)
+    assert take.provenance.song_shares() == pytest.approx({a: 0.7, b: 0.3})
+    kinds = [e.kind for e in studio.ledger.events()]
+    assert kinds == ["verification", "generation"]
+    logged = next(studio.ledger.events("generation")).payload
+    shares = {s["song_id"]: s["share"] for s in logged["provenance"]["shares"]}
+    assert shares == pytest.approx({a: 0.7, b: 0.3})
+    assert logged["provenance"]["engine"] == "tonematch"
+    assert logged["user_audio_sha256"]
+    audio, sr = sf.read(take.audio_path, always_2d=True)
+    assert sr == studio.settings.sample_rate and audio.shape[1] == 2
+    assert len(audio) / sr == pytest.approx(user_part().shape[1] / 44100, abs=0.01)
+
+    # A 2-hour file is refused from its header, before it is decoded or anything is logged.
+    long_file = tmp_path / "concert.wav"
+    two_hour_wav(long_file)
+    with pytest.raises(InvalidInput, match=r"concert\.wav: lasts 2:00:00"):
+        studio.generate(replace(request, user_audio=str(long_file)))
+    assert len(list(studio.ledger.events())) == 2
+
+
+def test_a_silent_reference_is_refused_by_name(refs_and_cond):
+    refs, cond = refs_and_cond
+    silent = replace(cond.materials[1], mix=np.zeros_like(cond.materials[1].mix), stems={})
+    with pytest.raises(InvalidInput, match="reference b: silent"):
+        generate(refs, replace(cond, materials=[cond.materials[0], silent]))
