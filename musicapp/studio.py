@@ -211,12 +211,13 @@ class Studio:
 
     def load_user_audio(self, request: GenerationRequest) -> np.ndarray | None:
         """The user's own audio for audio/temporal level: stereo at the working rate, with the
-        requested range checked against its length. Unreadable files raise AudioError."""
+        requested range checked against its length. Unreadable files, and files longer than
+        settings.max_user_audio_s (refused before decoding), raise AudioError."""
         if not request.user_audio:
             return None
         from musicapp.audio.io import read_audio, resample, to_channels
 
-        audio, sr = read_audio(request.user_audio)
+        audio, sr = read_audio(request.user_audio, self.settings.max_user_audio_s)
         audio = to_channels(resample(audio, sr, self.settings.sample_rate), 2)
         if request.user_range is not None:
             request.user_range.check_within(

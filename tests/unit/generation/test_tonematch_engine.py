@@ -182,3 +182,13 @@ def test_a_silent_reference_is_refused_by_name(refs_and_cond):
     silent = replace(cond.materials[1], mix=np.zeros_like(cond.materials[1].mix), stems={})
     with pytest.raises(InvalidInput, match="reference b: silent"):
         generate(refs, replace(cond, materials=[cond.materials[0], silent]))
+
+
+def test_every_engine_refuses_a_two_hour_file_of_your_own_before_decoding_it(studio, tmp_path):
+    long_file = tmp_path / "concert.wav"
+    two_hour_wav(long_file)
+    request = GenerationRequest(
+        (Reference(PERMITTED_SONG_IDS[0], Level.AUDIO),), user_audio=str(long_file)
+    )  # the concat engine: the studio itself reads the file
+    with pytest.raises(InvalidInput, match=r"concert\.wav: lasts 2:00:00"):
+        studio.load_user_audio(request)
