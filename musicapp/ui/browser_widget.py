@@ -73,6 +73,7 @@ class BrowserWidget(QWidget):
     """
 
     song_chosen = Signal(str)  # song id
+    stems_requested = Signal(str)  # song id: open its Stems view
     status = Signal(str)  # a line for the window's status bar
 
     PAGE_TREE, PAGE_RESULTS, PAGE_BUILDING = range(3)
@@ -167,9 +168,14 @@ class BrowserWidget(QWidget):
         self.preview_button.setEnabled(False)
         self.preview_button.setToolTip("Listen to 15 seconds of the selected song (Space)")
         self.preview_bar = PreviewBar(self.preview)
+        self.stems_button = QPushButton("Stems…")
+        self.stems_button.setObjectName("stemsButton")
+        self.stems_button.setEnabled(False)
+        self.stems_button.setToolTip("Hear the selected song's stems one by one (solo, mute)")
         buttons = QHBoxLayout()
         buttons.setContentsMargins(0, 0, 0, 0)
         buttons.addWidget(self.preview_button)
+        buttons.addWidget(self.stems_button)
         buttons.addWidget(self.add_button, 1)
 
         layout = QVBoxLayout(self)
@@ -189,6 +195,8 @@ class BrowserWidget(QWidget):
         self.preview_action.triggered.connect(self.preview_selected)
         self.add_action = QAction(icons.icon("add"), "Add to references\tEnter", self)
         self.add_action.triggered.connect(self._add_selected)
+        self.stems_action = QAction("Stems…", self)
+        self.stems_action.triggered.connect(self.stems_selected)
         for view in (self.tree, self.results):
             view.installEventFilter(self)
             view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -222,6 +230,7 @@ class BrowserWidget(QWidget):
         self.tree.expanded.connect(self._schedule_tail_fetch)
         self.results.selectionModel().selectionChanged.connect(self._update_add_button)
         self.add_button.clicked.connect(self._add_selected)
+        self.stems_button.clicked.connect(self.stems_selected)
         self.preview_button.clicked.connect(self.preview_selected)
         self.preview.message.connect(self.status)
         self.hierarchy_box.currentIndexChanged.connect(self._on_hierarchy_changed)
@@ -357,9 +366,17 @@ class BrowserWidget(QWidget):
         if song_id:
             self.song_chosen.emit(song_id)
 
+    def stems_selected(self) -> None:
+        """Ask the window to open the selected song's Stems view."""
+        song_id = self.selected_song_id()
+        if song_id:
+            self.stems_requested.emit(song_id)
+
     def _update_add_button(self, *_: object) -> None:
         chosen = self.selected_song_id() is not None
         self.add_button.setEnabled(chosen)
+        self.stems_button.setEnabled(chosen)
+        self.stems_action.setEnabled(chosen)
         self.preview_button.setEnabled(chosen)
         self.preview_action.setEnabled(chosen)
         self.add_action.setEnabled(chosen)
@@ -394,6 +411,7 @@ class BrowserWidget(QWidget):
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         menu.addAction(self.preview_action)
         menu.addAction(self.add_action)
+        menu.addAction(self.stems_action)
         if self.preview.busy:
             menu.addAction(icons.icon("stop"), "Stop the preview", self.preview.stop)
         menu.popup(view.viewport().mapToGlobal(pos))

@@ -22,6 +22,7 @@ from musicapp.config import SAMPLE_RATE
 from musicapp.core import GenerationRequest, InvalidInput, Level, Song
 from musicapp.jobs import Progress
 from musicapp.studio import Refused
+from musicapp.ui.audio_panel import AudioPanel
 from musicapp.ui.browser_widget import BrowserWidget
 from musicapp.ui.error_dialog import show_error
 from musicapp.ui.generate_widget import GenerateBar, SettingsWidget
@@ -30,6 +31,7 @@ from musicapp.ui.job_runner import JobHandle, JobRunner
 from musicapp.ui.range_dialog import RangeDialog
 from musicapp.ui.references_widget import ReferencesWidget
 from musicapp.ui.result_widget import ResultWidget
+from musicapp.ui.stems_view import StemsView
 from musicapp.ui.user_audio_widget import UserAudioWidget
 from musicapp.ui.verification_widget import VerificationWidget, refusal_text
 
@@ -59,6 +61,8 @@ class MainWindow(QMainWindow):
         self.demo_build: JobHandle | None = None
         self._generation_songs: dict[str, Song] = {}
         self.import_dialog: ImportDialog | None = None
+        self.audio_panel: AudioPanel | None = None
+        self.stems_view: StemsView | None = None
 
         self.setWindowTitle("musicapp")
         self.resize(*DEFAULT_SIZE)
@@ -104,6 +108,7 @@ class MainWindow(QMainWindow):
         self._check_timer.timeout.connect(self.refresh_check)
 
         self.browser.song_chosen.connect(self.add_reference)
+        self.browser.stems_requested.connect(self.open_stems_view)
         self.references.songs_dropped.connect(self.add_references)
         self.references.changed.connect(self._check_timer.start)
         self.settings_panel.changed.connect(self._check_timer.start)
@@ -142,6 +147,17 @@ class MainWindow(QMainWindow):
         file_menu.addAction(export)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
+        tools_menu = self.menuBar().addMenu("&Tools")
+        tone = QAction("&Tone match…", self)
+        tone.setShortcut(QKeySequence("Ctrl+T"))
+        tone.setToolTip("Make your own stem sound like weighted, consented reference songs")
+        tone.triggered.connect(self.open_audio_panel)
+        self.tone_action = tone
+        stems = QAction("&Stems of the selected song…", self)
+        stems.setToolTip("Hear the selected song's stems with solo and mute")
+        stems.triggered.connect(self.browser.stems_selected)
+        tools_menu.addAction(tone)
+        tools_menu.addAction(stems)
         help_menu = self.menuBar().addMenu("&Help")
         about = QAction("&About musicapp", self)
         about.triggered.connect(self._about)
@@ -373,6 +389,51 @@ class MainWindow(QMainWindow):
         self.browser.catalogue_changed()
         self.show_status("Catalogue updated by the import")
 
+    # -- audio panel and stems ----------------------------------------------------------------
+
+    def open_audio_panel(self) -> AudioPanel:
+        """Tools → Tone match…: one non-modal panel, so the catalogue stays at hand for adding
+        references to it."""
+        if self.audio_panel is None:
+            panel = AudioPanel(
+                self.studio,
+                self.runner,
+                self.context.settings.exports_dir,
+                selection=self.browser.selected_song_id,
+                tray=self._tray_ids,
+                parent=self,
+            )
+            panel.status.connect(self.show_status)
+            self.audio_panel = panel
+        self.audio_panel.show()
+        self.audio_panel.raise_()
+        return self.audio_panel
+
+    def _tray_ids(self) -> list[str]:
+        return list(self.references.songs())
+
+    def open_stems_view(self, song_id: str) -> StemsView | None:
+        """The Stems view of a catalogue song (the browser's Stems… button or context menu)."""
+        song = self.studio.song(song_id)
+        if song is None:
+            self.show_status(f"Song {song_id} is no longer in the catalogue")
+            return None
+        if self.stems_view is not None:  # one at a time: the old one stops and goes
+            self.stems_view.close()
+            self.stems_view.deleteLater()
+        view = StemsView(
+            self.studio, self.runner, song_id, f"{song.title} — {song.artist}", None, self
+        )
+        view.status.connect(self.show_status)
+        view.use_stem.connect(self._use_stem)
+        self.stems_view = view
+        view.show()
+        view.start()
+        return view
+
+    def _use_stem(self, path: Path) -> None:
+        self.open_audio_panel().stem.load(path)
+
     def _on_preview_loading(self, _song_id: str) -> None:
         self.result.stop()
 
@@ -392,6 +453,10 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         self.result.stop()
+        if self.audio_panel is not None:
+            self.audio_panel.ab.stop()
+        if self.stems_view is not None:
+            self.stems_view.stop()
         self.browser.preview.stop()
         self.runner.cancel_all()
         if not self.runner.wait(SHUTDOWN_WAIT_MS):

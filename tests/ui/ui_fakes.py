@@ -12,6 +12,7 @@ from musicapp.catalog.search import SearchFilters
 from musicapp.core import (
     Decision,
     GenerationRequest,
+    InvalidInput,
     Provenance,
     RightsHolder,
     Song,
@@ -48,6 +49,23 @@ class FakeTake:
     sample_rate: int
     duration_s: float
     created_at: str = "2025-01-01T00:00:00+00:00"
+
+
+@dataclass(frozen=True)
+class FakeStemsResult:
+    """Shaped like stems.service.StemsResult."""
+
+    method: str
+    stems: dict[str, Path]
+    sample_rate: int
+    label: str
+    reason: str
+    missing_weights: list[str] = field(default_factory=list)
+    cached: bool = False
+
+
+# Stems the fake separates every source into: name → (frequency Hz, amplitude).
+FAKE_STEMS = {"melody": (440.0, 0.2), "bass": (110.0, 0.3), "drums": (0.0, 0.1)}
 
 
 @dataclass(frozen=True)
@@ -91,6 +109,10 @@ class FakeStudio:
     search_calls: list[tuple[str, SearchFilters | None]] = field(default_factory=list)
     preview_calls: list[str] = field(default_factory=list)
     preview_s: float = 0.5
+    stems_method: str = "catalogue"  # or "fallback": Demucs weights missing
+    stems_slow: bool = False  # the stems job runs until cancelled
+    stems_calls: list[str] = field(default_factory=list)
+    stems_s: float = 0.5
 
     def __post_init__(self) -> None:
         self.songs: dict[str, Song] = {}
@@ -232,6 +254,61 @@ class FakeStudio:
 
         return FunctionJob("Build the demo catalogue", run, lane="io")
 
+    def song_audio(self, song_id: str) -> np.ndarray:
+        return self.preview(song_id)[0]
+
+    def stems_job(self, source: str | Path, model: str = "htdemucs") -> FunctionJob:
+        """Writes FAKE_STEMS (float WAVs, so reading them back is exact) to a temporary folder;
+        `stems_slow` makes the job wait for its cancel token instead."""
+        import tempfile
+
+        import soundfile as sf
+
+        self.stems_calls.append(str(source))
+
+        def run(progress, cancel) -> FakeStemsResult:
+            while self.stems_slow:
+                cancel.check()
+                progress(Progress(0.3, "separate", "Separating…"))
+                time.sleep(0.01)
+            folder = Path(tempfile.mkdtemp(prefix="fake-stems-"))
+            n = int(self.stems_s * self.sample_rate)
+            t = np.arange(n) / self.sample_rate
+            rng = np.random.default_rng(0)
+            stems = {}
+            for k, (name, (hz, amp)) in enumerate(FAKE_STEMS.items()):
+                cancel.check()
+                wave = np.sin(2 * np.pi * hz * t) if hz else rng.uniform(-1, 1, n)
+                mono = (amp * wave).astype(np.float32)
+                stems[name] = folder / f"{name}.wav"
+                sf.write(stems[name], np.stack([mono, mono]).T, self.sample_rate, "FLOAT")
+                progress(Progress((k + 1) / len(FAKE_STEMS), "separate", f"Wrote {name}"))
+            if self.stems_method == "fallback":
+                return FakeStemsResult(
+                    "fallback",
+                    stems,
+                    self.sample_rate,
+                    "split by the DSP fallback (harmonic/percussive)",
+                    "Demucs weights missing: htdemucs (run `musicapp models fetch htdemucs`)",
+                    ["htdemucs"],
+                )
+            return FakeStemsResult(
+                "catalogue",
+                stems,
+                self.sample_rate,
+                "rendered stems from the catalogue",
+                f"song {source} comes with its stems",
+            )
+
+        return FunctionJob("Separate stems", run)
+
+    def load_user_audio(self, request: GenerationRequest) -> np.ndarray | None:
+        from musicapp.audio.io import read_audio, to_channels
+
+        if not request.user_audio:
+            return None
+        return to_channels(read_audio(request.user_audio)[0], 2)
+
     def engines(self) -> list[tuple[str, str]]:
         return [("concat", "Concatenative (exact attribution)")]
 
@@ -240,6 +317,12 @@ class FakeStudio:
 
     # verify
     def validate(self, request: GenerationRequest) -> dict[str, Song]:
+        if request.engine == "tonematch":
+            from musicapp.audio.io import audio_info
+
+            if not request.user_audio:
+                raise InvalidInput("user audio: tone match needs your own audio (--user-audio)")
+            audio_info(request.user_audio)
         return {r.song_id: self.songs[r.song_id] for r in request.references}
 
     def check(self, request: GenerationRequest) -> Verification:
@@ -265,6 +348,9 @@ class FakeStudio:
 
     # generate
     def generate_job(self, request: GenerationRequest) -> FunctionJob:
+        if request.engine == "tonematch":
+            return self._tonematch_job(request)
+
         def run(progress, cancel) -> FakeTake:
             steps = 20
             for k in range(steps):
@@ -302,6 +388,36 @@ class FakeStudio:
 
         return FunctionJob("Generate", run)
 
+    def _tonematch_job(self, request: GenerationRequest) -> FunctionJob:
+        """The user's audio at half level, shares = normalised weights (as the real engine)."""
+
+        def run(progress, cancel) -> FakeTake:
+            from musicapp.audio.io import read_audio, to_channels
+
+            for k in range(5):
+                cancel.check()
+                time.sleep(self.step_s)
+                progress(Progress((k + 1) / 5, "generate", "matching the tone"))
+            audio, rate = read_audio(request.user_audio or "")
+            total = sum(request.weights)
+            shares = tuple(
+                SourceShare(i, r.song_id, r.weight / total)
+                for i, r in enumerate(request.references)
+            )
+            take = FakeTake(
+                f"take{len(self.audio)}",
+                request,
+                Provenance(shares, (), "tonematch", method="tone match (fake)"),
+                self.check(request),
+                Path("/nonexistent.wav"),
+                rate,
+                audio.shape[1] / rate,
+            )
+            self.audio[take.id] = 0.5 * to_channels(audio, 2)
+            return take
+
+        return FunctionJob("Tone match", run)
+
     def take_audio(self, take: FakeTake) -> np.ndarray:
         return self.audio[take.id]
 
@@ -328,3 +444,25 @@ class FakeSettings:
 class FakeContext:
     settings: FakeSettings
     studio: FakeStudio
+
+
+class FakePlayer:
+    """Records what it is asked to play; `position_s` says playing (at `at_s`) until `stop`."""
+
+    def __init__(self, available: bool = True) -> None:
+        self.available = available
+        self.unavailable_reason = "" if available else "PortAudio library not found"
+        self.played: list[tuple[np.ndarray, int]] = []
+        self.playing = False
+        self.at_s = 0.1
+
+    def play(self, audio: np.ndarray, sample_rate: int) -> None:
+        self.played.append((np.array(audio), sample_rate))
+        self.playing = True
+
+    def stop(self) -> None:
+        self.playing = False
+
+    @property
+    def position_s(self) -> float | None:
+        return self.at_s if self.playing else None

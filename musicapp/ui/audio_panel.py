@@ -1,0 +1,790 @@
+"""The Audio panel: tone-match the user's own stem to weighted, consented reference songs.
+
+It is a front end over one generation engine ("tonematch"): the request goes through the same
+`studio.check` (live, no ledger write) and `studio.generate_job` (verified and logged) as any
+take, so the references' consent is honoured and their shares (their normalised weights) are
+recorded. Around that it adds what a player wants: load a stem, hear A/B, export.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDoubleSpinBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from musicapp.audio.playback import Player
+from musicapp.config import SAMPLE_RATE
+from musicapp.core import (
+    GenerationRequest,
+    InvalidInput,
+    Level,
+    Reference,
+    Role,
+    Song,
+    TimeRange,
+    Use,
+    Verification,
+)
+from musicapp.jobs import CancelToken, FunctionJob, Progress, ProgressCallback
+from musicapp.ui import icons
+from musicapp.ui.error_dialog import show_error
+from musicapp.ui.job_runner import JobHandle, JobRunner
+from musicapp.ui.range_dialog import RangeDialog
+from musicapp.ui.range_widget import RANGE_PEAK_BINS, range_text
+from musicapp.ui.stems_view import SeekPlayer, StemsView
+from musicapp.ui.user_audio_widget import LoadedAudio, UserAudioWidget
+from musicapp.ui.verification_widget import refusal_text
+from musicapp.ui.waveform_widget import LegendWidget, peaks
+
+log = logging.getLogger(__name__)
+
+ENGINE = "tonematch"
+MIN_TAKE_S, MAX_TAKE_S = 2.0, 600.0
+MAX_STEM_S = 20 * 60.0  # the engine refuses longer audio; refuse it here before decoding
+EXPORT_FILTERS = {"WAV audio (*.wav)": ".wav", "FLAC audio (*.flac)": ".flac"}
+POLL_MS = 100
+OK_STYLE = "color:#166534"
+BAD_STYLE = "color:#b91c1c"
+WHOLE_MIX = "Whole mix"
+
+
+class ToneService(Protocol):
+    """The part of the studio this panel uses."""
+
+    def song(self, song_id: str) -> Song | None: ...
+    def validate(self, request: GenerationRequest) -> Any: ...
+    def check(self, request: GenerationRequest) -> Verification: ...
+    def generate_job(self, request: GenerationRequest) -> Any: ...
+    def take_audio(self, take: Any) -> npt.NDArray[np.float32]: ...
+    def load_user_audio(self, request: GenerationRequest) -> npt.NDArray[np.float32] | None: ...
+    def export(self, take: Any, out_path: Path) -> Any: ...
+    def song_audio(self, song_id: str) -> npt.NDArray[np.float32]: ...
+    def stems_job(self, source: str | Path, model: str = "htdemucs") -> Any: ...
+
+
+def read_stem(path: str, max_s: float = MAX_STEM_S) -> LoadedAudio:
+    """Check the header (empty, not audio, too long, odd rate) before decoding, then reduce the
+    file to peaks for the waveform. Runs on the I/O lane; raises AudioError naming the file."""
+    from musicapp.audio.io import audio_info, check_duration, read_audio
+
+    check_duration(audio_info(path), max_s, "tone matching")
+    audio, sr = read_audio(path)
+    t, lo, hi = peaks(audio, sr, RANGE_PEAK_BINS)
+    return LoadedAudio(path, audio.shape[1] / sr, sr, audio.shape[0], t, lo, hi)
+
+
+class StemLoader(UserAudioWidget):
+    """The user-audio loader, refusing files too long to tone-match before decoding them, and
+    worded for a stem rather than for a generation's optional audio."""
+
+    max_s = MAX_STEM_S
+
+    def load(self, path: str | Path) -> None:
+        path = str(path)
+        self._pending = path
+        max_s = self.max_s
+        job = FunctionJob(f"read {Path(path).name}", lambda _p, _c: read_stem(path, max_s), "io")
+        handle = self._runner.submit(job)
+        handle.finished.connect(self._on_loaded)
+        handle.failed.connect(self._on_failed)
+        self._show_state()
+
+    def choose_file(self) -> None:
+        path, _f = QFileDialog.getOpenFileName(
+            self, "Load your stem", "", "Audio files (*.wav *.flac *.ogg *.mp3);;All files (*)"
+        )
+        if path:
+            self.load(path)
+
+    def _show_state(self) -> None:
+        super()._show_state()
+        self.load_button.setText("Load stem…")
+        self.load_button.setToolTip("A WAV, FLAC, Ogg or MP3 of your own part (a DI guitar, say)")
+        self.clear_button.setToolTip("Forget the loaded stem")
+        if self.path() is None and not self.error() and not self.loading():
+            self.info.setText("No stem loaded: load the part you want to sound like the references")
+
+    def _show_range(self) -> None:
+        super()._show_range()
+        text = self.range_label.text()
+        self.range_label.setText(
+            text.replace("Regenerate", "Process").replace("regenerate", "process")
+        )
+
+
+@dataclass
+class _Row:
+    song: Song
+    weight: QDoubleSpinBox
+    role: QComboBox
+    range_button: QToolButton
+    time_range: TimeRange | None = None
+
+
+class ToneReferences(QTableWidget):
+    """The reference songs with a weight, the part of them to match (whole mix or a role) and
+    an optional range; `changed` on every edit, `range_requested(row)` to pick a range."""
+
+    changed = Signal()
+    range_requested = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(0, 5, parent)
+        self.setObjectName("toneReferences")
+        self.setHorizontalHeaderLabels(("Reference", "Weight", "Match", "Range", ""))
+        self.verticalHeader().setVisible(False)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for col, width in ((1, 80), (2, 110), (3, 120), (4, 34)):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
+            header.resizeSection(col, width)
+        self.rows: list[_Row] = []
+
+    def add_song(self, song: Song, weight: float = 1.0) -> bool:
+        """Add `song` (False if it is already there: one weight per song is clearer)."""
+        if any(r.song.id == song.id for r in self.rows):
+            return False
+        r = self.rowCount()
+        self.insertRow(r)
+        name = QTableWidgetItem(f"{song.title} — {song.artist}")
+        name.setToolTip(song.describe())
+        spin = QDoubleSpinBox()
+        spin.setRange(0.1, 100.0)
+        spin.setDecimals(1)
+        spin.setSingleStep(0.5)
+        spin.setValue(weight)
+        spin.setToolTip("How much this reference counts (its share is its weight over the total)")
+        role = QComboBox()
+        role.addItem(WHOLE_MIX, None)
+        for value in Role:
+            role.addItem(value.value.capitalize(), value)
+        role.setToolTip("Match the whole mix, or only the reference's stems playing this role")
+        rng = QToolButton()
+        rng.setText("Whole song")
+        rng.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        rng.setToolTip("Measure the tone on a part of the reference only")
+        menu = QMenu(rng)
+        rng.setMenu(menu)
+        remove = QToolButton()
+        remove.setIcon(icons.icon("remove"))
+        remove.setToolTip(f"Remove {song.title}")
+        row = _Row(song, spin, role, rng)
+        menu.addAction("Use the whole song", lambda: self._set_row_range(row, None))
+        rng.clicked.connect(lambda: self.range_requested.emit(self.rows.index(row)))
+        remove.clicked.connect(lambda: self.remove_row(self.rows.index(row)))
+        spin.valueChanged.connect(self.changed)
+        role.currentIndexChanged.connect(self.changed)
+        self.setItem(r, 0, name)
+        for col, w in ((1, spin), (2, role), (3, rng), (4, remove)):
+            self.setCellWidget(r, col, w)
+        self.rows.append(row)
+        self.changed.emit()
+        return True
+
+    def remove_row(self, r: int) -> None:
+        if 0 <= r < len(self.rows):
+            self.rows.pop(r)
+            self.removeRow(r)
+            self.changed.emit()
+
+    def set_weight(self, r: int, weight: float) -> None:
+        self.rows[r].weight.setValue(weight)
+
+    def set_role(self, r: int, role: Role | None) -> None:
+        box = self.rows[r].role
+        box.setCurrentIndex(max(0, box.findData(role)))
+
+    def set_time_range(self, r: int, time_range: TimeRange | None) -> None:
+        self._set_row_range(self.rows[r], time_range)
+
+    def _set_row_range(self, row: _Row, time_range: TimeRange | None) -> None:
+        row.time_range = time_range
+        row.range_button.setText(range_text(time_range) if time_range else "Whole song")
+        self.changed.emit()
+
+    def set_editable(self, editable: bool) -> None:
+        for r in range(self.rowCount()):
+            for col in range(1, 5):
+                w = self.cellWidget(r, col)
+                if w is not None:
+                    w.setEnabled(editable)
+
+    def references(self) -> tuple[Reference, ...]:
+        return tuple(
+            Reference(
+                r.song.id,
+                level=Level.AUDIO,
+                role=Role(r.role.currentData()) if r.role.currentData() else None,
+                time_range=r.time_range,
+                weight=float(r.weight.value()),
+            )
+            for r in self.rows
+        )
+
+    def songs(self) -> dict[str, Song]:
+        return {r.song.id: r.song for r in self.rows}
+
+
+class ABPlayer(QWidget):
+    """Play/Stop and an A (original) / B (processed) switch that swaps the audio in place."""
+
+    message = Signal(str)
+
+    def __init__(self, player: SeekPlayer, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.player = player
+        self.audio: dict[str, npt.NDArray[Any]] = {}
+        self.sample_rate = SAMPLE_RATE
+        self.play_button = QPushButton(icons.icon("play"), "Play")
+        self.play_button.setObjectName("abPlay")
+        self.play_button.setCheckable(True)
+        self.a_button = QPushButton("A · original")
+        self.b_button = QPushButton("B · processed")
+        self.group = QButtonGroup(self)
+        for b in (self.a_button, self.b_button):
+            b.setCheckable(True)
+            self.group.addButton(b)
+        self.a_button.setToolTip("Hear your stem as it was")
+        self.b_button.setToolTip("Hear the tone-matched stem")
+        self.b_button.setChecked(True)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        row.addWidget(self.play_button)
+        row.addSpacing(8)
+        row.addWidget(self.a_button)
+        row.addWidget(self.b_button)
+        row.addStretch(1)
+        self._poll = QTimer(self)
+        self._poll.setInterval(POLL_MS)
+        self._poll.timeout.connect(self._check_ended)
+        self.play_button.toggled.connect(self._on_play_toggled)
+        self.group.buttonToggled.connect(self._on_side_toggled)
+        self.set_audio({}, SAMPLE_RATE)
+
+    def side(self) -> str:
+        return "A" if self.a_button.isChecked() else "B"
+
+    def set_audio(self, audio: dict[str, npt.NDArray[Any]], sample_rate: int) -> None:
+        """A: the original, B: the processed audio (same rate, same length)."""
+        self.stop()
+        self.audio, self.sample_rate = audio, sample_rate
+        ready = bool(audio) and self.player.available
+        for b in (self.play_button, self.a_button, self.b_button):
+            b.setEnabled(ready)
+        if audio and not self.player.available:
+            self.play_button.setToolTip(
+                f"No audio output device ({self.player.unavailable_reason})"
+            )
+
+    def _start(self, from_s: float) -> bool:
+        try:
+            self.player.play(self.audio[self.side()], self.sample_rate, from_s)
+        except Exception as exc:  # a device that vanished must not take the panel down
+            self.message.emit(f"Cannot play: {exc}")
+            return False
+        self._poll.start()
+        return True
+
+    def _on_play_toggled(self, on: bool) -> None:
+        if on and self.audio and self._start(0.0):
+            self.play_button.setText("Stop")
+            self.play_button.setIcon(icons.icon("stop"))
+            return
+        if on:
+            self.play_button.setChecked(False)
+            return
+        self._poll.stop()
+        self.player.stop()
+        self.play_button.setText("Play")
+        self.play_button.setIcon(icons.icon("play"))
+
+    def _on_side_toggled(self, _button: Any, checked: bool) -> None:
+        if checked and self.play_button.isChecked():  # switch in place, same position
+            self._start(self.player.position_s or 0.0)
+
+    def _check_ended(self) -> None:
+        if self.player.position_s is None:
+            self.play_button.setChecked(False)
+
+    def stop(self) -> None:
+        if self.play_button.isChecked():
+            self.play_button.setChecked(False)
+
+
+def _section(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName("sectionTitle")
+    return label
+
+
+class AudioPanel(QDialog):
+    """Load a stem, pick weighted references, check consent live, apply, A/B, export.
+
+    `selection()` gives the browser's selected song id (or None) and `tray()` the ids in the
+    window's references, so both can be added here; `player` is the playback backend (tests
+    pass a fake).
+    """
+
+    status = Signal(str)
+
+    def __init__(
+        self,
+        service: ToneService,
+        runner: JobRunner,
+        exports_dir: Path,
+        selection: Callable[[], str | None] | None = None,
+        tray: Callable[[], list[str]] | None = None,
+        player: Player | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("audioPanel")
+        self.setWindowTitle("Audio: tone match")
+        self.setMinimumSize(640, 720)
+        self._service, self._runner, self._exports_dir = service, runner, exports_dir
+        self._selection, self._tray = selection, tray
+        self.player = SeekPlayer(player)
+        self.handle: JobHandle | None = None
+        self.take: Any = None
+        self.verification: Verification | None = None
+        self.stems_view: StemsView | None = None
+        self.range_dialog: RangeDialog | None = None
+        self._range_row = -1
+
+        self.stem = StemLoader(runner)
+        self.separate_button = QPushButton("Separate…")
+        self.separate_button.setToolTip("Split the loaded file into stems and pick one")
+        self.separate_button.clicked.connect(self.open_stems)
+
+        self.references = ToneReferences()
+        self.add_selected_button = QPushButton(icons.icon("add"), "Add selected song")
+        self.add_selected_button.setToolTip("Add the song selected in the catalogue")
+        self.add_selected_button.clicked.connect(self.add_selected)
+        self.add_tray_button = QPushButton(icons.icon("add"), "Add the window's references")
+        self.add_tray_button.setToolTip("Add every song in the main window's references")
+        self.add_tray_button.clicked.connect(self.add_tray)
+        ref_buttons = QHBoxLayout()
+        ref_buttons.addWidget(self.add_selected_button)
+        ref_buttons.addWidget(self.add_tray_button)
+        ref_buttons.addStretch(1)
+
+        self.use_box = QComboBox()
+        for use in Use:
+            self.use_box.addItem(use.label.capitalize(), use)
+        self.use_box.setToolTip("What you will do with the result: consent depends on it")
+        self.wet = QSlider(Qt.Orientation.Horizontal)
+        self.wet.setRange(0, 100)
+        self.wet.setValue(80)
+        self.wet.setToolTip("Dry/wet: how much of the processed sound replaces your stem")
+        self.wet_label = QLabel()
+        self.wet_label.setMinimumWidth(60)
+        self.drive = QCheckBox("Drive")
+        self.drive.setChecked(True)
+        self.drive.setToolTip("Allow saturation when the references are more driven")
+        self.dynamics = QCheckBox("Dynamics")
+        self.dynamics.setChecked(True)
+        self.dynamics.setToolTip("Allow a compressor when the references are more compressed")
+        settings = QHBoxLayout()
+        settings.addWidget(QLabel("Intended use"))
+        settings.addWidget(self.use_box)
+        settings.addSpacing(12)
+        settings.addWidget(QLabel("Dry"))
+        settings.addWidget(self.wet, 1)
+        settings.addWidget(QLabel("Wet"))
+        settings.addWidget(self.wet_label)
+        settings.addWidget(self.drive)
+        settings.addWidget(self.dynamics)
+
+        self.check_label = QLabel()
+        self.check_label.setObjectName("toneCheck")
+        self.check_label.setWordWrap(True)
+        self.check_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.apply_button = QPushButton("Apply")
+        self.apply_button.setObjectName("generateButton")
+        self.apply_button.setToolTip("Tone-match the stem (consent-checked and logged)")
+        self.apply_button.clicked.connect(self.apply)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.hide()
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.cancel_button.hide()
+        run_row = QHBoxLayout()
+        run_row.addWidget(self.apply_button, 1)
+        run_row.addWidget(self.progress, 1)
+        run_row.addWidget(self.cancel_button)
+
+        self.result_info = QLabel("Apply to hear the result and see each reference's share.")
+        self.result_info.setObjectName("hint")
+        self.result_info.setWordWrap(True)
+        self.shares = LegendWidget()
+        self.ab = ABPlayer(self.player)
+        self.ab.message.connect(self.status)
+        self.export_button = QPushButton(icons.icon("export"), "Export…")
+        self.export_button.setToolTip("Save the result as WAV or FLAC with its attribution")
+        self.export_button.setEnabled(False)
+        self.export_button.clicked.connect(self.export_take)
+        self.export_label = QLabel()
+        self.export_label.setObjectName("hint")
+        self.export_label.setWordWrap(True)
+        self.export_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        out_row = QHBoxLayout()
+        out_row.addWidget(self.ab, 1)
+        out_row.addWidget(self.export_button)
+
+        stem_row = QHBoxLayout()
+        stem_row.addWidget(self.stem, 1)
+        stem_row.addWidget(self.separate_button, 0, Qt.AlignmentFlag.AlignTop)
+
+        layout = QVBoxLayout(self)
+        title = QLabel("Tone match")
+        title.setObjectName("panelTitle")
+        layout.addWidget(title)
+        layout.addWidget(_section("Your stem"))
+        layout.addLayout(stem_row)
+        layout.addWidget(_section("References (their tone, weighted)"))
+        layout.addWidget(self.references, 1)
+        layout.addLayout(ref_buttons)
+        layout.addWidget(_section("Settings"))
+        layout.addLayout(settings)
+        layout.addWidget(_section("Consent check"))
+        layout.addWidget(self.check_label)
+        layout.addLayout(run_row)
+        layout.addWidget(_section("Result"))
+        layout.addWidget(self.result_info)
+        layout.addWidget(self.shares)
+        layout.addLayout(out_row)
+        layout.addWidget(self.export_label)
+
+        # Bursts of edits (a spin box held down) cost one consent check.
+        self._check_timer = QTimer(self)
+        self._check_timer.setSingleShot(True)
+        self._check_timer.setInterval(0)
+        self._check_timer.timeout.connect(self.refresh_check)
+        for signal in (
+            self.stem.changed,
+            self.references.changed,
+            self.use_box.currentIndexChanged,
+            self.wet.valueChanged,
+            self.drive.toggled,
+            self.dynamics.toggled,
+        ):
+            signal.connect(self._check_timer.start)
+        self.wet.valueChanged.connect(self._show_wet)
+        self.references.range_requested.connect(self.choose_range)
+        self._show_wet()
+        self.refresh_check()
+
+    # -- inputs -------------------------------------------------------------------------------
+
+    def add_song(self, song_id: str) -> bool:
+        song = self._service.song(song_id)
+        if song is None:
+            self.status.emit(f"Song {song_id} is no longer in the catalogue")
+            return False
+        if self.handle is not None:
+            self.status.emit("Wait for the tone match (or cancel it) before changing references")
+            return False
+        added = self.references.add_song(song)
+        self.status.emit(
+            f"Added “{song.title}”" if added else f"“{song.title}” is already a reference"
+        )
+        return added
+
+    def add_selected(self) -> None:
+        song_id = self._selection() if self._selection else None
+        if not song_id:
+            self.status.emit("Select a song in the catalogue first")
+            self.check_label.setText("Select a song in the catalogue, then Add selected song")
+            return
+        self.add_song(song_id)
+
+    def add_tray(self) -> None:
+        ids = self._tray() if self._tray else []
+        if not ids:
+            self.status.emit("The main window has no references to add")
+        for song_id in ids:
+            self.add_song(song_id)
+
+    def _show_wet(self) -> None:
+        self.wet_label.setText(f"{self.wet.value()} %")
+
+    def request(self) -> GenerationRequest:
+        """The request the panel shows now (InvalidInput when it is incomplete)."""
+        path = self.stem.path()
+        if path is None:
+            raise InvalidInput("Load your stem first (Load stem…)")
+        refs = self.references.references()
+        if not refs:
+            raise InvalidInput("Add at least one reference song whose tone to match")
+        return GenerationRequest(
+            references=refs,
+            use=Use(self.use_box.currentData()),
+            duration_s=min(MAX_TAKE_S, max(MIN_TAKE_S, self.stem.duration_s())),
+            engine=ENGINE,
+            user_audio=path,
+            user_range=self.stem.user_range(),
+            options={
+                "wet": f"{self.wet.value() / 100:g}",
+                "drive": "on" if self.drive.isChecked() else "off",
+                "dynamics": "on" if self.dynamics.isChecked() else "off",
+            },
+        )
+
+    def refresh_check(self) -> None:
+        """The consent policy's verdict on the current request (no ledger write); Apply is
+        enabled only when every reference is cleared for the chosen use."""
+        self._check_timer.stop()
+        if self.handle is not None:
+            return
+        self.verification = None
+        self.separate_button.setEnabled(self.stem.path() is not None)
+        if self.stem.loading():
+            self._verdict(False, "Reading your stem…")
+            return
+        if self.stem.error():
+            self._verdict(False, f"Your stem cannot be used: {self.stem.error()}")
+            return
+        try:
+            request = self.request()
+            self._service.validate(request)
+            verification = self._service.check(request)
+        except InvalidInput as exc:
+            self._verdict(False, str(exc))
+            return
+        except Exception as exc:  # keep the panel alive; say what went wrong
+            log.exception("tone match consent check failed")
+            self._verdict(False, f"The consent check did not run: {exc}")
+            return
+        self.verification = verification
+        songs = self.references.songs()
+        if verification.allowed:
+            n = len(verification.decisions)
+            self._verdict(
+                True,
+                f"✓ Cleared: every rights holder of the {n} reference"
+                f"{'s' if n != 1 else ''} allows audio-level use for {request.use.label}",
+            )
+        else:
+            self._verdict(False, refusal_text(verification, songs))
+
+    def _verdict(self, allowed: bool, text: str) -> None:
+        self.check_label.setText(text)
+        refused = not allowed and text.startswith("Refused")
+        self.check_label.setStyleSheet(OK_STYLE if allowed else (BAD_STYLE if refused else ""))
+        self.apply_button.setEnabled(allowed and self.handle is None)
+        self.apply_button.setToolTip(
+            "Tone-match the stem (consent-checked and logged)" if allowed else text
+        )
+
+    # -- ranges -------------------------------------------------------------------------------
+
+    def choose_range(self, row: int) -> None:
+        """Open the range picker for reference `row` (window-modal)."""
+        if self.handle is not None or not (0 <= row < len(self.references.rows)):
+            return
+        entry = self.references.rows[row]
+        dialog = RangeDialog(entry.song, entry.time_range, self)
+        service, song_id = self._service, entry.song.id
+        dialog.load_audio(self._runner, lambda: service.song_audio(song_id), SAMPLE_RATE)
+        dialog.accepted.connect(self._on_range_chosen)
+        self.range_dialog, self._range_row = dialog, row
+        dialog.open()
+
+    def _on_range_chosen(self) -> None:
+        dialog, row = self.range_dialog, self._range_row
+        if dialog is None or not (0 <= row < len(self.references.rows)):
+            return
+        if self.references.rows[row].song.id == dialog.song.id:
+            self.references.set_time_range(row, dialog.time_range())
+
+    # -- applying -----------------------------------------------------------------------------
+
+    def apply(self) -> None:
+        """Run the tone match as a generation (verified, logged) on the compute lane."""
+        if self.handle is not None:
+            return
+        try:
+            request = self.request()
+            job = self._service.generate_job(request)
+        except InvalidInput as exc:
+            show_error(self, "Cannot tone-match", str(exc))
+            return
+        service = self._service
+
+        def run(progress: ProgressCallback, cancel: CancelToken) -> tuple[Any, Any, Any]:
+            take = job.run(progress, cancel)
+            cancel.check()
+            return take, service.take_audio(take), service.load_user_audio(request)
+
+        self.ab.set_audio({}, SAMPLE_RATE)
+        self._set_running(True)
+        handle = self._runner.submit(FunctionJob("Tone match", run, lane="compute"))
+        self.handle = handle
+        handle.progress.connect(self._on_progress)
+        handle.finished.connect(self._on_take)
+        handle.failed.connect(self._on_failed)
+        handle.cancelled.connect(self._on_cancelled)
+        handle.done.connect(self._on_done)
+
+    def cancel(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+            self.cancel_button.setEnabled(False)
+            self.status.emit("Cancelling the tone match…")
+
+    def _set_running(self, running: bool) -> None:
+        self.apply_button.setVisible(not running)
+        self.progress.setVisible(running)
+        self.progress.setValue(0)
+        self.cancel_button.setVisible(running)
+        self.cancel_button.setEnabled(running)
+        self.references.set_editable(not running)
+        self.stem.set_editable(not running)
+        for w in (self.add_selected_button, self.add_tray_button, self.use_box, self.wet):
+            w.setEnabled(not running)
+
+    def _on_progress(self, p: Progress) -> None:
+        self.progress.setValue(round(1000 * max(0.0, min(1.0, p.fraction))))
+        self.progress.setFormat(f"{p.message or p.stage} %p%")
+        self.progress.setTextVisible(True)
+
+    def _on_take(self, result: tuple[Any, Any, Any]) -> None:
+        take, processed, original = result
+        self.take = take
+        prov = take.provenance
+        self.shares.show_shares(prov, self.references.songs())
+        self.result_info.setText(
+            f"{take.duration_s:.1f} s · for {take.request.use.label} · ledger event {take.id}"
+            f"<br><span style='color:#64748b'>{html.escape(prov.method or '')}</span>"
+        )
+        sides = {"B": np.asarray(processed, dtype=np.float32)}
+        if original is not None:
+            sides["A"] = np.asarray(original, dtype=np.float32)
+        self.ab.set_audio(sides, int(take.sample_rate))
+        self.ab.a_button.setEnabled(original is not None and self.player.available)
+        self.export_button.setEnabled(True)
+        self.export_label.setText("")
+        self.status.emit(f"Tone match ready: ledger event {take.id}")
+
+    def share_lines(self) -> list[str]:
+        """The shares as shown, e.g. ["Song 1 — Baroque A 75.0 %", …] (for tests and a11y)."""
+        return [e for e in self.shares.entries if e.endswith("%")]
+
+    def _on_failed(self, exc: BaseException) -> None:
+        from musicapp.studio import Refused
+
+        if isinstance(exc, Refused):
+            self._verdict(False, refusal_text(exc.verification, self.references.songs()))
+            show_error(self, "Tone match refused", exc.verification.summary())
+        elif isinstance(exc, InvalidInput):
+            show_error(self, "Cannot tone-match", str(exc))
+        else:
+            show_error(self, "Tone match failed", "The stem could not be processed.", exc)
+        self.status.emit(f"Tone match failed: {exc}")
+
+    def _on_cancelled(self) -> None:
+        self.status.emit("Tone match cancelled")
+        self.result_info.setText("Tone match cancelled.")
+
+    def _on_done(self) -> None:
+        self.handle = None
+        self._set_running(False)
+        self.refresh_check()
+
+    # -- export -------------------------------------------------------------------------------
+
+    def export_take(self) -> None:
+        if self.take is None:
+            return
+        default = self._exports_dir / f"tonematch-{str(self.take.id)[:8]}.wav"
+        path_text, chosen = QFileDialog.getSaveFileName(
+            self, "Export the tone-matched stem", str(default), ";;".join(EXPORT_FILTERS)
+        )
+        if path_text:
+            path = Path(path_text)
+            if path.suffix.lower() not in EXPORT_FILTERS.values():
+                path = path.with_suffix(EXPORT_FILTERS.get(chosen, ".wav"))
+            self.export_to(path)
+
+    def export_to(self, path: Path) -> JobHandle | None:
+        """Export the result with its attribution on the I/O lane."""
+        if self.take is None:
+            return None
+        take, service = self.take, self._service
+        job = FunctionJob(f"export {path.name}", lambda _p, _c: service.export(take, path), "io")
+        self.export_button.setEnabled(False)
+        self.export_label.setText(f"Exporting to {path}…")
+        handle = self._runner.submit(job)
+        handle.finished.connect(self._on_exported)
+        handle.failed.connect(self._on_export_failed)
+        handle.done.connect(self._on_export_done)
+        return handle
+
+    def _on_export_done(self) -> None:
+        self.export_button.setEnabled(self.take is not None)
+
+    def _on_exported(self, result: Any) -> None:
+        text = f"Exported to {result.path} · ledger event {result.event_id}"
+        self.export_label.setText(text)
+        self.status.emit(text)
+
+    def _on_export_failed(self, exc: BaseException) -> None:
+        self.export_label.setText(f"Export failed: {exc}")
+        show_error(self, "Export failed", "The result could not be exported.", exc)
+
+    # -- stems --------------------------------------------------------------------------------
+
+    def open_stems(self) -> StemsView | None:
+        """Separate the loaded file; "Use as my stem" on a row loads that stem here."""
+        path = self.stem.path()
+        if path is None:
+            return None
+        view = StemsView(self._service, self._runner, path, Path(path).name, self.player, self)
+        view.use_stem.connect(self._use_stem)
+        view.status.connect(self.status)
+        self.stems_view = view
+        view.show()
+        view.start()
+        return view
+
+    def _use_stem(self, path: Path) -> None:
+        self.stem.load(path)
+        self.status.emit(f"Loading the stem {path.name}")
+
+    def done(self, r: int) -> None:
+        """Closing stops the sound; a running tone match carries on and is logged."""
+        self.ab.stop()
+        super().done(r)
