@@ -344,27 +344,71 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from musicapp.weights import load_manifest, status
+    """List each model as present / missing / bad checksum (with where to get a missing one),
+    or, with `import PATH`, check a weight file against the manifest and copy it into place."""
+    from musicapp.weights import WeightStatus, import_file, load_manifest, status
 
     settings = Settings()
+    if getattr(args, "models_cmd", None) == "import":
+        dest = import_file(Path(args.path), settings.models_dir, args.model)
+        _emit(args, {"imported": str(dest)}, f"Imported {args.path} -> {dest}")
+        return EXIT_OK
     rows = []
     for entry in load_manifest():
         state, detail = status(entry, settings.models_dir)
-        rows.append(
-            {"name": entry.name, "purpose": entry.purpose, "status": state.value, "detail": detail}
+        row = {"name": entry.name, "purpose": entry.purpose, "status": state.value}
+        row["detail"] = detail
+        if state in (WeightStatus.MISSING, WeightStatus.BAD_CHECKSUM):
+            row["obtain"] = entry.source
+        rows.append(row)
+    lines = [f"Models folder: {settings.models_dir}"]
+    for r in rows:
+        lines.append(f"  {r['name']:16} {r['status']:12} {r['purpose']}\n      {r['detail']}")
+        if "obtain" in r and r["status"] != WeightStatus.MISSING.value:
+            lines.append(f"      get it again from: {r['obtain']}")
+    lines += [
+        "Add a file with: musicapp models import PATH [--model NAME]",
+        "Without weights musicapp uses its weight-free engines (labelled as such).",
+    ]
+    _emit(args, {"models_dir": str(settings.models_dir), "models": rows}, "\n".join(lines))
+    return EXIT_OK
+
+
+def cmd_stems(args: argparse.Namespace) -> int:
+    """Separate a file or a catalogue song into stems and copy them to --out."""
+    import shutil
+
+    from musicapp.stems import SeparationOptions, stems_for
+
+    options = SeparationOptions(model=args.model, segment=args.segment, overlap=args.overlap)
+    target = Path(args.source)
+    with _open(args, build=not target.is_file()) as ctx:
+        result = run_with_progress(
+            "stems",
+            lambda p, c: stems_for(args.source, ctx.settings, ctx.catalog, options, p, c),
+            args.progress,
         )
-    _emit(
-        args,
-        {"models_dir": str(settings.models_dir), "models": rows},
-        "\n".join(
-            [f"Models folder: {settings.models_dir}"]
-            + [
-                f"  {r['name']:16} {r['status']:10} {r['purpose']}\n      {r['detail']}"
-                for r in rows
-            ]
-            + ["Without weights musicapp uses its weight-free engines (labelled as such)."]
-        ),
+    stems = dict(result.stems)
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, path in result.stems.items():
+            stems[name] = out / f"{name}{path.suffix}"
+            shutil.copyfile(path, stems[name])
+    data = {
+        "method": result.method.value,
+        "label": result.label,
+        "reason": result.reason,
+        "model": result.model,
+        "cached": result.cached,
+        "sample_rate": result.sample_rate,
+        "stems": {k: str(v) for k, v in stems.items()},
+    }
+    text = "\n".join(
+        [f"{result.label}{' (cached)' if result.cached else ''}", f"  why: {result.reason}"]
+        + [f"  {name:12} {path}" for name, path in stems.items()]
     )
+    _emit(args, data, text)
     return EXIT_OK
 
 
@@ -390,7 +434,13 @@ def cmd_gui(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print JSON for scripting")
-    common.add_argument("--data-dir", help="use this data folder (default: platform data dir)")
+    # SUPPRESS: a subcommand without --data-dir keeps the one given before it
+    # ("musicapp --data-dir D generate ..."); argparse would reset it to None otherwise.
+    common.add_argument(
+        "--data-dir",
+        default=argparse.SUPPRESS,
+        help="use this data folder (default: platform data dir)",
+    )
     common.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
@@ -470,8 +520,31 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--manifest", help="a .csv or .json manifest describing the files")
     imp.set_defaults(func=cmd_import)
 
-    models = sub.add_parser("models", parents=[common], help="model weights: present or missing")
+    models = sub.add_parser(
+        "models", parents=[common], help="model weights: present, missing or bad checksum"
+    )
     models.set_defaults(func=cmd_models)
+    models_sub = models.add_subparsers(dest="models_cmd")
+    mimp = models_sub.add_parser(
+        "import",
+        parents=[common],
+        help="check a weight file against the manifest and copy it into the models folder",
+    )
+    mimp.add_argument("path", help="a weight file, e.g. 955717e8-8726e21a.th or htdemucs.yaml")
+    mimp.add_argument("--model", help="the manifest model it belongs to (default: by file name)")
+    mimp.set_defaults(func=cmd_models)
+
+    stems = sub.add_parser(
+        "stems",
+        parents=[common],
+        help="separate a file or a song into stems (Demucs, or a labelled DSP fallback)",
+    )
+    stems.add_argument("source", help="an audio file or a catalogue song id")
+    stems.add_argument("--model", default="htdemucs", help="htdemucs, htdemucs_6s, htdemucs_ft")
+    stems.add_argument("--out", help="copy the stems into this folder")
+    stems.add_argument("--segment", type=float, help="Demucs segment length in seconds")
+    stems.add_argument("--overlap", type=float, default=0.25, help="Demucs segment overlap")
+    stems.set_defaults(func=cmd_stems)
 
     led = sub.add_parser("ledger", help="the attribution ledger")
     led_sub = led.add_subparsers(dest="ledger_cmd", required=True)

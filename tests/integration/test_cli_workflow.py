@@ -201,3 +201,17 @@ def test_engine_rules_for_user_audio_are_checked_before_anything_runs(capsys, da
     )
     assert code == 2 and "cannot be combined" in err
     assert not (data_dir / "ledger.sqlite").exists() or ledger_kinds(data_dir) == []
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--data-dir", "/somewhere", "search", "reel"],
+        ["search", "reel", "--data-dir", "/somewhere"],
+        ["--data-dir", "/elsewhere", "search", "reel", "--data-dir", "/somewhere"],
+    ],
+)
+def test_the_data_folder_option_works_before_or_after_the_command(argv):
+    from musicapp.cli import build_parser
+
+    assert build_parser().parse_args(argv).data_dir == "/somewhere"
