@@ -1,0 +1,94 @@
+"""Ledger intake (per-device streams) and the log's signed head and proofs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from musicapp.server import translog
+from musicapp.server.auth import Caller, require_role
+from musicapp.server.errors import ApiError
+
+router = APIRouter(prefix="/v1", tags=["ledger and log"])
+
+HEX64 = r"^[0-9a-f]{64}$"
+
+
+class EventIn(BaseModel):
+    seq: int = Field(ge=1)
+    event_id: str = Field(min_length=1, max_length=200)
+    kind: str = Field(min_length=1, max_length=100)
+    payload: dict[str, Any]
+    created_at: str = Field(min_length=1, max_length=40)
+    prev_hash: str = Field(pattern=HEX64)
+    hash: str = Field(pattern=HEX64)
+    signature: str = Field(min_length=1, max_length=100)
+
+
+class BatchIn(BaseModel):
+    events: list[EventIn] = Field(max_length=1000)
+    device_id: str | None = Field(
+        default=None, description="optional: the stream meant; refused (403) if not the caller's"
+    )
+
+
+@router.post("/ledger/events")
+def upload(body: BatchIn, request: Request, account: Caller) -> JSONResponse:
+    require_role(account, "device")
+    if body.device_id is not None and body.device_id != account.id:
+        raise ApiError(403, f"device_id: a device may append only to its own stream ({account.id})")
+    server = request.app.state.server
+    events = [e.model_dump() for e in body.events]
+    assert account.public_key is not None
+    # Outside the write lock: other devices' uploads can append meanwhile.
+    signatures_ok = server.signatures.check(
+        account.public_key, [(e["hash"], e["signature"]) for e in events]
+    )
+    with server.write_lock, server.engine.begin() as conn:
+        receipts, error = translog.append_events(conn, server.key, account, events, signatures_ok)
+    if error is not None:
+        raise ApiError(error.status, error.detail, accepted=receipts)
+    # A plain JSONResponse: the receipts are already JSON values, and jsonable_encoder over
+    # a thousand receipts would cost more than building them.
+    return JSONResponse({"receipts": receipts})
+
+
+@router.get("/log/sth")
+def sth(request: Request, account: Caller) -> Any:
+    server = request.app.state.server
+    with server.engine.connect() as conn:
+        head = translog.current_head(conn)
+    if head is None:  # only an empty log has no signed head yet: sign one under the lock
+        with server.write_lock, server.engine.begin() as conn:
+            head = translog.latest_head(conn, server.key)
+    return head.to_dict()
+
+
+@router.get("/log/consistency")
+def consistency(
+    request: Request,
+    account: Caller,
+    first: int = Query(...),
+    second: int = Query(...),
+) -> Any:
+    with request.app.state.server.engine.connect() as conn:
+        return {
+            "first": first,
+            "second": second,
+            "proof": translog.consistency(conn, first, second),
+        }
+
+
+@router.get("/log/inclusion")
+def inclusion(
+    request: Request,
+    account: Caller,
+    leaf_index: int = Query(...),
+    tree_size: int = Query(...),
+) -> Any:
+    with request.app.state.server.engine.connect() as conn:
+        proof = translog.inclusion(conn, leaf_index, tree_size)
+    return {"leaf_index": leaf_index, "tree_size": tree_size, "inclusion": proof}

@@ -1,0 +1,312 @@
+"""The ledger intake and its Certificate-Transparency-style log (RFC 9162 hashing).
+
+Each device has its own hash-chained stream (the local ledger's events, signed by the device);
+all streams feed one Merkle tree whose leaves are the 32-byte event hashes. Perfect subtree
+hashes are stored in ``merkle_nodes`` as leaves are appended (they never change), so a proof
+reads O(log n) rows however big the log grows. Every batch that adds leaves gets one signed
+tree head (STH), stored by size, so a receipt can be rebuilt identically when the same events
+are sent again.
+
+Appends are serialised (the caller holds the server's write lock, and ``log_state`` is read
+FOR UPDATE, which matters on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from musicapp.ledger.canonical import (
+    GENESIS_HASH,
+    CanonicalError,
+    canonical_bytes,
+    canonical_json,
+    event_hash_from_json,
+)
+from musicapp.server import db
+from musicapp.server.auth import Account
+from musicapp.server.errors import ApiError
+from musicapp.transparency import merkle, signing
+
+
+class DbNodes:
+    """A merkle.NodeSource over ``merkle_nodes`` with a per-request cache and pending rows."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self.cache: dict[tuple[int, int], bytes] = {}
+        self.pending: list[dict[str, Any]] = []
+
+    def perfect(self, level: int, index: int) -> bytes:
+        key = (level, index)
+        found = self.cache.get(key)
+        if found is None:
+            row = self._conn.execute(
+                select(db.merkle_nodes.c.hash).where(
+                    db.merkle_nodes.c.level == level, db.merkle_nodes.c.idx == index
+                )
+            ).first()
+            if row is None:
+                raise LookupError(f"merkle node level {level} index {index} is missing")
+            found = bytes(row.hash)
+            self.cache[key] = found
+        return found
+
+    def append(self, index: int, leaf: bytes) -> None:
+        for level, idx, digest in merkle.nodes_completed_by(index, leaf, self.perfect):
+            self.cache[(level, idx)] = digest
+            self.pending.append({"level": level, "idx": idx, "hash": digest})
+
+    def flush(self) -> None:
+        if self.pending:
+            self._conn.execute(insert(db.merkle_nodes), self.pending)
+            self.pending = []
+
+
+@dataclass
+class TreeHead:
+    tree_size: int
+    root: str
+    timestamp: str
+    signature: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tree_size": self.tree_size,
+            "root": self.root,
+            "timestamp": self.timestamp,
+            "signature": self.signature,
+        }
+
+
+def sth_bytes(tree_size: int, root_hex: str, timestamp: str) -> bytes:
+    """What the server signs: canonical_bytes({"tree_size", "root", "timestamp"})."""
+    return canonical_bytes({"tree_size": tree_size, "root": root_hex, "timestamp": timestamp})
+
+
+def _sign_head(
+    conn: Connection, key: signing.Ed25519PrivateKey, nodes: DbNodes, size: int
+) -> TreeHead:
+    root_hex = merkle.root(nodes, size).hex()
+    ts = datetime.now(UTC).isoformat(timespec="microseconds")
+    head = TreeHead(size, root_hex, ts, signing.sign(key, sth_bytes(size, root_hex, ts)))
+    conn.execute(insert(db.tree_heads).values(**head.to_dict()))
+    return head
+
+
+def _head(conn: Connection, size: int) -> TreeHead | None:
+    row = conn.execute(select(db.tree_heads).where(db.tree_heads.c.tree_size == size)).first()
+    return TreeHead(row.tree_size, row.root, row.timestamp, row.signature) if row else None
+
+
+def log_size(conn: Connection, for_update: bool = False) -> int:
+    query = select(db.log_state.c.size).where(db.log_state.c.id == 1)
+    if for_update:
+        query = query.with_for_update()
+    return int(conn.execute(query).scalar_one())
+
+
+def current_head(conn: Connection) -> TreeHead | None:
+    """The signed head of the current log size, if one was signed (always, once it has leaves)."""
+    return _head(conn, log_size(conn))
+
+
+def latest_head(conn: Connection, key: signing.Ed25519PrivateKey) -> TreeHead:
+    """The signed head of the current log; signed (and stored) now if none exists for it yet."""
+    size = log_size(conn)
+    head = _head(conn, size)
+    if head is None:
+        head = _sign_head(conn, key, DbNodes(conn), size)
+    return head
+
+
+def inclusion(conn: Connection, leaf_index: int, tree_size: int) -> list[str]:
+    _check_size(conn, tree_size, "tree_size")
+    if not 0 <= leaf_index < tree_size:
+        raise ApiError(400, f"leaf_index: {leaf_index} is not inside a tree of size {tree_size}")
+    return [h.hex() for h in merkle.inclusion_proof(leaf_index, tree_size, DbNodes(conn))]
+
+
+def consistency(conn: Connection, first: int, second: int) -> list[str]:
+    _check_size(conn, second, "second")
+    if first < 1:
+        raise ApiError(
+            400, f"first: {first} must be at least 1 (RFC 9162 has no proof from the empty tree)"
+        )
+    if first > second:
+        raise ApiError(400, f"first: {first} is larger than second ({second})")
+    return [h.hex() for h in merkle.consistency_proof(first, second, DbNodes(conn))]
+
+
+def _check_size(conn: Connection, size: int, field: str) -> None:
+    current = log_size(conn)
+    if size < 1 or size > current:
+        raise ApiError(404, f"{field}: the log has no tree of size {size} (it holds {current})")
+
+
+@dataclass
+class _Stored:
+    seq: int
+    event_id: str
+    hash: str
+    leaf_index: int
+    receipt_size: int
+
+
+def _receipt(
+    conn: Connection, nodes: DbNodes, device_id: str, ev: _Stored, heads: dict[int, TreeHead]
+) -> dict[str, Any]:
+    head = heads.get(ev.receipt_size) or _head(conn, ev.receipt_size)
+    assert head is not None, f"no signed head for size {ev.receipt_size}"
+    heads[ev.receipt_size] = head
+    proof = merkle.inclusion_proof(ev.leaf_index, ev.receipt_size, nodes)
+    return {
+        "device_id": device_id,
+        "seq": ev.seq,
+        "event_hash": ev.hash,
+        "leaf_index": ev.leaf_index,
+        "tree_size": ev.receipt_size,
+        "root": head.root,
+        "inclusion": [p.hex() for p in proof],
+        "timestamp": head.timestamp,
+        "signature": head.signature,
+    }
+
+
+def _check_event(
+    ev: dict[str, Any], public_key: signing.Ed25519PublicKey, signature_ok: bool | None
+) -> str | None:
+    """Signature, then the event hash; returns the problem or None. Names the seq.
+
+    Sets ``ev["payload_json"]`` (the canonical payload text, stored as it is): the hash is
+    computed from it, the same fast path the local ledger uses, so it is encoded once.
+    """
+    seq = ev["seq"]
+    if signature_ok is None:
+        signature_ok = signing.verify(public_key, bytes.fromhex(ev["hash"]), ev["signature"])
+    if not signature_ok:
+        return f"event seq {seq}: the signature does not verify with this device's key"
+    try:
+        ev["payload_json"] = canonical_json(ev["payload"], "payload")
+    except CanonicalError as exc:
+        return f"event seq {seq}: {exc}"
+    computed = event_hash_from_json(
+        seq, ev["event_id"], ev["kind"], ev["created_at"], ev["payload_json"], ev["prev_hash"]
+    )
+    if computed != ev["hash"]:
+        return f"event seq {seq}: hash does not match the event's contents (computed {computed})"
+    return None
+
+
+def append_events(
+    conn: Connection,
+    key: signing.Ed25519PrivateKey,
+    device: Account,
+    events: list[dict[str, Any]],
+    signatures_ok: list[bool] | None = None,
+) -> tuple[list[dict[str, Any]], ApiError | None]:
+    """Check and append a batch; returns (receipts for the accepted prefix, the refusal or None).
+
+    The accepted prefix is written even when a later event is refused, so the caller commits
+    and then reports the refusal with the receipts so far. ``signatures_ok`` (one bool per
+    event, from ``sigcheck``) saves checking signatures here; None checks them inline.
+    """
+    assert device.public_key is not None
+    public_key = signing.public_key_from_b64(device.public_key)
+    size = log_size(conn, for_update=True)
+    nodes = DbNodes(conn)
+    t = db.ledger_events.c
+    head_row = conn.execute(
+        select(t.seq, t.hash).where(t.device_id == device.id).order_by(t.seq.desc()).limit(1)
+    ).first()
+    last_seq, last_hash = (head_row.seq, head_row.hash) if head_row else (0, GENESIS_HASH)
+    seqs = [e["seq"] for e in events]
+    existing: dict[int, _Stored] = {}
+    if seqs:
+        rows = conn.execute(
+            select(t.seq, t.event_id, t.hash, t.leaf_index, t.receipt_size).where(
+                t.device_id == device.id, t.seq >= min(seqs), t.seq <= max(seqs)
+            )
+        )
+        existing = {
+            r.seq: _Stored(r.seq, r.event_id, r.hash, r.leaf_index, r.receipt_size) for r in rows
+        }
+
+    accepted: list[_Stored] = []
+    new_rows: list[dict[str, Any]] = []
+    error: ApiError | None = None
+    received = datetime.now(UTC).isoformat(timespec="microseconds")
+    for i, ev in enumerate(events):
+        seq = ev["seq"]
+        problem = _check_event(ev, public_key, signatures_ok[i] if signatures_ok else None)
+        if problem is not None:
+            error = ApiError(422, problem)
+            break
+        old = existing.get(seq)
+        if old is not None:
+            if old.hash != ev["hash"]:
+                error = ApiError(
+                    409, f"event seq {seq}: a different event is already stored at this seq"
+                )
+                break
+            accepted.append(old)
+            continue
+        if seq != last_seq + 1:
+            error = ApiError(
+                409, f"event seq {seq}: out of order; the next expected seq is {last_seq + 1}"
+            )
+            break
+        if ev["prev_hash"] != last_hash:
+            error = ApiError(
+                422,
+                f"event seq {seq}: prev_hash does not match the hash of seq {last_seq} "
+                f"({last_hash})",
+            )
+            break
+        try:
+            created = datetime.fromisoformat(ev["created_at"])
+        except ValueError:
+            error = ApiError(422, f"event seq {seq}: created_at is not an ISO-8601 time")
+            break
+        if created.tzinfo is None:
+            error = ApiError(422, f"event seq {seq}: created_at has no time zone")
+            break
+        stored = _Stored(seq, ev["event_id"], ev["hash"], size, -1)
+        nodes.append(size, merkle.leaf_hash(bytes.fromhex(ev["hash"])))
+        size += 1
+        new_rows.append(
+            {
+                "device_id": device.id,
+                "seq": seq,
+                "event_id": ev["event_id"],
+                "kind": ev["kind"],
+                "payload": ev["payload_json"],
+                "created_at": ev["created_at"],
+                "created_utc": created.astimezone(UTC).isoformat(timespec="microseconds"),
+                "prev_hash": ev["prev_hash"],
+                "hash": ev["hash"],
+                "signature": ev["signature"],
+                "leaf_index": stored.leaf_index,
+                "received_at": received,
+            }
+        )
+        existing[seq] = stored
+        accepted.append(stored)
+        last_seq, last_hash = seq, ev["hash"]
+
+    heads: dict[int, TreeHead] = {}
+    if new_rows:
+        for row in new_rows:
+            row["receipt_size"] = size
+        for stored in accepted:
+            if stored.receipt_size == -1:
+                stored.receipt_size = size
+        nodes.flush()
+        conn.execute(insert(db.ledger_events), new_rows)
+        conn.execute(update(db.log_state).where(db.log_state.c.id == 1).values(size=size))
+        heads[size] = _sign_head(conn, key, nodes, size)
+    receipts = [_receipt(conn, nodes, device.id, s, heads) for s in accepted]
+    return receipts, error

@@ -1,0 +1,144 @@
+"""Ed25519 keys for devices and the rights server: raw base64 public keys, signatures, key files.
+
+Public keys travel as base64 of the raw 32 bytes (what the API contract names); a key's id is
+the sha256 hex of those bytes. Private keys are stored as PKCS#8 PEM written atomically with
+mode 0600 from the first byte, so a crash never leaves a half key and no other user can read it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import os
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+__all__ = [
+    "Ed25519PrivateKey",
+    "Ed25519PublicKey",
+    "SigningError",
+    "generate_key",
+    "key_id",
+    "load_or_create_key",
+    "load_private_key",
+    "public_key_b64",
+    "public_key_from_b64",
+    "sign",
+    "verify",
+    "write_private_key",
+]
+
+
+class SigningError(ValueError):
+    """A key or signature that cannot be decoded; the message says what is wrong."""
+
+
+def generate_key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.generate()
+
+
+def _raw_public(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
+    public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
+    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def public_key_b64(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
+    """Base64 of the raw 32-byte public key."""
+    return base64.b64encode(_raw_public(key)).decode("ascii")
+
+
+def key_id(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
+    """sha256 hex of the raw public key: a short, stable name for it."""
+    return hashlib.sha256(_raw_public(key)).hexdigest()
+
+
+def _b64(text: str, what: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise SigningError(f"{what} is not valid base64") from None
+
+
+def public_key_from_b64(text: str) -> Ed25519PublicKey:
+    """Decode a raw base64 public key; SigningError names what is wrong."""
+    raw = _b64(text, "public key")
+    if len(raw) != 32:
+        raise SigningError(f"public key must be 32 bytes (raw Ed25519), got {len(raw)}")
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def sign(key: Ed25519PrivateKey, data: bytes) -> str:
+    """Base64 Ed25519 signature of ``data``."""
+    return base64.b64encode(key.sign(data)).decode("ascii")
+
+
+def verify(public: Ed25519PublicKey | str, data: bytes, signature_b64: str) -> bool:
+    """True when ``signature_b64`` is the key's signature over ``data``; False for any mismatch."""
+    try:
+        key = public_key_from_b64(public) if isinstance(public, str) else public
+        signature = _b64(signature_b64, "signature")
+    except SigningError:
+        return False
+    if len(signature) != 64:
+        return False
+    try:
+        key.verify(signature, data)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def write_private_key(path: Path, key: Ed25519PrivateKey) -> None:
+    """Write ``key`` as PKCS#8 PEM: a 0600 temporary file, fsynced, renamed into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pem)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    try:
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def load_private_key(path: Path) -> Ed25519PrivateKey:
+    try:
+        key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
+    except ValueError as exc:
+        raise SigningError(f"{path}: not a PEM private key ({exc})") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise SigningError(f"{path}: not an Ed25519 key")
+    return key
+
+
+def load_or_create_key(path: Path) -> Ed25519PrivateKey:
+    """The key at ``path``, created (0600, atomically) on first use."""
+    path = Path(path)
+    if path.exists():
+        return load_private_key(path)
+    key = generate_key()
+    write_private_key(path, key)
+    return key

@@ -1,0 +1,106 @@
+"""Rights-server fixtures: an in-process app per test (TestClient) and one real server process.
+
+The database is parametrized: SQLite always, and PostgreSQL too when MUSICAPP_TEST_POSTGRES_URL
+is set (tables are dropped first, so point it at a throwaway database).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from server_helpers import Env, LiveServer
+from sqlalchemy import MetaData
+
+from musicapp.server.app import create_app
+from musicapp.server.settings import ServerSettings
+
+PG_ENV = "MUSICAPP_TEST_POSTGRES_URL"
+DATABASES = ["sqlite"] + (["postgres"] if os.environ.get(PG_ENV) else [])
+
+
+def _reset_postgres(url: str) -> None:
+    from musicapp.server.db import make_engine
+
+    engine = make_engine(ServerSettings(Path("."), url).resolved_database_url())
+    meta = MetaData()
+    meta.reflect(engine)
+    meta.drop_all(engine)
+    engine.dispose()
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    if request.param == "sqlite":
+        return None
+    url = os.environ[PG_ENV]
+    _reset_postgres(url)
+    return url
+
+
+@pytest.fixture
+def env(tmp_path: Path, database_url: str | None) -> Iterator[Env]:
+    settings = ServerSettings(data_dir=tmp_path / "server", database_url=database_url)
+    with TestClient(create_app(settings)) as client:
+        e = Env(client, tmp_path)
+        yield e
+        client.app.state.server.engine.dispose()  # type: ignore[attr-defined]
+
+
+# -- the real server in a subprocess -------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session", params=DATABASES)
+def live_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """``musicapp-server serve`` under uvicorn on a free loopback port, until the session ends."""
+    url = None
+    if request.param == "postgres":
+        url = os.environ[PG_ENV]
+        _reset_postgres(url)
+    data_dir = tmp_path_factory.mktemp("live-server")
+    port = _free_port()
+    cmd = [sys.executable, "-m", "musicapp.server.cli", "--data-dir", str(data_dir)]
+    if url:
+        cmd += ["--database-url", url]
+    cmd += ["serve", "--port", str(port)]
+    log = (data_dir / "server.log").open("w")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited: {(data_dir / 'server.log').read_text()}")
+            try:
+                if httpx.get(f"{base}/v1/server-key", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not answer /v1/server-key within 30 s")
+            time.sleep(0.1)
+        yield LiveServer(base, data_dir, url)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
