@@ -41,6 +41,11 @@ class Settings:
     # Your own audio longer than this is refused from its header, before it is decoded: two
     # hours of stereo float32 would take 2 GB of memory.
     max_user_audio_s: float = 20 * 60.0
+    # The rights server to sync with. Empty: local-only mode (no sync, and no consent freshness
+    # rule, so the app works fully offline); the settings dialog may also store one.
+    server_url: str = field(default_factory=lambda: os.environ.get("MUSICAPP_SERVER_URL", ""))
+    # Commercial use fails closed when consent was last pulled from the server longer ago.
+    consent_ttl_s: float = 24 * 3600.0
 
     @property
     def catalog_path(self) -> Path:

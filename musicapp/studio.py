@@ -84,7 +84,8 @@ class Studio:
         self.settings = settings
         self.catalog = catalog
         self.ledger = ledger
-        self.consent = ConsentService(catalog)
+        # With a server set, commercial use fails closed on a stale consent cache (service.py).
+        self.consent = ConsentService(catalog, settings)
         self.takes = TakeStore(settings.takes_dir)
 
     # -- select ---------------------------------------------------------------------------------
@@ -231,10 +232,16 @@ class Studio:
 
     def verify(self, request: GenerationRequest) -> tuple[Verification, str]:
         """Decide the request and log the decision; returns it with its ledger event id."""
-        verification = self.consent.check(request)
+        check = self.consent.check_detailed(request)
+        verification = check.verification
         event = self.ledger.append(
             "verification",
-            {"request": request_to_dict(request), **verification_to_dict(verification)},
+            {
+                "request": request_to_dict(request),
+                **verification_to_dict(verification),
+                # the consent cache the decision relied on: its age, the TTL, the server
+                "consent_cache": check.freshness.to_dict(),
+            },
         )
         return verification, event.id
 

@@ -32,6 +32,7 @@ from musicapp.ui.range_dialog import RangeDialog
 from musicapp.ui.references_widget import ReferencesWidget
 from musicapp.ui.result_widget import ResultWidget
 from musicapp.ui.stems_view import StemsView
+from musicapp.ui.sync_status import SyncController, engine_for
 from musicapp.ui.user_audio_widget import UserAudioWidget
 from musicapp.ui.verification_widget import VerificationWidget, refusal_text
 
@@ -125,6 +126,9 @@ class MainWindow(QMainWindow):
 
         self.refresh_check()
         self.statusBar().showMessage("Ready")
+        self.sync.message.connect(self.show_status)
+        self.sync.synced.connect(lambda _: self.refresh_check())  # consent may have changed
+        self.statusBar().addPermanentWidget(self.sync.label)
         if self.studio.catalogue_is_empty():
             self.build_demo_catalogue()
 
@@ -158,6 +162,13 @@ class MainWindow(QMainWindow):
         stems.triggered.connect(self.browser.stems_selected)
         tools_menu.addAction(tone)
         tools_menu.addAction(stems)
+        # Sync with the rights server (issue 3): a job on the serial server lane.
+        self.sync = SyncController(
+            engine_for(self.context), self.runner, getattr(self.context, "settings", None), self
+        )
+        tools_menu.addSeparator()
+        tools_menu.addAction(self.sync.sync_action)
+        tools_menu.addAction(self.sync.settings_action)
         help_menu = self.menuBar().addMenu("&Help")
         about = QAction("&About musicapp", self)
         about.triggered.connect(self._about)

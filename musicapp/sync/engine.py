@@ -1,0 +1,546 @@
+"""The client side of the rights server: pull consent, push signed ledger events, keep receipts.
+
+``sync_once`` is safe to stop at any point (a crash, a cancel, the network going away) and to
+run again: the feed cursor moves only after a page was applied (applying is idempotent), and a
+ledger event stays pending until the server's receipt for it was checked and stored, so retried
+uploads are answered by the server's idempotent intake and nothing is lost or sent twice into
+the log. The app keeps working offline meanwhile: events queue up in the ledger.
+
+Receipts are not taken on trust: each tree head must carry the pinned server key's signature,
+each inclusion proof must lead from the event hash to that signed root, and each new tree head
+must be consistent (RFC 9162 §2.1.4) with the last one this app verified. Within one batch,
+tree heads smaller than the batch's newest are checked by signature and inclusion only; the
+consistency chain runs from the stored head to the newest.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import platform
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from musicapp.core import InvalidInput, Use
+from musicapp.core.consent import ConsentRecord, Permission
+from musicapp.jobs import CancelToken, FunctionJob, Progress, ProgressCallback, no_progress
+from musicapp.ledger.canonical import canonical_bytes
+from musicapp.sync.device import DeviceKey
+from musicapp.sync.proofs import leaf_hash, verify_consistency, verify_inclusion
+from musicapp.sync.state import SyncState, TreeHead, effective_server_url
+
+if TYPE_CHECKING:
+    from musicapp.catalog.store import CatalogStore
+    from musicapp.config import Settings
+    from musicapp.ledger import Event, Ledger
+
+log = logging.getLogger(__name__)
+
+# The job runner's serial lane for the rights server (ui/job_runner.LANE_THREADS["server"]).
+SYNC_LANE = "server"
+MAX_BATCH = 500
+MAX_BATCH_BYTES = 3 * 1024 * 1024  # under the server's 4 MiB body limit, with room for JSON
+RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+class SyncError(Exception):
+    """A sync that could not finish; the message says why, for the status bar."""
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    pulled: int  # feed changes applied
+    pushed: int  # ledger events receipted in this run
+    pending: int  # ledger events still waiting for a receipt
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """What the status bar shows."""
+
+    server_url: str
+    last_sync_at: datetime | None
+    pending: int
+    last_error: str | None
+
+
+def consent_from_feed(data: dict[str, Any]) -> ConsentRecord:
+    """A feed's consent dict (codec form + prices, recorded_at) as a ConsentRecord."""
+    try:
+        revoked = data.get("revoked_at")
+        return ConsentRecord(
+            song_id=str(data["song_id"]),
+            holder_id=str(data["holder_id"]),
+            version=int(data["version"]),
+            permissions=frozenset(Permission(p) for p in data["permissions"]),
+            uses=frozenset(Use(u) for u in data["uses"]),
+            effective_from=datetime.fromisoformat(data["effective_from"]),
+            revoked_at=datetime.fromisoformat(revoked) if revoked else None,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SyncError(f"the feed sent an unreadable consent record ({exc!r}): {data}") from None
+
+
+class SyncEngine:
+    """One client of one rights server, over the app's catalogue, ledger and data folder."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        catalog: CatalogStore,
+        ledger: Ledger,
+        transport: httpx.BaseTransport | None = None,
+        *,
+        state: SyncState | None = None,
+        key: DeviceKey | None = None,
+        max_attempts: int = 6,
+        base_delay_s: float = 0.5,
+        max_delay_s: float = 30.0,
+        sleep: Callable[[float], None] | None = None,
+        rng: random.Random | None = None,
+        batch_size: int = MAX_BATCH,
+        page_size: int = 500,
+        timeout_s: float = 30.0,
+    ) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self.ledger = ledger
+        self.state = state or SyncState.in_folder(settings.data_dir)
+        self._transport = transport
+        self._key = key
+        self.max_attempts = max_attempts
+        self.base_delay_s = base_delay_s
+        self.max_delay_s = max_delay_s
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self.batch_size = min(batch_size, MAX_BATCH)
+        self.page_size = page_size
+        self.timeout_s = timeout_s
+        self._client: httpx.Client | None = None
+        self._server_key: Ed25519PublicKey | None = None
+        self._verified_heads: set[tuple[int, str, str, str]] = set()
+
+    # -- what the UI reads ---------------------------------------------------------------------
+
+    @property
+    def server_url(self) -> str:
+        return effective_server_url(self.settings, self.state)
+
+    def pending_count(self) -> int:
+        head = self.ledger.head()
+        return max(0, (head.seq if head else 0) - self.state.last_receipted_seq())
+
+    def status(self) -> SyncStatus:
+        return SyncStatus(
+            self.server_url, self.state.last_sync_at, self.pending_count(), self.state.last_error
+        )
+
+    @property
+    def key(self) -> DeviceKey:
+        if self._key is None:
+            self._key = DeviceKey.load_or_create(self.settings.data_dir)
+        return self._key
+
+    # -- one sync ------------------------------------------------------------------------------
+
+    def sync_once(
+        self, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None
+    ) -> SyncResult:
+        """Register if needed, pull the feed to its end, push every pending event.
+
+        Raises SyncError (recorded as the last error) when it cannot finish; jobs.Cancelled when
+        cancelled. Whatever was done before either is kept and not done again next time.
+        """
+        cancel = cancel or CancelToken()
+        url = self.server_url
+        if not url:
+            raise SyncError("No rights server is set (local-only mode): set one in Settings")
+        try:
+            with httpx.Client(
+                base_url=url, transport=self._transport, timeout=self.timeout_s
+            ) as client:
+                self._client = client
+                progress(Progress(0.0, "connect", f"Connecting to {url}"))
+                self._pin_server_key(cancel)
+                self._register(cancel)
+                pulled = self._pull(progress, cancel)
+                pushed = self._push(progress, cancel)
+        except SyncError as exc:
+            self.state.last_error = str(exc)
+            raise
+        except (InvalidInput, httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            self.state.last_error = f"{type(exc).__name__}: {exc}"
+            raise SyncError(self.state.last_error) from exc
+        finally:
+            self._client = None
+        self.state.last_error = None
+        self.state.last_sync_at = datetime.now(UTC)
+        pending = self.pending_count()
+        progress(Progress(1.0, "done", f"Synced: {pulled} change(s) in, {pushed} event(s) out"))
+        return SyncResult(pulled, pushed, pending)
+
+    # -- HTTP with retries ---------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        cancel: CancelToken,
+        *,
+        json_body: Any = None,
+        params: dict[str, Any] | None = None,
+        auth: bool = True,
+    ) -> httpx.Response:
+        assert self._client is not None
+        headers = {}
+        if auth:
+            headers["Authorization"] = f"Bearer {self.state.get('token')}"
+        problem = ""
+        for attempt in range(self.max_attempts):
+            cancel.check()
+            retry_after: float | None = None
+            try:
+                resp = self._client.request(
+                    method, path, json=json_body, params=params, headers=headers
+                )
+            except httpx.TransportError as exc:
+                problem = f"cannot reach the server ({type(exc).__name__}: {exc})"
+            else:
+                if resp.status_code not in RETRY_STATUS:
+                    return resp
+                problem = f"the server answered {resp.status_code} ({_detail(resp)})"
+                retry_after = _retry_after(resp)
+            if attempt + 1 == self.max_attempts:
+                break
+            delay = min(self.max_delay_s, self.base_delay_s * 2**attempt)
+            delay *= 0.5 + 0.5 * self._rng.random()  # jitter: clients do not retry in step
+            if retry_after is not None:
+                delay = max(delay, min(retry_after, self.max_delay_s))
+            log.info("sync: %s %s failed (%s); retrying in %.2f s", method, path, problem, delay)
+            self._wait(delay, cancel)
+        raise SyncError(f"{method} {path}: gave up after {self.max_attempts} attempts: {problem}")
+
+    def _wait(self, delay: float, cancel: CancelToken) -> None:
+        if self._sleep is not None:
+            self._sleep(delay)
+            return
+        end = time.monotonic() + delay
+        while (left := end - time.monotonic()) > 0:
+            cancel.check()
+            time.sleep(min(left, 0.1))
+
+    def _expect(self, resp: httpx.Response, *codes: int) -> dict[str, Any]:
+        if resp.status_code not in codes:
+            raise SyncError(
+                f"{resp.request.method} {resp.request.url.path}: the server answered "
+                f"{resp.status_code}: {_detail(resp)}"
+            )
+        body = resp.json()
+        if not isinstance(body, dict):
+            raise SyncError(f"{resp.request.url.path}: the server's answer is not a JSON object")
+        return body
+
+    # -- first contact -------------------------------------------------------------------------
+
+    def _pin_server_key(self, cancel: CancelToken) -> None:
+        pinned = self.state.get("server_key")
+        if pinned is None:
+            body = self._expect(self._request("GET", "/v1/server-key", cancel, auth=False), 200)
+            raw = base64.b64decode(body["public_key"])
+            if hashlib.sha256(raw).hexdigest() != body.get("key_id"):
+                raise SyncError("the server's key does not match its key id; not trusting it")
+            pinned = body["public_key"]
+            self.state.set("server_key", pinned)
+            self.state.set("server_key_url", self.server_url)
+        elif self.state.get("server_key_url") not in (None, self.server_url):
+            raise SyncError(
+                f"this data folder is bound to the server {self.state.get('server_key_url')} "
+                f"(its key is pinned and its receipts kept here), not {self.server_url}"
+            )
+        self._server_key = Ed25519PublicKey.from_public_bytes(base64.b64decode(pinned))
+
+    def _register(self, cancel: CancelToken) -> None:
+        if self.state.get("device_id") and self.state.get("token"):
+            return
+        body = self._expect(
+            self._request(
+                "POST",
+                "/v1/devices",
+                cancel,
+                json_body={
+                    "name": f"musicapp on {platform.node() or 'this computer'}",
+                    "public_key": self.key.public_key_b64,
+                },
+                auth=False,
+            ),
+            201,
+        )
+        self.state.set("device_id", str(body["device_id"]))
+        self.state.set("token", str(body["token"]))
+
+    # -- pull ----------------------------------------------------------------------------------
+
+    def _pull(self, progress: ProgressCallback, cancel: CancelToken) -> int:
+        applied = self._apply_deferred()
+        while True:
+            cancel.check()
+            since = self.state.cursor
+            body = self._expect(
+                self._request(
+                    "GET", "/v1/feed", cancel, params={"since": since, "limit": self.page_size}
+                ),
+                200,
+            )
+            for change in body["changes"]:
+                self._apply(change)
+                applied += 1
+            self.state.cursor = int(body["next"])  # only after the page is applied
+            progress(Progress(0.1, "pull", f"Consent and catalogue: {applied} change(s)"))
+            if not body.get("more"):
+                break
+        self.state.last_pull_at = datetime.now(UTC)
+        return applied
+
+    def _apply(self, change: dict[str, Any]) -> None:
+        kind, data = change.get("kind"), change.get("data") or {}
+        if kind == "consent":
+            self._apply_consent(data)
+        elif kind == "song":
+            # Songs arrive without audio, and the catalogue only holds songs with stems, so a
+            # song new to this machine is remembered; its consent waits until it is imported.
+            if self.catalog.song(str(data.get("id"))) is None:
+                self.state.remember_song(data)
+        else:
+            log.warning("sync: feed change %s of unknown kind %r skipped", change.get("seq"), kind)
+
+    def _apply_consent(self, data: dict[str, Any]) -> bool:
+        """Append one consent version; True once it is in the catalogue (or already was)."""
+        record = consent_from_feed(data)
+        song = self.catalog.song(record.song_id)
+        if song is None:
+            self.state.defer_consent(data)
+            return False
+        have = {
+            r.version: r
+            for r in self.catalog.consent_records([record.song_id])
+            if r.holder_id == record.holder_id
+        }
+        if have and max(have) >= record.version:
+            # Already applied (a re-read page): append-only, idempotent. A local version that
+            # differs from the server's (a catalogue seeded offline, e.g. the demo) is kept, and
+            # said: the next server version supersedes it.
+            if have.get(record.version, record) != record:
+                log.warning(
+                    "sync: local consent v%s for %s from %s differs from the server's; kept",
+                    record.version,
+                    record.song_id,
+                    record.holder_id,
+                )
+            return True
+        if record.holder_id not in {h.id for h in song.holders}:
+            log.warning(
+                "sync: consent v%s for %s from %s skipped: not a rights holder of the local song",
+                record.version,
+                record.song_id,
+                record.holder_id,
+            )
+            return True
+        self.catalog.add_consent(record)
+        return True
+
+    def _apply_deferred(self) -> int:
+        done = 0
+        for data in self.state.deferred_consent():
+            if self._apply_consent(data):
+                self.state.drop_deferred(data["song_id"], data["holder_id"], int(data["version"]))
+                done += 1
+        return done
+
+    # -- push ----------------------------------------------------------------------------------
+
+    def _push(self, progress: ProgressCallback, cancel: CancelToken) -> int:
+        total = self.pending_count()
+        pushed = 0
+        for batch in self._batches(self.state.last_receipted_seq()):
+            cancel.check()
+            pushed += self._send(batch, cancel)
+            fraction = 0.2 + 0.8 * pushed / max(total, 1)
+            progress(Progress(min(fraction, 0.99), "push", f"Ledger: {pushed} of {total} sent"))
+        return pushed
+
+    def _batches(self, after_seq: int) -> Iterator[list[Event]]:
+        batch: list[Event] = []
+        size = 0
+        for event in self.ledger.events(since_seq=after_seq):
+            cost = len(json.dumps(event.payload)) + 512
+            if batch and (len(batch) >= self.batch_size or size + cost > MAX_BATCH_BYTES):
+                yield batch
+                batch, size = [], 0
+            batch.append(event)
+            size += cost
+        if batch:
+            yield batch
+
+    def _wire(self, e: Event) -> dict[str, Any]:
+        return {
+            "seq": e.seq,
+            "event_id": e.id,
+            "kind": e.kind,
+            "payload": e.payload,
+            "created_at": e.ts,
+            "prev_hash": e.prev_hash,
+            "hash": e.hash,
+            "signature": self.key.sign_event_hash(e.hash),
+        }
+
+    def _send(self, batch: list[Event], cancel: CancelToken) -> int:
+        resp = self._request(
+            "POST",
+            "/v1/ledger/events",
+            cancel,
+            json_body={"events": [self._wire(e) for e in batch]},
+        )
+        if resp.status_code == 200:
+            receipts = resp.json()["receipts"]
+            if len(receipts) != len(batch):
+                raise SyncError(
+                    f"the server sent {len(receipts)} receipts for {len(batch)} events "
+                    f"(seq {batch[0].seq}-{batch[-1].seq})"
+                )
+            self._accept(batch, receipts, cancel)
+            return len(batch)
+        if resp.status_code == 422:
+            body = resp.json()
+            accepted = body.get("accepted") or []
+            self._accept(batch[: len(accepted)], accepted, cancel)
+            raise SyncError(f"the server refused a ledger event: {_detail(resp)}")
+        raise SyncError(
+            f"the server refused ledger events seq {batch[0].seq}-{batch[-1].seq} "
+            f"({resp.status_code}): {_detail(resp)}"
+        )
+
+    # -- receipts ------------------------------------------------------------------------------
+
+    def _accept(
+        self, events: list[Event], receipts: list[dict[str, Any]], cancel: CancelToken
+    ) -> None:
+        """Check each receipt, the consistency of the new tree head, then store them."""
+        if not events:
+            return
+        device_id = self.state.get("device_id")
+        newest: TreeHead | None = None
+        for event, r in zip(events, receipts, strict=True):
+            where = f"receipt for event seq {event.seq}"
+            if (r.get("device_id"), r.get("seq"), r.get("event_hash")) != (
+                device_id,
+                event.seq,
+                event.hash,
+            ):
+                raise SyncError(
+                    f"{where}: names another event ({r.get('seq')}, {r.get('event_hash')})"
+                )
+            head = TreeHead(int(r["tree_size"]), r["root"], r["timestamp"], r["signature"])
+            self._check_signed(head, where)
+            proof = [bytes.fromhex(p) for p in r["inclusion"]]
+            leaf = leaf_hash(bytes.fromhex(event.hash))
+            if not verify_inclusion(
+                int(r["leaf_index"]), head.tree_size, leaf, proof, bytes.fromhex(head.root)
+            ):
+                raise SyncError(f"{where}: its inclusion proof does not lead to the signed root")
+            if newest is None or head.tree_size > newest.tree_size:
+                newest = head
+        assert newest is not None
+        self._check_consistent(newest, cancel)
+        self.state.store_receipts(
+            [(e.seq, e.id, e.hash, r) for e, r in zip(events, receipts, strict=True)]
+        )
+        stored = self.state.tree_head
+        if stored is None or newest.tree_size > stored.tree_size:
+            self.state.tree_head = newest
+
+    def _check_signed(self, head: TreeHead, where: str) -> None:
+        token = (head.tree_size, head.root, head.timestamp, head.signature)
+        if token in self._verified_heads:
+            return
+        assert self._server_key is not None
+        message = canonical_bytes(
+            {"tree_size": head.tree_size, "root": head.root, "timestamp": head.timestamp}
+        )
+        try:
+            self._server_key.verify(base64.b64decode(head.signature), message)
+        except (InvalidSignature, ValueError):
+            raise SyncError(f"{where}: the tree head is not signed by the server's key") from None
+        self._verified_heads.add(token)
+
+    def _check_consistent(self, new: TreeHead, cancel: CancelToken) -> None:
+        old = self.state.tree_head
+        if old is None:
+            return  # first receipt: trust on first use, like the pinned key
+        if old.tree_size == new.tree_size:
+            if old.root != new.root:
+                raise SyncError(
+                    f"the server's log has two roots for size {new.tree_size}: refusing its receipts"
+                )
+            return
+        small, big = sorted((old, new), key=lambda h: h.tree_size)
+        body = self._expect(
+            self._request(
+                "GET",
+                "/v1/log/consistency",
+                cancel,
+                params={"first": small.tree_size, "second": big.tree_size},
+            ),
+            200,
+        )
+        proof = [bytes.fromhex(p) for p in body["proof"]]
+        if not verify_consistency(
+            small.tree_size,
+            big.tree_size,
+            bytes.fromhex(small.root),
+            bytes.fromhex(big.root),
+            proof,
+        ):
+            raise SyncError(
+                f"the server's log at size {big.tree_size} is not consistent with size "
+                f"{small.tree_size} verified before: refusing its receipts"
+            )
+
+
+def _detail(resp: httpx.Response) -> str:
+    try:
+        body = resp.json()
+    except ValueError:
+        return resp.text[:200] or resp.reason_phrase
+    if isinstance(body, dict) and "detail" in body:
+        return str(body["detail"])
+    return str(body)[:200]
+
+
+def _retry_after(resp: httpx.Response) -> float | None:
+    value = resp.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            from email.utils import parsedate_to_datetime
+
+            return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
+        except (TypeError, ValueError):
+            return None
+
+
+def sync_job(engine: SyncEngine) -> FunctionJob[SyncResult]:
+    """``engine.sync_once`` as a job on the serial server lane (one sync at a time)."""
+    return FunctionJob("Sync with the rights server", engine.sync_once, lane=SYNC_LANE)

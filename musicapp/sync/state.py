@@ -1,0 +1,225 @@
+"""What the sync engine has learned, kept in ``sync.sqlite`` in the data folder.
+
+Kept apart from the ledger so the ledger's schema (and its append-only guarantee) stays as it
+is: receipts live here, keyed by the local event seq. An event is *pending* until its receipt is
+stored, and receipts are only written after they were checked, so "pending" survives any crash.
+The server URL and TTL chosen in the settings dialog live here too, because the app has no
+settings file (``config.Settings`` reads the environment).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+STATE_FILE = "sync.sqlite"
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS receipts (
+        seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL, event_hash TEXT NOT NULL,
+        receipt TEXT NOT NULL, stored_at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS deferred_consent (
+        song_id TEXT NOT NULL, holder_id TEXT NOT NULL, version INTEGER NOT NULL,
+        data TEXT NOT NULL, PRIMARY KEY (song_id, holder_id, version))""",
+    "CREATE TABLE IF NOT EXISTS remote_songs (id TEXT PRIMARY KEY, data TEXT NOT NULL)",
+)
+
+
+@dataclass(frozen=True)
+class TreeHead:
+    """A signed tree head of the server's log, as last verified."""
+
+    tree_size: int
+    root: str
+    timestamp: str
+    signature: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tree_size": self.tree_size,
+            "root": self.root,
+            "timestamp": self.timestamp,
+            "signature": self.signature,
+        }
+
+
+class SyncState:
+    """The sync state file. Thread-safe: one connection under a lock."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=10.0
+        )
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        for sql in _SCHEMA:
+            self._db.execute(sql)
+        with contextlib.suppress(OSError):
+            os.chmod(self.path, 0o600)  # it holds the device's bearer token
+
+    @classmethod
+    def in_folder(cls, data_dir: Path) -> SyncState:
+        return cls(Path(data_dir) / STATE_FILE)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- key/value facts -----------------------------------------------------------------------
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        return default if row is None else str(row[0])
+
+    def set(self, key: str, value: str | None) -> None:
+        with self._lock:
+            if value is None:
+                self._db.execute("DELETE FROM kv WHERE key = ?", (key,))
+            else:
+                self._db.execute(
+                    "INSERT INTO kv (key, value) VALUES (?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (key, value),
+                )
+
+    @property
+    def cursor(self) -> int:
+        return int(self.get("feed_cursor", "0") or 0)
+
+    @cursor.setter
+    def cursor(self, value: int) -> None:
+        self.set("feed_cursor", str(int(value)))
+
+    def _time(self, key: str) -> datetime | None:
+        value = self.get(key)
+        return datetime.fromisoformat(value) if value else None
+
+    def _set_time(self, key: str, when: datetime | None) -> None:
+        self.set(key, when.isoformat() if when else None)
+
+    @property
+    def last_pull_at(self) -> datetime | None:
+        """When a feed pull last reached the end of the feed: what the cache age counts from."""
+        return self._time("last_pull_at")
+
+    @last_pull_at.setter
+    def last_pull_at(self, when: datetime | None) -> None:
+        self._set_time("last_pull_at", when)
+
+    @property
+    def last_sync_at(self) -> datetime | None:
+        return self._time("last_sync_at")
+
+    @last_sync_at.setter
+    def last_sync_at(self, when: datetime | None) -> None:
+        self._set_time("last_sync_at", when)
+
+    @property
+    def last_error(self) -> str | None:
+        return self.get("last_error")
+
+    @last_error.setter
+    def last_error(self, message: str | None) -> None:
+        self.set("last_error", message)
+
+    @property
+    def tree_head(self) -> TreeHead | None:
+        value = self.get("tree_head")
+        return TreeHead(**json.loads(value)) if value else None
+
+    @tree_head.setter
+    def tree_head(self, head: TreeHead) -> None:
+        self.set("tree_head", json.dumps(head.to_dict()))
+
+    # -- receipts ------------------------------------------------------------------------------
+
+    def last_receipted_seq(self) -> int:
+        with self._lock:
+            row = self._db.execute("SELECT MAX(seq) FROM receipts").fetchone()
+        return int(row[0] or 0)
+
+    def store_receipts(self, rows: list[tuple[int, str, str, dict[str, Any]]]) -> None:
+        """(seq, event id, event hash, receipt) rows, in one transaction; re-storing is a no-op."""
+        now = datetime.now(UTC).isoformat()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO receipts (seq, event_id, event_hash, receipt, stored_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    [(s, i, h, json.dumps(r, sort_keys=True), now) for s, i, h, r in rows],
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def receipt(self, seq: int) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._db.execute("SELECT receipt FROM receipts WHERE seq = ?", (seq,)).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def receipt_count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM receipts").fetchone()[0])
+
+    # -- feed items the catalogue cannot take yet ----------------------------------------------
+
+    def defer_consent(self, data: dict[str, Any]) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO deferred_consent (song_id, holder_id, version, data) "
+                "VALUES (?, ?, ?, ?)",
+                (data["song_id"], data["holder_id"], int(data["version"]), json.dumps(data)),
+            )
+
+    def deferred_consent(self) -> list[dict[str, Any]]:
+        with self._lock:
+            found = self._db.execute(
+                "SELECT data FROM deferred_consent ORDER BY song_id, holder_id, version"
+            ).fetchall()
+        return [json.loads(r[0]) for r in found]
+
+    def drop_deferred(self, song_id: str, holder_id: str, version: int) -> None:
+        with self._lock:
+            self._db.execute(
+                "DELETE FROM deferred_consent WHERE song_id = ? AND holder_id = ? AND version = ?",
+                (song_id, holder_id, version),
+            )
+
+    def remember_song(self, data: dict[str, Any]) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO remote_songs (id, data) VALUES (?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET data = excluded.data",
+                (data["id"], json.dumps(data)),
+            )
+
+    def remote_song_ids(self) -> list[str]:
+        with self._lock:
+            return [r[0] for r in self._db.execute("SELECT id FROM remote_songs ORDER BY id")]
+
+
+def effective_server_url(settings: Any, state: SyncState | None) -> str:
+    """The server to use: ``settings.server_url`` (MUSICAPP_SERVER_URL), else the one saved in
+    the settings dialog, else "" (local-only mode)."""
+    url = getattr(settings, "server_url", "") or (state.get("server_url") if state else "") or ""
+    return url.strip().rstrip("/")
+
+
+def effective_ttl_s(settings: Any, state: SyncState | None) -> float:
+    """The consent TTL: the one saved in the settings dialog, else ``settings.consent_ttl_s``."""
+    saved = state.get("consent_ttl_s") if state else None
+    return float(saved) if saved else float(getattr(settings, "consent_ttl_s", 24 * 3600.0))

@@ -1,0 +1,192 @@
+"""Sync in the main window: a status-bar label, Sync now, and the server settings dialog.
+
+``SyncController`` owns all three so the main window only places them. The engine is anything
+shaped like ``sync.engine.SyncEngine`` (``status()``, ``sync_once``, ``state``), which lets the
+tests drive it with a fake. Syncing runs as a job on the runner's serial server lane, never on
+the GUI thread; with no server set, the label says the app is offline and works locally.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QWidget,
+)
+
+from musicapp.sync.engine import SyncResult, SyncStatus, sync_job
+from musicapp.sync.state import SyncState, effective_server_url, effective_ttl_s
+from musicapp.ui.job_runner import JobHandle, JobRunner
+
+log = logging.getLogger(__name__)
+
+REFRESH_MS = 30_000
+MAX_ERROR_CHARS = 90
+
+
+def _ago(seconds: float) -> str:
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f} min ago"
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600:.0f} h ago"
+    return f"{seconds // 86400:.0f} days ago"
+
+
+def status_text(status: SyncStatus, now: datetime | None = None) -> str:
+    """The one line the status bar shows for a sync status."""
+    if not status.server_url:
+        return "Offline (no server set)"
+    if status.last_error:
+        error = status.last_error
+        if len(error) > MAX_ERROR_CHARS:
+            error = error[: MAX_ERROR_CHARS - 1] + "…"
+        return f"Last error: {error} · {status.pending} pending"
+    if status.last_sync_at is None:
+        return f"Not synced yet · {status.pending} pending"
+    age = ((now or datetime.now(UTC)) - status.last_sync_at).total_seconds()
+    return f"Synced {_ago(max(0.0, age))} · {status.pending} pending"
+
+
+def engine_for(context: Any) -> Any | None:
+    """A SyncEngine over the context's settings, catalogue and ledger; None if it has none."""
+    settings = getattr(context, "settings", None)
+    catalog = getattr(context, "catalog", None)
+    ledger = getattr(context, "ledger", None)
+    if settings is None or catalog is None or ledger is None or not hasattr(settings, "data_dir"):
+        return None
+    from musicapp.sync.engine import SyncEngine
+
+    try:
+        return SyncEngine(settings, catalog, ledger)
+    except Exception as exc:  # the app must open even if the sync state cannot be read
+        log.warning("sync is unavailable: %s", exc)
+        return None
+
+
+class SyncSettingsDialog(QDialog):
+    """Server URL and consent TTL, saved in the sync state file (the app has no settings file)."""
+
+    def __init__(self, settings: Any, state: SyncState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Sync settings")
+        self._state = state
+        self.url = QLineEdit(effective_server_url(settings, state))
+        self.url.setPlaceholderText("https://rights.example.org (empty: local only)")
+        if getattr(settings, "server_url", ""):
+            self.url.setReadOnly(True)
+            self.url.setToolTip("Set by MUSICAPP_SERVER_URL; unset it to choose here")
+        self.ttl = QDoubleSpinBox()
+        self.ttl.setRange(0.1, 24 * 365)
+        self.ttl.setDecimals(1)
+        self.ttl.setSuffix(" h")
+        self.ttl.setValue(effective_ttl_s(settings, state) / 3600)
+        self.ttl.setToolTip("Commercial use is refused when consent was synced longer ago")
+        self.problem = QLabel("")
+        self.problem.setObjectName("problem")
+        form = QFormLayout(self)
+        form.addRow("Rights server URL", self.url)
+        form.addRow("Consent valid for", self.ttl)
+        form.addRow(self.problem)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def accept(self) -> None:
+        url = self.url.text().strip()
+        if url and not url.startswith(("http://", "https://")):
+            self.problem.setText("The server URL must start with http:// or https://")
+            return
+        if not self.url.isReadOnly():
+            self._state.set("server_url", url or None)
+        self._state.set("consent_ttl_s", str(self.ttl.value() * 3600))
+        super().accept()
+
+
+class SyncController(QObject):
+    """The status label, the Sync now and Sync settings actions, and the running sync job."""
+
+    synced = Signal(object)  # SyncResult, after a successful sync (consent may have changed)
+    message = Signal(str)  # a line for the status bar
+
+    def __init__(
+        self, engine: Any | None, runner: JobRunner, settings: Any, parent: QWidget
+    ) -> None:
+        super().__init__(parent)
+        self.engine = engine
+        self.runner = runner
+        self.settings = settings
+        self.handle: JobHandle | None = None
+        self.label = QLabel()
+        self.label.setObjectName("syncStatus")
+        self.sync_action = QAction("S&ync now", parent)
+        self.sync_action.setToolTip("Pull consent from the rights server and upload the ledger")
+        self.sync_action.triggered.connect(self.sync_now)
+        self.settings_action = QAction("Sync se&ttings…", parent)
+        self.settings_action.triggered.connect(self.open_settings)
+        self._timer = QTimer(self)
+        self._timer.setInterval(REFRESH_MS)
+        self._timer.timeout.connect(self.refresh)
+        self._timer.start()
+        self.refresh()
+
+    def refresh(self) -> None:
+        if self.engine is None:
+            self.label.setText("Offline (sync unavailable)")
+            self.sync_action.setEnabled(False)
+            self.settings_action.setEnabled(False)
+            return
+        try:
+            status = self.engine.status()
+        except Exception as exc:  # a status that cannot be read is shown, never raised
+            self.label.setText(f"Last error: {exc}")
+            return
+        self.label.setText(status_text(status))
+        self.label.setToolTip(status.last_error or status.server_url or "Local-only mode")
+        self.sync_action.setEnabled(bool(status.server_url) and self.handle is None)
+
+    def sync_now(self) -> None:
+        if self.engine is None or self.handle is not None:
+            return
+        self.handle = self.runner.submit(sync_job(self.engine))
+        self.sync_action.setEnabled(False)
+        self.label.setText("Syncing…")
+        self.handle.progress.connect(lambda p: self.label.setText(f"Syncing… {p.message}"))
+        self.handle.finished.connect(self._on_finished)
+        self.handle.failed.connect(self._on_failed)
+        self.handle.done.connect(self._on_done)
+
+    def _on_finished(self, result: SyncResult) -> None:
+        self.message.emit(
+            f"Synced: {result.pulled} consent/catalogue change(s), {result.pushed} event(s) sent"
+        )
+        self.synced.emit(result)
+
+    def _on_failed(self, exc: BaseException) -> None:
+        self.message.emit(f"Sync failed: {exc}")
+
+    def _on_done(self) -> None:
+        self.handle = None
+        self.refresh()
+
+    def open_settings(self) -> SyncSettingsDialog | None:
+        if self.engine is None:
+            return None
+        dialog = SyncSettingsDialog(self.settings, self.engine.state, self.parent())  # type: ignore[arg-type]
+        dialog.finished.connect(lambda _: self.refresh())
+        dialog.open()
+        return dialog

@@ -1,0 +1,137 @@
+"""Sync in the window: what the status bar says, Sync now as a background job, the dialog."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from PySide6.QtWidgets import QMainWindow
+
+from musicapp.jobs import Progress
+from musicapp.sync.engine import SyncError, SyncResult, SyncStatus
+from musicapp.sync.state import SyncState
+from musicapp.ui.job_runner import JobRunner
+from musicapp.ui.sync_status import SyncController, SyncSettingsDialog, status_text
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+class FakeSettings:
+    def __init__(self, server_url: str = "") -> None:
+        self.server_url = server_url
+        self.consent_ttl_s = 24 * 3600.0
+
+
+class FakeEngine:
+    """Shaped like SyncEngine: status(), sync_once(progress, cancel) and a state."""
+
+    def __init__(self, state: SyncState, url: str = "http://rights.test", fail: str = "") -> None:
+        self.state = state
+        self.url, self.fail, self.pending, self.calls = url, fail, 3, 0
+
+    def status(self) -> SyncStatus:
+        return SyncStatus(self.url, self.state.last_sync_at, self.pending, self.state.last_error)
+
+    def sync_once(self, progress, cancel) -> SyncResult:
+        self.calls += 1
+        progress(Progress(0.5, "push", "Ledger: 1 of 3 sent"))
+        if self.fail:
+            self.state.last_error = self.fail
+            raise SyncError(self.fail)
+        self.pending = 0
+        self.state.last_error = None
+        self.state.last_sync_at = datetime.now(UTC)
+        return SyncResult(2, 3, 0)
+
+
+@pytest.fixture
+def state(tmp_path):
+    s = SyncState.in_folder(tmp_path)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def host(qtbot):
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    runner = JobRunner(window)
+    yield window, runner
+    runner.cancel_all()
+    runner.wait(5000)
+
+
+def test_status_line_says_offline_synced_or_the_last_error():
+    assert status_text(SyncStatus("", None, 5, None), NOW) == "Offline (no server set)"
+    synced = SyncStatus("http://r", NOW - timedelta(minutes=3, seconds=10), 0, None)
+    assert status_text(synced, NOW) == "Synced 3 min ago · 0 pending"
+    assert status_text(SyncStatus("http://r", None, 4, None), NOW) == "Not synced yet · 4 pending"
+    failed = status_text(SyncStatus("http://r", NOW, 2, "cannot reach the server " * 10), NOW)
+    assert failed.startswith("Last error: cannot reach the server") and failed.endswith("2 pending")
+    assert len(failed) < 120
+
+
+def test_sync_now_runs_in_the_background_and_updates_the_status(qtbot, host, state):
+    window, runner = host
+    engine = FakeEngine(state)
+    controller = SyncController(engine, runner, FakeSettings(), window)
+    assert controller.label.text() == "Not synced yet · 3 pending"
+    with qtbot.waitSignal(controller.synced, timeout=5000) as synced:
+        controller.sync_now()
+        assert not controller.sync_action.isEnabled()  # one sync at a time
+    assert synced.args[0] == SyncResult(2, 3, 0)
+    qtbot.waitUntil(lambda: controller.handle is None)
+    assert controller.label.text() == "Synced just now · 0 pending"
+    assert controller.sync_action.isEnabled() and engine.calls == 1
+
+
+def test_a_failed_sync_shows_the_error_and_can_be_retried(qtbot, host, state):
+    window, runner = host
+    engine = FakeEngine(state, fail="cannot reach the server (ConnectError)")
+    controller = SyncController(engine, runner, FakeSettings(), window)
+    with qtbot.waitSignal(controller.message, timeout=5000) as message:
+        controller.sync_now()
+    assert message.args[0].startswith("Sync failed: cannot reach the server")
+    qtbot.waitUntil(lambda: controller.handle is None)
+    assert controller.label.text().startswith("Last error: cannot reach the server")
+    assert controller.sync_action.isEnabled()
+
+
+def test_without_a_server_sync_now_is_disabled(qtbot, host, state):
+    window, runner = host
+    controller = SyncController(FakeEngine(state, url=""), runner, FakeSettings(), window)
+    assert controller.label.text() == "Offline (no server set)"
+    assert not controller.sync_action.isEnabled()
+    none = SyncController(None, runner, FakeSettings(), window)
+    assert not none.sync_action.isEnabled() and not none.settings_action.isEnabled()
+
+
+def test_the_settings_dialog_saves_url_and_ttl_and_refuses_a_bad_url(qtbot, state):
+    dialog = SyncSettingsDialog(FakeSettings(), state)
+    qtbot.addWidget(dialog)
+    assert dialog.url.text() == "" and dialog.ttl.value() == 24.0
+    dialog.url.setText("rights.example.org")
+    dialog.accept()
+    assert "must start with http" in dialog.problem.text() and state.get("server_url") is None
+    dialog.url.setText("https://rights.example.org/")
+    dialog.ttl.setValue(6.0)
+    dialog.accept()
+    assert state.get("server_url") == "https://rights.example.org/"
+    assert float(state.get("consent_ttl_s")) == 6 * 3600
+    again = SyncSettingsDialog(FakeSettings(), state)
+    qtbot.addWidget(again)
+    assert again.url.text() == "https://rights.example.org" and again.ttl.value() == 6.0
+
+
+@pytest.fixture
+def no_server_env(monkeypatch):
+    monkeypatch.delenv("MUSICAPP_SERVER_URL", raising=False)
+
+
+def test_main_window_has_sync_now_and_the_status_label(qtbot, no_server_env, context):
+    from musicapp.ui.main_window import MainWindow
+
+    window = MainWindow(context)
+    qtbot.addWidget(window)
+    assert window.sync.sync_action.text() == "S&ync now"
+    assert window.sync.label.text() == "Offline (no server set)"  # the demo: local only
+    assert not window.sync.sync_action.isEnabled()
+    window.close()

@@ -1,0 +1,229 @@
+"""The sync engine against the in-process server: nothing lost, nothing twice, nothing on trust."""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from musicapp.jobs import Cancelled, CancelToken
+from musicapp.sync.engine import SYNC_LANE, SyncEngine, SyncError, sync_job
+from musicapp.sync.fake_server import FlakyTransport
+
+
+def _engine(app, transport, **kw):
+    settings, catalog, ledger = app
+    kw.setdefault("sleep", lambda s: None)
+    return SyncEngine(settings, catalog, ledger, transport, **kw)
+
+
+def _append(ledger, n, start=0):
+    for i in range(start, start + n):
+        ledger.append("verification", {"i": i, "note": "x" * (i % 7)})
+
+
+def _server_matches_ledger(server, engine, ledger):
+    stored = server.events(engine.state.get("device_id"))
+    assert [e["seq"] for e in stored] == list(range(1, ledger.count() + 1))  # once each, in order
+    assert [e["hash"] for e in stored] == [e.hash for e in ledger.events()]
+    assert engine.state.receipt_count() == ledger.count()
+    assert engine.state.tree_head.root == server.tree.root().hex()
+
+
+def test_pending_events_are_pushed_in_batches_with_verified_receipts(app, server):
+    _, _, ledger = app
+    _append(ledger, 1203)
+    engine = _engine(app, server.transport())
+    assert engine.pending_count() == 1203
+    result = engine.sync_once()
+    assert (result.pushed, result.pending) == (1203, 0)
+    _server_matches_ledger(server, engine, ledger)
+    receipt = engine.state.receipt(1)
+    assert receipt["seq"] == 1 and receipt["event_hash"] == next(ledger.events()).hash
+    # Offline work queues up and catches up; the log only grew (consistency was checked).
+    _append(ledger, 4, 1203)
+    assert engine.status().pending == 4
+    assert engine.sync_once().pushed == 4
+    _server_matches_ledger(server, engine, ledger)
+    assert engine.sync_once().pushed == 0
+    assert engine.status().last_error is None and engine.status().last_sync_at is not None
+
+
+def test_dropped_requests_and_lost_answers_neither_lose_nor_duplicate_events(app, server):
+    _, _, ledger = app
+    _append(ledger, 2500)
+    flaky = FlakyTransport(server.transport(), drop_rate=0.4, seed=3)
+    engine = _engine(app, flaky, max_attempts=3, batch_size=200)
+    failures = 0
+    for _ in range(50):  # each run resumes where the last one stopped
+        try:
+            engine.sync_once()
+            break
+        except SyncError:
+            failures += 1
+    assert flaky.dropped > 10 and failures >= 1  # the faults really happened
+    assert engine.pending_count() == 0
+    _server_matches_ledger(server, engine, ledger)
+
+
+def test_retries_back_off_with_jitter_and_respect_retry_after(app, server):
+    delays: list[float] = []
+    calls = {"n": 0}
+
+    def limited(request):
+        calls["n"] += 1
+        if calls["n"] <= 2:
+            return httpx.Response(429, headers={"Retry-After": "7"}, json={"detail": "slow down"})
+        if calls["n"] <= 4:
+            return httpx.Response(503, json={"detail": "restarting"})
+        return server.handle(request)
+
+    engine = _engine(app, httpx.MockTransport(limited), sleep=delays.append, base_delay_s=0.5)
+    engine.sync_once()
+    assert delays[0] >= 7 and delays[1] >= 7
+    assert 0.5 <= delays[2] <= 4.0 and 0.5 <= delays[3] <= 8.0
+
+
+def test_giving_up_is_bounded_and_recorded_as_the_last_error(app, server):
+    server.fail_next = [502] * 10
+    delays: list[float] = []
+    engine = _engine(app, server.transport(), sleep=delays.append, max_attempts=4)
+    with pytest.raises(SyncError, match="gave up after 4 attempts.*502"):
+        engine.sync_once()
+    assert len(delays) == 3
+    assert "502" in engine.status().last_error
+
+
+def test_a_tampered_receipt_is_refused_and_the_events_stay_pending(app, server):
+    _, _, ledger = app
+    _append(ledger, 5)
+
+    def forge(request):
+        response = server.handle(request)
+        if request.url.path == "/v1/ledger/events" and response.status_code == 200:
+            body = response.json()
+            body["receipts"][2]["inclusion"][0] = "00" * 32
+            return httpx.Response(200, json=body)
+        return response
+
+    engine = _engine(app, httpx.MockTransport(forge))
+    with pytest.raises(SyncError, match="seq 3: its inclusion proof does not lead"):
+        engine.sync_once()
+    assert engine.pending_count() == 5 and engine.state.receipt_count() == 0
+
+
+def test_a_server_that_rewrites_its_log_fails_the_consistency_check(app, server):
+    _, _, ledger = app
+    _append(ledger, 6)
+    engine = _engine(app, server.transport())
+    engine.sync_once()
+    server.tree.leaves[0] = b"\x00" * 32  # history rewritten behind the client's back
+    server.tree._memo.clear()
+    _append(ledger, 2, 6)
+    with pytest.raises(SyncError, match="not consistent with size 6"):
+        engine.sync_once()
+    assert engine.pending_count() == 2
+
+
+def test_a_refused_event_keeps_the_receipts_of_the_ones_accepted_before_it(app, server):
+    _, _, ledger = app
+    _append(ledger, 5)
+
+    def corrupt(request):
+        if request.url.path == "/v1/ledger/events":
+            body = json.loads(request.content)
+            body["events"][3]["signature"] = body["events"][0]["signature"]
+            request = httpx.Request("POST", request.url, headers=request.headers, json=body)
+        return server.handle(request)
+
+    engine = _engine(app, httpx.MockTransport(corrupt))
+    with pytest.raises(SyncError, match="seq 4: the signature"):
+        engine.sync_once()
+    assert engine.state.last_receipted_seq() == 3 and engine.pending_count() == 2
+
+
+def test_feed_pages_are_applied_idempotently_and_the_cursor_resumes(app, server):
+    _, catalog, _ = app
+    ts = "2025-01-01T00:00:00+00:00"
+    for version in (2, 3):
+        server.publish(
+            "consent",
+            {
+                "song_id": "fife-british-grenadiers",
+                "holder_id": "liberty-pole",
+                "version": version,
+                "permissions": ["song_inference"],
+                "uses": ["private"],
+                "effective_from": ts,
+                "revoked_at": None,
+            },
+        )
+    server.publish("song", {"id": "server-only", "title": "Not here yet"})
+    server.publish(
+        "consent",
+        {
+            "song_id": "server-only",
+            "holder_id": "h-x",
+            "version": 1,
+            "permissions": [],
+            "uses": [],
+            "effective_from": ts,
+        },
+    )
+    server.fail_next = []
+    engine = _engine(app, server.transport(), page_size=2)
+    assert engine.sync_once().pulled == 4
+    versions = [r.version for r in catalog.consent_records(["fife-british-grenadiers"])]
+    assert versions == [1, 2, 3]
+    assert engine.state.cursor == 4 and engine.state.remote_song_ids() == ["server-only"]
+    assert len(engine.state.deferred_consent()) == 1  # kept until the song is imported
+    engine.state.cursor = 0  # re-reading the whole feed changes nothing
+    engine.sync_once()
+    assert [r.version for r in catalog.consent_records(["fife-british-grenadiers"])] == [1, 2, 3]
+
+
+def test_a_failed_page_leaves_the_cursor_after_the_last_applied_page(app, server):
+    for i in range(5):
+        server.publish("song", {"id": f"remote-{i}"})
+    calls = {"feed": 0}
+
+    def third_page_fails(request):
+        if request.url.path == "/v1/feed":
+            calls["feed"] += 1
+            if calls["feed"] == 3:
+                return httpx.Response(500, json={"detail": "boom"})
+        return server.handle(request)
+
+    engine = _engine(app, httpx.MockTransport(third_page_fails), page_size=2, max_attempts=1)
+    with pytest.raises(SyncError):
+        engine.sync_once()
+    assert engine.state.cursor == 4 and engine.state.last_pull_at is None
+    engine.sync_once()
+    assert engine.state.cursor == 5 and engine.state.last_pull_at is not None
+
+
+def test_without_a_server_sync_says_so_and_the_ledger_keeps_working(app, server):
+    settings, _, ledger = app
+    settings.server_url = ""
+    engine = _engine(app, server.transport())
+    with pytest.raises(SyncError, match="No rights server is set"):
+        engine.sync_once()
+    _append(ledger, 2)
+    assert engine.status().pending == 2 and server.requests == 0
+
+
+def test_sync_job_runs_on_the_serial_server_lane_and_can_be_cancelled(app, server):
+    engine = _engine(app, server.transport())
+    job = sync_job(engine)
+    assert job.lane == SYNC_LANE == "server"
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        job.run(lambda p: None, token)
+
+
+def test_last_pull_time_is_what_consent_freshness_counts_from(app, server):
+    engine = _engine(app, server.transport())
+    before = datetime.now(UTC)
+    engine.sync_once()
+    assert before <= engine.state.last_pull_at <= before + timedelta(seconds=5)
