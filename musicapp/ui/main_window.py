@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -22,19 +22,21 @@ from musicapp.config import SAMPLE_RATE
 from musicapp.core import GenerationRequest, InvalidInput, Level, Song
 from musicapp.jobs import Progress
 from musicapp.studio import Refused
-from musicapp.ui.audio_panel import AudioPanel
 from musicapp.ui.browser_widget import BrowserWidget
 from musicapp.ui.error_dialog import show_error
 from musicapp.ui.generate_widget import GenerateBar, SettingsWidget
 from musicapp.ui.import_dialog import ImportDialog
 from musicapp.ui.job_runner import JobHandle, JobRunner
-from musicapp.ui.range_dialog import RangeDialog
 from musicapp.ui.references_widget import ReferencesWidget
 from musicapp.ui.result_widget import ResultWidget
-from musicapp.ui.stems_view import StemsView
 from musicapp.ui.sync_status import SyncController, engine_for
 from musicapp.ui.user_audio_widget import UserAudioWidget
 from musicapp.ui.verification_widget import VerificationWidget, refusal_text
+
+if TYPE_CHECKING:  # loaded when first opened: they bring pyqtgraph's image widgets with them
+    from musicapp.ui.audio_panel import AudioPanel
+    from musicapp.ui.range_dialog import RangeDialog
+    from musicapp.ui.stems_view import StemsView
 
 log = logging.getLogger(__name__)
 
@@ -262,6 +264,8 @@ class MainWindow(QMainWindow):
         if self.generation is not None or not (0 <= row < self.references.count()):
             return
         song = self.references.song_at(row)
+        from musicapp.ui.range_dialog import RangeDialog
+
         dialog = RangeDialog(song, self.references.time_range(row), self)
         sample_rate = int(getattr(self.context.settings, "sample_rate", SAMPLE_RATE))
         studio = self.studio
@@ -406,6 +410,8 @@ class MainWindow(QMainWindow):
         """Tools → Tone match…: one non-modal panel, so the catalogue stays at hand for adding
         references to it."""
         if self.audio_panel is None:
+            from musicapp.ui.audio_panel import AudioPanel
+
             panel = AudioPanel(
                 self.studio,
                 self.runner,
@@ -432,6 +438,8 @@ class MainWindow(QMainWindow):
         if self.stems_view is not None:  # one at a time: the old one stops and goes
             self.stems_view.close()
             self.stems_view.deleteLater()
+        from musicapp.ui.stems_view import StemsView
+
         view = StemsView(
             self.studio, self.runner, song_id, f"{song.title} — {song.artist}", None, self
         )
