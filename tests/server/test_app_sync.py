@@ -1,0 +1,77 @@
+"""The app against the real server process: `musicapp sync` pushes the ledger and pulls consent;
+a revocation on the server blocks the first request after the sync that brings it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from musicapp.catalog.store import CatalogStore
+from musicapp.cli import main
+from musicapp.core.codec import song_to_dict
+
+SONG = "fife-british-grenadiers"  # in the small demo; one holder, song level allowed for all uses
+
+
+@pytest.fixture
+def data_dir(tmp_path, demo_dirs):
+    catalog_path, audio_dir = demo_dirs
+    data = tmp_path / "app"
+    data.mkdir()
+    shutil.copy(catalog_path, data / "catalog.sqlite")
+    shutil.copytree(audio_dir, data / "audio")
+    return data
+
+
+def run(capsys, *argv):
+    code = main([*argv, "--json", "--no-progress"])
+    out = capsys.readouterr().out
+    return code, (json.loads(out) if out.strip() else None)
+
+
+def test_sync_pushes_the_ledger_and_a_server_revocation_refuses_the_next_request(
+    live_server, data_dir, tmp_path, capsys
+):
+    base = ["--data-dir", str(data_dir)]
+    with CatalogStore(data_dir / "catalog.sqlite", data_dir / "audio") as catalog:
+        song = catalog.song(SONG)
+    assert song is not None
+    holder = song.splits[0].holder.id
+    song_file = tmp_path / "song.json"
+    song_file.write_text(json.dumps(song_to_dict(song)), encoding="utf-8")
+    assert live_server.cli("song", "add", str(song_file)).returncode in (0, 1)  # once a session
+    # Two requests while offline: their verification events wait in the ledger.
+    for use in ("private", "commercial"):
+        code, _ = run(capsys, "generate", SONG, "--use", use, "--duration", "4", *base)
+        assert code == 0
+
+    code, result = run(capsys, "sync", "--server", live_server.url, *base)
+    assert code == 0 and result["pending"] == 0 and result["pushed"] >= 4
+    code, again = run(capsys, "sync", "--server", live_server.url, *base)
+    assert code == 0 and again["pushed"] == 0  # nothing twice
+
+    revoked = live_server.cli("consent", "revoke", SONG, holder)
+    if revoked.returncode != 0:  # no consent on the server yet this session: give, then revoke
+        assert (
+            live_server.cli(
+                "consent",
+                "set",
+                SONG,
+                holder,
+                "--permissions",
+                "song_inference",
+                "--uses",
+                "private",
+            ).returncode
+            == 0
+        )
+        assert live_server.cli("consent", "revoke", SONG, holder).returncode == 0
+    code, _ = run(capsys, "sync", "--server", live_server.url, *base)
+    assert code == 0
+    code = main(["generate", SONG, "--use", "private", "--duration", "4", *base, "--no-progress"])
+    captured = capsys.readouterr()
+    assert code != 0
+    assert "revoked" in (captured.out + captured.err).lower()
+    assert "version 2" in (captured.out + captured.err).lower(), captured
