@@ -2,6 +2,8 @@
 
 Run: .venv/bin/python benchmarks/ledger.py [--events N] [--dir FOLDER]
 Goals: a few thousand appends a second; verify() of 100,000 events in a couple of seconds.
+The append row is one commit per event; benchmarks/ledger_appends.py also times append_many and
+appends from several threads (group commit); its batched row is repeated here.
 Use --dir to measure on the disk the app really uses (the default is the system temp folder).
 """
 
@@ -11,6 +13,8 @@ import argparse
 import tempfile
 import time
 from pathlib import Path
+
+from ledger_appends import batched_rate
 
 from musicapp.ledger import Ledger
 
@@ -49,7 +53,9 @@ def main() -> None:
         report = led.verify()
         verify_s = time.perf_counter() - start
         assert report.ok, report.problems
+        batched = batched_rate(Path(tmp) / "batched.sqlite", args.events, 100)
     print(f"append  {args.events / append_s:8.0f} events/s   (goal: a few thousand)")
+    print(f"batched {batched:8.0f} events/s   (append_many, 100 events per commit)")
     print(f"verify  {verify_s:8.2f} s for {report.checked} events   (goal: about 2 s for 100k)")
 
 

@@ -36,7 +36,8 @@ import logging
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -60,6 +61,31 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """An event checked and encoded, not yet placed in the chain."""
+
+    kind: str
+    event_id: str
+    ts: str
+    payload_json: str
+
+
+class _Pending:
+    """One ``append`` waiting in the group-commit queue (its fields change under the queue lock)."""
+
+    __slots__ = ("done", "error", "event", "item")
+
+    def __init__(self, item: _Prepared) -> None:
+        self.item = item
+        self.done = False
+        self.event: Event | None = None
+        self.error: BaseException | None = None
+
+    def finish(self, event: Event | None = None, error: BaseException | None = None) -> None:
+        self.event, self.error, self.done = event, error, True
+
+
 class Ledger:
     """An append-only, hash-chained event log in one SQLite file. Safe to share between threads."""
 
@@ -69,6 +95,10 @@ class Ledger:
         # One lock for the one connection: appends from the GUI and from workers are serialised
         # here, and across processes by SQLite's write lock (BEGIN IMMEDIATE).
         self._lock = threading.RLock()
+        # Group commit: appends queue here while another thread writes (see ``append``).
+        self._queue_cv = threading.Condition(threading.Lock())
+        self._queue: list[_Pending] = []
+        self._writing = False
         if self.path.is_dir():
             raise LedgerError(f"ledger {self.path}: is a folder, not a ledger file")
         try:
@@ -123,8 +153,65 @@ class Ledger:
     # -- writing -------------------------------------------------------------------------------
 
     def append(self, kind: str, payload: dict[str, Any], event_id: str | None = None) -> Event:
-        """Record one event; it is committed to disk when this returns."""
-        return self._append(kind, payload, event_id, check_anchor=True)
+        """Record one event; it is committed to disk when this returns.
+
+        Appends from several threads at once share commits (group commit): while one thread
+        writes, the others queue up, and the next writer commits everything queued in one
+        transaction. Each caller still returns only after its own event is committed, and an
+        event that cannot be recorded fails only its own caller.
+        """
+        pending = _Pending(self._prepare(kind, payload, event_id))
+        group: list[_Pending] = []
+        with self._queue_cv:
+            self._queue.append(pending)
+            while not pending.done and self._writing:
+                self._queue_cv.wait()
+            if not pending.done:
+                # No writer, and this event is still queued: write it and whatever queued with it.
+                self._writing = True
+                group, self._queue = self._queue, []
+        if group:
+            try:
+                self._commit_group(group)
+            finally:
+                with self._queue_cv:
+                    for other in group:
+                        if not other.done:  # interrupted (KeyboardInterrupt and the like)
+                            other.finish(
+                                error=LedgerError(
+                                    f"{other.item.kind} event: not recorded; the write that "
+                                    f"carried it was interrupted"
+                                )
+                            )
+                    self._writing = False
+                    self._queue_cv.notify_all()
+        if pending.error is not None:
+            raise pending.error
+        assert pending.event is not None
+        return pending.event
+
+    def append_many(
+        self, items: Sequence[tuple[str, dict[str, Any]] | tuple[str, dict[str, Any], str | None]]
+    ) -> list[Event]:
+        """Record several events in one transaction: all of them, in order, or none.
+
+        ``items`` are ``(kind, payload)`` or ``(kind, payload, event_id)``. The events chain
+        exactly as if appended one by one, but share one commit (one fsync) and one anchor write,
+        so a batch costs little more than a single event. They are committed to disk when this
+        returns; if any of them cannot be recorded (a bad payload, an id already in the ledger
+        or twice in the batch), LedgerError names it and nothing of the batch is recorded.
+        """
+        prepared: list[_Prepared] = []
+        for n, item in enumerate(items):
+            if not isinstance(item, tuple) or len(item) not in (2, 3):
+                raise LedgerError(
+                    f"append_many: item {n} must be (kind, payload) or (kind, payload, event_id),"
+                    f" got {item!r}"
+                )
+            prepared.append(self._prepare(*item))
+        if not prepared:
+            return []
+        return self._write(prepared, check_anchor=True)
 
     def reanchor(self, reason: str) -> Event:
         """Accept the ledger as it is after a head-anchor mismatch; the decision is an event."""
@@ -136,13 +223,15 @@ class Ledger:
                 previous = None
             else:
                 previous = {"seq": state.seq, "hash": state.hash}
-            return self._append(
-                "anchor_reset", {"reason": reason, "previous_anchor": previous}, None, False
+            item = self._prepare(
+                "anchor_reset", {"reason": reason, "previous_anchor": previous}, None
             )
+            return self._write([item], check_anchor=False)[0]
 
-    def _append(
-        self, kind: str, payload: dict[str, Any], event_id: str | None, check_anchor: bool
-    ) -> Event:
+    def _prepare(
+        self, kind: str, payload: dict[str, Any], event_id: str | None = None
+    ) -> _Prepared:
+        """Check and encode one event (everything but its place in the chain)."""
         if not isinstance(kind, str) or not kind.strip():
             raise LedgerError(f"ledger event kind must be a non-empty string, got {kind!r}")
         if not isinstance(payload, dict):
@@ -157,13 +246,46 @@ class Ledger:
             raise LedgerError(
                 f"{kind} event: event id must be a non-empty string, got {event_id!r}"
             )
-        ts = _now()
+        return _Prepared(kind, event_id, _now(), payload_json)
+
+    def _commit_group(self, group: list[_Pending]) -> None:
+        """Commit a group of queued appends; each one gets its event or its own error."""
+        if len(group) > 1:
+            try:
+                events = self._write([p.item for p in group], check_anchor=True)
+            except LedgerError:
+                pass  # one of them is bad (or the ledger is): find out one by one, below
+            else:
+                with self._queue_cv:
+                    for p, event in zip(group, events, strict=True):
+                        p.finish(event=event)
+                return
+        for p in group:
+            try:
+                event = self._write([p.item], check_anchor=True)[0]
+            except LedgerError as exc:
+                with self._queue_cv:
+                    p.finish(error=exc)
+            else:
+                with self._queue_cv:
+                    p.finish(event=event)
+
+    def _insert(self, db: sqlite3.Connection, row: tuple[Any, ...]) -> None:
+        db.execute(f"INSERT INTO events ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+
+    def _write(self, items: Sequence[_Prepared], check_anchor: bool) -> list[Event]:
+        """Chain ``items`` onto the head and commit them in one transaction, or none of them."""
+        what = (
+            f"the {items[0].kind} event" if len(items) == 1 else f"a batch of {len(items)} events"
+        )
         with self._lock:
             db = self._conn()
             try:
                 db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise LedgerError(f"ledger {self.path}: cannot start a write ({exc})") from exc
+            rows: list[tuple[int, str, str, str, str, str, str]] = []
+            item: _Prepared | None = None
             try:
                 head = db.execute(
                     "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"
@@ -171,31 +293,51 @@ class Ledger:
                 if check_anchor:
                     self._check_anchor(db, head)
                 seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
-                digest = event_hash_from_json(seq, event_id, kind, ts, payload_json, prev_hash)
-                db.execute(
-                    f"INSERT INTO events ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (seq, event_id, kind, ts, payload_json, prev_hash, digest),
-                )
+                for item in items:
+                    digest = event_hash_from_json(
+                        seq, item.event_id, item.kind, item.ts, item.payload_json, prev_hash
+                    )
+                    row = (
+                        seq,
+                        item.event_id,
+                        item.kind,
+                        item.ts,
+                        item.payload_json,
+                        prev_hash,
+                        digest,
+                    )
+                    self._insert(db, row)
+                    rows.append(row)
+                    seq, prev_hash = seq + 1, digest
                 db.execute("COMMIT")
             except BaseException as exc:
                 if db.in_transaction:
                     db.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.IntegrityError) and "events.id" in str(exc):
+                if (
+                    isinstance(exc, sqlite3.IntegrityError)
+                    and "events.id" in str(exc)
+                    and item is not None
+                ):
+                    where = "" if len(items) == 1 else f" (nothing of {what} was recorded)"
                     raise LedgerError(
-                        f"{kind} event: id {event_id} is already in the ledger"
+                        f"{item.kind} event: id {item.event_id} is already in the ledger{where}"
                     ) from None
                 if isinstance(exc, sqlite3.Error):
                     raise LedgerError(
-                        f"ledger {self.path}: could not record the {kind} event ({exc})"
+                        f"ledger {self.path}: could not record {what} ({exc})"
                     ) from exc
                 raise
-            self._anchor = Anchor(seq, digest)
+            last = rows[-1]
+            self._anchor = Anchor(last[0], last[6])
             try:
                 write_anchor(self.anchor_path, self._anchor)
             except OSError as exc:
-                # The event is committed; a stale anchor only weakens the truncation check.
+                # The events are committed; a stale anchor only weakens the truncation check.
                 log.warning("ledger %s: could not update the head anchor: %s", self.path, exc)
-        return Event(seq, event_id, kind, ts, json.loads(payload_json), prev_hash, digest)
+        return [
+            Event(seq, event_id, kind, ts, json.loads(payload_json), prev_hash, digest)
+            for seq, event_id, kind, ts, payload_json, prev_hash, digest in rows
+        ]
 
     def _check_anchor(self, db: sqlite3.Connection, head: tuple[int, str] | None) -> None:
         problem = self._anchor_problem(db, head)

@@ -1,7 +1,10 @@
 """Rights-server fixtures: an in-process app per test (TestClient) and one real server process.
 
 The database is parametrized: SQLite always, and PostgreSQL too when MUSICAPP_TEST_POSTGRES_URL
-is set (tables are dropped first, so point it at a throwaway database).
+is set (tables are dropped first, so point it at a throwaway server: ``.ci/run`` starts one).
+Each pytest-xdist worker, and the live server apart from the in-process apps, gets a database of
+its own beside the one in the URL (``<name>_app_gw0``, ``<name>_live_gw0``, created on first use),
+so that parallel workers never drop each other's tables.
 """
 
 from __future__ import annotations
@@ -12,19 +15,40 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 from server_helpers import Env, LiveServer
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, create_engine, text
+from sqlalchemy.engine import make_url
 
 from musicapp.server.app import create_app
 from musicapp.server.settings import ServerSettings
 
 PG_ENV = "MUSICAPP_TEST_POSTGRES_URL"
 DATABASES = ["sqlite"] + (["postgres"] if os.environ.get(PG_ENV) else [])
+
+
+@cache
+def _postgres_url(role: str) -> str:
+    """The URL of this worker's own database for ``role``, created if it does not exist yet."""
+    base = make_url(ServerSettings(Path("."), os.environ[PG_ENV]).resolved_database_url())
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"{base.database}_{role}_{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            found = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            ).scalar()
+            if not found:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def _reset_postgres(url: str) -> None:
@@ -41,7 +65,7 @@ def _reset_postgres(url: str) -> None:
 def database_url(request: pytest.FixtureRequest) -> str | None:
     if request.param == "sqlite":
         return None
-    url = os.environ[PG_ENV]
+    url = _postgres_url("app")
     _reset_postgres(url)
     return url
 
@@ -71,7 +95,7 @@ def live_server(
     """``musicapp-server serve`` under uvicorn on a free loopback port, until the session ends."""
     url = None
     if request.param == "postgres":
-        url = os.environ[PG_ENV]
+        url = _postgres_url("live")
         _reset_postgres(url)
     data_dir = tmp_path_factory.mktemp("live-server")
     port = _free_port()
