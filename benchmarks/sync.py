@@ -1,19 +1,38 @@
-"""Times the local half of sync: durable appends, verifying a long chain, pushing to a fake server.
+"""Times sync, locally and against the real rights server on loopback; prints one table.
 
-Run: .venv/bin/python benchmarks/sync.py [--appends N] [--chain N] [--push N] [--dir FOLDER]
-Goals (issue 3): >= 5,000 durable appends/s; verify a 1,000,000-event chain in <= 10 s.
+Run: .venv/bin/python benchmarks/sync.py [--appends N] [--chain N] [--push N] [--upload N]
+                                         [--load-s S] [--load-threads T] [--dir FOLDER]
+Goals (issue 3): >= 5,000 durable appends/s; verify a 1,000,000-event chain in <= 10 s;
+upload 100,000 events to the local server in <= 30 s; a bounded loopback load test of mixed
+reads and writes at >= 300 req/s with p99 <= 100 ms and no errors.
+
 The push row runs the real SyncEngine against the in-process fake server (httpx.MockTransport):
-it measures the client's own cost (signing, batching, proof checks, receipt storage), not the
-network or the real server; the upload to the real server and the load test come later.
+the client's own cost only. The upload row runs the same engine against ``musicapp-server serve``
+(uvicorn, SQLite, in a subprocess, write limits raised) over loopback HTTP: signing, the
+server's checks, the Merkle log, receipts and the client's proof checks, end to end. The load
+test then hits that server with T client threads for S seconds: 40% GET /v1/feed (each thread
+keeps its cursor, like a syncing client), 40% GET /v1/log/sth, 20% POST /v1/consent by a holder.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
+import os
+import random
+import signal
+import socket
 import sqlite3
+import subprocess
+import sys
 import tempfile
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
+
+import httpx
 
 from musicapp.config import Settings
 from musicapp.ledger import Ledger
@@ -109,29 +128,265 @@ def bench_push(folder: Path, n: int) -> float:
     return push_s
 
 
+class ServerProcess:
+    """``musicapp-server serve`` on a free loopback port, in its own process group."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def cli(self, *args: str) -> str:
+        cmd = [sys.executable, "-m", "musicapp.server.cli", "--data-dir", str(self.data_dir)]
+        return subprocess.run(
+            [*cmd, *args], capture_output=True, text=True, check=True, timeout=120
+        ).stdout
+
+    def __enter__(self) -> ServerProcess:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, "-m", "musicapp.server.cli", "--data-dir", str(self.data_dir)]
+        cmd += ["serve", "--port", str(self.port)]
+        cmd += ["--write-rate", "1000000", "--write-burst", "1000000"]  # measure, not throttle
+        with (self.data_dir / "server.log").open("wb") as log:
+            self.proc = subprocess.Popen(
+                cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        deadline = time.monotonic() + 60
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError((self.data_dir / "server.log").read_text())
+            try:
+                if httpx.get(f"{self.url}/v1/server-key", timeout=2).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the server did not answer within 60 s")
+            time.sleep(0.05)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+def bench_upload(folder: Path, server: ServerProcess, n: int) -> float:
+    """Seconds for SyncEngine.sync_once to upload n events to the real server (receipts checked)."""
+    from musicapp.catalog.store import CatalogStore
+    from musicapp.sync.engine import SyncEngine
+
+    data = folder / "upload"
+    settings = Settings(data_dir=data, models_dir=folder / "models", device="cpu")
+    settings.server_url = server.url
+    settings.ensure_dirs()
+    build_chain(settings.ledger_path, n)
+    with CatalogStore(settings.catalog_path, settings.audio_dir) as catalog:
+        with Ledger(settings.ledger_path) as ledger:
+            engine = SyncEngine(settings, catalog, ledger, timeout_s=120.0)
+            start = time.perf_counter()
+            result = engine.sync_once()
+            upload_s = time.perf_counter() - start
+            assert result.pushed == n and result.pending == 0, result
+            head = engine.state.tree_head
+            sth = httpx.get(
+                f"{server.url}/v1/log/sth",
+                headers={"Authorization": f"Bearer {engine.state.get('token')}"},
+            ).json()
+            assert head is not None and (head.tree_size, head.root) == (
+                sth["tree_size"],
+                sth["root"],
+            )
+            engine.state.close()
+    return upload_s
+
+
+BENCH_SONG = {
+    "id": "bench-song",
+    "title": "Bench",
+    "artist": "Ann",
+    "rights_holders": [{"id": "h-bench", "name": "Ann", "kind": "artist", "split": 1.0}],
+}
+
+
+@dataclass
+class LoadResult:
+    requests: int
+    errors: int
+    seconds: float
+    latencies_ms: list[float]
+    by_kind: dict[str, int]
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+    def percentile(self, q: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def bench_load(server: ServerProcess, seconds: float, threads: int) -> LoadResult:
+    """T threads, each with its own keep-alive client, for a fixed time: 80% reads, 20% writes."""
+    admin = json.loads(server.cli("account", "create", "--role", "admin", "--name", "bench"))
+    holder = json.loads(
+        server.cli(
+            "account", "create", "--role", "holder", "--holder-id", "h-bench", "--name", "bench"
+        )
+    )
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        r = client.post(
+            "/v1/songs",
+            json={"song": BENCH_SONG},
+            headers={"Authorization": f"Bearer {admin['token']}"},
+        )
+        assert r.status_code == 201, r.text
+    auth = {"Authorization": f"Bearer {holder['token']}"}
+    consent = {
+        "song_id": BENCH_SONG["id"],
+        "holder_id": "h-bench",
+        "permissions": ["song_inference", "parameter_inference"],
+        "uses": ["private", "non_commercial"],
+        "prices": {"private": 0.0, "non_commercial": 0.01, "commercial": 0.1},
+    }
+    lock = threading.Lock()
+    latencies: list[float] = []
+    by_kind = {"feed": 0, "sth": 0, "consent": 0}
+    errors: list[str] = []
+    start_gate = threading.Barrier(threads + 1)
+    end_at = [0.0]
+
+    consent_body = json.dumps(consent).encode()
+    headers = {**auth, "Content-Type": "application/json"}
+
+    def worker(seed: int) -> None:
+        # http.client over one keep-alive connection per thread: a lean load generator, so the
+        # CPU of a small machine goes to the server rather than to the client.
+        rng = random.Random(seed)
+        cursor = 0
+        mine: list[float] = []
+        kinds = {"feed": 0, "sth": 0, "consent": 0}
+        problems: list[str] = []
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        conn.request("GET", "/v1/log/sth", headers=headers)  # connect before the clock starts
+        conn.getresponse().read()
+        start_gate.wait()
+        while time.perf_counter() < end_at[0]:
+            roll = rng.random()
+            t0 = time.perf_counter()
+            if roll < 0.4:
+                kind, method, path, body = "feed", "GET", f"/v1/feed?since={cursor}&limit=100", None
+            elif roll < 0.8:
+                kind, method, path, body = "sth", "GET", "/v1/log/sth", None
+            else:
+                kind, method, path, body = "consent", "POST", "/v1/consent", consent_body
+            try:
+                conn.request(method, path, body=body, headers=headers)
+                resp = conn.getresponse()
+                data = resp.read()
+                if resp.status != (201 if kind == "consent" else 200):
+                    problems.append(f"{kind}: {resp.status} {data[:100]!r}")
+                elif kind == "feed":
+                    cursor = int(json.loads(data)["next"])
+            except (OSError, http.client.HTTPException, ValueError) as exc:
+                problems.append(f"{kind}: {type(exc).__name__}: {exc}")
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+            mine.append((time.perf_counter() - t0) * 1000)
+            kinds[kind] += 1
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            errors.extend(problems)
+            for k, v in kinds.items():
+                by_kind[k] += v
+
+    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    for t in pool:
+        t.start()
+    start = time.perf_counter()
+    end_at[0] = start + seconds
+    start_gate.wait()
+    for t in pool:
+        t.join()
+    elapsed = time.perf_counter() - start
+    if errors:
+        print(f"load test errors ({len(errors)}), first: {errors[:3]}")
+    return LoadResult(len(latencies), len(errors), elapsed, latencies, by_kind)
+
+
+def row(name: str, value: str, goal: str, ok: bool | None, note: str = "") -> None:
+    verdict = "" if ok is None else ("ok" if ok else "MISS")
+    print(f"{name:<34} {value:>14}  {goal:<16} {verdict:<5} {note}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--appends", type=int, default=20_000)
     parser.add_argument("--chain", type=int, default=1_000_000)
     parser.add_argument("--push", type=int, default=10_000)
+    parser.add_argument("--upload", type=int, default=100_000)
+    parser.add_argument("--load-s", type=float, default=10.0)
+    parser.add_argument("--load-threads", type=int, default=4)
     parser.add_argument("--dir", type=Path, default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         folder = Path(tmp)
+        print(f"{'measure':<34} {'value':>14}  {'goal':<16} {'':<5} note")
         rate = bench_appends(folder, args.appends)
-        print(
-            f"local durable appends   {rate:10.0f} /s        goal >= 5,000/s  ({args.appends} events)"
+        row(
+            "local durable appends",
+            f"{rate:,.0f} /s",
+            ">= 5,000 /s",
+            rate >= 5000,
+            f"{args.appends:,} events",
         )
         build_s, verify_s = bench_verify(folder, args.chain)
-        print(
-            f"verify {args.chain:>9,} chain  {verify_s:10.2f} s        goal <= 10 s"
-            f"  (bulk build took {build_s:.1f} s)"
+        row(
+            f"verify {args.chain:,}-event chain",
+            f"{verify_s:.2f} s",
+            "<= 10 s",
+            verify_s <= 10 if args.chain >= 1_000_000 else None,
+            f"bulk build took {build_s:.1f} s",
         )
         push_s = bench_push(folder, args.push)
-        print(
-            f"push {args.push:,} to fake server {push_s:6.2f} s  ({args.push / push_s:.0f} events/s;"
-            f" in-process, client cost only; real-server upload: later)"
+        row(
+            f"push {args.push:,} to fake server",
+            f"{push_s:.2f} s",
+            "",
+            None,
+            f"{args.push / push_s:,.0f} events/s; in-process, client cost only",
         )
+        with ServerProcess(folder / "server") as server:
+            upload_s = bench_upload(folder, server, args.upload)
+            row(
+                f"upload {args.upload:,} to local server",
+                f"{upload_s:.2f} s",
+                "<= 30 s",
+                upload_s <= 30 if args.upload >= 100_000 else None,
+                f"{args.upload / upload_s:,.0f} events/s; uvicorn + SQLite, receipts checked",
+            )
+            load = bench_load(server, args.load_s, args.load_threads)
+        mix = ", ".join(f"{k} {v}" for k, v in load.by_kind.items())
+        row(
+            "load test: throughput",
+            f"{load.rate:,.0f} req/s",
+            ">= 300 req/s",
+            load.rate >= 300,
+            f"{load.requests:,} requests in {load.seconds:.1f} s, "
+            f"{args.load_threads} threads ({mix})",
+        )
+        p50, p99 = load.percentile(0.50), load.percentile(0.99)
+        row("load test: latency p50", f"{p50:.1f} ms", "", None)
+        row("load test: latency p99", f"{p99:.1f} ms", "<= 100 ms", p99 <= 100)
+        row("load test: errors", f"{load.errors}", "0", load.errors == 0)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import logging
 import multiprocessing
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 
 from musicapp.transparency import signing
@@ -54,18 +55,38 @@ class SignatureChecker:
             return self._pool
 
     def check(self, public_b64: str, items: list[Item]) -> list[bool]:
+        return self.start(public_b64, items)()
+
+    def start(self, public_b64: str, items: list[Item]) -> Callable[[], list[bool]]:
+        """Hand a big batch to the pool now; the returned function waits for the answers.
+
+        The caller can do other work for the batch meanwhile. Small batches, or a pool that
+        fails (now or while answering), are checked inline when the function is called.
+        """
         if self.workers < 2 or len(items) < self.threshold:
-            return check_all(public_b64, items)
+            return lambda: check_all(public_b64, items)
         size = -(-len(items) // self.workers)
         chunks = [items[i : i + size] for i in range(0, len(items), size)]
         try:
             pool = self._executor()
-            results = pool.map(check_all, [public_b64] * len(chunks), chunks)
-            return [ok for chunk in results for ok in chunk]
+            futures = [pool.submit(check_all, public_b64, chunk) for chunk in chunks]
         except Exception as exc:  # a broken pool must not refuse good uploads
-            log.warning("signature pool failed (%s); checking inline", exc)
-            self.close()
-            return check_all(public_b64, items)
+            return self._fallback(exc, public_b64, items)
+
+        def collect() -> list[bool]:
+            try:
+                return [ok for future in futures for ok in future.result()]
+            except Exception as exc:
+                return self._fallback(exc, public_b64, items)()
+
+        return collect
+
+    def _fallback(
+        self, exc: Exception, public_b64: str, items: list[Item]
+    ) -> Callable[[], list[bool]]:
+        log.warning("signature pool failed (%s); checking inline", exc)
+        self.close()
+        return lambda: check_all(public_b64, items)
 
     def close(self) -> None:
         with self._lock:

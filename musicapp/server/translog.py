@@ -13,6 +13,7 @@ FOR UPDATE, which matters on PostgreSQL).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -156,13 +157,51 @@ class _Stored:
     receipt_size: int
 
 
+class _Proofs:
+    """Inclusion proofs for many leaves (RFC 9162 §2.1.3.1 PATH), sharing subtree hashes.
+
+    The receipts of one batch are proofs in the same tree, whose siblings along the right edge
+    are the same non-perfect subtrees for every leaf; ``merkle.subtree_hash`` would rebuild them
+    for each proof. This walk is ``merkle.inclusion_proof``'s, over memoised subtree hashes
+    (the tests check every proof against ``merkle.verify_inclusion``; so does each client).
+    """
+
+    def __init__(self, nodes: DbNodes) -> None:
+        self._nodes = nodes
+        self._memo: dict[tuple[int, int], bytes] = {}
+
+    def _subtree(self, start: int, end: int) -> bytes:
+        key = (start, end)
+        found = self._memo.get(key)
+        if found is None:
+            found = merkle.subtree_hash(self._nodes, start, end)
+            self._memo[key] = found
+        return found
+
+    def path(self, index: int, size: int) -> list[bytes]:
+        if not 0 <= index < size:
+            raise merkle.ProofError(f"leaf index {index} is not inside a tree of {size}")
+        out: list[bytes] = []
+        start, end, m = 0, size, index
+        while end - start > 1:
+            k = 1 << ((end - start - 1).bit_length() - 1)
+            if m < k:
+                out.append(self._subtree(start + k, end))
+                end = start + k
+            else:
+                out.append(self._subtree(start, start + k))
+                start, m = start + k, m - k
+        out.reverse()
+        return out
+
+
 def _receipt(
-    conn: Connection, nodes: DbNodes, device_id: str, ev: _Stored, heads: dict[int, TreeHead]
+    conn: Connection, proofs: _Proofs, device_id: str, ev: _Stored, heads: dict[int, TreeHead]
 ) -> dict[str, Any]:
     head = heads.get(ev.receipt_size) or _head(conn, ev.receipt_size)
     assert head is not None, f"no signed head for size {ev.receipt_size}"
     heads[ev.receipt_size] = head
-    proof = merkle.inclusion_proof(ev.leaf_index, ev.receipt_size, nodes)
+    proof = proofs.path(ev.leaf_index, ev.receipt_size)
     return {
         "device_id": device_id,
         "seq": ev.seq,
@@ -174,6 +213,46 @@ def _receipt(
         "timestamp": head.timestamp,
         "signature": head.signature,
     }
+
+
+def _payload_json(payload: Any) -> str:
+    """``canonical_json(payload)``, skipping its type walk for what JSON parsing can produce.
+
+    A payload parsed from a request body holds only JSON types with string keys, so the one
+    thing the walk could still find is a non-finite float (NaN, Infinity), which ``allow_nan=False``
+    refuses too. Anything json.dumps refuses, or a payload that is not a plain dict, goes through
+    ``canonical_json`` for its exact error message. The text is identical either way.
+    """
+    if type(payload) is dict:
+        try:
+            return json.dumps(
+                payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+            )
+        except (TypeError, ValueError):
+            pass
+    return canonical_json(payload, "payload")
+
+
+def prepare(events: list[dict[str, Any]]) -> None:
+    """Encode each payload canonically and compute each event hash; no I/O, no lock needed.
+
+    Sets ``payload_json`` and ``computed_hash`` (or ``payload_problem``) on each event dict, so
+    the route can do it while the signature workers run; ``append_events`` does it otherwise.
+    """
+    for ev in events:
+        try:
+            ev["payload_json"] = _payload_json(ev["payload"])
+        except CanonicalError as exc:
+            ev["payload_problem"] = str(exc)
+            continue
+        ev["computed_hash"] = event_hash_from_json(
+            ev["seq"],
+            ev["event_id"],
+            ev["kind"],
+            ev["created_at"],
+            ev["payload_json"],
+            ev["prev_hash"],
+        )
 
 
 def _check_event(
@@ -189,13 +268,11 @@ def _check_event(
         signature_ok = signing.verify(public_key, bytes.fromhex(ev["hash"]), ev["signature"])
     if not signature_ok:
         return f"event seq {seq}: the signature does not verify with this device's key"
-    try:
-        ev["payload_json"] = canonical_json(ev["payload"], "payload")
-    except CanonicalError as exc:
-        return f"event seq {seq}: {exc}"
-    computed = event_hash_from_json(
-        seq, ev["event_id"], ev["kind"], ev["created_at"], ev["payload_json"], ev["prev_hash"]
-    )
+    if "computed_hash" not in ev and "payload_problem" not in ev:
+        prepare([ev])
+    if "payload_problem" in ev:
+        return f"event seq {seq}: {ev['payload_problem']}"
+    computed = ev["computed_hash"]
     if computed != ev["hash"]:
         return f"event seq {seq}: hash does not match the event's contents (computed {computed})"
     return None
@@ -308,5 +385,6 @@ def append_events(
         conn.execute(insert(db.ledger_events), new_rows)
         conn.execute(update(db.log_state).where(db.log_state.c.id == 1).values(size=size))
         heads[size] = _sign_head(conn, key, nodes, size)
-    receipts = [_receipt(conn, nodes, device.id, s, heads) for s in accepted]
+    proofs = _Proofs(nodes)
+    receipts = [_receipt(conn, proofs, device.id, s, heads) for s in accepted]
     return receipts, error

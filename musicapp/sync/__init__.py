@@ -2,6 +2,6 @@
 
 ``engine.SyncEngine`` speaks the v1 API (see the issue 3 contract); ``state.SyncState`` keeps
 what it learned (cursor, device, receipts, tree head) in ``sync.sqlite`` beside the ledger;
-``device`` holds the Ed25519 key that signs this machine's events; ``proofs`` checks the
-server's RFC 9162 receipts. Nothing here imports Qt.
+``device`` holds the Ed25519 key that signs this machine's events; the server's RFC 9162
+receipts are checked with ``musicapp.transparency.merkle``. Nothing here imports Qt.
 """

@@ -23,6 +23,7 @@ import platform
 import random
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -36,8 +37,8 @@ from musicapp.core.consent import ConsentRecord, Permission
 from musicapp.jobs import CancelToken, FunctionJob, Progress, ProgressCallback, no_progress
 from musicapp.ledger.canonical import canonical_bytes
 from musicapp.sync.device import DeviceKey
-from musicapp.sync.proofs import leaf_hash, verify_consistency, verify_inclusion
 from musicapp.sync.state import SyncState, TreeHead, effective_server_url
+from musicapp.transparency.merkle import leaf_hash, verify_consistency, verify_inclusion
 
 if TYPE_CHECKING:
     from musicapp.catalog.store import CatalogStore
@@ -48,7 +49,7 @@ log = logging.getLogger(__name__)
 
 # The job runner's serial lane for the rights server (ui/job_runner.LANE_THREADS["server"]).
 SYNC_LANE = "server"
-MAX_BATCH = 500
+MAX_BATCH = 1000  # the most the server takes in one request (docs/server-api.md)
 MAX_BATCH_BYTES = 3 * 1024 * 1024  # under the server's 4 MiB body limit, with room for JSON
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
@@ -198,11 +199,15 @@ class SyncEngine:
         cancel: CancelToken,
         *,
         json_body: Any = None,
+        content: bytes | None = None,
         params: dict[str, Any] | None = None,
         auth: bool = True,
     ) -> httpx.Response:
+        """``json_body`` is encoded by httpx; ``content`` is JSON bytes encoded already."""
         assert self._client is not None
         headers = {}
+        if content is not None:
+            headers["Content-Type"] = "application/json"
         if auth:
             headers["Authorization"] = f"Bearer {self.state.get('token')}"
         problem = ""
@@ -211,7 +216,7 @@ class SyncEngine:
             retry_after: float | None = None
             try:
                 resp = self._client.request(
-                    method, path, json=json_body, params=params, headers=headers
+                    method, path, json=json_body, content=content, params=params, headers=headers
                 )
             except httpx.TransportError as exc:
                 problem = f"cannot reach the server ({type(exc).__name__}: {exc})"
@@ -369,27 +374,60 @@ class SyncEngine:
     # -- push ----------------------------------------------------------------------------------
 
     def _push(self, progress: ProgressCallback, cancel: CancelToken) -> int:
+        """Send pending events in batches; the next batch is read, signed and encoded meanwhile.
+
+        A helper thread prepares batch k+1 (ledger read, signatures, JSON) while batch k is on
+        the wire and the server checks it, so the client's own work mostly hides behind the
+        server's. Only that thread advances the ledger reader (its own connection).
+        """
         total = self.pending_count()
         pushed = 0
-        for batch in self._batches(self.state.last_receipted_seq()):
-            cancel.check()
-            pushed += self._send(batch, cancel)
-            fraction = 0.2 + 0.8 * pushed / max(total, 1)
-            progress(Progress(min(fraction, 0.99), "push", f"Ledger: {pushed} of {total} sent"))
+        groups = self._batches(self.state.last_receipted_seq())
+
+        def prepare_next() -> list[tuple[list[Event], bytes]] | None:
+            group = next(groups, None)
+            return self._encode(group) if group else None
+
+        with ThreadPoolExecutor(1, thread_name_prefix="sync-encode") as encoder:
+            upcoming = encoder.submit(prepare_next)
+            while (ready := upcoming.result()) is not None:
+                cancel.check()
+                upcoming = encoder.submit(prepare_next)
+                for batch, body in ready:
+                    pushed += self._send(batch, body, cancel)
+                    fraction = 0.2 + 0.8 * pushed / max(total, 1)
+                    progress(
+                        Progress(min(fraction, 0.99), "push", f"Ledger: {pushed} of {total} sent")
+                    )
         return pushed
 
     def _batches(self, after_seq: int) -> Iterator[list[Event]]:
         batch: list[Event] = []
-        size = 0
         for event in self.ledger.events(since_seq=after_seq):
-            cost = len(json.dumps(event.payload)) + 512
-            if batch and (len(batch) >= self.batch_size or size + cost > MAX_BATCH_BYTES):
-                yield batch
-                batch, size = [], 0
             batch.append(event)
-            size += cost
+            if len(batch) >= self.batch_size:
+                yield batch
+                batch = []
         if batch:
             yield batch
+
+    def _encode(self, events: list[Event]) -> list[tuple[list[Event], bytes]]:
+        """Request bodies for ``events``, each event signed and encoded once; split by size."""
+        out: list[tuple[list[Event], bytes]] = []
+        batch: list[Event] = []
+        parts: list[str] = []
+        size = 0
+        for event in events:
+            part = json.dumps(self._wire(event))
+            if batch and size + len(part) + 1 > MAX_BATCH_BYTES:
+                out.append((batch, _body(parts)))
+                batch, parts, size = [], [], 0
+            batch.append(event)
+            parts.append(part)
+            size += len(part) + 1
+        if batch:
+            out.append((batch, _body(parts)))
+        return out
 
     def _wire(self, e: Event) -> dict[str, Any]:
         return {
@@ -403,13 +441,8 @@ class SyncEngine:
             "signature": self.key.sign_event_hash(e.hash),
         }
 
-    def _send(self, batch: list[Event], cancel: CancelToken) -> int:
-        resp = self._request(
-            "POST",
-            "/v1/ledger/events",
-            cancel,
-            json_body={"events": [self._wire(e) for e in batch]},
-        )
+    def _send(self, batch: list[Event], body: bytes, cancel: CancelToken) -> int:
+        resp = self._request("POST", "/v1/ledger/events", cancel, content=body)
         if resp.status_code == 200:
             receipts = resp.json()["receipts"]
             if len(receipts) != len(batch):
@@ -454,7 +487,7 @@ class SyncEngine:
             proof = [bytes.fromhex(p) for p in r["inclusion"]]
             leaf = leaf_hash(bytes.fromhex(event.hash))
             if not verify_inclusion(
-                int(r["leaf_index"]), head.tree_size, leaf, proof, bytes.fromhex(head.root)
+                leaf, int(r["leaf_index"]), head.tree_size, proof, bytes.fromhex(head.root)
             ):
                 raise SyncError(f"{where}: its inclusion proof does not lead to the signed root")
             if newest is None or head.tree_size > newest.tree_size:
@@ -514,6 +547,11 @@ class SyncEngine:
                 f"the server's log at size {big.tree_size} is not consistent with size "
                 f"{small.tree_size} verified before: refusing its receipts"
             )
+
+
+def _body(parts: list[str]) -> bytes:
+    """``{"events": [...]}`` from the events' JSON texts (ASCII: json.dumps escapes the rest)."""
+    return ('{"events":[' + ",".join(parts) + "]}").encode("utf-8")
 
 
 def _detail(resp: httpx.Response) -> str:

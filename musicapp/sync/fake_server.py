@@ -23,64 +23,34 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from musicapp.ledger.canonical import GENESIS_HASH, canonical_bytes, event_hash
-from musicapp.sync.proofs import leaf_hash, node_hash
+from musicapp.transparency import merkle
 
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-class MerkleTree:
-    """An append-only RFC 9162 tree over leaf hashes; perfect subtrees are memoised."""
+class MerkleTree(merkle.ListSource):
+    """An append-only RFC 9162 tree over leaf hashes (``musicapp.transparency.merkle``)."""
 
     def __init__(self) -> None:
         self.leaves: list[bytes] = []
-        self._memo: dict[tuple[int, int], bytes] = {}
+        super().__init__(self.leaves)
 
     def append(self, leaf: bytes) -> int:
-        self.leaves.append(leaf_hash(leaf))
+        self.leaves.append(merkle.leaf_hash(leaf))
         return len(self.leaves) - 1
 
-    def _mth(self, start: int, n: int) -> bytes:
-        if n == 0:
-            return hashlib.sha256(b"").digest()
-        if n == 1:
-            return self.leaves[start]
-        perfect = n & (n - 1) == 0
-        if perfect and (start, n) in self._memo:
-            return self._memo[(start, n)]
-        k = 1 << ((n - 1).bit_length() - 1)
-        h = node_hash(self._mth(start, k), self._mth(start + k, n - k))
-        if perfect:
-            self._memo[(start, n)] = h
-        return h
-
     def root(self, size: int | None = None) -> bytes:
-        return self._mth(0, len(self.leaves) if size is None else size)
+        return merkle.root(self, len(self.leaves) if size is None else size)
 
     def inclusion(self, index: int, size: int) -> list[bytes]:
-        def path(m: int, start: int, n: int) -> list[bytes]:
-            if n == 1:
-                return []
-            k = 1 << ((n - 1).bit_length() - 1)
-            if m < k:
-                return [*path(m, start, k), self._mth(start + k, n - k)]
-            return [*path(m - k, start + k, n - k), self._mth(start, k)]
-
-        return path(index, 0, size)
+        return merkle.inclusion_proof(index, size, self)
 
     def consistency(self, first: int, second: int) -> list[bytes]:
-        def sub(m: int, start: int, n: int, whole: bool) -> list[bytes]:
-            if m == n:
-                return [] if whole else [self._mth(start, n)]
-            k = 1 << ((n - 1).bit_length() - 1)
-            if m <= k:
-                return [*sub(m, start, k, whole), self._mth(start + k, n - k)]
-            return [*sub(m - k, start + k, n - k, False), self._mth(start, k)]
-
         if first == 0 or first == second:
             return []
-        return sub(first, 0, second, True)
+        return merkle.consistency_proof(first, second, self)
 
 
 class FakeServer:
