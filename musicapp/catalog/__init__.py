@@ -2,7 +2,12 @@
 
 from typing import Any
 
-from musicapp.catalog.store import CatalogError, CatalogStore, TreeNode
+from musicapp.optional_deps import hidden
+
+with hidden("pandas"):  # sqlite-utils' DataFrame support, which we never use (optional_deps.py)
+    import sqlite_utils  # noqa: F401
+
+from musicapp.catalog.store import CatalogError, CatalogStore, TreeNode  # noqa: E402
 
 __all__ = ["BuildDemoCatalog", "CatalogError", "CatalogStore", "TreeNode", "build_demo"]
 
