@@ -14,7 +14,7 @@ per-decision consent versions, so the ledger can record both.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from musicapp.core import GenerationRequest, Use, Verification, verify
@@ -34,6 +34,7 @@ class Freshness:
     ttl_s: float
     last_pull_at: datetime | None
     cache_age_s: float | None  # None: never pulled from the server (unknown)
+    clock_offset_s: float | None = None  # server time minus local, when decided in server time
 
     @property
     def stale(self) -> bool:
@@ -64,6 +65,7 @@ class Freshness:
             "ttl_s": self.ttl_s,
             "last_pull_at": self.last_pull_at.isoformat() if self.last_pull_at else None,
             "cache_age_s": None if self.cache_age_s is None else round(self.cache_age_s, 3),
+            "clock_offset_s": self.clock_offset_s,
         }
 
 
@@ -119,6 +121,16 @@ class ConsentService:
             self._state = SyncState.in_folder(self._settings.data_dir)
         return self._state
 
+    def _clock_offset(self) -> float | None:
+        """Server minus local seconds when a server is set and the offset is known: consent is
+        then decided in the server's time, the time its records are stamped in."""
+        from musicapp.sync.state import effective_server_url
+
+        state = self._sync_state()
+        if state is None or not self._settings or not effective_server_url(self._settings, state):
+            return None
+        return state.clock_offset_s
+
     def freshness(self, at: datetime | None = None) -> Freshness:
         """The cache's freshness now (or at `at`)."""
         from musicapp.sync.state import effective_server_url, effective_ttl_s
@@ -135,11 +147,13 @@ class ConsentService:
         self, request: GenerationRequest, at: datetime | None = None
     ) -> ConsentCheck:
         """Decide every reference at time `at` (now by default), with the freshness relied on."""
-        at = at or datetime.now(UTC)
+        offset = self._clock_offset() if at is None else None
+        local = at or datetime.now(UTC)  # the cache's age counts in this machine's time
+        at = local + timedelta(seconds=offset or 0.0)  # the records' times are the server's
         ids = sorted({r.song_id for r in request.references})
         songs = self._catalog.songs(ids)
         records = self._catalog.consent_records(ids)
-        freshness = self.freshness(at)
+        freshness = replace(self.freshness(local), clock_offset_s=offset)
         verification = verify(request.references, request.use, songs, records, at)
         return ConsentCheck(apply_freshness(verification, freshness), freshness)
 

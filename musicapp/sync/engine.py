@@ -54,6 +54,21 @@ MAX_BATCH_BYTES = 3 * 1024 * 1024  # under the server's 4 MiB body limit, with r
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
+def clock_offset(resp: httpx.Response) -> float | None:
+    """Server time minus local time from the response's Date header, plus the second the
+    header's truncation may hide (erring toward the server being ahead: a revocation applies
+    a second early rather than late); None without a usable header."""
+    from email.utils import parsedate_to_datetime
+
+    try:
+        server = parsedate_to_datetime(resp.headers["date"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if server.tzinfo is None:
+        return None
+    return (server - datetime.now(UTC)).total_seconds() + 1.0
+
+
 class SyncError(Exception):
     """A sync that could not finish; the message says why, for the status bar."""
 
@@ -300,12 +315,13 @@ class SyncEngine:
         while True:
             cancel.check()
             since = self.state.cursor
-            body = self._expect(
-                self._request(
-                    "GET", "/v1/feed", cancel, params={"since": since, "limit": self.page_size}
-                ),
-                200,
+            resp = self._request(
+                "GET", "/v1/feed", cancel, params={"since": since, "limit": self.page_size}
             )
+            offset = clock_offset(resp)
+            if offset is not None:
+                self.state.clock_offset_s = offset
+            body = self._expect(resp, 200)
             for change in body["changes"]:
                 self._apply(change)
                 applied += 1

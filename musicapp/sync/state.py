@@ -119,6 +119,18 @@ class SyncState:
         self._set_time("last_pull_at", when)
 
     @property
+    def clock_offset_s(self) -> float | None:
+        """Server clock minus this machine's, from the last feed pull's Date header; None if
+        never measured. Consent is decided in server time (ConsentService), so a revocation
+        the server stamped "now" is in force here as soon as it is synced, whatever the skew."""
+        value = self.get("clock_offset_s")
+        return float(value) if value else None
+
+    @clock_offset_s.setter
+    def clock_offset_s(self, value: float | None) -> None:
+        self.set("clock_offset_s", None if value is None else repr(float(value)))
+
+    @property
     def last_sync_at(self) -> datetime | None:
         return self._time("last_sync_at")
 

@@ -2,6 +2,10 @@
 never in local-only mode; a revocation synced from the server blocks the very next request."""
 
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import httpx
+import pytest
 
 from musicapp.consent.service import ConsentService
 from musicapp.core import GenerationRequest, Level, Reference, Use
@@ -94,3 +98,46 @@ def test_the_studio_logs_the_cache_it_relied_on_and_refuses_a_stale_commercial_r
     verification, event_id = studio.verify(_request(Use.COMMERCIAL))
     assert verification.allowed
     assert studio.ledger.get(event_id).payload["consent_cache"]["local_only"] is True
+
+
+class _ServerClock(httpx.BaseTransport):
+    """The fake server's answers with a Date header from a clock `ahead` of this machine's."""
+
+    def __init__(self, inner: httpx.BaseTransport, ahead: timedelta) -> None:
+        self.inner, self.ahead = inner, ahead
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        resp = self.inner.handle_request(request)
+        resp.headers["date"] = format_datetime(datetime.now(UTC) + self.ahead, usegmt=True)
+        return resp
+
+
+def test_a_revocation_applies_at_once_even_when_the_server_clock_is_ahead(app, server):
+    settings, catalog, ledger = app
+    ahead = timedelta(hours=2)
+    engine = SyncEngine(settings, catalog, ledger, _ServerClock(server.transport(), ahead))
+    service = ConsentService(catalog, settings, engine.state)
+    engine.sync_once()
+    assert service.check(_request(Use.PRIVATE)).allowed
+    # The server stamps the revocation with its own "now": two hours in this machine's future.
+    revoked_at = (datetime.now(UTC) + ahead - timedelta(seconds=1)).isoformat()
+    server.publish(
+        "consent",
+        {
+            "song_id": SONG,
+            "holder_id": "liberty-pole",
+            "version": 2,
+            "permissions": ["song_inference"],
+            "uses": ["private", "non_commercial", "commercial"],
+            "effective_from": revoked_at,
+            "revoked_at": revoked_at,
+            "prices": {},
+            "recorded_at": revoked_at,
+        },
+    )
+    engine.sync_once()
+    check = service.check_detailed(_request(Use.PRIVATE))
+    assert not check.verification.allowed
+    assert "consent version 2" in check.verification.summary()
+    assert check.freshness.to_dict()["clock_offset_s"] == pytest.approx(7201, abs=2)
+    assert check.freshness.cache_age_s is not None and check.freshness.cache_age_s < 60
