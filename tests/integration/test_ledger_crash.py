@@ -31,6 +31,7 @@ from musicapp.ledger import Event, Ledger
 
 CHILD = textwrap.dedent(
     """
+    import os
     import random
     import sys
     import threading
@@ -41,10 +42,12 @@ CHILD = textwrap.dedent(
     out = threading.Lock()
 
     def report(events):
-        text = "".join(f"{e.seq} {e.hash}\\n" for e in events)
+        # One os.write loop per report, straight to the pipe: only the report being written
+        # when the kill comes can be cut, so every earlier line is whole.
+        data = "".join(f"{e.seq} {e.hash}\\n" for e in events).encode()
         with out:
-            sys.stdout.write(text)
-            sys.stdout.flush()
+            while data:
+                data = data[os.write(1, data):]
 
     def single(t):
         i = 0
@@ -82,6 +85,9 @@ def _run_and_kill(path: Path, trial: int, rng: random.Random, mode: str) -> list
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        # Unbuffered: readline() below must not read past "ready", because communicate() reads
+        # the pipe itself and would never see what a buffer had taken (a cut first line).
+        bufsize=0,
     )
     assert child.stdout is not None
     first = child.stdout.readline()
@@ -94,8 +100,9 @@ def _run_and_kill(path: Path, trial: int, rng: random.Random, mode: str) -> list
     assert child.returncode == -signal.SIGKILL
     reported = []
     for line in out.split(b"\n")[:-1]:  # the last piece may be a line cut by the kill
-        seq, digest = line.decode().split()
-        reported.append((int(seq), digest))
+        parts = line.decode().split()
+        assert len(parts) == 2, f"trial {trial}: a malformed report line {line!r}"
+        reported.append((int(parts[0]), parts[1]))
     return reported
 
 
