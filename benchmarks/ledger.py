@@ -14,29 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from ledger_appends import batched_rate
+from ledger_appends import PAYLOAD, batched_rate
 
 from musicapp.ledger import Ledger
-
-# Shaped like a generation event: a request with three references, shares, royalties, a hash.
-PAYLOAD = {
-    "request": {
-        "references": [
-            {"song_id": f"song-{i}", "level": "parameter", "role": "melody", "weight": 0.5}
-            for i in range(3)
-        ],
-        "use": "private",
-        "duration_s": 20.0,
-    },
-    "provenance": {
-        "engine": "concat",
-        "shares": [
-            {"reference": i, "song_id": f"song-{i}", "share": 0.333333333} for i in range(3)
-        ],
-    },
-    "royalties": {"holder-1": 0.5, "holder-2": 0.5},
-    "audio_sha256": "ab" * 32,
-}
 
 
 def main() -> None:

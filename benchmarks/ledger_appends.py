@@ -26,7 +26,8 @@ from pathlib import Path
 
 from musicapp.ledger import Ledger
 
-# Shaped like a generation event (the same as benchmarks/ledger.py and benchmarks/sync.py).
+# Shaped like a generation event: three references, shares, royalties, a hash (also used by
+# benchmarks/ledger.py and benchmarks/sync.py).
 PAYLOAD = {
     "request": {
         "references": [

@@ -36,32 +36,13 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ledger_appends  # noqa: E402  (benchmarks/ledger_appends.py)
+from ledger_appends import PAYLOAD  # noqa: E402
 
 from musicapp.config import Settings
 from musicapp.ledger import Ledger
 from musicapp.ledger.anchor import Anchor, anchor_path, write_anchor
 from musicapp.ledger.canonical import GENESIS_HASH, canonical_json, event_hash_from_json
 from musicapp.ledger.schema import COLUMNS
-
-# Shaped like a generation event (the same as benchmarks/ledger.py).
-PAYLOAD = {
-    "request": {
-        "references": [
-            {"song_id": f"song-{i}", "level": "parameter", "role": "melody", "weight": 0.5}
-            for i in range(3)
-        ],
-        "use": "private",
-        "duration_s": 20.0,
-    },
-    "provenance": {
-        "engine": "concat",
-        "shares": [
-            {"reference": i, "song_id": f"song-{i}", "share": 0.333333333} for i in range(3)
-        ],
-    },
-    "royalties": {"holder-1": 0.5, "holder-2": 0.5},
-    "audio_sha256": "ab" * 32,
-}
 
 
 def build_chain(path: Path, n: int) -> None:
