@@ -31,3 +31,42 @@ def demo_store(demo_dirs: tuple[Path, Path]):
     store = CatalogStore(*demo_dirs)
     yield store
     store.close()
+
+
+@pytest.fixture
+def demo_data_dir(tmp_path: Path, demo_dirs: tuple[Path, Path]) -> Path:
+    """A fresh app data folder holding a copy of the small demo catalogue and its audio."""
+    import shutil
+
+    catalog_path, audio_dir = demo_dirs
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(catalog_path, data / "catalog.sqlite")
+    shutil.copytree(audio_dir, data / "audio")
+    return data
+
+
+SYNC_SERVER = "http://rights.test"
+
+
+@pytest.fixture
+def synced_app(tmp_path: Path, demo_data_dir: Path):
+    """(settings, catalog, ledger) over `demo_data_dir`, with the rights server SYNC_SERVER set."""
+    from musicapp.config import Settings
+    from musicapp.ledger import Ledger
+
+    settings = Settings(data_dir=demo_data_dir, models_dir=tmp_path / "models", device="cpu")
+    settings.server_url = SYNC_SERVER
+    catalog = CatalogStore(settings.catalog_path, settings.audio_dir)
+    ledger = Ledger(settings.ledger_path)
+    yield settings, catalog, ledger
+    ledger.close()
+    catalog.close()
+
+
+@pytest.fixture
+def server():
+    """An in-process rights server (musicapp.sync.fake_server) for the sync client's tests."""
+    from musicapp.sync.fake_server import FakeServer
+
+    return FakeServer()

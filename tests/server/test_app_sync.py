@@ -4,25 +4,12 @@ a revocation on the server blocks the first request after the sync that brings i
 from __future__ import annotations
 
 import json
-import shutil
-
-import pytest
 
 from musicapp.catalog.store import CatalogStore
 from musicapp.cli import main
 from musicapp.core.codec import song_to_dict
 
 SONG = "fife-british-grenadiers"  # in the small demo; one holder, song level allowed for all uses
-
-
-@pytest.fixture
-def data_dir(tmp_path, demo_dirs):
-    catalog_path, audio_dir = demo_dirs
-    data = tmp_path / "app"
-    data.mkdir()
-    shutil.copy(catalog_path, data / "catalog.sqlite")
-    shutil.copytree(audio_dir, data / "audio")
-    return data
 
 
 def run(capsys, *argv):
@@ -32,8 +19,9 @@ def run(capsys, *argv):
 
 
 def test_sync_pushes_the_ledger_and_a_server_revocation_refuses_the_next_request(
-    live_server, data_dir, tmp_path, capsys
+    live_server, demo_data_dir, tmp_path, capsys
 ):
+    data_dir = demo_data_dir
     base = ["--data-dir", str(data_dir)]
     with CatalogStore(data_dir / "catalog.sqlite", data_dir / "audio") as catalog:
         song = catalog.song(SONG)

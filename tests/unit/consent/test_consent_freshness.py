@@ -19,8 +19,8 @@ def _request(use: Use) -> GenerationRequest:
     return GenerationRequest(references=(Reference(SONG, Level.SONG),), use=use)
 
 
-def test_local_only_mode_never_applies_the_freshness_rule(app):
-    settings, catalog, _ = app
+def test_local_only_mode_never_applies_the_freshness_rule(synced_app):
+    settings, catalog, _ = synced_app
     settings.server_url = ""
     check = ConsentService(catalog, settings).check_detailed(_request(Use.COMMERCIAL))
     assert check.verification.allowed
@@ -28,8 +28,8 @@ def test_local_only_mode_never_applies_the_freshness_rule(app):
     assert ConsentService(catalog).check(_request(Use.COMMERCIAL)).allowed  # as before issue 3
 
 
-def test_never_synced_refuses_commercial_use_only(app):
-    settings, catalog, _ = app
+def test_never_synced_refuses_commercial_use_only(synced_app):
+    settings, catalog, _ = synced_app
     service = ConsentService(catalog, settings)
     refused = service.check(_request(Use.COMMERCIAL))
     assert not refused.allowed
@@ -39,8 +39,8 @@ def test_never_synced_refuses_commercial_use_only(app):
     assert service.check(_request(Use.NON_COMMERCIAL)).allowed
 
 
-def test_a_cache_older_than_the_ttl_refuses_commercial_use_naming_age_and_ttl(app):
-    settings, catalog, _ = app
+def test_a_cache_older_than_the_ttl_refuses_commercial_use_naming_age_and_ttl(synced_app):
+    settings, catalog, _ = synced_app
     state = SyncState.in_folder(settings.data_dir)
     now = datetime.now(UTC)
     state.last_pull_at = now - timedelta(hours=25)
@@ -56,8 +56,8 @@ def test_a_cache_older_than_the_ttl_refuses_commercial_use_naming_age_and_ttl(ap
     assert "1.0 h allowed" in service.check(_request(Use.COMMERCIAL), at=now).summary()
 
 
-def test_a_revocation_blocks_the_first_request_after_the_sync_that_brings_it(app, server):
-    settings, catalog, ledger = app
+def test_a_revocation_blocks_the_first_request_after_the_sync_that_brings_it(synced_app, server):
+    settings, catalog, ledger = synced_app
     engine = SyncEngine(settings, catalog, ledger, server.transport())
     service = ConsentService(catalog, settings, engine.state)
     engine.sync_once()
@@ -85,10 +85,10 @@ def test_a_revocation_blocks_the_first_request_after_the_sync_that_brings_it(app
     assert refused.decisions[0].consent_versions == (("liberty-pole", 2),)
 
 
-def test_the_studio_logs_the_cache_it_relied_on_and_refuses_a_stale_commercial_request(app):
+def test_the_studio_logs_the_cache_it_relied_on_and_refuses_a_stale_commercial_request(synced_app):
     from musicapp.studio import Studio
 
-    settings, catalog, ledger = app
+    settings, catalog, ledger = synced_app
     studio = Studio(settings, catalog, ledger)
     verification, event_id = studio.verify(_request(Use.COMMERCIAL))
     assert not verification.allowed and "never been synced" in verification.summary()
@@ -112,8 +112,8 @@ class _ServerClock(httpx.BaseTransport):
         return resp
 
 
-def test_a_revocation_applies_at_once_even_when_the_server_clock_is_ahead(app, server):
-    settings, catalog, ledger = app
+def test_a_revocation_applies_at_once_even_when_the_server_clock_is_ahead(synced_app, server):
+    settings, catalog, ledger = synced_app
     ahead = timedelta(hours=2)
     engine = SyncEngine(settings, catalog, ledger, _ServerClock(server.transport(), ahead))
     service = ConsentService(catalog, settings, engine.state)

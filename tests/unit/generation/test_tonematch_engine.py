@@ -1,7 +1,6 @@
 """The tone-match engine: weights as shares, the user's audio untouched outside a range, and a
 whole generation through the studio that verifies, logs and records the weights."""
 
-import shutil
 import struct
 from dataclasses import replace
 
@@ -127,13 +126,8 @@ def test_bad_requests_are_refused_before_any_audio_is_decoded(tmp_path):
 
 
 @pytest.fixture
-def studio(tmp_path, demo_dirs):
-    catalog_path, audio_dir = demo_dirs
-    data = tmp_path / "data"
-    data.mkdir()
-    shutil.copy(catalog_path, data / "catalog.sqlite")
-    shutil.copytree(audio_dir, data / "audio")
-    settings = Settings(data_dir=data, models_dir=tmp_path / "models")
+def studio(tmp_path, demo_data_dir):
+    settings = Settings(data_dir=demo_data_dir, models_dir=tmp_path / "models")
     settings.ensure_dirs()
     catalog = CatalogStore(settings.catalog_path, settings.audio_dir)
     ledger = Ledger(settings.ledger_path)

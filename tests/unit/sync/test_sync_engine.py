@@ -11,8 +11,8 @@ from musicapp.sync.engine import SYNC_LANE, SyncEngine, SyncError, sync_job
 from musicapp.sync.fake_server import FlakyTransport
 
 
-def _engine(app, transport, **kw):
-    settings, catalog, ledger = app
+def _engine(synced_app, transport, **kw):
+    settings, catalog, ledger = synced_app
     kw.setdefault("sleep", lambda s: None)
     return SyncEngine(settings, catalog, ledger, transport, **kw)
 
@@ -30,10 +30,10 @@ def _server_matches_ledger(server, engine, ledger):
     assert engine.state.tree_head.root == server.tree.root().hex()
 
 
-def test_pending_events_are_pushed_in_batches_with_verified_receipts(app, server):
-    _, _, ledger = app
+def test_pending_events_are_pushed_in_batches_with_verified_receipts(synced_app, server):
+    _, _, ledger = synced_app
     _append(ledger, 1203)
-    engine = _engine(app, server.transport())
+    engine = _engine(synced_app, server.transport())
     assert engine.pending_count() == 1203
     result = engine.sync_once()
     assert (result.pushed, result.pending) == (1203, 0)
@@ -49,11 +49,11 @@ def test_pending_events_are_pushed_in_batches_with_verified_receipts(app, server
     assert engine.status().last_error is None and engine.status().last_sync_at is not None
 
 
-def test_dropped_requests_and_lost_answers_neither_lose_nor_duplicate_events(app, server):
-    _, _, ledger = app
+def test_dropped_requests_and_lost_answers_neither_lose_nor_duplicate_events(synced_app, server):
+    _, _, ledger = synced_app
     _append(ledger, 2500)
     flaky = FlakyTransport(server.transport(), drop_rate=0.4, seed=3)
-    engine = _engine(app, flaky, max_attempts=3, batch_size=200)
+    engine = _engine(synced_app, flaky, max_attempts=3, batch_size=200)
     failures = 0
     for _ in range(50):  # each run resumes where the last one stopped
         try:
@@ -66,7 +66,7 @@ def test_dropped_requests_and_lost_answers_neither_lose_nor_duplicate_events(app
     _server_matches_ledger(server, engine, ledger)
 
 
-def test_retries_back_off_with_jitter_and_respect_retry_after(app, server):
+def test_retries_back_off_with_jitter_and_respect_retry_after(synced_app, server):
     delays: list[float] = []
     calls = {"n": 0}
 
@@ -78,24 +78,26 @@ def test_retries_back_off_with_jitter_and_respect_retry_after(app, server):
             return httpx.Response(503, json={"detail": "restarting"})
         return server.handle(request)
 
-    engine = _engine(app, httpx.MockTransport(limited), sleep=delays.append, base_delay_s=0.5)
+    engine = _engine(
+        synced_app, httpx.MockTransport(limited), sleep=delays.append, base_delay_s=0.5
+    )
     engine.sync_once()
     assert delays[0] >= 7 and delays[1] >= 7
     assert 0.5 <= delays[2] <= 4.0 and 0.5 <= delays[3] <= 8.0
 
 
-def test_giving_up_is_bounded_and_recorded_as_the_last_error(app, server):
+def test_giving_up_is_bounded_and_recorded_as_the_last_error(synced_app, server):
     server.fail_next = [502] * 10
     delays: list[float] = []
-    engine = _engine(app, server.transport(), sleep=delays.append, max_attempts=4)
+    engine = _engine(synced_app, server.transport(), sleep=delays.append, max_attempts=4)
     with pytest.raises(SyncError, match="gave up after 4 attempts.*502"):
         engine.sync_once()
     assert len(delays) == 3
     assert "502" in engine.status().last_error
 
 
-def test_a_tampered_receipt_is_refused_and_the_events_stay_pending(app, server):
-    _, _, ledger = app
+def test_a_tampered_receipt_is_refused_and_the_events_stay_pending(synced_app, server):
+    _, _, ledger = synced_app
     _append(ledger, 5)
 
     def forge(request):
@@ -106,16 +108,16 @@ def test_a_tampered_receipt_is_refused_and_the_events_stay_pending(app, server):
             return httpx.Response(200, json=body)
         return response
 
-    engine = _engine(app, httpx.MockTransport(forge))
+    engine = _engine(synced_app, httpx.MockTransport(forge))
     with pytest.raises(SyncError, match="seq 3: its inclusion proof does not lead"):
         engine.sync_once()
     assert engine.pending_count() == 5 and engine.state.receipt_count() == 0
 
 
-def test_a_server_that_rewrites_its_log_fails_the_consistency_check(app, server):
-    _, _, ledger = app
+def test_a_server_that_rewrites_its_log_fails_the_consistency_check(synced_app, server):
+    _, _, ledger = synced_app
     _append(ledger, 6)
-    engine = _engine(app, server.transport())
+    engine = _engine(synced_app, server.transport())
     engine.sync_once()
     server.tree.leaves[0] = b"\x00" * 32  # history rewritten behind the client's back
     server.tree._memo.clear()
@@ -125,8 +127,8 @@ def test_a_server_that_rewrites_its_log_fails_the_consistency_check(app, server)
     assert engine.pending_count() == 2
 
 
-def test_a_refused_event_keeps_the_receipts_of_the_ones_accepted_before_it(app, server):
-    _, _, ledger = app
+def test_a_refused_event_keeps_the_receipts_of_the_ones_accepted_before_it(synced_app, server):
+    _, _, ledger = synced_app
     _append(ledger, 5)
 
     def corrupt(request):
@@ -136,14 +138,14 @@ def test_a_refused_event_keeps_the_receipts_of_the_ones_accepted_before_it(app, 
             request = httpx.Request("POST", request.url, headers=request.headers, json=body)
         return server.handle(request)
 
-    engine = _engine(app, httpx.MockTransport(corrupt))
+    engine = _engine(synced_app, httpx.MockTransport(corrupt))
     with pytest.raises(SyncError, match="seq 4: the signature"):
         engine.sync_once()
     assert engine.state.last_receipted_seq() == 3 and engine.pending_count() == 2
 
 
-def test_feed_pages_are_applied_idempotently_and_the_cursor_resumes(app, server):
-    _, catalog, _ = app
+def test_feed_pages_are_applied_idempotently_and_the_cursor_resumes(synced_app, server):
+    _, catalog, _ = synced_app
     ts = "2025-01-01T00:00:00+00:00"
     for version in (2, 3):
         server.publish(
@@ -171,7 +173,7 @@ def test_feed_pages_are_applied_idempotently_and_the_cursor_resumes(app, server)
         },
     )
     server.fail_next = []
-    engine = _engine(app, server.transport(), page_size=2)
+    engine = _engine(synced_app, server.transport(), page_size=2)
     assert engine.sync_once().pulled == 4
     versions = [r.version for r in catalog.consent_records(["fife-british-grenadiers"])]
     assert versions == [1, 2, 3]
@@ -182,7 +184,7 @@ def test_feed_pages_are_applied_idempotently_and_the_cursor_resumes(app, server)
     assert [r.version for r in catalog.consent_records(["fife-british-grenadiers"])] == [1, 2, 3]
 
 
-def test_a_failed_page_leaves_the_cursor_after_the_last_applied_page(app, server):
+def test_a_failed_page_leaves_the_cursor_after_the_last_applied_page(synced_app, server):
     for i in range(5):
         server.publish("song", {"id": f"remote-{i}"})
     calls = {"feed": 0}
@@ -194,7 +196,7 @@ def test_a_failed_page_leaves_the_cursor_after_the_last_applied_page(app, server
                 return httpx.Response(500, json={"detail": "boom"})
         return server.handle(request)
 
-    engine = _engine(app, httpx.MockTransport(third_page_fails), page_size=2, max_attempts=1)
+    engine = _engine(synced_app, httpx.MockTransport(third_page_fails), page_size=2, max_attempts=1)
     with pytest.raises(SyncError):
         engine.sync_once()
     assert engine.state.cursor == 4 and engine.state.last_pull_at is None
@@ -202,18 +204,18 @@ def test_a_failed_page_leaves_the_cursor_after_the_last_applied_page(app, server
     assert engine.state.cursor == 5 and engine.state.last_pull_at is not None
 
 
-def test_without_a_server_sync_says_so_and_the_ledger_keeps_working(app, server):
-    settings, _, ledger = app
+def test_without_a_server_sync_says_so_and_the_ledger_keeps_working(synced_app, server):
+    settings, _, ledger = synced_app
     settings.server_url = ""
-    engine = _engine(app, server.transport())
+    engine = _engine(synced_app, server.transport())
     with pytest.raises(SyncError, match="No rights server is set"):
         engine.sync_once()
     _append(ledger, 2)
     assert engine.status().pending == 2 and server.requests == 0
 
 
-def test_sync_job_runs_on_the_serial_server_lane_and_can_be_cancelled(app, server):
-    engine = _engine(app, server.transport())
+def test_sync_job_runs_on_the_serial_server_lane_and_can_be_cancelled(synced_app, server):
+    engine = _engine(synced_app, server.transport())
     job = sync_job(engine)
     assert job.lane == SYNC_LANE == "server"
     token = CancelToken()
@@ -222,8 +224,8 @@ def test_sync_job_runs_on_the_serial_server_lane_and_can_be_cancelled(app, serve
         job.run(lambda p: None, token)
 
 
-def test_last_pull_time_is_what_consent_freshness_counts_from(app, server):
-    engine = _engine(app, server.transport())
+def test_last_pull_time_is_what_consent_freshness_counts_from(synced_app, server):
+    engine = _engine(synced_app, server.transport())
     before = datetime.now(UTC)
     engine.sync_once()
     assert before <= engine.state.last_pull_at <= before + timedelta(seconds=5)
