@@ -23,7 +23,6 @@ from sqlalchemy import Connection, insert, select, update
 from musicapp.ledger.canonical import (
     GENESIS_HASH,
     CanonicalError,
-    canonical_bytes,
     canonical_json,
     event_hash_from_json,
 )
@@ -31,6 +30,7 @@ from musicapp.server import db
 from musicapp.server.auth import Account
 from musicapp.server.errors import ApiError
 from musicapp.transparency import merkle, signing
+from musicapp.transparency.treehead import TreeHead
 
 
 class DbNodes:
@@ -67,33 +67,14 @@ class DbNodes:
             self.pending = []
 
 
-@dataclass
-class TreeHead:
-    tree_size: int
-    root: str
-    timestamp: str
-    signature: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "tree_size": self.tree_size,
-            "root": self.root,
-            "timestamp": self.timestamp,
-            "signature": self.signature,
-        }
-
-
-def sth_bytes(tree_size: int, root_hex: str, timestamp: str) -> bytes:
-    """What the server signs: canonical_bytes({"tree_size", "root", "timestamp"})."""
-    return canonical_bytes({"tree_size": tree_size, "root": root_hex, "timestamp": timestamp})
-
-
 def _sign_head(
     conn: Connection, key: signing.Ed25519PrivateKey, nodes: DbNodes, size: int
 ) -> TreeHead:
     root_hex = merkle.root(nodes, size).hex()
     ts = datetime.now(UTC).isoformat(timespec="microseconds")
-    head = TreeHead(size, root_hex, ts, signing.sign(key, sth_bytes(size, root_hex, ts)))
+    head = TreeHead(
+        size, root_hex, ts, signing.sign(key, TreeHead.signed_bytes_of(size, root_hex, ts))
+    )
     conn.execute(insert(db.tree_heads).values(**head.to_dict()))
     return head
 

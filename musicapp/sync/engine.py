@@ -35,10 +35,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from musicapp.core import InvalidInput, Use
 from musicapp.core.consent import ConsentRecord, Permission
 from musicapp.jobs import CancelToken, FunctionJob, Progress, ProgressCallback, no_progress
-from musicapp.ledger.canonical import canonical_bytes
 from musicapp.sync.device import DeviceKey
-from musicapp.sync.state import SyncState, TreeHead, effective_server_url
+from musicapp.sync.state import SyncState, effective_server_url
 from musicapp.transparency.merkle import leaf_hash, verify_consistency, verify_inclusion
+from musicapp.transparency.treehead import TreeHead
 
 if TYPE_CHECKING:
     from musicapp.catalog.store import CatalogStore
@@ -522,9 +522,7 @@ class SyncEngine:
         if token in self._verified_heads:
             return
         assert self._server_key is not None
-        message = canonical_bytes(
-            {"tree_size": head.tree_size, "root": head.root, "timestamp": head.timestamp}
-        )
+        message = head.signed_bytes()
         try:
             self._server_key.verify(base64.b64decode(head.signature), message)
         except (InvalidSignature, ValueError):

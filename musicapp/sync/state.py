@@ -14,10 +14,11 @@ import json
 import os
 import sqlite3
 import threading
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from musicapp.transparency.treehead import TreeHead
 
 STATE_FILE = "sync.sqlite"
 
@@ -31,24 +32,6 @@ _SCHEMA = (
         data TEXT NOT NULL, PRIMARY KEY (song_id, holder_id, version))""",
     "CREATE TABLE IF NOT EXISTS remote_songs (id TEXT PRIMARY KEY, data TEXT NOT NULL)",
 )
-
-
-@dataclass(frozen=True)
-class TreeHead:
-    """A signed tree head of the server's log, as last verified."""
-
-    tree_size: int
-    root: str
-    timestamp: str
-    signature: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "tree_size": self.tree_size,
-            "root": self.root,
-            "timestamp": self.timestamp,
-            "signature": self.signature,
-        }
 
 
 class SyncState:
