@@ -19,12 +19,8 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import random
-import signal
-import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import threading
@@ -43,6 +39,7 @@ from musicapp.ledger import Ledger
 from musicapp.ledger.anchor import Anchor, anchor_path, write_anchor
 from musicapp.ledger.canonical import GENESIS_HASH, canonical_json, event_hash_from_json
 from musicapp.ledger.schema import COLUMNS
+from musicapp.testing.server_process import ServerProcess
 
 
 def build_chain(path: Path, n: int) -> None:
@@ -104,56 +101,6 @@ def bench_push(folder: Path, n: int) -> float:
     return push_s
 
 
-class ServerProcess:
-    """``musicapp-server serve`` on a free loopback port, in its own process group."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = int(sock.getsockname()[1])
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def cli(self, *args: str) -> str:
-        cmd = [sys.executable, "-m", "musicapp.server.cli", "--data-dir", str(self.data_dir)]
-        return subprocess.run(
-            [*cmd, *args], capture_output=True, text=True, check=True, timeout=120
-        ).stdout
-
-    def __enter__(self) -> ServerProcess:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "musicapp.server.cli", "--data-dir", str(self.data_dir)]
-        cmd += ["serve", "--port", str(self.port)]
-        cmd += ["--write-rate", "1000000", "--write-burst", "1000000"]  # measure, not throttle
-        with (self.data_dir / "server.log").open("wb") as log:
-            self.proc = subprocess.Popen(
-                cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        deadline = time.monotonic() + 60
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError((self.data_dir / "server.log").read_text())
-            try:
-                if httpx.get(f"{self.url}/v1/server-key", timeout=2).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the server did not answer within 60 s")
-            time.sleep(0.05)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.proc is None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-
-
 def bench_upload(folder: Path, server: ServerProcess, n: int) -> float:
     """Seconds for SyncEngine.sync_once to upload n events to the real server (receipts checked)."""
     from musicapp.catalog.store import CatalogStore
@@ -209,12 +156,19 @@ class LoadResult:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
+def _cli(server: ServerProcess, *args: str) -> str:
+    done = server.cli(*args)
+    if done.returncode != 0:
+        raise RuntimeError(f"musicapp-server {' '.join(args)}: {done.stderr}")
+    return done.stdout
+
+
 def bench_load(server: ServerProcess, seconds: float, threads: int) -> LoadResult:
     """T threads, each with its own keep-alive client, for a fixed time: 80% reads, 20% writes."""
-    admin = json.loads(server.cli("account", "create", "--role", "admin", "--name", "bench"))
+    admin = json.loads(_cli(server, "account", "create", "--role", "admin", "--name", "bench"))
     holder = json.loads(
-        server.cli(
-            "account", "create", "--role", "holder", "--holder-id", "h-bench", "--name", "bench"
+        _cli(
+            server, "account", "create", "--role", "holder", "--holder-id", "h-bench", "--name", "b"
         )
     )
     with httpx.Client(base_url=server.url, timeout=10) as client:
@@ -360,7 +314,7 @@ def main() -> None:
             None,
             f"{args.push / push_s:,.0f} events/s; in-process, client cost only",
         )
-        with ServerProcess(folder / "server") as server:
+        with ServerProcess(folder / "server", write_limit=1_000_000) as server:
             upload_s = bench_upload(folder, server, args.upload)
             row(
                 f"upload {args.upload:,} to local server",

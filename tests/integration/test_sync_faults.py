@@ -12,13 +12,8 @@ leads to a tree head signed by the pinned server key, and both sides agree on th
 from __future__ import annotations
 
 import base64
-import os
 import random
-import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -32,6 +27,7 @@ from musicapp.config import Settings
 from musicapp.ledger import Ledger
 from musicapp.ledger.canonical import canonical_bytes
 from musicapp.sync.engine import SyncEngine, SyncError
+from musicapp.testing.server_process import ServerProcess
 from musicapp.transparency import merkle
 
 N_EVENTS = 10_000
@@ -101,71 +97,6 @@ class FaultyTransport(httpx.BaseTransport):
         self.inner.close()
 
 
-class ServerProcess:
-    """``musicapp-server serve`` in a new process group; kill() SIGKILLs the whole group."""
-
-    def __init__(self, data_dir: Path, port: int) -> None:
-        self.data_dir, self.port = data_dir, port
-        self.url = f"http://127.0.0.1:{port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    def start(self) -> None:
-        self.starts += 1
-        log = (self.data_dir.parent / f"server-{self.starts}.log").open("wb")
-        cmd = [sys.executable, "-m", "musicapp.server.cli", "--data-dir", str(self.data_dir)]
-        cmd += ["serve", "--port", str(self.port), "--write-rate", "10000"]
-        cmd += ["--write-burst", "10000"]
-        self.proc = subprocess.Popen(
-            cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        log.close()
-        deadline = time.monotonic() + 60
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.log_text()}")
-            try:
-                if httpx.get(f"{self.url}/v1/server-key", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"server did not answer within 60 s: {self.log_text()}")
-            time.sleep(0.05)
-
-    def kill(self) -> None:
-        if self.proc is None:
-            return
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.proc.wait(timeout=30)
-        self.proc = None
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            pass
-        self.kill()
-
-    def log_text(self) -> str:
-        return "\n".join(
-            p.read_text(errors="replace")[-2000:]
-            for p in sorted(self.data_dir.parent.glob("server-*.log"))
-        )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _fill(ledger: Ledger, n: int) -> None:
     for i in range(n):
         ledger.append(
@@ -175,7 +106,7 @@ def _fill(ledger: Ledger, n: int) -> None:
 
 
 def test_sync_survives_server_kills_and_a_faulty_network(tmp_path: Path) -> None:
-    server = ServerProcess(tmp_path / "server", _free_port())
+    server = ServerProcess(tmp_path / "server", write_limit=10_000)
     data = tmp_path / "client"
     settings = Settings(data_dir=data, models_dir=tmp_path / "models", device="cpu")
     settings.server_url = server.url

@@ -10,15 +10,10 @@ so that parallel workers never drop each other's tables.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from server_helpers import Env, LiveServer
@@ -27,6 +22,7 @@ from sqlalchemy.engine import make_url
 
 from musicapp.server.app import create_app
 from musicapp.server.settings import ServerSettings
+from musicapp.testing.server_process import ServerProcess
 
 PG_ENV = "MUSICAPP_TEST_POSTGRES_URL"
 DATABASES = ["sqlite"] + (["postgres"] if os.environ.get(PG_ENV) else [])
@@ -82,12 +78,6 @@ def env(tmp_path: Path, database_url: str | None) -> Iterator[Env]:
 # -- the real server in a subprocess -------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session", params=DATABASES)
 def live_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -98,33 +88,5 @@ def live_server(
         url = _postgres_url("live")
         _reset_postgres(url)
     data_dir = tmp_path_factory.mktemp("live-server")
-    port = _free_port()
-    cmd = [sys.executable, "-m", "musicapp.server.cli", "--data-dir", str(data_dir)]
-    if url:
-        cmd += ["--database-url", url]
-    cmd += ["serve", "--port", str(port)]
-    log = (data_dir / "server.log").open("w")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    try:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited: {(data_dir / 'server.log').read_text()}")
-            try:
-                if httpx.get(f"{base}/v1/server-key", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not answer /v1/server-key within 30 s")
-            time.sleep(0.1)
-        yield LiveServer(base, data_dir, url)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+    with ServerProcess(data_dir, database_url=url) as server:
+        yield LiveServer(server.url, data_dir, url)
