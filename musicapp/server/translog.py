@@ -237,7 +237,7 @@ def prepare(events: list[dict[str, Any]]) -> None:
 
 
 def _check_event(
-    ev: dict[str, Any], public_key: signing.Ed25519PublicKey, signature_ok: bool | None
+    ev: dict[str, Any], verifier: signing.Verifier, signature_ok: bool | None
 ) -> str | None:
     """Signature, then the event hash; returns the problem or None. Names the seq.
 
@@ -246,7 +246,7 @@ def _check_event(
     """
     seq = ev["seq"]
     if signature_ok is None:
-        signature_ok = signing.verify(public_key, bytes.fromhex(ev["hash"]), ev["signature"])
+        signature_ok = verifier(bytes.fromhex(ev["hash"]), ev["signature"])
     if not signature_ok:
         return f"event seq {seq}: the signature does not verify with this device's key"
     if "computed_hash" not in ev and "payload_problem" not in ev:
@@ -273,7 +273,7 @@ def append_events(
     event, from ``sigcheck``) saves checking signatures here; None checks them inline.
     """
     assert device.public_key is not None
-    public_key = signing.public_key_from_b64(device.public_key)
+    verifier = signing.Verifier(device.public_key)
     size = log_size(conn, for_update=True)
     nodes = DbNodes(conn)
     t = db.ledger_events.c
@@ -299,7 +299,7 @@ def append_events(
     received = datetime.now(UTC).isoformat(timespec="microseconds")
     for i, ev in enumerate(events):
         seq = ev["seq"]
-        problem = _check_event(ev, public_key, signatures_ok[i] if signatures_ok else None)
+        problem = _check_event(ev, verifier, signatures_ok[i] if signatures_ok else None)
         if problem is not None:
             error = ApiError(422, problem)
             break

@@ -18,6 +18,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from musicapp.core import InvalidInput
+from musicapp.transparency import signing
 
 KEY_FILE = "device.key"
 
@@ -27,6 +28,7 @@ class DeviceKey:
 
     def __init__(self, key: Ed25519PrivateKey) -> None:
         self._key = key
+        self._sign = signing.Signer(key)
 
     @classmethod
     def load_or_create(cls, data_dir: Path) -> DeviceKey:
@@ -51,7 +53,7 @@ class DeviceKey:
 
     def sign_event_hash(self, hex_hash: str) -> str:
         """Base64 signature over the 32 bytes of an event hash (the contract's message)."""
-        return base64.b64encode(self._key.sign(bytes.fromhex(hex_hash))).decode("ascii")
+        return self._sign(bytes.fromhex(hex_hash))
 
 
 def _create(path: Path) -> None:

