@@ -32,21 +32,23 @@ def no_progress(_: Progress) -> None:
 
 
 class CancelToken:
-    """Set from any thread; the job checks it at chunk boundaries."""
+    """Set from any thread; the job checks it at chunk boundaries. A token with a ``parent``
+    is also cancelled when the parent is (a job's helper can be stopped alone)."""
 
-    def __init__(self) -> None:
+    def __init__(self, parent: CancelToken | None = None) -> None:
         self._event = threading.Event()
+        self._parent = parent
 
     def cancel(self) -> None:
         self._event.set()
 
     @property
     def cancelled(self) -> bool:
-        return self._event.is_set()
+        return self._event.is_set() or (self._parent is not None and self._parent.cancelled)
 
     def check(self) -> None:
         """Raise Cancelled if cancellation was asked for."""
-        if self._event.is_set():
+        if self.cancelled:
             raise Cancelled()
 
 

@@ -2,7 +2,7 @@
 
 from musicapp.ledger.canonical import GENESIS_HASH, CanonicalError, canonical_json, event_hash
 from musicapp.ledger.chain import ChainReport
-from musicapp.ledger.event import Event, LedgerError
+from musicapp.ledger.event import Event, LedgerError, StoredEvent
 from musicapp.ledger.store import Ledger
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "Event",
     "Ledger",
     "LedgerError",
+    "StoredEvent",
     "canonical_json",
     "event_hash",
 ]

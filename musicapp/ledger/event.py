@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from musicapp.core import InvalidInput
 from musicapp.ledger.canonical import event_hash
@@ -44,3 +44,19 @@ class Event:
             "prev_hash": self.prev_hash,
             "hash": self.hash,
         }
+
+
+class StoredEvent(NamedTuple):
+    """An event as stored: the payload is its canonical JSON text, unparsed.
+
+    What the sync engine uploads: the text the hash covers goes on the wire as it is, without
+    a parse and a second encoding per event.
+    """
+
+    seq: int
+    id: str
+    kind: str
+    ts: str
+    payload_json: str
+    prev_hash: str
+    hash: str

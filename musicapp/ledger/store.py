@@ -51,7 +51,7 @@ from musicapp.ledger.canonical import (
     event_hash_from_json,
 )
 from musicapp.ledger.chain import ChainChecker, ChainReport
-from musicapp.ledger.event import Event, LedgerError
+from musicapp.ledger.event import Event, LedgerError, StoredEvent
 from musicapp.ledger.schema import COLUMNS, GUARDS, migrate
 
 log = logging.getLogger(__name__)
@@ -429,6 +429,17 @@ class Ledger:
                 params = (kind, since_seq)  # type: ignore[assignment]
             for row in db.execute(sql, params):
                 yield self._event(row)
+        finally:
+            db.close()
+
+    def stored_events(self, since_seq: int = 0) -> Iterator[StoredEvent]:
+        """Events after ``since_seq`` in seq order, streamed as stored (payload text unparsed)."""
+        db = self._reader()
+        try:
+            for row in db.execute(
+                f"SELECT {COLUMNS} FROM events WHERE seq > ? ORDER BY seq", (since_seq,)
+            ):
+                yield StoredEvent(*row)
         finally:
             db.close()
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from musicapp.server import translog
 from musicapp.server.auth import Caller, require_role
 from musicapp.server.errors import ApiError
+from musicapp.server.fastjson import FastJSONRoute, json_response
 
-router = APIRouter(prefix="/v1", tags=["ledger and log"])
+router = APIRouter(prefix="/v1", tags=["ledger and log"], route_class=FastJSONRoute)
 
 HEX64 = r"^[0-9a-f]{64}$"
 
@@ -36,7 +37,7 @@ class BatchIn(BaseModel):
 
 
 @router.post("/ledger/events")
-def upload(body: BatchIn, request: Request, account: Caller) -> JSONResponse:
+def upload(body: BatchIn, request: Request, account: Caller) -> Response:
     require_role(account, "device")
     if body.device_id is not None and body.device_id != account.id:
         raise ApiError(403, f"device_id: a device may append only to its own stream ({account.id})")
@@ -63,12 +64,14 @@ def upload(body: BatchIn, request: Request, account: Caller) -> JSONResponse:
     translog.prepare(events)  # payload encoding and event hashes while the workers check
     signatures_ok = answers()
     with server.write_lock, server.engine.begin() as conn:
-        receipts, error = translog.append_events(conn, server.key, account, events, signatures_ok)
+        receipts, error, proof = translog.append_events(
+            conn, server.key, account, events, signatures_ok
+        )
     if error is not None:
         raise ApiError(error.status, error.detail, accepted=receipts)
-    # A plain JSONResponse: the receipts are already JSON values, and jsonable_encoder over
-    # a thousand receipts would cost more than building them.
-    return JSONResponse({"receipts": receipts})
+    # The receipts are already JSON values: jsonable_encoder over a thousand receipts would
+    # cost more than building them.
+    return json_response({"receipts": receipts, **({"consistency": proof} if proof else {})})
 
 
 @router.get("/log/sth")

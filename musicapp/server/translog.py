@@ -39,7 +39,7 @@ class DbNodes:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self.cache: dict[tuple[int, int], bytes] = {}
-        self.pending: list[dict[str, Any]] = []
+        self.pending: list[tuple[int, int, bytes]] = []
 
     def perfect(self, level: int, index: int) -> bytes:
         key = (level, index)
@@ -59,12 +59,28 @@ class DbNodes:
     def append(self, index: int, leaf: bytes) -> None:
         for level, idx, digest in merkle.nodes_completed_by(index, leaf, self.perfect):
             self.cache[(level, idx)] = digest
-            self.pending.append({"level": level, "idx": idx, "hash": digest})
+            self.pending.append((level, idx, digest))
 
     def flush(self) -> None:
-        if self.pending:
-            self._conn.execute(insert(db.merkle_nodes), self.pending)
-            self.pending = []
+        insert_rows(self._conn, "merkle_nodes", ("level", "idx", "hash"), self.pending)
+        self.pending = []
+
+
+def insert_rows(
+    conn: Connection, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> None:
+    """One executemany at the driver level.
+
+    For a batch of a thousand events SQLAlchemy's per-row parameter processing costs more than
+    the inserts themselves; both drivers take the plain tuples (bytes for blobs included).
+    """
+    if not rows:
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    conn.exec_driver_sql(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})",
+        rows,
+    )
 
 
 def _sign_head(
@@ -129,6 +145,23 @@ def _check_size(conn: Connection, size: int, field: str) -> None:
         raise ApiError(404, f"{field}: the log has no tree of size {size} (it holds {current})")
 
 
+EVENT_COLUMNS = (
+    "device_id",
+    "seq",
+    "event_id",
+    "kind",
+    "payload",
+    "created_at",
+    "created_utc",
+    "prev_hash",
+    "hash",
+    "signature",
+    "leaf_index",
+    "received_at",
+    "receipt_size",
+)
+
+
 @dataclass
 class _Stored:
     seq: int
@@ -143,26 +176,58 @@ class _Proofs:
 
     The receipts of one batch are proofs in the same tree, whose siblings along the right edge
     are the same non-perfect subtrees for every leaf; ``merkle.subtree_hash`` would rebuild them
-    for each proof. This walk is ``merkle.inclusion_proof``'s, over memoised subtree hashes
-    (the tests check every proof against ``merkle.verify_inclusion``; so does each client).
+    for each proof. ``prepare`` builds the paths of a run of new leaves in one walk down the
+    tree, visiting each node above them once; ``path`` answers any other leaf (events sent
+    again, receipted by an older head) with ``merkle.inclusion_proof``'s walk over memoised
+    subtree hashes. The tests check every proof against ``merkle.verify_inclusion``; so does
+    each client.
     """
 
     def __init__(self, nodes: DbNodes) -> None:
         self._nodes = nodes
-        self._memo: dict[tuple[int, int], bytes] = {}
+        self._memo: dict[tuple[int, int], str] = {}
+        self._ready: dict[tuple[int, int], list[str]] = {}  # (leaf index, tree size) -> path
 
-    def _subtree(self, start: int, end: int) -> bytes:
+    def _subtree(self, start: int, end: int) -> str:
         key = (start, end)
         found = self._memo.get(key)
         if found is None:
-            found = merkle.subtree_hash(self._nodes, start, end)
+            found = merkle.subtree_hash(self._nodes, start, end).hex()
             self._memo[key] = found
         return found
 
-    def path(self, index: int, size: int) -> list[bytes]:
+    def prepare(self, lo: int, size: int) -> None:
+        """The paths of leaves lo..size-1 in the tree of ``size`` leaves, built in one walk."""
+
+        def walk(start: int, end: int) -> list[list[str]]:
+            # Paths, leaf side first, of the leaves of [start, end) that are >= lo.
+            if end - start == 1:
+                return [[]]
+            mid = start + (1 << ((end - start - 1).bit_length() - 1))
+            out: list[list[str]] = []
+            if lo < mid:
+                left = walk(start, mid)
+                sibling = self._subtree(mid, end)
+                for path in left:
+                    path.append(sibling)
+                out = left
+            right = walk(mid, end)
+            sibling = self._subtree(start, mid)
+            for path in right:
+                path.append(sibling)
+            return out + right
+
+        if lo < size:
+            for index, path in enumerate(walk(0, size), start=lo):
+                self._ready[(index, size)] = path
+
+    def path(self, index: int, size: int) -> list[str]:
+        ready = self._ready.get((index, size))
+        if ready is not None:
+            return ready
         if not 0 <= index < size:
             raise merkle.ProofError(f"leaf index {index} is not inside a tree of {size}")
-        out: list[bytes] = []
+        out: list[str] = []
         start, end, m = 0, size, index
         while end - start > 1:
             k = 1 << ((end - start - 1).bit_length() - 1)
@@ -190,7 +255,7 @@ def _receipt(
         "leaf_index": ev.leaf_index,
         "tree_size": ev.receipt_size,
         "root": head.root,
-        "inclusion": [p.hex() for p in proof],
+        "inclusion": proof,
         "timestamp": head.timestamp,
         "signature": head.signature,
     }
@@ -265,8 +330,9 @@ def append_events(
     device: Account,
     events: list[dict[str, Any]],
     signatures_ok: list[bool] | None = None,
-) -> tuple[list[dict[str, Any]], ApiError | None]:
-    """Check and append a batch; returns (receipts for the accepted prefix, the refusal or None).
+) -> tuple[list[dict[str, Any]], ApiError | None, dict[str, Any] | None]:
+    """Check and append a batch; returns (receipts for the accepted prefix, the refusal or None,
+    a consistency proof from the device's previous receipted head to the newest, or None).
 
     The accepted prefix is written even when a later event is refused, so the caller commits
     and then reports the refusal with the receipts so far. ``signatures_ok`` (one bool per
@@ -294,7 +360,7 @@ def append_events(
         }
 
     accepted: list[_Stored] = []
-    new_rows: list[dict[str, Any]] = []
+    new_rows: list[tuple[Any, ...]] = []
     error: ApiError | None = None
     received = datetime.now(UTC).isoformat(timespec="microseconds")
     for i, ev in enumerate(events):
@@ -336,36 +402,62 @@ def append_events(
         nodes.append(size, merkle.leaf_hash(bytes.fromhex(ev["hash"])))
         size += 1
         new_rows.append(
-            {
-                "device_id": device.id,
-                "seq": seq,
-                "event_id": ev["event_id"],
-                "kind": ev["kind"],
-                "payload": ev["payload_json"],
-                "created_at": ev["created_at"],
-                "created_utc": created.astimezone(UTC).isoformat(timespec="microseconds"),
-                "prev_hash": ev["prev_hash"],
-                "hash": ev["hash"],
-                "signature": ev["signature"],
-                "leaf_index": stored.leaf_index,
-                "received_at": received,
-            }
+            (
+                device.id,
+                seq,
+                ev["event_id"],
+                ev["kind"],
+                ev["payload_json"],
+                ev["created_at"],
+                created.astimezone(UTC).isoformat(timespec="microseconds"),
+                ev["prev_hash"],
+                ev["hash"],
+                ev["signature"],
+                stored.leaf_index,
+                received,
+            )
         )
         existing[seq] = stored
         accepted.append(stored)
         last_seq, last_hash = seq, ev["hash"]
 
     heads: dict[int, TreeHead] = {}
+    proofs = _Proofs(nodes)
     if new_rows:
-        for row in new_rows:
-            row["receipt_size"] = size
         for stored in accepted:
             if stored.receipt_size == -1:
                 stored.receipt_size = size
         nodes.flush()
-        conn.execute(insert(db.ledger_events), new_rows)
+        insert_rows(
+            conn,
+            "ledger_events",
+            EVENT_COLUMNS,
+            [(*row, size) for row in new_rows],
+        )
         conn.execute(update(db.log_state).where(db.log_state.c.id == 1).values(size=size))
         heads[size] = _sign_head(conn, key, nodes, size)
-    proofs = _Proofs(nodes)
+        proofs.prepare(size - len(new_rows), size)
     receipts = [_receipt(conn, proofs, device.id, s, heads) for s in accepted]
-    return receipts, error
+    return receipts, error, _consistency_since_previous(conn, nodes, device.id, seqs, accepted)
+
+
+def _consistency_since_previous(
+    conn: Connection, nodes: DbNodes, device_id: str, seqs: list[int], accepted: list[_Stored]
+) -> dict[str, Any] | None:
+    """A consistency proof from the tree head that receipted the device's event before this
+    batch to the newest head of this batch's receipts, or None.
+
+    That older head is the one a client checking its receipts in order holds by now, so it can
+    check the new head without a ``/v1/log/consistency`` round trip per batch.
+    """
+    if not accepted or min(seqs) < 2:
+        return None
+    t = db.ledger_events.c
+    first = conn.execute(
+        select(t.receipt_size).where(t.device_id == device_id, t.seq == min(seqs) - 1)
+    ).scalar()
+    second = max(s.receipt_size for s in accepted)
+    if first is None or not 1 <= first < second:
+        return None
+    proof = merkle.consistency_proof(first, second, nodes)
+    return {"first": first, "second": second, "proof": [h.hex() for h in proof]}

@@ -23,9 +23,10 @@ import platform
 import random
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from json.encoder import encode_basestring_ascii as _json_str
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -43,7 +44,7 @@ from musicapp.transparency.treehead import TreeHead
 if TYPE_CHECKING:
     from musicapp.catalog.store import CatalogStore
     from musicapp.config import Settings
-    from musicapp.ledger import Event, Ledger
+    from musicapp.ledger import Ledger, StoredEvent
 
 log = logging.getLogger(__name__)
 
@@ -390,36 +391,88 @@ class SyncEngine:
     # -- push ----------------------------------------------------------------------------------
 
     def _push(self, progress: ProgressCallback, cancel: CancelToken) -> int:
-        """Send pending events in batches; the next batch is read, signed and encoded meanwhile.
+        """Send pending events in batches, three stages deep.
 
-        A helper thread prepares batch k+1 (ledger read, signatures, JSON) while batch k is on
-        the wire and the server checks it, so the client's own work mostly hides behind the
-        server's. Only that thread advances the ledger reader (its own connection).
+        A helper thread prepares batch k+2 (ledger read, signatures, JSON) and another sends
+        batch k+1 while this thread checks and stores the receipts of batch k, so the client's
+        own work mostly hides behind the server's. Batches still reach the server one after the
+        other, in order, and receipts are checked in order. If a batch fails, the one already
+        on its way is stopped (its retries cancelled); whatever the server stored from it is
+        answered idempotently next time. Only the encoder thread advances the ledger reader.
         """
         total = self.pending_count()
         pushed = 0
         groups = self._batches(self.state.last_receipted_seq())
 
-        def prepare_next() -> list[tuple[list[Event], bytes]] | None:
+        def prepare_next() -> list[tuple[list[StoredEvent], bytes]] | None:
             group = next(groups, None)
             return self._encode(group) if group else None
 
-        with ThreadPoolExecutor(1, thread_name_prefix="sync-encode") as encoder:
+        def ready_batches() -> Iterator[tuple[list[StoredEvent], bytes]]:
             upcoming = encoder.submit(prepare_next)
             while (ready := upcoming.result()) is not None:
                 cancel.check()
                 upcoming = encoder.submit(prepare_next)
-                for batch, body in ready:
-                    pushed += self._send(batch, body, cancel)
-                    fraction = 0.2 + 0.8 * pushed / max(total, 1)
-                    progress(
-                        Progress(min(fraction, 0.99), "push", f"Ledger: {pushed} of {total} sent")
-                    )
+                yield from ready
+
+        def receive(batch: list[StoredEvent], post: Future[httpx.Response]) -> None:
+            nonlocal pushed
+            pushed += self._receive(batch, post, cancel)
+            fraction = 0.2 + 0.8 * pushed / max(total, 1)
+            progress(Progress(min(fraction, 0.99), "push", f"Ledger: {pushed} of {total} sent"))
+
+        sending = CancelToken(parent=cancel)
+        in_flight: tuple[list[StoredEvent], Future[httpx.Response]] | None = None
+        with (
+            ThreadPoolExecutor(1, thread_name_prefix="sync-encode") as encoder,
+            ThreadPoolExecutor(1, thread_name_prefix="sync-send") as sender,
+        ):
+            try:
+                for batch, body in ready_batches():
+                    post = sender.submit(self._post_events, body, sending)
+                    if in_flight is not None:
+                        receive(*in_flight)
+                    in_flight = (batch, post)
+                if in_flight is not None:
+                    receive(*in_flight)
+            except BaseException:
+                sending.cancel()
+                raise
         return pushed
 
-    def _batches(self, after_seq: int) -> Iterator[list[Event]]:
-        batch: list[Event] = []
-        for event in self.ledger.events(since_seq=after_seq):
+    def _post_events(self, body: bytes, cancel: CancelToken) -> httpx.Response:
+        return self._request("POST", "/v1/ledger/events", cancel, content=body)
+
+    def _receive(
+        self, batch: list[StoredEvent], post: Future[httpx.Response], cancel: CancelToken
+    ) -> int:
+        """Check and store the answer to one batch; returns how many events it receipted."""
+        resp = post.result()
+        if resp.status_code == 200:
+            answer = resp.json()
+            receipts = answer["receipts"]
+            if len(receipts) != len(batch):
+                raise SyncError(
+                    f"the server sent {len(receipts)} receipts for {len(batch)} events "
+                    f"(seq {batch[0].seq}-{batch[-1].seq})"
+                )
+            self._accept(batch, receipts, cancel, answer.get("consistency"))
+            return len(batch)
+        if resp.status_code == 422:
+            body = resp.json()
+            accepted = body.get("accepted") or []
+            self._accept(batch[: len(accepted)], accepted, cancel)
+            raise SyncError(
+                f"the server refused a ledger event: {_detail(resp)}{_unreadable(batch)}"
+            )
+        raise SyncError(
+            f"the server refused ledger events seq {batch[0].seq}-{batch[-1].seq} "
+            f"({resp.status_code}): {_detail(resp)}"
+        )
+
+    def _batches(self, after_seq: int) -> Iterator[list[StoredEvent]]:
+        batch: list[StoredEvent] = []
+        for event in self.ledger.stored_events(since_seq=after_seq):
             batch.append(event)
             if len(batch) >= self.batch_size:
                 yield batch
@@ -427,14 +480,14 @@ class SyncEngine:
         if batch:
             yield batch
 
-    def _encode(self, events: list[Event]) -> list[tuple[list[Event], bytes]]:
+    def _encode(self, events: list[StoredEvent]) -> list[tuple[list[StoredEvent], bytes]]:
         """Request bodies for ``events``, each event signed and encoded once; split by size."""
-        out: list[tuple[list[Event], bytes]] = []
-        batch: list[Event] = []
-        parts: list[str] = []
+        out: list[tuple[list[StoredEvent], bytes]] = []
+        batch: list[StoredEvent] = []
+        parts: list[bytes] = []
         size = 0
         for event in events:
-            part = json.dumps(self._wire(event))
+            part = self._wire(event).encode("utf-8")
             if batch and size + len(part) + 1 > MAX_BATCH_BYTES:
                 out.append((batch, _body(parts)))
                 batch, parts, size = [], [], 0
@@ -445,45 +498,30 @@ class SyncEngine:
             out.append((batch, _body(parts)))
         return out
 
-    def _wire(self, e: Event) -> dict[str, Any]:
-        return {
-            "seq": e.seq,
-            "event_id": e.id,
-            "kind": e.kind,
-            "payload": e.payload,
-            "created_at": e.ts,
-            "prev_hash": e.prev_hash,
-            "hash": e.hash,
-            "signature": self.key.sign_event_hash(e.hash),
-        }
-
-    def _send(self, batch: list[Event], body: bytes, cancel: CancelToken) -> int:
-        resp = self._request("POST", "/v1/ledger/events", cancel, content=body)
-        if resp.status_code == 200:
-            receipts = resp.json()["receipts"]
-            if len(receipts) != len(batch):
-                raise SyncError(
-                    f"the server sent {len(receipts)} receipts for {len(batch)} events "
-                    f"(seq {batch[0].seq}-{batch[-1].seq})"
-                )
-            self._accept(batch, receipts, cancel)
-            return len(batch)
-        if resp.status_code == 422:
-            body = resp.json()
-            accepted = body.get("accepted") or []
-            self._accept(batch[: len(accepted)], accepted, cancel)
-            raise SyncError(f"the server refused a ledger event: {_detail(resp)}")
-        raise SyncError(
-            f"the server refused ledger events seq {batch[0].seq}-{batch[-1].seq} "
-            f"({resp.status_code}): {_detail(resp)}"
+    def _wire(self, e: StoredEvent) -> str:
+        """The event as the contract's JSON object. The payload goes as the canonical text the
+        ledger stored (the text its hash covers): no parse and no second encoding per event."""
+        return (
+            f'{{"seq":{int(e.seq)},"event_id":{_json_str(e.id)},"kind":{_json_str(e.kind)},'
+            f'"payload":{e.payload_json},"created_at":{_json_str(e.ts)},'
+            f'"prev_hash":{_json_str(e.prev_hash)},"hash":{_json_str(e.hash)},'
+            f'"signature":"{self.key.sign_event_hash(e.hash)}"}}'
         )
 
     # -- receipts ------------------------------------------------------------------------------
 
     def _accept(
-        self, events: list[Event], receipts: list[dict[str, Any]], cancel: CancelToken
+        self,
+        events: list[StoredEvent],
+        receipts: list[dict[str, Any]],
+        cancel: CancelToken,
+        offered: dict[str, Any] | None = None,
     ) -> None:
-        """Check each receipt, the consistency of the new tree head, then store them."""
+        """Check each receipt, the consistency of the new tree head, then store them.
+
+        ``offered`` is the consistency proof the server sent with the receipts; it is used when
+        it runs from the head this client holds to the newest one, else one is asked for.
+        """
         if not events:
             return
         device_id = self.state.get("device_id")
@@ -509,7 +547,7 @@ class SyncEngine:
             if newest is None or head.tree_size > newest.tree_size:
                 newest = head
         assert newest is not None
-        self._check_consistent(newest, cancel)
+        self._check_consistent(newest, cancel, offered)
         self.state.store_receipts(
             [(e.seq, e.id, e.hash, r) for e, r in zip(events, receipts, strict=True)]
         )
@@ -529,7 +567,9 @@ class SyncEngine:
             raise SyncError(f"{where}: the tree head is not signed by the server's key") from None
         self._verified_heads.add(token)
 
-    def _check_consistent(self, new: TreeHead, cancel: CancelToken) -> None:
+    def _check_consistent(
+        self, new: TreeHead, cancel: CancelToken, offered: dict[str, Any] | None = None
+    ) -> None:
         old = self.state.tree_head
         if old is None:
             return  # first receipt: trust on first use, like the pinned key
@@ -540,15 +580,21 @@ class SyncEngine:
                 )
             return
         small, big = sorted((old, new), key=lambda h: h.tree_size)
-        body = self._expect(
-            self._request(
-                "GET",
-                "/v1/log/consistency",
-                cancel,
-                params={"first": small.tree_size, "second": big.tree_size},
-            ),
-            200,
-        )
+        if offered and (offered.get("first"), offered.get("second")) == (
+            small.tree_size,
+            big.tree_size,
+        ):
+            body = offered
+        else:
+            body = self._expect(
+                self._request(
+                    "GET",
+                    "/v1/log/consistency",
+                    cancel,
+                    params={"first": small.tree_size, "second": big.tree_size},
+                ),
+                200,
+            )
         proof = [bytes.fromhex(p) for p in body["proof"]]
         if not verify_consistency(
             small.tree_size,
@@ -563,9 +609,28 @@ class SyncEngine:
             )
 
 
-def _body(parts: list[str]) -> bytes:
-    """``{"events": [...]}`` from the events' JSON texts (ASCII: json.dumps escapes the rest)."""
-    return ('{"events":[' + ",".join(parts) + "]}").encode("utf-8")
+def _body(parts: list[bytes]) -> bytes:
+    """``{"events": [...]}`` from the events' JSON texts (UTF-8)."""
+    return b'{"events":[' + b",".join(parts) + b"]}"
+
+
+def _unreadable(batch: list[StoredEvent]) -> str:
+    """Why a refused body might not parse: the first stored payload that is not a JSON object.
+
+    Payloads go out as the ledger stored them, so a ledger damaged outside musicapp shows up as
+    a body the server cannot read; this names the event instead.
+    """
+    for event in batch:
+        try:
+            ok = isinstance(json.loads(event.payload_json), dict)
+        except ValueError:
+            ok = False
+        if not ok:
+            return (
+                f" (the local ledger's event seq {event.seq} has an unreadable payload: "
+                f"run `musicapp ledger verify`)"
+            )
+    return ""
 
 
 def _detail(resp: httpx.Response) -> str:
