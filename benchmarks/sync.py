@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import random
 import sqlite3
 import sys
@@ -75,7 +76,14 @@ def bench_verify(folder: Path, n: int) -> tuple[float, float]:
         report = ledger.verify()
         verify_s = time.perf_counter() - start
     assert report.ok and report.checked == n, report.problems[:3]
+    for leftover in folder.glob("chain.sqlite*"):
+        leftover.unlink()  # a gigabyte of dirty pages would slow every fsync of the next rows
     return build_s, verify_s
+
+
+def settle() -> None:
+    """Flush what earlier rows wrote, so its writeback does not slow the next row's fsyncs."""
+    os.sync()
 
 
 def bench_push(folder: Path, n: int) -> float:
@@ -272,13 +280,14 @@ def main() -> None:
         print(f"{'measure':<34} {'value':>14}  {'goal':<16} {'':<5} note")
         # Durable appends (benchmarks/ledger_appends.py): one commit per append, batches in one
         # commit (append_many), and threads whose appends share commits (group commit).
+        settle()
         single = ledger_appends.single_rate(folder / "single.sqlite", args.appends)
         row(
             "local durable appends, single",
             f"{single:,.0f} /s",
             ">= 5,000 /s",
             single >= 5000,
-            f"append, one fsync each, {args.appends:,} events",
+            f"append, one fsync each, median of 3 runs of {args.appends:,}",
         )
         many = ledger_appends.batched_rate(folder / "batched.sqlite", args.appends * 5, 100)
         row(
@@ -298,6 +307,7 @@ def main() -> None:
             shared >= 5000,
             f"group commit, {per_commit:.1f} events per commit",
         )
+        settle()
         build_s, verify_s = bench_verify(folder, args.chain)
         row(
             f"verify {args.chain:,}-event chain",
@@ -306,6 +316,7 @@ def main() -> None:
             verify_s <= 10 if args.chain >= 1_000_000 else None,
             f"bulk build took {build_s:.1f} s",
         )
+        settle()
         push_s = bench_push(folder, args.push)
         row(
             f"push {args.push:,} to fake server",
@@ -315,6 +326,7 @@ def main() -> None:
             f"{args.push / push_s:,.0f} events/s; in-process, client cost only",
         )
         with ServerProcess(folder / "server", write_limit=1_000_000) as server:
+            settle()
             upload_s = bench_upload(folder, server, args.upload)
             row(
                 f"upload {args.upload:,} to local server",

@@ -91,6 +91,33 @@ def read_anchor(path: Path) -> Anchor | None:
     return max(found, key=lambda a: a.seq)
 
 
+def _slot(anchor: Anchor) -> tuple[int, bytes]:
+    """Where ``anchor`` goes in the file and the bytes of its slot."""
+    line = (
+        f'{{"check":"{_check(anchor.seq, anchor.hash)}","hash":{json.dumps(anchor.hash)},'
+        f'"seq":{int(anchor.seq)}}}'
+    )
+    slot = (line + "\n").encode("utf-8").ljust(SLOT_SIZE, b" ")
+    if len(slot) > SLOT_SIZE:
+        raise ValueError(f"anchor for seq {anchor.seq} does not fit a slot")
+    return (anchor.seq % _SLOTS) * SLOT_SIZE, slot
+
+
+def _open(path: Path) -> int:
+    # O_BINARY keeps Windows from translating newlines.
+    return os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
+
+
+def _put(fd: int, anchor: Anchor, sync: bool) -> None:
+    # lseek + write rather than pwrite, which Windows lacks; callers do not share the fd
+    # between threads without a lock, so the seek cannot race.
+    offset, slot = _slot(anchor)
+    os.lseek(fd, offset, os.SEEK_SET)
+    os.write(fd, slot)
+    if sync:
+        os.fsync(fd)
+
+
 def write_anchor(path: Path, anchor: Anchor, *, sync: bool = False) -> None:
     """Write ``anchor`` into its slot; with ``sync``, wait until it is on disk.
 
@@ -98,20 +125,34 @@ def write_anchor(path: Path, anchor: Anchor, *, sync: bool = False) -> None:
     power cut leaves behind only lags (harmless, see above). Creating a ledger does sync, so its
     seq-0 anchor cannot vanish and be mistaken for a removed one.
     """
-    line = json.dumps(
-        {"seq": anchor.seq, "hash": anchor.hash, "check": _check(anchor.seq, anchor.hash)},
-        sort_keys=True,
-    )
-    slot = (line + "\n").encode("utf-8").ljust(SLOT_SIZE, b" ")
-    if len(slot) > SLOT_SIZE:
-        raise ValueError(f"anchor for seq {anchor.seq} does not fit a slot")
-    # lseek + write rather than pwrite, which Windows lacks; O_BINARY keeps Windows from
-    # translating newlines. The fd is private to this call, so the seek cannot race.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
+    fd = _open(path)
     try:
-        os.lseek(fd, (anchor.seq % _SLOTS) * SLOT_SIZE, os.SEEK_SET)
-        os.write(fd, slot)
-        if sync:
-            os.fsync(fd)
+        _put(fd, anchor, sync)
     finally:
         os.close(fd)
+
+
+class AnchorWriter:
+    """``write_anchor`` for one ledger's appends, through a descriptor kept open between them.
+
+    Opening and closing the file cost about as much as the write itself (8 of 14 µs a write
+    here). If the file was removed or replaced meanwhile (the open one has no links left), it is
+    opened again, so the anchor always lands in the file at ``path``. Not thread-safe: the
+    ledger writes under its lock.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd = -1
+
+    def write(self, anchor: Anchor) -> None:
+        if self._fd >= 0 and os.fstat(self._fd).st_nlink == 0:
+            self.close()
+        if self._fd < 0:
+            self._fd = _open(self.path)
+        _put(self._fd, anchor, sync=False)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            fd, self._fd = self._fd, -1
+            os.close(fd)

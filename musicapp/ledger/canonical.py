@@ -28,8 +28,37 @@ class CanonicalError(ValueError):
     """A value that has no canonical JSON encoding; the message names where it sits."""
 
 
+def _is_plain(value: Any) -> bool:
+    """True when ``value`` is plain JSON all through; the fast walk behind ``find_problem``.
+
+    It builds no path names (the slow part of describing a problem), so the common case, a
+    payload that is fine, costs a few microseconds.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str or kind is int or kind is bool or item is None:
+            continue
+        if kind is dict:
+            for key in item:
+                if type(key) is not str:
+                    return False
+            stack.extend(item.values())
+        elif kind is list or kind is tuple:
+            stack.extend(item)
+        elif kind is float:
+            if not math.isfinite(item):
+                return False
+        else:
+            return False  # subclasses (StrEnum and the like) and anything else: look closer
+    return True
+
+
 def find_problem(value: Any, where: str = "value") -> str | None:
     """Describe the first part of ``value`` that is not plain JSON, or None if it all is."""
+    if _is_plain(value):
+        return None
     # An explicit stack rather than recursion: deep but legal payloads must not hit the
     # recursion limit here when json itself would handle them.
     stack: list[tuple[Any, str]] = [(value, where)]

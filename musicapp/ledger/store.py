@@ -43,7 +43,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from musicapp.ledger.anchor import Anchor, AnchorUnreadable, anchor_path, read_anchor, write_anchor
+from musicapp.ledger.anchor import (
+    Anchor,
+    AnchorUnreadable,
+    AnchorWriter,
+    anchor_path,
+    read_anchor,
+    write_anchor,
+)
 from musicapp.ledger.canonical import (
     GENESIS_HASH,
     CanonicalError,
@@ -92,6 +99,7 @@ class Ledger:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.anchor_path = anchor_path(self.path)
+        self._anchor_writer = AnchorWriter(self.anchor_path)
         # One lock for the one connection: appends from the GUI and from workers are serialised
         # here, and across processes by SQLite's write lock (BEGIN IMMEDIATE).
         self._lock = threading.RLock()
@@ -330,7 +338,7 @@ class Ledger:
             last = rows[-1]
             self._anchor = Anchor(last[0], last[6])
             try:
-                write_anchor(self.anchor_path, self._anchor)
+                self._anchor_writer.write(self._anchor)
             except OSError as exc:
                 # The events are committed; a stale anchor only weakens the truncation check.
                 log.warning("ledger %s: could not update the head anchor: %s", self.path, exc)
@@ -364,6 +372,12 @@ class Ledger:
         if head is None or head[0] < state.seq:
             last = head[0] if head else 0
             return f"the last {state.seq - last} event(s) were dropped (head says seq {state.seq})"
+        if head[0] == state.seq:  # the usual case: the anchor names the newest event
+            return (
+                None
+                if head[1] == state.hash
+                else f"event {state.seq} is not the one the anchor recorded"
+            )
         row = db.execute("SELECT hash FROM events WHERE seq = ?", (state.seq,)).fetchone()
         if row is None or row[0] != state.hash:
             return f"event {state.seq} is not the one the anchor recorded"
@@ -483,6 +497,7 @@ class Ledger:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+            self._anchor_writer.close()
 
     def __enter__(self) -> Ledger:
         return self

@@ -158,7 +158,17 @@ class FakeServer:
             record = {**e, "leaf_index": self.tree.append(bytes.fromhex(e["hash"]))}
             stored.append(record)
             accepted.append((record, record["leaf_index"]))
-        return httpx.Response(200, json={"receipts": self._receipts(device_id, accepted)})
+        size = len(self.tree.leaves)
+        for record, _ in accepted:
+            record.setdefault("receipt_size", size)
+        body: dict[str, Any] = {"receipts": self._receipts(device_id, accepted)}
+        # Like the real server: a consistency proof from the head that receipted the event
+        # before this batch to this batch's head.
+        before = stored[events[0]["seq"] - 2].get("receipt_size") if events[0]["seq"] > 1 else 0
+        if before and before < size:
+            proof = [p.hex() for p in self.tree.consistency(before, size)]
+            body["consistency"] = {"first": before, "second": size, "proof": proof}
+        return httpx.Response(200, json=body)
 
     def _check(self, dev: dict[str, Any], stored: list[dict[str, Any]], e: dict[str, Any]) -> str:
         seq = e["seq"]

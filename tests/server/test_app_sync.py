@@ -63,3 +63,30 @@ def test_sync_pushes_the_ledger_and_a_server_revocation_refuses_the_next_request
     assert code != 0
     assert "revoked" in (captured.out + captured.err).lower()
     assert "version 2" in (captured.out + captured.err).lower(), captured
+
+
+def test_a_ledger_damaged_outside_the_app_is_named_when_the_server_cannot_read_the_upload(
+    live_server, demo_data_dir, capsys
+):
+    """Payloads go out as the ledger stored them; a damaged one must be named, not just fail."""
+    import sqlite3
+
+    from musicapp.ledger import Ledger
+    from musicapp.ledger.schema import GUARDS
+
+    data_dir = demo_data_dir
+    with Ledger(data_dir / "ledger.sqlite") as ledger:
+        for i in range(3):
+            ledger.append("verification", {"i": i})
+        damaged = ledger.head().seq - 1
+    db = sqlite3.connect(data_dir / "ledger.sqlite")
+    for guard in GUARDS:
+        db.execute(f"DROP TRIGGER IF EXISTS {guard}")
+    db.execute("UPDATE events SET payload = '{\"i\": ' WHERE seq = ?", (damaged,))
+    db.commit()
+    db.close()
+
+    code = main(["sync", "--server", live_server.url, "--data-dir", str(data_dir), "--no-progress"])
+    said = capsys.readouterr()
+    assert code != 0
+    assert f"event seq {damaged} has an unreadable payload" in said.out + said.err

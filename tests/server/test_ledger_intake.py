@@ -196,11 +196,27 @@ def test_consistency_between_two_tree_sizes(
 ) -> None:
     phone = Phone(live_server, tmp_path, "consistency")
     phone.record(12)
-    assert phone.upload(phone.events(until=5)).status_code == 200
+    one = phone.upload(phone.events(until=5))
+    assert one.status_code == 200
+    assert "consistency" not in one.json()  # the device's first batch: no head before it
     first = sth(live_server, admin)
-    assert phone.upload(phone.events(since=5)).status_code == 200
+    two = phone.upload(phone.events(since=5))
+    assert two.status_code == 200
     second = sth(live_server, admin)
     assert second["tree_size"] == first["tree_size"] + 7
+
+    # The answer to the second batch proves its head consistent with the head that receipted
+    # the first, so a client checking receipts in order needs no extra request.
+    before, after = one.json()["receipts"][-1], two.json()["receipts"][-1]
+    offered = two.json()["consistency"]
+    assert (offered["first"], offered["second"]) == (before["tree_size"], after["tree_size"])
+    assert merkle.verify_consistency(
+        offered["first"],
+        offered["second"],
+        bytes.fromhex(before["root"]),
+        bytes.fromhex(after["root"]),
+        [bytes.fromhex(h) for h in offered["proof"]],
+    )
     r = httpx.get(
         f"{live_server.url}/v1/log/consistency",
         params={"first": first["tree_size"], "second": second["tree_size"]},

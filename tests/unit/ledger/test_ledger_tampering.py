@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from musicapp.ledger import Ledger, LedgerError
+from musicapp.ledger.anchor import Anchor, read_anchor
 from musicapp.ledger.canonical import canonical_json, event_hash
 
 
@@ -226,6 +227,27 @@ def test_missing_anchor_is_reported(path: Path) -> None:
     )
     with Ledger(path) as led, pytest.raises(LedgerError, match="anchor is missing"):
         led.append("generation", {})
+
+
+def test_an_anchor_removed_or_replaced_while_the_ledger_is_open_is_written_again(
+    path: Path,
+) -> None:
+    """Appends keep the anchor file open; they must still land in the file at its path."""
+    head = path.parent / (path.name + ".head")
+    with Ledger(path) as led:
+        led.append("generation", {"n": 9})
+        head.unlink()
+        led.append("generation", {"n": 10})
+        assert head.exists()
+        stale = head.read_bytes()
+        led.append("generation", {"n": 11})
+        copy = head.with_name("copy.head")
+        copy.write_bytes(stale)
+        copy.replace(head)  # an older copy put in its place (the open file loses its link)
+        led.append("generation", {"n": 12})
+    with Ledger(path) as led:
+        assert led.verify().ok
+        assert read_anchor(head) == Anchor(12, next(led.events(since_seq=11)).hash)
 
 
 def test_garbage_anchor_is_reported(path: Path) -> None:

@@ -53,7 +53,7 @@ def test_dropped_requests_and_lost_answers_neither_lose_nor_duplicate_events(syn
     _, _, ledger = synced_app
     _append(ledger, 2500)
     flaky = FlakyTransport(server.transport(), drop_rate=0.4, seed=3)
-    engine = _engine(synced_app, flaky, max_attempts=3, batch_size=200)
+    engine = _engine(synced_app, flaky, max_attempts=3, batch_size=100)
     failures = 0
     for _ in range(50):  # each run resumes where the last one stopped
         try:
@@ -125,6 +125,45 @@ def test_a_server_that_rewrites_its_log_fails_the_consistency_check(synced_app, 
     with pytest.raises(SyncError, match="not consistent with size 6"):
         engine.sync_once()
     assert engine.pending_count() == 2
+
+
+def test_consistency_proofs_come_with_the_receipts_so_batches_need_no_extra_request(
+    synced_app, server
+):
+    _, _, ledger = synced_app
+    _append(ledger, 250)
+    paths = []
+
+    def count(request):
+        paths.append(request.url.path)
+        return server.handle(request)
+
+    engine = _engine(synced_app, httpx.MockTransport(count), batch_size=60)
+    assert engine.sync_once().pushed == 250
+    _append(ledger, 7, 250)
+    assert engine.sync_once().pushed == 7  # a later sync: proven from the stored head too
+    _server_matches_ledger(server, engine, ledger)
+    assert paths.count("/v1/ledger/events") == 6
+    assert "/v1/log/consistency" not in paths
+
+
+def test_a_forged_consistency_proof_with_the_receipts_is_refused(synced_app, server):
+    _, _, ledger = synced_app
+    _append(ledger, 30)
+
+    def forge(request):
+        response = server.handle(request)
+        body = response.json() if request.url.path == "/v1/ledger/events" else {}
+        if "consistency" in body:
+            body["consistency"]["proof"][0] = "00" * 32
+            return httpx.Response(200, json=body)
+        return response
+
+    engine = _engine(synced_app, httpx.MockTransport(forge), batch_size=10)
+    with pytest.raises(SyncError, match="not consistent with size 10"):
+        engine.sync_once()
+    # The first batch's receipts were checked and kept; the second batch's were not.
+    assert engine.state.last_receipted_seq() == 10 and engine.pending_count() == 20
 
 
 def test_a_refused_event_keeps_the_receipts_of_the_ones_accepted_before_it(synced_app, server):
