@@ -351,6 +351,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
         if args.server:
             ctx.settings.server_url = args.server
         engine = SyncEngine(ctx.settings, ctx.catalog, ctx.ledger)
+        if args.start_over:
+            archive = engine.start_over()
+            print(
+                f"Started over: the previous sync state is archived in {archive}", file=sys.stderr
+            )
         if not args.status:
             if not engine.server_url:
                 raise InvalidInput(
@@ -566,6 +571,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sync.add_argument("--server", help="the rights server's URL (default: MUSICAPP_SERVER_URL)")
     sync.add_argument("--status", action="store_true", help="only show the sync state")
+    sync.add_argument(
+        "--start-over",
+        action="store_true",
+        help="forget the server this data folder synced with (its state is archived), then "
+        "register with the server again and send the whole ledger: for a new server, or one "
+        "that no longer knows this device",
+    )
     sync.set_defaults(func=cmd_sync)
 
     models = sub.add_parser(

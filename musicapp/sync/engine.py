@@ -27,6 +27,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from json.encoder import encode_basestring_ascii as _json_str
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -53,6 +54,10 @@ SYNC_LANE = "server"
 MAX_BATCH = 1000  # the most the server takes in one request (docs/server-api.md)
 MAX_BATCH_BYTES = 3 * 1024 * 1024  # under the server's 4 MiB body limit, with room for JSON
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+START_OVER = (
+    "start over (Sync settings → Start over, or `musicapp sync --start-over`): the whole "
+    "ledger is sent to the server and the old receipts are kept in an archive"
+)
 
 
 def clock_offset(resp: httpx.Response) -> float | None:
@@ -170,6 +175,17 @@ class SyncEngine:
 
     # -- one sync ------------------------------------------------------------------------------
 
+    def start_over(self) -> Path:
+        """Forget the server (the state is archived first); the next sync starts afresh.
+
+        Returns the archive's path. See ``SyncState.start_over``.
+        """
+        archive = self.state.start_over()
+        self._server_key = None
+        self._verified_heads.clear()
+        log.info("sync: started over; the previous state is archived in %s", archive)
+        return archive
+
     def sync_once(
         self, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None
     ) -> SyncResult:
@@ -237,6 +253,12 @@ class SyncEngine:
             except httpx.TransportError as exc:
                 problem = f"cannot reach the server ({type(exc).__name__}: {exc})"
             else:
+                if auth and resp.status_code == 401:
+                    raise SyncError(
+                        f"the server at {self.server_url} does not accept this device's token "
+                        f"(its accounts were reset, or this device was removed there). To "
+                        f"register again, {START_OVER}"
+                    )
                 if resp.status_code not in RETRY_STATUS:
                     return resp
                 problem = f"the server answered {resp.status_code} ({_detail(resp)})"
@@ -286,7 +308,8 @@ class SyncEngine:
         elif self.state.get("server_key_url") not in (None, self.server_url):
             raise SyncError(
                 f"this data folder is bound to the server {self.state.get('server_key_url')} "
-                f"(its key is pinned and its receipts kept here), not {self.server_url}"
+                f"(its key is pinned and its receipts kept here), not {self.server_url}. "
+                f"To use {self.server_url} instead, {START_OVER}"
             )
         self._server_key = Ed25519PublicKey.from_public_bytes(base64.b64decode(pinned))
 

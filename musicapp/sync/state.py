@@ -21,6 +21,9 @@ from typing import Any
 from musicapp.transparency.treehead import TreeHead
 
 STATE_FILE = "sync.sqlite"
+ARCHIVE_DIR = "sync-archive"
+# What "start over" keeps: the choices made in the settings dialog.
+SETTINGS_KEYS = ("server_url", "consent_ttl_s")
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -137,6 +140,41 @@ class SyncState:
     @tree_head.setter
     def tree_head(self, head: TreeHead) -> None:
         self.set("tree_head", json.dumps(head.to_dict()))
+
+    # -- starting over with a server ---------------------------------------------------------
+
+    def start_over(self) -> Path:
+        """Archive this state and forget the server: device id and token, the pinned key, the
+        receipts and tree head, the feed cursor. Returns the archive's path.
+
+        For a new server, or one that no longer knows this device: the next sync registers
+        again, pulls the whole feed and sends the whole ledger. Nothing is lost: the archive
+        (a consistent copy made with SQLite's backup API) keeps the old receipts, which remain
+        evidence of what the old server logged. The settings dialog's choices are kept.
+        """
+        folder = self.path.parent / ARCHIVE_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        archive = folder / f"sync-{stamp}.sqlite"
+        with self._lock:
+            target = sqlite3.connect(archive)
+            try:
+                self._db.backup(target)
+            finally:
+                target.close()
+            with contextlib.suppress(OSError):
+                os.chmod(archive, 0o600)  # it holds the old bearer token
+            marks = ", ".join("?" * len(SETTINGS_KEYS))
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute(f"DELETE FROM kv WHERE key NOT IN ({marks})", SETTINGS_KEYS)
+                for table in ("receipts", "deferred_consent", "remote_songs"):
+                    self._db.execute(f"DELETE FROM {table}")
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return archive
 
     # -- receipts ------------------------------------------------------------------------------
 

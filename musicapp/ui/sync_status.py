@@ -9,7 +9,9 @@ the GUI thread; with no server set, the label says the app is offline and works 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -21,6 +23,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QWidget,
 )
 
@@ -76,12 +79,25 @@ def engine_for(context: Any) -> Any | None:
 
 
 class SyncSettingsDialog(QDialog):
-    """Server URL and consent TTL, saved in the sync state file (the app has no settings file)."""
+    """Server URL and consent TTL, saved in the sync state file (the app has no settings file).
 
-    def __init__(self, settings: Any, state: SyncState, parent: QWidget | None = None) -> None:
+    ``start_over`` (``SyncEngine.start_over``) archives the sync state and forgets the server,
+    so the next sync registers again and sends the whole ledger. The dialog offers it when the
+    URL changes away from the server this folder synced with, and as a button for a server that
+    no longer knows this device.
+    """
+
+    def __init__(
+        self,
+        settings: Any,
+        state: SyncState,
+        parent: QWidget | None = None,
+        start_over: Callable[[], Path] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Sync settings")
         self._state = state
+        self._start_over = start_over
         self.url = QLineEdit(effective_server_url(settings, state))
         self.url.setPlaceholderText("https://rights.example.org (empty: local only)")
         if getattr(settings, "server_url", ""):
@@ -95,6 +111,7 @@ class SyncSettingsDialog(QDialog):
         self.ttl.setToolTip("Commercial use is refused when consent was synced longer ago")
         self.problem = QLabel("")
         self.problem.setObjectName("problem")
+        self.problem.setWordWrap(True)
         form = QFormLayout(self)
         form.addRow("Rights server URL", self.url)
         form.addRow("Consent valid for", self.ttl)
@@ -102,16 +119,64 @@ class SyncSettingsDialog(QDialog):
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
+        self.start_over_button = buttons.addButton(
+            "Start over…", QDialogButtonBox.ButtonRole.ActionRole
+        )
+        self.start_over_button.setToolTip(
+            "Register with the server again and send it the whole ledger (the old receipts "
+            "are kept in an archive): for a server that no longer knows this device"
+        )
+        self.start_over_button.setEnabled(start_over is not None and self._bound() is not None)
+        self.start_over_button.clicked.connect(self._start_over_clicked)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
 
+    def _bound(self) -> str | None:
+        """The server this data folder synced with (its key is pinned), if any."""
+        return self._state.get("server_key_url") or self._state.get("device_id")
+
+    def confirm(self, title: str, text: str) -> bool:
+        """Ask yes or no (tests replace this)."""
+        answer = QMessageBox.question(self, title, text)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _do_start_over(self) -> None:
+        assert self._start_over is not None
+        archive = self._start_over()
+        self.start_over_button.setEnabled(False)
+        self.problem.setText(
+            f"Started over: the next sync registers again and sends the whole ledger. "
+            f"The old sync state is archived in {archive}."
+        )
+
+    def _start_over_clicked(self) -> None:
+        if self.confirm(
+            "Start over with the rights server?",
+            "The next sync registers this computer with the server again and sends it the "
+            "whole ledger. The receipts from before are kept in an archive in the data folder.",
+        ):
+            self._do_start_over()
+
     def accept(self) -> None:
-        url = self.url.text().strip()
+        url = self.url.text().strip().rstrip("/")
         if url and not url.startswith(("http://", "https://")):
             self.problem.setText("The server URL must start with http:// or https://")
             return
         if not self.url.isReadOnly():
+            bound = self._state.get("server_key_url")
+            if url and bound and url != bound:
+                if self._start_over is None or not self.confirm(
+                    "Switch rights server?",
+                    f"This data folder has synced with {bound}. Using {url} means registering "
+                    f"there and sending it the whole ledger; the receipts from {bound} are kept "
+                    f"in an archive in the data folder.",
+                ):
+                    self.problem.setText(
+                        f"Kept {bound}: this data folder's receipts come from that server."
+                    )
+                    return
+                self._do_start_over()
             self._state.set("server_url", url or None)
         self._state.set("consent_ttl_s", str(self.ttl.value() * 3600))
         super().accept()
@@ -186,7 +251,12 @@ class SyncController(QObject):
     def open_settings(self) -> SyncSettingsDialog | None:
         if self.engine is None:
             return None
-        dialog = SyncSettingsDialog(self.settings, self.engine.state, self.parent())  # type: ignore[arg-type]
+        dialog = SyncSettingsDialog(
+            self.settings,
+            self.engine.state,
+            self.parent(),  # type: ignore[arg-type]
+            start_over=getattr(self.engine, "start_over", None),
+        )
         dialog.finished.connect(lambda _: self.refresh())
         dialog.open()
         return dialog

@@ -90,3 +90,21 @@ def test_a_ledger_damaged_outside_the_app_is_named_when_the_server_cannot_read_t
     said = capsys.readouterr()
     assert code != 0
     assert f"event seq {damaged} has an unreadable payload" in said.out + said.err
+
+
+def test_start_over_registers_again_and_sends_the_whole_ledger(live_server, demo_data_dir, capsys):
+    from musicapp.ledger import Ledger
+
+    base = ["--data-dir", str(demo_data_dir), "--server", live_server.url]
+    with Ledger(demo_data_dir / "ledger.sqlite") as ledger:
+        for i in range(4):
+            ledger.append("verification", {"i": i})
+        total = ledger.count()
+    code, first = run(capsys, "sync", *base)
+    assert code == 0 and first["pushed"] == total
+    code = main(["sync", "--start-over", *base, "--json", "--no-progress"])
+    said = capsys.readouterr()
+    assert code == 0 and "archived in" in said.err
+    again = json.loads(said.out)
+    assert again["pushed"] == total and again["pending"] == 0  # a new device stream, complete
+    assert list((demo_data_dir / "sync-archive").glob("sync-*.sqlite"))

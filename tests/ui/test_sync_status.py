@@ -114,11 +114,56 @@ def test_the_settings_dialog_saves_url_and_ttl_and_refuses_a_bad_url(qtbot, stat
     dialog.url.setText("https://rights.example.org/")
     dialog.ttl.setValue(6.0)
     dialog.accept()
-    assert state.get("server_url") == "https://rights.example.org/"
+    assert state.get("server_url") == "https://rights.example.org"
     assert float(state.get("consent_ttl_s")) == 6 * 3600
     again = SyncSettingsDialog(FakeSettings(), state)
     qtbot.addWidget(again)
     assert again.url.text() == "https://rights.example.org" and again.ttl.value() == 6.0
+
+
+def test_switching_away_from_the_synced_server_asks_and_starts_over_only_if_told(qtbot, state):
+    state.set("server_key_url", "https://old.example.org")
+    state.set("device_id", "d-1")
+    state.set("server_url", "https://old.example.org")
+    archives = []
+
+    def start_over():
+        archives.append(state.start_over())
+        return archives[-1]
+
+    dialog = SyncSettingsDialog(FakeSettings(), state, start_over=start_over)
+    qtbot.addWidget(dialog)
+    asked = []
+    dialog.confirm = lambda title, text: asked.append(text) or False
+    dialog.url.setText("https://new.example.org")
+    dialog.accept()
+    assert "has synced with https://old.example.org" in asked[0]
+    assert "Kept https://old.example.org" in dialog.problem.text()
+    assert state.get("server_url") == "https://old.example.org" and not archives
+
+    dialog.confirm = lambda title, text: True
+    dialog.accept()
+    assert state.get("server_url") == "https://new.example.org"
+    assert len(archives) == 1 and archives[0].exists()
+    assert state.get("device_id") is None and state.get("server_key_url") is None
+
+
+def test_start_over_button_needs_a_synced_server_and_a_yes(qtbot, state):
+    calls = []
+    fresh = SyncSettingsDialog(FakeSettings(), state, start_over=lambda: calls.append(1))
+    qtbot.addWidget(fresh)
+    assert not fresh.start_over_button.isEnabled()  # never synced: nothing to start over
+    state.set("device_id", "d-1")
+    dialog = SyncSettingsDialog(FakeSettings(), state, start_over=state.start_over)
+    qtbot.addWidget(dialog)
+    assert dialog.start_over_button.isEnabled()
+    dialog.confirm = lambda title, text: False
+    dialog.start_over_button.click()
+    assert state.get("device_id") == "d-1"
+    dialog.confirm = lambda title, text: True
+    dialog.start_over_button.click()
+    assert state.get("device_id") is None and "archived in" in dialog.problem.text()
+    assert not dialog.start_over_button.isEnabled()
 
 
 @pytest.fixture

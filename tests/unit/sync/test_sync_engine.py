@@ -268,3 +268,49 @@ def test_last_pull_time_is_what_consent_freshness_counts_from(synced_app, server
     before = datetime.now(UTC)
     engine.sync_once()
     assert before <= engine.state.last_pull_at <= before + timedelta(seconds=5)
+
+
+def test_a_server_that_forgot_this_device_says_so_and_start_over_sends_everything_again(
+    synced_app, server
+):
+    from musicapp.sync.fake_server import FakeServer
+
+    _, _, ledger = synced_app
+    _append(ledger, 40)
+    engine = _engine(synced_app, server.transport())
+    engine.sync_once()
+    _append(ledger, 3, 40)
+    server.tokens.clear()  # the server's accounts were reset
+    with pytest.raises(SyncError, match="does not accept this device's token.*start over"):
+        engine.sync_once()
+    assert engine.pending_count() == 3  # nothing lost meanwhile
+
+    reset = FakeServer()  # a server rebuilt from nothing: new key, empty log
+    engine = _engine(synced_app, reset.transport())
+    archive = engine.start_over()
+    result = engine.sync_once()
+    assert (result.pushed, result.pending) == (43, 0)  # the whole ledger, as a new stream
+    _server_matches_ledger(reset, engine, ledger)
+    # The old receipts are kept in the archive, not thrown away.
+    from musicapp.sync.state import SyncState
+
+    old = SyncState(archive)
+    assert old.receipt_count() == 40 and old.get("server_key_url") == "http://rights.test"
+    old.close()
+
+
+def test_another_server_url_is_refused_until_the_user_starts_over(synced_app, server):
+    from musicapp.sync.fake_server import FakeServer
+
+    settings, _, ledger = synced_app
+    _append(ledger, 5)
+    engine = _engine(synced_app, server.transport())
+    engine.sync_once()
+    settings.server_url = "http://other.test"
+    other = FakeServer()
+    engine = _engine(synced_app, other.transport())
+    with pytest.raises(SyncError, match="bound to the server http://rights.test.*start over"):
+        engine.sync_once()
+    engine.start_over()
+    assert engine.sync_once().pushed == 5
+    _server_matches_ledger(other, engine, ledger)
