@@ -4,7 +4,8 @@ Run: .venv/bin/python benchmarks/sync.py [--appends N] [--chain N] [--push N] [-
                                          [--load-s S] [--load-threads T] [--dir FOLDER]
 Goals (issue 3): >= 5,000 durable appends/s; verify a 1,000,000-event chain in <= 10 s;
 upload 100,000 events to the local server in <= 30 s; a bounded loopback load test of mixed
-reads and writes at >= 300 req/s with p99 <= 100 ms and no errors.
+reads and writes at >= 300 req/s with p99 <= 100 ms and no errors. The first and last rows time
+the same fixed work (a Python loop, an fsync): on a shared machine the figures move with them.
 
 The push row runs the real SyncEngine against the in-process fake server (httpx.MockTransport):
 the client's own cost only. The upload row runs the same engine against ``musicapp-server serve``
@@ -79,6 +80,30 @@ def bench_verify(folder: Path, n: int) -> tuple[float, float]:
     for leftover in folder.glob("chain.sqlite*"):
         leftover.unlink()  # a gigabyte of dirty pages would slow every fsync of the next rows
     return build_s, verify_s
+
+
+def machine_check(folder: Path) -> tuple[float, float]:
+    """(ms for a fixed pure-Python loop, median µs for a 4 KiB write + fdatasync): the same
+    work at the start and the end of the run, so a reader can tell a machine that slowed down
+    (a shared host, another job) from a change in the app."""
+    start = time.perf_counter()
+    total = 0
+    for i in range(2_000_000):
+        total += i * i
+    cpu_ms = (time.perf_counter() - start) * 1000
+    probe = folder / "fsync-probe"
+    fd = os.open(probe, os.O_WRONLY | os.O_CREAT, 0o600)
+    times = []
+    try:
+        for _ in range(200):
+            t0 = time.perf_counter()
+            os.write(fd, b"x" * 4096)
+            os.fdatasync(fd)
+            times.append((time.perf_counter() - t0) * 1e6)
+    finally:
+        os.close(fd)
+        probe.unlink()
+    return cpu_ms, sorted(times)[len(times) // 2]
 
 
 def settle() -> None:
@@ -278,6 +303,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         folder = Path(tmp)
         print(f"{'measure':<34} {'value':>14}  {'goal':<16} {'':<5} note")
+        cpu_ms, fsync_us = machine_check(folder)
+        row(
+            "machine check, start",
+            f"{cpu_ms:.0f} ms",
+            "",
+            None,
+            f"a fixed Python loop; fsync of 4 KiB: median {fsync_us:.0f} µs",
+        )
         # Durable appends (benchmarks/ledger_appends.py): one commit per append, batches in one
         # commit (append_many), and threads whose appends share commits (group commit).
         settle()
@@ -349,6 +382,14 @@ def main() -> None:
         row("load test: latency p50", f"{p50:.1f} ms", "", None)
         row("load test: latency p99", f"{p99:.1f} ms", "<= 100 ms", p99 <= 100)
         row("load test: errors", f"{load.errors}", "0", load.errors == 0)
+        cpu_ms, fsync_us = machine_check(folder)
+        row(
+            "machine check, end",
+            f"{cpu_ms:.0f} ms",
+            "",
+            None,
+            f"the same loop; fsync of 4 KiB: median {fsync_us:.0f} µs",
+        )
 
 
 if __name__ == "__main__":
