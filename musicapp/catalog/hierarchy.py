@@ -161,7 +161,8 @@ def rebuild(db: Database) -> None:
 
 def leaf_where(h: Hierarchy, path: tuple[str, ...]) -> tuple[str, list[object]]:
     """The WHERE clause (and its parameters) selecting the songs under a full path."""
-    terms, params = [], []
+    terms: list[str] = []
+    params: list[object] = []
     for column, label in zip(h.leaf, path, strict=True):
         if column is None:
             continue
