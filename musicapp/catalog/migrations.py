@@ -207,6 +207,38 @@ def _v_usable(db: Database) -> None:
     )
 
 
+def _v_registry_consent(db: Database) -> None:
+    # Consent as a rights server published it, kept apart from the records seeded here (the
+    # demo, an import manifest). The server is the source of truth: for a song and holder it has
+    # published, its versions are the ones in force and the ones a verification cites (the
+    # server prices statements by them), even where a local seed has the same version number.
+    # Keyed by server, so a folder that started over with another server keeps the old one's
+    # records as evidence without mixing them in. Append-only like consent; catalog_meta names
+    # the server in force.
+    _run(
+        db,
+        """
+        CREATE TABLE registry_consent (
+            server TEXT NOT NULL,
+            song_id TEXT NOT NULL REFERENCES songs(id),
+            holder_id TEXT NOT NULL REFERENCES holders(id),
+            version INTEGER NOT NULL,
+            permissions TEXT NOT NULL,
+            uses TEXT NOT NULL,
+            effective_from TEXT NOT NULL,
+            revoked_at TEXT,
+            recorded_at TEXT NOT NULL,
+            PRIMARY KEY (server, song_id, holder_id, version)
+        );
+        CREATE TRIGGER registry_consent_no_update BEFORE UPDATE ON registry_consent
+        BEGIN SELECT RAISE(ABORT, 'consent records are append-only'); END;
+        CREATE TRIGGER registry_consent_no_delete BEFORE DELETE ON registry_consent
+        BEGIN SELECT RAISE(ABORT, 'consent records are append-only'); END;
+        CREATE TABLE catalog_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)
+        """,
+    )
+
+
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _v1_tables,
     _v2_search,
@@ -215,6 +247,7 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _v_hierarchies_and_prefix1,
     _v_import_hashes,
     _v_usable,
+    _v_registry_consent,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -498,19 +498,111 @@ class CatalogStore:
             return [RightsHolder(*r) for r in found]
 
     def consent_records(self, song_ids: Iterable[str] | None = None) -> list[ConsentRecord]:
-        """Every version of every consent record (of these songs), by song, holder, version."""
+        """Every version of the consent in force (of these songs), by song, holder, version.
+
+        For a song and holder that the rights server in force (``registry_server``) has
+        published consent for, that is the server's versions; otherwise the local ones (the
+        demo, an import manifest). See ``migrations._v_registry_consent``.
+        """
+        cols = "song_id, holder_id, version, permissions, uses, effective_from, revoked_at"
         order = "ORDER BY song_id, holder_id, version"
         with self._lock:
+            server = self.registry_server
+            if server is None:
+                sql = f"SELECT {cols} FROM consent c WHERE {{songs}} {order}"
+                base: list[Any] = []
+            else:
+                sql = (
+                    f"SELECT {cols} FROM registry_consent c WHERE server = ? AND {{songs}} "
+                    f"UNION ALL SELECT {cols} FROM consent c WHERE {{songs}} AND NOT EXISTS "
+                    f"(SELECT 1 FROM registry_consent r WHERE r.server = ? AND "
+                    f"r.song_id = c.song_id AND r.holder_id = c.holder_id) {order}"
+                )
+                base = [server]
             if song_ids is None:
-                found = list(self._db.query(f"SELECT * FROM consent {order}"))
+                found = list(self._db.query(sql.format(songs="1"), base * 2))
             else:
                 found = []
-                for chunk in _chunks(list(dict.fromkeys(song_ids)), 500):
-                    marks = ",".join("?" * len(chunk))
-                    found += self._db.query(
-                        f"SELECT * FROM consent WHERE song_id IN ({marks}) {order}", chunk
-                    )
+                for chunk in _chunks(list(dict.fromkeys(song_ids)), 400):
+                    where = f"c.song_id IN ({','.join('?' * len(chunk))})"
+                    params = [*base, *chunk, *chunk, *base] if server else chunk
+                    found += self._db.query(sql.format(songs=where), params)
         return [rows.consent_from_row(r) for r in found]
+
+    @property
+    def registry_server(self) -> str | None:
+        """The rights server whose published consent is in force here, if any."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT value FROM catalog_meta WHERE key = 'registry_server'"
+            ).fetchone()
+        return row[0] if row else None
+
+    @registry_server.setter
+    def registry_server(self, url: str | None) -> None:
+        with self._lock, self._db.atomic():
+            before = self.registry_server
+            if url == before:
+                return
+            if url is None:
+                self._db.execute("DELETE FROM catalog_meta WHERE key = 'registry_server'")
+            else:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO catalog_meta (key, value) "
+                    "VALUES ('registry_server', ?)",
+                    [url],
+                )
+            changed = [
+                r[0]
+                for r in self._db.execute(
+                    "SELECT DISTINCT song_id FROM registry_consent WHERE server IN (?, ?)",
+                    [before or "", url or ""],
+                )
+            ]
+            self._refresh_usable(changed)
+
+    def add_registry_consent(self, server: str, record: ConsentRecord) -> bool:
+        """Record one version as the rights server ``server`` published it; True if it is new.
+
+        Idempotent (a feed page read again): a version already recorded is left as it is, and
+        one the server sends with other contents is refused, since the server's versions never
+        change. Versions arrive in order; an older one than the newest recorded is refused.
+        """
+        song = self.song(record.song_id)
+        if song is None:
+            raise InvalidInput(f"consent: unknown song id {record.song_id!r}")
+        if record.holder_id not in {h.id for h in song.holders}:
+            raise InvalidInput(
+                f"consent for {record.song_id}: {record.holder_id} is not one of its rights holders"
+            )
+        with self._lock, self._db.atomic():
+            found = list(
+                self._db.query(
+                    "SELECT * FROM registry_consent WHERE server = ? AND song_id = ? "
+                    "AND holder_id = ? AND version = ?",
+                    [server, record.song_id, record.holder_id, record.version],
+                )
+            )
+            if found:
+                if rows.consent_from_row(found[0]) != record:
+                    raise InvalidInput(
+                        f"consent for {record.song_id} from {record.holder_id}: the server sent "
+                        f"version {record.version} again with other contents; kept the first"
+                    )
+                return False
+            latest = self._db.execute(
+                "SELECT MAX(version) FROM registry_consent WHERE server = ? AND song_id = ? "
+                "AND holder_id = ?",
+                [server, record.song_id, record.holder_id],
+            ).fetchone()[0]
+            if latest is not None and record.version < latest:
+                raise InvalidInput(
+                    f"consent for {record.song_id} from {record.holder_id}: version "
+                    f"{record.version} is older than {latest}; consent records are append-only"
+                )
+            self._table("registry_consent").insert({"server": server, **rows.consent_row(record)})
+            self._refresh_usable([song.id])
+        return True
 
     def add_consent(self, record: ConsentRecord) -> None:
         """Append one version of one holder's consent; versions only go up, nothing is replaced."""

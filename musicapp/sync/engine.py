@@ -305,6 +305,11 @@ class SyncEngine:
             pinned = body["public_key"]
             self.state.set("server_key", pinned)
             self.state.set("server_key_url", self.server_url)
+            # The name under which this server's consent is kept in the catalogue: new with
+            # every start over, so a server rebuilt at the same address never mixes with the
+            # records of the one before.
+            stamp = datetime.now(UTC).isoformat(timespec="seconds")
+            self.state.set("registry", f"{self.server_url} key {body['key_id'][:16]} {stamp}")
         elif self.state.get("server_key_url") not in (None, self.server_url):
             raise SyncError(
                 f"this data folder is bound to the server {self.state.get('server_key_url')} "
@@ -312,6 +317,9 @@ class SyncEngine:
                 f"To use {self.server_url} instead, {START_OVER}"
             )
         self._server_key = Ed25519PublicKey.from_public_bytes(base64.b64decode(pinned))
+        registry = self.state.get("registry") or self.server_url  # a state from before names
+        self.state.set("registry", registry)
+        self.catalog.registry_server = registry  # its published consent is in force here
 
     def _register(self, cancel: CancelToken) -> None:
         if self.state.get("device_id") and self.state.get("token"):
@@ -369,29 +377,13 @@ class SyncEngine:
             log.warning("sync: feed change %s of unknown kind %r skipped", change.get("seq"), kind)
 
     def _apply_consent(self, data: dict[str, Any]) -> bool:
-        """Append one consent version; True once it is in the catalogue (or already was)."""
+        """Record one consent version as the server published it; True once it is in the
+        catalogue (or already was, or never can be)."""
         record = consent_from_feed(data)
         song = self.catalog.song(record.song_id)
         if song is None:
             self.state.defer_consent(data)
             return False
-        have = {
-            r.version: r
-            for r in self.catalog.consent_records([record.song_id])
-            if r.holder_id == record.holder_id
-        }
-        if have and max(have) >= record.version:
-            # Already applied (a re-read page): append-only, idempotent. A local version that
-            # differs from the server's (a catalogue seeded offline, e.g. the demo) is kept, and
-            # said: the next server version supersedes it.
-            if have.get(record.version, record) != record:
-                log.warning(
-                    "sync: local consent v%s for %s from %s differs from the server's; kept",
-                    record.version,
-                    record.song_id,
-                    record.holder_id,
-                )
-            return True
         if record.holder_id not in {h.id for h in song.holders}:
             log.warning(
                 "sync: consent v%s for %s from %s skipped: not a rights holder of the local song",
@@ -400,7 +392,11 @@ class SyncEngine:
                 record.holder_id,
             )
             return True
-        self.catalog.add_consent(record)
+        registry = self.state.get("registry") or self.server_url
+        try:
+            self.catalog.add_registry_consent(registry, record)
+        except InvalidInput as exc:  # a server that changed a published version: keep the first
+            log.warning("sync: %s", exc)
         return True
 
     def _apply_deferred(self) -> int:

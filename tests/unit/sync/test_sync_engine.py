@@ -214,13 +214,15 @@ def test_feed_pages_are_applied_idempotently_and_the_cursor_resumes(synced_app, 
     server.fail_next = []
     engine = _engine(synced_app, server.transport(), page_size=2)
     assert engine.sync_once().pulled == 4
+    # The server's versions are in force for that holder; the demo's own v1 is not (it stays
+    # in the local table as it was).
     versions = [r.version for r in catalog.consent_records(["fife-british-grenadiers"])]
-    assert versions == [1, 2, 3]
+    assert versions == [2, 3]
     assert engine.state.cursor == 4 and engine.state.remote_song_ids() == ["server-only"]
     assert len(engine.state.deferred_consent()) == 1  # kept until the song is imported
     engine.state.cursor = 0  # re-reading the whole feed changes nothing
     engine.sync_once()
-    assert [r.version for r in catalog.consent_records(["fife-british-grenadiers"])] == [1, 2, 3]
+    assert [r.version for r in catalog.consent_records(["fife-british-grenadiers"])] == [2, 3]
 
 
 def test_a_failed_page_leaves_the_cursor_after_the_last_applied_page(synced_app, server):
@@ -314,3 +316,63 @@ def test_another_server_url_is_refused_until_the_user_starts_over(synced_app, se
     engine.start_over()
     assert engine.sync_once().pushed == 5
     _server_matches_ledger(other, engine, ledger)
+
+
+def _publish_v1(server, uses, holder="liberty-pole", song="fife-british-grenadiers"):
+    server.publish(
+        "consent",
+        {
+            "song_id": song,
+            "holder_id": holder,
+            "version": 1,
+            "permissions": ["song_inference", "parameter_inference", "audio_inference"],
+            "uses": uses,
+            "effective_from": "2025-01-01T00:00:00+00:00",
+            "revoked_at": None,
+        },
+    )
+
+
+def test_the_servers_consent_wins_over_a_local_seed_with_the_same_version(synced_app, server):
+    from musicapp.consent.service import ConsentService
+    from musicapp.core import GenerationRequest, Level, Reference, Use
+
+    settings, catalog, _ = synced_app
+    song = "fife-british-grenadiers"
+    request = GenerationRequest(
+        references=(Reference(song, Level.SONG),), use=Use.COMMERCIAL, duration_s=4.0
+    )
+    engine = _engine(synced_app, server.transport())
+    service = ConsentService(catalog, settings, engine.state)
+    assert service.check(request).allowed is False  # a server is set but never synced: closed
+    local = {r.holder_id: r for r in catalog.consent_records([song])}
+    assert Use.COMMERCIAL in local["liberty-pole"].uses  # the demo seed allows commercial use
+
+    _publish_v1(server, ["private"])  # the registry says: private use only, as version 1
+    engine.sync_once()
+    [record] = catalog.consent_records([song])
+    assert record.version == 1 and record.uses == frozenset({Use.PRIVATE})
+    refused = service.check(request)
+    assert refused.allowed is False and "version 1" in " ".join(
+        reason for d in refused.decisions for reason in d.reasons
+    )
+    private = GenerationRequest(references=request.references, use=Use.PRIVATE, duration_s=4.0)
+    assert service.check(private).allowed is True
+
+
+def test_starting_over_keeps_the_old_servers_consent_apart(synced_app, server):
+    from musicapp.core import Use
+    from musicapp.sync.fake_server import FakeServer
+
+    _, catalog, _ = synced_app
+    song = "fife-british-grenadiers"
+    _publish_v1(server, ["private"])
+    engine = _engine(synced_app, server.transport())
+    engine.sync_once()
+    rebuilt = FakeServer()  # another registry, whose version 1 says something else
+    _publish_v1(rebuilt, ["private", "non_commercial"])
+    engine = _engine(synced_app, rebuilt.transport())
+    engine.start_over()
+    engine.sync_once()
+    [record] = catalog.consent_records([song])
+    assert record.uses == frozenset({Use.PRIVATE, Use.NON_COMMERCIAL})
