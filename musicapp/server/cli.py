@@ -5,6 +5,7 @@
     musicapp-server song add FILE.json
     musicapp-server consent set SONG HOLDER --permissions P [P ...] --uses U [U ...] [--prices JSON]
     musicapp-server consent revoke SONG HOLDER
+    musicapp-server statement HOLDER --from ISO --to ISO [--format json|csv]
 
 Refusals print one line on stderr and exit 2, like ``musicapp``.
 """
@@ -64,6 +65,14 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("song")
     revoke.add_argument("holder")
     revoke.add_argument("--at", default=None)
+
+    statement = sub.add_parser(
+        "statement", help="a rights holder's royalty statement for a period (JSON or CSV)"
+    )
+    statement.add_argument("holder", help="the rights holder's id")
+    statement.add_argument("--from", dest="start", required=True, help="ISO time, inclusive")
+    statement.add_argument("--to", dest="end", required=True, help="ISO time, exclusive")
+    statement.add_argument("--format", choices=("json", "csv"), default="json")
     return p
 
 
@@ -99,6 +108,18 @@ def _admin(args: argparse.Namespace) -> int:
                     raise ApiError(2, f"{args.file}: the JSON must be one song object")
                 _song, created = registry.add_song(conn, song)
                 print(f"song {song['id']}: {'added' if created else 'already registered'}")
+            elif args.command == "statement":
+                from musicapp.server import statements
+
+                start = registry.parse_time(args.start, "--from")
+                end = registry.parse_time(args.end, "--to")
+                if end <= start:
+                    raise ApiError(2, f"--to: {args.end} is not after --from ({args.start})")
+                report = statements.statement(conn, args.holder, start, end)
+                if args.format == "csv":
+                    sys.stdout.write(statements.to_csv(report))
+                else:
+                    print(json.dumps(report, indent=2))
             elif args.action == "set":
                 prices = json.loads(args.prices) if args.prices else None
                 record = registry.set_consent(
