@@ -57,6 +57,15 @@ def _field(loc: tuple[Any, ...]) -> str:
     return out or "body"
 
 
+def _problem(error: dict[str, Any]) -> str:
+    loc = tuple(error.get("loc", ()))
+    if error.get("type") == "json_invalid":  # loc is ("body", character position)
+        at = f" at character {loc[1]}" if len(loc) > 1 else ""
+        why = (error.get("ctx") or {}).get("error")
+        return f"body: not valid JSON{at}" + (f" ({why})" if why else "")
+    return f"{_field(loc)}: {error.get('msg', 'invalid')}"
+
+
 def create_app(settings: ServerSettings) -> FastAPI:
     from musicapp.server import routes_accounts, routes_catalog, routes_ledger, routes_statements
 
@@ -82,9 +91,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [
-            f"{_field(tuple(e.get('loc', ())))}: {e.get('msg', 'invalid')}" for e in exc.errors()
-        ]
+        problems = [_problem(e) for e in exc.errors()]
         return JSONResponse({"detail": "; ".join(problems), "errors": jsonable(exc.errors())}, 422)
 
     for module in (routes_accounts, routes_catalog, routes_ledger, routes_statements):
