@@ -680,3 +680,11 @@ def _retry_after(resp: httpx.Response) -> float | None:
 def sync_job(engine: SyncEngine) -> FunctionJob[SyncResult]:
     """``engine.sync_once`` as a job on the serial server lane (one sync at a time)."""
     return FunctionJob("Sync with the rights server", engine.sync_once, lane=SYNC_LANE)
+
+
+def start_over_job(engine: SyncEngine) -> FunctionJob[Path]:
+    """``engine.start_over`` on the same serial lane: never while a sync runs, and the copy
+    of a state file with many receipts stays off the GUI thread."""
+    return FunctionJob(
+        "Start over with the rights server", lambda _p, _c: engine.start_over(), lane=SYNC_LANE
+    )

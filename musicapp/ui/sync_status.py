@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -27,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from musicapp.sync.engine import SyncResult, SyncStatus, sync_job
+from musicapp.sync.engine import SyncResult, SyncStatus, start_over_job, sync_job
 from musicapp.sync.state import SyncState, effective_server_url, effective_ttl_s
 from musicapp.ui.job_runner import JobHandle, JobRunner
 
@@ -81,8 +80,9 @@ def engine_for(context: Any) -> Any | None:
 class SyncSettingsDialog(QDialog):
     """Server URL and consent TTL, saved in the sync state file (the app has no settings file).
 
-    ``start_over`` (``SyncEngine.start_over``) archives the sync state and forgets the server,
-    so the next sync registers again and sends the whole ledger. The dialog offers it when the
+    ``start_over`` (``SyncController.start_over``: a job on the serial server lane) archives the
+    sync state and forgets the server, so the next sync registers again and sends the whole
+    ledger. The dialog offers it when the
     URL changes away from the server this folder synced with, and as a button for a server that
     no longer knows this device.
     """
@@ -92,7 +92,7 @@ class SyncSettingsDialog(QDialog):
         settings: Any,
         state: SyncState,
         parent: QWidget | None = None,
-        start_over: Callable[[], Path] | None = None,
+        start_over: Callable[[], object] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Sync settings")
@@ -143,11 +143,11 @@ class SyncSettingsDialog(QDialog):
 
     def _do_start_over(self) -> None:
         assert self._start_over is not None
-        archive = self._start_over()
+        self._start_over()
         self.start_over_button.setEnabled(False)
         self.problem.setText(
-            f"Started over: the next sync registers again and sends the whole ledger. "
-            f"The old sync state is archived in {archive}."
+            "Starting over: the next sync registers again and sends the whole ledger. "
+            "The old sync state is archived in sync-archive/ in the data folder."
         )
 
     def _start_over_clicked(self) -> None:
@@ -196,6 +196,7 @@ class SyncController(QObject):
         self.runner = runner
         self.settings = settings
         self.handle: JobHandle | None = None
+        self._start_over_handle: JobHandle | None = None
         self.label = QLabel()
         self.label.setObjectName("syncStatus")
         self.sync_action = QAction("S&ync now", parent)
@@ -235,6 +236,20 @@ class SyncController(QObject):
         self.handle.failed.connect(self._on_failed)
         self.handle.done.connect(self._on_done)
 
+    def start_over(self) -> None:
+        """Archive the sync state and forget the server, as a job after any sync under way."""
+        if self.engine is None:
+            return
+        handle = self.runner.submit(start_over_job(self.engine))
+        handle.finished.connect(
+            lambda archive: self.message.emit(
+                f"Started over with the rights server; the old sync state is in {archive}"
+            )
+        )
+        handle.failed.connect(lambda exc: self.message.emit(f"Could not start over: {exc}"))
+        handle.done.connect(self.refresh)
+        self._start_over_handle = handle
+
     def _on_finished(self, result: SyncResult) -> None:
         self.message.emit(
             f"Synced: {result.pulled} consent/catalogue change(s), {result.pushed} event(s) sent"
@@ -255,7 +270,7 @@ class SyncController(QObject):
             self.settings,
             self.engine.state,
             self.parent(),  # type: ignore[arg-type]
-            start_over=getattr(self.engine, "start_over", None),
+            start_over=self.start_over,
         )
         dialog.finished.connect(lambda _: self.refresh())
         dialog.open()

@@ -41,6 +41,10 @@ class FakeEngine:
         self.state.last_sync_at = datetime.now(UTC)
         return SyncResult(2, 3, 0)
 
+    def start_over(self):
+        self.calls += 1
+        return self.state.start_over()
+
 
 @pytest.fixture
 def state(tmp_path):
@@ -164,6 +168,18 @@ def test_start_over_button_needs_a_synced_server_and_a_yes(qtbot, state):
     dialog.start_over_button.click()
     assert state.get("device_id") is None and "archived in" in dialog.problem.text()
     assert not dialog.start_over_button.isEnabled()
+
+
+def test_start_over_runs_as_a_job_and_says_where_the_old_state_went(qtbot, host, state):
+    window, runner = host
+    state.set("device_id", "d-1")
+    engine = FakeEngine(state)
+    controller = SyncController(engine, runner, FakeSettings(), window)
+    with qtbot.waitSignal(controller.message, timeout=5000) as message:
+        controller.start_over()
+    assert message.args[0].startswith("Started over with the rights server")
+    assert "sync-archive" in message.args[0] and state.get("device_id") is None
+    assert engine.calls == 1
 
 
 @pytest.fixture
