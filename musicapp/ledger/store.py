@@ -431,27 +431,17 @@ class Ledger:
 
     def events(self, kind: str | None = None, since_seq: int = 0) -> Iterator[Event]:
         """Events in seq order, streamed, optionally of one kind and after ``since_seq``."""
-        db = self._reader()
-        try:
-            if kind is None:
-                sql, params = (
-                    f"SELECT {COLUMNS} FROM events WHERE seq > ? ORDER BY seq",
-                    (since_seq,),
-                )
-            else:
-                sql = f"SELECT {COLUMNS} FROM events WHERE kind = ? AND seq > ? ORDER BY seq"
-                params = (kind, since_seq)  # type: ignore[assignment]
-            for row in db.execute(sql, params):
-                yield self._event(row)
-        finally:
-            db.close()
+        for row in self.stored_events(since_seq, kind):
+            yield self._event(row)
 
-    def stored_events(self, since_seq: int = 0) -> Iterator[StoredEvent]:
-        """Events after ``since_seq`` in seq order, streamed as stored (payload text unparsed)."""
+    def stored_events(self, since_seq: int = 0, kind: str | None = None) -> Iterator[StoredEvent]:
+        """Like ``events``, but as stored: the payload is its canonical text, unparsed."""
+        where = "seq > ?" if kind is None else "kind = ? AND seq > ?"
+        params: list[object] = [since_seq] if kind is None else [kind, since_seq]
         db = self._reader()
         try:
             for row in db.execute(
-                f"SELECT {COLUMNS} FROM events WHERE seq > ? ORDER BY seq", (since_seq,)
+                f"SELECT {COLUMNS} FROM events WHERE {where} ORDER BY seq", params
             ):
                 yield StoredEvent(*row)
         finally:

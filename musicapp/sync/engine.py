@@ -151,6 +151,7 @@ class SyncEngine:
         self._client: httpx.Client | None = None
         self._server_key: Ed25519PublicKey | None = None
         self._verified_heads: set[tuple[int, str, str, str]] = set()
+        self._registry = ""  # the catalogue's name for this server's consent; set on pinning
 
     # -- what the UI reads ---------------------------------------------------------------------
 
@@ -317,9 +318,10 @@ class SyncEngine:
                 f"To use {self.server_url} instead, {START_OVER}"
             )
         self._server_key = Ed25519PublicKey.from_public_bytes(base64.b64decode(pinned))
-        registry = self.state.get("registry") or self.server_url  # a state from before names
-        self.state.set("registry", registry)
-        self.catalog.registry_server = registry  # its published consent is in force here
+        # A state pinned before registries had names uses the URL.
+        self._registry = self.state.get("registry") or self.server_url
+        self.state.set("registry", self._registry)
+        self.catalog.registry_server = self._registry  # its published consent is in force here
 
     def _register(self, cancel: CancelToken) -> None:
         if self.state.get("device_id") and self.state.get("token"):
@@ -392,9 +394,8 @@ class SyncEngine:
                 record.holder_id,
             )
             return True
-        registry = self.state.get("registry") or self.server_url
         try:
-            self.catalog.add_registry_consent(registry, record)
+            self.catalog.add_registry_consent(self._registry, record)
         except InvalidInput as exc:  # a server that changed a published version: keep the first
             log.warning("sync: %s", exc)
         return True
