@@ -9,7 +9,11 @@ from pathlib import Path
 import platformdirs
 
 APP_NAME = "musicapp"
-# Working sample rate of the catalogue and the engines (MusicGen's rate, too).
+# The rate the demo catalogue is rendered at. Real recordings keep their own rate (Song.sample_rate)
+# from import to export; an engine that needs another rate (MusicGen: 32 kHz mono) converts at
+# its own boundary and says so in the take's record.
+CATALOGUE_RATE = 44100
+# Deprecated: the old single working rate (32 kHz). Being removed; do not use in new code.
 SAMPLE_RATE = 32000
 
 # Never reach a model hub implicitly: weights load from local folders only.

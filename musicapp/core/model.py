@@ -119,6 +119,9 @@ class Song:
     key: str = ""
     splits: tuple[Split, ...] = ()
     stems: tuple[Stem, ...] = ()
+    # The rate the catalogue keeps this song's audio at: the source's own (44.1 or 48 kHz for
+    # real recordings; the demo renders at CATALOGUE_RATE). load_audio returns audio at it.
+    sample_rate: int = 44100
 
     @property
     def holders(self) -> tuple[RightsHolder, ...]:
