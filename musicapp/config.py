@@ -41,7 +41,6 @@ class Settings:
         )
     )
     device: str = field(default_factory=lambda: os.environ.get("MUSICAPP_DEVICE", "auto"))
-    sample_rate: int = SAMPLE_RATE
     # Your own audio longer than this is refused from its header, before it is decoded: two
     # hours of stereo float32 would take 2 GB of memory.
     max_user_audio_s: float = 20 * 60.0

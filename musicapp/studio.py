@@ -9,12 +9,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from musicapp.config import SAMPLE_RATE, Settings
+from musicapp.config import Settings
 from musicapp.consent import ConsentService
+from musicapp.consent.origins import AudioOrigins, Identification, OriginMatch
 from musicapp.core import (
+    VIA_USER_AUDIO,
     GenerationRequest,
     InvalidInput,
     Level,
+    Reference,
     RightsHolder,
     Song,
     TimeRange,
@@ -22,6 +25,7 @@ from musicapp.core import (
     holder_shares,
 )
 from musicapp.core.codec import reference_to_dict, request_to_dict, verification_to_dict
+from musicapp.core.provenance import assign_user_share
 from musicapp.jobs import (
     CancelToken,
     FunctionJob,
@@ -30,13 +34,19 @@ from musicapp.jobs import (
     no_progress,
     scaled,
 )
+from musicapp.material import (
+    UserAudio,
+    check_role_stems,
+    load_materials,
+    resample_note,
+    take_rate,
+)
 from musicapp.takes import Take, TakeStore, audio_digest, take_from_event
 
 if TYPE_CHECKING:
     from musicapp.catalog.search import SearchFilters
     from musicapp.catalog.store import CatalogStore, TreeNode
     from musicapp.export import ExportResult, FileReport
-    from musicapp.generation.base import Conditioning
     from musicapp.ledger import Ledger
     from musicapp.stems.service import StemsResult
 
@@ -44,6 +54,7 @@ log = logging.getLogger(__name__)
 
 
 PREVIEW_S = 15.0
+MIN_TAKE_S = 1.0  # shorter user audio, or a shorter result, never becomes a take
 
 
 def preview_start(song: Song) -> float:
@@ -56,16 +67,6 @@ def preview_start(song: Song) -> float:
         n = max(0, int((start - song.downbeat_s) // bar))
         start = song.downbeat_s + n * bar
     return max(0.0, min(start, latest))
-
-
-def _downbeat_in_cut(song: Song, time_range: TimeRange | None) -> float | None:
-    """The first bar start inside the cut audio, from the score's meter; None if unknown."""
-    if not song.tempo_bpm:
-        return None
-    if time_range is None:
-        return song.downbeat_s
-    bar_s = song.beats_per_bar * 60.0 / song.tempo_bpm
-    return (song.downbeat_s - time_range.start_s) % bar_s
 
 
 class Refused(Exception):
@@ -87,6 +88,11 @@ class Studio:
         # With a server set, commercial use fails closed on a stale consent cache (service.py).
         self.consent = ConsentService(catalog, settings)
         self.takes = TakeStore(settings.takes_dir)
+        # Catalogue audio brought back as "your audio" keeps its song identity (origins.py).
+        catalog_file = Path(settings.catalog_path)
+        self.origins = AudioOrigins(
+            catalog_file.with_name(f"{catalog_file.stem}-origins.sqlite"), catalog
+        )
 
     # -- select ---------------------------------------------------------------------------------
 
@@ -130,7 +136,7 @@ class Studio:
         start = preview_start(song)
         end = min(song.duration_s, start + PREVIEW_S)
         rng = TimeRange(start, end) if end > start else None
-        return self.catalog.load_audio(song_id, time_range=rng), SAMPLE_RATE
+        return self.catalog.load_audio(song_id, time_range=rng), song.sample_rate
 
     def song(self, song_id: str) -> Song | None:
         return self.catalog.song(song_id)
@@ -148,7 +154,7 @@ class Studio:
         )
 
     def song_audio(self, song_id: str) -> np.ndarray:
-        """A catalogue song's stereo mix at the working rate (waveforms, previews, ranges)."""
+        """A catalogue song's stereo mix at its own rate, song.sample_rate (waveforms, ranges)."""
         return self.catalog.load_audio(song_id)
 
     def stems_job(
@@ -198,6 +204,7 @@ class Studio:
             )
         if request.user_range is not None and not request.user_audio:
             raise InvalidInput("a range of your audio was given, but no audio file (--user-audio)")
+        check_role_stems(request, songs)
         check_request = getattr(engine, "check_request", None)
         if check_request is not None:
             check_request(request)
@@ -211,23 +218,57 @@ class Studio:
         return songs
 
     def load_user_audio(self, request: GenerationRequest) -> np.ndarray | None:
-        """The user's own audio for audio/temporal level: stereo at the working rate, with the
-        requested range checked against its length. Unreadable files, and files longer than
-        settings.max_user_audio_s (refused before decoding), raise AudioError."""
+        """The user's own audio for audio/temporal level: stereo at its own rate, with the
+        requested range checked against its length. Unreadable, damaged or too short files,
+        and files longer than settings.max_user_audio_s (refused before decoding), raise
+        AudioError naming the file."""
+        user = self._user_audio(request)
+        return None if user is None else user.audio
+
+    def _user_audio(self, request: GenerationRequest) -> UserAudio | None:
         if not request.user_audio:
             return None
-        from musicapp.audio.io import read_audio, resample, to_channels
+        from musicapp.audio.io import AudioError, read_audio, to_channels
 
         audio, sr = read_audio(request.user_audio, self.settings.max_user_audio_s)
-        audio = to_channels(resample(audio, sr, self.settings.sample_rate), 2)
-        if request.user_range is not None:
-            request.user_range.check_within(
-                audio.shape[1] / self.settings.sample_rate, f"your audio {request.user_audio}"
+        if audio.shape[1] < MIN_TAKE_S * sr:
+            raise AudioError(
+                f"audio file {request.user_audio}: lasts {audio.shape[1] / sr:.3f} s, shorter "
+                f"than the {MIN_TAKE_S:g} s a take needs"
             )
-        return audio
+        audio = to_channels(audio, 2)
+        if request.user_range is not None:
+            request.user_range.check_within(audio.shape[1] / sr, f"your audio {request.user_audio}")
+        return UserAudio(request.user_audio, audio, sr)
+
+    def identify(self, path: str | Path) -> Identification:
+        """Which catalogue songs' audio a file holds (a stem, a preview, a separated part, the
+        same samples under another name), by exact content; see consent/origins.py."""
+        return self.origins.identify(path)
+
+    def with_origins(self, request: GenerationRequest) -> GenerationRequest:
+        """The request as the studio verifies and attributes it: the user's picks, then a
+        reference for every catalogue song found in the user's own audio. Whatever a front end
+        passes as found references is dropped and found again here, from the audio itself."""
+        picked = request.picked
+        if not request.user_audio:
+            return replace(request, references=picked)
+        found = self.identify(request.user_audio).by_song()
+        extra = tuple(
+            Reference(song_id, Level.AUDIO, weight=max(fraction, 1e-9), via=VIA_USER_AUDIO)
+            for song_id, fraction in found.items()
+        )
+        return replace(request, references=picked + extra)
 
     def check(self, request: GenerationRequest) -> Verification:
-        """The policy's verdict without writing to the ledger (for live previews)."""
+        """The policy's verdict without writing to the ledger (for live previews), including
+        the songs found in the user's audio; an unreadable file is left to generate to refuse."""
+        from musicapp.audio.io import AudioError
+
+        try:
+            request = self.with_origins(request)
+        except (AudioError, OSError):
+            request = replace(request, references=request.picked)
         return self.consent.check(request)
 
     def verify(self, request: GenerationRequest) -> tuple[Verification, str]:
@@ -253,40 +294,63 @@ class Studio:
         progress: ProgressCallback = no_progress,
         cancel: CancelToken | None = None,
     ) -> Take:
-        """Validate, verify, generate and log one take. Raises Refused, InvalidInput, Cancelled."""
+        """Validate, verify, generate and log one take. Raises Refused, InvalidInput, Cancelled.
+
+        The engine conditions on the references the user picked; catalogue audio found in the
+        user's own audio is verified and attributed as the reference it is (with_origins).
+        """
+        from musicapp.generation.base import Conditioning
         from musicapp.generation.registry import get_engine
 
         cancel = cancel or CancelToken()
+        request = replace(request, references=request.picked)
         songs = self.validate(request)
-        user_audio = self.load_user_audio(request)
-        verification, verification_id = self.verify(request)
+        user = self._user_audio(request)
+        full = self.with_origins(request)
+        found = [r for r in full.references if not r.picked]
+        songs.update(self.catalog.songs(r.song_id for r in found))
+        verification, verification_id = self.verify(full)
         if not verification.allowed:
             raise Refused(verification, verification_id)
-        progress_load = scaled(progress, 0.0, 0.15)
-        conditioning = self._conditioning(request, songs, progress_load, cancel)
-        conditioning = replace(conditioning, user_audio=user_audio)
+        picked_songs = [songs[r.song_id] for r in request.references]
+        rate = take_rate(picked_songs, user)
+        materials = load_materials(
+            self.catalog, request, songs, rate, scaled(progress, 0.0, 0.15), cancel
+        )
+        conditioning = Conditioning(materials, rate, user.audio if user is not None else None)
         engine = get_engine(request.engine, self.settings)
         result = engine.generate(request, conditioning, scaled(progress, 0.15, 0.95), cancel)
         cancel.check()
+        duration = result.audio.shape[1] / result.sample_rate
+        if duration < MIN_TAKE_S:
+            raise InvalidInput(
+                f"the {engine.label} engine made {duration:.3f} s of audio, shorter than the "
+                f"{MIN_TAKE_S:g} s a take needs; nothing was logged"
+            )
+        n = len(request.references)
+        provenance = assign_user_share(
+            result.provenance, [(n + i, r.song_id, r.weight) for i, r in enumerate(found)]
+        )
+        notes = resample_note(picked_songs, rate, user) + tuple(
+            f"your audio holds {m.describe()}" for m in self._matches(full)
+        )
+        provenance = replace(provenance, notes=provenance.notes + notes)
         staged = self.takes.write_staged(result.audio, result.sample_rate)
         try:
-            duration = result.audio.shape[1] / result.sample_rate
             event = self.ledger.append(
                 "generation",
                 {
-                    "request": request_to_dict(request),
+                    "request": request_to_dict(full),
                     "verification_event_id": verification_id,
-                    "provenance": result.provenance.to_dict(),
+                    "provenance": provenance.to_dict(),
                     "royalties": {
-                        h: round(s, 9) for h, s in holder_shares(result.provenance, songs).items()
+                        h: round(s, 9) for h, s in holder_shares(provenance, songs).items()
                     },
                     "sample_rate": result.sample_rate,
                     "duration_s": duration,
                     "audio_sha256": audio_digest(result.audio),
                     # What the user brought, so the record shows what was reshaped.
-                    "user_audio_sha256": audio_digest(user_audio)
-                    if user_audio is not None
-                    else None,
+                    "user_audio_sha256": audio_digest(user.audio) if user is not None else None,
                 },
             )
             path = self.takes.publish(staged, event.id)
@@ -295,8 +359,8 @@ class Studio:
         progress(Progress(1.0, "done", "Take ready"))
         return Take(
             id=event.id,
-            request=request,
-            provenance=result.provenance,
+            request=full,
+            provenance=provenance,
             verification=verification,
             audio_path=path,
             sample_rate=result.sample_rate,
@@ -305,52 +369,15 @@ class Studio:
             verification_event_id=verification_id,
         )
 
+    def _matches(self, request: GenerationRequest) -> tuple[OriginMatch, ...]:
+        if not request.user_audio or all(r.picked for r in request.references):
+            return ()
+        return self.identify(request.user_audio).matches
+
     def generate_job(self, request: GenerationRequest) -> FunctionJob[Take]:
         return FunctionJob(
             "Generate", lambda progress, cancel: self.generate(request, progress, cancel)
         )
-
-    def _conditioning(
-        self,
-        request: GenerationRequest,
-        songs: dict[str, Song],
-        progress: ProgressCallback,
-        cancel: CancelToken,
-    ) -> Conditioning:
-        from musicapp.generation.base import Conditioning, Material
-
-        materials = []
-        n = len(request.references)
-        # With any parameter-level reference, song-level ones need their stems too: the engine
-        # then plays "the rest of song A" without A's own melody under "melody from B".
-        with_stems = any(r.level is Level.PARAMETER for r in request.references)
-        for i, ref in enumerate(request.references):
-            cancel.check()
-            song = songs[ref.song_id]
-            mix = self.catalog.load_audio(ref.song_id, time_range=ref.time_range)
-            stems = {}
-            if with_stems:
-                stems = {
-                    stem.name: self.catalog.load_audio(
-                        ref.song_id, stem=stem.name, time_range=ref.time_range
-                    )
-                    for stem in song.stems
-                }
-            materials.append(
-                Material(
-                    index=i,
-                    reference=ref,
-                    song=song,
-                    sample_rate=self.settings.sample_rate,
-                    mix=mix,
-                    stems=stems,
-                    tempo_bpm=song.tempo_bpm,
-                    beats_per_bar=song.beats_per_bar,
-                    downbeat_s=_downbeat_in_cut(song, ref.time_range),
-                )
-            )
-            progress(Progress((i + 1) / n, "load", f"Loaded {song.title}"))
-        return Conditioning(materials=materials, sample_rate=self.settings.sample_rate)
 
     def take(self, take_id: str) -> Take:
         """A take by id (or "last" for the newest); raises InvalidInput when unknown."""
@@ -384,6 +411,8 @@ class Studio:
         songs = self.catalog.songs(list(take.provenance.song_shares()))
         refs = []
         for share in take.provenance.shares:
+            if share.is_user:
+                continue
             ref = take.request.references[share.reference_index]
             song = songs.get(share.song_id)
             refs.append(
@@ -402,6 +431,9 @@ class Studio:
             "model": take.provenance.model,
             "device": take.provenance.device,
             "references": refs,
+            # The part of the take that is the user's own audio: nobody's royalties.
+            "user_share": round(take.provenance.user_share, 9),
+            "notes": list(take.provenance.notes),
             "rights_holders": [
                 {"id": h.id, "name": h.name, "share": round(s, 9)} for h, s in self.royalties(take)
             ],

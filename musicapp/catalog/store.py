@@ -671,6 +671,23 @@ class CatalogStore:
             ) from exc
         return np.ascontiguousarray(data[:, 0])
 
+    # -- for the audio origins index (consent/origins.py) ---------------------------------
+
+    def song_ids(self) -> list[str]:
+        """Every song id, in id order."""
+        with self._lock:
+            return [r[0] for r in self._db.execute("SELECT id FROM songs ORDER BY id")]
+
+    def audio_files(self, song_id: str) -> dict[str, Path]:
+        """The song's stored audio files: stem name -> file ('' -> its own mix, if stored)."""
+        song = self._known(song_id)
+        return {s.name: self.audio_dir / song_id / f"{s.name}.flac" for s in song.stems}
+
+    def has_own_mix(self, song_id: str) -> bool:
+        """True when the song's mix is a stored recording rather than the sum of its stems."""
+        self._known(song_id)
+        return False
+
     def _table(self, name: str) -> Table:
         return self._db.table(name)
 

@@ -13,6 +13,7 @@ from musicapp.core.consent import (
     verify,
 )
 from musicapp.core.model import (
+    VIA_USER_AUDIO,
     GenerationRequest,
     InvalidInput,
     Level,
@@ -27,6 +28,8 @@ from musicapp.core.model import (
     check_splits,
 )
 from musicapp.core.provenance import (
+    USER_INDEX,
+    USER_SOURCE,
     Provenance,
     SourceShare,
     TimelineSlot,
@@ -53,7 +56,10 @@ __all__ = [
     "Stem",
     "TimeRange",
     "TimelineSlot",
+    "USER_INDEX",
+    "USER_SOURCE",
     "Use",
+    "VIA_USER_AUDIO",
     "Verification",
     "allocate",
     "check_splits",

@@ -51,6 +51,7 @@ def reference_to_dict(ref: Reference) -> dict[str, Any]:
         "role": ref.role.value if ref.role else None,
         "time_range": [ref.time_range.start_s, ref.time_range.end_s] if ref.time_range else None,
         "weight": ref.weight,
+        **({"via": ref.via} if ref.via else {}),
     }
 
 
@@ -71,6 +72,7 @@ def reference_from_dict(data: Mapping[str, Any]) -> Reference:
         role=_enum(Role, role, "role") if role else None,
         time_range=TimeRange(float(rng[0]), float(rng[1])) if rng else None,
         weight=float(data.get("weight", 1.0)),
+        via=str(data.get("via") or ""),
     )
 
 

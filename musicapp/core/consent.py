@@ -111,7 +111,8 @@ class Verification:
             return f"All {len(self.decisions)} reference(s) are cleared for {self.use.label}."
         lines = [f"Refused for {self.use.label}:"]
         for d in self.refused:
-            lines.extend(f"  {d.reference.song_id}: {r}" for r in d.reasons)
+            found = " (found in your audio)" if not d.reference.picked else ""
+            lines.extend(f"  {d.reference.song_id}{found}: {r}" for r in d.reasons)
         return "\n".join(lines)
 
 

@@ -172,6 +172,9 @@ class TimeRange:
             raise InvalidInput(f"time range {text!r}: expected START-END in seconds") from exc
 
 
+VIA_USER_AUDIO = "user_audio"
+
+
 @dataclass(frozen=True)
 class Reference:
     """One song the user picked, with how it is to be used and how much it should count."""
@@ -181,8 +184,14 @@ class Reference:
     role: Role | None = None
     time_range: TimeRange | None = None
     weight: float = 1.0
+    # "" for a song the user picked; VIA_USER_AUDIO for one the studio found in the user's own
+    # audio (a catalogue stem or excerpt brought in as "your audio"): verified and attributed like
+    # any reference, but engines never condition on it.
+    via: str = ""
 
     def __post_init__(self) -> None:
+        if self.via not in ("", VIA_USER_AUDIO):
+            raise InvalidInput(f"reference {self.song_id}: unknown origin {self.via!r}")
         if not self.song_id:
             raise InvalidInput("reference: song id is empty")
         if math.isnan(self.weight) or math.isinf(self.weight) or self.weight <= 0:
@@ -195,6 +204,11 @@ class Reference:
             )
         if self.level is Level.TEMPORAL and self.time_range is None:
             raise InvalidInput(f"reference {self.song_id}: a temporal reference needs a time range")
+
+    @property
+    def picked(self) -> bool:
+        """True for a reference the user chose (not one found in their own audio)."""
+        return not self.via
 
     def describe(self) -> str:
         parts = [self.level.value]
@@ -235,3 +249,8 @@ class GenerationRequest:
     @property
     def weights(self) -> tuple[float, ...]:
         return tuple(r.weight for r in self.references)
+
+    @property
+    def picked(self) -> tuple[Reference, ...]:
+        """The references the user chose, in order: what an engine conditions on."""
+        return tuple(r for r in self.references if r.picked)

@@ -4,21 +4,31 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from musicapp.core.model import InvalidInput, Song
 
 SHARE_TOLERANCE = 1e-6
+# The source id of the user's own audio in shares and timelines (audio and temporal levels). It
+# can never be a song id (catalogue ids start with a letter or digit), and it owns no royalties:
+# the user is not a rights holder of their own edit's references.
+USER_SOURCE = "@user"
+USER_INDEX = -1  # SourceShare.reference_index of the user's own audio
 
 
 @dataclass(frozen=True)
 class SourceShare:
-    """The share of the output owed to one reference of the request."""
+    """The share of the output owed to one reference of the request, or (reference_index
+    USER_INDEX, song_id USER_SOURCE) the share that is the user's own audio."""
 
     reference_index: int
     song_id: str
     share: float
+
+    @property
+    def is_user(self) -> bool:
+        return self.song_id == USER_SOURCE
 
 
 @dataclass(frozen=True)
@@ -32,7 +42,9 @@ class TimelineSlot:
 
 @dataclass(frozen=True)
 class Provenance:
-    """Per-reference shares summing to 1, a timeline where the engine can tell, and who made it."""
+    """Shares summing to 1 (per reference, and the user's own audio where it is audible), a
+    timeline where the engine can tell, who made it, and notes the user should read (why shares
+    differ from the weights, how far references were stretched, what was resampled)."""
 
     shares: tuple[SourceShare, ...]
     timeline: tuple[TimelineSlot, ...] = ()
@@ -40,6 +52,7 @@ class Provenance:
     model: str = ""
     device: str = "cpu"
     method: str = ""
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.shares:
@@ -51,11 +64,18 @@ class Provenance:
             raise InvalidInput(f"provenance: shares add up to {total:.6f}, not 1")
 
     def song_shares(self) -> dict[str, float]:
-        """Shares added up per song (a song may be referenced twice, e.g. melody and timbre)."""
+        """Shares added up per song (a song may be referenced twice, e.g. melody and timbre);
+        the user's own audio is not a song and is left out (see user_share)."""
         out: dict[str, float] = {}
         for s in self.shares:
-            out[s.song_id] = out.get(s.song_id, 0.0) + s.share
+            if not s.is_user:
+                out[s.song_id] = out.get(s.song_id, 0.0) + s.share
         return out
+
+    @property
+    def user_share(self) -> float:
+        """How much of the output is the user's own audio (0 when none of it is audible)."""
+        return sum(s.share for s in self.shares if s.is_user)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +83,7 @@ class Provenance:
             "model": self.model,
             "device": self.device,
             "method": self.method,
+            "notes": list(self.notes),
             "shares": [
                 {"reference": s.reference_index, "song_id": s.song_id, "share": round(s.share, 9)}
                 for s in self.shares
@@ -96,6 +117,7 @@ class Provenance:
             model=str(data.get("model", "")),
             device=str(data.get("device", "cpu")),
             method=str(data.get("method", "")),
+            notes=tuple(str(n) for n in data.get("notes", ())),
         )
 
 
@@ -130,7 +152,9 @@ def allocate(weights: Sequence[float], units: int) -> tuple[int, ...]:
 
 
 def holder_shares(provenance: Provenance, songs: Mapping[str, Song]) -> dict[str, float]:
-    """Royalty share per rights holder: reference share x the holder's split of that song."""
+    """Royalty share per rights holder: reference share x the holder's split of that song.
+
+    The user's own audio owes nobody, so the holders' shares add up to 1 - user_share."""
     out: dict[str, float] = {}
     for song_id, share in provenance.song_shares().items():
         song = songs.get(song_id)
@@ -139,3 +163,38 @@ def holder_shares(provenance: Provenance, songs: Mapping[str, Song]) -> dict[str
         for split in song.splits:
             out[split.holder.id] = out.get(split.holder.id, 0.0) + share * split.share
     return out
+
+
+def assign_user_share(
+    provenance: Provenance, origins: Sequence[tuple[int, str, float]]
+) -> Provenance:
+    """Give the part of the user's audio that is catalogue audio to the songs it came from.
+
+    `origins` holds (reference index, song id, fraction of the user's audio that is that song's)
+    for the references the studio found in the user's audio; the fractions add up to at most 1.
+    The user keeps the rest of their share, in the shares and in every timeline slot.
+    """
+    if not origins:
+        return provenance
+    total = sum(f for _i, _s, f in origins)
+    if total > 1.0 + SHARE_TOLERANCE or any(f < 0 for _i, _s, f in origins):
+        raise InvalidInput("provenance: the user's audio is given away more than once")
+    user = provenance.user_share
+    shares = [s for s in provenance.shares if not s.is_user]
+    shares += [SourceShare(i, sid, user * f) for i, sid, f in origins]
+    if user * (1.0 - total) > 0 or not shares:
+        shares.append(SourceShare(USER_INDEX, USER_SOURCE, max(0.0, user * (1.0 - total))))
+    slots = []
+    for slot in provenance.timeline:
+        sources: dict[str, float] = {}
+        for sid, f in slot.sources:
+            if sid != USER_SOURCE:
+                sources[sid] = sources.get(sid, 0.0) + f
+                continue
+            for _i, song_id, g in origins:
+                sources[song_id] = sources.get(song_id, 0.0) + f * g
+            if total < 1.0:
+                sources[USER_SOURCE] = sources.get(USER_SOURCE, 0.0) + f * (1.0 - total)
+        ordered = tuple(sorted(((k, v) for k, v in sources.items() if v > 0), key=lambda x: -x[1]))
+        slots.append(TimelineSlot(slot.start_s, slot.end_s, ordered))
+    return replace(provenance, shares=tuple(shares), timeline=tuple(slots))

@@ -7,12 +7,19 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from musicapp.core import GenerationRequest, InvalidInput, Level, Provenance, Reference, Role, Song
+from musicapp.core import (
+    USER_SOURCE,
+    GenerationRequest,
+    InvalidInput,
+    Level,
+    Provenance,
+    Reference,
+    Role,
+    Song,
+)
 from musicapp.jobs import CancelToken, ProgressCallback
 
-# The timeline's source id for the seconds where the user's own audio sounds (audio and temporal
-# levels). It is never a share: the user is not a rights holder of their own edit's references.
-USER_SOURCE = "user"
+__all__ = ["USER_SOURCE"]  # re-exported: engines name the user's own audio with it
 
 # What the app calls each engine, by name: the engine classes take their label from here, and
 # the window lists engines from here without importing their modules (scipy, torch).
@@ -32,7 +39,8 @@ class Material:
     song: Song
     sample_rate: int
     mix: np.ndarray  # stereo (2, n)
-    stems: dict[str, np.ndarray] = field(default_factory=dict)  # name -> mono (1, n)
+    # name -> (2, n) as the stem sits in the mix (a mono (1, n) stem is accepted too)
+    stems: dict[str, np.ndarray] = field(default_factory=dict)
     # What the catalogue knows of the timing is trusted over estimates (times in the cut audio).
     tempo_bpm: float | None = None
     beats_per_bar: int | None = None
@@ -43,10 +51,10 @@ class Material:
         if self.mix.ndim != 2 or self.mix.shape[0] != 2 or self.mix.shape[1] == 0:
             raise InvalidInput(f"{what}: mix must be stereo (2, n), got shape {self.mix.shape}")
         for name, stem in self.stems.items():
-            if stem.ndim != 2 or stem.shape[0] != 1 or stem.shape[1] != self.mix.shape[1]:
+            if stem.ndim != 2 or stem.shape[0] not in (1, 2) or stem.shape[1] != self.mix.shape[1]:
                 raise InvalidInput(
-                    f"{what}: stem {name!r} must be mono (1, {self.mix.shape[1]}), "
-                    f"got shape {stem.shape}"
+                    f"{what}: stem {name!r} must be (2, {self.mix.shape[1]}) or "
+                    f"(1, {self.mix.shape[1]}), got shape {stem.shape}"
                 )
 
     @property

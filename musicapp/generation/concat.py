@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -13,7 +13,6 @@ from musicapp.generation.base import (
     ENGINE_LABELS,
     Conditioning,
     GenerationResult,
-    Material,
     check_conditioning,
     number_option,
 )
@@ -25,12 +24,12 @@ from musicapp.generation.layers import (
     align_keys,
     analyse_material,
     covered_roles,
-    fold,
     layer_of,
     make_source,
-    weighted_median,
 )
+from musicapp.generation.levels import JoinLeveller, balance, bar_level, natural_step_db
 from musicapp.generation.rerender import check_user_request, plan_user, render_user, user_mode
+from musicapp.generation.tempo import choose_tempo
 from musicapp.generation.tracks import Tracks, provenance
 from musicapp.jobs import CancelToken, Progress, ProgressCallback
 
@@ -56,6 +55,7 @@ class Plan:
     form: Form
     layers: list[Layer]
     choices: list[list[Choice]]  # per layer, per output bar
+    notes: tuple[str, ...] = ()  # for the take's record: the tempo chosen, far stretches
 
     @property
     def n_bars(self) -> int:
@@ -128,7 +128,12 @@ class ConcatEngine:
             message = f"analysing {mat.song.title}"
             progress(Progress(ANALYSIS_SHARE * i / len(materials), "generate", message))
             analyses.append(analyse_material(mat))
-        tempo = _target_tempo(request, materials, [a.tempo_bpm for a in analyses])
+        tempo, notes = choose_tempo(
+            [a.tempo_bpm for a in analyses],
+            [m.reference.weight for m in materials],
+            [m.song.title for m in materials],
+            number_option(request, "tempo", 30, 300, None),
+        )
 
         # The heaviest reference sets the meter (and, below, the key).
         anchor = max(materials, key=lambda m: (m.reference.weight, -m.index))
@@ -159,7 +164,7 @@ class ConcatEngine:
             picked = plan_layer(layer, form, rng, harmony if np.any(harmony) else None)
             harmony += layer_chroma(layer, picked)
             choices.append(picked)
-        return Plan(sr, n_samples, tempo, meter, bounds, form, layers, choices)
+        return Plan(sr, n_samples, tempo, meter, bounds, form, layers, choices, notes)
 
     def render(
         self,
@@ -172,10 +177,18 @@ class ConcatEngine:
         """Stretch, level and join the planned bars into one track per reference, then mix."""
         sr = plan.sample_rate
         n_refs = len(conditioning.materials)
-        tracks = Tracks(n_refs, plan.n_samples, sr, _envelope(plan.n_samples, sr))
+        envelope = _envelope(plan.n_samples, sr)
+        tracks = Tracks(n_refs, plan.n_samples, sr, envelope)
         xf = int(round(CROSSFADE_S * sr))
         total_weight = sum(layer.weight for layer in plan.layers)
         gains = [LAYER_RMS * np.sqrt(layer.weight / total_weight) for layer in plan.layers]
+        shares = balance(
+            _planned_energy(plan, gains, envelope, n_refs),
+            [m.reference.weight for m in conditioning.materials],
+            [m.song.title for m in conditioning.materials],
+            plan.n_bars,
+        )
+        joins = JoinLeveller(sr)
         # The form repeats bars (A returns); keep recent renders rather than stretch them again.
         cache: OrderedDict[tuple[int, int, int, int, int], tuple[np.ndarray, int]] = OrderedDict()
         for k in range(plan.n_bars):
@@ -194,8 +207,15 @@ class ConcatEngine:
                         cache.popitem(last=False)
                 cache.move_to_end(key)
                 seg, keep = cache[key]
-                seg = seg * (gains[li] / _bar_level(src, choice.bar))
+                level = bar_level(src.features.rms, src.typical_rms, choice.bar)
+                seg = seg * (gains[li] * shares.gains[src.material.index] / level)
+                if k > 0:
+                    step = None
+                    if not natural_in:
+                        step = natural_step_db(src.audio, int(src.bars[choice.bar]), sr)
+                    joins.level(li, seg, pre, step, (end - start) // 2)
                 fade_out = xf if k + 1 < plan.n_bars else 0
+                joins.ended(li, seg, min(keep, pre + end - start) - fade_out)
                 fade_ends(seg, pre, fade_out, keep, natural_in, natural_out)
                 if seg.shape[0] == 1:
                     seg = np.repeat(seg, 2, axis=0)
@@ -208,20 +228,9 @@ class ConcatEngine:
         if peak > 0:
             audio *= np.float32(10 ** (PEAK_DBFS / 20) / peak)
         prov = provenance(tracks, [m.song.id for m in conditioning.materials], self.name)
+        prov = replace(prov, notes=plan.notes + shares.notes)
         progress(Progress(1.0, "generate", "done"))
         return GenerationResult(audio=audio, sample_rate=sr, provenance=prov)
-
-
-def _target_tempo(
-    request: GenerationRequest, materials: list[Material], tempi: list[float]
-) -> float:
-    """The weighted median of the references' tempi, each first folded by octaves towards it."""
-    tempo = number_option(request, "tempo", 30, 300, None)
-    if tempo is not None:
-        return tempo
-    weights = [m.reference.weight for m in materials]
-    rough = weighted_median(tempi, weights)
-    return weighted_median([t * fold(t, rough) for t in tempi], weights)
 
 
 def _follows(a: Choice, b: Choice) -> bool:
@@ -257,11 +266,21 @@ def render_bar(src: Source, bar: int, out_len: int, pre: int) -> tuple[np.ndarra
     return _slice(y, off, off + pre + out_len), pre + out_len
 
 
-def _bar_level(src: Source, bar: int) -> float:
-    """The level a bar is matched from, held within 6 dB of the source's usual level so that
-    sparse bars are not pumped up and dense ones not crushed."""
-    typical = max(src.typical_rms, 1e-9)
-    return float(np.clip(src.features.rms[bar], typical / 2, typical * 2))
+def _planned_energy(
+    plan: Plan, gains: list[float], envelope: np.ndarray, n_refs: int
+) -> np.ndarray:
+    """The energy each reference will contribute, from the plan alone: per bar its level after
+    matching, times the bar's length under the fade envelope."""
+    energy = np.zeros(n_refs)
+    starts = np.minimum(plan.bounds[:-1], len(envelope) - 1)
+    weight = np.add.reduceat(envelope.astype(np.float64) ** 2, starts)
+    for li, (layer, picked) in enumerate(zip(plan.layers, plan.choices, strict=True)):
+        for k, choice in enumerate(picked):
+            src = layer.sources[choice.source]
+            level = bar_level(src.features.rms, src.typical_rms, choice.bar)
+            out_rms = gains[li] * src.features.rms[choice.bar] / level
+            energy[src.material.index] += out_rms**2 * weight[k]
+    return energy
 
 
 def fade_ends(

@@ -10,6 +10,7 @@ from musicapp.audio.analysis import Analysis, BarFeatures, key_shift, rms
 from musicapp.audio.cache import cached_analyse, cached_bar_features
 from musicapp.core import InvalidInput, Level, Role
 from musicapp.generation.base import Material
+from musicapp.generation.tempo import fold
 
 SILENT_RMS = 1e-5
 
@@ -42,7 +43,7 @@ class Source:
     """One reference's audio for one layer, its bars and what they sound like."""
 
     material: Material
-    audio: np.ndarray  # (2, n) for the mix, (1, n) for summed stems, at the material's rate
+    audio: np.ndarray  # (2, n) for the mix or stereo stems, (1, n) for mono ones
     stems: tuple[str, ...]  # the stems summed into `audio`; empty: the whole mix
     pitched: bool  # False for drums: they are not transposed and do not count as harmony
     bars: np.ndarray  # bar boundaries in samples
@@ -77,9 +78,14 @@ def layer_of(material: Material) -> str:
     return "song"
 
 
-def _stem_audio(material: Material, names: list[str]) -> np.ndarray:
-    # Kept mono (stems are): stretching one channel is half the work; it is spread when mixed.
-    return np.sum([material.stems[n] for n in names], axis=0).astype(np.float32)
+def stem_sum(material: Material, names: list[str]) -> np.ndarray:
+    """The named stems summed as they sit in the mix: stereo when any of them is (a layer keeps
+    its image), mono (1, n) only when all are mono."""
+    stems = [material.stems[n] for n in names]
+    out = np.zeros((max(s.shape[0] for s in stems), stems[0].shape[1]), dtype=np.float32)
+    for s in stems:
+        out += s
+    return out
 
 
 def stem_role(material: Material, name: str) -> str:
@@ -106,14 +112,14 @@ def layer_audio(
     if layer == "song":
         rest = [n for n in names if stem_role(material, n) not in covered]
         if covered and rest and rest != names:
-            audio = _stem_audio(material, rest)
+            audio = stem_sum(material, rest)
             if rms(audio) > SILENT_RMS:
                 return audio, tuple(rest)
         return material.mix, ()
     for roles in LAYER_STEMS[layer]:
         chosen = [n for n in names if stem_role(material, n) in roles]
         if chosen:
-            audio = _stem_audio(material, chosen)
+            audio = stem_sum(material, chosen)
             if rms(audio) > SILENT_RMS:
                 return audio, tuple(chosen)
     # No such stem (or it is silent): the whole mix stands in, so the reference still counts.
@@ -143,11 +149,6 @@ def analyse_material(material: Material) -> Analysis:
         material.beats_per_bar,
         material.downbeat_s,
     )
-
-
-def fold(tempo: float, target: float) -> float:
-    """The factor (1/2, 1 or 2) that brings a tempo nearest the target, in octaves."""
-    return min((0.5, 1.0, 2.0), key=lambda f: abs(np.log2(tempo * f / target)))
 
 
 def make_source(
@@ -201,13 +202,6 @@ def _no_gap(audio: np.ndarray, bars: np.ndarray, typical: float) -> np.ndarray:
         quarters = [mono[lo:hi] for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
         ok[i] = all(q.size and float(np.sqrt(np.mean(q**2))) >= 0.03 * typical for q in quarters)
     return ok
-
-
-def weighted_median(values: list[float], weights: list[float]) -> float:
-    order = np.argsort(values)
-    v, w = np.asarray(values)[order], np.asarray(weights)[order]
-    cum = np.cumsum(w)
-    return float(v[np.searchsorted(cum, 0.5 * cum[-1])])
 
 
 def align_keys(layers: list[Layer], profiles: list[np.ndarray], anchor: int) -> None:

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from musicapp.config import SAMPLE_RATE
 from musicapp.core import GenerationRequest, InvalidInput, Level, Role
 from musicapp.core.provenance import Provenance, SourceShare, TimelineSlot, normalise
 from musicapp.generation.base import (
@@ -229,20 +228,26 @@ class MusicGenMelodyEngine:
         cancel.check()
         mono = self._generate_mono(request, conditioning, loaded, progress, cancel)
         audio = mono[None, :]
-        if loaded.sampling_rate != SAMPLE_RATE:
+        # MusicGen makes mono at its own rate (32 kHz); the take is at the conditioning's rate
+        # (the references'), so it is resampled here, at the engine's boundary, and says so.
+        rate = conditioning.sample_rate
+        if loaded.sampling_rate != rate:
             from musicapp.audio.io import resample
 
-            audio = resample(audio, loaded.sampling_rate, SAMPLE_RATE)
-        n_out = int(round(request.duration_s * SAMPLE_RATE))
+            audio = resample(audio, loaded.sampling_rate, rate)
+        n_out = int(round(request.duration_s * rate))
         audio = np.pad(audio[:, :n_out], ((0, 0), (0, max(0, n_out - audio.shape[1]))))
         peak = float(np.max(np.abs(audio))) if audio.size else 0.0
         if peak > 1.0:
             audio = audio / peak
         stereo = np.repeat(audio, 2, axis=0).astype(np.float32)
         progress(Progress(1.0, "done", f"{request.duration_s:g} s generated on {device}"))
-        return GenerationResult(
-            stereo, SAMPLE_RATE, self._provenance(request, loaded, request.duration_s)
+        prov = self._provenance(request, loaded, request.duration_s)
+        note = (
+            f"{MODEL_NAME} generates mono at {loaded.sampling_rate / 1000:g} kHz: the take is "
+            f"that audio resampled to {rate / 1000:g} kHz, the same on both channels"
         )
+        return GenerationResult(stereo, rate, replace(prov, notes=(*prov.notes, note)))
 
     def _generate_mono(
         self,

@@ -2,8 +2,9 @@
 
 No model and no reference audio in the output: the references only set the target of a DSP
 chain (EQ, drive, compression, level; `audio.tone`). Their say in the result is their weight,
-so each reference's share is its normalised weight, and the timeline names the user's own
-audio (USER_SOURCE) wherever it is left untouched.
+so the references share, by weight, what the chain changed in the take (the energy the dry
+input at its best level does not explain), and the user's own audio has the rest: at wet 0 % the
+take owes the references nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 
 from musicapp.audio.io import audio_info, check_duration
 from musicapp.audio.splice import range_samples, splice
-from musicapp.core import GenerationRequest, InvalidInput, Level, Role, TimeRange
+from musicapp.core import USER_INDEX, GenerationRequest, InvalidInput, Level, Role
 from musicapp.core.provenance import Provenance, SourceShare, TimelineSlot, normalise
 from musicapp.generation.base import (
     ENGINE_LABELS,
@@ -26,6 +27,7 @@ from musicapp.generation.base import (
     check_conditioning,
     number_option,
 )
+from musicapp.generation.layers import stem_sum
 from musicapp.jobs import CancelToken, Progress, ProgressCallback
 
 if TYPE_CHECKING:
@@ -33,6 +35,8 @@ if TYPE_CHECKING:
 
 MAX_USER_S = 20 * 60.0  # longer user audio is refused before it is decoded (see check_request)
 SPLICE_S = 0.03  # equal-power crossfade at each edge of a user range
+PEAK_CEILING = 10 ** (-0.3 / 20)  # as the tone chain's own limit
+CONTEXT_S = 0.5  # of the user's audio either side of a range, processed and cut away
 TIMELINE_MIN_FRACTION = 0.01
 LEVELS = frozenset({Level.AUDIO, Level.TEMPORAL})
 SWITCHES = ("drive", "dynamics")  # options that are "on" (default) or "off"
@@ -109,7 +113,15 @@ class ToneMatchEngine:
         rng = request.user_range
         if rng is not None:
             start, end = range_samples(rng, sr, user.shape[1], "your audio")
-            part, report = match_tone(user[:, start:end], sr, targets, wet, drive, dyn)
+            # Processed with some audio either side, so the EQ and the compressor are settled
+            # at the joins instead of ringing from a cut.
+            lo = max(0, start - int(CONTEXT_S * sr))
+            hi = min(user.shape[1], end + int(CONTEXT_S * sr))
+            wide, report = match_tone(user[:, lo:hi], sr, targets, wet, drive, dyn)
+            part = wide[:, start - lo : end - lo]
+            # The range keeps the level of the audio around it: the tone changes at the joins,
+            # the loudness does not jump.
+            part = level_like(part, user[:, start:end])
             # An equal-power join of correlated signals can rise above either one: clip (only
             # such samples change; the untouched audio is within [-1, 1] already).
             audio = np.clip(splice(user, part, rng, sr, SPLICE_S), -1.0, 1.0)
@@ -117,12 +129,23 @@ class ToneMatchEngine:
             start, end = 0, user.shape[1]
             audio, report = match_tone(user, sr, targets, wet, drive, dyn)
         cancel.check()
-        prov = tone_provenance(
-            request, conditioning, start / sr, end / sr, audio.shape[1] / sr, wet
-        )
+        prov = tone_provenance(request, conditioning, audio, user, wet, (start, end))
         prov = replace(prov, method=f"{prov.method}; {describe(report)}")
         progress(Progress(1.0, "generate", "done"))
         return GenerationResult(audio.astype(np.float32, copy=False), sr, prov)
+
+
+def level_like(part: np.ndarray, dry: np.ndarray) -> np.ndarray:
+    """`part` at the RMS level of `dry` (what it replaces), peaks kept under full scale."""
+    have = float(np.sqrt(np.mean(part.astype(np.float64) ** 2)))
+    want = float(np.sqrt(np.mean(dry.astype(np.float64) ** 2)))
+    if have <= 0 or want <= 0:
+        return part
+    gain = want / have
+    peak = float(np.max(np.abs(part))) * gain
+    if peak > PEAK_CEILING:
+        gain *= PEAK_CEILING / peak
+    return (part * np.float32(gain)).astype(np.float32)
 
 
 def _options(request: GenerationRequest) -> tuple[float, bool, bool]:
@@ -165,34 +188,61 @@ def target_audio(mat: Material) -> np.ndarray:
             if s.name in mat.stems and wanted in (s.role, s.family, s.name)
         ]
         if names:
-            return np.sum([mat.stems[n] for n in names], axis=0)
+            return stem_sum(mat, names)
     return mat.mix
+
+
+def reshaped_energy(
+    out: np.ndarray, dry: np.ndarray, sr: int, start: int = 0, end: int | None = None
+) -> tuple[float, np.ndarray]:
+    """How much of `out` is not the user's own audio: the energy left in the processed part
+    [start, end) once the dry input, at its best-fitting level there, is taken away (a level
+    change alone is not the references'), as a fraction of the whole take's energy; and the
+    same per second. 0 at wet 0 %, whatever the chain did."""
+    end = out.shape[1] if end is None else end
+    o = out.astype(np.float64)
+    d = dry.astype(np.float64)
+    po, pd = o[:, start:end], d[:, start:end]
+    gain = float(np.sum(po * pd) / max(np.sum(pd * pd), 1e-20))
+    resid = np.zeros_like(o)
+    resid[:, start:end] = (po - gain * pd) ** 2
+    total = o**2
+    n_s = int(np.ceil(out.shape[1] / sr - 1e-9))
+    edges = np.minimum(np.arange(n_s + 1) * sr, out.shape[1])
+    r_sec = np.add.reduceat(resid.sum(axis=0), edges[:-1]) if n_s else np.zeros(0)
+    t_sec = np.add.reduceat(total.sum(axis=0), edges[:-1]) if n_s else np.zeros(0)
+    per_second = np.where(t_sec > 0, r_sec / np.maximum(t_sec, 1e-30), 0.0)
+    whole = float(resid.sum() / total.sum()) if total.sum() > 0 else 0.0
+    return min(1.0, whole), np.clip(per_second, 0.0, 1.0)
 
 
 def tone_provenance(
     request: GenerationRequest,
     conditioning: Conditioning,
-    start_s: float,
-    end_s: float,
-    duration_s: float,
+    out: np.ndarray,
+    dry: np.ndarray,
     wet: float,
+    span: tuple[int, int] | None = None,
 ) -> Provenance:
-    """Shares: each reference's normalised weight. Timeline, per second: the processed part
-    split between the references by weight (times `wet`), the rest USER_SOURCE."""
+    """Shares measure what is audible: the references share (by weight) the energy the tone
+    chain added or changed (`reshaped_energy`), the user's own audio has the rest. The timeline
+    does the same per second."""
+    sr = conditioning.sample_rate
+    reshaped, per_second = reshaped_energy(out, dry, sr, *(span or (0, out.shape[1])))
     weights = normalise([m.reference.weight for m in conditioning.materials])
     shares = tuple(
-        SourceShare(m.index, m.song.id, w)
+        SourceShare(m.index, m.song.id, reshaped * w)
         for m, w in zip(conditioning.materials, weights, strict=True)
-    )
+    ) + (SourceShare(USER_INDEX, USER_SOURCE, 1.0 - reshaped),)
     by_song: dict[str, float] = {}
     for m, w in zip(conditioning.materials, weights, strict=True):
         by_song[m.song.id] = by_song.get(m.song.id, 0.0) + w
     slots = []
-    for c in range(int(np.ceil(duration_s - 1e-9))):
+    duration_s = out.shape[1] / sr
+    for c, part in enumerate(per_second):
         a, b = float(c), min(c + 1.0, duration_s)
-        inside = max(0.0, min(b, end_s) - max(a, start_s)) / (b - a)
-        fractions = {USER_SOURCE: 1.0 - inside * wet}
-        fractions.update({sid: inside * wet * w for sid, w in by_song.items()})
+        fractions = {USER_SOURCE: 1.0 - float(part)}
+        fractions.update({sid: float(part) * w for sid, w in by_song.items()})
         sources = tuple(
             sorted(
                 ((sid, f) for sid, f in fractions.items() if f > TIMELINE_MIN_FRACTION),
@@ -200,11 +250,15 @@ def tone_provenance(
             )
         )
         slots.append(TimelineSlot(a, b, sources))
-    rng = TimeRange(start_s, end_s) if request.user_range is not None else None
+    rng = request.user_range
     where = f" on {rng.start_s:g}-{rng.end_s:g} s" if rng else ""
     return Provenance(
         shares=shares,
         timeline=tuple(slots),
         engine=ToneMatchEngine.name,
         method=f"tone match (EQ, drive, compression, loudness){where}, wet {wet:g}",
+        notes=(
+            f"the tone chain changed {100 * reshaped:.1f} % of the take's energy: that is the "
+            "references' share; the rest is your own audio",
+        ),
     )

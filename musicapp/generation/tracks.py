@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from musicapp.core import Provenance, SourceShare, TimelineSlot
+from musicapp.core import USER_INDEX, Provenance, SourceShare, TimelineSlot
 from musicapp.generation.base import USER_SOURCE
 
 TIMELINE_MIN_FRACTION = 0.01
@@ -78,19 +78,20 @@ def provenance(
     device: str = "cpu",
     user_track: bool = False,
 ) -> Provenance:
-    """Shares = each reference's track energy over all references' energy; a timeline per second.
+    """Shares = each track's energy over the output's; a timeline per second.
 
-    With `user_track`, the last track is the user's own audio: it is named USER_SOURCE in the
-    timeline where it sounds but owns no share (the user is not a rights holder).
+    With `user_track`, the last track is the user's own audio: named USER_SOURCE in the
+    timeline, with a share of its own (which owes no royalties: the user is not a rights holder).
     """
     n = len(song_ids)
-    per_ref = tracks.energy[:n].sum(axis=1)
-    total = per_ref.sum()
+    m = n + 1 if user_track else n
+    per_track = tracks.energy[:m].sum(axis=1)
+    total = per_track.sum()
     if total > 0:
-        shares = per_ref / total
+        shares = per_track / total
     else:  # a silent output still came from its sources: by the time each was scheduled
-        cover = tracks.coverage[:n].sum(axis=1)
-        shares = cover / cover.sum() if cover.sum() > 0 else np.ones(n) / n
+        cover = tracks.coverage[:m].sum(axis=1)
+        shares = cover / cover.sum() if cover.sum() > 0 else np.ones(m) / m
     shares = shares / shares.sum()
     if user_track:
         song_ids = [*song_ids, USER_SOURCE]
@@ -114,7 +115,10 @@ def provenance(
         )
         slots.append(TimelineSlot(start / tracks.sr, end / tracks.sr, sources))
     return Provenance(
-        shares=tuple(SourceShare(i, song_ids[i], float(s)) for i, s in enumerate(shares[:n])),
+        shares=tuple(
+            SourceShare(i if i < n else USER_INDEX, song_ids[i], float(s))
+            for i, s in enumerate(shares)
+        ),
         timeline=tuple(slots),
         engine=engine,
         device=device,

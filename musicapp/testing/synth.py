@@ -7,7 +7,7 @@ import numpy as np
 from musicapp.core import Reference, RightsHolder, Song, Split, Stem
 from musicapp.generation.base import Material
 
-SR = 32000
+SR = 44100  # the demo catalogue's rate (config.CATALOGUE_RATE)
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
 PROGRESSIONS = ((0, 3, 4, 0), (0, 5, 3, 4), (0, 4, 5, 3), (5, 3, 0, 4))  # scale degrees
 
@@ -162,11 +162,14 @@ def synth_material(
     """A reference's material from a synthesized song (the song id is the reference's)."""
     stems = synth_stems(bpm, duration_s, root_midi, seed, drums=drums)
     pans = {"melody": 0.0, "chords": -0.4, "bass": 0.0, "drums": 0.3}
-    mix = np.zeros((2, stems["melody"].shape[1]), dtype=np.float32)
+    # Each stem as it sits in the mix (stereo, panned), as the catalogue hands stems over.
+    placed = {}
     for name, audio in stems.items():
         p = pans[name]
-        mix[0] += np.cos((p + 1) * np.pi / 4) * audio[0]
-        mix[1] += np.sin((p + 1) * np.pi / 4) * audio[0]
+        left, right = np.cos((p + 1) * np.pi / 4), np.sin((p + 1) * np.pi / 4)
+        placed[name] = np.stack([left * audio[0], right * audio[0]]).astype(np.float32)
+    mix = np.sum(list(placed.values()), axis=0).astype(np.float32)
+    stems = placed
     song = synth_song(reference.song_id, bpm, duration_s, tuple(stems))
     return Material(
         index=index,

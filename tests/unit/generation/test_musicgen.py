@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musicapp.config import SAMPLE_RATE, Settings
+from musicapp.config import Settings
 from musicapp.core import GenerationRequest, InvalidInput, Level, Reference, Role
 from musicapp.generation.base import Conditioning
 from musicapp.generation.musicgen_conditioning import describe, melody_signal, melody_sources
@@ -207,8 +207,12 @@ def test_musicgen_wiring_with_tiny_random_model_generates_through_the_real_loade
     reports = []
     result = tiny_engine.generate(req, cond, reports.append, CancelToken())
 
-    assert result.sample_rate == SAMPLE_RATE
-    assert result.audio.shape == (2, int(2.5 * SAMPLE_RATE)) and result.audio.dtype == np.float32
+    # made at MusicGen's rate, handed back at the references' (the take's) rate, and said so
+    assert loaded.sampling_rate != cond.sample_rate
+    assert result.sample_rate == cond.sample_rate
+    assert result.audio.shape == (2, int(2.5 * cond.sample_rate))
+    assert result.audio.dtype == np.float32
+    assert any("resampled to 44.1 kHz" in note for note in result.provenance.notes)
     assert np.max(np.abs(result.audio)) <= 1.0 and np.any(result.audio != 0)
     # windowed continuation: four calls, each later one prompted with the last 0.4 s (20 frames)
     assert len(calls) == 4 and "decoder_input_ids" not in calls[0]

@@ -1,4 +1,4 @@
-"""The tone-match engine: weights as shares, the user's audio untouched outside a range, and a
+"""The tone-match engine: audible shares split by weight, the user's audio untouched outside a range, and a
 whole generation through the studio that verifies, logs and records the weights."""
 
 import struct
@@ -66,18 +66,42 @@ def test_it_is_registered_and_is_an_engine():
     assert not engine.needs_weights
 
 
-def test_shares_are_the_normalised_weights(refs_and_cond):
+def _reshaped(result, dry):
+    """The energy of the take the dry input at its best gain does not explain, as a fraction."""
+    out, dry = result.audio.astype(np.float64), dry.astype(np.float64)
+    gain = np.sum(out * dry) / np.sum(dry * dry)
+    return np.sum((out - gain * dry) ** 2) / np.sum(out**2)
+
+
+def test_shares_measure_what_the_chain_changed_split_by_weight(refs_and_cond):
     refs, cond = refs_and_cond
     result = generate(refs, cond)
     assert result.audio.shape == cond.user_audio.shape
     assert np.max(np.abs(result.audio)) <= 1.0
     assert not np.allclose(result.audio, cond.user_audio, atol=1e-3)  # the tone did change
     shares = {s.song_id: s.share for s in result.provenance.shares}
-    assert shares == pytest.approx({"a": 0.75, "b": 0.25})
+    changed = _reshaped(result, cond.user_audio)
+    assert 0.05 < changed < 0.95
+    assert shares == pytest.approx(
+        {"a": 0.75 * changed, "b": 0.25 * changed, USER_SOURCE: 1 - changed}
+    )
+    assert result.provenance.user_share == pytest.approx(1 - changed)
     assert result.provenance.engine == "tonematch" and "drive" in result.provenance.method
-    # Every second was processed: the references sound there by weight, the user not at all.
+    assert "changed" in result.provenance.notes[0]
+    # Every second was processed: the references sound there by weight beside the user.
     first = dict(result.provenance.timeline[0].sources)
-    assert first == pytest.approx({"a": 0.75, "b": 0.25})
+    assert first["a"] == pytest.approx(3 * first["b"])
+
+
+def test_at_wet_zero_the_references_are_owed_nothing(refs_and_cond):
+    refs, cond = refs_and_cond
+    result = generate(refs, cond, options={"wet": "0"})
+    shares = {s.song_id: s.share for s in result.provenance.shares}
+    assert shares["a"] == pytest.approx(0, abs=1e-6) and shares["b"] == pytest.approx(0, abs=1e-6)
+    assert result.provenance.user_share == pytest.approx(1.0)
+    half = generate(refs, cond, options={"wet": "0.5"}).provenance.song_shares()
+    full = generate(refs, cond).provenance.song_shares()
+    assert 0 < half["a"] < full["a"]
 
 
 def test_a_user_range_is_processed_and_spliced_the_rest_left_alone(refs_and_cond):
@@ -91,7 +115,28 @@ def test_a_user_range_is_processed_and_spliced_the_rest_left_alone(refs_and_cond
     assert dict(timeline[0].sources) == {USER_SOURCE: 1.0}
     assert dict(timeline[5].sources) == {USER_SOURCE: 1.0}
     inside = dict(timeline[2].sources)
-    assert inside == pytest.approx({"a": 0.6, "b": 0.2, USER_SOURCE: 0.2})
+    assert inside["a"] == pytest.approx(3 * inside["b"]) and inside[USER_SOURCE] > 0.2
+
+
+def test_a_processed_range_keeps_the_level_of_the_audio_around_it(refs_and_cond):
+    refs, _cond = refs_and_cond
+    # A sustained, bright chord (harmonics up to 8 kHz) at a steady level: any step at a join
+    # is the processing's.
+    t = np.arange(6 * SR) / SR
+    chord = sum(
+        np.sin(2 * np.pi * f * k * t + k) / k for f in (110.0, 164.8, 220.0) for k in range(1, 30)
+    )
+    chord = 0.2 * chord / np.max(np.abs(chord))
+    user = np.stack([chord, 0.9 * chord]).astype(np.float32)
+    cond = replace(_cond, user_audio=user)
+    out = generate(refs, cond, user_range=TimeRange(2.0, 4.0)).audio
+
+    def level_db(a, b):
+        return 10 * np.log10(np.mean(out[:, a:b].astype(np.float64) ** 2))
+
+    for join in (2 * SR, 4 * SR):
+        step = level_db(join + SR // 20, join + SR // 5) - level_db(join - SR // 5, join - SR // 20)
+        assert abs(step) < 1.0
 
 
 def test_a_role_picks_the_stems_that_play_it(refs_and_cond):
@@ -151,16 +196,20 @@ def test_a_tone_match_through_the_studio_is_verified_logged_and_records_the_weig
         user_audio=str(path),
     )
     take = studio.generate(request)
-    assert take.provenance.song_shares() == pytest.approx({a: 0.7, b: 0.3})
+    shares = take.provenance.song_shares()
+    assert shares[a] == pytest.approx(shares[b] * 0.7 / 0.3)
+    assert take.provenance.user_share == pytest.approx(1 - shares[a] - shares[b])
     kinds = [e.kind for e in studio.ledger.events()]
     assert kinds == ["verification", "generation"]
     logged = next(studio.ledger.events("generation")).payload
-    shares = {s["song_id"]: s["share"] for s in logged["provenance"]["shares"]}
-    assert shares == pytest.approx({a: 0.7, b: 0.3})
+    logged_shares = {s["song_id"]: s["share"] for s in logged["provenance"]["shares"]}
+    assert logged_shares[a] == pytest.approx(shares[a], abs=1e-8)
     assert logged["provenance"]["engine"] == "tonematch"
     assert logged["user_audio_sha256"]
+    # The royalties owed add up to the references' share, not to the whole take.
+    assert sum(logged["royalties"].values()) == pytest.approx(shares[a] + shares[b], abs=1e-6)
     audio, sr = sf.read(take.audio_path, always_2d=True)
-    assert sr == studio.settings.sample_rate and audio.shape[1] == 2
+    assert sr == 44100 and audio.shape[1] == 2  # the user's own rate
     assert len(audio) / sr == pytest.approx(user_part().shape[1] / 44100, abs=0.01)
 
     # A 2-hour file is refused from its header, before it is decoded or anything is logged.

@@ -96,9 +96,11 @@ def test_temporal_timeline_names_the_user_outside_and_the_references_inside(temp
             assert names <= {"a", "b"}
         else:
             assert USER_SOURCE in names and names & {"a", "b"}
-    assert [s.song_id for s in prov.shares] == ["a", "b"]  # the user owns no share
+    # Outside the range the take is the user's own audio: that part is the user's share.
+    assert [s.song_id for s in prov.shares] == ["a", "b", USER_SOURCE]
     assert sum(s.share for s in prov.shares) == pytest.approx(1.0, abs=1e-9)
     assert prov.shares[0].share > prov.shares[1].share
+    assert prov.user_share > 0.5  # 12 s of 30 s regenerated
 
 
 def test_audio_level_re_renders_the_whole_audio_with_weighted_shares(audio_result, user_audio):
@@ -147,7 +149,8 @@ def test_blend_mixes_the_users_audio_back_and_names_it(engine, user_audio):
     result = _generate(engine, AUDIO, cond, seed=3, options={"blend": "0.5"})
     names = {sid for slot in result.provenance.timeline for sid, _ in slot.sources}
     assert names == {"a", "b", USER_SOURCE}
-    assert [s.song_id for s in result.provenance.shares] == ["a", "b"]
+    assert [s.song_id for s in result.provenance.shares] == ["a", "b", USER_SOURCE]
+    assert 0.1 < result.provenance.user_share < 0.9  # half the user's audio blended back
     with pytest.raises(InvalidInput, match="option blend"):
         _generate(engine, AUDIO, cond, options={"blend": "2"})
 
@@ -164,7 +167,8 @@ def test_duration_is_ignored_the_output_is_as_long_as_the_users_audio(engine, us
     cond = _cond(refs, user_audio[:, : 9 * SR])
     result = _generate(engine, refs, cond, duration_s=60)
     assert result.audio.shape == (2, 9 * SR)
-    assert [s.share for s in result.provenance.shares] == [pytest.approx(1.0)]
+    assert result.provenance.song_shares() == {"a": pytest.approx(1.0)}
+    assert result.provenance.user_share == pytest.approx(0.0, abs=1e-9)  # nothing of it is heard
 
 
 def test_progress_reaches_one_and_cancel_stops(engine, user_audio):

@@ -1,0 +1,147 @@
+"""Exact content digests of audio: whole files, decoded PCM, and content-defined chunks.
+
+What the studio needs to recognise catalogue audio that comes back as "your audio" (a stem file,
+a preview saved to disk, a cut of a song's mix) whatever the container, file name or cut points.
+
+- ``file_sha256``: the bytes of a file (a stem file handed on as it is).
+- ``pcm_sha256``: the decoded samples as 16-bit PCM (FLAC <-> WAV conversions keep it).
+- ``chunk_digests``: the 16-bit samples of each channel cut at content-defined points (a rolling
+  hash of the last WINDOW samples picks the cuts, as in content-defined chunking for backups), so
+  a cut of the audio, or the audio inside a longer file, still shares the chunks in its middle.
+
+Samples are compared as libsndfile gives them as int16 (``soundfile.read(dtype="int16")``): the
+raw values of a 16-bit file, ``lrint(x * 32767)`` of a float file, a 24-bit file's top 16 bits.
+Audio held in memory as float gets both forms a file written from it could give back
+(``pcm16_variants``). These are exact matches only: resampled, re-encoded lossy or re-mixed audio
+is the corroborative audit's job (fingerprints), not this one's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+WINDOW = 8  # samples the rolling hash looks at
+CUT_BITS = 12  # a cut where the mixed hash's top CUT_BITS bits are zero: one in 4096 samples
+MIN_CHUNK = 2048  # samples; shorter spans merge into the next chunk
+MIN_SWING = 64  # int16 steps peak to peak: quieter chunks (silence, hiss) identify nothing
+DIGEST_BYTES = 16
+_BLOCK = 1 << 20  # samples per block of the rolling hash, to keep memory flat on long files
+_RNG = np.random.default_rng(0x5EED)
+_COEFFS = (_RNG.integers(1, 2**63, WINDOW, dtype=np.uint64) | np.uint64(1)).astype(np.uint64)
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One content-defined chunk of one channel: its digest and where it lies (in frames)."""
+
+    digest: bytes
+    channel: int
+    start: int
+    length: int
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_pcm16(path: Path) -> tuple[np.ndarray, int]:
+    """A sound file's samples as libsndfile gives them as int16: (frames, channels), rate."""
+    data, rate = sf.read(str(path), dtype="int16", always_2d=True)
+    return np.ascontiguousarray(data), int(rate)
+
+
+def pcm16_variants(audio: np.ndarray) -> list[np.ndarray]:
+    """Float (channels, n) audio as the int16 (frames, channels) a file written from it gives
+    back: 16-bit or float files (lrint(x * 32767)), and 24-bit files (their top 16 bits)."""
+    x = np.clip(np.asarray(audio, dtype=np.float64), -1.0, 1.0).T
+    as16 = np.clip(np.rint(x * 32767.0), -32768, 32767).astype(np.int16)
+    as24 = np.clip(np.rint(x * 8388607.0), -8388608, 8388607).astype(np.int64) >> 8
+    out = [np.ascontiguousarray(as16)]
+    top = np.ascontiguousarray(as24.astype(np.int16))
+    if not np.array_equal(top, as16):
+        out.append(top)
+    return out
+
+
+def pcm_sha256(pcm: np.ndarray) -> str:
+    """sha256 of int16 (frames, channels) samples with their channel count."""
+    pcm = np.ascontiguousarray(pcm, dtype="<i2")
+    digest = hashlib.sha256(f"pcm16:{pcm.shape[1]}ch\n".encode("ascii"))
+    digest.update(pcm.tobytes())
+    return digest.hexdigest()
+
+
+def _cut_points(x: np.ndarray) -> np.ndarray:
+    """Content-defined cut positions of one channel (int16 samples), MIN_CHUNK apart at least."""
+    n = len(x)
+    if n <= WINDOW:
+        return np.zeros(0, dtype=np.int64)
+    found = []
+    s = x.astype(np.int64).view(np.uint64)
+    for lo in range(WINDOW - 1, n, _BLOCK):
+        hi = min(n, lo + _BLOCK)
+        h = np.zeros(hi - lo, dtype=np.uint64)
+        for k in range(WINDOW):
+            h += _COEFFS[k] * s[lo - k : hi - k]
+        top = (h * _MIX) >> np.uint64(64 - CUT_BITS)
+        found.append(np.flatnonzero(top == 0) + lo + 1)  # a cut after the window's last sample
+    marks = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+    cuts = []
+    last = 0
+    i = int(np.searchsorted(marks, MIN_CHUNK))
+    while i < len(marks):
+        pos = int(marks[i])
+        if pos >= n:
+            break
+        cuts.append(pos)
+        last = pos
+        i = int(np.searchsorted(marks, last + MIN_CHUNK, side="left"))
+    return np.asarray(cuts, dtype=np.int64)
+
+
+def chunk_digests(pcm: np.ndarray) -> list[Chunk]:
+    """The content-defined chunks of every channel of int16 (frames, channels) audio that carry
+    sound (a swing of at least MIN_SWING steps); near-silent chunks are left out."""
+    pcm = np.asarray(pcm)
+    if pcm.ndim == 1:
+        pcm = pcm[:, None]
+    out = []
+    for ch in range(pcm.shape[1]):
+        x = np.ascontiguousarray(pcm[:, ch], dtype="<i2")
+        bounds = [0, *_cut_points(x).tolist(), len(x)]
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+            part = x[a:b]
+            if b - a < WINDOW or int(part.max()) - int(part.min()) < MIN_SWING:
+                continue
+            digest = hashlib.blake2b(part.tobytes(), digest_size=DIGEST_BYTES).digest()
+            out.append(Chunk(digest, ch, a, b - a))
+    return out
+
+
+def covered_frames(chunks: list[Chunk], n_frames: int) -> int:
+    """How many frames at least one of `chunks` (of any channel) covers."""
+    mask = np.zeros(n_frames, dtype=bool)
+    for c in chunks:
+        mask[c.start : c.start + c.length] = True
+    return int(mask.sum())
+
+
+def iter_digest_rows(chunks: list[Chunk]) -> Iterator[bytes]:
+    """The distinct digests of `chunks`, in order of first appearance."""
+    seen: set[bytes] = set()
+    for c in chunks:
+        if c.digest not in seen:
+            seen.add(c.digest)
+            yield c.digest

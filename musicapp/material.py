@@ -1,0 +1,161 @@
+"""The references' audio as an engine gets it: from the catalogue, cut, at the take's rate.
+
+A take is made at the rate of what it is made from, so nothing loses bandwidth: the user's own
+audio sets it when there is some (a 48 kHz stem comes back at 48 kHz), else the highest rate
+among the references (44.1 kHz for the demo). References at another rate are resampled here,
+at the studio's boundary, and the take's record says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from musicapp.core import (
+    GenerationRequest,
+    InvalidInput,
+    Level,
+    Reference,
+    Role,
+    Song,
+    Stem,
+    TimeRange,
+)
+from musicapp.jobs import CancelToken, Progress, ProgressCallback
+
+if TYPE_CHECKING:
+    from musicapp.catalog.store import CatalogStore
+    from musicapp.generation.base import Material
+
+
+# Roles that name a part of a song a stem can hold; the others (timbre, instrument, mood, genre)
+# describe the whole sound, so an audio-level reference with one of them matches the whole mix.
+PART_ROLES = frozenset({Role.MELODY, Role.HARMONY, Role.RHYTHM})
+
+
+@dataclass(frozen=True)
+class UserAudio:
+    """The user's own audio as read: float32 (channels ≤ 2, n) at its own rate."""
+
+    path: str
+    audio: np.ndarray
+    sample_rate: int
+
+
+def take_rate(songs: list[Song], user: UserAudio | None) -> int:
+    """The rate a take is made at: the user's audio's, else the highest of the references'."""
+    if user is not None:
+        return user.sample_rate
+    return max((s.sample_rate for s in songs), default=44100)
+
+
+def stems_needed(ref: Reference, song: Song, request: GenerationRequest) -> list[str]:
+    """The stems of a reference the engine needs: all of them beside a parameter-level
+    reference (a song-level one then lends what nobody else covers); at audio and temporal
+    level with a role, the stems playing that role (tone matching toward a guitar stem)."""
+    if any(r.level is Level.PARAMETER for r in request.picked):
+        return [s.name for s in song.stems]
+    if ref.level in (Level.AUDIO, Level.TEMPORAL) and ref.role in PART_ROLES:
+        return [s.name for s in stems_for_role(song, ref.role.value)]
+    return []
+
+
+def stems_for_role(song: Song, role: str) -> list[Stem]:
+    """The song's stems that play `role` (matched against a stem's role, family or name)."""
+    return [s for s in song.stems if role in (s.role, s.family, s.name)]
+
+
+def check_role_stems(request: GenerationRequest, songs: dict[str, Song]) -> None:
+    """Refuse an audio- or temporal-level reference whose role no stem of its song plays: the
+    user asked to match that part, and the whole mix would be a different target."""
+    for ref in request.picked:
+        if ref.level not in (Level.AUDIO, Level.TEMPORAL) or ref.role not in PART_ROLES:
+            continue
+        song = songs[ref.song_id]
+        if stems_for_role(song, ref.role.value):
+            continue
+        have = ", ".join(f"{s.name} ({s.role})" for s in song.stems) or "no stems"
+        raise InvalidInput(
+            f"reference {ref.song_id}: {song.title} has no stem playing {ref.role.value} "
+            f"(it has {have}); match its whole mix (leave the role out), or separate it first "
+            f"(`musicapp stems {ref.song_id}`, or Stems… in the window: Demucs when its weights "
+            "are installed, else the labelled DSP fallback) and use the separated part as your "
+            "target"
+        )
+
+
+def load_materials(
+    catalog: CatalogStore,
+    request: GenerationRequest,
+    songs: dict[str, Song],
+    rate: int,
+    progress: ProgressCallback,
+    cancel: CancelToken,
+) -> list[Material]:
+    """One Material per picked reference, cut to its range, at `rate` (resampled when the song
+    is kept at another), stereo, with the stems the engine needs."""
+    from musicapp.audio.io import resample
+    from musicapp.generation.base import Material
+
+    picked = request.picked
+    out = []
+    for i, ref in enumerate(picked):
+        cancel.check()
+        song = songs[ref.song_id]
+
+        def at_rate(audio: np.ndarray, song: Song = song) -> np.ndarray:
+            if song.sample_rate == rate:
+                return audio
+            return resample(audio, song.sample_rate, rate)
+
+        mix = at_rate(catalog.load_audio(ref.song_id, time_range=ref.time_range))
+        stems = {
+            name: at_rate(catalog.load_audio(ref.song_id, stem=name, time_range=ref.time_range))
+            for name in stems_needed(ref, song, request)
+        }
+        for name, stem in stems.items():  # resampling may differ by a sample
+            stems[name] = _fit(stem, mix.shape[1])
+        out.append(
+            Material(
+                index=i,
+                reference=ref,
+                song=song,
+                sample_rate=rate,
+                mix=mix,
+                stems=stems,
+                tempo_bpm=song.tempo_bpm,
+                beats_per_bar=song.beats_per_bar,
+                downbeat_s=downbeat_in_cut(song, ref.time_range),
+            )
+        )
+        progress(Progress((i + 1) / len(picked), "load", f"Loaded {song.title}"))
+    return out
+
+
+def _fit(audio: np.ndarray, n: int) -> np.ndarray:
+    if audio.shape[1] >= n:
+        return audio[:, :n]
+    return np.pad(audio, ((0, 0), (0, n - audio.shape[1])))
+
+
+def downbeat_in_cut(song: Song, time_range: TimeRange | None) -> float | None:
+    """The first bar start inside the cut audio, from the score's meter; None if unknown."""
+    if not song.tempo_bpm:
+        return None
+    if time_range is None:
+        return song.downbeat_s
+    bar_s = song.beats_per_bar * 60.0 / song.tempo_bpm
+    return (song.downbeat_s - time_range.start_s) % bar_s
+
+
+def resample_note(songs: list[Song], rate: int, user: UserAudio | None) -> tuple[str, ...]:
+    """What was resampled at the studio's boundary, for the take's record."""
+    notes = []
+    moved = sorted({s.sample_rate for s in songs if s.sample_rate != rate})
+    if moved:
+        rates = ", ".join(f"{r / 1000:g} kHz" for r in moved)
+        why = "your audio's rate" if user is not None else "the highest reference rate"
+        notes.append(f"references at {rates} were resampled to {rate / 1000:g} kHz ({why})")
+    return tuple(notes)
