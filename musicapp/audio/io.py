@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import struct
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,12 @@ from musicapp.core import InvalidInput
 MIN_SAMPLE_RATE = 4000  # below this nothing musical survives; likely a corrupt header
 MAX_SAMPLE_RATE = 384000
 MAX_CHANNELS = 64
+# Shorter than a bar of music: too little to match a tone on, regenerate or keep as a take.
+MIN_AUDIO_S = 1.0
+# A real WAV or AIFF has a handful of chunks; walking at most this many bounds the work that a
+# file of millions of empty chunks could cause.
+MAX_CHUNKS = 1024
+_WAV_PCM, _WAV_FLOAT, _WAV_EXTENSIBLE = 1, 3, 0xFFFE
 # A resampling ratio with a larger term would need a very long polyphase filter (and
 # torchaudio's sinc resampler runs out of memory on such pairs): it is approximated instead.
 MAX_POLY_TERM = 2000
@@ -50,7 +57,9 @@ class AudioInfo:
 
 def audio_info(path: str | os.PathLike[str]) -> AudioInfo:
     """The header of a sound file, checked: exists, not empty, a format we decode, sane rate and
-    channel count. Cheap for any length, so long files can be refused before they are decoded."""
+    channel count, and for WAV and AIFF a header that agrees with itself and with the file's
+    size (`wav_header_problem`). Cheap for any length, so long files can be refused before they
+    are decoded."""
     path = Path(path)
     if not path.exists():
         raise AudioError(f"audio file {path}: not found")
@@ -58,6 +67,7 @@ def audio_info(path: str | os.PathLike[str]) -> AudioInfo:
         raise AudioError(f"audio file {path}: is not a file")
     if path.stat().st_size == 0:
         raise AudioError(f"audio file {path}: cannot be read (the file is empty, 0 bytes)")
+    check_wav_header(path)
     try:
         info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError, OSError, TypeError, ValueError) as exc:
@@ -81,14 +91,120 @@ def audio_info(path: str | os.PathLike[str]) -> AudioInfo:
     return AudioInfo(path, sr, channels, frames, fmt, str(info.subtype))
 
 
-def check_duration(info: AudioInfo, max_duration_s: float | None, what: str = "") -> None:
-    """Refuse a file longer than `max_duration_s` (None: no limit) before it is decoded."""
+def check_wav_header(path: str | os.PathLike[str]) -> None:
+    """Raise AudioError naming the file when `wav_header_problem` finds one (see there)."""
+    problem = wav_header_problem(path)
+    if problem:
+        raise AudioError(f"audio file {path}: {problem}")
+
+
+def wav_header_problem(path: str | os.PathLike[str]) -> str | None:
+    """What is wrong with a WAV or AIFF file's header, in words a musician can act on, or None
+    (also for any other format, which libsndfile checks itself).
+
+    libsndfile quietly reads whatever there is of a file whose data chunk claims more bytes
+    than the file holds (an interrupted copy, or a header never finished), and reads a WAV
+    whose bits per sample disagree with its block align at the wrong sample size (noise): both
+    would become a short or garbled take that looks fine. Refused here: a data chunk (WAV
+    `data`, AIFF `SSND`) longer than the rest of the file, and for PCM and float WAVs a sample
+    size, block align (bytes per frame) or byte rate that do not agree."""
+    try:
+        with Path(path).open("rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            head = f.read(12)
+            if head[:4] in (b"RIFF", b"RIFX") and head[8:12] == b"WAVE":
+                kind, order, data_id = "WAV", "<" if head[:4] == b"RIFF" else ">", b"data"
+            elif head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+                kind, order, data_id = "AIFF", ">", b"SSND"
+            else:
+                return None
+            seen_format = kind != "WAV"
+            seen_data = False
+            for _ in range(MAX_CHUNKS):
+                chunk = f.read(8)
+                if len(chunk) < 8:
+                    return None
+                name, length = chunk[:4], struct.unpack(order + "I", chunk[4:])[0]
+                start = f.tell()
+                if name == data_id and not seen_data:
+                    if length > size - start:
+                        return (
+                            f"truncated {kind}: its header says the audio data is {length:,} "
+                            f"bytes, the file holds only {size - start:,} after the header (the "
+                            "file was cut off, or the program that wrote it never finished it); "
+                            "copy or export it again"
+                        )
+                    seen_data = True
+                elif name == b"fmt " and kind == "WAV" and not seen_format:
+                    problem = _wav_format_problem(f.read(min(length, 40)), order)
+                    if problem:
+                        return f"damaged WAV header: {problem}; export it again"
+                    seen_format = True
+                if seen_data and seen_format:
+                    return None
+                f.seek(start + length + (length & 1))  # chunks are padded to an even size
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    return None
+
+
+def _wav_format_problem(body: bytes, order: str) -> str | None:
+    """The inconsistency in a WAV `fmt ` chunk's numbers, or None. Only PCM and float are
+    checked: compressed codecs (ADPCM, GSM) have block layouts of their own."""
+    if len(body) < 16:
+        return f"the format chunk is {len(body)} bytes, too short to describe the audio"
+    tag, channels, rate, byte_rate, align, bits = struct.unpack(order + "HHIIHH", body[:16])
+    valid_bits = bits
+    if tag == _WAV_EXTENSIBLE and len(body) >= 26:
+        # WAVE_FORMAT_EXTENSIBLE: valid bits at 18, the real format tag opens the GUID at 24.
+        valid_bits = struct.unpack(order + "H", body[18:20])[0]
+        tag = struct.unpack(order + "H", body[24:26])[0]
+    if tag not in (_WAV_PCM, _WAV_FLOAT):
+        return None
+    if channels == 0:
+        return "it says the audio has 0 channels"
+    if not (1 <= bits <= 32 if tag == _WAV_PCM else bits in (32, 64)):
+        sizes = "integer samples are 8 to 32 bits" if tag == _WAV_PCM else "float are 32 or 64"
+        return f"{bits} bits per sample is not a sample size ({sizes})"
+    frame = channels * -(-bits // 8)
+    if align != frame:
+        return (
+            f"{bits}-bit samples in {channels} channel(s) take {frame} bytes per frame, "
+            f"but the block align says {align}"
+        )
+    if byte_rate != rate * align:
+        return (
+            f"the byte rate {byte_rate:,} is not the sample rate times the bytes per frame "
+            f"({rate:,} x {align} = {rate * align:,})"
+        )
+    if valid_bits > bits:
+        return f"{valid_bits} valid bits do not fit in {bits}-bit samples"
+    return None
+
+
+def check_duration(
+    info: AudioInfo,
+    max_duration_s: float | None,
+    what: str = "",
+    min_duration_s: float | None = None,
+) -> None:
+    """Refuse a file longer than `max_duration_s` or shorter than `min_duration_s` (None: no
+    limit) from its header, before it is decoded."""
+    purpose = f" for {what}" if what else ""
     if max_duration_s is not None and info.duration_s > max_duration_s:
-        purpose = f" for {what}" if what else ""
         raise AudioError(
             f"audio file {info.path}: lasts {_clock(info.duration_s)}, longer than the "
             f"{_clock(max_duration_s)} allowed{purpose}; cut it shorter or pick a range"
         )
+    if min_duration_s is not None and info.duration_s < min_duration_s:
+        raise AudioError(_too_short(info.path, info.duration_s, min_duration_s, purpose))
+
+
+def _too_short(path: Path, seconds: float, min_duration_s: float, purpose: str = "") -> str:
+    return (
+        f"audio file {path}: too short, it lasts {seconds:.3f} s and at least "
+        f"{min_duration_s:g} s is needed{purpose}"
+    )
 
 
 def _clock(seconds: float) -> str:
@@ -99,29 +215,52 @@ def _clock(seconds: float) -> str:
 
 
 def read_audio(
-    path: str | os.PathLike[str], max_duration_s: float | None = None
+    path: str | os.PathLike[str],
+    max_duration_s: float | None = None,
+    min_duration_s: float | None = None,
 ) -> tuple[np.ndarray, int]:
     """Read a sound file as float32 (channels, samples) and its sample rate.
 
     The header is checked first (`audio_info`), so a file over `max_duration_s` is refused
-    without decoding it, and every failure is an AudioError naming the file."""
+    without decoding it. The decoded audio is then checked against the header: fewer frames
+    than it promised (a cut-off file; not for MP3, whose counts are estimates), samples that
+    are not finite, or less than `min_duration_s` (MIN_AUDIO_S for anything kept as a take)
+    are refused. Every failure is an AudioError naming the file."""
     info = audio_info(path)
     check_duration(info, max_duration_s)
     path = info.path
     try:
         data, sr = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as exc:
-        raise AudioError(f"audio file {path}: cannot be read ({exc})") from exc
+        raise AudioError(
+            f"audio file {path}: truncated or damaged {info.format}, it cannot be decoded to "
+            f"the end ({exc}); copy or export it again"
+        ) from exc
     except MemoryError as exc:
         raise AudioError(
             f"audio file {path}: too large to decode into memory ({_clock(info.duration_s)}, "
             f"{info.channels} channels)"
         ) from exc
-    if data.shape[0] == 0:
+    decoded = data.shape[0]
+    if decoded == 0:
         raise AudioError(f"audio file {path}: contains no samples")
+    if decoded < info.frames and info.format != "MP3":
+        raise AudioError(
+            f"audio file {path}: truncated {info.format}, its header says {info.frames:,} "
+            f"frames ({info.duration_s:.3f} s) but only {decoded:,} ({decoded / sr:.3f} s) "
+            "could be decoded; copy or export it again"
+        )
     audio = np.ascontiguousarray(data.T)
-    if not np.all(np.isfinite(audio)):
-        raise AudioError(f"audio file {path}: contains samples that are not finite numbers")
+    finite = np.isfinite(audio)
+    if not finite.all():
+        bad = int(finite.size - np.count_nonzero(finite))
+        first = int(np.argmin(finite.all(axis=0)))
+        raise AudioError(
+            f"audio file {path}: damaged, {bad:,} samples are not numbers (NaN or infinite), "
+            f"the first at {first / sr:.3f} s; export it again"
+        )
+    if min_duration_s is not None and decoded / sr < min_duration_s:
+        raise AudioError(_too_short(path, decoded / sr, min_duration_s))
     return audio, int(sr)
 
 
@@ -130,10 +269,11 @@ def load_audio(
     sample_rate: int,
     channels: int = 2,
     max_duration_s: float | None = None,
+    min_duration_s: float | None = None,
 ) -> np.ndarray:
     """Read any readable file at `sample_rate` with `channels` channels: what an engine wants
-    from the user's own audio whatever rate and layout it came in."""
-    audio, sr = read_audio(path, max_duration_s=max_duration_s)
+    from the user's own audio whatever rate and layout it came in (checked as `read_audio`)."""
+    audio, sr = read_audio(path, max_duration_s, min_duration_s)
     return to_channels(resample(audio, sr, sample_rate), channels)
 
 

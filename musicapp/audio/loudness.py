@@ -42,6 +42,36 @@ def integrated_lufs(audio: np.ndarray, sr: int) -> float:
     return value
 
 
+def channel_lufs(audio: np.ndarray, sr: int) -> list[float]:
+    """Integrated loudness of each channel on its own, in LUFS (SILENCE_LUFS for a silent one)."""
+    audio = as_audio(audio, "loudness")
+    return [integrated_lufs(channel[None], sr) for channel in audio]
+
+
+def is_silent(audio: np.ndarray, sr: int) -> bool:
+    """True when every channel is below SILENCE_LUFS on its own.
+
+    Each channel is measured by itself because a mix can cancel what the channels hold: stereo
+    with one side's polarity inverted (R = -L, a miswired cable or a flipped mic) sums to
+    nothing in mono, yet both speakers play it at full level."""
+    return all(level <= SILENCE_LUFS for level in channel_lufs(audio, sr))
+
+
+def aligned_mono(audio: np.ndarray) -> np.ndarray:
+    """A mono mix (float64) that does not cancel: channels whose polarity is opposite to the
+    loudest one's (negative correlation) are flipped before averaging.
+
+    For channels that agree in polarity (nearly all recordings) this is the plain mean, so an
+    analysis made on it is unchanged; phase-inverted stereo gives its left channel instead of
+    silence."""
+    audio = as_audio(audio, "mono mix").astype(np.float64)
+    if audio.shape[0] == 1:
+        return audio[0]
+    ref = audio[int(np.argmax(np.einsum("ij,ij->i", audio, audio)))]
+    signs = np.where(audio @ ref < 0, -1.0, 1.0)
+    return signs @ audio / audio.shape[0]
+
+
 def gain_to_lufs(audio: np.ndarray, sr: int, target_lufs: float) -> float:
     """The linear gain that brings `audio` to `target_lufs` (1.0 for silence), capped at
     +MAX_GAIN_DB so near-silence is not blown up into noise."""

@@ -20,7 +20,7 @@ import numpy as np
 from scipy import signal
 
 from musicapp.audio.io import AudioError, as_audio
-from musicapp.audio.loudness import SILENCE_LUFS, integrated_lufs
+from musicapp.audio.loudness import SILENCE_LUFS, aligned_mono, integrated_lufs, is_silent
 
 BANDS_PER_OCTAVE = 6
 LOW_HZ = 40.0
@@ -91,7 +91,9 @@ def excerpt(audio: np.ndarray, sr: int, pieces: int = EXCERPT_PIECES) -> np.ndar
 
 
 def _mono(audio: np.ndarray) -> np.ndarray:
-    return as_audio(audio, "tone").mean(axis=0, dtype=np.float64)
+    # Polarity-aligned: a phase-inverted stereo take is analysed as the sound it is, not as the
+    # silence its plain mono sum would be.
+    return aligned_mono(as_audio(audio, "tone"))
 
 
 def spectral_envelope(audio: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
@@ -341,10 +343,12 @@ def fit_tone(
     """Fit the chain on an excerpt of `audio`: (chain, final gain, report). See `match_tone`."""
     audio = as_audio(audio, "tone match input")
     target = blend_profiles(_as_targets(targets, sr))
-    # Fitted on a mono excerpt: the profile is measured in mono anyway, and it halves the work.
-    part = excerpt(audio, sr).mean(axis=0, keepdims=True)
-    if integrated_lufs(part, sr) <= SILENCE_LUFS:
+    # Silent only when every channel is: a mono sum can cancel (phase-inverted stereo).
+    every_channel = excerpt(audio, sr)
+    if is_silent(every_channel, sr):
         raise AudioError("tone match input: the audio is silent, there is no tone to match")
+    # Fitted on a mono excerpt: the profile is measured in mono anyway, and it halves the work.
+    part = _mono(every_channel)[None].astype(np.float32)
     source_env = spectral_envelope(part, sr)[1]
     if source_env.shape != target.envelope_db.shape:
         raise AudioError("tone match: the targets were measured at another sample rate")
@@ -367,7 +371,7 @@ def fit_tone(
         chain.fir2 = eq_filter(target.centres_hz, correction, sr)
     # Loudness counts channels (BS.1770 sums them), so the level is set on the excerpt with all
     # of the input's channels, as the targets were measured.
-    now = integrated_lufs(chain.run(excerpt(audio, sr)), sr)
+    now = integrated_lufs(chain.run(every_channel), sr)
     gain_db = float(np.clip(target.loudness_lufs - now, -60.0, 40.0)) if now > SILENCE_LUFS else 0
     report = ToneReport(eq1, chain.drive_db, chain.ratio, gain_db, target)
     return chain, gain_db, report

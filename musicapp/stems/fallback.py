@@ -22,11 +22,17 @@ KERNEL = 17  # frames (harmonic) and bins (percussive) of the median filters
 
 def hpss(audio: np.ndarray, rate: int) -> np.ndarray:
     """(channels, n) → (2, channels, n): harmonic and percussive parts; they sum to the input
-    up to the STFT round trip, because the soft masks add up to one."""
+    up to the STFT round trip, because the soft masks add up to one.
+
+    Audio shorter than one FFT frame (a one-shot, a single drum hit) is padded with silence to
+    a frame and the parts cut back to n: the STFT pads every signal's ends with zeros anyway,
+    so this changes nothing but the frame count, and any length gets its two parts."""
     from scipy.ndimage import median_filter
     from scipy.signal import istft, stft
 
     n = audio.shape[-1]
+    if n < NFFT:
+        audio = np.pad(audio, ((0, 0), (0, NFFT - n)))
     _, _, spec = stft(audio, fs=rate, nperseg=NFFT, noverlap=NFFT * 3 // 4)
     mag = np.abs(spec)
     harm = median_filter(mag, size=(1, 1, KERNEL), mode="reflect")

@@ -59,18 +59,41 @@ def _info(path: Path) -> sf._SoundFileInfo:
 
 
 class FileSource:
-    """One audio file (any format libsndfile reads), read by window without loading it whole."""
+    """One audio file (any format libsndfile reads), read by window without loading it whole.
+
+    Its header is checked as `audio.io.audio_info` checks the user's audio (a WAV whose data
+    chunk claims more than the file holds is refused), and a window that decodes short is an
+    AudioError naming the file, not stems quietly cut off."""
 
     def __init__(self, path: Path) -> None:
+        from musicapp.audio.io import audio_info
+
         self.path = Path(path)
-        info = _info(self.path)
-        self.samplerate, self.channels, self.frames = info.samplerate, info.channels, info.frames
+        info = audio_info(self.path)
+        self.samplerate, self.channels, self.frames = info.sample_rate, info.channels, info.frames
         self.name = str(self.path)
-        if self.frames <= 0:
-            raise InvalidInput(f"{self.path}: contains no audio")
+        self.format = info.format
 
     def read(self, start: int, stop: int) -> np.ndarray:
-        data, _ = sf.read(str(self.path), start=start, stop=stop, dtype="float32", always_2d=True)
+        from musicapp.audio.io import AudioError
+
+        try:
+            data, _ = sf.read(
+                str(self.path), start=start, stop=stop, dtype="float32", always_2d=True
+            )
+        except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as exc:
+            raise AudioError(
+                f"audio file {self.path}: truncated or damaged {self.format}, it cannot be "
+                f"decoded past {start / self.samplerate:.3f} s ({exc}); copy or export it again"
+            ) from exc
+        # MP3 frame counts are estimates: a short last window is the real end, not damage.
+        if data.shape[0] < min(stop, self.frames) - start and self.format != "MP3":
+            got = (start + data.shape[0]) / self.samplerate
+            raise AudioError(
+                f"audio file {self.path}: truncated {self.format}, its header says "
+                f"{self.frames / self.samplerate:.3f} s but it ends at {got:.3f} s; copy or "
+                "export it again"
+            )
         return np.ascontiguousarray(data.T)
 
     def content_hash(self) -> str:
@@ -258,6 +281,8 @@ def run_chunked(
     Progress runs from 0 to 1 (reached when the files are closed); cancellation is checked
     between windows and inside `process`.
     """
+    if source.frames <= 0:
+        raise InvalidInput(f"{source.name}: contains no audio, there is nothing to separate")
     total = math.ceil(source.frames * rate / source.samplerate)
     span = window or round(chunk_s * rate)
     windows = plan_windows(total, span, round(overlap_s * rate), grid(rate, source.samplerate))

@@ -6,7 +6,17 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from musicapp.audio.io import AudioError, audio_info, load_audio, read_audio, to_channels
+from musicapp.audio.io import (
+    MIN_AUDIO_S,
+    AudioError,
+    audio_info,
+    check_duration,
+    check_wav_header,
+    load_audio,
+    read_audio,
+    to_channels,
+    wav_header_problem,
+)
 
 SR = 32000
 
@@ -125,3 +135,188 @@ def test_a_two_hour_file_is_measured_without_decoding_and_refused_over_the_limit
         read_audio(path, max_duration_s=1200)
     with pytest.raises(AudioError, match="two-hours.wav"):
         load_audio(path, SR, max_duration_s=1200)
+
+
+# Damaged files a musician hands over as their own audio: each is refused by name, with what is
+# wrong, before it could become a take a few milliseconds long.
+
+
+def good_wav(path, seconds=2.0, channels=2, subtype="PCM_16", sr=SR):
+    sf.write(path, sine(440, sr, seconds, channels).T, sr, subtype=subtype)
+    return bytearray(path.read_bytes())
+
+
+def with_field(data, chunk, offset, fmt, value):
+    """A copy of a RIFF file's bytes with one field of `chunk` (at `offset` in its body) set."""
+    at = data.find(chunk) + 8 + offset
+    out = bytearray(data)
+    out[at : at + struct.calcsize(fmt)] = struct.pack(fmt, value)
+    return bytes(out)
+
+
+def test_a_truncated_wav_is_refused_with_the_sizes(tmp_path):
+    data = good_wav(tmp_path / "whole.wav")
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(bytes(data[: len(data) // 3]))
+    message = r"cut\.wav: truncated WAV: .*256,000 bytes, the file holds only 85,304"
+    with pytest.raises(AudioError, match=message):
+        read_audio(cut)
+    with pytest.raises(AudioError, match=r"cut\.wav: truncated WAV"):
+        audio_info(cut)  # found from the header alone, before decoding
+
+
+def test_a_wav_whose_header_claims_two_gigabytes_is_refused(tmp_path):
+    data = good_wav(tmp_path / "whole.wav")
+    at = data.find(b"data")
+    lie = tmp_path / "huge-declared-size.wav"
+    lie.write_bytes(with_field(data, b"data", -4, "<I", 0x7FFFFFF0)[: at + 8 + 448])
+    with pytest.raises(AudioError, match=r"huge-declared-size\.wav: truncated WAV.*2,147,483,632"):
+        read_audio(lie, min_duration_s=None)
+
+
+def test_a_truncated_flac_is_refused(tmp_path):
+    whole = tmp_path / "whole.flac"
+    sf.write(whole, np.random.default_rng(0).normal(0, 0.1, (2 * SR, 2)), SR)
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.flac"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(AudioError, match=r"cut\.flac: truncated or damaged FLAC"):
+        read_audio(cut)
+
+
+def test_a_truncated_aiff_is_refused(tmp_path):
+    whole = tmp_path / "whole.aiff"
+    sf.write(whole, sine(440, SR, 2.0, 2).T, SR, format="AIFF")
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.aiff"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(AudioError, match=r"cut\.aiff: truncated AIFF"):
+        read_audio(cut)
+
+
+@pytest.mark.parametrize("bits", [0, 3, 17, 48])
+def test_a_wav_with_a_bad_bits_per_sample_is_refused(tmp_path, bits):
+    # 17 is what makes libsndfile decode 16-bit data as 24-bit noise, a third shorter.
+    data = good_wav(tmp_path / "whole.wav")
+    bad = tmp_path / "bad-bits-per-sample.wav"
+    bad.write_bytes(with_field(data, b"fmt ", 14, "<H", bits))
+    with pytest.raises(AudioError, match=rf"bad-bits-per-sample\.wav: damaged WAV header: {bits}"):
+        read_audio(bad)
+
+
+def test_a_wav_whose_block_align_disagrees_with_its_sample_size_is_refused(tmp_path):
+    data = good_wav(tmp_path / "whole.wav")
+    bad = tmp_path / "block-align.wav"
+    bad.write_bytes(with_field(data, b"fmt ", 12, "<H", 3))
+    message = r"block-align\.wav: .*16-bit samples in 2 channel\(s\) take 4 bytes per frame, but"
+    with pytest.raises(AudioError, match=message):
+        read_audio(bad)
+
+
+def test_a_wav_whose_byte_rate_disagrees_is_refused(tmp_path):
+    data = good_wav(tmp_path / "whole.wav")
+    bad = tmp_path / "byte-rate.wav"
+    bad.write_bytes(with_field(data, b"fmt ", 8, "<I", 12345))
+    with pytest.raises(AudioError, match=r"byte-rate\.wav: .*byte rate 12,345 .*128,000"):
+        read_audio(bad)
+
+
+def test_twelve_bit_samples_in_a_sixteen_bit_frame_are_fine(tmp_path):
+    data = good_wav(tmp_path / "whole.wav")
+    twelve = tmp_path / "twelve.wav"
+    twelve.write_bytes(with_field(data, b"fmt ", 14, "<H", 12))
+    audio, _ = read_audio(twelve)
+    assert np.allclose(audio, sine(440, SR, 2.0, 2), atol=1e-3)
+
+
+@pytest.mark.parametrize("fmt", ["WAV", "WAVEX", "AIFF"])
+def test_every_layout_libsndfile_writes_passes_the_header_checks(tmp_path, fmt):
+    x = np.random.default_rng(1).uniform(-0.5, 0.5, (SR, 2)).astype(np.float32)
+    written = 0
+    for subtype in sf.available_subtypes(fmt):
+        for channels in (1, 2, 6):
+            path = tmp_path / f"{subtype}-{channels}.{fmt.lower()}"
+            try:
+                sf.write(path, x[:, np.arange(channels) % 2], SR, format=fmt, subtype=subtype)
+            except (sf.LibsndfileError, RuntimeError, ValueError):
+                continue  # a layout this codec cannot hold
+            if fmt == "AIFF" and subtype.startswith("DWVW") and channels == 1:
+                continue  # libsndfile cannot read back its own mono DWVW
+            audio, sr = read_audio(path)
+            # ADPCM and GSM round up to whole codec blocks.
+            assert audio.shape[0] == channels and SR <= audio.shape[1] < SR + 2048, path.name
+            assert sr == SR
+            written += 1
+    assert written >= 10
+
+
+def test_a_float_wav_holding_nan_is_refused_saying_where(tmp_path):
+    x = sine(440, SR, 2.0, 2)
+    x[1, SR // 2 :: 1000] = np.nan
+    path = tmp_path / "nan.wav"
+    sf.write(path, x.T, SR, subtype="FLOAT")
+    with pytest.raises(
+        AudioError, match=r"nan\.wav: damaged, 48 samples are not numbers .*0\.500 s"
+    ):
+        read_audio(path)
+
+
+def decoder_stops_early(monkeypatch, keep):
+    """soundfile.read returning only the frames in `keep`, without an error."""
+    real_read = sf.read
+
+    def read(*args, **kwargs):
+        data, rate = real_read(*args, **kwargs)
+        return data[keep], rate
+
+    monkeypatch.setattr(sf, "read", read)
+
+
+def test_audio_decoding_to_fewer_frames_than_its_header_says_is_refused(tmp_path, monkeypatch):
+    # libsndfile raises for the damaged files made above; a decoder that stops early without
+    # an error (other libsndfile versions, other codecs) must not pass either.
+    path = tmp_path / "short-read.flac"
+    sf.write(path, sine(440, SR, 2.0, 2).T, SR)
+    decoder_stops_early(monkeypatch, slice(0, 100))
+    with pytest.raises(AudioError, match=r"short-read\.flac: truncated FLAC, .*64,000 frames"):
+        read_audio(path)
+
+
+def test_mp3_frame_counts_are_estimates_and_a_short_decode_is_accepted(tmp_path, monkeypatch):
+    path = tmp_path / "tone.mp3"
+    sf.write(path, sine(440, 44100, 2.0, 2).T, 44100, format="MP3")
+    decoder_stops_early(monkeypatch, slice(0, -500))
+    audio, _ = read_audio(path)
+    assert audio.shape[1] > 1.9 * 44100
+
+
+def test_half_a_second_is_too_short_for_a_take(tmp_path):
+    path = tmp_path / "blip.wav"
+    sf.write(path, sine(440, SR, 0.5).T, SR)
+    with pytest.raises(AudioError, match=r"blip\.wav: too short, it lasts 0\.500 s .* 1 s"):
+        read_audio(path, min_duration_s=MIN_AUDIO_S)
+    with pytest.raises(AudioError, match=r"blip\.wav: too short.*for tone matching"):
+        check_duration(audio_info(path), None, "tone matching", min_duration_s=MIN_AUDIO_S)
+    assert read_audio(path)[0].shape == (1, SR // 2)  # no minimum unless one is asked for
+
+
+def test_exactly_one_second_is_long_enough(tmp_path):
+    path = tmp_path / "one-second.wav"
+    sf.write(path, sine(440, 44100, 1.0).T, 44100)
+    audio, sr = read_audio(path, min_duration_s=MIN_AUDIO_S)
+    assert audio.shape == (1, 44100) and sr == 44100
+    check_duration(audio_info(path), None, min_duration_s=MIN_AUDIO_S)
+
+
+def test_the_header_check_is_callable_alone_for_the_importer(tmp_path):
+    data = good_wav(tmp_path / "whole.wav")
+    assert wav_header_problem(tmp_path / "whole.wav") is None
+    check_wav_header(tmp_path / "whole.wav")
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(bytes(data[:1000]))
+    assert wav_header_problem(cut).startswith("truncated WAV: its header says")
+    with pytest.raises(AudioError, match=r"cut\.wav: truncated WAV"):
+        check_wav_header(cut)
+    flac = tmp_path / "not-a-wav.flac"
+    sf.write(flac, sine(440, SR).T, SR)
+    assert wav_header_problem(flac) is None  # other formats are left to libsndfile

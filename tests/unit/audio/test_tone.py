@@ -6,7 +6,13 @@ import pytest
 from scipy import signal
 
 from musicapp.audio.io import AudioError
-from musicapp.audio.loudness import integrated_lufs, normalise_lufs
+from musicapp.audio.loudness import (
+    SILENCE_LUFS,
+    aligned_mono,
+    integrated_lufs,
+    is_silent,
+    normalise_lufs,
+)
 from musicapp.audio.tone import (
     PEAK,
     ToneTarget,
@@ -150,3 +156,42 @@ def test_a_more_compressed_target_gets_a_compressor_and_drive_stays_out():
     )
     _, unmatched = match_tone(dynamic, SR, [(squashed, 1.0)], dynamics_match=False)
     assert unmatched.compressor_ratio == 1
+
+
+def flipped(audio):
+    """Stereo with the right channel's polarity inverted (R = -L for a centred take)."""
+    return np.stack([audio[0], -audio[1]])
+
+
+def test_phase_inverted_stereo_is_loud_and_only_silence_in_every_channel_is_silent():
+    t = np.arange(SR * 2) / SR
+    sine = (0.1 * np.sin(2 * np.pi * 997 * t)).astype(np.float32)
+    inverted = np.stack([sine, -sine])
+    assert integrated_lufs(inverted.mean(axis=0), SR) == SILENCE_LUFS  # what a mono sum hears
+    assert not is_silent(inverted, SR)
+    assert np.allclose(aligned_mono(inverted), sine)  # the analysis hears one side, not nothing
+    assert np.allclose(aligned_mono(np.stack([sine, 0.5 * sine])), 0.75 * sine)  # plain mean
+    assert integrated_lufs(inverted, SR) == pytest.approx(-20.0, abs=0.2)
+    assert not is_silent(np.stack([sine, np.zeros_like(sine)]), SR)  # one side playing
+    assert is_silent(np.zeros((2, SR), np.float32), SR)
+    hiss = np.random.default_rng(0).normal(0, 1e-5, (2, SR)).astype(np.float32)  # -100 dBFS
+    assert is_silent(hiss, SR)
+
+
+def test_a_phase_inverted_di_is_tone_matched_as_the_upright_one_keeping_its_channels(amps):
+    dry = guitar_part(seed=3)
+    upright, _ = match_tone(dry, SR, [(amps["b"], 1.0)])
+    out, report = match_tone(flipped(dry), SR, [(amps["b"], 1.0)])
+    assert out.shape == dry.shape
+    assert np.allclose(out[1], -out[0], atol=1e-4)  # still R = -L: nothing summed or dropped
+    assert np.allclose(out[0], upright[0], atol=1e-3)  # the same processing as the upright take
+    before = log_spectral_distance(dry[:1], amps["b"][:1], SR)
+    assert log_spectral_distance(out[:1], amps["b"][:1], SR) < 0.5 * before
+    assert report.gain_db != 0
+
+
+def test_a_phase_inverted_reference_has_the_tone_of_the_upright_one(amps):
+    upright, inverted = tone_profile(amps["b"], SR), tone_profile(flipped(amps["b"]), SR)
+    assert np.allclose(inverted.envelope_db, upright.envelope_db, atol=0.01)
+    assert inverted.loudness_lufs == pytest.approx(upright.loudness_lufs, abs=0.01)
+    assert inverted.crest_db == pytest.approx(upright.crest_db, abs=0.01)
