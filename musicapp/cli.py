@@ -160,8 +160,28 @@ def cmd_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _options(args: argparse.Namespace) -> dict[str, str]:
+    """Engine options from their flags (only those given, so engines keep their defaults)."""
+    options: dict[str, str] = {}
+    if args.wet is not None:
+        text = args.wet.strip()
+        try:
+            wet = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        except ValueError:
+            raise InvalidInput(f"--wet: {args.wet!r} is not a number (0-1, or 0-100%)") from None
+        options["wet"] = f"{wet:g}"
+    for name in ("drive", "dynamics"):
+        value = getattr(args, name)
+        if value is not None:
+            options[name] = "on" if value else "off"
+    if args.tempo is not None:
+        options["tempo"] = f"{args.tempo:g}"
+    return options
+
+
 def _request(args: argparse.Namespace) -> GenerationRequest:
     return GenerationRequest(
+        options=_options(args),
         references=tuple(parse_reference(r) for r in args.refs),
         use=Use(args.use),
         duration_s=args.duration,
@@ -205,11 +225,19 @@ def cmd_generate(args: argparse.Namespace) -> int:
             "royalties": [{"holder": h.name, "id": h.id, "share": s} for h, s in royalties],
         }
         songs = ctx.studio.catalog.songs(list(take.provenance.song_shares()))
-        lines = [f"Take {take.id} ({take.duration_s:.1f} s): {take.audio_path}", "Shares:"]
+        found = {r.song_id for r in take.request.references if not r.picked}
+        rate = f"{take.sample_rate / 1000:g} kHz"
+        lines = [f"Take {take.id} ({take.duration_s:.1f} s, {rate}): {take.audio_path}", "Shares:"]
         lines += [
             f"  {share:6.1%}  {songs[sid].title} — {songs[sid].artist}"
+            + ("  (found in your audio)" if sid in found else "")
             for sid, share in take.provenance.song_shares().items()
         ]
+        if take.provenance.user_share > 0:
+            lines.append(f"  {take.provenance.user_share:6.1%}  your own audio (no royalties)")
+        if take.provenance.notes:
+            lines.append("Notes:")
+            lines += [f"  - {note}" for note in take.provenance.notes]
         lines.append("Royalties:")
         lines += [f"  {s:6.1%}  {h.name}" for h, s in royalties]
         lines.append(f"Export it with: musicapp export {take.id} OUT.flac")
@@ -424,16 +452,12 @@ def cmd_stems(args: argparse.Namespace) -> int:
     """Separate a file or a catalogue song into stems and copy them to --out."""
     import shutil
 
-    from musicapp.stems import SeparationOptions, stems_for
-
-    options = SeparationOptions(model=args.model, segment=args.segment, overlap=args.overlap)
     target = Path(args.source)
     with _open(args, build=not target.is_file()) as ctx:
-        result = run_with_progress(
-            "stems",
-            lambda p, c: stems_for(args.source, ctx.settings, ctx.catalog, options, p, c),
-            args.progress,
+        job = ctx.studio.stems_job(
+            args.source, args.model, segment=args.segment, overlap=args.overlap
         )
+        result = run_with_progress("stems", job.run, args.progress)
     stems = dict(result.stems)
     if args.out:
         out = Path(args.out)
@@ -543,6 +567,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--user-audio", help="your own audio file, for audio- and temporal-level references"
     )
     gen.add_argument("--user-range", help="START-END seconds of your audio to regenerate")
+    gen.add_argument(
+        "--wet", help="tone match: how much of the processed sound, 0-1 or 0-100%% (default 1)"
+    )
+    gen.add_argument(
+        "--drive",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="tone match: allow saturation (default on)",
+    )
+    gen.add_argument(
+        "--dynamics",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="tone match: allow a compressor (default on)",
+    )
+    gen.add_argument(
+        "--tempo", type=float, help="concat: the take's tempo in BPM (default: from references)"
+    )
     gen.set_defaults(func=cmd_generate)
 
     exp = sub.add_parser("export", parents=[common], help="export a take with its attribution")

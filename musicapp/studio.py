@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from musicapp.audio.io import MIN_AUDIO_S
 from musicapp.config import Settings
 from musicapp.consent import ConsentService
 from musicapp.consent.origins import AudioOrigins, Identification, OriginMatch
@@ -54,7 +55,7 @@ log = logging.getLogger(__name__)
 
 
 PREVIEW_S = 15.0
-MIN_TAKE_S = 1.0  # shorter user audio, or a shorter result, never becomes a take
+MIN_TAKE_S = MIN_AUDIO_S  # shorter user audio, or a shorter result, never becomes a take
 
 
 def preview_start(song: Song) -> float:
@@ -158,16 +159,43 @@ class Studio:
         return self.catalog.load_audio(song_id)
 
     def stems_job(
-        self, source: str | Path, model: str = "htdemucs", device: str | None = None
+        self,
+        source: str | Path,
+        model: str = "htdemucs",
+        device: str | None = None,
+        segment: float | None = None,
+        overlap: float = 0.25,
     ) -> FunctionJob[StemsResult]:
         """The stems of a catalogue song (by id) or an audio file, as a compute-lane job: the
         song's own stems, else Demucs when `model`'s weights are here, else the labelled DSP
-        fallback; StemsResult says which and why."""
+        fallback; StemsResult says which and why. Parts separated from catalogue audio keep its
+        song identity (they are registered with the audio origins index)."""
         from musicapp.stems.separate import SeparationOptions
-        from musicapp.stems.service import stems_job
+        from musicapp.stems.service import stems_for
 
-        options = SeparationOptions(model=model, device=device or self.settings.device)
-        return stems_job(source, self.settings, self.catalog, options)
+        options = SeparationOptions(
+            model=model, device=device or self.settings.device, segment=segment, overlap=overlap
+        )
+
+        def run(progress: ProgressCallback, cancel: CancelToken) -> StemsResult:
+            result = stems_for(source, self.settings, self.catalog, options, progress, cancel)
+            self._register_parts(source, result)
+            return result
+
+        return FunctionJob(f"stems of {Path(str(source)).name}", run, lane="compute")
+
+    def _register_parts(self, source: str | Path, result: StemsResult) -> None:
+        from musicapp.stems.service import StemMethod
+
+        if result.method is StemMethod.CATALOGUE:
+            return  # the song's own stems are indexed with the song
+        parts = list(result.stems.items())
+        origin = f"part {result.label}"
+        if result.song_id is not None:
+            self.origins.register(parts, result.song_id, origin)
+            return
+        for match in self.identify(source).matches:
+            self.origins.register(parts, match.song_id, origin, match.fraction)
 
     def engines(self) -> list[tuple[str, str]]:
         from musicapp.generation.registry import engine_labels
@@ -228,14 +256,11 @@ class Studio:
     def _user_audio(self, request: GenerationRequest) -> UserAudio | None:
         if not request.user_audio:
             return None
-        from musicapp.audio.io import AudioError, read_audio, to_channels
+        from musicapp.audio.io import read_audio, to_channels
 
-        audio, sr = read_audio(request.user_audio, self.settings.max_user_audio_s)
-        if audio.shape[1] < MIN_TAKE_S * sr:
-            raise AudioError(
-                f"audio file {request.user_audio}: lasts {audio.shape[1] / sr:.3f} s, shorter "
-                f"than the {MIN_TAKE_S:g} s a take needs"
-            )
+        audio, sr = read_audio(
+            request.user_audio, self.settings.max_user_audio_s, min_duration_s=MIN_TAKE_S
+        )
         audio = to_channels(audio, 2)
         if request.user_range is not None:
             request.user_range.check_within(audio.shape[1] / sr, f"your audio {request.user_audio}")

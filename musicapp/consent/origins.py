@@ -183,7 +183,8 @@ class AudioOrigins:
             pcm, _ = read_pcm16(path)
             digest = file_sha256(path)
             with self._lock, self._conn:
-                source = self._source(f"derived:{digest}", song_id, stem, origin, fraction)
+                key = f"derived:{digest}:{song_id}"
+                source = self._source(key, song_id, stem, origin, fraction)
                 self._add(source, chunk_digests(pcm), [pcm_sha256(pcm)], [digest])
         with self._lock:
             self._recent.clear()

@@ -41,7 +41,6 @@ from PySide6.QtWidgets import (
 )
 
 from musicapp.audio.playback import Player
-from musicapp.config import SAMPLE_RATE
 from musicapp.core import (
     GenerationRequest,
     InvalidInput,
@@ -187,9 +186,17 @@ class ToneReferences(QTableWidget):
         spin.setToolTip("How much this reference counts (its share is its weight over the total)")
         role = QComboBox()
         role.addItem(WHOLE_MIX, None)
-        for value in Role:
-            role.addItem(value.value.capitalize(), value)
-        role.setToolTip("Match the whole mix, or only the reference's stems playing this role")
+        for value in (Role.MELODY, Role.HARMONY, Role.RHYTHM):
+            stems = [s.name for s in song.stems if value.value in (s.role, s.family, s.name)]
+            if stems:
+                role.addItem(f"{value.value.capitalize()}: {', '.join(stems)}", value)
+        if role.count() > 1:
+            role.setToolTip("Match the whole mix, or only the reference's stems playing a part")
+        else:
+            role.setToolTip(
+                "This song has no stems of its own: its whole mix is matched. To match one "
+                "part, separate it first (Stems…: Demucs, or the labelled DSP fallback)"
+            )
         rng = QToolButton()
         rng.setText("Whole song")
         rng.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
@@ -265,7 +272,7 @@ class ABPlayer(QWidget):
         super().__init__(parent)
         self.player = player
         self.audio: dict[str, npt.NDArray[Any]] = {}
-        self.sample_rate = SAMPLE_RATE
+        self.sample_rate = 44100  # until audio is set
         self.play_button = QPushButton(icons.icon("play"), "Play")
         self.play_button.setObjectName("abPlay")
         self.play_button.setCheckable(True)
@@ -291,7 +298,7 @@ class ABPlayer(QWidget):
         self._poll.timeout.connect(self._check_ended)
         self.play_button.toggled.connect(self._on_play_toggled)
         self.group.buttonToggled.connect(self._on_side_toggled)
-        self.set_audio({}, SAMPLE_RATE)
+        self.set_audio({}, 44100)
 
     def side(self) -> str:
         return "A" if self.a_button.isChecked() else "B"
@@ -618,7 +625,8 @@ class AudioPanel(QDialog):
         entry = self.references.rows[row]
         dialog = RangeDialog(entry.song, entry.time_range, self)
         service, song_id = self._service, entry.song.id
-        dialog.load_audio(self._runner, lambda: service.song_audio(song_id), SAMPLE_RATE)
+        rate = entry.song.sample_rate
+        dialog.load_audio(self._runner, lambda: service.song_audio(song_id), rate)
         dialog.accepted.connect(self._on_range_chosen)
         self.range_dialog, self._range_row = dialog, row
         dialog.open()
@@ -649,7 +657,7 @@ class AudioPanel(QDialog):
             cancel.check()
             return take, service.take_audio(take), service.load_user_audio(request)
 
-        self.ab.set_audio({}, SAMPLE_RATE)
+        self.ab.set_audio({}, self.ab.sample_rate)
         self._set_running(True)
         handle = self._runner.submit(FunctionJob("Tone match", run, lane="compute"))
         self.handle = handle

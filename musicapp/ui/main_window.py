@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from musicapp.config import SAMPLE_RATE
 from musicapp.core import GenerationRequest, InvalidInput, Level, Song
 from musicapp.jobs import Progress
 from musicapp.studio import Refused
@@ -267,9 +266,8 @@ class MainWindow(QMainWindow):
         from musicapp.ui.range_dialog import RangeDialog
 
         dialog = RangeDialog(song, self.references.time_range(row), self)
-        sample_rate = int(getattr(self.context.settings, "sample_rate", SAMPLE_RATE))
         studio = self.studio
-        dialog.load_audio(self.runner, lambda: studio.song_audio(song.id), sample_rate)
+        dialog.load_audio(self.runner, lambda: studio.song_audio(song.id), song.sample_rate)
         dialog.accepted.connect(self._on_range_chosen)
         self.range_dialog, self._range_row = dialog, row
         dialog.open()
