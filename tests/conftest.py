@@ -70,3 +70,10 @@ def server():
     from musicapp.sync.fake_server import FakeServer
 
     return FakeServer()
+
+
+@pytest.fixture(scope="session")
+def recordings() -> Path:
+    """tests/data/recordings: two multitrack songs (44.1 and 48 kHz stereo, mix + stems) and a
+    DI guitar, with manifests and measured facts (see its README). Read only."""
+    return Path(__file__).parent / "data" / "recordings"

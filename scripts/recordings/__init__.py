@@ -1,0 +1,1 @@
+"""The test recordings' music and production, used by scripts/render_test_recordings.py."""
