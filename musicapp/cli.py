@@ -28,17 +28,17 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
 def parse_reference(text: str) -> Reference:
-    """Parse `SONG_ID[:WEIGHT]` or `SONG_ID,level=L,role=R,weight=W,range=A-B`."""
+    """Parse `SONG_ID[:WEIGHT]` or `SONG_ID,level=L,role=R,part=P,weight=W,range=A-B`."""
     head, *options = text.split(",")
     fields: dict[str, str] = {}
     if ":" in head:
         head, fields["weight"] = head.rsplit(":", 1)
     for option in options:
         key, sep, value = option.partition("=")
-        if not sep or key not in {"level", "role", "weight", "range"}:
+        if not sep or key not in {"level", "role", "part", "weight", "range"}:
             raise InvalidInput(
                 f"reference {text!r}: unknown option {option!r} "
-                "(use level=, role=, weight=, range=START-END)"
+                "(use level=, role=, part=, weight=, range=START-END)"
             )
         fields[key] = value
     try:
@@ -48,12 +48,13 @@ def parse_reference(text: str) -> Reference:
             f"reference {text!r}: weight {fields['weight']!r} is not a number"
         ) from None
     try:
-        level = Level(fields.get("level", "parameter" if "role" in fields else "song"))
+        default = "audio" if "part" in fields else "parameter" if "role" in fields else "song"
+        level = Level(fields.get("level", default))
         role = Role(fields["role"]) if "role" in fields else None
     except ValueError as exc:
         raise InvalidInput(f"reference {text!r}: {exc}") from None
     time_range = TimeRange.parse(fields["range"]) if "range" in fields else None
-    return Reference(head.strip(), level, role, time_range, weight)
+    return Reference(head.strip(), level, role, time_range, weight, part=fields.get("part", ""))
 
 
 class TerminalProgress:
@@ -556,7 +557,9 @@ def build_parser() -> argparse.ArgumentParser:
         "refs",
         nargs="+",
         metavar="REF",
-        help="SONG_ID[:WEIGHT] or SONG_ID,level=parameter,role=melody,weight=0.7,range=0-10",
+        help="SONG_ID[:WEIGHT] or SONG_ID,level=parameter,role=melody,weight=0.7,range=0-10; "
+        "to tone-match one part of a song: SONG_ID,level=audio,part=guitar (a stem name or "
+        "instrument family) or role=harmony",
     )
     gen.add_argument("--use", choices=[u.value for u in Use], default=Use.PRIVATE.value)
     gen.add_argument("--duration", type=float, default=20.0, help="seconds (default 20)")

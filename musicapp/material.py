@@ -57,8 +57,20 @@ def stems_needed(ref: Reference, song: Song, request: GenerationRequest) -> list
     level with a role, the stems playing that role (tone matching toward a guitar stem)."""
     if any(r.level is Level.PARAMETER for r in request.picked):
         return [s.name for s in song.stems]
-    if ref.level in (Level.AUDIO, Level.TEMPORAL) and ref.role in PART_ROLES:
-        return [s.name for s in stems_for_role(song, ref.role.value)]
+    return [s.name for s in target_stems(ref, song)]
+
+
+def target_stems(ref: Reference, song: Song) -> list[Stem]:
+    """The stems an audio- or temporal-level reference asks for: its `part` (a stem name or
+    instrument family), else the stems playing its role (melody, harmony, rhythm); [] for the
+    whole mix."""
+    if ref.level not in (Level.AUDIO, Level.TEMPORAL):
+        return []
+    if ref.part:
+        return stems_for_role(song, ref.part)
+    if ref.role in PART_ROLES:
+        assert ref.role is not None
+        return stems_for_role(song, ref.role.value)
     return []
 
 
@@ -71,14 +83,15 @@ def check_role_stems(request: GenerationRequest, songs: dict[str, Song]) -> None
     """Refuse an audio- or temporal-level reference whose role no stem of its song plays: the
     user asked to match that part, and the whole mix would be a different target."""
     for ref in request.picked:
-        if ref.level not in (Level.AUDIO, Level.TEMPORAL) or ref.role not in PART_ROLES:
+        if ref.level not in (Level.AUDIO, Level.TEMPORAL):
             continue
+        wanted = ref.part or (ref.role.value if ref.role in PART_ROLES and ref.role else "")
         song = songs[ref.song_id]
-        if stems_for_role(song, ref.role.value):
+        if not wanted or target_stems(ref, song):
             continue
         have = ", ".join(f"{s.name} ({s.role})" for s in song.stems) or "no stems"
         raise InvalidInput(
-            f"reference {ref.song_id}: {song.title} has no stem playing {ref.role.value} "
+            f"reference {ref.song_id}: {song.title} has no stem playing {wanted} "
             f"(it has {have}); match its whole mix (leave the role out), or separate it first "
             f"(`musicapp stems {ref.song_id}`, or Stems… in the window: Demucs when its weights "
             "are installed, else the labelled DSP fallback) and use the separated part as your "

@@ -9,10 +9,11 @@ a preview saved to disk, a cut of a song's mix) whatever the container, file nam
   hash of the last WINDOW samples picks the cuts, as in content-defined chunking for backups), so
   a cut of the audio, or the audio inside a longer file, still shares the chunks in its middle.
 
-Samples are compared as libsndfile gives them as int16 (``soundfile.read(dtype="int16")``): the
-raw values of a 16-bit file, ``lrint(x * 32767)`` of a float file, a 24-bit file's top 16 bits.
-Audio held in memory as float gets both forms a file written from it could give back
-(``pcm16_variants``). These are exact matches only: resampled, re-encoded lossy or re-mixed audio
+Samples are compared as 16-bit steps, ``floor(x * 32768)`` of the samples as soundfile reads them
+(float, full scale 1.0): the raw values of a 16-bit file, a 24-bit file's top 16 bits, and what
+libsndfile itself stores when it writes float audio to 16 or 24 bits, so a float, 16-bit or
+24-bit file of the same audio all agree. Audio held in memory as float also gets the form a
+rounding writer (ffmpeg, sox) would store (``pcm16_variants``). These are exact matches only: resampled, re-encoded lossy or re-mixed audio
 is the corroborative audit's job (fingerprints), not this one's.
 """
 
@@ -56,22 +57,35 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _steps(x: np.ndarray, rounding: str = "floor") -> np.ndarray:
+    """Float samples as int16 steps of 1/32768: "floor" (libsndfile's WAV and AIFF writers),
+    "nearest" (its FLAC writer at 16 bits, ffmpeg, sox), or "nearest24" (rounded to 24 bits
+    first, as its FLAC writer does at 24 bits, then read back as 16-bit steps)."""
+    scaled = np.asarray(x, dtype=np.float64) * 32768.0
+    if rounding == "floor":
+        steps = np.floor(scaled)
+    elif rounding == "nearest":
+        steps = np.rint(scaled)
+    else:
+        steps = np.floor(np.rint(scaled * 256.0) / 256.0)
+    return np.ascontiguousarray(np.clip(steps, -32768, 32767).astype(np.int16))
+
+
 def read_pcm16(path: Path) -> tuple[np.ndarray, int]:
-    """A sound file's samples as libsndfile gives them as int16: (frames, channels), rate."""
-    data, rate = sf.read(str(path), dtype="int16", always_2d=True)
-    return np.ascontiguousarray(data), int(rate)
+    """A sound file's samples as 16-bit steps: int16 (frames, channels), and its rate."""
+    data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    return _steps(data), int(rate)
 
 
 def pcm16_variants(audio: np.ndarray) -> list[np.ndarray]:
-    """Float (channels, n) audio as the int16 (frames, channels) a file written from it gives
-    back: 16-bit or float files (lrint(x * 32767)), and 24-bit files (their top 16 bits)."""
-    x = np.clip(np.asarray(audio, dtype=np.float64), -1.0, 1.0).T
-    as16 = np.clip(np.rint(x * 32767.0), -32768, 32767).astype(np.int16)
-    as24 = np.clip(np.rint(x * 8388607.0), -8388608, 8388607).astype(np.int64) >> 8
-    out = [np.ascontiguousarray(as16)]
-    top = np.ascontiguousarray(as24.astype(np.int16))
-    if not np.array_equal(top, as16):
-        out.append(top)
+    """Float (channels, n) audio as the int16 (frames, channels) steps a file written from it
+    reads back as: by libsndfile (16-bit, 24-bit or float), or by a rounding writer."""
+    x = np.asarray(audio).T
+    out = [_steps(x)]
+    for rounding in ("nearest", "nearest24"):
+        steps = _steps(x, rounding)
+        if not any(np.array_equal(steps, o) for o in out):
+            out.append(steps)
     return out
 
 

@@ -52,6 +52,7 @@ def reference_to_dict(ref: Reference) -> dict[str, Any]:
         "time_range": [ref.time_range.start_s, ref.time_range.end_s] if ref.time_range else None,
         "weight": ref.weight,
         **({"via": ref.via} if ref.via else {}),
+        **({"part": ref.part} if ref.part else {}),
     }
 
 
@@ -73,6 +74,7 @@ def reference_from_dict(data: Mapping[str, Any]) -> Reference:
         time_range=TimeRange(float(rng[0]), float(rng[1])) if rng else None,
         weight=float(data.get("weight", 1.0)),
         via=str(data.get("via") or ""),
+        part=str(data.get("part") or ""),
     )
 
 

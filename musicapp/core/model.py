@@ -188,6 +188,9 @@ class Reference:
     # audio (a catalogue stem or excerpt brought in as "your audio"): verified and attributed like
     # any reference, but engines never condition on it.
     via: str = ""
+    # Audio and temporal level: the reference's stems to match, by stem name or instrument
+    # family ("guitar"); "" matches the stems playing `role`, or the whole mix.
+    part: str = ""
 
     def __post_init__(self) -> None:
         if self.via not in ("", VIA_USER_AUDIO):
@@ -204,6 +207,11 @@ class Reference:
             )
         if self.level is Level.TEMPORAL and self.time_range is None:
             raise InvalidInput(f"reference {self.song_id}: a temporal reference needs a time range")
+        if self.part and self.level not in (Level.AUDIO, Level.TEMPORAL):
+            raise InvalidInput(
+                f"reference {self.song_id}: a part ({self.part!r}) is matched at audio or "
+                f"temporal level, not {self.level.value}"
+            )
 
     @property
     def picked(self) -> bool:
@@ -214,6 +222,8 @@ class Reference:
         parts = [self.level.value]
         if self.role:
             parts.append(self.role.value)
+        if self.part:
+            parts.append(f"its {self.part}")
         if self.time_range:
             parts.append(f"{self.time_range.start_s:g}-{self.time_range.end_s:g}s")
         return f"{self.song_id} ({', '.join(parts)}, weight {self.weight:g})"

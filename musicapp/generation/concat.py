@@ -27,7 +27,7 @@ from musicapp.generation.layers import (
     layer_of,
     make_source,
 )
-from musicapp.generation.levels import JoinLeveller, balance, bar_level, natural_step_db
+from musicapp.generation.levels import JoinLeveller, accent_db, balance, bar_level
 from musicapp.generation.rerender import check_user_request, plan_user, render_user, user_mode
 from musicapp.generation.tempo import choose_tempo
 from musicapp.generation.tracks import Tracks, provenance
@@ -189,6 +189,11 @@ class ConcatEngine:
             plan.n_bars,
         )
         joins = JoinLeveller(sr)
+        accents = {
+            (li, i): accent_db(src.audio, src.bars, sr)
+            for li, layer in enumerate(plan.layers)
+            for i, src in enumerate(layer.sources)
+        }
         # The form repeats bars (A returns); keep recent renders rather than stretch them again.
         cache: OrderedDict[tuple[int, int, int, int, int], tuple[np.ndarray, int]] = OrderedDict()
         for k in range(plan.n_bars):
@@ -212,7 +217,7 @@ class ConcatEngine:
                 if k > 0:
                     step = None
                     if not natural_in:
-                        step = natural_step_db(src.audio, int(src.bars[choice.bar]), sr)
+                        step = accents[(li, choice.source)]
                     joins.level(li, seg, pre, step, (end - start) // 2)
                 fade_out = xf if k + 1 < plan.n_bars else 0
                 joins.ended(li, seg, min(keep, pre + end - start) - fade_out)

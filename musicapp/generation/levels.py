@@ -8,8 +8,8 @@
   sample is rendered, so each reference gets one gain (within MAX_BALANCE_DB) that brings its
   share to its weight; where that is not enough, the take says why.
 - Joins keep their level (`JoinLeveller`): a bar from elsewhere starts at the level the bar
-  it follows ends at, plus the step its own source makes there (a downbeat's accent), and
-  glides back to its own level over half a bar.
+  it follows ends at, plus the step its own source usually makes at a bar line (a downbeat's
+  accent, `accent_db`), and glides back to its own level over half a bar.
 """
 
 from __future__ import annotations
@@ -125,10 +125,17 @@ class JoinLeveller:
         self._end_db[layer] = level_db(seg[:, max(0, end - edge) : end])
 
 
-def natural_step_db(audio: np.ndarray, at: int, sr: int) -> float:
-    """The level step a source makes at sample `at` (its own bar line), held within ±6 dB."""
+def accent_db(audio: np.ndarray, bars: np.ndarray, sr: int) -> float:
+    """The level step a source usually makes at its own bar lines (a downbeat's accent): the
+    median over its bars. One bar's own step would carry that bar's dynamics across the join
+    too."""
     edge = int(EDGE_S * sr)
-    if at - edge < 0 or at + edge > audio.shape[1]:
+    steps = [
+        level_db(audio[:, at : at + edge]) - level_db(audio[:, at - edge : at])
+        for at in (int(b) for b in bars[1:-1])
+        if at - edge >= 0 and at + edge <= audio.shape[1]
+    ]
+    steps = [s for s in steps if abs(s) < 40]  # a rest on either side is no accent
+    if not steps:
         return 0.0
-    step = level_db(audio[:, at : at + edge]) - level_db(audio[:, at - edge : at])
-    return float(np.clip(step, -MAX_JOIN_DB, MAX_JOIN_DB))
+    return float(np.median(steps))

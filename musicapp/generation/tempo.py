@@ -75,7 +75,7 @@ def choose_tempo(
     for t, name in zip(tempi, names, strict=True):
         if not _fits(t, target):
             s = stretch(t, target)
-            how = "half time" if fold(t, target) == 2.0 else "double time"
+            how = "double time" if fold(t, target) == 2.0 else "half time"
             folded = f" ({how})" if fold(t, target) != 1.0 else ""
             notes.append(
                 f"{name} ({t:.0f} BPM{folded}) is played {abs(s):.0%} "

@@ -176,12 +176,12 @@ def _what(mat: Material) -> str:
 
 
 def target_audio(mat: Material) -> np.ndarray:
-    """What a reference's tone is measured on: the sum of its stems that play the reference's
-    role (matched against a stem's role, family or name, e.g. "melody" or "guitar"), or the mix
-    when there is no role or no such stem was handed over."""
-    role = mat.reference.role
-    if role is not None:
-        wanted = str(role.value)
+    """What a reference's tone is measured on: the sum of the stems it asks for (its part, a
+    stem name or family such as "guitar"; else the stems playing its role, matched against a
+    stem's role, family or name), or the mix when it asks for none or none was handed over."""
+    ref = mat.reference
+    wanted = ref.part or (str(ref.role.value) if ref.role is not None else "")
+    if wanted:
         names = [
             s.name
             for s in mat.song.stems

@@ -186,10 +186,12 @@ class ToneReferences(QTableWidget):
         spin.setToolTip("How much this reference counts (its share is its weight over the total)")
         role = QComboBox()
         role.addItem(WHOLE_MIX, None)
+        for stem in song.stems:
+            role.addItem(f"{stem.name.capitalize()} stem ({stem.instrument})", f"part:{stem.name}")
         for value in (Role.MELODY, Role.HARMONY, Role.RHYTHM):
             stems = [s.name for s in song.stems if value.value in (s.role, s.family, s.name)]
-            if stems:
-                role.addItem(f"{value.value.capitalize()}: {', '.join(stems)}", value)
+            if len(stems) > 1:
+                role.addItem(f"All {value.value} stems: {', '.join(stems)}", f"role:{value.value}")
         if role.count() > 1:
             role.setToolTip("Match the whole mix, or only the reference's stems playing a part")
         else:
@@ -229,8 +231,24 @@ class ToneReferences(QTableWidget):
         self.rows[r].weight.setValue(weight)
 
     def set_role(self, r: int, role: Role | None) -> None:
+        """Match the stems playing `role` (None: the whole mix); a role one stem plays is
+        that stem."""
+        self.set_target(r, None if role is None else f"role:{role.value}")
+
+    def set_part(self, r: int, part: str) -> None:
+        """Match one stem by name."""
+        self.set_target(r, f"part:{part}")
+
+    def set_target(self, r: int, target: str | None) -> None:
+        """"part:NAME", "role:ROLE" or None (the whole mix)."""
         box = self.rows[r].role
-        box.setCurrentIndex(max(0, box.findData(role)))
+        index = box.findData(target) if target is not None else 0
+        if index < 0 and target is not None and target.startswith("role:"):
+            # a role one stem plays is that stem
+            role = target.split(":", 1)[1]
+            only = [s.name for s in self.rows[r].song.stems if role in (s.role, s.family, s.name)]
+            index = box.findData(f"part:{only[0]}") if len(only) == 1 else -1
+        box.setCurrentIndex(max(0, index))
 
     def set_time_range(self, r: int, time_range: TimeRange | None) -> None:
         self._set_row_range(self.rows[r], time_range)
@@ -248,16 +266,20 @@ class ToneReferences(QTableWidget):
                     w.setEnabled(editable)
 
     def references(self) -> tuple[Reference, ...]:
-        return tuple(
-            Reference(
-                r.song.id,
-                level=Level.AUDIO,
-                role=Role(r.role.currentData()) if r.role.currentData() else None,
-                time_range=r.time_range,
-                weight=float(r.weight.value()),
+        out = []
+        for r in self.rows:
+            kind, _, value = str(r.role.currentData() or "").partition(":")
+            out.append(
+                Reference(
+                    r.song.id,
+                    level=Level.AUDIO,
+                    role=Role(value) if kind == "role" else None,
+                    time_range=r.time_range,
+                    weight=float(r.weight.value()),
+                    part=str(value) if kind == "part" else "",
+                )
             )
-            for r in self.rows
-        )
+        return tuple(out)
 
     def songs(self) -> dict[str, Song]:
         return {r.song.id: r.song for r in self.rows}
