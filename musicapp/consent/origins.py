@@ -238,9 +238,9 @@ class AudioOrigins:
         return found
 
     def _matches(self, path: Path) -> list[OriginMatch]:
-        whole = self._lookup_whole({file_sha256(path): "file"})
         pcm, rate = read_pcm16(path)
-        whole.update(self._lookup_whole({pcm_sha256(pcm): "pcm"}))
+        whole = self._lookup_whole({pcm_sha256(pcm): "pcm"})
+        whole.update(self._lookup_whole({file_sha256(path): "file"}))  # the closer tie wins
         if whole:
             out = []
             for source, kind in whole.items():
