@@ -22,6 +22,8 @@ one sample changed.
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,8 @@ from musicapp.export.fingerprint import Digests, array_digests, file_digests, fi
 from musicapp.export.index import ContentIndex, IndexRow, default_index_path
 from musicapp.export.record import ExportError
 from musicapp.ledger import Event, Ledger
+
+log = logging.getLogger(__name__)
 
 SAME_FILE = "same file"
 SAME_AUDIO = "same audio (decoded PCM)"
@@ -176,6 +180,22 @@ def digests_of(source: Path | str | NDArray[np.floating[Any]], sample_rate: int 
         raise AudioError(f"{path}: not an audio file musicapp can read ({exc})") from None
 
 
+def _indexed(ledger: Ledger, index_path: Path | None, digests: list[str]) -> list[IndexRow]:
+    """The index's rows for ``digests``, brought up to date first. An index that cannot be
+    written (a read-only folder, another process holding it past the timeout) is replaced by
+    one in memory for this lookup: slower, as it reads the whole ledger, but as correct."""
+    path = index_path or default_index_path(ledger)
+    try:
+        with ContentIndex(path) as index:
+            index.update(ledger)
+            return index.lookup(digests)
+    except (sqlite3.Error, OSError) as exc:
+        log.warning("content index %s unusable (%s); looking up without it", path, exc)
+    with ContentIndex(Path(":memory:")) as index:
+        index.update(ledger)
+        return index.lookup(digests)
+
+
 def find_by_content(
     path_or_audio: Path | str | NDArray[np.floating[Any]],
     ledger: Ledger,
@@ -195,9 +215,7 @@ def find_by_content(
     file_digest = None
     if not isinstance(path_or_audio, np.ndarray):
         file_digest = file_sha256(Path(path_or_audio))
-    with ContentIndex(index_path or default_index_path(ledger)) as index:
-        index.update(ledger)
-        rows = index.lookup([*exact, *([file_digest] if file_digest else [])])
+    rows = _indexed(ledger, index_path, [*exact, *([file_digest] if file_digest else [])])
     best: dict[str, tuple[int, int, str, IndexRow]] = {}
     for row in rows:
         rank, how = _rank(row, exact, file_digest)

@@ -115,3 +115,12 @@ def test_the_ledger_is_not_changed_and_the_index_sits_beside_it(
     assert default_index_path(ledger) == tmp_path / INDEX_NAME
     assert (tmp_path / INDEX_NAME).is_file()
     assert ledger.verify().ok
+
+
+def test_an_index_that_cannot_be_written_is_done_without(ledger: Ledger, tmp_path: Path) -> None:
+    result = export(ledger, tmp_path, 1)
+    strip_tags(result.path)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")  # chmod cannot stop root; a file in the path can
+    match = find_by_content(result.path, ledger, blocker / "content-index.sqlite")
+    assert match is not None and match.event_id == result.event_id
