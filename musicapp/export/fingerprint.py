@@ -101,13 +101,10 @@ def write_pcm(
     once by ``to_pcm16``/``to_pcm24``; libsndfile then stores those integers as they are."""
     if bits not in BITS:
         raise ExportError(f"bits per sample must be 16 or 24, got {bits!r}")
-    fmt = fmt.upper()
-    if bits == 16:
-        sf.write(path, to_pcm16(audio, sample_rate), sample_rate, subtype="PCM_16", format=fmt)
-    else:
-        # libsndfile takes int32 as left-justified: a 24-bit value v goes in as v << 8.
-        pcm = to_pcm24(audio, sample_rate) << 8
-        sf.write(path, pcm, sample_rate, subtype="PCM_24", format=fmt)
+    # Integers, not floats, go to libsndfile, so its own float scaling (which truncates) never
+    # runs; it takes int32 as left-justified, so a 24-bit value v goes in as v << 8.
+    pcm = to_pcm16(audio, sample_rate) if bits == 16 else to_pcm24(audio, sample_rate) << 8
+    sf.write(path, pcm, sample_rate, subtype=_SUBTYPES[bits], format=fmt.upper())
 
 
 def audio_sha256(path: Path) -> str:
