@@ -215,7 +215,7 @@ def _check_audio(path: Path, file: _File) -> Check:
         return Check("audio", False, "no recorded audio hash to compare the audio with")
     field, digest, where, source = recorded
     was, fmt = source.get("pcm_format"), digests.pcm_format or "coded audio"
-    if field == "pcm_sha256" and was != digests.pcm_format:
+    if field == "pcm_sha256" and was is not None and was != digests.pcm_format:
         detail = f"converted after export: the export is {was}, this file {fmt}"
         if digests.exact.get("s16le") in (
             source.get("audio_sha256"),

@@ -12,8 +12,12 @@ from mutagen.wave import WAVE
 from numpy.typing import NDArray
 
 from musicapp.core import GenerationRequest, Level, Provenance, Role, SourceShare
+from musicapp.export.fingerprint import audio_sha256, to_pcm16
+from musicapp.export.record import ATTRIBUTION_TAG, EVENT_ID_TAG
+from musicapp.export.tags import read_tags, write_tags
 from musicapp.generation.base import Conditioning, GenerationResult
 from musicapp.jobs import CancelToken, ProgressCallback
+from musicapp.ledger import Ledger, canonical_json
 
 
 def stereo_music(seconds: float, rate: int, seed: int = 0) -> NDArray[np.float32]:
@@ -91,3 +95,20 @@ def change_one_sample(source: Path, out: Path, steps: int = 1) -> Path:
     data[len(data) // 2, 0] += steps * lsb
     sf.write(out, data, rate, subtype=info.subtype)
     return out
+
+
+def legacy_export(audio: NDArray[np.float32], rate: int, out: Path, ledger: Ledger) -> str:
+    """An export as the first writer made them: a 16-bit WAV whose record and event hold only
+    ``audio_sha256`` of its digests; the export event's id."""
+    event_id = "legacy" + "0" * 26
+    sf.write(out, to_pcm16(audio, rate), rate, subtype="PCM_16")
+    record = {
+        "references": [],
+        "export_event_id": event_id,
+        "audio_sha256": audio_sha256(out),
+        "format": "wav",
+        "exported_at": "2026-01-01T00:00:00+00:00",
+    }
+    write_tags(out, "wav", {ATTRIBUTION_TAG: canonical_json(record), EVENT_ID_TAG: event_id})
+    payload = {**record, "tags": read_tags(out, "wav"), "file_name": out.name}
+    return ledger.append("export", payload, event_id=event_id).id

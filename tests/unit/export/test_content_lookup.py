@@ -13,10 +13,15 @@ from musicapp.catalog.demo import PERMITTED_SONG_IDS
 from musicapp.export import export_audio, find_by_content
 from musicapp.export.fingerprint import to_pcm16
 from musicapp.export.lookup import SAME_AT_16, SAME_AUDIO, SAME_FILE
-from musicapp.export.record import ATTRIBUTION_TAG, EVENT_ID_TAG
 from musicapp.export.tags import write_tags
-from musicapp.ledger import Ledger, canonical_json
-from musicapp.testing.exports import change_one_sample, rewrite, stereo_music, strip_tags
+from musicapp.ledger import Ledger
+from musicapp.testing.exports import (
+    change_one_sample,
+    legacy_export,
+    rewrite,
+    stereo_music,
+    strip_tags,
+)
 
 A, B = PERMITTED_SONG_IDS[0], PERMITTED_SONG_IDS[1]
 
@@ -176,16 +181,10 @@ def test_the_same_audio_exported_twice(tmp_path: Path) -> None:
 
 def test_an_export_from_before_the_digests_is_found_by_its_16_bit_hash(tmp_path: Path) -> None:
     """The first exports recorded only ``audio_sha256``: 16-bit files, hashed as 16-bit."""
-    from musicapp.export.fingerprint import audio_sha256
-
     old = tmp_path / "old.wav"
-    sf.write(old, to_pcm16(stereo_music(2.0, 32000), 32000), 32000, subtype="PCM_16")
     with Ledger(tmp_path / "ledger.sqlite") as ledger:
-        record = {"export_event_id": "e" * 32, "audio_sha256": audio_sha256(old), "format": "wav"}
-        tags = {ATTRIBUTION_TAG: canonical_json(record), EVENT_ID_TAG: "e" * 32}
-        write_tags(old, "wav", tags)
-        ledger.append("export", {**record, "tags": tags, "file_name": old.name}, event_id="e" * 32)
+        event_id = legacy_export(stereo_music(2.0, 32000), 32000, old, ledger)
         strip_tags(old)
         match = find_by_content(old, ledger, None)
-        assert (match.event_id, match.how, match.generation_event_id) == ("e" * 32, SAME_AUDIO, "")
+        assert (match.event_id, match.how, match.generation_event_id) == (event_id, SAME_AUDIO, "")
         assert match.generation is None and match.song_shares == {}
