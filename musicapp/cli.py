@@ -257,16 +257,20 @@ def _alternatives(v: Any) -> str:
 def cmd_export(args: argparse.Namespace) -> int:
     with _open(args, build=False) as ctx:
         take = ctx.studio.take(args.take_id)
-        result = ctx.studio.export(take, Path(args.out))
+        result = ctx.studio.export(take, Path(args.out), bits=args.bits)
         _emit(
             args,
             {
                 "path": str(result.path),
                 "sidecar": str(result.sidecar_path),
                 "event_id": result.event_id,
+                "bits": result.bits,
+                "sample_rate": result.sample_rate,
                 "audio_sha256": result.audio_sha256,
+                "pcm_sha256": result.pcm_sha256,
             },
-            f"Exported {result.path}\n  sidecar {result.sidecar_path}\n  ledger event {result.event_id}",
+            f"Exported {result.path} ({result.bits}-bit, {result.sample_rate} Hz)\n"
+            f"  sidecar {result.sidecar_path}\n  ledger event {result.event_id}",
         )
     return EXIT_OK
 
@@ -274,17 +278,25 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     with _open(args, build=False) as ctx:
         report = ctx.studio.verify_file(Path(args.file))
+    lines = [report.summary]
+    if report.match is not None:
+        lines += [f"  {line}" for line in report.match.describe()]
+    lines += [f"  [{'ok' if c.ok else 'FAIL'}] {c.name}: {c.detail}" for c in report.checks]
+    lines += [f"  not established: {what}" for what in report.not_established]
     _emit(
         args,
         {
             "path": str(report.path),
             "ok": report.ok,
-            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in report.checks],
+            "summary": report.summary,
+            "checks": [
+                {"name": c.name, "ok": c.ok, "detail": c.detail, "skipped": c.skipped}
+                for c in report.checks
+            ],
+            "identified": report.match.to_dict() if report.match is not None else None,
+            "not_established": list(report.not_established),
         },
-        "\n".join(
-            [f"{'OK' if report.ok else 'FAILED'}: {report.path}"]
-            + [f"  [{'ok' if c.ok else 'FAIL'}] {c.name}: {c.detail}" for c in report.checks]
-        ),
+        "\n".join(lines),
     )
     return EXIT_OK if report.ok else EXIT_FAILED
 
@@ -593,9 +605,20 @@ def build_parser() -> argparse.ArgumentParser:
     exp = sub.add_parser("export", parents=[common], help="export a take with its attribution")
     exp.add_argument("take_id", help="a take id from `generate`, or 'last'")
     exp.add_argument("out", help="output file, .wav or .flac")
+    exp.add_argument(
+        "--bits",
+        type=int,
+        choices=[16, 24],
+        default=24,
+        help="bits per sample (default 24); the take's own sample rate is kept",
+    )
     exp.set_defaults(func=cmd_export)
 
-    ver = sub.add_parser("verify", parents=[common], help="check an exported file's attribution")
+    ver = sub.add_parser(
+        "verify",
+        parents=[common],
+        help="check an exported file's attribution, or find an untagged file by its audio",
+    )
     ver.add_argument("file")
     ver.set_defaults(func=cmd_verify)
 

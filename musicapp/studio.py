@@ -42,12 +42,12 @@ from musicapp.material import (
     resample_note,
     take_rate,
 )
-from musicapp.takes import Take, TakeStore, audio_digest, take_from_event
+from musicapp.takes import Take, TakeStore, audio_digest, take_content, take_from_event
 
 if TYPE_CHECKING:
     from musicapp.catalog.search import SearchFilters
     from musicapp.catalog.store import CatalogStore, TreeNode
-    from musicapp.export import ExportResult, FileReport
+    from musicapp.export import ContentMatch, ExportResult, FileReport
     from musicapp.ledger import Ledger
     from musicapp.stems.service import StemsResult
 
@@ -376,6 +376,8 @@ class Studio:
                     "audio_sha256": audio_digest(result.audio),
                     # What the user brought, so the record shows what was reshaped.
                     "user_audio_sha256": audio_digest(user.audio) if user is not None else None,
+                    # To find the take file, or audio decoded from it, by its content.
+                    **take_content(staged),
                 },
             )
             path = self.takes.publish(staged, event.id)
@@ -464,11 +466,17 @@ class Studio:
             ],
         }
 
-    def export(self, take: Take, out_path: Path) -> ExportResult:
-        """Write the take as WAV or FLAC with its attribution inside; logged before it appears."""
+    def export(self, take: Take, out_path: Path, bits: int = 24) -> ExportResult:
+        """Write the take as WAV or FLAC, ``bits``-bit (24 or 16) at the take's own rate, with
+        its attribution inside; logged before it appears."""
         from musicapp.export import export_audio
 
         audio, sr = self.takes.read(take.id)
+        if sr != take.sample_rate:
+            raise InvalidInput(
+                f"take {take.id}: its file {take.audio_path} is at {sr} Hz but the ledger "
+                f"recorded {take.sample_rate} Hz"
+            )
         attribution = self.attribution(take)
         titles = [r["title"] for r in attribution["references"] if r["title"]]
         return export_audio(
@@ -478,12 +486,30 @@ class Studio:
             attribution,
             self.ledger,
             title=f"After {' & '.join(titles[:3])}" if titles else "musicapp take",
+            bits=bits,
         )
 
     def verify_file(self, path: Path) -> FileReport:
+        """Check a file against its tags and the ledger; an untagged one is found by content."""
         from musicapp.export import verify_file
 
-        return verify_file(Path(path), self.ledger)
+        return verify_file(Path(path), self.ledger, self.content_index_path)
+
+    @property
+    def content_index_path(self) -> Path:
+        from musicapp.export.index import default_index_path
+
+        return default_index_path(self.ledger)
+
+    def find_by_content(
+        self, path_or_audio: Path | np.ndarray, sample_rate: int | None = None
+    ) -> ContentMatch | None:
+        """The export or take this audio (a file, or float audio at ``sample_rate``) came from."""
+        from musicapp.export.lookup import find_by_content
+
+        return find_by_content(
+            path_or_audio, self.ledger, self.content_index_path, sample_rate=sample_rate
+        )
 
     def verify_ledger(self) -> Any:
         return self.ledger.verify()

@@ -1,4 +1,9 @@
-"""Generated takes on disk: the audio of each generation beside its record, named by event id."""
+"""Generated takes on disk: the audio of each generation beside its record, named by event id.
+
+A take is kept as a 32-bit float WAV at the rate the engine produced: the engine's float32
+samples exactly, overs and all, so an export quantises once (to 24 or 16 bits) and never
+resamples. Takes made before this were 16-bit WAVs; they read the same way.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,9 @@ import soundfile as sf
 
 from musicapp.core import GenerationRequest, InvalidInput, Provenance, Verification
 from musicapp.core.codec import request_from_dict
+from musicapp.export.fingerprint import file_digests, file_sha256
+
+TAKE_SUBTYPE = "FLOAT"
 
 
 @dataclass(frozen=True)
@@ -44,9 +52,11 @@ class TakeStore:
         return Path(name)
 
     def write_staged(self, audio: np.ndarray, sample_rate: int) -> Path:
+        """Write float ``(channels, samples)`` audio, unchanged, to a staging file."""
         path = self.staging_path()
         try:
-            sf.write(path, audio.T, sample_rate, subtype="PCM_16", format="WAV")
+            samples = np.ascontiguousarray(np.asarray(audio, dtype=np.float32).T)
+            sf.write(path, samples, sample_rate, subtype=TAKE_SUBTYPE, format="WAV")
         except Exception:
             path.unlink(missing_ok=True)
             raise
@@ -83,7 +93,23 @@ def take_from_event(event_id: str, ts: str, payload: dict, store: TakeStore) -> 
     )
 
 
+def take_content(path: Path) -> dict[str, str | None]:
+    """The digests a generation event records of its take file, for finding it by content:
+    ``pcm_format`` and ``pcm_sha256`` (its samples, ``export.fingerprint``) and ``file_sha256``
+    (its bytes)."""
+    digests = file_digests(path)
+    return {
+        "pcm_format": digests.pcm_format,
+        "pcm_sha256": digests.pcm_sha256,
+        "file_sha256": file_sha256(path),
+    }
+
+
 def audio_digest(audio: np.ndarray) -> str:
-    """sha256 of float audio quantised to 16 bits, as written to the take file."""
+    """sha256 of float audio times 32767, rounded to int16, channels interleaved, no header.
+
+    What a generation event's ``audio_sha256`` (and ``user_audio_sha256``) has always held. It
+    describes the audio in memory, not any file: libsndfile scales by 32768 when it writes 16
+    bits, so it never matched the first takes' files either; ``take_content`` does."""
     pcm = (np.clip(audio.T, -1.0, 1.0) * 32767.0).round().astype("<i2")
     return hashlib.sha256(pcm.tobytes()).hexdigest()

@@ -1,7 +1,9 @@
 """The attribution record an export embeds: its fields, the credit line, and where things go.
 
 The caller's ``attribution`` dict is kept as it is and extended with the export's own fields
-(``export_event_id``, ``audio_sha256``, ``format``, ``exported_at``). The credit line reads
+(``export_event_id``, ``format``, ``exported_at`` and the content digests, ``CONTENT_FIELDS``,
+which ``fingerprint.py`` defines). The ledger payload adds ``tags``, ``file_name`` and
+``file_sha256`` (the bytes of the file as exported, tags and all). The credit line reads
 ``attribution["references"]``, a list of dicts with ``title``, ``artist`` and ``share`` (a
 fraction of 1); entries for the same title and artist are added up.
 """
@@ -26,9 +28,20 @@ EVENT_ID_TAG = "MUSICAPP_EVENT_ID"
 EXPORT_KIND = "export"
 EXPORT_FAILED_KIND = "export_failed"
 
+# What identifies the exported audio (fingerprint.py): the 16-bit read digest (the only one of
+# the first exports), the native-depth one and its format, and for 24-bit exports the digest of
+# the samples rounded to 16 bits (None for 16-bit exports).
+CONTENT_FIELDS = (
+    "audio_sha256",
+    "pcm_format",
+    "pcm_sha256",
+    "pcm16_rounded_sha256",
+    "sample_rate",
+    "channels",
+)
 # Fields the export adds to the record, and the ones the ledger payload and sidecar add on top.
-RECORD_FIELDS = ("export_event_id", "audio_sha256", "format", "exported_at")
-PAYLOAD_FIELDS = ("tags", "file_name")
+RECORD_FIELDS = ("export_event_id", "format", "exported_at", *CONTENT_FIELDS)
+PAYLOAD_FIELDS = ("tags", "file_name", "file_sha256")
 SIDECAR_FIELDS = ("ledger_event_hash", "ledger_event_seq")
 RESERVED = RECORD_FIELDS + PAYLOAD_FIELDS + SIDECAR_FIELDS
 
@@ -60,15 +73,22 @@ def check_reserved(attribution: Mapping[str, Any]) -> None:
 
 
 def build_record(
-    attribution: Mapping[str, Any], event_id: str, audio_sha256: str, fmt: str, exported_at: str
+    attribution: Mapping[str, Any],
+    event_id: str,
+    content: Mapping[str, Any],
+    fmt: str,
+    exported_at: str,
 ) -> dict[str, Any]:
+    """The record for the tags: ``content`` holds exactly the ``CONTENT_FIELDS``."""
     check_reserved(attribution)
+    if set(content) != set(CONTENT_FIELDS):
+        raise ValueError(f"content fields {sorted(content)}, expected {sorted(CONTENT_FIELDS)}")
     return {
         **attribution,
         "export_event_id": event_id,
-        "audio_sha256": audio_sha256,
         "format": fmt,
         "exported_at": exported_at,
+        **content,
     }
 
 

@@ -6,13 +6,18 @@ The checks, in order, each with a name a user can act on:
 - ``attribution``: the MUSICAPP_ATTRIBUTION tag is there and holds a JSON record naming its
   export event and audio hash, and MUSICAPP_EVENT_ID agrees with it.
 - ``audio``: the sha256 of the decoded samples equals the one recorded (in the file, or in the
-  ledger when the file's record is gone); one changed sample is enough to fail it.
+  ledger when the file's record is gone): ``pcm_sha256`` at the file's own depth, or for the
+  first exports, which recorded only that, ``audio_sha256`` over 16-bit samples; one changed
+  sample is enough to fail it.
 - ``tags``: every tag equals what the ledger's export event recorded; names the tag that differs,
   was added, or was removed.
 - ``ledger``: the export event exists, its record equals the file's, its audio hash equals the
   file's audio, and no ``export_failed`` event withdrew it.
 - ``chain``: the ledger as a whole verifies (``Ledger.verify``).
 - ``sidecar``: if ``<file>.attribution.json`` is there, it agrees with the file and the ledger.
+
+A file with none of the musicapp tags (they were stripped, or lost in a conversion; a take
+file) is identified by its audio instead, when a ledger is given (``by_content.py``).
 
 With ``ledger=None`` the tags, ledger and chain checks are reported as skipped: ok, with
 ``skipped=True`` and a detail saying so. The report's ``ok`` then means only that the file is
@@ -30,7 +35,8 @@ from typing import Any
 
 import soundfile as sf
 
-from musicapp.export.fingerprint import audio_sha256
+from musicapp.export.by_content import verify_by_content
+from musicapp.export.fingerprint import Digests, audio_sha256, file_digests
 from musicapp.export.record import (
     ATTRIBUTION_TAG,
     EVENT_ID_TAG,
@@ -39,36 +45,15 @@ from musicapp.export.record import (
     sidecar_path,
     split_payload,
 )
+from musicapp.export.report import Check, FileReport, check_chain, skipped
 from musicapp.export.tags import TagValue, read_tags
 from musicapp.ledger import Event, Ledger, LedgerError
 
+__all__ = ["Check", "FileReport", "verify_file"]
+
 _FORMATS = {"WAV": "wav", "WAVEX": "wav", "FLAC": "flac"}
-
-
-@dataclass(frozen=True)
-class Check:
-    """One named check of a file: whether it passed and, in words, why."""
-
-    name: str
-    ok: bool
-    detail: str
-    skipped: bool = False
-
-
-@dataclass(frozen=True)
-class FileReport:
-    """All checks of one file; ``ok`` when every check passed (or was skipped)."""
-
-    path: Path
-    checks: list[Check]
-    ok: bool
-
-    def check(self, name: str) -> Check | None:
-        return next((c for c in self.checks if c.name == name), None)
-
-    @property
-    def failures(self) -> list[Check]:
-        return [c for c in self.checks if not c.ok]
+# The recorded digests the audio is checked against, the stronger first.
+_AUDIO_FIELDS = ("pcm_sha256", "audio_sha256")
 
 
 @dataclass
@@ -79,8 +64,22 @@ class _File:
     tags: dict[str, TagValue]
     record: dict[str, Any] | None = None
     event_id: str | None = None
-    audio_sha256: str | None = None  # recomputed; None if the audio could not be decoded
+    digests: Digests | None = None  # recomputed; None if the audio could not be decoded
+    audio_sha256: str | None = None  # its 16-bit read digest, worked out when it is needed
     event: Event | None = None
+
+    def current(self, field: str, path: Path) -> str | None:
+        """The file's own value of a recorded digest field; None if it cannot be decoded."""
+        if self.digests is None:
+            return None
+        if field == "pcm_sha256":
+            return self.digests.pcm_sha256
+        if self.audio_sha256 is None:
+            try:
+                self.audio_sha256 = self.digests.audio_sha256 or audio_sha256(path)
+            except (sf.LibsndfileError, RuntimeError, OSError):
+                return None
+        return self.audio_sha256
 
 
 _ABSENT = object()
@@ -195,26 +194,43 @@ def _check_attribution(file: _File) -> Check:
     return Check("attribution", True, f"{count}export event {record_id}")
 
 
+def _recorded_audio(file: _File) -> tuple[str, str, str, Mapping[str, Any]] | None:
+    """(field, digest, where, record) of the strongest audio digest recorded for the file."""
+    payload = file.event.payload if file.event is not None else None
+    for source, where in ((file.record, "the file's record"), (payload, "the ledger")):
+        for field in _AUDIO_FIELDS:
+            if isinstance(source, Mapping) and isinstance(source.get(field), str):
+                return field, source[field], where, source
+    return None
+
+
 def _check_audio(path: Path, file: _File) -> Check:
     try:
-        file.audio_sha256 = audio_sha256(path)
+        digests = file.digests = file_digests(path)
+        recorded = _recorded_audio(file)
+        now = file.current(recorded[0], path) if recorded else None
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
         return Check("audio", False, f"the audio data cannot be decoded, it is damaged ({exc})")
-    recorded, source = None, ""
-    if file.record is not None and isinstance(file.record.get("audio_sha256"), str):
-        recorded, source = file.record["audio_sha256"], "the file's record"
-    elif file.event is not None and isinstance(file.event.payload.get("audio_sha256"), str):
-        recorded, source = file.event.payload["audio_sha256"], "the ledger"
     if recorded is None:
         return Check("audio", False, "no recorded audio hash to compare the audio with")
-    if recorded != file.audio_sha256:
+    field, digest, where, source = recorded
+    was, fmt = source.get("pcm_format"), digests.pcm_format or "coded audio"
+    if field == "pcm_sha256" and was is not None and was != digests.pcm_format:
+        detail = f"converted after export: the export is {was}, this file {fmt}"
+        if digests.exact.get("s16le") in (
+            source.get("audio_sha256"),
+            source.get("pcm16_rounded_sha256"),
+        ):
+            detail += "; the PCM matches the export at 16-bit, not bit-identical"
+        return Check("audio", False, detail)
+    if digest != now:
+        fmt = fmt if field == "pcm_sha256" else "s16le"
         return Check(
             "audio",
             False,
-            f"the audio was changed after export: its sha256 is {file.audio_sha256}, "
-            f"{source} says {recorded}",
+            f"the audio was changed after export: its {fmt} sha256 is {now}, {where} says {digest}",
         )
-    return Check("audio", True, f"samples match the recorded sha256 {recorded[:16]}…")
+    return Check("audio", True, f"samples match the recorded {field} {digest[:16]}…")
 
 
 def _find_event(file: _File, ledger: Ledger) -> str | None:
@@ -245,7 +261,7 @@ def _check_tags(file: _File, missing: str | None) -> Check:
     return Check("tags", True, f"all {len(recorded)} tags match ledger event {file.event.seq}")
 
 
-def _check_ledger(file: _File, ledger: Ledger, missing: str | None) -> Check:
+def _check_ledger(file: _File, ledger: Ledger, missing: str | None, path: Path) -> Check:
     event = file.event
     if event is None:
         return Check("ledger", False, missing or "no export event")
@@ -256,11 +272,11 @@ def _check_ledger(file: _File, ledger: Ledger, missing: str | None) -> Check:
         )
         if changed:
             problems.append("the file's record disagrees with the ledger: " + "; ".join(changed))
-    recorded = event.payload.get("audio_sha256")
-    if file.audio_sha256 is not None and recorded != file.audio_sha256:
-        problems.append(
-            f"the ledger recorded audio sha256 {recorded}, the file's audio is {file.audio_sha256}"
-        )
+    for field in _AUDIO_FIELDS:
+        recorded = event.payload.get(field)
+        now = file.current(field, path) if isinstance(recorded, str) else None
+        if now is not None and recorded != now:
+            problems.append(f"the ledger recorded {field} {recorded}, the file's audio is {now}")
     try:
         for failed in ledger.events(EXPORT_FAILED_KIND, since_seq=event.seq):
             if failed.payload.get("export_event_id") == event.id:
@@ -273,18 +289,6 @@ def _check_ledger(file: _File, ledger: Ledger, missing: str | None) -> Check:
     if problems:
         return Check("ledger", False, "; ".join(problems))
     return Check("ledger", True, f"export event {event.seq} of {event.ts} matches the file")
-
-
-def _check_chain(ledger: Ledger) -> Check:
-    try:
-        report = ledger.verify()
-    except LedgerError as exc:
-        return Check("chain", False, f"the ledger cannot be read ({exc})")
-    if report.ok:
-        return Check("chain", True, f"{report.checked} event(s), chain intact")
-    shown = report.problems[:3]
-    more = f" (and {len(report.problems) - 3} more)" if len(report.problems) > 3 else ""
-    return Check("chain", False, "; ".join(shown) + more)
 
 
 def _check_sidecar(path: Path, file: _File) -> Check:
@@ -316,15 +320,18 @@ def _check_sidecar(path: Path, file: _File) -> Check:
 
 
 def _skipped(name: str) -> Check:
-    return Check(name, True, "skipped: no ledger given", skipped=True)
+    return skipped(name, "skipped: no ledger given")
 
 
-def verify_file(path: Path, ledger: Ledger | None) -> FileReport:
-    """Check an exported file; never raises for a bad file, reports it."""
+def verify_file(path: Path, ledger: Ledger | None, index_path: Path | None = None) -> FileReport:
+    """Check an exported file, or identify an untagged one by its audio (``index_path``: the
+    content index, default beside the ledger); never raises for a bad file, reports it."""
     path = Path(path)
     readable, file = _read(path)
     if file is None:
         return FileReport(path, [readable], False)
+    if ledger is not None and ATTRIBUTION_TAG not in file.tags and EVENT_ID_TAG not in file.tags:
+        return verify_by_content(path, readable, ledger, index_path)
     checks = [readable, _check_attribution(file)]
     missing = _find_event(file, ledger) if ledger is not None else None
     checks.append(_check_audio(path, file))
@@ -333,8 +340,8 @@ def verify_file(path: Path, ledger: Ledger | None) -> FileReport:
     else:
         checks += [
             _check_tags(file, missing),
-            _check_ledger(file, ledger, missing),
-            _check_chain(ledger),
+            _check_ledger(file, ledger, missing, path),
+            check_chain(ledger),
         ]
     checks.append(_check_sidecar(path, file))
     return FileReport(path, checks, all(c.ok for c in checks))

@@ -22,10 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import soundfile as sf
 from numpy.typing import NDArray
 
-from musicapp.export.fingerprint import audio_sha256, to_pcm16
+from musicapp.export.fingerprint import BITS, check_audio, file_digests, file_sha256, write_pcm
 from musicapp.export.record import (
     ARTIST,
     ATTRIBUTION_TAG,
@@ -55,6 +54,9 @@ class ExportResult:
     sidecar_path: Path
     event_id: str
     audio_sha256: str
+    pcm_sha256: str = ""
+    bits: int = 24
+    sample_rate: int = 0
 
 
 def _folder_problem(out_path: Path) -> str | None:
@@ -142,13 +144,17 @@ def export_audio(
     *,
     title: str = "",
     artist: str = "musicapp",
+    bits: int = 24,
 ) -> ExportResult:
-    """Write ``audio`` (float32, (channels, samples)) to ``out_path`` (.wav or .flac) with its
-    attribution embedded, record the export in ``ledger``, and write the JSON sidecar."""
+    """Write ``audio`` (float32, (channels, samples)) to ``out_path`` (.wav or .flac) as
+    ``bits``-bit PCM (16 or 24) at ``sample_rate``, never resampled, with its attribution
+    embedded; record the export in ``ledger``, and write the JSON sidecar."""
     out_path = Path(out_path)
     fmt = format_for(out_path)
+    if isinstance(bits, bool) or bits not in BITS:
+        raise ExportError(f"export {out_path}: bits per sample must be 16 or 24, got {bits!r}")
     try:
-        pcm = to_pcm16(audio, sample_rate)
+        check_audio(audio, sample_rate)
     except ExportError as exc:
         raise ExportError(f"export {out_path}: {exc}") from None
     _check_attribution(attribution)
@@ -167,12 +173,20 @@ def export_audio(
     final_written = False
     stage = "writing the audio"
     try:
-        sf.write(tmp, pcm, sample_rate, subtype="PCM_16", format=fmt.upper())
-        digest = audio_sha256(tmp)
+        write_pcm(tmp, audio, sample_rate, bits, fmt)
+        # The digests come from the file as written, not from the samples meant for it.
+        digests = file_digests(tmp)
+        content = {
+            "audio_sha256": digests.audio_sha256,
+            "pcm_format": digests.pcm_format,
+            "pcm_sha256": digests.pcm_sha256,
+            "pcm16_rounded_sha256": digests.pcm16_rounded_sha256,
+            "sample_rate": digests.sample_rate,
+            "channels": digests.channels,
+        }
         event_id = uuid.uuid4().hex
-        record = build_record(
-            attribution, event_id, digest, fmt, datetime.now(UTC).isoformat(timespec="seconds")
-        )
+        exported_at = datetime.now(UTC).isoformat(timespec="seconds")
+        record = build_record(attribution, event_id, content, fmt, exported_at)
         stage = "writing the tags"
         wanted = {
             TITLE: title,
@@ -190,6 +204,7 @@ def export_audio(
         _fsync(tmp)
         stage = "recording the export in the ledger"
         payload = {**record, "tags": tags, "file_name": out_path.name}
+        payload["file_sha256"] = file_sha256(tmp)
         event = ledger.append(EXPORT_KIND, payload, event_id=event_id)
         stage = "writing the sidecar"
         sidecar = sidecar_path(out_path)
@@ -213,7 +228,15 @@ def export_audio(
         if isinstance(exc, ExportError) or not isinstance(exc, Exception):
             raise
         raise ExportError(f"export {out_path}: failed while {stage} ({exc})") from exc
-    return ExportResult(out_path, sidecar, event.id, digest)
+    return ExportResult(
+        out_path,
+        sidecar,
+        event.id,
+        str(digests.audio_sha256),
+        str(digests.pcm_sha256),
+        bits,
+        sample_rate,
+    )
 
 
 def _record_failure(

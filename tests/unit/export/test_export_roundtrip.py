@@ -159,3 +159,19 @@ def test_credit_line() -> None:
     assert credit_line(twice) == "Made with musicapp from: A (X) 50%, B 50%"
     assert credit_line({}) == "Made with musicapp"
     assert credit_line({"references": [{"song_id": "s9"}]}) == "Made with musicapp from: s9"
+
+
+def test_an_export_from_before_the_digests_still_verifies(tmp_path: Path, ledger: Ledger) -> None:
+    from musicapp.testing.exports import legacy_export
+
+    out = tmp_path / "old.wav"
+    legacy_export(make_audio(), 32000, out, ledger)
+    report = verify_file(out, ledger)
+    assert report.ok, report.failures
+    assert report.check("audio").detail.startswith("samples match the recorded audio_sha256")
+    raw = bytearray(out.read_bytes())
+    raw[raw.index(b"data") + 8 + 1000] ^= 0x01  # one sample, the tags kept
+    out.write_bytes(bytes(raw))
+    failed = {c.name: c.detail for c in verify_file(out, ledger).failures}
+    assert set(failed) == {"audio", "ledger"}
+    assert failed["audio"].startswith("the audio was changed after export: its s16le sha256")
