@@ -14,6 +14,7 @@ from musicapp.config import Settings
 from musicapp.consent import ConsentService
 from musicapp.consent.origins import AudioOrigins, Identification, OriginMatch
 from musicapp.core import (
+    USER_SOURCE,
     VIA_USER_AUDIO,
     GenerationRequest,
     InvalidInput,
@@ -267,9 +268,21 @@ class Studio:
         return UserAudio(request.user_audio, audio, sr)
 
     def identify(self, path: str | Path) -> Identification:
-        """Which catalogue songs' audio a file holds (a stem, a preview, a separated part, the
-        same samples under another name), by exact content; see consent/origins.py."""
-        return self.origins.identify(path)
+        """Which catalogue songs' audio a file holds, by exact content: an export or take of
+        this ledger (its references, by their shares), or catalogue audio (a stem, a preview,
+        a separated part, the same samples under another name; see consent/origins.py)."""
+        match = self.find_by_content(Path(path))
+        if match is None:
+            return self.origins.identify(path)
+        what = f"{'an export' if match.kind == 'export' else 'a take'} ({match.event_id})"
+        return Identification(
+            str(path),
+            tuple(
+                OriginMatch(song_id, "", f"{what} made from it", match.how, share)
+                for song_id, share in match.song_shares.items()
+                if song_id != USER_SOURCE and share > 0
+            ),
+        )
 
     def with_origins(self, request: GenerationRequest) -> GenerationRequest:
         """The request as the studio verifies and attributes it: the user's picks, then a
