@@ -12,14 +12,12 @@ import numpy as np
 from musicapp.audio.io import MIN_AUDIO_S
 from musicapp.config import Settings
 from musicapp.consent import ConsentService
-from musicapp.consent.origins import AudioOrigins, Identification, OriginMatch
+from musicapp.consent.origins import AudioOrigins
+from musicapp.consent.your_audio import YourAudio
 from musicapp.core import (
-    USER_SOURCE,
-    VIA_USER_AUDIO,
     GenerationRequest,
     InvalidInput,
     Level,
-    Reference,
     RightsHolder,
     Song,
     TimeRange,
@@ -92,9 +90,10 @@ class Studio:
         self.takes = TakeStore(settings.takes_dir)
         # Catalogue audio brought back as "your audio" keeps its song identity (origins.py).
         catalog_file = Path(settings.catalog_path)
-        self.origins = AudioOrigins(
+        origins = AudioOrigins(
             catalog_file.with_name(f"{catalog_file.stem}-origins.sqlite"), catalog
         )
+        self.your_audio = YourAudio(origins, self.find_by_content)
 
     # -- select ---------------------------------------------------------------------------------
 
@@ -180,23 +179,10 @@ class Studio:
 
         def run(progress: ProgressCallback, cancel: CancelToken) -> StemsResult:
             result = stems_for(source, self.settings, self.catalog, options, progress, cancel)
-            self._register_parts(source, result)
+            self.your_audio.register_parts(source, result)
             return result
 
         return FunctionJob(f"stems of {Path(str(source)).name}", run, lane="compute")
-
-    def _register_parts(self, source: str | Path, result: StemsResult) -> None:
-        from musicapp.stems.service import StemMethod
-
-        if result.method is StemMethod.CATALOGUE:
-            return  # the song's own stems are indexed with the song
-        parts = list(result.stems.items())
-        origin = f"part {result.label}"
-        if result.song_id is not None:
-            self.origins.register(parts, result.song_id, origin)
-            return
-        for match in self.identify(source).matches:
-            self.origins.register(parts, match.song_id, origin, match.fraction)
 
     def engines(self) -> list[tuple[str, str]]:
         from musicapp.generation.registry import engine_labels
@@ -267,44 +253,13 @@ class Studio:
             request.user_range.check_within(audio.shape[1] / sr, f"your audio {request.user_audio}")
         return UserAudio(request.user_audio, audio, sr)
 
-    def identify(self, path: str | Path) -> Identification:
-        """Which catalogue songs' audio a file holds, by exact content: an export or take of
-        this ledger (its references, by their shares), or catalogue audio (a stem, a preview,
-        a separated part, the same samples under another name; see consent/origins.py)."""
-        match = self.find_by_content(Path(path))
-        if match is None:
-            return self.origins.identify(path)
-        what = f"{'an export' if match.kind == 'export' else 'a take'} ({match.event_id})"
-        return Identification(
-            str(path),
-            tuple(
-                OriginMatch(song_id, "", f"{what} made from it", match.how, share)
-                for song_id, share in match.song_shares.items()
-                if song_id != USER_SOURCE and share > 0
-            ),
-        )
-
-    def with_origins(self, request: GenerationRequest) -> GenerationRequest:
-        """The request as the studio verifies and attributes it: the user's picks, then a
-        reference for every catalogue song found in the user's own audio. Whatever a front end
-        passes as found references is dropped and found again here, from the audio itself."""
-        picked = request.picked
-        if not request.user_audio:
-            return replace(request, references=picked)
-        found = self.identify(request.user_audio).by_song()
-        extra = tuple(
-            Reference(song_id, Level.AUDIO, weight=max(fraction, 1e-9), via=VIA_USER_AUDIO)
-            for song_id, fraction in found.items()
-        )
-        return replace(request, references=picked + extra)
-
     def check(self, request: GenerationRequest) -> Verification:
         """The policy's verdict without writing to the ledger (for live previews), including
         the songs found in the user's audio; an unreadable file is left to generate to refuse."""
         from musicapp.audio.io import AudioError
 
         try:
-            request = self.with_origins(request)
+            request = self.your_audio.with_origins(request)
         except (AudioError, OSError):
             request = replace(request, references=request.picked)
         return self.consent.check(request)
@@ -344,7 +299,7 @@ class Studio:
         request = replace(request, references=request.picked)
         songs = self.validate(request)
         user = self._user_audio(request)
-        full = self.with_origins(request)
+        full = self.your_audio.with_origins(request)
         found = [r for r in full.references if not r.picked]
         songs.update(self.catalog.songs(r.song_id for r in found))
         verification, verification_id = self.verify(full)
@@ -369,9 +324,7 @@ class Studio:
         provenance = assign_user_share(
             result.provenance, [(n + i, r.song_id, r.weight) for i, r in enumerate(found)]
         )
-        notes = resample_note(picked_songs, rate, user) + tuple(
-            f"your audio holds {m.describe()}" for m in self._matches(full)
-        )
+        notes = resample_note(picked_songs, rate, user) + self.your_audio.notes(full)
         provenance = replace(provenance, notes=provenance.notes + notes)
         staged = self.takes.write_staged(result.audio, result.sample_rate)
         try:
@@ -408,11 +361,6 @@ class Studio:
             created_at=event.ts,
             verification_event_id=verification_id,
         )
-
-    def _matches(self, request: GenerationRequest) -> tuple[OriginMatch, ...]:
-        if not request.user_audio or all(r.picked for r in request.references):
-            return ()
-        return self.identify(request.user_audio).matches
 
     def generate_job(self, request: GenerationRequest) -> FunctionJob[Take]:
         return FunctionJob(
