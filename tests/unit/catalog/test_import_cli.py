@@ -18,10 +18,20 @@ def test_import_reports_as_json_and_exits_1_when_files_failed(tmp_path, capsys):
     lib, _ = make_library(tmp_path)
     code, report, _ = run(capsys, tmp_path / "data", str(lib))
     assert code == EXIT_FAILED
-    assert report["counts"] == {"imported": GOOD, "unchanged": 0, "failed": len(BROKEN)}
+    assert report["counts"] == {
+        "imported": GOOD,
+        "updated": 0,
+        "unchanged": 0,
+        "failed": len(BROKEN),
+    }
     assert all(f["reason"] for f in report["failed"])
     code, again, _ = run(capsys, tmp_path / "data", str(lib))
-    assert again["counts"] == {"imported": 0, "unchanged": GOOD, "failed": len(BROKEN)}
+    assert again["counts"] == {
+        "imported": 0,
+        "updated": 0,
+        "unchanged": GOOD,
+        "failed": len(BROKEN),
+    }
 
 
 def test_import_of_good_files_exits_0_and_does_not_build_the_demo(tmp_path, capsys):
