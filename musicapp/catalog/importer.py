@@ -111,6 +111,13 @@ def import_library(
         skip.add(_key(manifest))
     report = ImportReport()
     files = _walk(path, report, skip) if walk else []
+    unreadable = [e.where for e in entries if not e.readable]
+    held: list[FailedFile] = []
+    if unreadable:
+        # A row that could not be read may describe any of the files no other row does (a
+        # mix or its stems): importing them as unregistered songs would be wrong and lasting.
+        held = [FailedFile(str(f), _held_back(unreadable)) for f in files if _key(f) not in by_path]
+        files = [f for f in files if _key(f) in by_path]
     seen = {_key(f) for f in files}
     work: list[tuple[Path | None, Entry | None]] = [(f, by_path.get(_key(f))) for f in files]
     work += [(e.path, e) for e in entries if e.path is None or _key(e.path) not in seen]
@@ -124,8 +131,17 @@ def import_library(
         except (InvalidInput, OSError) as exc:
             where = str(file) if file is not None else entry.where if entry else ""
             report.failed.append(FailedFile(where, str(exc)))
+    report.failed += held
     progress(Progress(1.0, "import", report.summary().splitlines()[0]))
     return report
+
+
+def _held_back(rows: list[str]) -> str:
+    named = ", ".join(rows[:3]) + (f" and {len(rows) - 3} more" if len(rows) > 3 else "")
+    return (
+        f"not imported: {named} could not be read and may describe this file; fix the "
+        "manifest and import again"
+    )
 
 
 def _key(path: Path) -> str:

@@ -89,6 +89,7 @@ class Entry:
     errors: tuple[str, ...] = field(default=())
     song_id: str | None = None  # the row's own id for the song, when it gives one
     manifest: Path | None = None
+    readable: bool = True  # False: the row could not be read, so its files are unknown
 
     @property
     def files(self) -> list[Path]:
@@ -120,7 +121,9 @@ def read_manifest(path: Path) -> list[Entry]:
     entries = []
     for r in records:
         if r.fields is None:
-            entries.append(Entry(r.where, None, {}, (), {}, errors=(r.error,), manifest=path))
+            entries.append(
+                Entry(r.where, None, {}, (), {}, errors=(r.error,), manifest=path, readable=False)
+            )
         else:
             entries.append(replace(_entry(r.fields, r.where, path.parent), manifest=path))
     return _check_repeats(entries)
@@ -140,8 +143,17 @@ def _entry(raw: dict[str, Any], where: str, base: Path) -> Entry:
     grants: dict[str, Grant] = {}
     stems: tuple[StemSpec, ...] = ()
     file = song_id = ""
+    # The files first, each on its own: a row with other errors still says which files are
+    # its, so the folder walk does not import them as songs of their own.
     try:
         file = _text(row.get("file"), "file", MAX_PATH, where)
+    except InvalidInput as exc:
+        errors.append(str(exc))
+    try:
+        stems = _stems(row.get("stems"), base, where)
+    except InvalidInput as exc:
+        errors.append(str(exc))
+    try:
         song_id = _text(row.get("id"), "id", MAX_ID, where)
         if song_id and not SAFE_NAME.match(song_id):
             raise InvalidInput(f"{where}: id {song_id!r}: use letters, digits, '.', '-' or '_'")
@@ -160,11 +172,10 @@ def _entry(raw: dict[str, Any], where: str, base: Path) -> Entry:
             fields["year"] = int(year)
         song_grant = _grant(row.get("permissions"), row.get("uses"), where)
         splits, grants = _holders(row.get("rights_holders"), song_grant, where)
-        stems = _stems(row.get("stems"), base, where)
-        if not file and not stems:
-            raise InvalidInput(f"{where}: no file (the song's full mix) and no stems")
     except InvalidInput as exc:
         errors.append(str(exc))
+    if not file and not stems and not errors:
+        errors.append(f"{where}: no file (the song's full mix) and no stems")
     return Entry(
         where,
         base / file if file else None,
@@ -214,7 +225,7 @@ def _text(value: Any, name: str, limit: int, where: str) -> str:
     return text
 
 
-def _items(value: Any, name: str, where: str, sep: str = ";,") -> list[str]:
+def _items(value: Any, name: str, where: str, sep: str = ";,", limit: int = MAX_ITEM) -> list[str]:
     if value is None:
         return []
     if isinstance(value, list):
@@ -226,9 +237,9 @@ def _items(value: Any, name: str, where: str, sep: str = ";,") -> list[str]:
     if len(items) > MAX_ITEMS:
         raise InvalidInput(f"{where}: {name} has {len(items)} items, at most {MAX_ITEMS}")
     for item in items:
-        if len(item) > MAX_ITEM:
+        if len(item) > limit:
             raise InvalidInput(
-                f"{where}: an item of {name} is {len(item):,} characters, at most {MAX_ITEM}"
+                f"{where}: an item of {name} is {len(item):,} characters, at most {limit}"
             )
     return items
 
@@ -262,7 +273,7 @@ def _holders(
     elif isinstance(value, dict):
         raise InvalidInput(f"{where}: rights_holders must be a list")
     elif value:
-        for part in _items(value, "rights_holders", where, sep=";"):
+        for part in _items(value, "rights_holders", where, sep=";", limit=MAX_TEXT + 30):
             name, sep, amount = part.rpartition(":")
             if not sep:
                 raise InvalidInput(f"{where}: rights holder {part!r} needs a share (Name:0.5)")
@@ -319,7 +330,7 @@ def _stems(value: Any, base: Path, where: str) -> tuple[StemSpec, ...]:
         specs = value
     elif value:
         specs = []
-        for part in _items(value, "stems", where, sep=";"):
+        for part in _items(value, "stems", where, sep=";", limit=MAX_ID + MAX_PATH + 1):
             name, sep, file = part.partition("=")
             if not sep:
                 raise InvalidInput(f"{where}: stem {part!r} should be name=path")

@@ -94,11 +94,11 @@ def _csv_records(text: str, path: Path) -> list[Record]:
             problem, fields = f"not well-formed CSV ({exc})", None
         else:
             problem = ""
-            if lines.pos - start > 0:
-                problem = (
-                    "a quoted field runs past the end of the line (an unclosed quote?); "
-                    'put the closing " on the same line'
-                )
+        if lines.pos - start > 0:  # the record ran past its line: a quote was left open
+            problem = (
+                "a quoted field runs past the end of the line (an unclosed quote?); "
+                'put the closing " on the same line'
+            )
         if problem:
             if header is None:
                 raise InvalidInput(f"manifest {path} line {start}: {problem}")
