@@ -129,8 +129,9 @@ def import_library(
         try:
             job.one(file, entry)
         except (InvalidInput, OSError) as exc:
-            where = str(file) if file is not None else entry.where if entry else ""
-            report.failed.append(FailedFile(where, str(exc)))
+            # A row that names no file (or could not be read) is reported under its manifest.
+            named = file if file is not None else entry.manifest if entry is not None else None
+            report.failed.append(FailedFile(str(named or ""), str(exc)))
     report.failed += held
     progress(Progress(1.0, "import", report.summary().splitlines()[0]))
     return report
@@ -193,29 +194,48 @@ class _Import:
             if f.is_dir():
                 raise InvalidInput(f"{where}{f}: a folder, not an audio file")
         file_hash = content_hash(file) if file is not None else ""
-        parts = [file_hash] + [f"{s.name}={content_hash(s.path)}" for s in stems]
+        stem_hashes = {s.name: content_hash(s.path) for s in stems}
+        parts = [file_hash] + [f"{name}={h}" for name, h in stem_hashes.items()]
         digest = hashlib.sha256("\n".join(parts).encode()).hexdigest() if stems else file_hash
         source_path = file if file is not None else stems[0].path
+        notes = self._stems_imported_as_songs(stem_hashes)
         known = self.store.import_record(digest)
-        note = ""
         if known is None and stems and file_hash:
             known = self.store.import_record(file_hash)
-            note = "its stems were not attached: the song is in the catalogue without them"
+            if known is not None:
+                notes.insert(
+                    0, "its stems were not attached: the song is in the catalogue without them"
+                )
         if known is not None:
-            self._known(source_path, entry, known, note)
+            self._known(source_path, entry, known, notes)
             return
         if entry is not None and entry.song_id and self.store.song(entry.song_id) is not None:
             raise InvalidInput(
                 f"{where}id {entry.song_id} is already in the catalogue with other audio; "
                 "give this recording another id"
             )
-        self._new(file, entry, digest, source_path)
+        self._new(file, entry, digest, source_path, notes)
 
-    def _known(self, path: Path, entry: Entry | None, known: dict[str, str], note: str) -> None:
+    def _stems_imported_as_songs(self, stem_hashes: dict[str, str]) -> list[str]:
+        """A note on stem files an earlier import took for songs (before stems were attached):
+        those songs stay, since consent and ledger history may refer to them."""
+        found = [
+            f"{name} as {record['song_id']}"
+            for name, h in stem_hashes.items()
+            if (record := self.store.import_record(h)) is not None
+        ]
+        if not found:
+            return []
+        return [f"stem files imported as songs of their own before stay so ({', '.join(found)})"]
+
+    def _known(
+        self, path: Path, entry: Entry | None, known: dict[str, str], notes: list[str]
+    ) -> None:
         """A song already in the catalogue: apply the row's rights to it, or say unchanged."""
         song_id = known["song_id"]
-        if not note and known["path"] != _key(path):
-            note = f"same content as {known['path']}"
+        if known["path"] != _key(path):
+            notes = [f"same content as {known['path']}", *notes]
+        note = "; ".join(notes)
         song = self.store.song(song_id)
         if entry is None or song is None:
             self.report.unchanged.append(UnchangedFile(str(path), song_id, note))
@@ -233,10 +253,17 @@ class _Import:
                 "import through the studio (musicapp import)"
             )
         event_id = import_rights.apply_change(self.store, change, entry, path, self.record, self.at)
-        changes = tuple(change.describe()) + ((note,) if note else ())
+        changes = tuple(change.describe()) + tuple(notes)
         self.report.updated.append(UpdatedSong(str(path), song_id, entry.where, changes, event_id))
 
-    def _new(self, file: Path | None, entry: Entry | None, digest: str, source: Path) -> None:
+    def _new(
+        self,
+        file: Path | None,
+        entry: Entry | None,
+        digest: str,
+        source: Path,
+        notes: list[str],
+    ) -> None:
         sources = self._sources(file, entry)
         rate = kept_rate(next(iter(sources.values())).rate)
         fields, clipped = _fields(file, entry)
@@ -281,7 +308,7 @@ class _Import:
                         {"event_id": event_id, "song_id": song_id, "reason": str(exc)},
                     )
                 raise
-        notes = [*clipped]
+        notes = [*clipped, *notes]
         if file is not None:
             fmt = sources[""].format
             expected = _FORMAT_OF_SUFFIX.get(file.suffix.lower())

@@ -94,7 +94,8 @@ def _csv_records(text: str, path: Path) -> list[Record]:
             problem, fields = f"not well-formed CSV ({exc})", None
         else:
             problem = ""
-        if lines.pos - start > 0:  # the record ran past its line: a quote was left open
+        # The record ran past its line, or the file ended inside quotes: a quote was left open.
+        if lines.pos - start > 0 or "end of data" in problem:
             problem = (
                 "a quoted field runs past the end of the line (an unclosed quote?); "
                 'put the closing " on the same line'

@@ -246,7 +246,7 @@ def _v_source_rate(db: Database) -> None:
     # older song) or 'recorded' (imported stems: a mono one in the centre on both sides, a
     # stereo one as it is). mix_file names the song's own full mix in its folder; '' when the
     # mix is the sum of its stems. Songs imported before this keep their channels as stems of
-    # role 'mix' (mix.LEGACY_MIX_STEMS), which the store still reads as their own mix.
+    # role 'mix' (mix.MIX_STEMS), which the store still reads as their own mix.
     _run(
         db,
         """

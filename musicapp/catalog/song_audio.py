@@ -26,6 +26,7 @@ class StoredSong:
     gain: float
     stems: tuple[Stem, ...]
     channels: tuple[Stem, ...] = ()  # an older import's mix channels (mix.MIX_STEMS)
+    duration_s: float = 0.0
 
     @property
     def has_own_mix(self) -> bool:

@@ -365,6 +365,7 @@ class CatalogStore(ConsentTables, Browsing):
             float(gain),
             song.stems,
             tuple(channels),
+            song.duration_s,
         )
 
     def stem_path(self, song_id: str, stem_name: str) -> Path:
@@ -399,8 +400,7 @@ class CatalogStore(ConsentTables, Browsing):
         stored = self._stored(song_id)
         start, stop = 0, None
         if time_range is not None:
-            duration = self._known(song_id).duration_s
-            time_range.check_within(duration, f"song {song_id}")
+            time_range.check_within(stored.duration_s, f"song {song_id}")
             start = round(time_range.start_s * stored.rate)
             stop = round(time_range.end_s * stored.rate)
         if stem is not None:

@@ -211,3 +211,15 @@ def test_a_bad_row_keeps_its_files_out_of_the_walk(store, tmp_path):
     (failed,) = report.failed
     assert failed.reason == "manifest.csv line 2: title is 301 characters, at most 300"
     assert store.count() == 0  # neither the mix nor its stems became songs of their own
+
+
+def test_stems_an_earlier_import_took_for_songs_are_named(store, tmp_path, ledger):
+    music = tmp_path / "music"
+    multitrack(music, "first")
+    stray = import_library(store, music / "first" / "guitar.wav").imported[0].song_id
+    manifest = music / "manifest.csv"
+    manifest.write_text(HEADER + row("first", "First Light", "Ann Archer:1", "private"))
+    (song,) = import_library(store, music, manifest, record=recorder(ledger)).imported
+    assert song.song_id == "ann-archer-first-light" and song.stems == ("guitar", "vocals")
+    assert f"guitar as {stray}" in song.note
+    assert store.song(stray) is not None  # kept: it may have history of its own

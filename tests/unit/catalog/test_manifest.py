@@ -30,6 +30,13 @@ def test_an_unclosed_quote_is_an_error_on_its_line_and_the_next_row_still_reads(
     assert (gamma.where, gamma.fields["title"], gamma.errors) == ("m.csv line 4", "Gamma", ())
 
 
+def test_an_unclosed_quote_on_the_last_line_is_named_too(tmp_path):
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(HEADER + 'a.wav,"Alpha,Ann,Ann:1,song_level,private')
+    (alpha,) = read_manifest(manifest)
+    assert alpha.errors[0].startswith("m.csv line 2: ") and "unclosed quote" in alpha.errors[0]
+
+
 def test_a_quote_closed_on_a_later_line_does_not_swallow_the_rows_between(tmp_path):
     manifest = tmp_path / "m.csv"
     manifest.write_text(
