@@ -36,6 +36,10 @@ def main() -> None:
             job = ctx.studio.build_demo_job(limit=args.limit)
             songs, build_s = timed(lambda: job.run(lambda p: None, CancelToken()))
             rows.append(("demo catalogue build", f"{songs} songs", build_s, 120.0))
+            flac = sum(p.stat().st_size for p in settings.audio_dir.rglob("*.flac"))
+            print(
+                f"demo catalogue audio: {flac / 1e6:.0f} MB, {flac / max(songs, 1) / 1e6:.1f} MB/song"
+            )
 
             ids = PERMITTED_SONG_IDS[:3]
             _, decode_s = timed(lambda: [ctx.catalog.load_audio(i) for i in ids])

@@ -374,11 +374,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Import audio files and/or a manifest; exit 1 when any file could not be imported."""
-    from musicapp.catalog.importer import import_job
-
     with _open(args, build=False) as ctx:
         manifest = Path(args.manifest) if args.manifest else None
-        job = import_job(ctx.catalog, Path(args.path), manifest)
+        job = ctx.studio.import_job(Path(args.path), manifest)
         report = run_with_progress("import", job.run, args.progress)
         _emit(args, report.to_dict(), report.summary())
     return EXIT_OK if report.ok else EXIT_FAILED
@@ -627,8 +625,11 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="import a folder of WAV/FLAC/OGG/MP3 files and/or a CSV or JSON manifest",
         description="Import audio files (tags read with mutagen) and/or a manifest with rights "
-        "holders, splits and consent. Unchanged files are skipped. Files without a manifest row "
-        "get no consent (default deny). Exit status 1 when any file failed.",
+        "holders, splits, consent and stems. Songs keep their own sample rate and stereo image; "
+        "stems a manifest names are attached to their song. Unchanged files are skipped, but "
+        "changed rights in their manifest rows are applied as new versions, logged in the "
+        "ledger first. Files without a manifest row get no consent (default deny). Exit status "
+        "1 when any file or row failed.",
     )
     imp.add_argument("path", help="a folder (searched recursively), an audio file or a manifest")
     imp.add_argument("--manifest", help="a .csv or .json manifest describing the files")

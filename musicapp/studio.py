@@ -44,6 +44,7 @@ from musicapp.material import (
 from musicapp.takes import Take, TakeStore, audio_digest, take_content, take_from_event
 
 if TYPE_CHECKING:
+    from musicapp.catalog.import_report import ImportReport
     from musicapp.catalog.search import SearchFilters
     from musicapp.catalog.store import CatalogStore, TreeNode
     from musicapp.export import ContentMatch, ExportResult, FileReport
@@ -153,6 +154,32 @@ class Studio:
             lambda progress, cancel: build_demo(self.catalog, progress, cancel, limit=limit),
             lane="io",
         )
+
+    def import_library(
+        self,
+        path: Path,
+        manifest: Path | None = None,
+        progress: ProgressCallback = no_progress,
+        cancel: CancelToken | None = None,
+    ) -> ImportReport:
+        """Import audio files and/or a manifest into the catalogue; the rights a manifest gives
+        or changes are appended to the ledger (catalog_rights) before they take effect."""
+        from musicapp.catalog.importer import import_library
+
+        return import_library(
+            self.catalog, path, manifest, progress, cancel, record=self._record_catalog_event
+        )
+
+    def import_job(self, path: Path, manifest: Path | None = None) -> FunctionJob[ImportReport]:
+        """`import_library` as a job on the io lane (progress per song, cancel between songs)."""
+        return FunctionJob(
+            "import_library",
+            lambda progress, cancel: self.import_library(path, manifest, progress, cancel),
+            lane="io",
+        )
+
+    def _record_catalog_event(self, kind: str, payload: dict[str, Any]) -> str:
+        return self.ledger.append(kind, payload).id
 
     def song_audio(self, song_id: str) -> np.ndarray:
         """A catalogue song's stereo mix at its own rate, song.sample_rate (waveforms, ranges)."""

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import soundfile as sf
 
-from musicapp.audio.io import AudioError, resample
-from musicapp.catalog.mix import Audio
-from musicapp.config import SAMPLE_RATE
+from musicapp.audio.io import AudioError, resample, to_channels
+from musicapp.catalog.song_files import MAX_RATE, MIN_RATE, stored_subtype
 
 # libsndfile 1.1+ decodes MP3 itself, so no extra decoder is needed where it does.
 AUDIO_SUFFIXES = frozenset(
@@ -21,6 +21,10 @@ AUDIO_SUFFIXES = frozenset(
 )
 MIN_SECONDS = 1.0  # shorter than a bar of music: nothing to reference
 MAX_SECONDS = 20 * 60.0  # keeps one file's decoding under about 1 GB of memory
+# Files add_song can store as they are: exact frame counts, integer or float PCM.
+_PASS_FORMATS = frozenset({"WAV", "WAVEX", "FLAC", "AIFF"})
+_PASS_SUBTYPES = frozenset({"PCM_S8", "PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE"})
+_LOSSY_SUBTYPES = frozenset({"VORBIS", "OPUS", "MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III"})
 
 
 def content_hash(path: Path) -> str:
@@ -32,8 +36,25 @@ def content_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def decode(path: Path) -> tuple[Audio, str]:
-    """Decode a file to float32 (channels ≤ 2, samples) at SAMPLE_RATE, and its format name.
+@dataclass(frozen=True)
+class SourceAudio:
+    """One audio file to import, checked: its format and what its header says, with the frame
+    count that could really be decoded."""
+
+    path: Path
+    format: str
+    subtype: str
+    rate: int
+    channels: int
+    frames: int
+
+    @property
+    def lossy(self) -> bool:
+        return self.subtype in _LOSSY_SUBTYPES or self.format in ("MP3", "OGG")
+
+
+def inspect(path: Path) -> SourceAudio:
+    """Check that a file decodes whole, reading it a block at a time (memory stays flat).
 
     Raises AudioError with a reason a person can act on ("zero-length audio", "truncated FLAC").
     """
@@ -53,24 +74,59 @@ def decode(path: Path) -> tuple[Audio, str]:
         )
     if info.format == "WAV":
         _check_wav_length(path, size)
+    frames = 0
     try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        with sf.SoundFile(str(path)) as f:
+            for block in f.blocks(blocksize=1 << 16, dtype="float32", always_2d=True):
+                if not np.all(np.isfinite(block)):
+                    raise AudioError("contains samples that are not finite numbers")
+                frames += len(block)
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
         raise AudioError(f"truncated or damaged {info.format} ({exc})") from exc
-    if len(data) < info.frames and info.format != "MP3":  # MP3 frame counts are estimates
+    if frames < info.frames and info.format != "MP3":  # MP3 frame counts are estimates
         raise AudioError(
             f"truncated {info.format}: the header says {info.frames} frames, "
-            f"only {len(data)} could be decoded"
+            f"only {frames} could be decoded"
         )
-    if len(data) == 0:
+    if frames == 0:
         raise AudioError("zero-length audio")
-    if len(data) / rate < MIN_SECONDS:
-        raise AudioError(f"too short ({len(data) / rate:.3f} s; at least {MIN_SECONDS:g} s)")
-    if not np.all(np.isfinite(data)):
-        raise AudioError("contains samples that are not finite numbers")
-    # More than two channels: the first two are the front left and right in every usual layout.
-    audio = np.ascontiguousarray(data.T[:2])
-    return resample(audio, int(rate), SAMPLE_RATE), str(info.format)
+    rate = int(info.samplerate)
+    if frames / rate < MIN_SECONDS:
+        raise AudioError(f"too short ({frames / rate:.3f} s; at least {MIN_SECONDS:g} s)")
+    return SourceAudio(path, str(info.format), str(info.subtype), rate, info.channels, frames)
+
+
+def kept_rate(rate: int) -> int:
+    """The rate the catalogue keeps a source at: its own, brought into MIN_RATE..MAX_RATE."""
+    return min(max(rate, MIN_RATE), MAX_RATE)
+
+
+def storable(source: SourceAudio, rate: int, folder: Path, name: str) -> Path:
+    """A file CatalogStore.add_song can keep for this source at `rate`: the source itself when
+    it is mono or stereo PCM WAV, FLAC or AIFF at that rate, else a WAV written in `folder`.
+
+    The written WAV keeps 16-bit sources (and lossy ones, whose noise is far above 16 bits) at
+    16 bit and others as float, which the store keeps at 24 bit.
+    """
+    if (
+        source.format in _PASS_FORMATS
+        and source.channels <= 2
+        and source.rate == rate
+        and source.subtype in _PASS_SUBTYPES
+    ):
+        return source.path
+    try:
+        data, _ = sf.read(str(source.path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        raise AudioError(f"truncated or damaged {source.format} ({exc})") from exc
+    audio = to_channels(np.ascontiguousarray(data.T), min(source.channels, 2))
+    del data
+    audio = resample(audio, source.rate, rate)
+    out = folder / f"{name}.wav"
+    sixteen = source.lossy or stored_subtype(source.subtype) == "PCM_16"
+    subtype = "PCM_16" if sixteen else "FLOAT"
+    sf.write(str(out), np.clip(audio, -1.0, 1.0).T, rate, subtype=subtype, format="WAV")
+    return out
 
 
 def _unreadable(path: Path, exc: Exception) -> str:

@@ -18,7 +18,7 @@ import soundfile as sf
 
 from musicapp.catalog.recipe import Arrangement, Kit, Recipe, SongSpec, load_recipe
 from musicapp.catalog.store import CatalogStore
-from musicapp.config import SAMPLE_RATE
+from musicapp.config import CATALOGUE_RATE
 from musicapp.core import ConsentRecord, Permission, Song, Stem, Use
 from musicapp.jobs import CancelToken, Progress, ProgressCallback, no_progress
 
@@ -230,7 +230,7 @@ def _render_song(job: _RenderJob) -> _Rendered:
 
     spec = job.spec
     arranged = arrange(spec, job.arrangement, job.kits, job.min_s, job.max_s)
-    n = round((arranged.length_s + job.tail_s) * SAMPLE_RATE)
+    n = round((arranged.length_s + job.tail_s) * CATALOGUE_RATE)
     out = Path(job.out_dir) / spec.id
     out.mkdir(parents=True, exist_ok=True)
     stems, files = [], {}
@@ -238,8 +238,9 @@ def _render_song(job: _RenderJob) -> _Rendered:
         preset = track.kit.preset if track.kit else None
         audio = normalise(render(track.events, n, track.voice.program, preset), track.role)
         path = out / f"{track.voice.name}.wav"
-        # Float WAV: lossless and quick; the store encodes the FLAC it keeps.
-        sf.write(path, audio, SAMPLE_RATE, subtype="FLOAT")
+        # 16-bit: the soundfont's own samples are 16-bit, so more depth would only cost disk;
+        # the store keeps the depth it is given.
+        sf.write(path, audio, CATALOGUE_RATE, subtype="PCM_16")
         files[track.voice.name] = str(path)
         instrument = track.kit.instrument if track.kit else instrument_name(track.voice.program)
         stems.append(Stem(track.voice.name, instrument, track.voice.family, track.role))
@@ -257,12 +258,13 @@ def _render_song(job: _RenderJob) -> _Rendered:
         region=meta["region"] or "",
         instruments=tuple(dict.fromkeys(s.instrument for s in stems)),
         moods=moods(arranged.minor, spec.tempo, meta["moods"]),
-        duration_s=n / SAMPLE_RATE,
+        duration_s=n / CATALOGUE_RATE,
         tempo_bpm=spec.tempo,
         beats_per_bar=arranged.beats_per_bar,
         downbeat_s=arranged.downbeat_s,
         key=arranged.key,
         splits=spec.splits,
         stems=tuple(stems),
+        sample_rate=CATALOGUE_RATE,
     )
     return _Rendered(song, files)

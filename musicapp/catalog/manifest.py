@@ -1,15 +1,21 @@
-"""Import manifests (CSV or JSON): per file, metadata, rights holders and splits, consent, stems."""
+"""Import manifests (CSV or JSON): per song, metadata, rights holders and splits, consent, stems.
+
+Each row describes one song: its full mix (`file`) and/or its stems, an optional `id`, what it
+is, who holds its rights and what they consent to. Rows are checked strictly: unknown columns
+or fields are named, every field has a length limit, and a row that breaks a rule is returned
+with its errors (the importer reports and skips it) while the others go on.
+"""
 
 from __future__ import annotations
 
-import csv
-import json
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from musicapp.catalog.manifest_files import read_records
+from musicapp.catalog.song_files import MAX_TEXT, SAFE_NAME
 from musicapp.core import InvalidInput, Permission, RightsHolder, Split, Use, check_splits
 
 # The manifest's names for the paper's Table 1 flags; the enum values are accepted too.
@@ -21,8 +27,21 @@ PERMISSION_NAMES = {
     **{p.value: p for p in Permission},
 }
 USE_NAMES = {**{u.value: u for u in Use}, "non-commercial": Use.NON_COMMERCIAL}
-_TEXT_FIELDS = ("title", "artist", "album", "genre", "subgenre", "era", "country", "region")
-_LIST_FIELDS = ("instruments", "moods")
+MAX_ID = 100  # song ids, holder ids and stem names
+MAX_ITEMS = 50  # instruments, moods, rights holders, stems, flags and uses of one song
+MAX_ITEM = 100  # one instrument or mood
+MAX_PATH = 1000
+TEXT_FIELDS = ("title", "artist", "album", "genre", "subgenre", "era", "country", "region")
+LIST_FIELDS = ("instruments", "moods")
+SONG_FIELDS = frozenset(
+    {"file", "id", "year", "rights_holders", "permissions", "uses", "stems"}
+    | set(TEXT_FIELDS)
+    | set(LIST_FIELDS)
+)
+HOLDER_FIELDS = frozenset({"name", "share", "id", "kind", "permissions", "uses"})
+STEM_FIELDS = frozenset({"name", "file", "path", "role", "instrument", "family"})
+ROLES = ("melody", "harmony", "bass", "rhythm")
+_ALIASES = {"splits": "rights_holders", "holders": "rights_holders"}
 # Stem names that say their musical role; anything else is taken as harmony.
 _ROLE_OF_NAME = {
     "melody": "melody",
@@ -59,15 +78,23 @@ class Grant:
 
 @dataclass(frozen=True)
 class Entry:
-    """One manifest row: the file it describes and what it says about it."""
+    """One manifest row: the files it describes and what it says about them."""
 
-    where: str  # "manifest row 7", for messages
-    path: Path
+    where: str  # "manifest.csv line 7", for messages
+    path: Path | None  # the song's full mix; None when the row gives only stems
     fields: dict[str, Any]
     splits: tuple[Split, ...]
     grants: dict[str, Grant]  # by holder id; a holder missing here has given no consent
     stems: tuple[StemSpec, ...] = ()
     errors: tuple[str, ...] = field(default=())
+    song_id: str | None = None  # the row's own id for the song, when it gives one
+    manifest: Path | None = None
+    readable: bool = True  # False: the row could not be read, so its files are unknown
+
+    @property
+    def files(self) -> list[Path]:
+        """Every file the row names: its full mix, then its stems."""
+        return [*([self.path] if self.path else []), *(s.path for s in self.stems)]
 
 
 def slug(text: str) -> str:
@@ -79,81 +106,146 @@ def slug(text: str) -> str:
 def read_manifest(path: Path) -> list[Entry]:
     """Read a CSV or JSON manifest; a row that cannot be used is returned with its errors.
 
-    Raises InvalidInput when the file as a whole cannot be read.
+    Raises InvalidInput when the file as a whole cannot be read or names an unknown column.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"manifest {path}: cannot be read ({exc})") from exc
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        records: Any = [dict(r) for r in csv.DictReader(text.splitlines())]
-        first = 2  # row 1 is the header
-    elif suffix == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidInput(f"manifest {path}: not valid JSON ({exc})") from exc
-        records = data.get("songs") if isinstance(data, dict) else data
-        if not isinstance(records, list):
-            raise InvalidInput(f"manifest {path}: expected a list of songs or {{'songs': [...]}}")
-        first = 1
-    else:
-        raise InvalidInput(f"manifest {path}: use a .csv or .json file")
-    return [_entry(r, f"manifest row {first + i}", path.parent) for i, r in enumerate(records)]
+    records = read_records(path)
+    if path.suffix.lower() == ".csv" and records:
+        columns = {c for r in records if r.fields for c in r.fields}
+        unknown = sorted(c for c in columns if _key(c) not in SONG_FIELDS)
+        if unknown:
+            raise InvalidInput(
+                f"manifest {path} line 1: unknown column {unknown[0]!r} "
+                f"(known: {', '.join(sorted(SONG_FIELDS))})"
+            )
+    entries = []
+    for r in records:
+        if r.fields is None:
+            entries.append(
+                Entry(r.where, None, {}, (), {}, errors=(r.error,), manifest=path, readable=False)
+            )
+        else:
+            entries.append(replace(_entry(r.fields, r.where, path.parent), manifest=path))
+    return _check_repeats(entries)
 
 
-def _entry(raw: Any, where: str, base: Path) -> Entry:
-    if not isinstance(raw, dict):
-        return Entry(where, base, {}, (), {}, errors=(f"{where}: not an object",))
-    row = {_key(k): v for k, v in raw.items() if k is not None}
+def _entry(raw: dict[str, Any], where: str, base: Path) -> Entry:
     errors: list[str] = []
-    file = str(row.get("file") or "").strip()
-    if not file:
-        errors.append(f"{where}: no file")
+    row: dict[str, Any] = {}
+    for k, v in raw.items():
+        key = _key(str(k))
+        if key not in SONG_FIELDS:
+            errors.append(f"{where}: unknown field {k!r} (known: {', '.join(sorted(SONG_FIELDS))})")
+        else:
+            row[key] = v
     fields: dict[str, Any] = {}
-    for name in _TEXT_FIELDS:
-        value = str(row.get(name) or "").strip()
-        if value:
-            fields[name] = value
-    for name in _LIST_FIELDS:
-        items = _items(row.get(name))
-        if items:
-            fields[name] = tuple(items)
-    year = str(row.get("year") or "").strip()
-    if year:
-        try:
-            fields["year"] = int(year)
-        except ValueError:
-            errors.append(f"{where}: year {year!r} is not a whole number")
     splits: tuple[Split, ...] = ()
     grants: dict[str, Grant] = {}
     stems: tuple[StemSpec, ...] = ()
+    file = song_id = ""
+    # The files first, each on its own: a row with other errors still says which files are
+    # its, so the folder walk does not import them as songs of their own.
     try:
-        song_grant = _grant(row.get("permissions"), row.get("uses"), where)
-        splits, grants = _holders(row.get("rights_holders"), song_grant, where)
+        file = _text(row.get("file"), "file", MAX_PATH, where)
+    except InvalidInput as exc:
+        errors.append(str(exc))
+    try:
         stems = _stems(row.get("stems"), base, where)
     except InvalidInput as exc:
         errors.append(str(exc))
-    return Entry(where, base / file, fields, splits, grants, stems, tuple(errors))
+    try:
+        song_id = _text(row.get("id"), "id", MAX_ID, where)
+        if song_id and not SAFE_NAME.match(song_id):
+            raise InvalidInput(f"{where}: id {song_id!r}: use letters, digits, '.', '-' or '_'")
+        for name in TEXT_FIELDS:
+            value = _text(row.get(name), name, MAX_TEXT, where)
+            if value:
+                fields[name] = value
+        for name in LIST_FIELDS:
+            items = _items(row.get(name), name, where)
+            if items:
+                fields[name] = tuple(items)
+        year = _text(row.get("year"), "year", 10, where)
+        if year:
+            if not year.isdigit() or not 1 <= int(year) <= 9999:
+                raise InvalidInput(f"{where}: year {year!r} is not a year (a whole number)")
+            fields["year"] = int(year)
+        song_grant = _grant(row.get("permissions"), row.get("uses"), where)
+        splits, grants = _holders(row.get("rights_holders"), song_grant, where)
+    except InvalidInput as exc:
+        errors.append(str(exc))
+    if not file and not stems and not errors:
+        errors.append(f"{where}: no file (the song's full mix) and no stems")
+    return Entry(
+        where,
+        base / file if file else None,
+        fields,
+        splits,
+        grants,
+        stems,
+        tuple(errors),
+        song_id or None,
+    )
+
+
+def _check_repeats(entries: list[Entry]) -> list[Entry]:
+    """A file or an id described by two rows: the later row is an error naming the first."""
+    files: dict[Path, str] = {}
+    ids: dict[str, str] = {}
+    out = []
+    for e in entries:
+        problems = []
+        for f in e.files:
+            first = files.setdefault(f.resolve(), e.where)
+            if first != e.where:
+                problems.append(f"{e.where}: {f} is already named by {first}")
+        if e.song_id:
+            first = ids.setdefault(e.song_id, e.where)
+            if first != e.where:
+                problems.append(f"{e.where}: id {e.song_id} is already given by {first}")
+        if len({f.resolve() for f in e.files}) < len(e.files):
+            problems.append(f"{e.where}: names one file twice")
+        out.append(replace(e, errors=(*e.errors, *problems)) if problems else e)
+    return out
 
 
 def _key(name: str) -> str:
     key = name.strip().lower().replace(" ", "_").replace("-", "_")
-    return {"splits": "rights_holders", "holders": "rights_holders"}.get(key, key)
+    return _ALIASES.get(key, key)
 
 
-def _items(value: Any) -> list[str]:
+def _text(value: Any, name: str, limit: int, where: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        raise InvalidInput(f"{where}: {name} must be text, not a {type(value).__name__}")
+    text = str(value).strip()
+    if len(text) > limit:
+        raise InvalidInput(f"{where}: {name} is {len(text):,} characters, at most {limit}")
+    return text
+
+
+def _items(value: Any, name: str, where: str, sep: str = ";,", limit: int = MAX_ITEM) -> list[str]:
     if value is None:
         return []
     if isinstance(value, list):
-        return [str(v).strip() for v in value if str(v).strip()]
-    return [v.strip() for v in re.split(r"[;,]", str(value)) if v.strip()]
+        items = [str(v).strip() for v in value if str(v).strip()]
+    elif isinstance(value, dict):
+        raise InvalidInput(f"{where}: {name} must be a list, not an object")
+    else:
+        items = [v.strip() for v in re.split(f"[{sep}]", str(value)) if v.strip()]
+    if len(items) > MAX_ITEMS:
+        raise InvalidInput(f"{where}: {name} has {len(items)} items, at most {MAX_ITEMS}")
+    for item in items:
+        if len(item) > limit:
+            raise InvalidInput(
+                f"{where}: an item of {name} is {len(item):,} characters, at most {limit}"
+            )
+    return items
 
 
 def _grant(permissions: Any, uses: Any, where: str) -> Grant | None:
-    perms, use_names = _items(permissions), _items(uses)
+    perms, use_names = _items(permissions, "permissions", where), _items(uses, "uses", where)
     if not perms and not use_names:
         return None
     try:
@@ -178,28 +270,42 @@ def _holders(
     specs: list[dict[str, Any]] = []
     if isinstance(value, list):
         specs = [h if isinstance(h, dict) else {"name": str(h)} for h in value]
+    elif isinstance(value, dict):
+        raise InvalidInput(f"{where}: rights_holders must be a list")
     elif value:
-        for part in _items_semicolon(str(value)):
+        for part in _items(value, "rights_holders", where, sep=";", limit=MAX_TEXT + 30):
             name, sep, amount = part.rpartition(":")
             if not sep:
                 raise InvalidInput(f"{where}: rights holder {part!r} needs a share (Name:0.5)")
             specs.append({"name": name, "share": amount})
+    if len(specs) > MAX_ITEMS:
+        raise InvalidInput(f"{where}: rights_holders has {len(specs)} items, at most {MAX_ITEMS}")
     splits: list[Split] = []
     grants: dict[str, Grant] = {}
     for spec in specs:
-        name = str(spec.get("name") or "").strip()
+        unknown = sorted(set(map(str, spec)) - HOLDER_FIELDS)
+        if unknown:
+            raise InvalidInput(
+                f"{where}: unknown rights holder field {unknown[0]!r} "
+                f"(known: {', '.join(sorted(HOLDER_FIELDS))})"
+            )
+        name = _text(spec.get("name"), "rights holder name", MAX_TEXT, where)
         if not name:
             raise InvalidInput(f"{where}: a rights holder has no name")
         try:
             share = float(spec.get("share", 1.0 if len(specs) == 1 else "missing"))
         except (TypeError, ValueError):
             raise InvalidInput(f"{where}: rights holder {name!r} has no numeric share") from None
+        holder_id = _text(spec.get("id"), "rights holder id", MAX_ID, where)
         holder = RightsHolder(
-            str(spec.get("id") or f"holder-{slug(name) or 'unnamed'}"),
+            holder_id or f"holder-{slug(name)[: MAX_ID - 7] or 'unnamed'}",
             name,
-            str(spec.get("kind") or "composer"),
+            _text(spec.get("kind"), "rights holder kind", MAX_ITEM, where) or "composer",
         )
-        splits.append(Split(holder, share))
+        try:
+            splits.append(Split(holder, share))
+        except InvalidInput as exc:
+            raise InvalidInput(f"{where}: {exc}") from None
         grant = _grant(spec.get("permissions"), spec.get("uses"), where) or song_grant
         if grant is not None:
             grants[holder.id] = grant
@@ -214,39 +320,58 @@ def _holders(
     return tuple(splits), grants
 
 
-def _items_semicolon(text: str) -> list[str]:
-    return [p.strip() for p in text.split(";") if p.strip()]
-
-
 def _stems(value: Any, base: Path, where: str) -> tuple[StemSpec, ...]:
     specs: list[dict[str, Any]]
     if isinstance(value, dict):
         specs = [{"name": k, "file": v} for k, v in value.items()]
     elif isinstance(value, list):
-        specs = [s for s in value if isinstance(s, dict)]
+        if not all(isinstance(s, dict) for s in value):
+            raise InvalidInput(f"{where}: each stem must be an object with a name and a file")
+        specs = value
     elif value:
         specs = []
-        for part in _items_semicolon(str(value)):
+        for part in _items(value, "stems", where, sep=";", limit=MAX_ID + MAX_PATH + 1):
             name, sep, file = part.partition("=")
             if not sep:
                 raise InvalidInput(f"{where}: stem {part!r} should be name=path")
             specs.append({"name": name.strip(), "file": file.strip()})
     else:
         return ()
+    if len(specs) > MAX_ITEMS:
+        raise InvalidInput(f"{where}: stems has {len(specs)} items, at most {MAX_ITEMS}")
     out = []
     for spec in specs:
-        name = str(spec.get("name") or "").strip()
-        file = str(spec.get("file") or spec.get("path") or "").strip()
+        unknown = sorted(set(map(str, spec)) - STEM_FIELDS)
+        if unknown:
+            raise InvalidInput(
+                f"{where}: unknown stem field {unknown[0]!r} "
+                f"(known: {', '.join(sorted(STEM_FIELDS))})"
+            )
+        name = _text(spec.get("name"), "stem name", MAX_ID, where)
+        file = _text(spec.get("file") or spec.get("path"), "stem file", MAX_PATH, where)
         if not name or not file:
             raise InvalidInput(f"{where}: a stem needs a name and a file")
         key = slug(name)
+        if not key:
+            raise InvalidInput(f"{where}: stem name {name!r} has no letters or digits")
+        role = _text(spec.get("role"), "stem role", MAX_ITEM, where) or _ROLE_OF_NAME.get(
+            key, "harmony"
+        )
+        if role not in ROLES:
+            raise InvalidInput(
+                f"{where}: stem {name}: role {role!r} is not one of {', '.join(ROLES)}"
+            )
         out.append(
             StemSpec(
-                name=key or name,
+                name=key,
                 path=base / file,
-                role=str(spec.get("role") or _ROLE_OF_NAME.get(key, "harmony")),
-                instrument=str(spec.get("instrument") or name),
-                family=str(spec.get("family") or _FAMILY_OF_NAME.get(key, key)),
+                role=role,
+                instrument=_text(spec.get("instrument"), "stem instrument", MAX_ITEM, where)
+                or name,
+                family=_text(spec.get("family"), "stem family", MAX_ITEM, where)
+                or _FAMILY_OF_NAME.get(key, key),
             )
         )
+    if len({s.name for s in out}) < len(out):
+        raise InvalidInput(f"{where}: two stems have the same name")
     return tuple(out)

@@ -239,6 +239,59 @@ def _v_registry_consent(db: Database) -> None:
     )
 
 
+def _v_source_rate(db: Database) -> None:
+    # Real recordings are kept at their own rate (44.1, 48 kHz, ...) and image. Songs stored
+    # before this were resampled to 32 kHz. stem_layout says how a song's mono stems sit in its
+    # mix: 'spread' (rendered parts: mix.pan_positions, constant power, times mix_gain; every
+    # older song) or 'recorded' (imported stems: a mono one in the centre on both sides, a
+    # stereo one as it is). mix_file names the song's own full mix in its folder; '' when the
+    # mix is the sum of its stems. Songs imported before this keep their channels as stems of
+    # role 'mix' (mix.MIX_STEMS), which the store still reads as their own mix.
+    _run(
+        db,
+        """
+        ALTER TABLE songs ADD COLUMN sample_rate INTEGER NOT NULL DEFAULT 32000;
+        ALTER TABLE songs ADD COLUMN stem_layout TEXT NOT NULL DEFAULT 'spread';
+        ALTER TABLE songs ADD COLUMN mix_file TEXT NOT NULL DEFAULT ''
+        """,
+    )
+    # Those channels are not instruments: drop them from the instrument tree (its counts follow
+    # by trigger); the rows in stems stay, since they say which files hold the mix.
+    db.execute("DELETE FROM song_instruments WHERE family = 'mix'")
+
+
+def _v_split_versions(db: Database) -> None:
+    # Splits change (a corrected manifest) without rewriting history: the splits table holds
+    # each song's first splits (version 1, from when it was added), and every change is a new
+    # version here, in force from its effective_from, logged in the ledger first (event_id).
+    # Takes keep the royalties computed when they were made; new takes use the latest version.
+    _run(
+        db,
+        """
+        CREATE TABLE split_versions (
+            song_id TEXT NOT NULL REFERENCES songs(id),
+            version INTEGER NOT NULL,
+            holder_id TEXT NOT NULL REFERENCES holders(id),
+            share REAL NOT NULL,
+            position INTEGER NOT NULL,
+            effective_from TEXT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT '',
+            event_id TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (song_id, version, holder_id)
+        );
+        CREATE TRIGGER split_versions_no_update BEFORE UPDATE ON split_versions
+        BEGIN SELECT RAISE(ABORT, 'split versions are append-only'); END;
+        CREATE TRIGGER split_versions_no_delete BEFORE DELETE ON split_versions
+        BEGIN SELECT RAISE(ABORT, 'split versions are append-only'); END;
+        CREATE TRIGGER splits_no_update BEFORE UPDATE ON splits
+        BEGIN SELECT RAISE(ABORT, 'splits are append-only: add a split version'); END;
+        CREATE TRIGGER splits_no_delete BEFORE DELETE ON splits
+        BEGIN SELECT RAISE(ABORT, 'splits are append-only: add a split version'); END
+        """,
+    )
+
+
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _v1_tables,
     _v2_search,
@@ -248,6 +301,8 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _v_import_hashes,
     _v_usable,
     _v_registry_consent,
+    _v_source_rate,
+    _v_split_versions,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -10,7 +10,9 @@ from typing import Any
 from musicapp.core import ConsentRecord, Permission, Song, Split, Stem, Use
 
 
-def song_row(song: Song, duration_s: float, mix_gain: float) -> dict[str, Any]:
+def song_row(
+    song: Song, duration_s: float, mix_gain: float, stem_layout: str, mix_file: str
+) -> dict[str, Any]:
     return {
         "id": song.id,
         "title": song.title,
@@ -30,7 +32,10 @@ def song_row(song: Song, duration_s: float, mix_gain: float) -> dict[str, Any]:
         "downbeat_s": song.downbeat_s,
         "key": song.key,
         "mix_gain": mix_gain,
-        "added_at": datetime.now(UTC).isoformat(),
+        "added_at": datetime.now(UTC).isoformat(timespec="microseconds"),
+        "sample_rate": song.sample_rate,
+        "stem_layout": stem_layout,
+        "mix_file": mix_file,
     }
 
 
@@ -72,6 +77,7 @@ def song_from_row(r: dict[str, Any], splits: tuple[Split, ...], stems: tuple[Ste
         key=r["key"],
         splits=splits,
         stems=stems,
+        sample_rate=r["sample_rate"],
     )
 
 

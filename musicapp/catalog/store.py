@@ -8,66 +8,43 @@ import sqlite3
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import soundfile as sf
 from sqlite_utils import Database
 from sqlite_utils.db import Table
 
 from musicapp.catalog import hierarchy as _hier
-from musicapp.catalog import migrations, mix, rows
+from musicapp.catalog import migrations, mix, rights, rows
+from musicapp.catalog.browse import Browsing, TreeNode
+from musicapp.catalog.consent_tables import ConsentTables
+from musicapp.catalog.errors import CatalogError
 from musicapp.catalog.migrations import FTS_COLUMNS
 from musicapp.catalog.mix import Audio
-from musicapp.catalog.search import (
-    SearchFilters,
-    Suggestion,
-    browse_query,
-    fts_row,
-    tier_queries,
-)
-from musicapp.catalog.stem_files import read_new_stems
-from musicapp.config import SAMPLE_RATE
+from musicapp.catalog.rights import SplitVersion, chunks
+from musicapp.catalog.search import fts_row
+from musicapp.catalog.song_audio import StoredSong
+from musicapp.catalog.song_files import MIX_FILE, check_new_song, read_all, store_flac
 from musicapp.core import (
     ConsentRecord,
     InvalidInput,
-    RightsHolder,
     Song,
     Split,
     Stem,
     TimeRange,
-    usable_mask,
 )
 
 # Files up to this size get the full page check on open (see _open).
 FULL_CHECK_MAX_BYTES = 256 * 1024 * 1024
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _SONG_ORDER = "genre, artist, album, title, id"
-_SEP = _hier.SEP
+
+__all__ = ["CatalogError", "CatalogStore", "SplitVersion", "TreeNode"]
 
 
-class CatalogError(InvalidInput):
-    """The catalogue file or its audio cannot be used; the message names the file and why."""
-
-
-@dataclass(frozen=True)
-class TreeNode:
-    """One row of the genre → artist → album → song tree.
-
-    A song leaf has song_id set, count 1, and a path that ends with the song id (titles can repeat).
-    """
-
-    label: str
-    count: int
-    path: tuple[str, ...]
-    song_id: str | None = None
-
-
-class CatalogStore:
+class CatalogStore(ConsentTables, Browsing):
     """The songs of the inference set, their rights holders, consent records and stems.
 
     Safe to share between threads: one connection, used under a lock.
@@ -180,20 +157,24 @@ class CatalogStore:
     def song(self, song_id: str) -> Song | None:
         return self.songs([song_id]).get(song_id)
 
-    def songs(self, ids: Iterable[str]) -> dict[str, Song]:
-        """The songs with these ids that exist, by id (unknown ids are left out)."""
+    def songs(self, ids: Iterable[str], at: datetime | None = None) -> dict[str, Song]:
+        """The songs with these ids that exist, by id (unknown ids are left out).
+
+        With `at`, each song carries the splits that were in force then (a take's royalties
+        were computed with those); otherwise its latest splits.
+        """
         wanted = list(dict.fromkeys(ids))
         out: dict[str, Song] = {}
-        for chunk in _chunks(wanted, 500):
+        for chunk in chunks(wanted, 500):
             marks = ",".join("?" * len(chunk))
-            out.update((s.id, s) for s in self._load(f"WHERE id IN ({marks})", chunk))
+            out.update((s.id, s) for s in self._load(f"WHERE id IN ({marks})", chunk, at))
         return out
 
     def all_songs(self) -> list[Song]:
         """Every song, in tree order (genre, artist, album, title)."""
         return self._load("", [])
 
-    def _load(self, where: str, params: list[Any]) -> list[Song]:
+    def _load(self, where: str, params: list[Any], at: datetime | None = None) -> list[Song]:
         with self._lock:
             found = list(
                 self._db.query(f"SELECT * FROM songs {where} ORDER BY {_SONG_ORDER}", params)
@@ -201,151 +182,21 @@ class CatalogStore:
             if not found:
                 return []
             ids = [r["id"] for r in found]
-            marks = ",".join("?" * len(ids))
-            splits: dict[str, list[Split]] = {i: [] for i in ids}
-            for r in self._db.query(
-                "SELECT s.song_id, s.share, h.id, h.name, h.kind FROM splits s "
-                f"JOIN holders h ON h.id = s.holder_id WHERE s.song_id IN ({marks}) "
-                "ORDER BY s.song_id, s.position",
-                ids,
-            ):
-                holder = RightsHolder(r["id"], r["name"], r["kind"])
-                splits[r["song_id"]].append(Split(holder, r["share"]))
+            splits: dict[str, tuple[Split, ...]] = {}
+            for chunk in chunks(ids, 500):
+                splits.update(rights.splits_of(self._db, chunk, at))
             stems: dict[str, list[Stem]] = {i: [] for i in ids}
-            for r in self._db.query(
-                f"SELECT * FROM stems WHERE song_id IN ({marks}) ORDER BY song_id, position", ids
-            ):
-                stems[r["song_id"]].append(Stem(r["name"], r["instrument"], r["family"], r["role"]))
-        return [rows.song_from_row(r, tuple(splits[r["id"]]), tuple(stems[r["id"]])) for r in found]
-
-    def search(
-        self, text: str, limit: int = 50, filters: SearchFilters | None = None
-    ) -> list[Song]:
-        """Songs matching every word of `text` (the last word as a prefix), best match first,
-        narrowed by `filters`; with no words typed, the songs passing active filters.
-
-        Titles that start with the text come first. Large match sets are ranked from their
-        first search.CANDIDATES matches only, which keeps type-ahead fast at a million songs
-        (search.candidate_queries says why).
-        """
-        ids = [row[0] for row in self._ranked(text, limit, filters)]
-        found = self.songs(ids)
-        return [found[i] for i in ids if i in found]
-
-    def suggest(
-        self, text: str, limit: int = 10, filters: SearchFilters | None = None
-    ) -> list[Suggestion]:
-        """Completions for the search box, ranked like search(), without loading the songs."""
-        return [Suggestion(*row[:3]) for row in self._ranked(text, limit, filters)]
-
-    def _ranked(
-        self, text: str, limit: int, filters: SearchFilters | None
-    ) -> list[tuple[str, ...]]:
-        """(song_id, title, artist) of the best `limit` matches: search.tier_queries in order."""
-        if limit <= 0:
-            return []
-        queries = tier_queries(text, limit, filters)
-        if not queries and filters is not None and filters.active:
-            queries = [browse_query(filters, limit)]
-        found: dict[str, tuple[str, ...]] = {}
-        with self._lock:
-            if filters is not None and (filters.level is not None or filters.use is not None):
-                self._refresh_due_usable()
-            for sql, params in queries:
-                for row in self._db.execute(sql, params):
-                    found.setdefault(row[0], tuple(row))
-                if len(found) >= limit:
-                    break
-        return list(found.values())[:limit]
-
-    def filter_choices(self) -> dict[str, list[str]]:
-        """What the search filters can choose from: genres, eras and instrument families."""
-        with self._lock:
-            return {
-                "genre": self._distinct_labels(
-                    "tree_counts", "label", "hierarchy = 'genre' AND parent = ''"
-                ),
-                "era": self._distinct_labels("songs", "era", "era != ''"),
-                "instrument": self._distinct_labels(
-                    "tree_counts", "label", "hierarchy = 'instrument' AND parent = ''"
-                ),
-            }
-
-    def _distinct_labels(self, table: str, col: str, where: str) -> list[str]:
-        found = self._db.execute(
-            f"SELECT DISTINCT {col} FROM {table} WHERE {where} ORDER BY {col} COLLATE NOCASE"
-        )
-        return [r[0] for r in found]
-
-    def _refresh_usable(self, song_ids: list[str]) -> None:
-        """Recompute the songs' consent masks for the "usable for" filter (migrations._v_usable)."""
-        now = datetime.now(UTC)
-        songs = self.songs(song_ids)
-        by_song: dict[str, list[ConsentRecord]] = {i: [] for i in songs}
-        for record in self.consent_records(list(songs)):
-            by_song[record.song_id].append(record)
-        rows_ = []
-        for sid, song in songs.items():
-            mask, recheck = usable_mask(song, by_song[sid], now)
-            rows_.append(
-                (sid, mask, None if recheck is None else recheck.astimezone(UTC).isoformat())
-            )
-        self._db.conn.executemany(
-            "INSERT OR REPLACE INTO usable (song_id, mask, recheck_at) VALUES (?, ?, ?)", rows_
-        )
-
-    def _refresh_due_usable(self) -> None:
-        """Recompute masks whose recheck time has come: a consent version took effect or a
-        revocation date passed since they were computed."""
-        now = datetime.now(UTC).isoformat()
-        due = [
-            r[0]
-            for r in self._db.execute(
-                "SELECT song_id FROM usable WHERE recheck_at IS NOT NULL AND recheck_at <= ?", [now]
-            )
-        ]
-        if due:
-            with self._db.atomic():
-                for chunk in _chunks(due, 500):
-                    self._refresh_usable(chunk)
-
-    def hierarchies(self) -> list[tuple[str, str]]:
-        """The ways to browse, as (key for children(), label for the user)."""
-        return [(h.key, h.label) for h in _hier.HIERARCHIES]
-
-    def children(
-        self,
-        path: tuple[str, ...],
-        hierarchy: str = "genre",
-        offset: int = 0,
-        limit: int | None = None,
-    ) -> list[TreeNode]:
-        """One page of the nodes under `path` in a hierarchy, by label (songs by title).
-
-        Counts are songs (for "instrument", a song counts once under each of its instruments).
-        A missing genre, year, country, ... is the node "Unknown".
-        """
-        h = _hierarchy(hierarchy)
-        depth = len(path)
-        page = [-1 if limit is None else max(limit, 0), max(offset, 0)]
-        with self._lock:
-            if depth < len(h.levels):
-                found = self._db.execute(
-                    "SELECT label, n FROM tree_counts WHERE hierarchy = ? AND parent = ? "
-                    "ORDER BY label COLLATE NOCASE, label LIMIT ? OFFSET ?",
-                    [h.key, _SEP.join(path), *page],
-                ).fetchall()
-                return [TreeNode(label, n, (*path, label)) for label, n in found]
-            if depth > len(h.levels):
-                return []
-            where, params = _hier.leaf_where(h, path)
-            key = "song_id" if h.source == "song_instruments" else "id"
-            found = self._db.execute(
-                f"SELECT {key}, title FROM {h.source} WHERE {where} "
-                f"ORDER BY title COLLATE NOCASE, {key} LIMIT ? OFFSET ?",
-                [*params, *page],
-            ).fetchall()
-        return [TreeNode(title, 1, (*path, sid), sid) for sid, title in found]
+            for chunk in chunks(ids, 500):
+                marks = ",".join("?" * len(chunk))
+                for r in self._db.query(
+                    f"SELECT * FROM stems WHERE song_id IN ({marks}) AND role != ? "
+                    "ORDER BY song_id, position",
+                    [*chunk, mix.MIX_ROLE],
+                ):
+                    stems[r["song_id"]].append(
+                        Stem(r["name"], r["instrument"], r["family"], r["role"])
+                    )
+        return [rows.song_from_row(r, splits[r["id"]], tuple(stems[r["id"]])) for r in found]
 
     def bulk_insert(
         self,
@@ -399,33 +250,43 @@ class CatalogStore:
         consent: Iterable[ConsentRecord] = (),
         *,
         source: tuple[str, str] | None = None,
+        mix_file: Path | None = None,
     ) -> None:
-        """Add a song, its stems (mono WAV or FLAC at 32 kHz) and consent; all of it or nothing.
+        """Add a song, its audio and consent; all of it or nothing.
 
-        The stems are stored as FLAC under audio_dir/<song id>/. The stored duration is the
-        stems' length, whatever song.duration_s says. `source` (path, content hash) records the
-        imported file the song came from, in the same transaction.
+        `stem_files` (stem name -> file) and `mix_file` (the song's own full mix) are mono or
+        stereo WAV or FLAC at song.sample_rate; at least one of the two is given. They are
+        stored as FLAC under audio_dir/<song id>/ at the source's depth (16 or 24 bit; float
+        becomes 24 bit), cut to the shortest (they may differ by song_files.MAX_LENGTH_MISMATCH_S).
+        The stored duration is that length, whatever song.duration_s says.
+
+        `source` (path, content hash) records the imported file the song came from, in the same
+        transaction; it also marks the stems as recorded ones, which keep their own image (mono
+        in the centre). Without it the stems are rendered parts: mono, spread by mix.pan_positions
+        under one peak-safe gain (the demo).
         """
         if self.song(song.id) is not None:
             raise InvalidInput(f"song {song.id} is already in the catalogue")
-        tracks = read_new_stems(song, stem_files)
+        stems, own_mix, n = check_new_song(song, stem_files, mix_file)
         records = list(consent)
-        n = min(len(t) for t in tracks)
-        gain = mix.peak_safe_gain(mix.mixdown(tracks, mix.stereo_gains(song.stems)))
+        layout = mix.SPREAD if source is None else mix.RECORDED
+        gain = 1.0
+        if layout == mix.SPREAD and stems:
+            tracks = [read_all(stems[s.name], n) for s in song.stems]
+            gain = mix.peak_safe_gain(mix.mixdown(tracks, mix.stereo_gains(song.stems)))
+            del tracks
         staging = Path(tempfile.mkdtemp(prefix=f".incoming-{song.id}-", dir=self.audio_dir))
         final = self.audio_dir / song.id
         try:
-            for stem, track in zip(song.stems, tracks, strict=True):
-                # Clipped: libsndfile would wrap samples beyond full scale around.
-                sf.write(
-                    staging / f"{stem.name}.flac",
-                    np.clip(track[:n], -1.0, 1.0),
-                    SAMPLE_RATE,
-                    subtype="PCM_16",
-                    format="FLAC",
-                )
+            for name, file in stems.items():
+                store_flac(file, staging / f"{name}.flac", n)
+            if own_mix is not None:
+                store_flac(own_mix, staging / MIX_FILE, n)
+            row = rows.song_row(
+                song, n / song.sample_rate, gain, layout, MIX_FILE if own_mix else ""
+            )
             with self._lock, self._db.atomic():
-                self._insert_song(song, n / SAMPLE_RATE, gain)
+                self._insert_song(song, row)
                 for record in records:
                     self._insert_consent(record, song)
                 if records:
@@ -444,21 +305,9 @@ class CatalogStore:
                 raise InvalidInput(f"song {song.id} is already in the catalogue") from exc
             raise
 
-    def _insert_song(self, song: Song, duration_s: float, gain: float) -> None:
-        db = self._db
-        for split in song.splits:
-            h = split.holder
-            known = db.execute("SELECT name, kind FROM holders WHERE id = ?", [h.id]).fetchone()
-            if known is None:
-                db.execute(
-                    "INSERT INTO holders (id, name, kind) VALUES (?, ?, ?)", [h.id, h.name, h.kind]
-                )
-            elif tuple(known) != (h.name, h.kind):
-                raise InvalidInput(
-                    f"song {song.id}: rights holder {h.id} is {known[0]!r} ({known[1]}) in the "
-                    f"catalogue, not {h.name!r} ({h.kind})"
-                )
-        self._table("songs").insert(rows.song_row(song, duration_s, gain))
+    def _insert_song(self, song: Song, row: dict[str, Any]) -> None:
+        rights.insert_holders(self._db, song.id, song.splits)
+        self._table("songs").insert(row)
         self._table("splits").insert_all(rows.split_rows(song))
         self._table("stems").insert_all(rows.stem_rows(song))
         self._table("songs_fts").insert(fts_row(song))
@@ -490,186 +339,73 @@ class CatalogStore:
             ).fetchone()
         return None if row is None else str(row[0])
 
-    # -- rights holders and consent -------------------------------------------------------
-
-    def holders(self) -> list[RightsHolder]:
-        with self._lock:
-            found = self._db.execute("SELECT id, name, kind FROM holders ORDER BY name, id")
-            return [RightsHolder(*r) for r in found]
-
-    def consent_records(self, song_ids: Iterable[str] | None = None) -> list[ConsentRecord]:
-        """Every version of the consent in force (of these songs), by song, holder, version.
-
-        For a song and holder that the rights server in force (``registry_server``) has
-        published consent for, that is the server's versions; otherwise the local ones (the
-        demo, an import manifest). See ``migrations._v_registry_consent``.
-        """
-        cols = "song_id, holder_id, version, permissions, uses, effective_from, revoked_at"
-        order = "ORDER BY song_id, holder_id, version"
-        with self._lock:
-            server = self.registry_server
-            if server is None:
-                sql = f"SELECT {cols} FROM consent c WHERE {{songs}} {order}"
-                base: list[Any] = []
-            else:
-                sql = (
-                    f"SELECT {cols} FROM registry_consent c WHERE server = ? AND {{songs}} "
-                    f"UNION ALL SELECT {cols} FROM consent c WHERE {{songs}} AND NOT EXISTS "
-                    f"(SELECT 1 FROM registry_consent r WHERE r.server = ? AND "
-                    f"r.song_id = c.song_id AND r.holder_id = c.holder_id) {order}"
-                )
-                base = [server]
-            if song_ids is None:
-                found = list(self._db.query(sql.format(songs="1"), base * 2))
-            else:
-                found = []
-                for chunk in _chunks(list(dict.fromkeys(song_ids)), 400):
-                    where = f"c.song_id IN ({','.join('?' * len(chunk))})"
-                    params = [*base, *chunk, *chunk, *base] if server else chunk
-                    found += self._db.query(sql.format(songs=where), params)
-        return [rows.consent_from_row(r) for r in found]
-
-    @property
-    def registry_server(self) -> str | None:
-        """The rights server whose published consent is in force here, if any."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT value FROM catalog_meta WHERE key = 'registry_server'"
-            ).fetchone()
-        return row[0] if row else None
-
-    @registry_server.setter
-    def registry_server(self, url: str | None) -> None:
-        with self._lock, self._db.atomic():
-            before = self.registry_server
-            if url == before:
-                return
-            if url is None:
-                self._db.execute("DELETE FROM catalog_meta WHERE key = 'registry_server'")
-            else:
-                self._db.execute(
-                    "INSERT OR REPLACE INTO catalog_meta (key, value) "
-                    "VALUES ('registry_server', ?)",
-                    [url],
-                )
-            changed = [
-                r[0]
-                for r in self._db.execute(
-                    "SELECT DISTINCT song_id FROM registry_consent WHERE server IN (?, ?)",
-                    [before or "", url or ""],
-                )
-            ]
-            self._refresh_usable(changed)
-
-    def add_registry_consent(self, server: str, record: ConsentRecord) -> bool:
-        """Record one version as the rights server ``server`` published it; True if it is new.
-
-        Idempotent (a feed page read again): a version already recorded is left as it is, and
-        one the server sends with other contents is refused, since the server's versions never
-        change. Versions arrive in order; an older one than the newest recorded is refused.
-        """
-        song = self.song(record.song_id)
-        if song is None:
-            raise InvalidInput(f"consent: unknown song id {record.song_id!r}")
-        if record.holder_id not in {h.id for h in song.holders}:
-            raise InvalidInput(
-                f"consent for {record.song_id}: {record.holder_id} is not one of its rights holders"
-            )
-        with self._lock, self._db.atomic():
-            found = list(
-                self._db.query(
-                    "SELECT * FROM registry_consent WHERE server = ? AND song_id = ? "
-                    "AND holder_id = ? AND version = ?",
-                    [server, record.song_id, record.holder_id, record.version],
-                )
-            )
-            if found:
-                if rows.consent_from_row(found[0]) != record:
-                    raise InvalidInput(
-                        f"consent for {record.song_id} from {record.holder_id}: the server sent "
-                        f"version {record.version} again with other contents; kept the first"
-                    )
-                return False
-            latest = self._db.execute(
-                "SELECT MAX(version) FROM registry_consent WHERE server = ? AND song_id = ? "
-                "AND holder_id = ?",
-                [server, record.song_id, record.holder_id],
-            ).fetchone()[0]
-            if latest is not None and record.version < latest:
-                raise InvalidInput(
-                    f"consent for {record.song_id} from {record.holder_id}: version "
-                    f"{record.version} is older than {latest}; consent records are append-only"
-                )
-            self._table("registry_consent").insert({"server": server, **rows.consent_row(record)})
-            self._refresh_usable([song.id])
-        return True
-
-    def add_consent(self, record: ConsentRecord) -> None:
-        """Append one version of one holder's consent; versions only go up, nothing is replaced."""
-        song = self.song(record.song_id)
-        if song is None:
-            raise InvalidInput(f"consent: unknown song id {record.song_id!r}")
-        with self._lock, self._db.atomic():
-            self._insert_consent(record, song)
-            self._refresh_usable([song.id])
-
-    def _insert_consent(self, record: ConsentRecord, song: Song) -> None:
-        if record.song_id != song.id:
-            raise InvalidInput(f"consent for {record.song_id} given with song {song.id}")
-        if record.holder_id not in {h.id for h in song.holders}:
-            raise InvalidInput(
-                f"consent for {record.song_id}: {record.holder_id} is not one of its rights holders"
-            )
-        latest = self._db.execute(
-            "SELECT MAX(version) FROM consent WHERE song_id = ? AND holder_id = ?",
-            [record.song_id, record.holder_id],
-        ).fetchone()[0]
-        if latest is not None and record.version <= latest:
-            what = "already exists" if record.version == latest else f"is older than {latest}"
-            raise InvalidInput(
-                f"consent for {record.song_id} from {record.holder_id}: version "
-                f"{record.version} {what}; consent records are append-only"
-            )
-        self._table("consent").insert(rows.consent_row(record))
-
     # -- audio ----------------------------------------------------------------------------
 
-    def stem_path(self, song_id: str, stem_name: str) -> Path:
+    def _stored(self, song_id: str) -> StoredSong:
         song = self._known(song_id)
-        names = [s.name for s in song.stems]
-        if stem_name not in names:
-            raise InvalidInput(
-                f"song {song_id} has no stem {stem_name!r} (it has {', '.join(names)})"
-            )
-        return self.audio_dir / song_id / f"{stem_name}.flac"
+        with self._lock:
+            rate, layout, mix_file, gain = self._db.execute(
+                "SELECT sample_rate, stem_layout, mix_file, mix_gain FROM songs WHERE id = ?",
+                [song_id],
+            ).fetchone()
+            channels = [
+                Stem(*r)
+                for r in self._db.execute(
+                    "SELECT name, instrument, family, role FROM stems "
+                    "WHERE song_id = ? AND role = ? ORDER BY position",
+                    [song_id, mix.MIX_ROLE],
+                )
+            ]
+        return StoredSong(
+            song_id,
+            self.audio_dir / song_id,
+            int(rate),
+            str(layout),
+            str(mix_file),
+            float(gain),
+            song.stems,
+            tuple(channels),
+            song.duration_s,
+        )
+
+    def stem_path(self, song_id: str, stem_name: str) -> Path:
+        """The stored file of one stem (mono or stereo FLAC at the song's rate)."""
+        return self._stored(song_id).stem_path(stem_name)
+
+    def has_own_mix(self, song_id: str) -> bool:
+        """Whether the song's mix is a recording of its own rather than its stems' sum."""
+        return self._stored(song_id).has_own_mix
+
+    def audio_files(self, song_id: str) -> dict[str, Path]:
+        """The song's stored audio: stem name -> file, and "" -> its own mix file if any.
+
+        A song imported before recordings kept their image has its mix channels instead, under
+        "mix-left" and "mix-right" (or "mix-mono"); it has no stems and has_own_mix() is true.
+        """
+        return self._stored(song_id).files()
+
+    def stems_are_recorded(self, song_id: str) -> bool:
+        """Whether the song's stems came with a recording (imported) rather than rendered."""
+        return self._stored(song_id).layout == mix.RECORDED
 
     def load_audio(
         self, song_id: str, stem: str | None = None, time_range: TimeRange | None = None
     ) -> Audio:
-        """float32 audio at 32 kHz: one stem as (1, n), or the stereo mix of all stems as (2, n)."""
-        song = self._known(song_id)
+        """float32 (2, n) at the song's sample_rate: its mix, or one stem as it sits in the mix.
+
+        The mix is the song's own full mix when it has one, else the sum of its stems; a stem
+        is placed as in that sum (a mono one at its pan, or centred for recorded stems; a
+        stereo one as stored; times the song's mix gain), so stems sum to a stem-built mix.
+        """
+        stored = self._stored(song_id)
         start, stop = 0, None
         if time_range is not None:
-            time_range.check_within(song.duration_s, f"song {song_id}")
-            start = round(time_range.start_s * SAMPLE_RATE)
-            stop = round(time_range.end_s * SAMPLE_RATE)
+            time_range.check_within(stored.duration_s, f"song {song_id}")
+            start = round(time_range.start_s * stored.rate)
+            stop = round(time_range.end_s * stored.rate)
         if stem is not None:
-            return self._read(song_id, self.stem_path(song_id, stem), start, stop)[None, :]
-        with self._lock:
-            gain = self._db.execute("SELECT mix_gain FROM songs WHERE id = ?", [song_id]).fetchone()
-        tracks = [
-            self._read(song_id, self.stem_path(song_id, s.name), start, stop) for s in song.stems
-        ]
-        return mix.mixdown(tracks, mix.stereo_gains(song.stems), float(gain[0]))
-
-    def _read(self, song_id: str, path: Path, start: int, stop: int | None) -> Audio:
-        try:
-            data, _ = sf.read(path, start=start, stop=stop, dtype="float32", always_2d=True)
-        except (OSError, RuntimeError, sf.LibsndfileError) as exc:
-            raise CatalogError(
-                f"audio of song {song_id}: {path} is missing or unreadable ({exc})"
-            ) from exc
-        return np.ascontiguousarray(data[:, 0])
+            return stored.read_stem(stem, start, stop)
+        return stored.read_mix(start, stop)
 
     # -- for the audio origins index (consent/origins.py) ---------------------------------
 
@@ -677,16 +413,6 @@ class CatalogStore:
         """Every song id, in id order."""
         with self._lock:
             return [r[0] for r in self._db.execute("SELECT id FROM songs ORDER BY id")]
-
-    def audio_files(self, song_id: str) -> dict[str, Path]:
-        """The song's stored audio files: stem name -> file ('' -> its own mix, if stored)."""
-        song = self._known(song_id)
-        return {s.name: self.audio_dir / song_id / f"{s.name}.flac" for s in song.stems}
-
-    def has_own_mix(self, song_id: str) -> bool:
-        """True when the song's mix is a stored recording rather than the sum of its stems."""
-        self._known(song_id)
-        return False
 
     def _table(self, name: str) -> Table:
         return self._db.table(name)
@@ -698,21 +424,8 @@ class CatalogStore:
         return song
 
 
-def _hierarchy(key: str) -> _hier.Hierarchy:
-    try:
-        return _hier.BY_KEY[key]
-    except KeyError:
-        known = ", ".join(_hier.BY_KEY)
-        raise InvalidInput(f"unknown hierarchy {key!r} (known: {known})") from None
-
-
 def _damaged(path: Path, detail: str) -> str:
     return (
         f"catalogue {path}: the database is damaged ({detail}); "
         "move the file away to start a new catalogue"
     )
-
-
-def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from musicapp.catalog.mix import Audio
-from musicapp.config import SAMPLE_RATE
+from musicapp.config import CATALOGUE_RATE
 from musicapp.core import InvalidInput
 
 DRUM_CHANNEL = 9
@@ -36,7 +36,7 @@ def _synth() -> tuple[Any, int]:
     # One synthesizer per process: loading the soundfont costs more than rendering a short stem.
     import tinysoundfont
 
-    synth = tinysoundfont.Synth(gain=0, samplerate=SAMPLE_RATE)
+    synth = tinysoundfont.Synth(gain=0, samplerate=CATALOGUE_RATE)
     return synth, synth.sfload(str(soundfont_path()))
 
 
@@ -69,8 +69,8 @@ def render(
     # that ends where the same key starts again does not cut the new one short.
     timeline: list[tuple[int, int, int, int]] = []
     for start, end, key, velocity in events:
-        on = round(start * SAMPLE_RATE)
-        off = round(max(start + 0.02, end - RELEASE_GAP_S) * SAMPLE_RATE)
+        on = round(start * CATALOGUE_RATE)
+        off = round(max(start + 0.02, end - RELEASE_GAP_S) * CATALOGUE_RATE)
         if on >= n_samples:
             continue
         timeline.append((on, 1, key, max(1, min(127, velocity))))

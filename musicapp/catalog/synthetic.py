@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from musicapp.catalog.store import CatalogStore
+from musicapp.config import CATALOGUE_RATE
 
 COMMON_WORDS = (
     "the love you me my a i of in to night heart baby time world day dream fire light way "
@@ -199,6 +200,7 @@ def generate(spec: SyntheticSpec) -> Iterator[tuple[str, list[Any]]]:
                 "key": "",
                 "mix_gain": 1.0,
                 "added_at": added,
+                "sample_rate": CATALOGUE_RATE,
                 "beats_per_bar": 4,
                 "downbeat_s": 0.0,
             }

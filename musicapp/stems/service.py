@@ -49,33 +49,26 @@ class StemsResult:
     missing_weights: list[str] = field(default_factory=list)
 
 
-def _mix_stem(name: str) -> bool:
-    from musicapp.catalog.mix import MIX_STEMS
-
-    return name in {s.name for s in MIX_STEMS}
-
-
 def _catalogue_source(catalog: CatalogStore, song_id: str) -> StemsResult | AudioSource:
-    """A song's own stems when it has real ones; else its mix channels as a source to separate."""
+    """A song's own stems when it has real ones; else its own mix as a source to separate."""
     song = catalog.song(song_id)
     if song is None:
         raise InvalidInput(f"unknown song id {song_id!r}")
+    if not song.stems:
+        files = catalog.audio_files(song_id)
+        if not files:
+            raise InvalidInput(f"song {song_id} has no audio")
+        if "" in files:
+            return FileSource(files[""])
+        return ChannelFilesSource(list(files.values()), song_id)  # an older import's channels
     paths = {s.name: catalog.stem_path(song_id, s.name) for s in song.stems}
-    if not paths:
-        raise InvalidInput(f"song {song_id} has no audio")
-    if all(_mix_stem(n) for n in paths):
-        return ChannelFilesSource(list(paths.values()), song_id)
     from musicapp.config import SAMPLE_RATE
 
-    result = StemsResult(
-        StemMethod.CATALOGUE,
-        paths,
-        SAMPLE_RATE,
-        "rendered stems from the catalogue",
-        f"song {song_id} comes with its stems",
-        song_id=song_id,
-    )
-    return result
+    if catalog.stems_are_recorded(song_id):
+        label, reason = "the recording's own stems", f"song {song_id} was imported with its stems"
+    else:
+        label, reason = "rendered stems from the catalogue", f"song {song_id} comes with its stems"
+    return StemsResult(StemMethod.CATALOGUE, paths, SAMPLE_RATE, label, reason, song_id=song_id)
 
 
 def _resolve(source: str | Path, catalog: CatalogStore | None) -> StemsResult | AudioSource:

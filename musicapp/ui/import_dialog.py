@@ -1,9 +1,9 @@
 """File → Import music…: a folder (and optionally a manifest) into the catalogue, with a report.
 
-The import is the same job the `musicapp import` command runs (`catalog.importer`), on the io
+The import is the same job the `musicapp import` command runs (`Studio.import_job`), on the io
 lane, so the window stays responsive; Cancel stops between files and keeps what was imported.
-The report says what a user needs to act on: how many songs arrived, how many were already
-there, and each file that failed with its reason.
+The report says what a user needs to act on: how many songs arrived, whose rights a manifest
+changed and how, how many were already there, and each file that failed with its reason.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from musicapp.ui.job_runner import JobHandle, JobRunner
 
 log = logging.getLogger(__name__)
 
-# Makes the import job for (folder, manifest or None): catalog.importer.import_job bound to a
-# catalogue store, or a studio method that does the same.
+# Makes the import job for (folder, manifest or None): Studio.import_job, or
+# catalog.importer.import_job bound to a catalogue store.
 ImportJobFactory = Callable[[Path, Path | None], Job[Any]]
 
 
@@ -104,6 +104,10 @@ class ImportDialog(QDialog):
         self.summary_label = QLabel()
         self.summary_label.setObjectName("importSummary")
         self.summary_label.setWordWrap(True)
+        self.changes_label = QLabel()
+        self.changes_label.setObjectName("importChanges")
+        self.changes_label.setWordWrap(True)
+        self.changes_label.setVisible(False)
         self.failed_table = QTableWidget(0, 2)
         self.failed_table.setObjectName("failedFiles")
         self.failed_table.setHorizontalHeaderLabels(["File that failed", "Why"])
@@ -132,6 +136,7 @@ class ImportDialog(QDialog):
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.stage_label)
         layout.addWidget(self.summary_label)
+        layout.addWidget(self.changes_label)
         layout.addWidget(self.failed_table, 1)
         layout.addStretch(0)
         layout.addWidget(self.buttons)
@@ -185,6 +190,8 @@ class ImportDialog(QDialog):
             return
         self.report = None
         self.summary_label.clear()
+        self.changes_label.clear()
+        self.changes_label.setVisible(False)
         self.failed_table.setRowCount(0)
         self.failed_table.setVisible(False)
         self.progress_bar.setValue(0)
@@ -251,15 +258,23 @@ class ImportDialog(QDialog):
     # -- the report -----------------------------------------------------------------------
 
     def show_report(self, report: Any) -> None:
-        """Counts on one line, then the failed files with their reasons."""
+        """Counts on one line, the songs whose rights changed and how, then the failed files
+        with their reasons."""
         self.report = report
         counts = report.to_dict()["counts"]
         parts = [
             f"<b>{counts['imported']}</b> imported",
+            f"<b>{counts.get('updated', 0)}</b> rights updated",
             f"<b>{counts['unchanged']}</b> skipped (already in the catalogue, unchanged)",
             f"<b>{counts['failed']}</b> failed",
         ]
         self.summary_label.setText(" · ".join(parts))
+        updated = getattr(report, "updated", [])
+        shown = [f"{_escape(u.song_id)}: {_escape('; '.join(u.changes))}" for u in updated[:20]]
+        if len(updated) > 20:
+            shown.append(f"… and {len(updated) - 20} more")
+        self.changes_label.setText("<br>".join(shown))
+        self.changes_label.setVisible(bool(shown))
         failed = report.failed
         self.failed_table.setRowCount(len(failed))
         for row, f in enumerate(failed):
@@ -271,7 +286,7 @@ class ImportDialog(QDialog):
             self.failed_table.setItem(row, 1, reason)
         self.failed_table.resizeRowsToContents()
         self.failed_table.setVisible(bool(failed))
-        if report.imported:
+        if report.imported or updated:
             self.catalogue_changed.emit()
 
     def failed_rows(self) -> list[tuple[str, str]]:

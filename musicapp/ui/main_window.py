@@ -378,14 +378,9 @@ class MainWindow(QMainWindow):
     # -- import and preview -------------------------------------------------------------
 
     def _import_job(self, path: Path, manifest: Path | None) -> Any:
-        """The import job: the studio's when it has one, else the importer over the catalogue
-        the context opened (the same job `musicapp import` runs)."""
-        make = getattr(self.studio, "import_job", None)
-        if make is not None:
-            return make(path, manifest)
-        from musicapp.catalog.importer import import_job
-
-        return import_job(self.context.catalog, path, manifest)
+        """The studio's import job (the one `musicapp import` runs): rights it gives or changes
+        go to the ledger before they take effect."""
+        return self.studio.import_job(path, manifest)
 
     def open_import_dialog(self) -> ImportDialog:
         """File → Import music…: one dialog at a time, window-modal."""

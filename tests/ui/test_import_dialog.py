@@ -130,3 +130,39 @@ def test_the_file_menu_imports_and_the_browser_refreshes(qtbot, tmp_path, fake_c
     qtbot.waitUntil(lambda: dialog.report is not None, timeout=20000)
     qtbot.waitUntil(lambda: len(studio.calls) > fetched)  # the tree reloaded
     assert "import" in window.statusBar().currentMessage()
+
+
+def test_a_corrected_manifest_shows_whose_rights_changed(qtbot, tmp_path, store):
+    from musicapp.ledger import Ledger
+
+    folder = _music_folder(tmp_path)
+    manifest = folder / "manifest.csv"
+
+    def write_manifest(shares: str) -> None:
+        manifest.write_text(
+            "file,title,artist,rights_holders,permissions,uses\n"
+            f"first.wav,First,Ann Archer,{shares},song_level,private\n"
+        )
+
+    write_manifest("Ann Archer:0.5;Bo Baker:0.5")
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+
+        def make_job(path, manifest_path):
+            record = lambda kind, payload: ledger.append(kind, payload).id  # noqa: E731
+            return import_job(store, path, manifest_path, record=record)
+
+        dialog = _dialog(qtbot, make_job)
+        dialog.set_paths(folder, manifest)
+        dialog.start_import()
+        qtbot.waitUntil(lambda: dialog.handle is None, timeout=20000)
+        assert not dialog.changes_label.isVisible()
+
+        write_manifest("Ann Archer:0.8;Bo Baker:0.2")
+        with qtbot.waitSignal(dialog.catalogue_changed, timeout=20000):
+            dialog.start_import()
+        qtbot.waitUntil(lambda: dialog.handle is None, timeout=20000)
+        assert "<b>1</b> rights updated" in dialog.summary_label.text()
+        assert dialog.changes_label.isVisible()
+        assert "ann-archer-first: rights: Ann Archer 0.5 → 0.8, Bo Baker 0.5 → 0.2" in (
+            dialog.changes_label.text()
+        )

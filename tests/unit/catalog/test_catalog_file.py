@@ -3,7 +3,9 @@
 import os
 import sqlite3
 
+import numpy as np
 import pytest
+import soundfile as sf
 from sqlite_utils import Database
 
 from musicapp.catalog.migrations import LATEST_VERSION, migrate
@@ -114,3 +116,76 @@ def test_large_catalogue_opens_fast_and_damage_is_found_on_demand(
     with pytest.raises(CatalogError, match="damaged") as err:
         opened.check_integrity()
     assert str(path) in str(err.value)
+
+
+def _old_song(db: Database, audio_dir, song_id: str, stems: dict, gain: float) -> None:
+    """A song as the previous schema (8) kept it: mono 16-bit FLAC stems at 32 kHz, one gain."""
+    db["songs"].insert(
+        {
+            "id": song_id,
+            "title": song_id,
+            "artist": "Ann Archer",
+            "album": "Old",
+            "genre": "Folk",
+            "duration_s": 1.0,
+            "mix_gain": gain,
+            "added_at": "2024-01-01T00:00:00+00:00",
+        }
+    )
+    db["splits"].insert({"song_id": song_id, "holder_id": "h-a", "share": 1.0, "position": 0})
+    for i, (name, (family, role, audio)) in enumerate(stems.items()):
+        row = {"song_id": song_id, "name": name, "instrument": name, "family": family}
+        db["stems"].insert({**row, "role": role, "position": i})
+        (audio_dir / song_id).mkdir(parents=True, exist_ok=True)
+        sf.write(audio_dir / song_id / f"{name}.flac", audio, 32000, subtype="PCM_16")
+    db["songs_fts"].insert({"song_id": song_id, "title": song_id, "artist": "Ann Archer"})
+
+
+def test_an_older_catalogues_audio_loads_exactly_as_before(tmp_path):
+    path, audio_dir = tmp_path / "catalog.sqlite", tmp_path / "audio"
+    db = Database(sqlite3.connect(path))
+    migrate(db, upto=8)  # the schema before songs kept their own rate
+    db["holders"].insert({"id": "h-a", "name": "Ann Archer", "kind": "composer"})
+    t = np.arange(32000) / 32000
+    left, right = 0.9 * np.sin(2 * np.pi * 300 * t), 0.5 * np.sin(2 * np.pi * 500 * t)
+    # An imported stereo recording: its channels as stems of role "mix", fixed gains.
+    _old_song(
+        db,
+        audio_dir,
+        "rec",
+        {"mix-left": ("mix", "mix", left), "mix-right": ("mix", "mix", right)},
+        0.9,
+    )
+    # Rendered parts: mono stems panned by role (melody, bass centred; harmony at -0.5).
+    tones = {
+        n: 0.5 * np.sin(2 * np.pi * hz * t)
+        for n, hz in (("melody", 880), ("harmony", 440), ("bass", 110))
+    }
+    parts = {n: ("synth", n, a) for n, a in tones.items()}
+    _old_song(db, audio_dir, "parts", parts, 0.75)
+    db.conn.commit()
+    db.close()
+
+    def stored(song_id, name):
+        return sf.read(audio_dir / song_id / f"{name}.flac", dtype="float32")[0]
+
+    with CatalogStore(path, audio_dir) as store:
+        assert store.schema_version == LATEST_VERSION
+        rec, parts_song = store.song("rec"), store.song("parts")
+        assert rec.sample_rate == parts_song.sample_rate == 32000
+        assert rec.stems == () and store.has_own_mix("rec")
+        assert set(store.audio_files("rec")) == {"mix-left", "mix-right"}
+        np.testing.assert_allclose(
+            store.load_audio("rec"),
+            np.stack([stored("rec", "mix-left"), stored("rec", "mix-right")]) * 0.9,
+            atol=1e-7,
+        )
+        assert [s.name for s in parts_song.stems] == ["melody", "harmony", "bass"]
+        theta = {"melody": np.pi / 4, "harmony": np.pi / 8, "bass": np.pi / 4}  # (pan + 1) π/4
+        before = (
+            sum(np.outer([np.cos(theta[n]), np.sin(theta[n])], stored("parts", n)) for n in tones)
+            * 0.75
+        )
+        np.testing.assert_allclose(store.load_audio("parts"), before, atol=1e-6)
+        # The mix channels were never instruments; the rendered parts still are.
+        assert [n.label for n in store.children((), "instrument")] == ["synth"]

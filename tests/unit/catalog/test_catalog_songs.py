@@ -11,7 +11,7 @@ from catalog_fakes import HOLDER_A, HOLDER_B, STEM_TONES
 
 from musicapp.catalog import mix
 from musicapp.catalog.store import CatalogError
-from musicapp.config import SAMPLE_RATE
+from musicapp.config import CATALOGUE_RATE
 from musicapp.core import ConsentRecord, InvalidInput, Permission, Split, TimeRange, Use
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -45,12 +45,18 @@ def test_a_song_comes_back_fully_described(store, make_song):
     assert {h.id for h in store.holders()} == {HOLDER_A.id, HOLDER_B.id}
 
 
-def test_stems_are_stored_as_mono_32k_flac(store, make_song):
+def test_rendered_stems_are_stored_as_mono_flac_at_the_song_rate(store, make_song):
     store.add_song(*make_song("s1"))
     path = store.stem_path("s1", "bass")
     assert path == store.audio_dir / "s1" / "bass.flac"
     info = sf.info(path)
-    assert (info.format, info.channels, info.samplerate) == ("FLAC", 1, SAMPLE_RATE)
+    assert (info.format, info.channels, info.samplerate) == ("FLAC", 1, CATALOGUE_RATE)
+    assert info.subtype == "PCM_16"  # the 16-bit WAV it came from
+    assert store.song("s1").sample_rate == CATALOGUE_RATE
+    assert not store.has_own_mix("s1")
+    assert store.audio_files("s1") == {
+        name: store.audio_dir / "s1" / f"{name}.flac" for name in STEM_TONES
+    }
 
 
 @pytest.mark.parametrize(
@@ -69,14 +75,20 @@ def test_a_bad_song_is_refused_and_leaves_nothing_behind(store, make_song, chang
     assert [p.name for p in store.audio_dir.iterdir()] == []
 
 
-def test_stem_files_must_match_the_stems_and_be_mono_32k(store, make_song, tmp_path):
+def test_stem_files_must_match_the_stems_the_song_rate_and_be_mono_or_stereo(
+    store, make_song, tmp_path
+):
     song, files = make_song("s1")
     with pytest.raises(InvalidInput, match="do not match"):
         store.add_song(song, {k: v for k, v in files.items() if k != "bass"})
-    stereo = tmp_path / "stereo.wav"
-    sf.write(stereo, np.zeros((100, 2), np.float32), SAMPLE_RATE)
-    with pytest.raises(InvalidInput, match="mono"):
-        store.add_song(song, {**files, "bass": stereo})
+    other_rate = tmp_path / "48k.wav"
+    sf.write(other_rate, np.zeros((2 * 48000, 1), np.float32), 48000)
+    with pytest.raises(InvalidInput, match="48k.wav: is at 48000 Hz, the song is at 44100 Hz"):
+        store.add_song(song, {**files, "bass": other_rate})
+    surround = tmp_path / "surround.wav"
+    sf.write(surround, np.zeros((100, 6), np.float32), CATALOGUE_RATE)
+    with pytest.raises(InvalidInput, match="surround.wav: must be mono or stereo"):
+        store.add_song(song, {**files, "bass": surround})
     assert store.is_empty()
 
 
@@ -181,29 +193,42 @@ def test_tree_counts_add_up(searchable):
     assert searchable.children(songs[0].path) == []
 
 
-def test_a_stem_loads_as_mono_and_the_mix_as_panned_stereo(store, make_song):
+def test_rendered_stems_load_panned_as_they_sit_in_the_mix(store, make_song):
     song, files = make_song("s1")
     store.add_song(song, files)
-    stems = [store.load_audio("s1", s.name) for s in song.stems]
-    assert all(a.shape == (1, 2 * SAMPLE_RATE) and a.dtype == np.float32 for a in stems)
+    stems = {s.name: store.load_audio("s1", s.name) for s in song.stems}
+    n = 2 * CATALOGUE_RATE
+    assert all(a.shape == (2, n) and a.dtype == np.float32 for a in stems.values())
     full = store.load_audio("s1")
-    assert full.shape == (2, 2 * SAMPLE_RATE) and full.dtype == np.float32
-    panned = mix.mixdown([a[0] for a in stems], mix.stereo_gains(song.stems))
+    assert full.shape == (2, n) and full.dtype == np.float32
     assert np.max(np.abs(full)) <= mix.PEAK_CEILING + 1e-4  # three loud tones, scaled down
-    scale = np.max(np.abs(full)) / np.max(np.abs(panned))
-    np.testing.assert_allclose(full, panned * scale, atol=1e-4)
-    # The harmony stem is panned off-centre, so the two channels differ.
-    assert not np.allclose(full[0], full[1], atol=1e-3)
+    np.testing.assert_allclose(sum(stems.values()), full, atol=1e-6)  # stems sum to the mix
+    # The melody sits in the centre, the harmony off it (constant power: L² + R² = mono²).
+    melody, harmony = stems["melody"], stems["harmony"]
+    np.testing.assert_array_equal(melody[0], melody[1])
+    assert np.sqrt(np.mean(harmony[0] ** 2)) > 2 * np.sqrt(np.mean(harmony[1] ** 2))
+    mono = sf.read(files["harmony"], dtype="float32")[0]
+    scale = np.max(np.abs(full)) / np.max(
+        np.abs(
+            mix.mixdown(
+                [sf.read(files[s.name], dtype="float32")[0] for s in song.stems],
+                mix.stereo_gains(song.stems),
+            )
+        )
+    )
+    np.testing.assert_allclose(harmony[0] ** 2 + harmony[1] ** 2, (scale * mono) ** 2, atol=1e-3)
 
 
 def test_a_time_range_gives_that_stretch_of_the_same_mix(store, make_song):
     store.add_song(*make_song("s1"))
+    rate = CATALOGUE_RATE
     full = store.load_audio("s1")
     part = store.load_audio("s1", time_range=TimeRange(0.5, 1.25))
-    np.testing.assert_array_equal(part, full[:, SAMPLE_RATE // 2 : SAMPLE_RATE * 5 // 4])
+    np.testing.assert_array_equal(part, full[:, rate // 2 : rate * 5 // 4])
     bass = store.load_audio("s1", "bass", TimeRange(1.0, 2.0))
-    assert bass.shape == (1, SAMPLE_RATE)
-    assert np.argmax(np.abs(np.fft.rfft(bass[0]))) == pytest.approx(STEM_TONES["bass"], abs=1)
+    assert bass.shape == (2, rate)
+    spectrum = np.abs(np.fft.rfft(bass[0]))
+    assert np.argmax(spectrum) == pytest.approx(STEM_TONES["bass"], abs=1)
 
 
 def test_bad_audio_requests_name_what_is_wrong(store, make_song):

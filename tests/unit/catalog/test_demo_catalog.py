@@ -11,7 +11,7 @@ from musicapp.catalog import demo, mix
 from musicapp.catalog.demo import BuildDemoCatalog, build_demo
 from musicapp.catalog.recipe import load_recipe
 from musicapp.catalog.store import CatalogStore
-from musicapp.config import SAMPLE_RATE
+from musicapp.config import CATALOGUE_RATE
 from musicapp.core import Level, Reference, Role, Use, decide
 from musicapp.jobs import Cancelled, CancelToken, Progress
 
@@ -114,13 +114,13 @@ def test_demo_songs_are_fully_described(demo_store):
         assert song.stems and {s.role for s in song.stems} <= ROLES
         for stem in song.stems:
             info = sf.info(demo_store.stem_path(song.id, stem.name))
-            assert (info.channels, info.samplerate) == (1, SAMPLE_RATE)
+            assert (info.channels, info.samplerate) == (1, CATALOGUE_RATE)
             assert info.duration == pytest.approx(song.duration_s, abs=1e-3)
 
 
 def spectral_centroid(audio):
     spectrum = np.abs(np.fft.rfft(audio))
-    freqs = np.fft.rfftfreq(len(audio), 1 / SAMPLE_RATE)
+    freqs = np.fft.rfftfreq(len(audio), 1 / CATALOGUE_RATE)
     return float((spectrum * freqs).sum() / spectrum.sum())
 
 
@@ -128,17 +128,32 @@ def test_stems_are_the_separate_parts(demo_store):
     song = demo_store.song(demo.PERMITTED_SONG_IDS[1])  # a tune with guitar, bass and drums
     roles = {s.role: s.name for s in song.stems}
     assert ROLES <= set(roles)
-    audio = {s.name: demo_store.load_audio(song.id, s.name)[0] for s in song.stems}
+    placed = {s.name: demo_store.load_audio(song.id, s.name) for s in song.stems}
+    audio = {name: a[0] + a[1] for name, a in placed.items()}  # mono enough to compare
     assert all(np.sqrt(np.mean(a**2)) > 0.01 for a in audio.values())  # none is silent
     melody, bass = audio[roles["melody"]], audio[roles["bass"]]
     assert spectral_centroid(melody) > 2 * spectral_centroid(bass)
     assert abs(np.corrcoef(melody, bass)[0, 1]) < 0.3
-    # The mix is the stems, panned and summed: each stem is in it.
-    full = demo_store.load_audio(song.id)
-    panned = sum(
-        np.outer(g, a) for g, a in zip(mix.stereo_gains(song.stems), audio.values(), strict=True)
-    )
-    assert np.corrcoef(full.ravel(), panned.ravel())[0, 1] > 0.999
+
+
+def test_demo_songs_are_stereo_at_44k_and_their_stems_sum_to_the_mix(demo_store):
+    for song in demo_store.all_songs():
+        assert song.sample_rate == CATALOGUE_RATE and not demo_store.has_own_mix(song.id)
+        full = demo_store.load_audio(song.id)
+        assert full.shape == (2, round(song.duration_s * CATALOGUE_RATE))
+        stems = [demo_store.load_audio(song.id, s.name) for s in song.stems]
+        np.testing.assert_allclose(sum(stems), full, atol=1e-6)
+        # Spread across the stereo field when it has parts off the centre; both sides in use.
+        if any(p != 0 for p in mix.pan_positions(song.stems)):
+            assert not np.allclose(full[0], full[1], atol=1e-3)
+        assert min(np.sqrt(np.mean(full**2, axis=1))) > 0.01
+        # Each mono stem at today's pan, constant power, under the song's one gain.
+        gains = mix.stereo_gains(song.stems)
+        for stem, placed, lr in zip(song.stems, stems, gains, strict=True):
+            mono = sf.read(demo_store.stem_path(song.id, stem.name), dtype="float32")[0]
+            loud = np.argmax(np.abs(mono))
+            ratio = placed[:, loud] / (lr * mono[loud])
+            assert ratio[0] == pytest.approx(ratio[1], rel=1e-4) and 0 < ratio[0] <= 1
 
 
 def test_a_finished_build_adds_nothing_more(demo_store):

@@ -77,20 +77,23 @@ def test_tags_give_metadata_and_untagged_files_their_name(store, library):
     assert plain.splits[0].holder == UNREGISTERED
 
 
-def test_a_stereo_file_comes_back_as_it_was(store, library):
+def test_a_recording_comes_back_as_it_was_at_its_own_rate(store, library):
     lib, _ = library
     report = import_library(store, lib)
-    item = next(f for f in report.imported if f.path.endswith("track18.wav"))
-    original, rate = sf.read(item.path, dtype="float32", always_2d=True)
-    assert rate == 32000
-    song = store.song(item.song_id)
-    assert [s.name for s in song.stems] == ["mix-left", "mix-right"]
-    mix = store.load_audio(item.song_id)
-    assert mix.shape == original.T.shape
-    assert np.max(np.abs(mix - original.T)) < 1e-3  # 16-bit FLAC storage
-    mono = next(f for f in report.imported if f.path.endswith("track04.wav"))
+    by_name = {Path(f.path).name: f for f in report.imported}
+    for name in ("track18.wav", "track00.wav", "track07.flac", "track14.ogg"):
+        original, rate = sf.read(by_name[name].path, dtype="float32", always_2d=True)
+        song = store.song(by_name[name].song_id)
+        assert song.sample_rate == rate and song.stems == ()
+        assert store.has_own_mix(song.id) and set(store.audio_files(song.id)) == {""}
+        mix = store.load_audio(song.id)
+        assert mix.shape == original.T.shape
+        assert np.max(np.abs(mix - original.T)) < 1e-4  # FLAC at the source's 16 bits
+    mono = by_name["track04.wav"]
     left, right = store.load_audio(mono.song_id)
-    assert np.array_equal(left, right) and np.max(np.abs(left)) > 0.3
+    original = sf.read(mono.path, dtype="float32")[0]
+    np.testing.assert_array_equal(left, right)  # in the centre, at its own level
+    assert np.max(np.abs(left - original)) < 1e-4
 
 
 def test_a_second_run_imports_nothing_new(store, library):
@@ -162,7 +165,7 @@ def test_a_csv_manifest_gives_holders_splits_and_consent(store, tmp_path):
     report = import_library(store, folder, manifest=manifest)
     assert [Path(f.path).name for f in report.imported] == ["a.flac", "c.flac"]
     (bad,) = report.failed
-    assert bad.reason == "manifest row 3: splits add up to 0.9, not 1"
+    assert bad.reason == "manifest.csv line 3: splits add up to 0.9, not 1"
     alpha = store.song("ann-archer-alpha")
     assert (alpha.title, alpha.year, alpha.country) == ("Alpha", 1970, "Ireland")
     assert alpha.instruments == ("fiddle", "guitar")
@@ -185,7 +188,7 @@ def test_a_csv_manifest_gives_holders_splits_and_consent(store, tmp_path):
 def test_a_json_manifest_gives_stems_and_consent_per_holder(store, tmp_path):
     folder = _two_files(tmp_path)
     for name, hz in (("vocals", 660), ("bass", 110)):
-        sf.write(folder / f"{name}.wav", tone(1.5, 48000, hz, 1, hz), 48000)
+        sf.write(folder / f"{name}.wav", tone(1.5, 44100, hz, 1, hz), 44100)
     manifest = tmp_path / "manifest.json"
     manifest.write_text(
         json.dumps(
@@ -224,8 +227,11 @@ def test_a_json_manifest_gives_stems_and_consent_per_holder(store, tmp_path):
         ("vocals", "melody", "voice"),
         ("bass", "bass", "bass"),
     ]
-    assert store.load_audio(song.id).shape == (2, 48000)
-    assert store.load_audio(song.id, stem="bass").shape == (1, 48000)
+    full = store.load_audio(song.id)
+    np.testing.assert_allclose(full, sf.read(folder / "a.flac", dtype="float32")[0].T, atol=1e-4)
+    bass = store.load_audio(song.id, stem="bass")
+    assert bass.shape == (2, round(1.5 * 44100))
+    np.testing.assert_array_equal(bass[0], bass[1])
     assert check(store, song.id, Use.PRIVATE).allowed
     refused = check(store, song.id, Use.COMMERCIAL)
     assert not refused.allowed
@@ -245,6 +251,6 @@ def test_a_manifest_row_with_a_missing_file_or_bad_flag_is_reported(store, tmp_p
     )
     report = import_library(store, manifest)
     reasons = sorted(f.reason for f in report.failed)
-    assert reasons[0].startswith("manifest row 2: file not found")
-    assert "manifest row 3: unknown consent flag 'sing_level'" in reasons[1]
+    assert reasons[0].startswith("m.csv line 2: ") and reasons[0].endswith("file not found")
+    assert "m.csv line 3: unknown consent flag 'sing_level'" in reasons[1]
     assert counts(store)["songs"] == 0

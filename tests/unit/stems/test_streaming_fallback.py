@@ -128,3 +128,22 @@ def test_demo_song_uses_its_rendered_stems(tmp_path, demo_store):
     assert set(result.stems) == {s.name for s in song.stems}
     assert all(p.is_file() for p in result.stems.values())
     assert not (settings.data_dir / "stems").exists()  # nothing separated, nothing cached
+
+
+def test_an_imported_songs_own_stems_are_labelled_as_the_recordings(tmp_path):
+    from musicapp.catalog.importer import import_library
+    from musicapp.catalog.store import CatalogStore
+
+    settings = Settings(data_dir=tmp_path / "data", models_dir=tmp_path / "models")
+    music = tmp_path / "music"
+    music.mkdir()
+    rng = np.random.default_rng(1)
+    for name in ("mix", "guitar"):
+        sf.write(music / f"{name}.wav", (rng.standard_normal((44100, 2)) * 0.1), 44100)
+    (music / "m.csv").write_text("file,title,stems\nmix.wav,Take,guitar=guitar.wav\n")
+    with CatalogStore(tmp_path / "catalog.sqlite", tmp_path / "audio") as store:
+        (song,) = [store.song(f.song_id) for f in import_library(store, music / "m.csv").imported]
+        result = stems_for(song.id, settings, catalog=store)
+    assert result.method is StemMethod.CATALOGUE and set(result.stems) == {"guitar"}
+    assert result.label == "the recording's own stems"
+    assert "imported with its stems" in result.reason
