@@ -13,8 +13,6 @@ APP_NAME = "musicapp"
 # from import to export; an engine that needs another rate (MusicGen: 32 kHz mono) converts at
 # its own boundary and says so in the take's record.
 CATALOGUE_RATE = 44100
-# Deprecated: the old single working rate (32 kHz). Being removed; do not use in new code.
-SAMPLE_RATE = 32000
 
 # Never reach a model hub implicitly: weights load from local folders only.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -24,7 +24,7 @@ from musicapp.core import (
     Verification,
     holder_shares,
 )
-from musicapp.core.codec import reference_to_dict, request_to_dict, verification_to_dict
+from musicapp.core.codec import request_to_dict, verification_to_dict
 from musicapp.core.provenance import assign_user_share
 from musicapp.jobs import (
     CancelToken,
@@ -378,6 +378,7 @@ class Studio:
             staged.unlink(missing_ok=True)
         progress(Progress(1.0, "done", "Take ready"))
         return Take(
+            royalties=dict(event.payload["royalties"]),
             id=event.id,
             request=full,
             provenance=provenance,
@@ -413,46 +414,16 @@ class Studio:
     # -- compensate -----------------------------------------------------------------------------
 
     def royalties(self, take: Take) -> list[tuple[RightsHolder, float]]:
-        """Each rights holder's share of the take's royalties, largest first."""
-        songs = self.catalog.songs(list(take.provenance.song_shares()))
-        holders = {s.holder.id: s.holder for song in songs.values() for s in song.splits}
-        shares = holder_shares(take.provenance, songs)
-        return sorted(
-            ((holders[h], s) for h, s in shares.items()), key=lambda hs: (-hs[1], hs[0].name)
-        )
+        """Each rights holder's share of the take's royalties, largest first, as logged."""
+        from musicapp.credits import royalties
+
+        return royalties(take, self.catalog)
 
     def attribution(self, take: Take) -> dict[str, Any]:
         """The attribution record that travels inside exported files."""
-        songs = self.catalog.songs(list(take.provenance.song_shares()))
-        refs = []
-        for share in take.provenance.shares:
-            if share.is_user:
-                continue
-            ref = take.request.references[share.reference_index]
-            song = songs.get(share.song_id)
-            refs.append(
-                {
-                    **reference_to_dict(ref),
-                    "title": song.title if song else "",
-                    "artist": song.artist if song else "",
-                    "share": round(share.share, 9),
-                }
-            )
-        return {
-            "generation_event_id": take.id,
-            "verification_event_id": take.verification_event_id,
-            "use": take.request.use.value,
-            "engine": take.provenance.engine,
-            "model": take.provenance.model,
-            "device": take.provenance.device,
-            "references": refs,
-            # The part of the take that is the user's own audio: nobody's royalties.
-            "user_share": round(take.provenance.user_share, 9),
-            "notes": list(take.provenance.notes),
-            "rights_holders": [
-                {"id": h.id, "name": h.name, "share": round(s, 9)} for h, s in self.royalties(take)
-            ],
-        }
+        from musicapp.credits import attribution
+
+        return attribution(take, self.catalog)
 
     def export(self, take: Take, out_path: Path, bits: int = 24) -> ExportResult:
         """Write the take as WAV or FLAC, ``bits``-bit (24 or 16) at the take's own rate, with

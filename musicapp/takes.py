@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,8 @@ class Take:
     duration_s: float
     created_at: str
     verification_event_id: str = ""
+    # holder id -> share of the royalties, as logged when the take was made
+    royalties: dict[str, float] = field(default_factory=dict, compare=False)
 
 
 class TakeStore:
@@ -90,6 +92,7 @@ def take_from_event(event_id: str, ts: str, payload: dict, store: TakeStore) -> 
         duration_s=float(payload["duration_s"]),
         created_at=ts,
         verification_event_id=str(payload.get("verification_event_id", "")),
+        royalties={str(h): float(s) for h, s in (payload.get("royalties") or {}).items()},
     )
 
 

@@ -121,7 +121,9 @@ class Spectral:
 def spectral(audio: np.ndarray, sr: int, n_coeffs: int = 13) -> Spectral:
     """Chroma and an MFCC-like timbre descriptor per frame (~8 Hz bins resolve semitones from
     ~130 Hz; the hop of 32 ms is plenty for values that are averaged per beat or bar)."""
-    n_fft = 1 << int(np.ceil(np.log2(sr * 0.128)))
+    # The same window in seconds at every rate (a power of two would be 128 ms at 32 kHz but
+    # 186 ms at 44.1 kHz, and the chroma and timbre of a bar would depend on the rate).
+    n_fft = sfft.next_fast_len(int(round(sr * 0.128)), real=True)
     hop = n_fft // 4
     mag = np.abs(stft(mono(audio), n_fft, hop))
     fmap, band = _chroma_map(sr, n_fft)

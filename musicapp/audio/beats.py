@@ -10,6 +10,8 @@ from musicapp.audio.io import as_audio
 from musicapp.audio.spectrum import mel_filters, stft
 
 FRAME_RATE = 100.0  # onset frames per second: 10 ms is fine enough for beat positions
+# The onset window, the same length at every rate (46 ms: a 2048-point FFT at 44.1 kHz).
+ONSET_WINDOW_S = 0.046
 N_MELS = 40
 PRIOR_BPM = 110.0  # most popular music sits near here; the prior settles octave ambiguity
 MIN_BPM, MAX_BPM = 40.0, 220.0
@@ -22,7 +24,7 @@ TRIPLE_MARGIN = 1.5
 
 def _onset_params(sr: int) -> tuple[int, int]:
     hop = max(1, round(sr / FRAME_RATE))
-    n_fft = 1 << int(np.ceil(np.log2(sr * 0.032)))
+    n_fft = sfft.next_fast_len(int(round(sr * ONSET_WINDOW_S)), real=True)
     return n_fft, hop
 
 

@@ -204,16 +204,43 @@ def _no_gap(audio: np.ndarray, bars: np.ndarray, typical: float) -> np.ndarray:
     return ok
 
 
+_PITCH_CLASS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+
+
+def key_tonic(key: str) -> int | None:
+    """The pitch class (C = 0) of the major key a key name shares its notes with ("G major" ->
+    7, "E minor" -> 7, "F# major" -> 6, "Bb minor" -> 1); None when the name is not a key."""
+    words = key.replace("♯", "#").replace("♭", "b").split()
+    if not words or not words[0] or words[0][0].upper() not in _PITCH_CLASS:
+        return None
+    name = words[0]
+    pc = _PITCH_CLASS[name[0].upper()] + name[1:].count("#") - name[1:].count("b")
+    minor = (len(words) > 1 and words[1].lower().startswith("min")) or name.endswith("m")
+    return (pc + (3 if minor else 0)) % 12
+
+
+def _shift_between(source: Material, anchor: Material, profiles: list[np.ndarray]) -> int:
+    """Semitones from a source's key to the anchor's: from the keys the catalogue knows (the
+    scores'), else estimated from the two pitch profiles."""
+    a, b = key_tonic(source.song.key), key_tonic(anchor.song.key)
+    if a is not None and b is not None:
+        return (b - a + 6) % 12 - 6
+    return key_shift(profiles[source.index], profiles[anchor.index])
+
+
 def align_keys(layers: list[Layer], profiles: list[np.ndarray], anchor: int) -> None:
     """Transpose every pitched source onto the key of reference `anchor` (its chroma too).
 
-    `profiles` holds each reference's pitch profile (the average chroma of its mix).
+    `profiles` holds each reference's pitch profile (the average chroma of its mix). A fifth
+    apart, profiles fit nearly as well as the right key does, so a key the catalogue knows
+    decides first.
     """
+    materials = {s.material.index: s.material for layer in layers for s in layer.sources}
     for layer in layers:
         for src in layer.sources:
             if not src.pitched:
                 continue
-            src.shift = key_shift(profiles[src.material.index], profiles[anchor])
+            src.shift = _shift_between(src.material, materials[anchor], profiles)
             if src.shift:
                 f = src.features
                 for arr in (f.chroma_start, f.chroma_end, f.chroma_mean):

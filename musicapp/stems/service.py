@@ -62,13 +62,13 @@ def _catalogue_source(catalog: CatalogStore, song_id: str) -> StemsResult | Audi
             return FileSource(files[""])
         return ChannelFilesSource(list(files.values()), song_id)  # an older import's channels
     paths = {s.name: catalog.stem_path(song_id, s.name) for s in song.stems}
-    from musicapp.config import SAMPLE_RATE
-
     if catalog.stems_are_recorded(song_id):
         label, reason = "the recording's own stems", f"song {song_id} was imported with its stems"
     else:
         label, reason = "rendered stems from the catalogue", f"song {song_id} comes with its stems"
-    return StemsResult(StemMethod.CATALOGUE, paths, SAMPLE_RATE, label, reason, song_id=song_id)
+    return StemsResult(
+        StemMethod.CATALOGUE, paths, song.sample_rate, label, reason, song_id=song_id
+    )
 
 
 def _resolve(source: str | Path, catalog: CatalogStore | None) -> StemsResult | AudioSource:

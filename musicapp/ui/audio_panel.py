@@ -240,7 +240,7 @@ class ToneReferences(QTableWidget):
         self.set_target(r, f"part:{part}")
 
     def set_target(self, r: int, target: str | None) -> None:
-        """"part:NAME", "role:ROLE" or None (the whole mix)."""
+        """ "part:NAME", "role:ROLE" or None (the whole mix)."""
         box = self.rows[r].role
         index = box.findData(target) if target is not None else 0
         if index < 0 and target is not None and target.startswith("role:"):

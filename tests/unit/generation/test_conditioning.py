@@ -15,11 +15,11 @@ ROLES = (Role.MELODY, Role.TIMBRE, Role.RHYTHM)
 MELODY_MARGIN = 0.5  # chroma correlation, -1..1: measured 0.78-1.1
 TIMBRE_MARGIN = 0.5  # timbre distance, as a fraction of the best other's: measured 0.7
 RHYTHM_MARGIN = 0.4  # rhythm-template correlation, -1..1: measured 0.72-0.79
-# On demo songs (real arrangements, rendered with a General MIDI sound font) the differences are
-# smaller: chroma by 0.5-0.63, timbre distance by 15-20 %, and rhythm templates by 0.07 (C 0.97
-# against B 0.90: B's bodhran plays eighths on the same beats as C's drums; the full-band onset
-# autocorrelation had C behind by 0.12). With the rhythm and timbre roles swapped the rhythm
-# margin is 0.11 the other way, so the check follows the rhythm reference, not the songs.
+# On demo songs (real arrangements, rendered with a General MIDI sound font at 44.1 kHz) the
+# differences are smaller: chroma by 0.45-0.52, timbre distance by 15-20 %, and rhythm templates
+# by about 0.4 (with 46 ms onset windows; with 32 ms ones only by 0.03-0.07: B's bodhran plays
+# eighths on the same beats as C's drums). With the rhythm and timbre roles swapped the rhythm
+# margin is as large the other way, so the check follows the rhythm reference, not the songs.
 DEMO_MELODY_MARGIN = 0.3
 DEMO_TIMBRE_MARGIN = 0.08
 DEMO_RHYTHM_MARGIN = 0.035
