@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from musicapp.ledger import Ledger, LedgerError
+from musicapp.ledger import Ledger, LedgerDamaged, LedgerError
 from musicapp.ledger.anchor import Anchor, read_anchor
 from musicapp.ledger.canonical import canonical_json, event_hash
 
@@ -199,14 +199,17 @@ def test_append_refuses_to_overwrite_the_evidence(path: Path) -> None:
     tamper(path, "DELETE FROM events WHERE seq = 8")
     with Ledger(path) as led:
         with pytest.raises(
-            LedgerError, match=r"does not match its head anchor.*last 1 event\(s\) were dropped"
+            LedgerDamaged,
+            match=r"does not match its head anchor: the last 1 event was dropped.*"
+            r"Nothing was added.*`musicapp ledger reanchor`",
         ):
             led.append("generation", {"n": 9})
         assert led.count() == 7
         # Accepting the ledger as it is is possible, and is itself on the record.
         reset = led.reanchor("restored from backup of Tuesday")
-        assert reset.kind == "anchor_reset" and reset.seq == 8
-        assert reset.payload["previous_anchor"]["seq"] == 8
+        assert reset.kind == "ledger_reanchor" and reset.seq == 8
+        assert reset.payload["old_anchor"]["seq"] == 8
+        assert reset.payload["new_anchor"]["seq"] == 7
         led.append("generation", {"n": 9})
         assert led.verify().ok
 
@@ -225,7 +228,7 @@ def test_missing_anchor_is_reported(path: Path) -> None:
         len(found) == 1
         and "is missing: cannot tell whether the newest events were dropped" in found[0]
     )
-    with Ledger(path) as led, pytest.raises(LedgerError, match="anchor is missing"):
+    with Ledger(path) as led, pytest.raises(LedgerDamaged, match=r"head anchor \S+ is missing"):
         led.append("generation", {})
 
 
