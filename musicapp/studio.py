@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from musicapp.catalog.store import CatalogStore, TreeNode
     from musicapp.export import ExportResult, FileReport
     from musicapp.generation.base import Conditioning
-    from musicapp.ledger import Ledger
+    from musicapp.ledger import Damage, Ledger
     from musicapp.stems.service import StemsResult
 
 log = logging.getLogger(__name__)
@@ -257,6 +257,8 @@ class Studio:
         from musicapp.generation.registry import get_engine
 
         cancel = cancel or CancelToken()
+        # Before any work: a take that cannot be recorded must not be made.
+        self.ledger.refuse_if_damaged()
         songs = self.validate(request)
         user_audio = self.load_user_audio(request)
         verification, verification_id = self.verify(request)
@@ -411,6 +413,7 @@ class Studio:
         """Write the take as WAV or FLAC with its attribution inside; logged before it appears."""
         from musicapp.export import export_audio
 
+        self.ledger.refuse_if_damaged()  # before any file is written
         audio, sr = self.takes.read(take.id)
         attribution = self.attribution(take)
         titles = [r["title"] for r in attribution["references"] if r["title"]]
@@ -430,3 +433,11 @@ class Studio:
 
     def verify_ledger(self) -> Any:
         return self.ledger.verify()
+
+    def ledger_damage(self) -> Damage | None:
+        """What stops the ledger from taking new events, as last found (no I/O); None: nothing."""
+        return self.ledger.damage
+
+    def check_ledger_job(self) -> FunctionJob[Damage | None]:
+        """Look at the ledger again (e.g. after `musicapp ledger repair` ran elsewhere)."""
+        return FunctionJob("Check the ledger", lambda _p, _c: self.ledger.check().damage, "io")
