@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -113,6 +114,7 @@ class FakeStudio:
     stems_slow: bool = False  # the stems job runs until cancelled
     stems_calls: list[str] = field(default_factory=list)
     stems_s: float = 0.5
+    ledger: Any = None  # a ledger.Damage while the fake ledger is damaged
 
     def __post_init__(self) -> None:
         self.songs: dict[str, Song] = {}
@@ -433,6 +435,12 @@ class FakeStudio:
 
         sf.write(out_path, self.audio[take.id].T, take.sample_rate)
         return FakeExport(Path(out_path), Path(str(out_path) + ".json"), "evt-123")
+
+    def ledger_damage(self) -> Any:
+        return self.ledger
+
+    def check_ledger_job(self) -> FunctionJob:
+        return FunctionJob("Check the ledger", lambda progress, cancel: self.ledger, "io")
 
 
 @dataclass
