@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -11,43 +10,8 @@ import pytest
 from musicapp.ledger import Ledger, LedgerDamaged, LedgerError
 from musicapp.ledger.anchor import Anchor, read_anchor
 from musicapp.ledger.canonical import canonical_json, event_hash
-
-
-@pytest.fixture
-def path(tmp_path: Path) -> Path:
-    """A closed ledger of 8 events, kinds cycling through a workflow."""
-    p = tmp_path / "ledger.sqlite"
-    kinds = ["verification", "generation", "export", "verification"] * 2
-    with Ledger(p) as led:
-        for i, kind in enumerate(kinds, start=1):
-            led.append(kind, {"n": i, "song": f"song-{i}", "share": i / 10})
-    return p
-
-
-def tamper(path: Path, *statements: str | tuple[str, tuple], restore: bool = True) -> None:
-    """Edit the database as a careful attacker would: drop the guards, change rows, put the
-    guards back."""
-    raw = sqlite3.connect(path)
-    guards = raw.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall()
-    for name, _ in guards:
-        raw.execute(f"DROP TRIGGER {name}")
-    for st in statements:
-        if isinstance(st, tuple):
-            raw.execute(*st)
-        else:
-            raw.execute(st)
-    if restore:
-        for _, sql in guards:
-            raw.execute(sql)
-    raw.commit()
-    raw.close()
-
-
-def row(path: Path, seq: int) -> tuple:
-    with sqlite3.connect(path) as raw:
-        return raw.execute(
-            "SELECT seq, id, kind, ts, payload, prev_hash, hash FROM events WHERE seq = ?", (seq,)
-        ).fetchone()
+from musicapp.testing.ledger_tamper import stored_row as row
+from musicapp.testing.ledger_tamper import tamper
 
 
 def problems(path: Path) -> list[str]:
