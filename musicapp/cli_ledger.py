@@ -61,13 +61,9 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def _confirm(args: argparse.Namespace, question: str) -> bool:
-    """True with --yes, or when the user says yes on a terminal; refuse without a terminal."""
+    """True with --yes, or when the user says yes on the terminal."""
     if args.yes:
         return True
-    if not sys.stdin.isatty():
-        raise InvalidInput(
-            f"ledger {args.ledger_cmd}: confirm with --yes (there is no terminal to ask on)"
-        )
     print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
     return sys.stdin.readline().strip().lower() in {"y", "yes"}
 
@@ -85,6 +81,10 @@ def _record_damage(args: argparse.Namespace, repair: bool) -> int:
         damage = damage_of(report, ledger.path, ledger.cli_args)
         if why is not None or damage is None:
             raise LedgerError(why or f"ledger {ledger.path}: nothing to {what}")
+        if not args.yes and not sys.stdin.isatty():
+            raise InvalidInput(
+                f"ledger {what}: confirm with --yes (there is no terminal to ask on)"
+            )
         print(
             "\n".join(
                 [f"Ledger {ledger.path}: {damage.what()}.", *(f"  {x}" for x in report.problems)]
