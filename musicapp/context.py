@@ -6,14 +6,16 @@ import shlex
 from dataclasses import dataclass
 
 from musicapp.catalog.store import CatalogStore
-from musicapp.config import Settings
+from musicapp.config import Settings, default_data_dir
 from musicapp.ledger import Ledger
 from musicapp.studio import Studio
 
 
 def _data_dir_args(settings: Settings) -> str:
-    """What `musicapp ledger …` needs to find this data folder: nothing for the default one."""
-    if settings.data_dir == Settings().data_dir:
+    """What `musicapp ledger …` needs to find this data folder: nothing for the platform's
+    default one; the folder itself otherwise (MUSICAPP_DATA_DIR may be unset in the terminal
+    the command is pasted into)."""
+    if settings.data_dir == default_data_dir():
         return ""
     return f" --data-dir {shlex.quote(str(settings.data_dir))}"
 
