@@ -49,7 +49,7 @@ def checkpoint_path(ledger_path: Path) -> Path:
     return ledger_path.with_name(ledger_path.name + ".verified")
 
 
-def _stamp(path: Path, log: bool) -> str:
+def _stamp(path: str, log: bool) -> str:
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -64,11 +64,15 @@ def _stamp(path: Path, log: bool) -> str:
     return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
 
 
+def seal_of(database: str, log: str) -> str:
+    """``files_seal`` from the two files' names (what a writer keeps, to save a few µs)."""
+    text = f"{_stamp(database, log=False)}|{_stamp(log, log=True)}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 def files_seal(ledger_path: Path) -> str:
     """A digest of the database's and its log's identity, size and times (see above)."""
-    wal = ledger_path.with_name(ledger_path.name + "-wal")
-    text = f"{_stamp(ledger_path, log=False)}|{_stamp(wal, log=True)}"
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    return seal_of(str(ledger_path), f"{ledger_path}-wal")
 
 
 def _check(seq: int, hash_: str, schema: int, seal: str) -> str:

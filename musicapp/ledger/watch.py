@@ -23,8 +23,8 @@ from musicapp.ledger.canonical import GENESIS_HASH
 from musicapp.ledger.checkpoint import (
     Checkpoint,
     checkpoint_path,
-    files_seal,
     read_checkpoint,
+    seal_of,
     write_checkpoint,
 )
 from musicapp.ledger.damage import Damage, LedgerDamaged
@@ -43,6 +43,7 @@ class DamageWatch:
 
     def __init__(self, path: Path, cli_args: str = "") -> None:
         self.path = path
+        self._files = (str(path), f"{path}-wal")  # stat'ed before and after every write
         self.anchor_path = anchor_path(path)
         self.checkpoint_path = checkpoint_path(path)
         self.cli_args = cli_args
@@ -51,9 +52,12 @@ class DamageWatch:
         self.last_check: integrity.CheckResult | None = None
         self.anchor: integrity.AnchorState = integrity.load_anchor(self.anchor_path)
 
+    def _seal_now(self) -> str:
+        return seal_of(*self._files)
+
     def created(self, db: sqlite3.Connection) -> None:
         """A new, empty ledger: it is verified through seq 0 as it stands."""
-        self.save(Checkpoint(0, GENESIS_HASH, _schema(db), files_seal(self.path)))
+        self.save(Checkpoint(0, GENESIS_HASH, _schema(db), self._seal_now()))
 
     def check(self, db: sqlite3.Connection, reader: Reader) -> integrity.CheckResult:
         """Look for damage now (see ``integrity.check``) and record what was verified."""
@@ -74,14 +78,14 @@ class DamageWatch:
         return result
 
     def refuse_if_damaged(self, db: sqlite3.Connection, reader: Reader) -> None:
-        if self.damage is not None and files_seal(self.path) != self.seal:
+        if self.damage is not None and self._seal_now() != self.seal:
             self.check(db, reader)  # changed since: another process may have repaired it
         if self.damage is not None:
             raise LedgerDamaged(self.damage)
 
     def before_write(self, db: sqlite3.Connection, reader: Reader) -> None:
         """Inside the write transaction, before anything is inserted; LedgerDamaged if damaged."""
-        seal = files_seal(self.path)
+        seal = self._seal_now()
         if seal != self.seal:
             if self.damage is None and self._written_by_musicapp(seal):
                 self.seal = seal
@@ -105,7 +109,7 @@ class DamageWatch:
 
     def committed(self, last: tuple[Any, ...]) -> Anchor:
         """After a commit whose newest row is ``last``: the anchor to write, with the new seal."""
-        self.seal = files_seal(self.path)
+        self.seal = self._seal_now()
         self.anchor = Anchor(last[0], last[6], self.seal)
         return self.anchor
 
@@ -119,7 +123,7 @@ class DamageWatch:
         """(seq, hash, schema) to record as verified once closed; None when it cannot vouch."""
         if self.damage is not None or self.last_check is None:
             return None
-        seal = files_seal(self.path)
+        seal = self._seal_now()
         if seal != self.seal and not self._written_by_musicapp(seal):
             return None  # something else wrote meanwhile: the next open verifies everything
         try:
@@ -132,7 +136,7 @@ class DamageWatch:
 
     def closed(self, keep: tuple[int, str, int]) -> None:
         # Closing may have moved the log into the database: seal what it left.
-        self.save(Checkpoint(*keep, files_seal(self.path)))
+        self.save(Checkpoint(*keep, self._seal_now()))
 
     def _written_by_musicapp(self, seal: str) -> bool:
         """True if another musicapp process left the files this way (its anchor or checkpoint
