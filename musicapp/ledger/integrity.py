@@ -173,9 +173,8 @@ def _quick(
         checker.feed(row)
     if checker.found:
         return checker.checked, "damage in the events after the checkpoint", None
-    top = (last, head[1]) if head else (0, GENESIS_HASH)
-    warranted = Checkpoint(*top, schema, seal)
-    return checker.checked, None, warranted
+    top_hash = str(head[1]) if head else GENESIS_HASH
+    return checker.checked, None, Checkpoint(last, top_hash, schema, seal)
 
 
 def check(
