@@ -102,7 +102,7 @@ def full_verify(anchor_file: Path, reader: Callable[[], sqlite3.Connection]) -> 
     except AnchorUnreadable as exc:
         anchor_error = str(exc)
     db = reader()
-    checker = ChainChecker(anchor.seq if anchor else None)
+    checker = ChainChecker(anchor.seq if anchor else None)  # until the records on file are read
     try:
         db.execute("BEGIN")  # one snapshot for the records on file and the rows they vouch for
         checker = ChainChecker(anchor.seq if anchor else None, read_acknowledgements(db))
