@@ -301,32 +301,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
-def cmd_ledger(args: argparse.Namespace) -> int:
-    with _open(args, build=False) as ctx:
-        if args.ledger_cmd == "verify":
-            report = ctx.studio.verify_ledger()
-            _emit(
-                args,
-                {"ok": report.ok, "checked": report.checked, "problems": report.problems},
-                (
-                    f"Ledger OK: {report.checked} events, chain intact."
-                    if report.ok
-                    else "Ledger FAILED:\n" + "\n".join(f"  {p}" for p in report.problems)
-                ),
-            )
-            return EXIT_OK if report.ok else EXIT_FAILED
-        events = list(ctx.ledger.events())[-args.limit :]
-        _emit(
-            args,
-            [
-                {"seq": e.seq, "id": e.id, "kind": e.kind, "ts": e.ts, "hash": e.hash}
-                for e in events
-            ],
-            "\n".join(f"{e.seq:6} {e.ts} {e.kind:13} {e.id}" for e in events) or "Ledger is empty.",
-        )
-    return EXIT_OK
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
     if not args.headless:
         return cmd_gui(args)
@@ -675,13 +649,9 @@ def build_parser() -> argparse.ArgumentParser:
     stems.add_argument("--overlap", type=float, default=0.25, help="Demucs segment overlap")
     stems.set_defaults(func=cmd_stems)
 
-    led = sub.add_parser("ledger", help="the attribution ledger")
-    led_sub = led.add_subparsers(dest="ledger_cmd", required=True)
-    lv = led_sub.add_parser("verify", parents=[common], help="check the hash chain")
-    lv.set_defaults(func=cmd_ledger)
-    ls = led_sub.add_parser("show", parents=[common], help="the latest events")
-    ls.add_argument("--limit", type=int, default=20)
-    ls.set_defaults(func=cmd_ledger)
+    from musicapp.cli_ledger import add_ledger_commands  # it uses this module's helpers
+
+    add_ledger_commands(sub, common)
     return p
 
 

@@ -19,6 +19,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+def default_data_dir() -> Path:
+    """The platform's data folder for the app, whatever MUSICAPP_DATA_DIR says."""
+    return Path(platformdirs.user_data_dir(APP_NAME))
+
+
 def _env_path(name: str, default: Path) -> Path:
     value = os.environ.get(name)
     return Path(value).expanduser() if value else default
@@ -29,9 +34,7 @@ class Settings:
     """Every setting of the app in one place. Environment variables override the defaults."""
 
     data_dir: Path = field(
-        default_factory=lambda: _env_path(
-            "MUSICAPP_DATA_DIR", Path(platformdirs.user_data_dir(APP_NAME))
-        )
+        default_factory=lambda: _env_path("MUSICAPP_DATA_DIR", default_data_dir())
     )
     models_dir: Path = field(
         default_factory=lambda: _env_path(

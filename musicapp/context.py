@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 
 from musicapp.catalog.store import CatalogStore
-from musicapp.config import Settings
+from musicapp.config import Settings, default_data_dir
 from musicapp.ledger import Ledger
 from musicapp.studio import Studio
+
+
+def _data_dir_args(settings: Settings) -> str:
+    """What `musicapp ledger …` needs to find this data folder: nothing for the platform's
+    default one; the folder itself otherwise (MUSICAPP_DATA_DIR may be unset in the terminal
+    the command is pasted into)."""
+    if settings.data_dir == default_data_dir():
+        return ""
+    return f" --data-dir {shlex.quote(str(settings.data_dir))}"
 
 
 @dataclass
@@ -25,7 +35,7 @@ class AppContext:
         settings.ensure_dirs()
         catalog = CatalogStore(settings.catalog_path, settings.audio_dir)
         try:
-            ledger = Ledger(settings.ledger_path)
+            ledger = Ledger(settings.ledger_path, cli_args=_data_dir_args(settings))
         except Exception:
             catalog.close()
             raise

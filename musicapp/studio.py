@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from musicapp.catalog.search import SearchFilters
     from musicapp.catalog.store import CatalogStore, TreeNode
     from musicapp.export import ContentMatch, ExportResult, FileReport
-    from musicapp.ledger import Ledger
+    from musicapp.ledger import Damage, Ledger
     from musicapp.stems.service import StemsResult
 
 log = logging.getLogger(__name__)
@@ -323,6 +323,8 @@ class Studio:
         from musicapp.generation.registry import get_engine
 
         cancel = cancel or CancelToken()
+        # Before any work: a take that cannot be recorded must not be made.
+        self.ledger.refuse_if_damaged()
         request = replace(request, references=request.picked)
         songs = self.validate(request)
         user = self._user_audio(request)
@@ -430,6 +432,7 @@ class Studio:
         its attribution inside; logged before it appears."""
         from musicapp.export import export_audio
 
+        self.ledger.refuse_if_damaged()  # before any file is written
         audio, sr = self.takes.read(take.id)
         if sr != take.sample_rate:
             raise InvalidInput(
@@ -472,3 +475,11 @@ class Studio:
 
     def verify_ledger(self) -> Any:
         return self.ledger.verify()
+
+    def ledger_damage(self) -> Damage | None:
+        """What stops the ledger from taking new events, as last found (no I/O); None: nothing."""
+        return self.ledger.damage
+
+    def check_ledger_job(self) -> FunctionJob[Damage | None]:
+        """Look at the ledger again (e.g. after `musicapp ledger repair` ran elsewhere)."""
+        return FunctionJob("Check the ledger", lambda _p, _c: self.ledger.check().damage, "io")

@@ -75,7 +75,12 @@ def check_chain(ledger: Ledger) -> Check:
     except LedgerError as exc:
         return Check("chain", False, f"the ledger cannot be read ({exc})")
     if report.ok:
-        return Check("chain", True, f"{report.checked} event(s), chain intact")
+        known = (
+            f" ({len(report.acknowledged)} earlier problem(s) on record)"
+            if report.acknowledged
+            else ""
+        )
+        return Check("chain", True, f"{report.checked} event(s), chain intact{known}")
     shown = report.problems[:3]
     more = f" (and {len(report.problems) - 3} more)" if len(report.problems) > 3 else ""
     return Check("chain", False, "; ".join(shown) + more)

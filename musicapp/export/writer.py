@@ -41,7 +41,7 @@ from musicapp.export.record import (
     sidecar_path,
 )
 from musicapp.export.tags import read_tags, write_tags
-from musicapp.ledger import CanonicalError, Event, Ledger, canonical_json
+from musicapp.ledger import CanonicalError, Event, Ledger, LedgerDamaged, canonical_json
 
 log = logging.getLogger(__name__)
 
@@ -225,8 +225,8 @@ def export_audio(
             out_path.unlink(missing_ok=True)
         if event is not None:
             _record_failure(ledger, event, out_path, stage, exc)
-        if isinstance(exc, ExportError) or not isinstance(exc, Exception):
-            raise
+        if isinstance(exc, ExportError | LedgerDamaged) or not isinstance(exc, Exception):
+            raise  # already says what went wrong (a damaged ledger names its commands)
         raise ExportError(f"export {out_path}: failed while {stage} ({exc})") from exc
     return ExportResult(
         out_path,

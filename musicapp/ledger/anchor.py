@@ -12,6 +12,10 @@ reader takes the valid slot with the higher seq: readers always see a whole anch
 or the new one. This is what temp-file-and-rename gives, at a fraction of the cost (a rename
 over an existing file cost more than the SQLite commit itself). A new ledger gets an anchor at
 seq 0 (the genesis hash), so a missing file always means someone removed it.
+
+Each slot also carries the *seal* of the database files right after the commit it records
+(``checkpoint.files_seal``): how opening and the next writer tell "the files are as musicapp left
+them" from "something else wrote to them". Readers that do not know the seal ignore it.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 SLOT_SIZE = 4096
@@ -34,6 +38,8 @@ class Anchor:
 
     seq: int
     hash: str
+    # The database files' seal after the commit that wrote this anchor; None when unknown.
+    seal: str | None = field(default=None, compare=False)
 
 
 class AnchorUnreadable(Exception):
@@ -49,6 +55,10 @@ def _check(seq: int, hash_: str) -> str:
     return hashlib.sha256(f"musicapp-ledger-head:{seq}:{hash_}".encode()).hexdigest()[:16]
 
 
+def _seal_check(seq: int, seal: str) -> str:
+    return hashlib.sha256(f"musicapp-ledger-seal:{seq}:{seal}".encode()).hexdigest()[:16]
+
+
 def _parse_slot(raw: bytes) -> Anchor | None:
     """The anchor in one slot; None for an empty slot; ValueError for a spoilt one."""
     text = raw.strip(b"\x00 \n").decode("utf-8")
@@ -62,7 +72,10 @@ def _parse_slot(raw: bytes) -> Anchor | None:
         raise ValueError(f"hash {hash_!r} is not 64 hex digits")
     if data.get("check") != _check(seq, hash_):
         raise ValueError("checksum does not match")
-    return Anchor(seq, hash_)
+    seal = data.get("seal")
+    if not isinstance(seal, str) or data.get("seal_check") != _seal_check(seq, seal):
+        seal = None  # an older musicapp's anchor, or a spoilt seal: only a full verify trusts
+    return Anchor(seq, hash_, seal)
 
 
 def read_anchor(path: Path) -> Anchor | None:
@@ -93,9 +106,15 @@ def read_anchor(path: Path) -> Anchor | None:
 
 def _slot(anchor: Anchor) -> tuple[int, bytes]:
     """Where ``anchor`` goes in the file and the bytes of its slot."""
+    seal = ""
+    if anchor.seal is not None:
+        seal = (
+            f',"seal":{json.dumps(anchor.seal)},'
+            f'"seal_check":"{_seal_check(anchor.seq, anchor.seal)}"'
+        )
     line = (
         f'{{"check":"{_check(anchor.seq, anchor.hash)}","hash":{json.dumps(anchor.hash)},'
-        f'"seq":{int(anchor.seq)}}}'
+        f'"seq":{int(anchor.seq)}{seal}}}'
     )
     slot = (line + "\n").encode("utf-8").ljust(SLOT_SIZE, b" ")
     if len(slot) > SLOT_SIZE:

@@ -11,6 +11,15 @@ SCHEMA_VERSION = 1
 COLUMNS = "seq, id, kind, ts, payload, prev_hash, hash"
 GUARDS = ("events_no_update", "events_no_delete")
 
+# The append-only guards as created; SQLite keeps this text in sqlite_master, so a guard that
+# was replaced by a weaker one shows as different text. ``ledger repair`` creates them again.
+GUARD_SQL = {
+    "events_no_update": """CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+           BEGIN SELECT RAISE(ABORT, 'ledger events are append-only: updates are refused'); END""",
+    "events_no_delete": """CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+           BEGIN SELECT RAISE(ABORT, 'ledger events are append-only: deletes are refused'); END""",
+}
+
 # Numbered migrations: entry N brings the schema from version N-1 to N.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (
@@ -24,12 +33,18 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             hash TEXT NOT NULL
         )""",
         "CREATE INDEX events_by_kind ON events (kind, seq)",
-        """CREATE TRIGGER events_no_update BEFORE UPDATE ON events
-           BEGIN SELECT RAISE(ABORT, 'ledger events are append-only: updates are refused'); END""",
-        """CREATE TRIGGER events_no_delete BEFORE DELETE ON events
-           BEGIN SELECT RAISE(ABORT, 'ledger events are append-only: deletes are refused'); END""",
+        GUARD_SQL["events_no_update"],
+        GUARD_SQL["events_no_delete"],
     ),
 }
+
+
+def guards_changed(db: sqlite3.Connection) -> list[str]:
+    """The append-only guards that are missing or not as musicapp created them."""
+    found = dict(
+        db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall()
+    )
+    return [name for name in GUARDS if found.get(name) != GUARD_SQL[name]]
 
 
 def _version(db: sqlite3.Connection, path: Path) -> int:

@@ -24,9 +24,17 @@ What ``verify()`` catches, and what it cannot:
   lag a few events. A lagging anchor weakens the check for those events, never raises a false
   alarm.
 
-Because the next append would overwrite the anchor and with it the evidence, ``append`` refuses
-(LedgerError) while the database does not match its anchor. ``reanchor(reason)`` accepts the
-ledger as it is and records that decision as an ``anchor_reset`` event.
+Damage is looked for when the ledger opens, not only when someone runs ``verify()``: the
+quick check in ``integrity.py`` re-hashes only the events after the verified-through checkpoint
+(``checkpoint.py``) when its sentinels (the files' seal, the schema cookie, the guards, the row
+count, the anchor) say nothing else changed, and verifies everything otherwise. Before each
+write the ledger also compares the files' seal with the one it left after its own last commit,
+so an edit made while it is open is caught before anything is added on top of it.
+
+While the ledger is damaged, ``append`` and ``append_many`` refuse (``LedgerDamaged``, naming
+the damage and the commands that put it on record); reading stays possible, because the next
+append would overwrite the anchor and bury the evidence. ``repair(reason)`` and
+``reanchor(reason)`` (``repair.py``) record what they found as an event and let the chain go on.
 """
 
 from __future__ import annotations
@@ -43,23 +51,19 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from musicapp.ledger.anchor import (
-    Anchor,
-    AnchorUnreadable,
-    AnchorWriter,
-    anchor_path,
-    read_anchor,
-    write_anchor,
-)
+from musicapp.ledger import integrity
+from musicapp.ledger.anchor import Anchor, AnchorWriter, write_anchor
 from musicapp.ledger.canonical import (
     GENESIS_HASH,
     CanonicalError,
     canonical_json,
     event_hash_from_json,
 )
-from musicapp.ledger.chain import ChainChecker, ChainReport
+from musicapp.ledger.chain import ChainReport
+from musicapp.ledger.damage import Damage
 from musicapp.ledger.event import Event, LedgerError, StoredEvent
-from musicapp.ledger.schema import COLUMNS, GUARDS, migrate
+from musicapp.ledger.schema import COLUMNS, migrate
+from musicapp.ledger.watch import DamageWatch
 
 log = logging.getLogger(__name__)
 
@@ -94,11 +98,17 @@ class _Pending:
 
 
 class Ledger:
-    """An append-only, hash-chained event log in one SQLite file. Safe to share between threads."""
+    """An append-only, hash-chained event log in one SQLite file. Safe to share between threads.
 
-    def __init__(self, path: Path) -> None:
+    ``cli_args`` is what the commands named in damage messages need to find this ledger (e.g.
+    ``" --data-dir D"``; the app's context sets it).
+    """
+
+    def __init__(self, path: Path, *, cli_args: str = "") -> None:
         self.path = Path(path)
-        self.anchor_path = anchor_path(self.path)
+        self._watch = DamageWatch(self.path, cli_args)
+        self.anchor_path = self._watch.anchor_path
+        self.checkpoint_path = self._watch.checkpoint_path
         self._anchor_writer = AnchorWriter(self.anchor_path)
         # One lock for the one connection: appends from the GUI and from workers are serialised
         # here, and across processes by SQLite's write lock (BEGIN IMMEDIATE).
@@ -128,12 +138,20 @@ class Ledger:
         if created and not self.anchor_path.exists():
             try:
                 write_anchor(self.anchor_path, Anchor(0, GENESIS_HASH), sync=True)
+                self._watch.created(self._db)
             except OSError as exc:
                 self.close()
                 raise LedgerError(
                     f"ledger {self.path}: cannot write {self.anchor_path} ({exc})"
                 ) from exc
-        self._anchor: Anchor | AnchorUnreadable | None = self._load_anchor()
+        try:
+            self.check()
+        except LedgerError:
+            self.close()
+            raise
+        except sqlite3.Error as exc:
+            self.close()
+            raise LedgerError(f"ledger {self.path}: cannot be checked ({exc})") from exc
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -146,12 +164,6 @@ class Ledger:
             db.close()
             raise
         return db
-
-    def _load_anchor(self) -> Anchor | AnchorUnreadable | None:
-        try:
-            return read_anchor(self.anchor_path)
-        except AnchorUnreadable as exc:
-            return exc
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
@@ -221,20 +233,21 @@ class Ledger:
             return []
         return self._write(prepared, check_anchor=True)
 
-    def reanchor(self, reason: str) -> Event:
-        """Accept the ledger as it is after a head-anchor mismatch; the decision is an event."""
-        with self._lock:
-            state = self._anchor
-            if isinstance(state, AnchorUnreadable):
-                previous: Any = f"unreadable: {state}"
-            elif state is None:
-                previous = None
-            else:
-                previous = {"seq": state.seq, "hash": state.hash}
-            item = self._prepare(
-                "anchor_reset", {"reason": reason, "previous_anchor": previous}, None
-            )
-            return self._write([item], check_anchor=False)[0]
+    def repair(self, reason: str = "") -> Event:
+        """Put the damage found now on record as a ``ledger_repair`` event, so the chain can go on.
+
+        Nothing already in the ledger changes; see ``repair.py``. LedgerError when there is
+        nothing to repair.
+        """
+        from musicapp.ledger.repair import repair
+
+        return repair(self, reason)
+
+    def reanchor(self, reason: str = "") -> Event:
+        """Accept the ledger as it ends after a head-anchor mismatch; the decision is an event."""
+        from musicapp.ledger.repair import reanchor
+
+        return reanchor(self, reason)
 
     def _prepare(
         self, kind: str, payload: dict[str, Any], event_id: str | None = None
@@ -292,31 +305,19 @@ class Ledger:
                 db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise LedgerError(f"ledger {self.path}: cannot start a write ({exc})") from exc
-            rows: list[tuple[int, str, str, str, str, str, str]] = []
             item: _Prepared | None = None
             try:
+                self._watch.before_write(db, self._reader)
                 head = db.execute(
                     "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"
                 ).fetchone()
                 if check_anchor:
-                    self._check_anchor(db, head)
+                    self._watch.check_anchor(db, head)
+                rows = []
                 seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
-                for item in items:
-                    digest = event_hash_from_json(
-                        seq, item.event_id, item.kind, item.ts, item.payload_json, prev_hash
-                    )
-                    row = (
-                        seq,
-                        item.event_id,
-                        item.kind,
-                        item.ts,
-                        item.payload_json,
-                        prev_hash,
-                        digest,
-                    )
-                    self._insert(db, row)
-                    rows.append(row)
-                    seq, prev_hash = seq + 1, digest
+                for item in items:  # the loop names the item a failed insert was for
+                    rows.append(self._link(db, seq, prev_hash, item))
+                    seq, prev_hash = seq + 1, rows[-1][6]
                 db.execute("COMMIT")
             except BaseException as exc:
                 if db.in_transaction:
@@ -335,53 +336,56 @@ class Ledger:
                         f"ledger {self.path}: could not record {what} ({exc})"
                     ) from exc
                 raise
-            last = rows[-1]
-            self._anchor = Anchor(last[0], last[6])
-            try:
-                self._anchor_writer.write(self._anchor)
-            except OSError as exc:
-                # The events are committed; a stale anchor only weakens the truncation check.
-                log.warning("ledger %s: could not update the head anchor: %s", self.path, exc)
+            self._committed(rows)
         return [
             Event(seq, event_id, kind, ts, json.loads(payload_json), prev_hash, digest)
             for seq, event_id, kind, ts, payload_json, prev_hash, digest in rows
         ]
 
-    def _check_anchor(self, db: sqlite3.Connection, head: tuple[int, str] | None) -> None:
-        problem = self._anchor_problem(db, head)
-        if problem is not None:
-            # Another process may have moved the anchor on since we read it: look again.
-            self._anchor = self._load_anchor()
-            problem = self._anchor_problem(db, head)
-        if problem is not None:
-            raise LedgerError(
-                f"ledger {self.path} does not match its head anchor {self.anchor_path}: {problem}. "
-                f"Appending would overwrite that evidence, so nothing was recorded. Run verify() "
-                f"to see what happened; restore the ledger from a backup, or call reanchor() to "
-                f"accept it as it is (that decision is recorded in the ledger)."
-            )
+    def _link(
+        self, db: sqlite3.Connection, seq: int, prev_hash: str, item: _Prepared
+    ) -> tuple[int, str, str, str, str, str, str]:
+        """Insert ``item`` at ``seq`` after ``prev_hash``, inside the caller's transaction."""
+        digest = event_hash_from_json(
+            seq, item.event_id, item.kind, item.ts, item.payload_json, prev_hash
+        )
+        row = (seq, item.event_id, item.kind, item.ts, item.payload_json, prev_hash, digest)
+        self._insert(db, row)
+        return row
 
-    def _anchor_problem(self, db: sqlite3.Connection, head: tuple[int, str] | None) -> str | None:
-        state = self._anchor
-        if isinstance(state, AnchorUnreadable):
-            return f"the anchor is unreadable ({state})"
-        if state is None:
-            return None if head is None else "the anchor is missing but the ledger has events"
-        if state.seq == 0:
-            return None
-        if head is None or head[0] < state.seq:
-            last = head[0] if head else 0
-            return f"the last {state.seq - last} event(s) were dropped (head says seq {state.seq})"
-        if head[0] == state.seq:  # the usual case: the anchor names the newest event
-            return (
-                None
-                if head[1] == state.hash
-                else f"event {state.seq} is not the one the anchor recorded"
-            )
-        row = db.execute("SELECT hash FROM events WHERE seq = ?", (state.seq,)).fetchone()
-        if row is None or row[0] != state.hash:
-            return f"event {state.seq} is not the one the anchor recorded"
-        return None
+    def _committed(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """After a commit: the files' new seal goes into the head anchor."""
+        try:
+            self._anchor_writer.write(self._watch.committed(rows[-1]))
+        except OSError as exc:
+            # The events are committed; a stale anchor only weakens the truncation check.
+            log.warning("ledger %s: could not update the head anchor: %s", self.path, exc)
+
+    # -- damage --------------------------------------------------------------------------------
+
+    @property
+    def cli_args(self) -> str:
+        return self._watch.cli_args
+
+    @property
+    def damage(self) -> Damage | None:
+        """The damage the last check found (None: none); reading it does no I/O."""
+        return self._watch.damage
+
+    @property
+    def last_check(self) -> integrity.CheckResult | None:
+        """The last check's result: what it found and how many events it hashed."""
+        return self._watch.last_check
+
+    def check(self) -> integrity.CheckResult:
+        """Look for damage now, re-hashing only what the sentinels cannot vouch for."""
+        with self._lock:
+            return self._watch.check(self._conn(), self._reader)
+
+    def refuse_if_damaged(self) -> None:
+        """LedgerDamaged while the ledger is damaged (looking again if its files changed)."""
+        with self._lock:
+            self._watch.refuse_if_damaged(self._conn(), self._reader)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -451,42 +455,19 @@ class Ledger:
 
     def verify(self) -> ChainReport:
         """Recompute every hash and link and compare the newest event with the head anchor."""
-        # The anchor is read before the snapshot starts: it is written after each commit, so
-        # every event it names is inside the snapshot and a concurrent append cannot make the
-        # database look shorter than its anchor.
-        anchor: Anchor | None = None
-        anchor_error: str | None = None
-        try:
-            anchor = read_anchor(self.anchor_path)
-        except AnchorUnreadable as exc:
-            anchor_error = str(exc)
-        checker = ChainChecker(anchor.seq if anchor else None)
-        db = self._reader()
-        try:
-            triggers = {
-                r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='trigger'")
-            }
-            removed = [g for g in GUARDS if g not in triggers]
-            if removed:
-                checker.note(
-                    f"the append-only guards were removed from the database ({', '.join(removed)}): "
-                    f"it was changed outside musicapp"
-                )
-            for row in db.execute(f"SELECT {COLUMNS} FROM events ORDER BY seq"):
-                checker.feed(row)
-        except sqlite3.Error as exc:
-            checker.note(f"the events could not be read ({exc})")
-        finally:
-            db.close()
-        return checker.finish(anchor, anchor_error, str(self.anchor_path))
+        self._conn()
+        return integrity.full_verify(self.anchor_path, self._reader)
 
     # -- lifetime ------------------------------------------------------------------------------
 
     def close(self) -> None:
         with self._lock:
             if self._db is not None:
+                keep = self._watch.closing(self._db)
                 self._db.close()
                 self._db = None
+                if keep is not None:
+                    self._watch.closed(keep)
             self._anchor_writer.close()
 
     def __enter__(self) -> Ledger:

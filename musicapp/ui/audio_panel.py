@@ -53,9 +53,11 @@ from musicapp.core import (
     Verification,
 )
 from musicapp.jobs import CancelToken, FunctionJob, Progress, ProgressCallback
+from musicapp.ledger import LedgerDamaged
 from musicapp.ui import icons
 from musicapp.ui.error_dialog import show_error
 from musicapp.ui.job_runner import JobHandle, JobRunner
+from musicapp.ui.ledger_damage_widget import show_ledger_refusal
 from musicapp.ui.range_dialog import RangeDialog
 from musicapp.ui.range_widget import RANGE_PEAK_BINS, range_text
 from musicapp.ui.stems_view import SeekPlayer, StemsView
@@ -736,7 +738,9 @@ class AudioPanel(QDialog):
     def _on_failed(self, exc: BaseException) -> None:
         from musicapp.studio import Refused
 
-        if isinstance(exc, Refused):
+        if isinstance(exc, LedgerDamaged):
+            show_ledger_refusal(self, "Cannot tone-match", exc.damage)
+        elif isinstance(exc, Refused):
             self._verdict(False, refusal_text(exc.verification, self.references.songs()))
             show_error(self, "Tone match refused", exc.verification.summary())
         elif isinstance(exc, InvalidInput):
@@ -793,7 +797,10 @@ class AudioPanel(QDialog):
 
     def _on_export_failed(self, exc: BaseException) -> None:
         self.export_label.setText(f"Export failed: {exc}")
-        show_error(self, "Export failed", "The result could not be exported.", exc)
+        if isinstance(exc, LedgerDamaged):
+            show_ledger_refusal(self, "Cannot export", exc.damage)
+        else:
+            show_error(self, "Export failed", "The result could not be exported.", exc)
 
     # -- stems --------------------------------------------------------------------------------
 

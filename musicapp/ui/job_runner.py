@@ -8,6 +8,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 
+from musicapp.core import InvalidInput
 from musicapp.jobs import Cancelled, CancelToken, Job, Progress, Throttled
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,9 @@ class JobRunnable(QRunnable):
             result = job.run(report, token)
         except Cancelled:
             _emit(bridge.cancelled, n)
+        except InvalidInput as exc:  # the user's to fix (the GUI says how): no traceback
+            log.info("job %r refused: %s", job.name, exc)
+            _emit(bridge.failed, n, exc)
         except Exception as exc:  # any failure goes to the GUI, which stays up
             log.exception("job %r failed", job.name)
             _emit(bridge.failed, n, exc)

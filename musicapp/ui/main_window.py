@@ -20,12 +20,14 @@ from PySide6.QtWidgets import (
 
 from musicapp.core import GenerationRequest, InvalidInput, Level, Song
 from musicapp.jobs import Progress
+from musicapp.ledger import LedgerDamaged
 from musicapp.studio import Refused
 from musicapp.ui.browser_widget import BrowserWidget
 from musicapp.ui.error_dialog import show_error
 from musicapp.ui.generate_widget import GenerateBar, SettingsWidget
 from musicapp.ui.import_dialog import ImportDialog
 from musicapp.ui.job_runner import JobHandle, JobRunner
+from musicapp.ui.ledger_damage_widget import LedgerDamageWidget, show_ledger_refusal
 from musicapp.ui.references_widget import ReferencesWidget
 from musicapp.ui.result_widget import ResultWidget
 from musicapp.ui.sync_status import SyncController, engine_for
@@ -100,7 +102,15 @@ class MainWindow(QMainWindow):
             splitter.addWidget(w)
             splitter.setStretchFactor(splitter.indexOf(w), stretch)
         splitter.setSizes([280, 490, 510])
-        self.setCentralWidget(splitter)
+        # Above everything while the ledger is damaged (hidden otherwise).
+        self.ledger_banner = LedgerDamageWidget(self.studio, self.runner)
+        body = QWidget()
+        body_layout = QVBoxLayout(body)
+        body_layout.setContentsMargins(0, 0, 0, 0)
+        body_layout.setSpacing(0)
+        body_layout.addWidget(self.ledger_banner)
+        body_layout.addWidget(splitter, 1)
+        self.setCentralWidget(body)
         self._build_menu()
 
         # Coalesce bursts of edits (a spin box held down) into one consent check.
@@ -125,6 +135,7 @@ class MainWindow(QMainWindow):
         self.browser.preview.loading.connect(self._on_preview_loading)
         self.result.play_button.pressed.connect(self._on_take_play_pressed)
 
+        self.ledger_banner.status.connect(self.show_status)
         self.refresh_check()
         self.statusBar().showMessage("Ready")
         self.sync.message.connect(self.show_status)
@@ -332,7 +343,11 @@ class MainWindow(QMainWindow):
         self.show_status("Generation cancelled")
 
     def _on_generation_failed(self, exc: BaseException) -> None:
-        if isinstance(exc, Refused):
+        if isinstance(exc, LedgerDamaged):
+            self.ledger_banner.show_damage(exc.damage)
+            self.show_status("Generation refused: the ledger is damaged")
+            show_ledger_refusal(self, "Cannot generate", exc.damage)
+        elif isinstance(exc, Refused):
             self.verification.show_verification(exc.verification, self.references.songs())
             self.show_status("Generation refused: consent does not allow it")
             show_error(self, "Generation refused", exc.verification.summary())

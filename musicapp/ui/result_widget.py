@@ -27,10 +27,12 @@ from PySide6.QtWidgets import (
 from musicapp.audio.playback import Player
 from musicapp.core import RightsHolder, Song
 from musicapp.jobs import FunctionJob
+from musicapp.ledger import LedgerDamaged
 from musicapp.ui import icons
 from musicapp.ui.error_dialog import show_error
 from musicapp.ui.job_runner import JobRunner
 from musicapp.ui.labels import placeholder_label
+from musicapp.ui.ledger_damage_widget import show_ledger_refusal
 from musicapp.ui.waveform_widget import LegendWidget, WaveformWidget
 
 log = logging.getLogger(__name__)
@@ -268,6 +270,9 @@ class ResultWidget(QWidget):
 
     def _on_export_failed(self, exc: BaseException) -> None:
         self.status.emit(f"Export failed: {exc}")
+        if isinstance(exc, LedgerDamaged):
+            show_ledger_refusal(self, "Cannot export", exc.damage)
+            return
         where = self._export_path
         show_error(self, "Export failed", f"The take could not be exported to {where}.", exc)
 

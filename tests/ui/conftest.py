@@ -21,19 +21,41 @@ def fake_context(tmp_path: Path, fake_studio: FakeStudio) -> FakeContext:
     return FakeContext(FakeSettings(tmp_path / "exports"), fake_studio)
 
 
-@pytest.fixture
-def context(tmp_path, demo_dirs, monkeypatch):
-    """A real AppContext over a copy of the small demo catalogue, in a fresh data folder."""
+def _settings(tmp_path: Path, demo_dirs: tuple[Path, Path]):
+    """Settings over a fresh data folder holding a copy of the small demo catalogue."""
     from musicapp.config import Settings
-    from musicapp.context import AppContext
 
-    monkeypatch.delenv("MUSICAPP_CATALOG", raising=False)
     catalog_path, audio_dir = demo_dirs
     data = tmp_path / "data"
     data.mkdir()
     shutil.copy(catalog_path, data / "catalog.sqlite")
     shutil.copytree(audio_dir, data / "audio")
-    settings = Settings(data_dir=data, models_dir=tmp_path / "models", device="cpu")
+    return Settings(data_dir=data, models_dir=tmp_path / "models", device="cpu")
+
+
+@pytest.fixture
+def context(tmp_path, demo_dirs, monkeypatch):
+    """A real AppContext over a copy of the small demo catalogue, in a fresh data folder."""
+    from musicapp.context import AppContext
+
+    monkeypatch.delenv("MUSICAPP_CATALOG", raising=False)
+    ctx = AppContext.open(_settings(tmp_path, demo_dirs))
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def damaged_context(tmp_path, demo_dirs, monkeypatch):
+    """Like `context`, but its ledger's event 2 of 3 was edited with the sqlite3 shell first."""
+    from musicapp.context import AppContext
+    from musicapp.ledger import Ledger
+    from musicapp.testing.ledger_tamper import tamper
+
+    monkeypatch.delenv("MUSICAPP_CATALOG", raising=False)
+    settings = _settings(tmp_path, demo_dirs)
+    with Ledger(settings.ledger_path) as ledger:
+        ledger.append_many([("verification", {"i": i}) for i in range(3)])
+    tamper(settings.ledger_path, "UPDATE events SET payload = '{\"i\":9}' WHERE seq = 2")
     ctx = AppContext.open(settings)
     yield ctx
     ctx.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -113,6 +114,7 @@ class FakeStudio:
     stems_slow: bool = False  # the stems job runs until cancelled
     stems_calls: list[str] = field(default_factory=list)
     stems_s: float = 0.5
+    ledger: Any = None  # a ledger.Damage while the fake ledger is damaged
 
     def __post_init__(self) -> None:
         self.songs: dict[str, Song] = {}
@@ -352,6 +354,7 @@ class FakeStudio:
             return self._tonematch_job(request)
 
         def run(progress, cancel) -> FakeTake:
+            self._refuse_if_damaged()
             steps = 20
             for k in range(steps):
                 cancel.check()
@@ -394,6 +397,7 @@ class FakeStudio:
         def run(progress, cancel) -> FakeTake:
             from musicapp.audio.io import read_audio, to_channels
 
+            self._refuse_if_damaged()
             for k in range(5):
                 cancel.check()
                 time.sleep(self.step_s)
@@ -431,8 +435,22 @@ class FakeStudio:
     def export(self, take: FakeTake, out_path: Path) -> FakeExport:
         import soundfile as sf
 
+        self._refuse_if_damaged()
         sf.write(out_path, self.audio[take.id].T, take.sample_rate)
         return FakeExport(Path(out_path), Path(str(out_path) + ".json"), "evt-123")
+
+    def ledger_damage(self) -> Any:
+        return self.ledger
+
+    def _refuse_if_damaged(self) -> None:
+        """As the real studio: nothing is made or written while the ledger is damaged."""
+        if self.ledger is not None:
+            from musicapp.ledger import LedgerDamaged
+
+            raise LedgerDamaged(self.ledger)
+
+    def check_ledger_job(self) -> FunctionJob:
+        return FunctionJob("Check the ledger", lambda progress, cancel: self.ledger, "io")
 
 
 @dataclass

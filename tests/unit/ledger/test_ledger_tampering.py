@@ -3,51 +3,15 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
 
-from musicapp.ledger import Ledger, LedgerError
+from musicapp.ledger import Ledger, LedgerDamaged, LedgerError
 from musicapp.ledger.anchor import Anchor, read_anchor
 from musicapp.ledger.canonical import canonical_json, event_hash
-
-
-@pytest.fixture
-def path(tmp_path: Path) -> Path:
-    """A closed ledger of 8 events, kinds cycling through a workflow."""
-    p = tmp_path / "ledger.sqlite"
-    kinds = ["verification", "generation", "export", "verification"] * 2
-    with Ledger(p) as led:
-        for i, kind in enumerate(kinds, start=1):
-            led.append(kind, {"n": i, "song": f"song-{i}", "share": i / 10})
-    return p
-
-
-def tamper(path: Path, *statements: str | tuple[str, tuple], restore: bool = True) -> None:
-    """Edit the database as a careful attacker would: drop the guards, change rows, put the
-    guards back."""
-    raw = sqlite3.connect(path)
-    guards = raw.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall()
-    for name, _ in guards:
-        raw.execute(f"DROP TRIGGER {name}")
-    for st in statements:
-        if isinstance(st, tuple):
-            raw.execute(*st)
-        else:
-            raw.execute(st)
-    if restore:
-        for _, sql in guards:
-            raw.execute(sql)
-    raw.commit()
-    raw.close()
-
-
-def row(path: Path, seq: int) -> tuple:
-    with sqlite3.connect(path) as raw:
-        return raw.execute(
-            "SELECT seq, id, kind, ts, payload, prev_hash, hash FROM events WHERE seq = ?", (seq,)
-        ).fetchone()
+from musicapp.testing.ledger_tamper import stored_row as row
+from musicapp.testing.ledger_tamper import tamper
 
 
 def problems(path: Path) -> list[str]:
@@ -199,14 +163,17 @@ def test_append_refuses_to_overwrite_the_evidence(path: Path) -> None:
     tamper(path, "DELETE FROM events WHERE seq = 8")
     with Ledger(path) as led:
         with pytest.raises(
-            LedgerError, match=r"does not match its head anchor.*last 1 event\(s\) were dropped"
+            LedgerDamaged,
+            match=r"does not match its head anchor: the last 1 event was dropped.*"
+            r"Nothing was added.*`musicapp ledger reanchor`",
         ):
             led.append("generation", {"n": 9})
         assert led.count() == 7
         # Accepting the ledger as it is is possible, and is itself on the record.
         reset = led.reanchor("restored from backup of Tuesday")
-        assert reset.kind == "anchor_reset" and reset.seq == 8
-        assert reset.payload["previous_anchor"]["seq"] == 8
+        assert reset.kind == "ledger_reanchor" and reset.seq == 8
+        assert reset.payload["old_anchor"]["seq"] == 8
+        assert reset.payload["new_anchor"]["seq"] == 7
         led.append("generation", {"n": 9})
         assert led.verify().ok
 
@@ -225,7 +192,7 @@ def test_missing_anchor_is_reported(path: Path) -> None:
         len(found) == 1
         and "is missing: cannot tell whether the newest events were dropped" in found[0]
     )
-    with Ledger(path) as led, pytest.raises(LedgerError, match="anchor is missing"):
+    with Ledger(path) as led, pytest.raises(LedgerDamaged, match=r"head anchor \S+ is missing"):
         led.append("generation", {})
 
 
