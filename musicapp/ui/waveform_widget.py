@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
-from musicapp.core import Provenance, Song
+from musicapp.core import USER_SOURCE, Provenance, Song
 
 # Distinct at a glance and readable on white; assigned to songs in provenance order.
 SOURCE_COLOURS = (
@@ -26,8 +26,7 @@ SOURCE_COLOURS = (
     "#14b8a6",
 )
 UNKNOWN_COLOUR = "#94a3b8"
-# A timeline source "user" is the user's own audio (audio/temporal level): neutral, no royalty.
-USER_SOURCE = "user"
+# USER_SOURCE is the user's own audio (audio/temporal level): neutral, no royalty.
 USER_COLOUR = "#a8a29e"
 USER_LABEL = "Your audio"
 PEAK_BINS = 1600
@@ -244,14 +243,18 @@ class LegendWidget(QWidget):
             self._grid.addWidget(label, row, 1)
             self._grid.addWidget(pct, row, 2)
             self.entries.append(f"{name} {share * 100:.1f} %")
-        if has_user_audio(provenance):
-            # Shown so the grey in the band has a name; it earns no share, so none is printed.
+        if has_user_audio(provenance) or provenance.user_share > 0:
+            # What is heard of the user's own audio: its share of the take, owed to nobody.
             swatch = QLabel()
             swatch.setFixedSize(12, 12)
             swatch.setStyleSheet(f"background:{USER_COLOUR};border-radius:3px")
             label = QLabel(USER_LABEL)
-            label.setToolTip("Your own audio, kept as it was (no royalties)")
+            label.setToolTip("Your own audio as it is heard in the take (no royalties)")
+            pct = QLabel(f"{provenance.user_share * 100:.1f} %")
+            pct.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            pct.setObjectName("shareValue")
             row = len(ranked)
             self._grid.addWidget(swatch, row, 0)
             self._grid.addWidget(label, row, 1)
-            self.entries.append(USER_LABEL)
+            self._grid.addWidget(pct, row, 2)
+            self.entries.append(f"{USER_LABEL} {provenance.user_share * 100:.1f} %")

@@ -5,6 +5,7 @@ player gets; Export writes the file."""
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 from PySide6.QtCore import Qt
 from ui_fakes import FakePlayer
@@ -110,7 +111,15 @@ def test_role_range_and_switches_reach_the_request(qtbot, fake_studio, tmp_path)
     panel.drive.setChecked(False)
     panel.stem.set_range(0.5, 1.5)
     request = panel.request()
-    assert request.references[0].role is Role.MELODY
+    # One stem plays the melody: that stem is the target.
+    assert (request.references[0].role, request.references[0].part) == (None, "lead")
+    # Two play the harmony: the role targets both; "Whole mix" targets neither.
+    panel.references.set_role(1, Role.HARMONY)
+    assert panel.request().references[1].role is Role.HARMONY
+    labels = [panel.references.rows[1].role.itemText(i) for i in range(4)]
+    assert labels[:2] == ["Whole mix", "Lead stem (Violin)"]
+    panel.references.set_role(1, None)
+    assert (panel.request().references[1].role, panel.request().references[1].part) == (None, "")
     assert request.references[1].time_range == TimeRange(2.0, 10.0)
     assert panel.references.rows[1].range_button.text() == "2.0–10.0 s"
     assert request.options == {"wet": "0.5", "drive": "off", "dynamics": "on"}
@@ -216,7 +225,10 @@ def test_real_studio_tone_match_is_logged_with_shares_from_the_weights(qtbot, co
     qtbot.mouseClick(panel.apply_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.handle is None, timeout=120_000)
     assert panel.take is not None, panel.result_info.text()
-    shares = [line.rsplit(" ", 2)[-2] for line in panel.share_lines()]
-    assert shares == ["75.0", "25.0"]
+    lines = panel.share_lines()
+    shares = [float(line.rsplit(" ", 2)[-2]) for line in lines]
+    # What the chain changed is the references', split 3:1; the rest is the user's own audio.
+    assert shares[0] == pytest.approx(3 * shares[1], abs=0.2)
+    assert lines[-1].startswith("Your audio") and sum(shares) == pytest.approx(100, abs=0.2)
     assert panel.take.provenance.engine == "tonematch"
     window.close()

@@ -6,7 +6,7 @@ import soundfile as sf
 from PySide6.QtCore import Qt
 
 from musicapp.catalog.demo import PERMITTED_SONG_IDS
-from musicapp.core import Level, Provenance, SourceShare, TimelineSlot, TimeRange
+from musicapp.core import USER_SOURCE, Level, Provenance, SourceShare, TimelineSlot, TimeRange
 from musicapp.generation import registry
 from musicapp.ui.main_window import MainWindow
 from musicapp.ui.waveform_widget import USER_COLOUR, USER_LABEL, LegendWidget, source_colours
@@ -177,17 +177,17 @@ def test_user_audio_in_the_timeline_is_grey_and_named_without_a_share(qtbot, con
     prov = Provenance(
         (SourceShare(0, A, 1.0),),
         (
-            TimelineSlot(0.0, 2.0, (("user", 1.0),)),
+            TimelineSlot(0.0, 2.0, ((USER_SOURCE, 1.0),)),
             TimelineSlot(2.0, 4.0, ((A, 1.0),)),
         ),
     )
-    assert source_colours(prov)["user"] == USER_COLOUR
+    assert source_colours(prov)[USER_SOURCE] == USER_COLOUR
     legend = LegendWidget()
     qtbot.addWidget(legend)
     song = context.studio.song(A)
     legend.show_shares(prov, {A: song})
     assert legend.entries[0].startswith(song.title) and "100.0 %" in legend.entries[0]
-    assert legend.entries[-1] == USER_LABEL
+    assert legend.entries[-1].startswith(USER_LABEL)
 
 
 def test_a_temporal_take_end_to_end(qtbot, window, user_wav, monkeypatch):
@@ -205,7 +205,10 @@ def test_a_temporal_take_end_to_end(qtbot, window, user_wav, monkeypatch):
     assert take.request.user_range == TimeRange(1.0, 4.0)
     sources = {sid for slot in take.provenance.timeline for sid, _f in slot.sources}
     assert A in sources
-    assert "user" in sources and USER_LABEL in window.result.legend.entries
+    assert USER_SOURCE in sources
+    # 3 s of the user's 6 s are left as they were: heard, and shown with their share
+    assert take.provenance.user_share > 0.1
+    assert any(e.startswith(USER_LABEL) for e in window.result.legend.entries)
     audio = window.studio.take_audio(take)
     assert audio.shape[1] / take.sample_rate == pytest.approx(6.0, abs=0.05)
 

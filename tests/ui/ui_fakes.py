@@ -19,6 +19,7 @@ from musicapp.core import (
     Song,
     SourceShare,
     Split,
+    Stem,
     TimelineSlot,
     Verification,
 )
@@ -88,6 +89,12 @@ def _song(i: int, genre: str, artist: str, album: str, commercial: bool) -> Song
         year=1700 + i,
         splits=(Split(holder, 0.6), Split(estate, 0.4)),
         duration_s=30.0,
+        stems=(
+            Stem("lead", "Violin", "strings", "melody"),
+            Stem("chords", "Piano", "piano", "harmony"),
+            Stem("guitar", "Nylon guitar", "guitar", "harmony"),
+            Stem("bass", "Double bass", "bass", "bass"),
+        ),
     )
 
 
