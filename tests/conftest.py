@@ -46,6 +46,24 @@ def demo_data_dir(tmp_path: Path, demo_dirs: tuple[Path, Path]) -> Path:
     return data
 
 
+@pytest.fixture
+def demo_studio(tmp_path: Path, demo_data_dir: Path, monkeypatch: pytest.MonkeyPatch):
+    """A Studio over `demo_data_dir` (its own catalogue copy, ledger and takes), no server."""
+    from musicapp.config import Settings
+    from musicapp.ledger import Ledger
+    from musicapp.studio import Studio
+
+    monkeypatch.delenv("MUSICAPP_CATALOG", raising=False)
+    settings = Settings(data_dir=demo_data_dir, models_dir=tmp_path / "models", device="cpu")
+    settings.server_url = ""
+    settings.ensure_dirs()
+    catalog = CatalogStore(settings.catalog_path, settings.audio_dir)
+    ledger = Ledger(settings.ledger_path)
+    yield Studio(settings, catalog, ledger)
+    ledger.close()
+    catalog.close()
+
+
 SYNC_SERVER = "http://rights.test"
 
 
