@@ -27,7 +27,7 @@ from musicapp.jobs import CancelToken, Progress, ProgressCallback
 
 if TYPE_CHECKING:
     from musicapp.catalog.store import CatalogStore
-    from musicapp.generation.base import Material
+    from musicapp.generation.base import Engine, Material
 
 
 # Roles that name a part of a song a stem can hold; the others (timbre, instrument, mood, genre)
@@ -42,6 +42,53 @@ class UserAudio:
     path: str
     audio: np.ndarray
     sample_rate: int
+
+
+def read_user_audio(request: GenerationRequest, max_s: float, min_s: float) -> UserAudio | None:
+    """The user's own audio, stereo at its own rate, with the requested range checked against
+    its length. Unreadable, damaged, too short or too long files (too long: refused from the
+    header, before decoding) raise AudioError naming the file."""
+    if not request.user_audio:
+        return None
+    from musicapp.audio.io import read_audio, to_channels
+
+    audio, sr = read_audio(request.user_audio, max_s, min_duration_s=min_s)
+    audio = to_channels(audio, 2)
+    if request.user_range is not None:
+        request.user_range.check_within(audio.shape[1] / sr, f"your audio {request.user_audio}")
+    return UserAudio(request.user_audio, audio, sr)
+
+
+def check_request(request: GenerationRequest, songs: dict[str, Song], engine: Engine) -> None:
+    """Refuse, before anything is loaded, a request that cannot be made: unknown songs, ranges
+    outside them, audio-level references without the user's audio, a part no stem plays, or
+    what the engine cannot do (its own check_request, and its levels)."""
+    for ref in request.references:
+        song = songs.get(ref.song_id)
+        if song is None:
+            raise InvalidInput(f"unknown song id {ref.song_id!r} (try `musicapp search`)")
+        if ref.time_range is not None:
+            ref.time_range.check_within(song.duration_s, f"song {ref.song_id}")
+    needs_user_audio = [r for r in request.references if r.level in (Level.AUDIO, Level.TEMPORAL)]
+    if needs_user_audio and not request.user_audio:
+        first = needs_user_audio[0]
+        raise InvalidInput(
+            f"reference {first.song_id}: {first.level.value}-level references shape your own "
+            "audio: give an audio file (--user-audio)"
+        )
+    if request.user_range is not None and not request.user_audio:
+        raise InvalidInput("a range of your audio was given, but no audio file (--user-audio)")
+    check_role_stems(request, songs)
+    engine_check = getattr(engine, "check_request", None)
+    if engine_check is not None:
+        engine_check(request)
+    for ref in request.references:
+        if ref.level not in engine.levels:
+            levels = ", ".join(sorted(level.value for level in engine.levels))
+            raise InvalidInput(
+                f"reference {ref.song_id}: the {engine.label} engine does not do "
+                f"{ref.level.value}-level references (it does: {levels})"
+            )
 
 
 def take_rate(songs: list[Song], user: UserAudio | None) -> int:

@@ -17,7 +17,6 @@ from musicapp.consent.your_audio import YourAudio
 from musicapp.core import (
     GenerationRequest,
     InvalidInput,
-    Level,
     RightsHolder,
     Song,
     TimeRange,
@@ -36,8 +35,9 @@ from musicapp.jobs import (
 )
 from musicapp.material import (
     UserAudio,
-    check_role_stems,
+    check_request,
     load_materials,
+    read_user_audio,
     resample_note,
     take_rate,
 )
@@ -149,11 +149,25 @@ class Studio:
     def build_demo_job(self, limit: int | None = None) -> FunctionJob[int]:
         from musicapp.catalog.demo import build_demo
 
-        return FunctionJob(
-            "Build the demo catalogue",
-            lambda progress, cancel: build_demo(self.catalog, progress, cancel, limit=limit),
-            lane="io",
-        )
+        def run(progress: ProgressCallback, cancel: CancelToken) -> int:
+            built = build_demo(self.catalog, scaled(progress, 0.0, 0.7), cancel, limit=limit)
+            self.index_audio(scaled(progress, 0.7, 1.0), cancel)
+            return built
+
+        return FunctionJob("Build the demo catalogue", run, lane="io")
+
+    def index_audio(
+        self, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None
+    ) -> int:
+        """Index the catalogue audio not indexed yet, so that it is recognised when it comes
+        back as your audio (consent/origins.py); returns how many songs were."""
+        return self.your_audio.origins.index_pending(progress, cancel)
+
+    def index_audio_job(self) -> FunctionJob[int] | None:
+        """`index_audio` as an io-lane job, or None when every song is indexed."""
+        if not self.your_audio.origins.pending():
+            return None
+        return FunctionJob("Index catalogue audio", self.index_audio, lane="io")
 
     def import_library(
         self,
@@ -166,9 +180,16 @@ class Studio:
         or changes are appended to the ledger (catalog_rights) before they take effect."""
         from musicapp.catalog.importer import import_library
 
-        return import_library(
-            self.catalog, path, manifest, progress, cancel, record=self._record_catalog_event
+        report = import_library(
+            self.catalog,
+            path,
+            manifest,
+            scaled(progress, 0.0, 0.9),
+            cancel,
+            record=self._record_catalog_event,
         )
+        self.index_audio(scaled(progress, 0.9, 1.0), cancel)
+        return report
 
     def import_job(self, path: Path, manifest: Path | None = None) -> FunctionJob[ImportReport]:
         """`import_library` as a job on the io lane (progress per song, cancel between songs)."""
@@ -225,38 +246,12 @@ class Studio:
     # -- verify ---------------------------------------------------------------------------------
 
     def validate(self, request: GenerationRequest) -> dict[str, Song]:
-        """Check that every reference names a known song and fits inside it."""
+        """Check that every reference names a known song and fits inside it, and that the
+        engine can make the request; the songs by id. Raises InvalidInput; writes nothing."""
         from musicapp.generation.registry import get_engine
 
         songs = self.catalog.songs([r.song_id for r in request.references])
-        for ref in request.references:
-            song = songs.get(ref.song_id)
-            if song is None:
-                raise InvalidInput(f"unknown song id {ref.song_id!r} (try `musicapp search`)")
-            if ref.time_range is not None:
-                ref.time_range.check_within(song.duration_s, f"song {ref.song_id}")
-        engine = get_engine(request.engine, self.settings)
-        needs_user_audio = [
-            r for r in request.references if r.level in (Level.AUDIO, Level.TEMPORAL)
-        ]
-        if needs_user_audio and not request.user_audio:
-            raise InvalidInput(
-                f"reference {needs_user_audio[0].song_id}: {needs_user_audio[0].level.value}-level "
-                "references shape your own audio: give an audio file (--user-audio)"
-            )
-        if request.user_range is not None and not request.user_audio:
-            raise InvalidInput("a range of your audio was given, but no audio file (--user-audio)")
-        check_role_stems(request, songs)
-        check_request = getattr(engine, "check_request", None)
-        if check_request is not None:
-            check_request(request)
-        for ref in request.references:
-            if ref.level not in engine.levels:
-                levels = ", ".join(sorted(level.value for level in engine.levels))
-                raise InvalidInput(
-                    f"reference {ref.song_id}: the {engine.label} engine does not do "
-                    f"{ref.level.value}-level references (it does: {levels})"
-                )
+        check_request(request, songs, get_engine(request.engine, self.settings))
         return songs
 
     def load_user_audio(self, request: GenerationRequest) -> np.ndarray | None:
@@ -268,17 +263,7 @@ class Studio:
         return None if user is None else user.audio
 
     def _user_audio(self, request: GenerationRequest) -> UserAudio | None:
-        if not request.user_audio:
-            return None
-        from musicapp.audio.io import read_audio, to_channels
-
-        audio, sr = read_audio(
-            request.user_audio, self.settings.max_user_audio_s, min_duration_s=MIN_TAKE_S
-        )
-        audio = to_channels(audio, 2)
-        if request.user_range is not None:
-            request.user_range.check_within(audio.shape[1] / sr, f"your audio {request.user_audio}")
-        return UserAudio(request.user_audio, audio, sr)
+        return read_user_audio(request, self.settings.max_user_audio_s, MIN_TAKE_S)
 
     def check(self, request: GenerationRequest) -> Verification:
         """The policy's verdict without writing to the ledger (for live previews), including
@@ -286,7 +271,7 @@ class Studio:
         from musicapp.audio.io import AudioError
 
         try:
-            request = self.your_audio.with_origins(request)
+            request = self.your_audio.with_origins(request, index_first=False)
         except (AudioError, OSError):
             request = replace(request, references=request.picked)
         return self.consent.check(request)

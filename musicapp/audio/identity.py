@@ -27,15 +27,15 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-WINDOW = 8  # samples the rolling hash looks at
+WINDOW = 6  # samples the rolling hash looks at
 CUT_BITS = 12  # a cut where the mixed hash's top CUT_BITS bits are zero: one in 4096 samples
 MIN_CHUNK = 2048  # samples; shorter spans merge into the next chunk
 MIN_SWING = 64  # int16 steps peak to peak: quieter chunks (silence, hiss) identify nothing
 DIGEST_BYTES = 16
 _BLOCK = 1 << 20  # samples per block of the rolling hash, to keep memory flat on long files
 _RNG = np.random.default_rng(0x5EED)
-_COEFFS = (_RNG.integers(1, 2**63, WINDOW, dtype=np.uint64) | np.uint64(1)).astype(np.uint64)
-_MIX = np.uint64(0x9E3779B97F4A7C15)
+_COEFFS = (_RNG.integers(1, 2**31, WINDOW, dtype=np.uint32) | np.uint32(1)).astype(np.uint32)
+_MIX = np.uint32(0x9E3779B1)
 
 
 @dataclass(frozen=True)
@@ -61,13 +61,14 @@ def _steps(x: np.ndarray, rounding: str = "floor") -> np.ndarray:
     """Float samples as int16 steps of 1/32768: "floor" (libsndfile's WAV and AIFF writers),
     "nearest" (its FLAC writer at 16 bits, ffmpeg, sox), or "nearest24" (rounded to 24 bits
     first, as its FLAC writer does at 24 bits, then read back as 16-bit steps)."""
-    scaled = np.asarray(x, dtype=np.float64) * 32768.0
+    # float32 is exact here: scaling by a power of two only moves the exponent.
+    scaled = np.asarray(x, dtype=np.float32) * np.float32(32768.0)
     if rounding == "floor":
         steps = np.floor(scaled)
     elif rounding == "nearest":
         steps = np.rint(scaled)
     else:
-        steps = np.floor(np.rint(scaled * 256.0) / 256.0)
+        steps = np.floor(np.rint(scaled * np.float32(256.0)) / np.float32(256.0))
     return np.ascontiguousarray(np.clip(steps, -32768, 32767).astype(np.int16))
 
 
@@ -103,13 +104,13 @@ def _cut_points(x: np.ndarray) -> np.ndarray:
     if n <= WINDOW:
         return np.zeros(0, dtype=np.int64)
     found = []
-    s = x.astype(np.int64).view(np.uint64)
+    s = x.astype(np.int32).view(np.uint32)  # arithmetic wraps modulo 2**32, as intended
     for lo in range(WINDOW - 1, n, _BLOCK):
         hi = min(n, lo + _BLOCK)
-        h = np.zeros(hi - lo, dtype=np.uint64)
+        h = np.zeros(hi - lo, dtype=np.uint32)
         for k in range(WINDOW):
             h += _COEFFS[k] * s[lo - k : hi - k]
-        top = (h * _MIX) >> np.uint64(64 - CUT_BITS)
+        top = (h * _MIX) >> np.uint32(32 - CUT_BITS)
         found.append(np.flatnonzero(top == 0) + lo + 1)  # a cut after the window's last sample
     marks = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
     cuts = []

@@ -98,6 +98,7 @@ class AudioOrigins:
         self.path = Path(path)
         self.catalog = catalog
         self._lock = threading.RLock()
+        self._indexing = threading.Lock()
         self._conn = self._open()
         self._recent: OrderedDict[tuple[str, int, int], Identification] = OrderedDict()
 
@@ -122,25 +123,30 @@ class AudioOrigins:
     # -- indexing -------------------------------------------------------------------------
 
     def pending(self) -> list[str]:
-        """Catalogue songs not indexed yet (cheap when there are none)."""
-        with self._lock:
-            done = self._conn.execute("SELECT COUNT(*) FROM indexed_songs").fetchone()[0]
-        if done >= self.catalog.count():
-            return []
+        """Catalogue songs with audio that are not indexed yet. Songs with audio are the
+        folders of the catalogue's audio folder, so a million songs without audio (a synthetic
+        catalogue) cost one directory listing, not a million queries."""
+        folder = Path(self.catalog.audio_dir)
+        with_audio = (
+            sorted(d.name for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
+            if folder.is_dir()
+            else []
+        )
         with self._lock:
             have = {r[0] for r in self._conn.execute("SELECT song_id FROM indexed_songs")}
-        return [sid for sid in self.catalog.song_ids() if sid not in have]
+        return [sid for sid in with_audio if sid not in have]
 
     def index_pending(
         self, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None
     ) -> int:
         """Index every catalogue song not indexed yet; returns how many were."""
         cancel = cancel or CancelToken()
-        todo = self.pending()
-        for i, song_id in enumerate(todo):
-            cancel.check()
-            progress(Progress(i / max(len(todo), 1), "origins", f"indexing {song_id}"))
-            self.index_song(song_id)
+        with self._indexing:  # one indexer at a time: the others find the work done
+            todo = self.pending()
+            for i, song_id in enumerate(todo):
+                cancel.check()
+                progress(Progress(i / max(len(todo), 1), "origins", f"indexing {song_id}"))
+                self.index_song(song_id)
         return len(todo)
 
     def index_song(self, song_id: str) -> None:
@@ -219,9 +225,11 @@ class AudioOrigins:
 
     # -- lookup ---------------------------------------------------------------------------
 
-    def identify(self, path: str | Path) -> Identification:
+    def identify(self, path: str | Path, index_first: bool = True) -> Identification:
         """The catalogue songs whose audio is in the file, by exact content (cached per file
-        path, size and modification time)."""
+        path, size and modification time). `index_first` indexes songs not indexed yet first
+        (what generating needs); a quick look (the window's live check) uses the index as it
+        is."""
         path = Path(path)
         stat = path.stat()
         key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
@@ -229,15 +237,21 @@ class AudioOrigins:
             if key in self._recent:
                 self._recent.move_to_end(key)
                 return self._recent[key]
-        self.index_pending()
+        if index_first:
+            self.index_pending()
+        complete = index_first or not self.pending()  # a partial answer is not kept
         found = Identification(str(path), tuple(self._matches(path)))
         with self._lock:
-            self._recent[key] = found
+            if complete:
+                self._recent[key] = found
             while len(self._recent) > 32:
                 self._recent.popitem(last=False)
         return found
 
     def _matches(self, path: Path) -> list[OriginMatch]:
+        stored = self._stored_file(path)
+        if stored is not None:
+            return [stored]
         pcm, rate = read_pcm16(path)
         whole = self._lookup_whole({pcm_sha256(pcm): "pcm"})
         whole.update(self._lookup_whole({file_sha256(path): "file"}))  # the closer tie wins
@@ -282,6 +296,19 @@ class AudioOrigins:
             how = f"{frames / rate:.1f} s of the same samples"
             out.append(OriginMatch(song_id, stem, origin, how, share))
         return sorted(out, key=lambda m: -m.fraction)
+
+    def _stored_file(self, path: Path) -> OriginMatch | None:
+        """A file inside the catalogue's own audio folder is that song's, whatever it holds."""
+        try:
+            rel = Path(path).resolve().relative_to(Path(self.catalog.audio_dir).resolve())
+        except ValueError:
+            return None
+        if len(rel.parts) < 2 or self.catalog.song(rel.parts[0]) is None:
+            return None
+        stem = rel.parts[-1].rsplit(".", 1)[0]
+        files = self.catalog.audio_files(rel.parts[0])
+        what = "catalogue stem" if stem in files and stem else "catalogue audio"
+        return OriginMatch(rel.parts[0], stem if stem in files else "", what, "the same file", 1.0)
 
     def _lookup_whole(self, digests: dict[str, str]) -> dict[int, str]:
         with self._lock:

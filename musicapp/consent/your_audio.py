@@ -30,13 +30,13 @@ class YourAudio:
         self.origins = origins
         self._find = find_by_content
 
-    def identify(self, path: str | Path) -> Identification:
+    def identify(self, path: str | Path, index_first: bool = True) -> Identification:
         """Which catalogue songs' audio a file holds, by exact content: an export or take of
         this ledger (its references, by their shares), or catalogue audio (a stem, a preview,
         a separated part, the same samples under another name; see origins.py)."""
         match = self._find(Path(path))
         if match is None:
-            return self.origins.identify(path)
+            return self.origins.identify(path, index_first)
         what = f"{'an export' if match.kind == 'export' else 'a take'} ({match.event_id})"
         return Identification(
             str(path),
@@ -47,14 +47,17 @@ class YourAudio:
             ),
         )
 
-    def with_origins(self, request: GenerationRequest) -> GenerationRequest:
+    def with_origins(
+        self, request: GenerationRequest, index_first: bool = True
+    ) -> GenerationRequest:
         """The request as the studio verifies and attributes it: the user's picks, then a
         reference for every catalogue song found in the user's own audio. Whatever a front end
-        passes as found references is dropped and found again here, from the audio itself."""
+        passes as found references is dropped and found again here, from the audio itself.
+        `index_first=False` (a live check) takes the catalogue index as it is."""
         picked = request.picked
         if not request.user_audio:
             return replace(request, references=picked)
-        found = self.identify(request.user_audio).by_song()
+        found = self.identify(request.user_audio, index_first).by_song()
         extra = tuple(
             Reference(song_id, Level.AUDIO, weight=max(fraction, 1e-9), via=VIA_USER_AUDIO)
             for song_id, fraction in found.items()

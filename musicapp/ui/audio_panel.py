@@ -621,15 +621,26 @@ class AudioPanel(QDialog):
             return
         self.verification = verification
         songs = self.references.songs()
+        found = [d.reference.song_id for d in verification.decisions if not d.reference.picked]
+        for song_id in found:
+            song = self._service.song(song_id)
+            if song is not None:
+                songs[song_id] = song
+        # Catalogue audio loaded as your stem is a reference of its song: say so either way.
+        note = "".join(
+            f"\nYour stem is catalogue audio of “{songs[sid].title if sid in songs else sid}”: "
+            "it is verified and credited as a reference of that song."
+            for sid in found
+        )
         if verification.allowed:
             n = len(verification.decisions)
             self._verdict(
                 True,
                 f"✓ Cleared: every rights holder of the {n} reference"
-                f"{'s' if n != 1 else ''} allows audio-level use for {request.use.label}",
+                f"{'s' if n != 1 else ''} allows audio-level use for {request.use.label}{note}",
             )
         else:
-            self._verdict(False, refusal_text(verification, songs))
+            self._verdict(False, refusal_text(verification, songs) + note)
 
     def _verdict(self, allowed: bool, text: str) -> None:
         self.check_label.setText(text)
@@ -717,7 +728,11 @@ class AudioPanel(QDialog):
         take, processed, original = result
         self.take = take
         prov = take.provenance
-        self.shares.show_shares(prov, self.references.songs())
+        songs = self.references.songs()
+        for ref in take.request.references:  # songs found in the stem are credited too
+            if ref.song_id not in songs and (song := self._service.song(ref.song_id)):
+                songs[ref.song_id] = song
+        self.shares.show_shares(prov, songs)
         self.result_info.setText(
             f"{take.duration_s:.1f} s · for {take.request.use.label} · ledger event {take.id}"
             f"<br><span style='color:#64748b'>{html.escape(prov.method or '')}</span>"

@@ -143,6 +143,11 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.sync.label)
         if self.studio.catalogue_is_empty():
             self.build_demo_catalogue()
+        elif (job := self.studio.index_audio_job()) is not None:
+            # A catalogue from before audio identity: index it so its audio is recognised.
+            self.runner.submit(job).done.connect(
+                lambda: self.show_status("Catalogue audio indexed")
+            )
 
     def _build_menu(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -375,6 +380,9 @@ class MainWindow(QMainWindow):
         handle.finished.connect(self._on_demo_finished)
         handle.failed.connect(self._on_demo_failed)
         handle.done.connect(self._on_demo_done)
+
+    def _on_audio_indexed(self, count: int) -> None:
+        self.show_status(f"Catalogue audio indexed: {count} songs")
 
     def _on_demo_progress(self, p: Progress) -> None:
         self.statusBar().showMessage(f"Building the demo catalogue… {p.fraction:.0%}")

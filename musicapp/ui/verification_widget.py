@@ -58,7 +58,8 @@ def refusal_text(v: Verification, songs: Mapping[str, Song]) -> str:
     """Why a request is refused, in plain text naming the songs (for a tooltip)."""
     lines = [f"Refused for {v.use.label}:"]
     for d in v.refused:
-        lines.extend(f"• {_name(d.reference.song_id, songs)}: {r}" for r in d.reasons)
+        found = " (found in your audio)" if not d.reference.picked else ""
+        lines.extend(f"• {_name(d.reference.song_id, songs)}{found}: {r}" for r in d.reasons)
     return "\n".join(lines)
 
 

@@ -266,6 +266,9 @@ class FakeStudio:
     def song_audio(self, song_id: str) -> np.ndarray:
         return self.preview(song_id)[0]
 
+    def index_audio_job(self) -> FunctionJob | None:
+        return None  # the fake catalogue has no audio to index
+
     def stems_job(self, source: str | Path, model: str = "htdemucs") -> FunctionJob:
         """Writes FAKE_STEMS (float WAVs, so reading them back is exact) to a temporary folder;
         `stems_slow` makes the job wait for its cancel token instead."""

@@ -16,7 +16,7 @@ class FolderCatalogue:
     """Just what the index asks of a catalogue: songs with stem files and a mix."""
 
     def __init__(self, folder: Path, songs: dict[str, dict[str, np.ndarray]]) -> None:
-        self.folder = folder
+        self.folder = self.audio_dir = folder
         self._songs = {}
         for song_id, stems in songs.items():
             (folder / song_id).mkdir(parents=True)

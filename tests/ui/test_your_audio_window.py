@@ -1,0 +1,64 @@
+"""The consent bypass a new user tried, through the real window: Stems… on a song without
+consent → "Use as my stem" → Tone match with a permitted reference at wet 0 % → Commercial.
+The stem keeps its song's identity: refused with that song named; a stem of a song whose
+consent allows the use is credited to that song instead."""
+
+from PySide6.QtCore import Qt
+
+from musicapp.catalog.demo import PERMITTED_SONG_IDS
+from musicapp.core import Use
+
+NO_CONSENT = "joplin-maple-leaf-rag"
+ALLOWED, TARGET = PERMITTED_SONG_IDS[1], PERMITTED_SONG_IDS[0]
+
+
+def stem_into_the_audio_panel(qtbot, window, song_id):
+    window.browser.stems_requested.emit(song_id)
+    view = window.stems_view
+    qtbot.waitUntil(lambda: len(view.rows) > 1, timeout=60_000)
+    name = next(iter(view.rows))
+    qtbot.mouseClick(view.rows[name].use, Qt.MouseButton.LeftButton)
+    panel = window.audio_panel
+    qtbot.waitUntil(lambda: panel is not None and not panel.stem.loading(), timeout=10_000)
+    assert panel.stem.path() == str(view.result.stems[name])
+    assert panel.add_song(TARGET)
+    panel.wet.setValue(0)
+    panel.use_box.setCurrentIndex(panel.use_box.findData(Use.COMMERCIAL))
+    panel.refresh_check()
+    return panel
+
+
+def test_a_stem_of_a_song_without_consent_cannot_be_passed_off_as_mine(qtbot, context):
+    from musicapp.ui.main_window import MainWindow
+
+    window = MainWindow(context)
+    qtbot.addWidget(window)
+    panel = stem_into_the_audio_panel(qtbot, window, NO_CONSENT)
+    text = panel.check_label.text()
+    assert not panel.apply_button.isEnabled()
+    assert "Maple Leaf Rag" in text and "found in your audio" in text
+    # Even pressed anyway (a keyboard shortcut, a stale button), the studio refuses.
+    panel.apply()
+    qtbot.waitUntil(lambda: panel.handle is None, timeout=60_000)
+    assert panel.take is None
+    assert not list(context.ledger.events("generation"))
+    window.close()
+
+
+def test_a_stem_of_a_song_that_allows_it_is_credited_to_that_song(qtbot, context):
+    from musicapp.ui.main_window import MainWindow
+
+    window = MainWindow(context)
+    qtbot.addWidget(window)
+    panel = stem_into_the_audio_panel(qtbot, window, ALLOWED)
+    assert panel.apply_button.isEnabled(), panel.check_label.text()
+    assert "catalogue audio of" in panel.check_label.text()
+    qtbot.mouseClick(panel.apply_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.handle is None, timeout=120_000)
+    take = panel.take
+    assert take is not None, panel.result_info.text()
+    shares = take.provenance.song_shares()
+    assert shares[ALLOWED] > 0.99 and shares[TARGET] < 1e-6  # wet 0 %: nothing reshaped
+    title = context.studio.song(ALLOWED).title
+    assert any(line.startswith(title) for line in panel.share_lines())
+    window.close()
