@@ -27,7 +27,13 @@ from musicapp.generation.layers import (
     layer_of,
     make_source,
 )
-from musicapp.generation.levels import JoinLeveller, accent_db, balance, bar_level
+from musicapp.generation.levels import (
+    JoinLeveller,
+    accent_db,
+    balance,
+    bar_level,
+    share_notes,
+)
 from musicapp.generation.rerender import check_user_request, plan_user, render_user, user_mode
 from musicapp.generation.tempo import choose_tempo
 from musicapp.generation.tracks import Tracks, provenance
@@ -182,12 +188,8 @@ class ConcatEngine:
         xf = int(round(CROSSFADE_S * sr))
         total_weight = sum(layer.weight for layer in plan.layers)
         gains = [LAYER_RMS * np.sqrt(layer.weight / total_weight) for layer in plan.layers]
-        shares = balance(
-            _planned_energy(plan, gains, envelope, n_refs),
-            [m.reference.weight for m in conditioning.materials],
-            [m.song.title for m in conditioning.materials],
-            plan.n_bars,
-        )
+        weights = [m.reference.weight for m in conditioning.materials]
+        shares = balance(_planned_energy(plan, gains, envelope, n_refs), weights)
         joins = JoinLeveller(sr)
         accents = {
             (li, i): accent_db(src.audio, src.bars, sr)
@@ -233,7 +235,10 @@ class ConcatEngine:
         if peak > 0:
             audio *= np.float32(10 ** (PEAK_DBFS / 20) / peak)
         prov = provenance(tracks, [m.song.id for m in conditioning.materials], self.name)
-        prov = replace(prov, notes=plan.notes + shares.notes)
+        names = [m.song.title for m in conditioning.materials]
+        got = [s.share for s in prov.shares]
+        notes = share_notes(got, weights, names, shares, plan.n_bars)
+        prov = replace(prov, notes=plan.notes + notes)
         progress(Progress(1.0, "generate", "done"))
         return GenerationResult(audio=audio, sample_rate=sr, provenance=prov)
 

@@ -43,46 +43,60 @@ def bar_level(rms: np.ndarray, typical: float, bar: int) -> float:
 
 @dataclass
 class Balance:
-    """One gain per reference, and notes for the take where shares cannot meet the weights."""
+    """One gain per reference, and what limited them (for the take's notes)."""
 
     gains: np.ndarray
-    notes: tuple[str, ...] = ()
+    heard: np.ndarray  # per reference: any of its bars planned at all
+    limited: np.ndarray  # per reference: its gain hit the ±MAX_BALANCE_DB limit
 
 
-def balance(
-    energy: np.ndarray, weights: Sequence[float], names: Sequence[str], n_bars: int
-) -> Balance:
+def balance(energy: np.ndarray, weights: Sequence[float]) -> Balance:
     """Gains that move each reference's predicted `energy` share to its normalised weight.
 
     The gains' geometric mean is 1 (the overall level stays) and each stays within
-    ±MAX_BALANCE_DB, so the music keeps its balance; a share still more than SHARE_TOLERANCE
-    from its weight is explained in a note.
+    ±MAX_BALANCE_DB, so the music keeps its balance.
     """
     w = np.asarray(normalise(weights))
     e = np.asarray(energy, dtype=np.float64)
     heard = e > 0
     gains = np.ones(len(w))
+    limit = 10 ** (MAX_BALANCE_DB / 20)
     if heard.sum() >= 2:
         raw = np.sqrt(w[heard] / e[heard])
         raw /= np.exp(np.mean(np.log(raw)))
-        limit = 10 ** (MAX_BALANCE_DB / 20)
         gains[heard] = np.clip(raw, 1 / limit, limit)
-    got = gains**2 * e
-    shares = got / got.sum() if got.sum() > 0 else w
+    limited = np.isclose(gains, limit) | np.isclose(gains, 1 / limit)
+    return Balance(gains, heard, limited)
+
+
+def share_notes(
+    shares: Sequence[float],
+    weights: Sequence[float],
+    names: Sequence[str],
+    plan: Balance,
+    n_bars: int,
+) -> tuple[str, ...]:
+    """Why a share ended up more than SHARE_TOLERANCE from its weight, for each such one."""
+    w = np.asarray(normalise(weights))
     notes = []
     for i, (share, want) in enumerate(zip(shares, w, strict=True)):
         if abs(share - want) <= SHARE_TOLERANCE:
             continue
-        if not heard[i]:
+        if not plan.heard[i]:
             why = "none of its bars could be used (silent or too short)"
         elif n_bars < 2 * len(w):
             why = f"a take of {n_bars} bars is too short to share out between {len(w)} references"
-        elif share < want:
-            why = f"its bars are much quieter or fewer than the others' (more than {MAX_BALANCE_DB:g} dB would change the music)"
-        else:
+        elif plan.limited[i] and share < want:
+            why = (
+                "its bars are much quieter or fewer than the others' (more than "
+                f"{MAX_BALANCE_DB:g} dB of gain would change the music)"
+            )
+        elif plan.limited.any():
             why = "the other references' bars are much quieter or fewer"
+        else:
+            why = "its bars came out quieter or louder once stretched and joined than planned"
         notes.append(f"{names[i]} has {share:.0%} of the take for a weight of {want:.0%}: {why}")
-    return Balance(gains, tuple(notes))
+    return tuple(notes)
 
 
 @dataclass

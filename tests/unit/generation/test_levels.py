@@ -6,7 +6,7 @@ import pytest
 from musicapp.core import GenerationRequest, Reference
 from musicapp.generation.base import Conditioning, Material
 from musicapp.generation.concat import CROSSFADE_S, ConcatEngine
-from musicapp.generation.levels import EDGE_S, balance, level_db
+from musicapp.generation.levels import EDGE_S, balance, level_db, share_notes
 from musicapp.jobs import CancelToken
 from musicapp.testing.synth import SR, synth_material, synth_song
 
@@ -57,16 +57,21 @@ def test_joins_carry_the_level_across_instead_of_jumping():
 
 def test_balance_moves_shares_to_the_weights_within_its_limit():
     # One reference's bars are 4x quieter in energy: a gain of +3 dB each way fixes it.
-    b = balance(np.array([1.0, 4.0]), [1, 1], ["quiet", "loud"], n_bars=16)
+    b = balance(np.array([1.0, 4.0]), [1, 1])
     got = b.gains**2 * np.array([1.0, 4.0])
     assert got[0] / got.sum() == pytest.approx(0.5)
-    assert b.notes == ()
+    assert not b.limited.any()
     # 1000x is past what a gain within 6 dB may do: the take says so, naming the reference.
-    b = balance(np.array([1.0, 1000.0]), [1, 1], ["whisper", "roar"], n_bars=16)
-    assert b.gains.max() == pytest.approx(10 ** (6 / 20))
-    assert any(n.startswith("whisper has") and "quieter" in n for n in b.notes)
-    b = balance(np.array([1.0, 1.0, 1.0, 0.0]), [1, 1, 1, 1], list("abcd"), n_bars=3)
-    assert any(n.startswith("d has 0%") for n in b.notes)
+    b = balance(np.array([1.0, 1000.0]), [1, 1])
+    assert b.gains.max() == pytest.approx(10 ** (6 / 20)) and b.limited.all()
+    got = b.gains**2 * np.array([1.0, 1000.0])
+    notes = share_notes(got / got.sum(), [1, 1], ["whisper", "roar"], b, n_bars=16)
+    assert notes[0].startswith("whisper has 2% of the take for a weight of 50%")  # 4 vs 250
+    assert "quieter" in notes[0]
+    b = balance(np.array([1.0, 1.0, 1.0, 0.0]), [1, 1, 1, 1])
+    notes = share_notes([1 / 3, 1 / 3, 1 / 3, 0.0], [1, 1, 1, 1], list("abcd"), b, n_bars=3)
+    assert any(n.startswith("d has 0%") for n in notes)
+    assert share_notes([0.5, 0.5], [1, 1], list("ab"), balance(np.ones(2), [1, 1]), 16) == ()
 
 
 def test_shares_follow_the_weights_on_varied_synthetic_songs():
