@@ -8,7 +8,9 @@ at the studio's boundary, and the take's record says so.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -35,6 +37,50 @@ if TYPE_CHECKING:
 PART_ROLES = frozenset({Role.MELODY, Role.HARMONY, Role.RHYTHM})
 
 
+# What a separated part plays, (role, family), by the names Demucs and the DSP fallback give.
+PART_OF_NAME = {
+    "vocals": ("melody", "voice"),
+    "drums": ("rhythm", "drums"),
+    "bass": ("bass", "bass"),
+    "other": ("harmony", "other"),
+    "guitar": ("harmony", "guitar"),
+    "piano": ("harmony", "piano"),
+    "harmonic": ("harmony", "harmonic"),
+    "percussive": ("rhythm", "percussive"),
+}
+
+
+@dataclass(frozen=True)
+class Parts:
+    """Parts separated from a song that has no stems of its own (files at their rate)."""
+
+    files: dict[str, Path]
+    sample_rate: int
+    label: str  # how they were made, e.g. "separated by Demucs (htdemucs_6s)"
+
+    def stems(self) -> tuple[Stem, ...]:
+        out = []
+        for name in self.files:
+            role, family = PART_OF_NAME.get(name, ("harmony", name))
+            out.append(Stem(name, f"{name} ({self.label})", family, role))
+        return tuple(out)
+
+
+PartsLookup = Callable[[str], "Parts | None"]
+
+
+def _no_parts(_song_id: str) -> Parts | None:
+    return None
+
+
+def with_parts(song: Song, parts: PartsLookup) -> tuple[Song, Parts | None]:
+    """A song without stems of its own as if its separated parts were its stems, if any."""
+    if song.stems:
+        return song, None
+    found = parts(song.id)
+    return (replace(song, stems=found.stems()), found) if found is not None else (song, None)
+
+
 @dataclass(frozen=True)
 class UserAudio:
     """The user's own audio as read: float32 (channels ≤ 2, n) at its own rate."""
@@ -59,7 +105,12 @@ def read_user_audio(request: GenerationRequest, max_s: float, min_s: float) -> U
     return UserAudio(request.user_audio, audio, sr)
 
 
-def check_request(request: GenerationRequest, songs: dict[str, Song], engine: Engine) -> None:
+def check_request(
+    request: GenerationRequest,
+    songs: dict[str, Song],
+    engine: Engine,
+    parts: PartsLookup = _no_parts,
+) -> None:
     """Refuse, before anything is loaded, a request that cannot be made: unknown songs, ranges
     outside them, audio-level references without the user's audio, a part no stem plays, or
     what the engine cannot do (its own check_request, and its levels)."""
@@ -78,7 +129,7 @@ def check_request(request: GenerationRequest, songs: dict[str, Song], engine: En
         )
     if request.user_range is not None and not request.user_audio:
         raise InvalidInput("a range of your audio was given, but no audio file (--user-audio)")
-    check_role_stems(request, songs)
+    check_role_stems(request, songs, parts)
     engine_check = getattr(engine, "check_request", None)
     if engine_check is not None:
         engine_check(request)
@@ -126,7 +177,9 @@ def stems_for_role(song: Song, role: str) -> list[Stem]:
     return [s for s in song.stems if role in (s.role, s.family, s.name)]
 
 
-def check_role_stems(request: GenerationRequest, songs: dict[str, Song]) -> None:
+def check_role_stems(
+    request: GenerationRequest, songs: dict[str, Song], parts: PartsLookup = _no_parts
+) -> None:
     """Refuse an audio- or temporal-level reference whose role no stem of its song plays: the
     user asked to match that part, and the whole mix would be a different target."""
     for ref in request.picked:
@@ -134,7 +187,7 @@ def check_role_stems(request: GenerationRequest, songs: dict[str, Song]) -> None
             continue
         wanted = ref.part or (ref.role.value if ref.role in PART_ROLES and ref.role else "")
         song = songs[ref.song_id]
-        if not wanted or target_stems(ref, song):
+        if not wanted or target_stems(ref, with_parts(song, parts)[0]):
             continue
         have = ", ".join(f"{s.name} ({s.role})" for s in song.stems) or "no stems"
         raise InvalidInput(
@@ -153,9 +206,11 @@ def load_materials(
     rate: int,
     progress: ProgressCallback,
     cancel: CancelToken,
+    parts: PartsLookup = _no_parts,
 ) -> list[Material]:
     """One Material per picked reference, cut to its range, at `rate` (resampled when the song
-    is kept at another), stereo, with the stems the engine needs."""
+    is kept at another), stereo, with the stems the engine needs: a song's own, or for a song
+    without stems the parts separated from it before (`parts`)."""
     from musicapp.audio.io import resample
     from musicapp.generation.base import Material
 
@@ -171,8 +226,11 @@ def load_materials(
             return resample(audio, song.sample_rate, rate)
 
         mix = at_rate(catalog.load_audio(ref.song_id, time_range=ref.time_range))
+        song, separated = with_parts(song, parts) if _targets_a_part(ref) else (song, None)
         stems = {
-            name: at_rate(catalog.load_audio(ref.song_id, stem=name, time_range=ref.time_range))
+            name: _part_audio(separated, name, ref.time_range, rate)
+            if separated is not None
+            else at_rate(catalog.load_audio(ref.song_id, stem=name, time_range=ref.time_range))
             for name in stems_needed(ref, song, request)
         }
         for name, stem in stems.items():  # resampling may differ by a sample
@@ -194,6 +252,27 @@ def load_materials(
     return out
 
 
+def _targets_a_part(ref: Reference) -> bool:
+    return ref.level in (Level.AUDIO, Level.TEMPORAL) and bool(ref.part or ref.role in PART_ROLES)
+
+
+def _part_audio(parts: Parts, name: str, time_range: TimeRange | None, rate: int) -> np.ndarray:
+    """A separated part, cut to the reference's range, stereo, at `rate`."""
+    import soundfile as sf
+
+    from musicapp.audio.io import resample, to_channels
+
+    start, stop = 0, None
+    if time_range is not None:
+        start = round(time_range.start_s * parts.sample_rate)
+        stop = round(time_range.end_s * parts.sample_rate)
+    data, sr = sf.read(
+        str(parts.files[name]), start=start, stop=stop, dtype="float32", always_2d=True
+    )
+    audio = to_channels(np.ascontiguousarray(data.T), 2)
+    return audio if sr == rate else resample(audio, int(sr), rate)
+
+
 def _fit(audio: np.ndarray, n: int) -> np.ndarray:
     if audio.shape[1] >= n:
         return audio[:, :n]
@@ -208,6 +287,18 @@ def downbeat_in_cut(song: Song, time_range: TimeRange | None) -> float | None:
         return song.downbeat_s
     bar_s = song.beats_per_bar * 60.0 / song.tempo_bpm
     return (song.downbeat_s - time_range.start_s) % bar_s
+
+
+def parts_notes(
+    request: GenerationRequest, songs: dict[str, Song], parts: PartsLookup
+) -> tuple[str, ...]:
+    """Which references were matched against parts separated from them, and how made."""
+    notes = []
+    for ref in request.picked:
+        song = songs[ref.song_id]
+        if _targets_a_part(ref) and not song.stems and (found := parts(song.id)) is not None:
+            notes.append(f"{song.title} has no stems of its own: its parts {found.label} were used")
+    return tuple(notes)
 
 
 def resample_note(songs: list[Song], rate: int, user: UserAudio | None) -> tuple[str, ...]:

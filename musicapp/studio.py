@@ -34,9 +34,11 @@ from musicapp.jobs import (
     scaled,
 )
 from musicapp.material import (
+    Parts,
     UserAudio,
     check_request,
     load_materials,
+    parts_notes,
     read_user_audio,
     resample_note,
     take_rate,
@@ -251,8 +253,15 @@ class Studio:
         from musicapp.generation.registry import get_engine
 
         songs = self.catalog.songs([r.song_id for r in request.references])
-        check_request(request, songs, get_engine(request.engine, self.settings))
+        check_request(request, songs, get_engine(request.engine, self.settings), self._parts)
         return songs
+
+    def _parts(self, song_id: str) -> Parts | None:
+        """The parts separated before from a song without stems of its own (stems cache)."""
+        from musicapp.stems.service import separated_parts
+
+        found = separated_parts(song_id, self.settings, self.catalog)
+        return None if found is None else Parts(found.stems, found.sample_rate, found.label)
 
     def load_user_audio(self, request: GenerationRequest) -> np.ndarray | None:
         """The user's own audio for audio/temporal level: stereo at its own rate, with the
@@ -322,7 +331,7 @@ class Studio:
         picked_songs = [songs[r.song_id] for r in request.references]
         rate = take_rate(picked_songs, user)
         materials = load_materials(
-            self.catalog, request, songs, rate, scaled(progress, 0.0, 0.15), cancel
+            self.catalog, request, songs, rate, scaled(progress, 0.0, 0.15), cancel, self._parts
         )
         conditioning = Conditioning(materials, rate, user.audio if user is not None else None)
         engine = get_engine(request.engine, self.settings)
@@ -338,7 +347,11 @@ class Studio:
         provenance = assign_user_share(
             result.provenance, [(n + i, r.song_id, r.weight) for i, r in enumerate(found)]
         )
-        notes = resample_note(picked_songs, rate, user) + self.your_audio.notes(full)
+        notes = (
+            resample_note(picked_songs, rate, user)
+            + parts_notes(request, songs, self._parts)
+            + self.your_audio.notes(full)
+        )
         provenance = replace(provenance, notes=provenance.notes + notes)
         staged = self.takes.write_staged(result.audio, result.sample_rate)
         try:

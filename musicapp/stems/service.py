@@ -165,3 +165,31 @@ def stems_job(
         lambda p, c: stems_for(source, settings, catalog, options, p, c, entries),
         lane="compute",
     )
+
+
+DEMUCS_MODELS = ("htdemucs_6s", "htdemucs_ft", "htdemucs")  # most parts first
+
+
+def separated_parts(song_id: str, settings: Settings, catalog: CatalogStore) -> StemsResult | None:
+    """The parts of a song without stems of its own that were separated before (Demucs, best
+    model first, else the DSP fallback), from the cache; None when it was never separated.
+    Separates nothing: the studio uses it to target a part of such a song."""
+    audio = _resolve(song_id, catalog)
+    if isinstance(audio, StemsResult):
+        return None  # the song's own stems: they are its parts
+    cache = StemCache(settings.data_dir / "stems")
+    content = audio.content_hash()
+    default = SeparationOptions().cache_tag()
+    for model in DEMUCS_MODELS:
+        hit = cache.get(CacheKey(content, model, default))
+        if hit is not None:
+            label = f"separated by Demucs ({model})"
+            return StemsResult(
+                StemMethod.DEMUCS, hit.stems, hit.sample_rate, label, "", model, True, song_id
+            )
+    hit = cache.get(CacheKey(content, "hpss", "nfft=2048;kernel=17"))
+    if hit is None:
+        return None
+    return StemsResult(
+        StemMethod.FALLBACK, hit.stems, hit.sample_rate, FALLBACK_LABEL, "", None, True, song_id
+    )

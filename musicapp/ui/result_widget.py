@@ -159,15 +159,18 @@ class ResultWidget(QWidget):
         self.take, self._audio = take, audio
         req, prov = take.request, take.provenance
         text = (
-            f"{take.duration_s:.1f} s · for {req.use.label} · seed {req.seed} · "
-            f"{prov.engine or req.engine} engine on {prov.device}"
+            f"{take.duration_s:.1f} s · {take.sample_rate / 1000:g} kHz · for {req.use.label} · "
+            f"seed {req.seed} · {prov.engine or req.engine} engine on {prov.device}"
         )
         user_audio = getattr(req, "user_audio", None)
         if user_audio:
             user_range = getattr(req, "user_range", None)
             part = f" {user_range.start_s:.1f}–{user_range.end_s:.1f} s" if user_range else ""
             text += f" · reshaping{part} of {Path(user_audio).name}"
-        self.info.setText(text)
+        # What the user should know about how the take came out: far stretches, the tempo
+        # chosen, shares that could not meet the weights, resampling, audio found in theirs.
+        notes = "".join(f"\n⚠ {note}" for note in getattr(prov, "notes", ()))
+        self.info.setText(text + notes)
         self.info.setToolTip(f"Take {take.id}\nMade {take.created_at}")
         self.waveform.show_take(audio, take.sample_rate, prov)
         self.legend.show_shares(prov, songs)

@@ -11,6 +11,7 @@ import soundfile as sf
 from musicapp.config import Settings
 from musicapp.context import AppContext
 from musicapp.core import GenerationRequest, Level, Reference, Role, Use
+from musicapp.jobs import CancelToken
 from musicapp.testing.recordings import (
     energy_above_db,
     rms_dbfs,
@@ -115,3 +116,47 @@ def test_a_44k_stem_comes_back_at_44k_with_its_top_octave(ctx, recordings, tmp_p
     air_in = energy_above_db(audio.T, rate)
     assert air_in > -40  # there is something up there to keep
     assert energy_above_db(got.T, got_rate) > air_in - 6.0
+
+
+def test_a_song_without_stems_is_matched_by_a_part_once_it_is_separated(recordings, tmp_path):
+    # Song B's full mix alone, with its rights, as a label would deliver a finished track.
+    manifest = tmp_path / "mix-only.json"
+    manifest.write_text(
+        json.dumps(
+            {
+                "songs": [
+                    {
+                        "file": str(recordings / "song-b/mix.flac"),
+                        "id": "iron-orchard-master",
+                        "title": "Iron Orchard (master)",
+                        "artist": "Kestrel Drive",
+                        "rights_holders": "Kestrel Drive Music:1",
+                        "permissions": "audio_level",
+                        "uses": "private;non_commercial;commercial",
+                    }
+                ]
+            }
+        )
+    )
+    settings = Settings(data_dir=tmp_path / "data", models_dir=tmp_path / "models", device="cpu")
+    settings.server_url = ""
+    with AppContext.open(settings) as ctx:
+        _separate_and_match(ctx, manifest, recordings)
+
+
+def _separate_and_match(ctx, manifest, recordings):
+    report = ctx.studio.import_library(manifest)
+    assert report.ok, report.summary()
+    request = GenerationRequest(
+        (Reference("iron-orchard-master", Level.AUDIO, Role.HARMONY),),
+        engine="tonematch",
+        user_audio=str(recordings / "di-guitar.flac"),
+    )
+    with pytest.raises(Exception, match="has no stem playing harmony.*separate it first"):
+        ctx.studio.validate(request)
+    # Stems… on it: no Demucs weights here, so the labelled DSP fallback separates it.
+    parts = ctx.studio.stems_job("iron-orchard-master").run(lambda p: None, CancelToken())
+    assert set(parts.stems) == {"harmonic", "percussive"}
+    take = ctx.studio.generate(request)
+    assert any("parts separated" in n or "DSP fallback" in n for n in take.provenance.notes)
+    assert take.provenance.song_shares()["iron-orchard-master"] > 0
