@@ -13,48 +13,15 @@ from musicapp.config import Settings
 from musicapp.core import (
     GenerationRequest,
     InvalidInput,
-    Level,
     Reference,
-    Role,
-    TimeRange,
     Use,
 )
-from musicapp.core.codec import song_to_dict, verification_to_dict
+from musicapp.core.codec import song_to_dict
 from musicapp.jobs import Cancelled, CancelToken, Progress, ProgressCallback
 
 T = TypeVar("T")
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
-
-
-def parse_reference(text: str) -> Reference:
-    """Parse `SONG_ID[:WEIGHT]` or `SONG_ID,level=L,role=R,part=P,weight=W,range=A-B`."""
-    head, *options = text.split(",")
-    fields: dict[str, str] = {}
-    if ":" in head:
-        head, fields["weight"] = head.rsplit(":", 1)
-    for option in options:
-        key, sep, value = option.partition("=")
-        if not sep or key not in {"level", "role", "part", "weight", "range"}:
-            raise InvalidInput(
-                f"reference {text!r}: unknown option {option!r} "
-                "(use level=, role=, part=, weight=, range=START-END)"
-            )
-        fields[key] = value
-    try:
-        weight = float(fields.get("weight", "1"))
-    except ValueError:
-        raise InvalidInput(
-            f"reference {text!r}: weight {fields['weight']!r} is not a number"
-        ) from None
-    try:
-        default = "audio" if "part" in fields else "parameter" if "role" in fields else "song"
-        level = Level(fields.get("level", default))
-        role = Role(fields["role"]) if "role" in fields else None
-    except ValueError as exc:
-        raise InvalidInput(f"reference {text!r}: {exc}") from None
-    time_range = TimeRange.parse(fields["range"]) if "range" in fields else None
-    return Reference(head.strip(), level, role, time_range, weight, part=fields.get("part", ""))
 
 
 class TerminalProgress:
@@ -159,146 +126,6 @@ def cmd_show(args: argparse.Namespace) -> int:
         lines += [f"  {use}: {reason}" for use, reason in checks.items()]
         _emit(args, data, "\n".join(lines))
     return EXIT_OK
-
-
-def _options(args: argparse.Namespace) -> dict[str, str]:
-    """Engine options from their flags (only those given, so engines keep their defaults)."""
-    options: dict[str, str] = {}
-    if args.wet is not None:
-        text = args.wet.strip()
-        try:
-            wet = float(text[:-1]) / 100 if text.endswith("%") else float(text)
-        except ValueError:
-            raise InvalidInput(f"--wet: {args.wet!r} is not a number (0-1, or 0-100%)") from None
-        options["wet"] = f"{wet:g}"
-    for name in ("drive", "dynamics"):
-        value = getattr(args, name)
-        if value is not None:
-            options[name] = "on" if value else "off"
-    if args.tempo is not None:
-        options["tempo"] = f"{args.tempo:g}"
-    return options
-
-
-def _request(args: argparse.Namespace) -> GenerationRequest:
-    return GenerationRequest(
-        options=_options(args),
-        references=tuple(parse_reference(r) for r in args.refs),
-        use=Use(args.use),
-        duration_s=args.duration,
-        seed=args.seed,
-        engine=args.engine,
-        prompt=args.prompt,
-        user_audio=str(Path(args.user_audio).resolve()) if args.user_audio else None,
-        user_range=TimeRange.parse(args.user_range) if args.user_range else None,
-    )
-
-
-def cmd_generate(args: argparse.Namespace) -> int:
-    from musicapp.studio import Refused
-
-    request = _request(args)
-    with _open(args) as ctx:
-        try:
-            take = run_with_progress(
-                "generate",
-                lambda p, c: ctx.studio.generate(request, p, c),
-                args.progress,
-            )
-        except Refused as refused:
-            _emit(
-                args,
-                {
-                    "allowed": False,
-                    "verification_event_id": refused.event_id,
-                    **verification_to_dict(refused.verification),
-                },
-                refused.verification.summary() + _alternatives(refused.verification),
-            )
-            return EXIT_FAILED
-        royalties = ctx.studio.royalties(take)
-        data = {
-            "take_id": take.id,
-            "audio": str(take.audio_path),
-            "duration_s": round(take.duration_s, 3),
-            "verification_event_id": take.verification_event_id,
-            "provenance": take.provenance.to_dict(),
-            "royalties": [{"holder": h.name, "id": h.id, "share": s} for h, s in royalties],
-        }
-        songs = ctx.studio.catalog.songs(list(take.provenance.song_shares()))
-        found = {r.song_id for r in take.request.references if not r.picked}
-        rate = f"{take.sample_rate / 1000:g} kHz"
-        lines = [f"Take {take.id} ({take.duration_s:.1f} s, {rate}): {take.audio_path}", "Shares:"]
-        lines += [
-            f"  {share:6.1%}  {songs[sid].title} — {songs[sid].artist}"
-            + ("  (found in your audio)" if sid in found else "")
-            for sid, share in take.provenance.song_shares().items()
-        ]
-        if take.provenance.user_share > 0:
-            lines.append(f"  {take.provenance.user_share:6.1%}  your own audio (no royalties)")
-        if take.provenance.notes:
-            lines.append("Notes:")
-            lines += [f"  - {note}" for note in take.provenance.notes]
-        lines.append("Royalties:")
-        lines += [f"  {s:6.1%}  {h.name}" for h, s in royalties]
-        lines.append(f"Export it with: musicapp export {take.id} OUT.flac")
-        _emit(args, data, "\n".join(lines))
-    return EXIT_OK
-
-
-def _alternatives(v: Any) -> str:
-    lines = []
-    for d in v.refused:
-        if d.alternatives:
-            lines.append(f"\n  {d.reference.song_id} may be used at: " + "; ".join(d.alternatives))
-    return "".join(lines)
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    with _open(args, build=False) as ctx:
-        take = ctx.studio.take(args.take_id)
-        result = ctx.studio.export(take, Path(args.out), bits=args.bits)
-        _emit(
-            args,
-            {
-                "path": str(result.path),
-                "sidecar": str(result.sidecar_path),
-                "event_id": result.event_id,
-                "bits": result.bits,
-                "sample_rate": result.sample_rate,
-                "audio_sha256": result.audio_sha256,
-                "pcm_sha256": result.pcm_sha256,
-            },
-            f"Exported {result.path} ({result.bits}-bit, {result.sample_rate} Hz)\n"
-            f"  sidecar {result.sidecar_path}\n  ledger event {result.event_id}",
-        )
-    return EXIT_OK
-
-
-def cmd_verify(args: argparse.Namespace) -> int:
-    with _open(args, build=False) as ctx:
-        report = ctx.studio.verify_file(Path(args.file))
-    lines = [report.summary]
-    if report.match is not None:
-        lines += [f"  {line}" for line in report.match.describe()]
-    lines += [f"  [{'ok' if c.ok else 'FAIL'}] {c.name}: {c.detail}" for c in report.checks]
-    lines += [f"  not established: {what}" for what in report.not_established]
-    _emit(
-        args,
-        {
-            "path": str(report.path),
-            "ok": report.ok,
-            "summary": report.summary,
-            "checks": [
-                {"name": c.name, "ok": c.ok, "detail": c.detail, "skipped": c.skipped}
-                for c in report.checks
-            ],
-            "identified": report.match.to_dict() if report.match is not None else None,
-            "not_established": list(report.not_established),
-        },
-        "\n".join(lines),
-    )
-    return EXIT_OK if report.ok else EXIT_FAILED
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -433,40 +260,6 @@ def cmd_models(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_stems(args: argparse.Namespace) -> int:
-    """Separate a file or a catalogue song into stems and copy them to --out."""
-    import shutil
-
-    target = Path(args.source)
-    with _open(args, build=not target.is_file()) as ctx:
-        job = ctx.studio.stems_job(
-            args.source, args.model, segment=args.segment, overlap=args.overlap
-        )
-        result = run_with_progress("stems", job.run, args.progress)
-    stems = dict(result.stems)
-    if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        for name, path in result.stems.items():
-            stems[name] = out / f"{name}{path.suffix}"
-            shutil.copyfile(path, stems[name])
-    data = {
-        "method": result.method.value,
-        "label": result.label,
-        "reason": result.reason,
-        "model": result.model,
-        "cached": result.cached,
-        "sample_rate": result.sample_rate,
-        "stems": {k: str(v) for k, v in stems.items()},
-    }
-    text = "\n".join(
-        [f"{result.label}{' (cached)' if result.cached else ''}", f"  why: {result.reason}"]
-        + [f"  {name:12} {path}" for name, path in stems.items()]
-    )
-    _emit(args, data, text)
-    return EXIT_OK
-
-
 def cmd_gui(args: argparse.Namespace) -> int:
     from musicapp.context import AppContext
 
@@ -536,64 +329,6 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("song_id")
     show.set_defaults(func=cmd_show)
 
-    gen = sub.add_parser("generate", parents=[common], help="generate from references")
-    gen.add_argument(
-        "refs",
-        nargs="+",
-        metavar="REF",
-        help="SONG_ID[:WEIGHT] or SONG_ID,level=parameter,role=melody,weight=0.7,range=0-10; "
-        "to tone-match one part of a song: SONG_ID,level=audio,part=guitar (a stem name or "
-        "instrument family) or role=harmony",
-    )
-    gen.add_argument("--use", choices=[u.value for u in Use], default=Use.PRIVATE.value)
-    gen.add_argument("--duration", type=float, default=20.0, help="seconds (default 20)")
-    gen.add_argument("--seed", type=int, default=0)
-    gen.add_argument("--engine", default="concat")
-    gen.add_argument("--prompt", default="", help="words for engines that take text")
-    gen.add_argument(
-        "--user-audio", help="your own audio file, for audio- and temporal-level references"
-    )
-    gen.add_argument("--user-range", help="START-END seconds of your audio to regenerate")
-    gen.add_argument(
-        "--wet", help="tone match: how much of the processed sound, 0-1 or 0-100%% (default 1)"
-    )
-    gen.add_argument(
-        "--drive",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="tone match: allow saturation (default on)",
-    )
-    gen.add_argument(
-        "--dynamics",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="tone match: allow a compressor (default on)",
-    )
-    gen.add_argument(
-        "--tempo", type=float, help="concat: the take's tempo in BPM (default: from references)"
-    )
-    gen.set_defaults(func=cmd_generate)
-
-    exp = sub.add_parser("export", parents=[common], help="export a take with its attribution")
-    exp.add_argument("take_id", help="a take id from `generate`, or 'last'")
-    exp.add_argument("out", help="output file, .wav or .flac")
-    exp.add_argument(
-        "--bits",
-        type=int,
-        choices=[16, 24],
-        default=24,
-        help="bits per sample (default 24); the take's own sample rate is kept",
-    )
-    exp.set_defaults(func=cmd_export)
-
-    ver = sub.add_parser(
-        "verify",
-        parents=[common],
-        help="check an exported file's attribution, or find an untagged file by its audio",
-    )
-    ver.add_argument("file")
-    ver.set_defaults(func=cmd_verify)
-
     imp = sub.add_parser(
         "import",
         parents=[common],
@@ -637,20 +372,10 @@ def build_parser() -> argparse.ArgumentParser:
     mimp.add_argument("--model", help="the manifest model it belongs to (default: by file name)")
     mimp.set_defaults(func=cmd_models)
 
-    stems = sub.add_parser(
-        "stems",
-        parents=[common],
-        help="separate a file or a song into stems (Demucs, or a labelled DSP fallback)",
-    )
-    stems.add_argument("source", help="an audio file or a catalogue song id")
-    stems.add_argument("--model", default="htdemucs", help="htdemucs, htdemucs_6s, htdemucs_ft")
-    stems.add_argument("--out", help="copy the stems into this folder")
-    stems.add_argument("--segment", type=float, help="Demucs segment length in seconds")
-    stems.add_argument("--overlap", type=float, default=0.25, help="Demucs segment overlap")
-    stems.set_defaults(func=cmd_stems)
+    from musicapp.cli_ledger import add_ledger_commands  # they use this module's helpers
+    from musicapp.cli_takes import add_take_commands
 
-    from musicapp.cli_ledger import add_ledger_commands  # it uses this module's helpers
-
+    add_take_commands(sub, common)
     add_ledger_commands(sub, common)
     return p
 

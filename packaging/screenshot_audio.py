@@ -1,21 +1,21 @@
-"""Screenshots of the Audio panel (tone match, after Apply) and of a demo song's Stems view.
+"""Screenshots of the Audio panel (tone match toward a reference's guitar stem, after Apply), of
+the panel refusing a stem of a song without consent brought back as "your audio", and of a demo
+song's Stems view.
 
 Run under a real X screen, on a copy of a demo data folder (the tone match writes a take and
 ledger events there):
   ../shared/tools/screenshot /tmp/screen.png 30 -- \
       .venv/bin/python packaging/screenshot_audio.py docs --data-dir DIR
-It saves docs/audio-panel.png and docs/stems-view.png (each window grabbed on its own).
+It saves docs/audio-panel.png, docs/audio-panel-found.png and docs/stems-view.png (each window
+grabbed on its own). The stem is the real DI guitar of tests/data/recordings.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from pathlib import Path
 
-import numpy as np
-import soundfile as sf
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
@@ -25,37 +25,25 @@ from musicapp.context import AppContext
 from musicapp.ui.app import make_application
 from musicapp.ui.main_window import MainWindow
 
-
-def demo_stem(folder: Path) -> Path:
-    """Eight seconds of a plucked, slightly detuned "DI guitar" line: something to match."""
-    rate = 44100
-    t = np.arange(8 * rate) / rate
-    notes = (196.0, 246.9, 293.7, 392.0)
-    out = np.zeros_like(t)
-    for k in range(16):
-        start = k * 0.5
-        env = np.where(t >= start, np.exp(-(t - start) * 5.0), 0.0)
-        hz = notes[k % len(notes)]
-        out += env * (np.sin(2 * np.pi * hz * t) + 0.3 * np.sin(2 * np.pi * 2.01 * hz * t))
-    path = folder / "DI guitar.wav"
-    sf.write(path, (0.3 * out / np.max(np.abs(out))).astype(np.float32), rate)
-    return path
+DI_GUITAR = Path(__file__).resolve().parent.parent / "tests/data/recordings/di-guitar.flac"
+NO_CONSENT = "joplin-maple-leaf-rag"
 
 
 def shoot(app: QApplication, window: MainWindow, out: Path) -> None:
     panel = window.open_audio_panel()
     panel.resize(760, 820)
-    panel.stem.load(demo_stem(Path(tempfile.mkdtemp(prefix="audio-shot-"))))
+    panel.stem.load(DI_GUITAR)
 
     def when_loaded() -> None:
         if panel.stem.loading():
             QTimer.singleShot(200, when_loaded)
             return
-        panel.stem.set_range(2.0, 6.0)
-        for song_id, weight in zip(PERMITTED_SONG_IDS[:2], (3.0, 1.0), strict=True):
+        panel.stem.set_range(1.0, 6.0)
+        for song_id, weight in zip(PERMITTED_SONG_IDS[1::-1], (3.0, 1.0), strict=True):
             panel.add_song(song_id)
             panel.references.set_weight(len(panel.references.rows) - 1, weight)
-        panel.references.set_role(0, None)
+        panel.references.set_part(0, "guitar")  # O'Neill's guitar stem: the tone to reach
+        panel.references.set_role(1, None)
         panel.refresh_check()
         panel.apply()
         QTimer.singleShot(300, when_applied)
@@ -66,6 +54,18 @@ def shoot(app: QApplication, window: MainWindow, out: Path) -> None:
             return
         app.processEvents()
         panel.grab().save(str(out / "audio-panel.png"))
+        # A stem of a song whose holders opted out, handed over as "my stem": named, refused.
+        panel.stem.load(window.studio.catalog.stem_path(NO_CONSENT, "piano-right"))
+        QTimer.singleShot(300, when_found)
+
+    def when_found() -> None:
+        if panel.stem.loading():
+            QTimer.singleShot(200, when_found)
+            return
+        panel.wet.setValue(0)
+        panel.refresh_check()
+        app.processEvents()
+        panel.grab().save(str(out / "audio-panel-found.png"))
         view = window.open_stems_view(PERMITTED_SONG_IDS[0])
         if view is not None:
             view.resize(720, 420)
@@ -81,7 +81,9 @@ def shoot(app: QApplication, window: MainWindow, out: Path) -> None:
         view.rows[names[0]].solo.setChecked(False)
         app.processEvents()
         view.grab().save(str(out / "stems-view.png"))
-        print("saved", out / "audio-panel.png", out / "stems-view.png")
+        print(
+            "saved", out / "audio-panel.png", out / "audio-panel-found.png", out / "stems-view.png"
+        )
         QTimer.singleShot(500, app.quit)
 
     QTimer.singleShot(200, when_loaded)
