@@ -130,3 +130,20 @@ def test_a_manifest_that_is_not_json_is_bad_input_with_its_line(tmp_path, capsys
     code, _, err = run(capsys, tmp_path / "data", str(manifest))
     assert code == EXIT_BAD_INPUT
     assert "line 2 column 20: not valid JSON" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_million_character_title_is_refused_naming_the_field_and_the_limit(tmp_path, capsys):
+    music = _session(tmp_path)
+    (music / "manifest.csv").write_text(
+        "file,title,artist,rights_holders,permissions,uses\n"
+        f"one.flac,{'x' * 1_000_000},Ann,Ann:1,song_level,private\n"
+        "two.flac,Two,Ann,Ann:1,song_level,private\n"
+    )
+    code, report, _ = run(capsys, tmp_path / "data", str(music / "manifest.csv"))
+    assert code == EXIT_FAILED
+    assert [f["song_id"] for f in report["imported"]] == ["ann-two"]
+    reason = report["failed"][0]["reason"]
+    assert "line 2" in reason and "title" in reason and "300" in reason and len(reason) < 400
+    # Nothing of it reached the catalogue: a search prints one short line.
+    assert main(["search", "x", "--data-dir", str(tmp_path / "data"), "--no-progress"]) == 0
+    assert len(capsys.readouterr().out) < 200
