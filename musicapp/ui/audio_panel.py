@@ -736,7 +736,7 @@ class AudioPanel(QDialog):
         self.result_info.setText(
             f"{take.duration_s:.1f} s · for {take.request.use.label} · ledger event {take.id}"
             f"<br><span style='color:#64748b'>{html.escape(prov.method or '')}</span>"
-            + "".join(f"<br>⚠ {html.escape(n)}" for n in prov.notes)
+            + "".join(f"<br>• {html.escape(n)}" for n in prov.notes)
         )
         sides = {"B": np.asarray(processed, dtype=np.float32)}
         if original is not None:

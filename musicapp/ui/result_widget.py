@@ -169,7 +169,7 @@ class ResultWidget(QWidget):
             text += f" · reshaping{part} of {Path(user_audio).name}"
         # What the user should know about how the take came out: far stretches, the tempo
         # chosen, shares that could not meet the weights, resampling, audio found in theirs.
-        notes = "".join(f"\n⚠ {note}" for note in getattr(prov, "notes", ()))
+        notes = "".join(f"\n• {note}" for note in getattr(prov, "notes", ()))
         self.info.setText(text + notes)
         self.info.setToolTip(f"Take {take.id}\nMade {take.created_at}")
         self.waveform.show_take(audio, take.sample_rate, prov)
