@@ -65,16 +65,32 @@ def render(
     else:
         chan = DRUM_CHANNEL
         synth.program_select(chan, sfid, DRUM_BANK, drum_preset, is_drums=True)
+    stereo = play_notes(synth, chan, events, n_samples, CATALOGUE_RATE).T
+    mono: Audio = stereo.mean(axis=1).astype(np.float32)
+    return mono
+
+
+def play_notes(
+    synth: Any,
+    chan: int,
+    events: Sequence[tuple[float, float, int, int]],
+    n: int,
+    rate: int,
+    release_gap_s: float = RELEASE_GAP_S,
+) -> np.ndarray:
+    """Play (start_s, end_s, key, velocity) notes on a tinysoundfont channel already set to its
+    instrument: float32 stereo (2, n). Notes are released `release_gap_s` early, so a key
+    struck again is heard struck again."""
     # (sample, 0 for off / 1 for on, key, velocity): at equal times offs go first, so a note
     # that ends where the same key starts again does not cut the new one short.
     timeline: list[tuple[int, int, int, int]] = []
     for start, end, key, velocity in events:
-        on = round(start * CATALOGUE_RATE)
-        off = round(max(start + 0.02, end - RELEASE_GAP_S) * CATALOGUE_RATE)
-        if on >= n_samples:
+        on = round(start * rate)
+        off = round(max(start + 0.02, end - release_gap_s) * rate)
+        if on >= n:
             continue
         timeline.append((on, 1, key, max(1, min(127, velocity))))
-        timeline.append((min(off, n_samples), 0, key, 0))
+        timeline.append((min(off, n), 0, key, 0))
     timeline.sort()
     chunks = []
     pos = 0
@@ -86,11 +102,10 @@ def render(
             synth.noteon(chan, key, velocity)
         else:
             synth.noteoff(chan, key)
-    if n_samples > pos:
-        chunks.append(np.frombuffer(synth.generate(n_samples - pos), dtype=np.float32))
+    if n > pos:
+        chunks.append(np.frombuffer(synth.generate(n - pos), dtype=np.float32))
     stereo = np.concatenate(chunks).reshape(-1, 2) if chunks else np.zeros((0, 2), np.float32)
-    mono: Audio = stereo.mean(axis=1).astype(np.float32)
-    return mono
+    return np.ascontiguousarray(stereo.T)
 
 
 def normalise(audio: Audio, role: str) -> Audio:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 from scipy import signal
 
+from musicapp.catalog.synth import play_notes
 from recordings.parts import Event
 
 DRUM_CHANNEL = 9
@@ -36,25 +37,7 @@ class Renderer:
         synth.sounds_off(DRUM_CHANNEL)
         bank = DRUM_BANK if drums else 0
         synth.program_select(chan, self.sfid, bank, program, is_drums=drums)
-        # At equal times note-offs go first, so a key struck again is not cut short.
-        timeline: list[tuple[int, int, int, int]] = []
-        for start, end, key, velocity in events:
-            on = round(start * self.rate)
-            off = round(max(start + 0.02, end - RELEASE_GAP_S) * self.rate)
-            if on < n:
-                timeline += [(on, 1, key, velocity), (min(off, n), 0, key, 0)]
-        chunks, pos = [], 0
-        for at, kind, key, velocity in sorted(timeline):
-            if at > pos:
-                chunks.append(np.frombuffer(synth.generate(at - pos), dtype=np.float32))
-                pos = at
-            if kind:
-                synth.noteon(chan, key, velocity)
-            else:
-                synth.noteoff(chan, key)
-        if n > pos:
-            chunks.append(np.frombuffer(synth.generate(n - pos), dtype=np.float32))
-        out = np.concatenate(chunks).reshape(-1, 2).T
+        out = play_notes(synth, chan, events, n, self.rate, RELEASE_GAP_S)
         if drums:
             return out.copy()
         # The synth's interpolation leaves faint images of transposed samples at 16-22 kHz, where

@@ -2,31 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
 from musicapp.catalog.demo import PERMITTED_SONG_IDS
-from musicapp.catalog.store import CatalogStore
-from musicapp.config import Settings
 from musicapp.core import GenerationRequest, Reference
 from musicapp.generation import registry
-from musicapp.ledger import Ledger
 from musicapp.studio import Studio
 from musicapp.takes import Take
 from musicapp.testing.exports import FixedRateEngine
 
 
 @pytest.fixture
-def studio(tmp_path: Path, demo_data_dir: Path) -> Iterator[Studio]:
-    settings = Settings(data_dir=demo_data_dir, models_dir=tmp_path / "models", device="cpu")
-    settings.ensure_dirs()
-    catalog = CatalogStore(settings.catalog_path, settings.audio_dir)
-    ledger = Ledger(settings.ledger_path)
-    yield Studio(settings, catalog, ledger)
-    ledger.close()
-    catalog.close()
+def studio(demo_studio: Studio) -> Studio:
+    """The studio over a fresh demo data folder (tests/conftest.py)."""
+    return demo_studio
 
 
 @pytest.fixture

@@ -9,15 +9,11 @@ import pytest
 import soundfile as sf
 
 from musicapp.catalog.demo import PERMITTED_SONG_IDS
-from musicapp.catalog.store import CatalogStore
-from musicapp.config import Settings
 from musicapp.core import GenerationRequest, InvalidInput, Level, Reference, Role, TimeRange
 from musicapp.generation.base import USER_SOURCE, Conditioning, Engine
 from musicapp.generation.registry import get_engine
 from musicapp.generation.tonematch import ToneMatchEngine, target_audio
 from musicapp.jobs import CancelToken
-from musicapp.ledger import Ledger
-from musicapp.studio import Studio
 from musicapp.testing.synth import SR, synth_material
 
 
@@ -171,14 +167,8 @@ def test_bad_requests_are_refused_before_any_audio_is_decoded(tmp_path):
 
 
 @pytest.fixture
-def studio(tmp_path, demo_data_dir):
-    settings = Settings(data_dir=demo_data_dir, models_dir=tmp_path / "models")
-    settings.ensure_dirs()
-    catalog = CatalogStore(settings.catalog_path, settings.audio_dir)
-    ledger = Ledger(settings.ledger_path)
-    yield Studio(settings, catalog, ledger)
-    ledger.close()
-    catalog.close()
+def studio(demo_studio):
+    return demo_studio
 
 
 def test_a_tone_match_through_the_studio_is_verified_logged_and_records_the_weights(
