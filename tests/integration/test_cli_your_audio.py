@@ -5,6 +5,7 @@ import json
 import sqlite3
 
 import pytest
+import soundfile as sf
 
 from musicapp.catalog.demo import PERMITTED_SONG_IDS
 from musicapp.cli import main
@@ -36,19 +37,77 @@ def tone_match(*extra):
     return ("generate", f"{TARGET},level=audio", "--engine", "tonematch", *extra)
 
 
-def test_a_stem_of_a_song_without_consent_is_refused_as_your_audio(capsys, demo_data_dir):
-    stem = a_stem(demo_data_dir, NO_CONSENT)
+def preview_file(data_dir, song_id, path):
+    """The song's 15-second preview as the window plays it, saved to a file."""
+    from musicapp.config import Settings
+    from musicapp.context import AppContext
+
+    with AppContext.open(Settings(data_dir=data_dir, models_dir=data_dir / "models")) as ctx:
+        audio, rate = ctx.studio.preview(song_id)
+    sf.write(path, audio.T, rate, subtype="PCM_16")
+    return path
+
+
+def same_audio_file(data_dir, song_id, path):
+    """The song's stem samples in another container (WAV instead of the stored FLAC)."""
+    data, rate = sf.read(a_stem(data_dir, song_id), dtype="int16")
+    sf.write(path, data, rate, subtype="PCM_16")
+    return path
+
+
+def separated_part(capsys, data_dir, song_id, folder):
+    """`musicapp stems FILE --out DIR` on a file holding the song's audio, then one part."""
+    source = same_audio_file(data_dir, song_id, folder / "mine.wav")
+    code, out, err = run(capsys, data_dir, "stems", str(source), "--out", str(folder / "parts"))
+    assert code == 0, err
+    return folder / "parts" / "harmonic.flac"
+
+
+ENTRY = ("stem", "preview", "same audio", "separated part")
+
+
+def entry_file(entry, capsys, data_dir, song_id, tmp_path):
+    if entry == "stem":
+        return a_stem(data_dir, song_id)
+    if entry == "preview":
+        return preview_file(data_dir, song_id, tmp_path / "preview.wav")
+    if entry == "same audio":
+        return same_audio_file(data_dir, song_id, tmp_path / "copy.wav")
+    return separated_part(capsys, data_dir, song_id, tmp_path)
+
+
+@pytest.mark.parametrize("entry", ENTRY)
+def test_audio_of_a_song_without_consent_is_refused_as_your_audio(
+    capsys, demo_data_dir, tmp_path, entry
+):
+    path = entry_file(entry, capsys, demo_data_dir, NO_CONSENT, tmp_path)
     code, out, err = run(
         capsys,
         demo_data_dir,
-        *tone_match("--user-audio", str(stem), "--wet", "0%", "--use", "commercial"),
+        *tone_match("--user-audio", str(path), "--wet", "0%", "--use", "commercial"),
     )
     assert code == 1, err
     assert out["allowed"] is False
     refused = [d for d in out["decisions"] if not d["allowed"]]
     assert [d["reference"]["song_id"] for d in refused] == [NO_CONSENT]
     assert refused[0]["reference"]["via"] == "user_audio"
-    assert kinds(demo_data_dir) == ["verification"]  # the refusal is on record, nothing else
+    assert kinds(demo_data_dir)[-1] == "verification"  # the refusal is on record, no take
+    assert "generation" not in kinds(demo_data_dir)
+
+
+def test_a_reloaded_export_keeps_its_references(capsys, demo_data_dir, tmp_path):
+    nc = "palestrina-kyrie-ad-fugam"  # non-commercial use only
+    code, take, err = run(
+        capsys, demo_data_dir, "generate", nc, "--use", "non_commercial", "--duration", "6"
+    )
+    assert code == 0, err
+    out = tmp_path / "kyrie.flac"
+    assert run(capsys, demo_data_dir, "export", take["take_id"], str(out))[0] == 0
+    code, refused, _ = run(
+        capsys, demo_data_dir, *tone_match("--user-audio", str(out), "--use", "commercial")
+    )
+    assert code == 1
+    assert [d["reference"]["song_id"] for d in refused["decisions"] if not d["allowed"]] == [nc]
 
 
 def test_a_stem_of_a_song_with_consent_is_attributed_to_it(capsys, demo_data_dir):

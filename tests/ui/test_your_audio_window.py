@@ -62,3 +62,39 @@ def test_a_stem_of_a_song_that_allows_it_is_credited_to_that_song(qtbot, context
     title = context.studio.song(ALLOWED).title
     assert any(line.startswith(title) for line in panel.share_lines())
     window.close()
+
+
+def test_a_preview_or_a_copy_loaded_as_my_stem_or_separated_there_is_still_that_song(
+    qtbot, context, tmp_path
+):
+    """ "Load stem…" with a saved preview, or with the same samples in another file, and a part
+    the panel's own Separate… made of that file: each is named as the song's and refused."""
+    import soundfile as sf
+
+    from musicapp.ui.main_window import MainWindow
+
+    window = MainWindow(context)
+    qtbot.addWidget(window)
+    # The window indexes a catalogue built before audio identity when it starts (the demo
+    # build does it as it goes); the live check reads that index.
+    qtbot.waitUntil(lambda: not context.studio.your_audio.origins.pending(), timeout=120_000)
+    audio, rate = context.studio.preview(NO_CONSENT)
+    sf.write(tmp_path / "preview.wav", audio.T, rate, subtype="PCM_16")
+    sf.write(tmp_path / "copy.wav", context.studio.song_audio(NO_CONSENT).T, rate, "PCM_16")
+    panel = window.open_audio_panel()
+    assert panel.add_song(TARGET)
+    for name in ("preview.wav", "copy.wav"):
+        panel.stem.load(tmp_path / name)
+        qtbot.waitUntil(lambda: not panel.stem.loading(), timeout=10_000)
+        panel.refresh_check()
+        assert not panel.apply_button.isEnabled(), name
+        assert "Maple Leaf Rag" in panel.check_label.text(), name
+    view = panel.open_stems()  # Separate… on the loaded copy: the labelled DSP fallback here
+    qtbot.waitUntil(lambda: "harmonic" in view.rows, timeout=120_000)
+    qtbot.mouseClick(view.rows["harmonic"].use, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not panel.stem.loading(), timeout=10_000)
+    assert panel.stem.path().endswith("harmonic.flac")
+    panel.refresh_check()
+    assert not panel.apply_button.isEnabled()
+    assert "Maple Leaf Rag" in panel.check_label.text()
+    window.close()
