@@ -7,6 +7,9 @@ import pytest
 from musicapp.catalog.demo import build_demo
 from musicapp.catalog.store import CatalogStore
 
+# The rights server's fixtures (env, live_server, database_url), for tests/server and tests/security.
+pytest_plugins = ["musicapp.testing.server_fixtures"]
+
 # The recipe puts permitted, partial, opted-out and revoked songs of several genres first.
 SMALL_DEMO_SONGS = 10
 

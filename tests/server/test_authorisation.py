@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from server_helpers import Env
+
+from musicapp.testing.server_helpers import Env
 
 SONG_C = {
     "id": "song-c",

@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 import httpx
-from server_helpers import SONG_A, LiveServer, auth
+
+from musicapp.testing.server_helpers import SONG_A, LiveServer, auth
 
 
 def test_cli_accounts_songs_and_consent_reach_the_server(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server_helpers import SONG_A, Env
+from musicapp.testing.server_helpers import SONG_A, Env
 
 GRANT = {
     "song_id": "song-a",

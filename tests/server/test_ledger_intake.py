@@ -12,10 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
-from server_helpers import LiveServer, auth, signed
 
 from musicapp.ledger import Ledger
 from musicapp.ledger.canonical import canonical_bytes, event_hash
+from musicapp.testing.server_helpers import LiveServer, auth, signed
 from musicapp.transparency import merkle, signing
 
 

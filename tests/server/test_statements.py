@@ -7,7 +7,8 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from server_helpers import Env
+
+from musicapp.testing.server_helpers import Env
 
 
 def _consent(env: Env, token: str, holder: str, prices: dict[str, float]) -> int:

@@ -1,4 +1,5 @@
-"""Rights-server fixtures: an in-process app per test (TestClient) and one real server process.
+"""Rights-server fixtures for pytest (tests/conftest.py loads them as a plugin, so tests/server and
+tests/security share them): an in-process app per test (TestClient) and one real server process.
 
 The database is parametrized: SQLite always, and PostgreSQL too when MUSICAPP_TEST_POSTGRES_URL
 is set (tables are dropped first, so point it at a throwaway server: ``.ci/run`` starts one).
@@ -16,12 +17,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from server_helpers import Env, LiveServer
 from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.engine import make_url
 
 from musicapp.server.app import create_app
 from musicapp.server.settings import ServerSettings
+from musicapp.testing.server_helpers import Env, LiveServer
 from musicapp.testing.server_process import ServerProcess
 
 PG_ENV = "MUSICAPP_TEST_POSTGRES_URL"
