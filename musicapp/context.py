@@ -42,6 +42,7 @@ class AppContext:
         return cls(settings, catalog, ledger, Studio(settings, catalog, ledger))
 
     def close(self) -> None:
+        self.studio.close()
         self.ledger.close()
         self.catalog.close()
 

@@ -474,6 +474,10 @@ class Studio:
     def verify_ledger(self) -> Any:
         return self.ledger.verify()
 
+    def close(self) -> None:
+        """Close what the studio itself opened (the audio origins index)."""
+        self.your_audio.origins.close()
+
     def ledger_damage(self) -> Damage | None:
         """What stops the ledger from taking new events, as last found (no I/O); None: nothing."""
         return self.ledger.damage

@@ -62,7 +62,9 @@ def demo_studio(tmp_path: Path, demo_data_dir: Path, monkeypatch: pytest.MonkeyP
     settings.ensure_dirs()
     catalog = CatalogStore(settings.catalog_path, settings.audio_dir)
     ledger = Ledger(settings.ledger_path)
-    yield Studio(settings, catalog, ledger)
+    studio = Studio(settings, catalog, ledger)
+    yield studio
+    studio.close()
     ledger.close()
     catalog.close()
 
