@@ -229,37 +229,6 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_models(args: argparse.Namespace) -> int:
-    """List each model as present / missing / bad checksum (with where to get a missing one),
-    or, with `import PATH`, check a weight file against the manifest and copy it into place."""
-    from musicapp.weights import WeightStatus, import_file, load_manifest, status
-
-    settings = Settings()
-    if getattr(args, "models_cmd", None) == "import":
-        dest = import_file(Path(args.path), settings.models_dir, args.model)
-        _emit(args, {"imported": str(dest)}, f"Imported {args.path} -> {dest}")
-        return EXIT_OK
-    rows = []
-    for entry in load_manifest():
-        state, detail = status(entry, settings.models_dir)
-        row = {"name": entry.name, "purpose": entry.purpose, "status": state.value}
-        row["detail"] = detail
-        if state in (WeightStatus.MISSING, WeightStatus.BAD_CHECKSUM):
-            row["obtain"] = entry.source
-        rows.append(row)
-    lines = [f"Models folder: {settings.models_dir}"]
-    for r in rows:
-        lines.append(f"  {r['name']:16} {r['status']:12} {r['purpose']}\n      {r['detail']}")
-        if "obtain" in r and r["status"] != WeightStatus.MISSING.value:
-            lines.append(f"      get it again from: {r['obtain']}")
-    lines += [
-        "Add a file with: musicapp models import PATH [--model NAME]",
-        "Without weights musicapp uses its weight-free engines (labelled as such).",
-    ]
-    _emit(args, {"models_dir": str(settings.models_dir), "models": rows}, "\n".join(lines))
-    return EXIT_OK
-
-
 def cmd_gui(args: argparse.Namespace) -> int:
     from musicapp.context import AppContext
 
@@ -358,23 +327,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sync.set_defaults(func=cmd_sync)
 
-    models = sub.add_parser(
-        "models", parents=[common], help="model weights: present, missing or bad checksum"
-    )
-    models.set_defaults(func=cmd_models)
-    models_sub = models.add_subparsers(dest="models_cmd")
-    mimp = models_sub.add_parser(
-        "import",
-        parents=[common],
-        help="check a weight file against the manifest and copy it into the models folder",
-    )
-    mimp.add_argument("path", help="a weight file, e.g. 955717e8-8726e21a.th or htdemucs.yaml")
-    mimp.add_argument("--model", help="the manifest model it belongs to (default: by file name)")
-    mimp.set_defaults(func=cmd_models)
-
     from musicapp.cli_ledger import add_ledger_commands  # they use this module's helpers
+    from musicapp.cli_models import add_models_commands
     from musicapp.cli_takes import add_take_commands
 
+    add_models_commands(sub, common)
     add_take_commands(sub, common)
     add_ledger_commands(sub, common)
     return p

@@ -4,9 +4,12 @@ built from the references' roles and on their weighted melody, longer outputs by
 from __future__ import annotations
 
 import math
+import os
+import shutil
+import tempfile
 import threading
 from dataclasses import dataclass, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
@@ -21,7 +24,14 @@ from musicapp.generation.base import (
 )
 from musicapp.generation.musicgen_conditioning import describe, melody_signal
 from musicapp.jobs import Cancelled, CancelToken, Progress, ProgressCallback
-from musicapp.weights import MANIFEST, WeightStatus, load_manifest, sha256_file, status
+from musicapp.weights import (
+    MANIFEST,
+    ModelCheck,
+    WeightStatus,
+    check_model,
+    file_stamp,
+    load_manifest,
+)
 
 MODEL_NAME = "musicgen-melody"
 METHOD = "reference weights (conditioning)"
@@ -54,47 +64,82 @@ _CACHE: dict[tuple[str, str], LoadedModel] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def check_weights(models_dir: Path, manifest: Path = MANIFEST) -> str:
-    """Raise InvalidInput unless the manifest's musicgen-melody files are present and match;
-    returns the model's id for provenance (folder name @ checksum)."""
+def _checked(models_dir: Path, manifest: Path) -> ModelCheck:
+    """Every musicgen-melody file checked against the manifest or the local trust list;
+    InvalidInput naming the first missing, altered or unverifiable one."""
     entry = next((m for m in load_manifest(manifest) if m.name == MODEL_NAME), None)
     if entry is None:
         raise InvalidInput(f"model manifest {manifest}: no entry for {MODEL_NAME}")
-    state, detail = status(entry, models_dir)
-    if state is WeightStatus.MISSING:
+    check = check_model(entry, models_dir)
+    if check.state is WeightStatus.MISSING:
         raise InvalidInput(
-            f"{MODEL_NAME} weights: {detail}; put the files in {models_dir / MODEL_NAME} "
+            f"{MODEL_NAME} weights: {check.detail}; put the files in {models_dir / MODEL_NAME} "
             "(the concat engine needs no weights)"
         )
-    if state is WeightStatus.BAD_CHECKSUM:
-        raise InvalidInput(f"{MODEL_NAME} weights refused: {detail}")
-    listed = next((f.sha256 for f in entry.files if f.sha256), "")
-    digest = listed or sha256_file(models_dir / MODEL_NAME / "config.json")
-    return f"{MODEL_NAME}@{digest[:12]}"
+    if not check.usable:
+        raise InvalidInput(f"{MODEL_NAME} weights refused: {check.detail}")
+    return check
+
+
+def check_weights(models_dir: Path, manifest: Path = MANIFEST) -> str:
+    """Raise InvalidInput unless every musicgen-melody file is verified or trusted locally;
+    returns the model's id for provenance: `musicgen-melody@` and the first 16 hex digits of one
+    sha256 over every file that defines the model (weights, configs, tokenizer), so takes made
+    with other weights never share an id."""
+    return f"{MODEL_NAME}@{_checked(models_dir, manifest).digest()[:16]}"
+
+
+def _staged(check: ModelCheck) -> Path:
+    """A folder holding links to exactly the checked files, for transformers to load from: a
+    file the manifest does not list (a stray pytorch_model.bin, added_tokens.json, code) can
+    never be read. Symbolic links, which leave the files' stamps alone (a hard link changes
+    the file's ctime); hard links where symbolic ones are not allowed."""
+    base = check.models_dir
+    try:
+        stage = Path(tempfile.mkdtemp(prefix=".loading-", dir=base))
+    except OSError:  # a read-only models folder
+        stage = Path(tempfile.mkdtemp(prefix="musicapp-loading-"))
+    for c in check.files:
+        name = PurePosixPath(c.file.path).relative_to(MODEL_NAME)
+        target = stage / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.symlink(c.path.resolve(), target)
+        except OSError:  # Windows without the symlink privilege
+            os.link(c.path, target)
+    return stage
 
 
 def load_model(models_dir: Path, device: str, manifest: Path = MANIFEST) -> LoadedModel:
-    """Load (once per folder and device) after checking the folder against the manifest."""
+    """Load (once per folder and device) after checking every file against the manifest or the
+    local trust list; only those files are read, weights from safetensors only (no pickle)."""
     folder = models_dir / MODEL_NAME
     key = (str(folder.resolve()), device)
     with _CACHE_LOCK:
         if key in _CACHE:
             return _CACHE[key]
-        model_id = check_weights(models_dir, manifest)
+        check = _checked(models_dir, manifest)
+        model_id = f"{MODEL_NAME}@{check.digest()[:16]}"
         from transformers import (
             AutoTokenizer,
             MusicgenMelodyFeatureExtractor,
             MusicgenMelodyForConditionalGeneration,
         )
 
+        stage = _staged(check)
         try:
             model = MusicgenMelodyForConditionalGeneration.from_pretrained(
-                folder, local_files_only=True
+                stage, local_files_only=True, use_safetensors=True
             )
-            tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-            features = MusicgenMelodyFeatureExtractor.from_pretrained(folder, local_files_only=True)
+            tokenizer = AutoTokenizer.from_pretrained(stage, local_files_only=True)
+            features = MusicgenMelodyFeatureExtractor.from_pretrained(stage, local_files_only=True)
         except (OSError, ValueError) as exc:
             raise InvalidInput(f"{MODEL_NAME} in {folder} could not be loaded: {exc}") from exc
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
+        changed = [c.path for c in check.files if file_stamp(c.path) != c.stamp]
+        if changed:
+            raise InvalidInput(f"{changed[0]} changed while it was loaded; nothing was loaded")
         if model.decoder.config.audio_channels != 1:
             raise InvalidInput(f"{folder}: stereo MusicGen checkpoints are not supported yet")
         model.to(device).eval()

@@ -1,22 +1,36 @@
 """Demucs weights from the local models folder, in demucs' own repository layout.
 
 The folder `models/demucs/` holds `<name>.yaml` (a bag of models: `models: [sig, ...]`) and one
-`<sig>-<sha256 prefix>.th` per model, exactly as demucs publishes them, so
-`demucs.pretrained.get_model(name, repo=folder)` loads them. Before that, the files are checked
-against `models/manifest.toml`; nothing is ever downloaded.
+`<sig>-<sha256 prefix>.th` per model, exactly as demucs publishes them. Every file is checked
+against `models/manifest.toml` (full sha256) or the local trust list first; nothing is ever
+downloaded. demucs' own loader (`demucs.pretrained.get_model`) is not used: it unpickles `.th`
+files with `weights_only=False`, so a file that is only *named* right could run any code. Here
+the verified bytes themselves are unpickled with `weights_only=True`, allowing exactly the two
+classes a demucs package names besides tensors (`SAFE_GLOBALS`), then handed to
+`demucs.states.load_model` as the dict it accepts.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import re
 import threading
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from musicapp.core import InvalidInput
-from musicapp.weights import ModelEntry, ModelFile, WeightStatus, find_entry, status
+from musicapp.weights import (
+    USABLE,
+    ModelCheck,
+    ModelEntry,
+    ModelFile,
+    WeightStatus,
+    check_model,
+    file_stamp,
+    find_entry,
+)
 
 DEMUCS_MODELS = ("htdemucs", "htdemucs_6s", "htdemucs_ft")
 REPO_SUBDIR = "demucs"
@@ -32,74 +46,140 @@ def repo_dir(models_dir: Path) -> Path:
 def check_weights(
     name: str, models_dir: Path, entries: list[ModelEntry] | None = None
 ) -> tuple[WeightStatus, str]:
-    """The manifest status of a Demucs model (present, missing, bad checksum) and its detail."""
-    entry = find_entry(name, entries)
-    return status(entry, models_dir)
+    """The state of a Demucs model's files (verified, trusted locally, missing, bad checksum,
+    unverifiable) and its detail."""
+    check = check_model(find_entry(name, entries), models_dir)
+    return check.state, check.detail
 
 
 def weights_usable(state: WeightStatus) -> bool:
-    return state in (WeightStatus.PRESENT, WeightStatus.UNCHECKED)
-
-
-def _fingerprint(entry: ModelEntry, models_dir: Path) -> tuple[Any, ...]:
-    files = []
-    for f in entry.files:
-        st = (models_dir / f.path).stat()
-        files.append((f.path, st.st_size, st.st_mtime_ns))
-    return (entry.name, str(models_dir), tuple(files))
+    return state in USABLE
 
 
 def load_demucs(name: str, models_dir: Path, entries: list[ModelEntry] | None = None) -> Any:
     """Load a Demucs model (or bag) from the local repo folder, after checking its files.
 
-    Missing files, a bad checksum and a damaged .th are InvalidInput naming the file and where
-    to get it. The last model loaded is kept, so a second separation does not reload it.
+    Missing, unverifiable or altered files, a `.th` asking for anything but tensors and the
+    demucs model class, and a damaged `.th` are InvalidInput naming the file and where to get
+    it. The last model loaded is kept, so a second separation does not reload it.
     """
     entry = find_entry(name, entries)
-    state, detail = status(entry, models_dir)
-    if not weights_usable(state):
-        raise InvalidInput(f"Demucs model {name}: weights {state.value}: {detail}")
-    key = _fingerprint(entry, models_dir)
+    check = check_model(entry, models_dir)
+    if not check.usable:
+        raise InvalidInput(f"Demucs model {name}: weights {check.state.value}: {check.detail}")
+    key = (entry.name, str(models_dir), tuple((c.file.path, c.sha256) for c in check.files))
     with _lock:
         if key in _loaded:
             return _loaded[key]
-        model = _load_from_repo(name, repo_dir(models_dir), entry)
+        model = _load_bag(check)
         _loaded.clear()
         _loaded[key] = model
         return model
 
 
-def _load_from_repo(name: str, folder: Path, entry: ModelEntry) -> Any:
+def _verified_bytes(check: ModelCheck, f: ModelFile) -> bytes:
+    """The bytes of a checked file, read once: the same bytes are hashed and then parsed, so a
+    file swapped after its check is refused instead of loaded."""
+    c = next(c for c in check.files if c.file == f)
+    data = c.path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != c.sha256 or file_stamp(c.path) != c.stamp:
+        raise InvalidInput(f"{c.path} changed after it was checked; nothing was loaded")
+    return data
+
+
+def _load_bag(check: ModelCheck) -> Any:
+    import yaml
+    from demucs.apply import BagOfModels
+
+    entry = check.entry
+    name = entry.name
+    bag_file = next((f for f in entry.files if f.path.endswith(f"/{name}.yaml")), None)
+    if bag_file is None:
+        raise InvalidInput(f"model manifest: {name} lists no {REPO_SUBDIR}/{name}.yaml")
+    try:
+        bag = yaml.safe_load(_verified_bytes(check, bag_file).decode("utf-8"))
+        signatures = [str(s) for s in bag["models"]]
+    except (yaml.YAMLError, UnicodeDecodeError, KeyError, TypeError) as exc:
+        raise InvalidInput(f"Demucs model {name}: {bag_file.path} is not a bag of models") from exc
+    models = [_load_one(check, _th_for(entry, sig)) for sig in signatures]
+    try:
+        return BagOfModels(models, bag.get("weights"), bag.get("segment")).eval()
+    except (AssertionError, TypeError, ValueError) as exc:
+        raise InvalidInput(f"Demucs model {name}: its models do not fit together ({exc})") from exc
+
+
+def _th_for(entry: ModelEntry, sig: str) -> ModelFile:
+    """The manifest's `.th` for a signature the bag names: only listed files are ever read."""
+    for f in entry.files:
+        file_name = PurePosixPath(f.path).name
+        if file_name == f"{sig}.th" or (file_name.startswith(f"{sig}-") and f.path.endswith(".th")):
+            return f
+    raise InvalidInput(
+        f"Demucs model {entry.name}: its bag names model {sig!r}, which the manifest does not list"
+    )
+
+
+def _safe_globals() -> list[Any]:
+    """What a demucs package may name besides tensors: its model class (referenced, then built
+    by demucs from the checked kwargs) and Fraction (segment lengths). Nothing callable else."""
+    from fractions import Fraction
+
+    from demucs.htdemucs import HTDemucs
+
+    return [HTDemucs, Fraction]
+
+
+def _load_one(check: ModelCheck, f: ModelFile) -> Any:
     import pickle
     import zipfile
 
-    from demucs.pretrained import get_model
-    from demucs.repo import ModelLoadingError
+    import torch
+    from demucs.states import load_model
 
-    if not folder.is_dir():  # demucs would call sys.exit (fatal) here
-        raise InvalidInput(f"Demucs model {name}: {folder} is not a folder")
+    data = _verified_bytes(check, f)
+    where = f"Demucs model {check.entry.name}: {f.path}"
+    allowed = _safe_globals()
     try:
-        model = get_model(name, repo=folder)
-    except ModelLoadingError as exc:
+        with torch.serialization.safe_globals(allowed):
+            unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(data))
+    except (ValueError, RuntimeError, zipfile.BadZipFile):
+        unsafe = []  # not a zip checkpoint: the weights-only unpickler below still refuses
+    if unsafe:
         raise InvalidInput(
-            f"Demucs model {name} in {folder}: {exc} (get it from: {entry.source})"
-        ) from exc
-    except (
-        OSError,
-        EOFError,
-        RuntimeError,
-        KeyError,
-        ValueError,
-        TypeError,
-        AttributeError,
-        pickle.UnpicklingError,
-        zipfile.BadZipFile,
-    ) as exc:
+            f"{where} refused: it asks to import {', '.join(sorted(unsafe))}; a demucs package "
+            "holds only tensors and its model class, so it is not loaded"
+        )
+    try:
+        with torch.serialization.safe_globals(allowed):
+            package = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        wanted = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        if wanted:
+            raise InvalidInput(
+                f"{where} refused: it asks to import {wanted.group(1)}; a demucs package holds "
+                "only tensors and its model class, so it is not loaded"
+            ) from exc
         raise InvalidInput(
-            f"Demucs model {name} in {folder}: a weight file is damaged or not a demucs "
-            f"package ({type(exc).__name__}: {exc}); get it again from: {entry.source}"
+            f"{where}: damaged or not a torch file (not a weights-only pickle); get it again "
+            f"from: {check.entry.source}"
         ) from exc
-    return model
+    except (OSError, EOFError, RuntimeError, ValueError, zipfile.BadZipFile) as exc:
+        raise InvalidInput(
+            f"{where}: damaged or not a torch file ({type(exc).__name__}); get it again from: "
+            f"{check.entry.source}"
+        ) from exc
+    klass = package.get("klass") if isinstance(package, dict) else None
+    if klass not in allowed[:1] or not isinstance(package.get("state"), dict):
+        raise InvalidInput(
+            f"{where}: not a demucs model package; get it again from: {check.entry.source}"
+        )
+    try:
+        return load_model(package)
+    except (RuntimeError, KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise InvalidInput(
+            f"{where}: damaged or not a demucs package ({type(exc).__name__}: {exc}); get it "
+            f"again from: {check.entry.source}"
+        ) from exc
 
 
 def save_repo_model(

@@ -1,4 +1,4 @@
-"""The model manifest: missing, bad-checksum and present weights are told apart."""
+"""The model manifest: missing, bad-checksum, unverifiable and verified weights are told apart."""
 
 import hashlib
 
@@ -17,7 +17,7 @@ def write_manifest(tmp_path, sha):
     return load_manifest(path)[0]
 
 
-def test_missing_present_and_bad_checksum(tmp_path):
+def test_missing_verified_and_bad_checksum(tmp_path):
     models = tmp_path / "models"
     payload = b"weights"
     entry = write_manifest(tmp_path, hashlib.sha256(payload).hexdigest())
@@ -25,7 +25,7 @@ def test_missing_present_and_bad_checksum(tmp_path):
     assert state is WeightStatus.MISSING and "tiny/w.bin" in detail and "a local test" in detail
     (models / "tiny").mkdir(parents=True)
     (models / "tiny" / "w.bin").write_bytes(payload)
-    assert status(entry, models)[0] is WeightStatus.PRESENT
+    assert status(entry, models)[0] is WeightStatus.VERIFIED
     (models / "tiny" / "w.bin").write_bytes(payload + b"!")
     assert status(entry, models)[0] is WeightStatus.BAD_CHECKSUM
 
@@ -46,9 +46,9 @@ def test_import_checks_the_file_and_copies_it_into_place(tmp_path):
     models = tmp_path / "models"
     good = tmp_path / "w.bin"
     good.write_bytes(payload)
-    dest = import_file(good, models, entries=[entry])
+    dest = import_file(good, models, entries=[entry]).dest
     assert dest == models / "tiny" / "w.bin" and dest.read_bytes() == payload
-    assert status(entry, models)[0] is WeightStatus.PRESENT
+    assert status(entry, models)[0] is WeightStatus.VERIFIED
     bad = tmp_path / "other" / "w.bin"
     bad.parent.mkdir()
     bad.write_bytes(b"tampered")
@@ -61,7 +61,7 @@ def test_import_checks_the_file_and_copies_it_into_place(tmp_path):
         import_file(stray, models, entries=[entry])
 
 
-def test_demucs_file_names_carry_a_checksum_that_is_checked(tmp_path):
+def test_demucs_name_checksum_can_refuse_a_file_but_never_vouch_for_it(tmp_path):
     from musicapp.weights import ModelEntry, ModelFile
 
     payload = b"demucs weights"
@@ -70,7 +70,8 @@ def test_demucs_file_names_carry_a_checksum_that_is_checked(tmp_path):
     path = tmp_path / "demucs" / f"955717e8-{prefix}.th"
     path.parent.mkdir()
     path.write_bytes(payload)
-    assert status(entry, tmp_path)[0] is WeightStatus.PRESENT
+    state, detail = status(entry, tmp_path)
+    assert state is WeightStatus.UNVERIFIABLE and "anyone can forge" in detail
     path.write_bytes(payload + b"!")
     assert status(entry, tmp_path)[0] is WeightStatus.BAD_CHECKSUM
 
@@ -80,3 +81,28 @@ def test_manifest_lists_the_three_demucs_models_in_repo_layout():
     assert {"htdemucs", "htdemucs_6s", "htdemucs_ft"} <= set(names)
     ft = [f.path for f in names["htdemucs_ft"].files]
     assert "demucs/htdemucs_ft.yaml" in ft and len(ft) == 5
+
+
+def test_every_published_demucs_file_has_a_full_sha256_matching_its_name():
+    """The manifest's full hashes agree with the 8-digit checksum the publisher put in each name,
+    and no listed hash is a prefix or otherwise malformed (load_manifest refuses those)."""
+    from pathlib import PurePosixPath
+
+    from musicapp.weights import name_checksum
+
+    demucs = [f for m in load_manifest() if m.name.startswith("htdemucs") for f in m.files]
+    assert len(demucs) == 9
+    for f in demucs:
+        assert len(f.sha256) == 64 and f.sha256_source, f.path
+        prefix = name_checksum(PurePosixPath(f.path).name)
+        assert f.sha256.startswith(prefix), f.path
+
+
+def test_a_truncated_or_uppercase_sha256_in_a_manifest_is_refused(tmp_path):
+    for bad in ("8726e21a", "8726E21A" + "0" * 56):
+        with pytest.raises(InvalidInput, match="64 lowercase hex"):
+            write_manifest(tmp_path, bad)
+    path = tmp_path / "escape.toml"
+    path.write_text('[[model]]\nname = "x"\nfiles = [{ path = "../x.bin", sha256 = "" }]\n')
+    with pytest.raises(InvalidInput, match="relative to the models folder"):
+        load_manifest(path)

@@ -1,6 +1,7 @@
 """The MusicGen-melody engine: registry without weights, text and melody conditioning, and a
 wiring test through the real loader with a tiny random model saved in the real folder layout."""
 
+import hashlib
 import subprocess
 import sys
 from pathlib import Path
@@ -224,10 +225,12 @@ def test_musicgen_wiring_with_tiny_random_model_generates_through_the_real_loade
 
     prov = result.provenance
     assert [(s.song_id, round(s.share, 6)) for s in prov.shares] == [("a", 0.7), ("b", 0.3)]
-    manifest_sha = [
-        line for line in tiny_models[1].read_text().splitlines() if "config.json" in line
-    ]
-    assert prov.model.startswith("musicgen-melody@") and prov.model[16:] in manifest_sha[0]
+    # the id names every file that defines the model: `sha256sum` of them, piped to sha256sum
+    folder = tiny_models[0] / "musicgen-melody"
+    listing = "".join(
+        f"{sha256_file(p)}  musicgen-melody/{p.name}\n" for p in sorted(folder.iterdir())
+    )
+    assert prov.model == "musicgen-melody@" + hashlib.sha256(listing.encode()).hexdigest()[:16]
     assert (prov.engine, prov.device, prov.method) == (
         "musicgen-melody", "cpu", "reference weights (conditioning)"
     )  # fmt: skip
@@ -272,3 +275,28 @@ def _break_first_sha(lines):
             lines[i] = line[:start] + "0" * 64 + line[start + 64 :]
             break
     return lines
+
+
+def test_a_file_the_manifest_does_not_list_is_never_read(tiny_models):
+    """transformers reads whatever sits in a model folder (here a stray added_tokens.json that
+    adds a word to the vocabulary); the loader hands it only the checked files."""
+    import json
+
+    from transformers import AutoTokenizer
+
+    from musicapp.generation import musicgen
+
+    models_dir, manifest = tiny_models
+    folder = models_dir / "musicgen-melody"
+    stray = folder / "added_tokens.json"
+    stray.write_text(json.dumps({"zzzstray": 13}))
+    musicgen.clear_cache()
+    try:
+        direct = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        assert "zzzstray" in direct.get_vocab()  # the control: read from the folder, it counts
+        loaded = musicgen.load_model(models_dir, "cpu", manifest)
+        assert "zzzstray" not in loaded.tokenizer.get_vocab()
+        assert not list(models_dir.glob(".loading-*"))  # the staged view is gone
+    finally:
+        stray.unlink()
+        musicgen.clear_cache()

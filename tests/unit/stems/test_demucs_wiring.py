@@ -89,9 +89,11 @@ def test_missing_bad_and_corrupt_weights_are_named(tmp_path, tiny_repo):
         load_demucs("htdemucs_9s", settings.models_dir, entries)
 
 
-def test_damaged_th_without_manifest_checksum_is_a_clear_error(tmp_path, tiny_repo):
+def test_damaged_th_without_manifest_checksum_is_refused_then_named_once_trusted(
+    tmp_path, tiny_repo
+):
     settings, _ = tiny_repo
-    from musicapp.weights import ModelEntry, ModelFile
+    from musicapp.weights import ModelEntry, ModelFile, import_file
 
     folder = repo_dir(settings.models_dir)
     for p in folder.glob("*.th"):
@@ -105,7 +107,11 @@ def test_damaged_th_without_manifest_checksum_is_a_clear_error(tmp_path, tiny_re
         "somewhere",
         (ModelFile("demucs/htdemucs.yaml", ""), ModelFile("demucs/0badf00d.th", "")),
     )
-    with pytest.raises(InvalidInput, match="damaged"):
+    with pytest.raises(InvalidInput, match=r"weights unverifiable: .*htdemucs\.yaml.*--trust"):
+        load_demucs("htdemucs", settings.models_dir, [entry])
+    for p in (folder / "htdemucs.yaml", folder / "0badf00d.th"):
+        import_file(p, settings.models_dir, entries=[entry], trust=True)
+    with pytest.raises(InvalidInput, match=r"0badf00d\.th: damaged or not a torch file"):
         load_demucs("htdemucs", settings.models_dir, [entry])
 
 
