@@ -48,15 +48,26 @@ def register(name: str, factory: Callable[[], Engine]) -> None:
 
 
 def _missing_weights(entry_name: str, models_dir: Path, manifest: Path = MANIFEST) -> str | None:
-    """Why a model engine cannot run (its first missing file), or None when its files are there.
-    Only presence is checked here; checksums are verified when the engine loads its model."""
+    """Why a model engine cannot run (its first missing file, or one nothing vouches for), or
+    None when its files are there. Nothing is read here: checksums are verified when the engine
+    loads its model; a file without a published checksum must be on the local trust list."""
+    from musicapp.model_trust import TrustList
+
     entry = next((m for m in load_manifest(manifest) if m.name == entry_name), None)
     if entry is None:
         return f"the model manifest has no entry {entry_name!r}"
+    trust: TrustList | None = None
     for f in entry.files:
         path = models_dir / f.path
         if not path.is_file():
             return f"weights missing: {path} (get it from: {entry.source})"
+        if not f.sha256:
+            trust = trust or TrustList.load(models_dir)
+            if not trust.has_path(f.path):
+                return (
+                    f"no published checksum for {path}: check it yourself, then "
+                    f"`musicapp models import {path} --trust`"
+                )
     return None
 
 

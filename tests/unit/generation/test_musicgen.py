@@ -43,8 +43,31 @@ def test_without_weights_the_engine_is_listed_unavailable_with_the_missing_file(
         get_engine("musicgen-melody", settings)
 
 
-def test_with_its_files_present_the_engine_is_offered_without_loading_torch(tmp_path):
+def test_files_without_a_published_checksum_are_not_offered_until_trusted(tmp_path):
     _real_layout(tmp_path / "models")
+    settings = Settings(data_dir=tmp_path, models_dir=tmp_path / "models")
+    reason = unavailable_engines(settings)["musicgen-melody"]
+    assert reason.startswith("no published checksum for ") and "--trust" in reason
+    assert "musicgen-melody" not in engines(settings)
+
+
+def _trust_all(models_dir: Path) -> None:
+    from musicapp.weights import import_file
+
+    entry = next(m for m in load_manifest(MANIFEST) if m.name == "musicgen-melody")
+    outside = models_dir.parent / "downloads"
+    for f in entry.files:
+        src = outside / Path(f.path).name
+        src.parent.mkdir(parents=True, exist_ok=True)
+        src.write_bytes((models_dir / f.path).read_bytes())
+        import_file(src, models_dir, "musicgen-melody", trust=True)
+
+
+def test_with_its_files_present_and_trusted_the_engine_is_offered_without_loading_torch(
+    tmp_path,
+):
+    _real_layout(tmp_path / "models")
+    _trust_all(tmp_path / "models")
     code = (
         "import sys\n"
         "from pathlib import Path\n"
