@@ -17,9 +17,11 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from musicapp.server.auth import Account
 from musicapp.server.errors import ApiError
+from musicapp.server.fields import parse_time
 from musicapp.server.settings import ServerSettings
 
 DATA_ENV = "MUSICAPP_SERVER_DATA"
@@ -86,6 +88,45 @@ def _settings(args: argparse.Namespace) -> ServerSettings:
     return ServerSettings(data_dir=data_dir, database_url=args.database_url, **kwargs)
 
 
+def _utc(text: str | None, option: str) -> str | None:
+    """The time normalised to UTC and bounded, as the API takes it (None stays None)."""
+    return None if text is None else parse_time(text, option).isoformat()
+
+
+def _checked_song(song: object, file: Path) -> dict[str, Any]:
+    """The song as ``POST /v1/songs`` would take it; ApiError naming the file and field."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from musicapp.server.app import validation_body
+    from musicapp.server.fastjson import body_problem
+    from musicapp.server.fields import SongFacts
+
+    if not isinstance(song, dict):
+        raise ApiError(2, f"{file}: the JSON must be one song object")
+    problem = body_problem(song)
+    if problem is not None:
+        raise ApiError(2, f"{file}: {problem}")
+    try:
+        return dict(TypeAdapter(SongFacts).validate_python(song))
+    except ValidationError as exc:
+        detail = validation_body(list(exc.errors()))["detail"]
+        raise ApiError(2, f"{file}: {detail}") from None
+
+
+def _prices(text: str | None) -> dict[str, float] | None:
+    if text is None:
+        return None
+    try:
+        prices = json.loads(text)
+    except ValueError:
+        prices = None
+    if not isinstance(prices, dict) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in prices.values()
+    ):
+        raise ApiError(2, '--prices: a JSON object of numbers is needed, e.g. {"commercial": 0.1}')
+    return prices
+
+
 def _admin(args: argparse.Namespace) -> int:
     from musicapp.server import registry
     from musicapp.server.app import open_server
@@ -104,15 +145,14 @@ def _admin(args: argparse.Namespace) -> int:
                     song = json.loads(args.file.read_text(encoding="utf-8"))
                 except (OSError, ValueError) as exc:
                     raise ApiError(2, f"{args.file}: cannot read a JSON song ({exc})") from None
-                if not isinstance(song, dict):
-                    raise ApiError(2, f"{args.file}: the JSON must be one song object")
+                song = _checked_song(song, args.file)
                 _song, created = registry.add_song(conn, song)
                 print(f"song {song['id']}: {'added' if created else 'already registered'}")
             elif args.command == "statement":
                 from musicapp.server import statements
 
-                start = registry.parse_time(args.start, "--from")
-                end = registry.parse_time(args.end, "--to")
+                start = parse_time(args.start, "--from")
+                end = parse_time(args.end, "--to")
                 if end <= start:
                     raise ApiError(2, f"--to: {args.end} is not after --from ({args.start})")
                 report = statements.statement(conn, args.holder, start, end)
@@ -121,7 +161,7 @@ def _admin(args: argparse.Namespace) -> int:
                 else:
                     print(json.dumps(report, indent=2))
             elif args.action == "set":
-                prices = json.loads(args.prices) if args.prices else None
+                prices = _prices(args.prices)
                 record = registry.set_consent(
                     conn,
                     CLI_ADMIN,
@@ -129,14 +169,16 @@ def _admin(args: argparse.Namespace) -> int:
                     args.holder,
                     args.permissions,
                     args.uses,
-                    args.effective_from,
+                    _utc(args.effective_from, "--effective-from"),
                     prices,
                 )
                 print(json.dumps(record))
             else:
                 print(
                     json.dumps(
-                        registry.revoke_consent(conn, CLI_ADMIN, args.song, args.holder, args.at)
+                        registry.revoke_consent(
+                            conn, CLI_ADMIN, args.song, args.holder, _utc(args.at, "--at")
+                        )
                     )
                 )
     finally:

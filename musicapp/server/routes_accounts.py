@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from musicapp.server.auth import Caller, create_account, require_role
 from musicapp.server.errors import ApiError
+from musicapp.server.fastjson import FastJSONRoute
+from musicapp.server.fields import Id, Name
 from musicapp.transparency import signing
 
-router = APIRouter(prefix="/v1", tags=["accounts"])
+router = APIRouter(prefix="/v1", tags=["accounts"], route_class=FastJSONRoute)
 
 
 class DeviceIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    public_key: str = Field(description="base64 of the raw 32-byte Ed25519 public key")
+    name: Name
+    public_key: Annotated[str, StringConstraints(max_length=64)] = Field(
+        description="base64 of the raw 32-byte Ed25519 public key"
+    )
 
 
 class AccountIn(BaseModel):
     role: Literal["holder", "admin"]
-    holder_id: str | None = Field(default=None, max_length=200)
-    name: str = Field(min_length=1, max_length=200)
+    holder_id: Id | None = None
+    name: Name
 
 
 @router.post("/devices", status_code=201)
