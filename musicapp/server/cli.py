@@ -2,6 +2,9 @@
 
     musicapp-server serve [--host 127.0.0.1] [--port 8765] [--data-dir D] [--database-url URL]
     musicapp-server account create --role admin|holder [--holder-id H] --name N
+    musicapp-server account list | show ACCOUNT_ID
+    musicapp-server account rotate ACCOUNT_ID     (prints the new token once)
+    musicapp-server account revoke ACCOUNT_ID
     musicapp-server song add FILE.json
     musicapp-server consent set SONG HOLDER --permissions P [P ...] --uses U [U ...] [--prices JSON]
     musicapp-server consent revoke SONG HOLDER
@@ -18,6 +21,8 @@ import os
 import sys
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import Connection
 
 from musicapp.server.auth import Account
 from musicapp.server.errors import ApiError
@@ -50,6 +55,13 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--role", choices=("admin", "holder"), required=True)
     create.add_argument("--holder-id", default=None)
     create.add_argument("--name", required=True)
+    account.add_parser("list", help="every account (no tokens), and whether it is revoked")
+    show = account.add_parser("show", help="one account and its token's history")
+    show.add_argument("account_id")
+    rotate = account.add_parser("rotate", help="a new token for an account (printed once)")
+    rotate.add_argument("account_id")
+    revoke_token = account.add_parser("revoke", help="revoke an account's token at once")
+    revoke_token.add_argument("account_id")
 
     song = sub.add_parser("song").add_subparsers(dest="action", required=True)
     add = song.add_parser("add", help="register a song from a JSON file (song_to_dict form)")
@@ -127,19 +139,35 @@ def _prices(text: str | None) -> dict[str, float] | None:
     return prices
 
 
+def _account(conn: Connection, args: argparse.Namespace) -> None:
+    from musicapp.server import auth
+
+    if args.action == "create":
+        account, token = auth.create_account(
+            conn, args.role, args.name, holder_id=args.holder_id, by=CLI_ADMIN.id
+        )
+        print(json.dumps({"account_id": account.id, "token": token}))
+    elif args.action == "list":
+        print(json.dumps(auth.list_accounts(conn), indent=2))
+    elif args.action == "show":
+        print(json.dumps(auth.account_history(conn, args.account_id), indent=2))
+    elif args.action == "rotate":
+        token = auth.rotate_token(conn, args.account_id, CLI_ADMIN.id)
+        print(json.dumps({"account_id": args.account_id, "token": token}))
+    else:
+        at = auth.revoke_token(conn, args.account_id, CLI_ADMIN.id)
+        print(json.dumps({"account_id": args.account_id, "revoked_at": at}))
+
+
 def _admin(args: argparse.Namespace) -> int:
     from musicapp.server import registry
     from musicapp.server.app import open_server
-    from musicapp.server.auth import create_account
 
     server = open_server(_settings(args))
     try:
         with server.engine.begin() as conn:
             if args.command == "account":
-                account, token = create_account(
-                    conn, args.role, args.name, holder_id=args.holder_id
-                )
-                print(json.dumps({"account_id": account.id, "token": token}))
+                _account(conn, args)
             elif args.command == "song":
                 try:
                     song = json.loads(args.file.read_text(encoding="utf-8"))
