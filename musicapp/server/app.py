@@ -17,6 +17,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 
 from musicapp.server import db
+from musicapp.server.auth import lookup_token
 from musicapp.server.errors import ApiError
 from musicapp.server.fastjson import FastJSONRoute
 from musicapp.server.fields import excerpt
@@ -166,9 +168,11 @@ def create_app(settings: ServerSettings) -> FastAPI:
     for module in (routes_accounts, routes_catalog, routes_ledger, routes_statements):
         app.include_router(module.router)
     _check_routes(app)
+    app.state.write_bucket = TokenBucket(settings.write_rate_per_s, settings.write_burst)
     app.add_middleware(
         LimitsMiddleware,
         max_body=settings.max_body_bytes,
-        bucket=TokenBucket(settings.write_rate_per_s, settings.write_burst),
+        bucket=app.state.write_bucket,
+        identify=partial(lookup_token, server.engine),
     )
     return app

@@ -22,12 +22,15 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import Connection, Engine, insert, select, update
+from starlette.concurrency import run_in_threadpool
 
 from musicapp.server import db
 from musicapp.server.errors import ApiError
 
 ROLES = ("admin", "holder", "device")
 REVOKED_PREFIX = "revoked:"  # a token_hash no sha256 hex digest can equal
+CALLER_SCOPE_KEY = "musicapp.caller"
+"""ASGI scope key where the limits middleware leaves (token, Account | None) it looked up."""
 
 
 @dataclass(frozen=True)
@@ -168,20 +171,27 @@ def list_accounts(conn: Connection) -> list[dict[str, Any]]:
     return [account_info(r) for r in rows]
 
 
-def bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
+def token_from_header(header: str) -> str | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
 
 
-def current_account(request: Request) -> Account:
+def bearer_token(request: Request) -> str | None:
+    return token_from_header(request.headers.get("authorization", ""))
+
+
+async def current_account(request: Request) -> Account:
     """FastAPI dependency: the caller's account, or 401."""
     token = bearer_token(request)
     if token is None:
         raise ApiError(401, "Authorization: a bearer token is required")
-    account = lookup_token(request.app.state.server.engine, token)
+    found = request.scope.get(CALLER_SCOPE_KEY)
+    if found is not None and found[0] == token:
+        account = found[1]
+    else:
+        account = await run_in_threadpool(lookup_token, request.app.state.server.engine, token)
     if account is None:
         raise ApiError(401, "Authorization: the token is not known to this server (or revoked)")
     return account

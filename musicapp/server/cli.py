@@ -49,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8765)
     serve.add_argument("--write-rate", type=float, default=None, help="write requests/s per caller")
     serve.add_argument("--write-burst", type=int, default=None)
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        help="addresses of the reverse proxies whose X-Forwarded-For is trusted "
+        "(uvicorn's option; default 127.0.0.1): rate limits key callers by that address",
+    )
 
     account = sub.add_parser("account").add_subparsers(dest="action", required=True)
     create = account.add_parser("create", help="create an account and print its token once")
@@ -223,7 +229,10 @@ def main(argv: list[str] | None = None) -> int:
             from musicapp.server.app import create_app
 
             app = create_app(_settings(args))
-            uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+            extra = {}
+            if args.forwarded_allow_ips is not None:
+                extra["forwarded_allow_ips"] = args.forwarded_allow_ips
+            uvicorn.run(app, host=args.host, port=args.port, log_level="warning", **extra)
             return 0
         return _admin(args)
     except ApiError as exc:
