@@ -18,7 +18,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -27,7 +26,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 
-from musicapp.server import db
+from musicapp.server import db, files
 from musicapp.server.auth import lookup_token
 from musicapp.server.errors import ApiError
 from musicapp.server.fastjson import FastJSONRoute
@@ -57,9 +56,13 @@ class Server:
 
 
 def open_server(settings: ServerSettings) -> Server:
-    """Create the data folder, key and schema if missing; shared by the app and the CLI."""
-    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
-    engine = db.make_engine(settings.resolved_database_url())
+    """Create the data folder, key and schema if missing; shared by the app and the CLI.
+
+    The folder and its secret files are made 0700/0600 (or checked, ``files``) first.
+    """
+    url = settings.resolved_database_url()
+    files.secure_data_dir(settings.data_dir, settings.key_path, url)
+    engine = db.make_engine(url)
     db.migrate(engine)
     key = signing.load_or_create_key(settings.key_path)
     return Server(settings, engine, key, threading.Lock(), SignatureChecker(settings.sig_workers))
