@@ -1,6 +1,7 @@
 """``musicapp-server``: run the server, and a small admin CLI working directly on its database.
 
     musicapp-server serve [--host 127.0.0.1] [--port 8765] [--data-dir D] [--database-url URL]
+                          [--forwarded-allow-ips IPS] [--ssl-certfile C --ssl-keyfile K]
     musicapp-server account create --role admin|holder [--holder-id H] --name N
     musicapp-server account list | show ACCOUNT_ID
     musicapp-server account rotate ACCOUNT_ID     (prints the new token once)
@@ -55,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
         help="addresses of the reverse proxies whose X-Forwarded-For is trusted "
         "(uvicorn's option; default 127.0.0.1): rate limits key callers by that address",
     )
+    serve.add_argument("--ssl-certfile", default=None, help="serve HTTPS with this certificate")
+    serve.add_argument("--ssl-keyfile", default=None, help="the certificate's private key")
 
     account = sub.add_parser("account").add_subparsers(dest="action", required=True)
     create = account.add_parser("create", help="create an account and print its token once")
@@ -228,10 +231,14 @@ def main(argv: list[str] | None = None) -> int:
 
             from musicapp.server.app import create_app
 
+            if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
+                raise ApiError(2, "--ssl-certfile and --ssl-keyfile go together")
+            extra = {
+                name: getattr(args, name)
+                for name in ("forwarded_allow_ips", "ssl_certfile", "ssl_keyfile")
+                if getattr(args, name) is not None
+            }
             app = create_app(_settings(args))
-            extra = {}
-            if args.forwarded_allow_ips is not None:
-                extra["forwarded_allow_ips"] = args.forwarded_allow_ips
             uvicorn.run(app, host=args.host, port=args.port, log_level="warning", **extra)
             return 0
         return _admin(args)
