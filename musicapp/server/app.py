@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -95,7 +95,7 @@ def _problem(error: dict[str, Any]) -> str:
     return f"{_field(loc)}: {excerpt(str(error.get('msg', 'invalid')), 200)}"
 
 
-def validation_body(errors: list[dict[str, Any]]) -> dict[str, Any]:
+def validation_body(errors: Sequence[Any]) -> dict[str, Any]:
     """The 422 body for pydantic/FastAPI errors: where and why, never the input itself."""
     shown = errors[:MAX_PROBLEMS]
     problems = [_problem(e) for e in shown]
@@ -120,7 +120,7 @@ def _unguarded(routes: list[Any]) -> list[str]:
         if inner is not None:
             out += _unguarded(inner.routes)
         elif isinstance(route, APIRoute) and not isinstance(route, FastJSONRoute):
-            out.append(f"{sorted(route.methods)} {route.path}")
+            out.append(f"{sorted(route.methods or ())} {route.path}")
     return out
 
 

@@ -188,6 +188,7 @@ async def current_account(request: Request) -> Account:
     if token is None:
         raise ApiError(401, "Authorization: a bearer token is required")
     found = request.scope.get(CALLER_SCOPE_KEY)
+    account: Account | None
     if found is not None and found[0] == token:
         account = found[1]
     else:

@@ -81,8 +81,9 @@ def parse_time(text: str, field: str) -> datetime:
 
 
 def _checked_time(text: str) -> str:
-    if time_problem(text)[0] is None:
-        raise PydanticCustomError("time", time_problem(text)[1])
+    value, problem = time_problem(text)
+    if value is None:
+        raise PydanticCustomError("time", problem)
     return text
 
 

@@ -40,7 +40,7 @@ def add_song(body: SongIn, request: Request, account: Caller) -> Any:
     require_role(account, "admin")
     server = request.app.state.server
     with server.write_lock, server.engine.begin() as conn:
-        song, _created = registry.add_song(conn, body.song)
+        song, _created = registry.add_song(conn, dict(body.song))
     return {"song": song}
 
 
