@@ -2,8 +2,13 @@
 
 ``current_account`` is the FastAPI dependency every authenticated route uses; the role checks
 (``require_role``) and per-object checks (a holder's songs, a device's own stream) live beside
-the routes that need them. Missing or unknown credentials are 401; a known account acting
-outside its rights is 403.
+the routes that need them. Missing, unknown or revoked credentials are 401; a known account
+acting outside its rights is 403.
+
+An account has one token at a time. Rotating it stores a new hash in its place (the old token
+stops working at once); revoking stores a marker no token hashes to, so the account can do
+nothing until an admin rotates it again. Each issue, rotation and revocation is appended to
+``token_log`` (who, when), which nothing updates.
 """
 
 from __future__ import annotations
@@ -13,15 +18,19 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, Engine, insert, select, update
+from starlette.concurrency import run_in_threadpool
 
 from musicapp.server import db
 from musicapp.server.errors import ApiError
 
 ROLES = ("admin", "holder", "device")
+REVOKED_PREFIX = "revoked:"  # a token_hash no sha256 hex digest can equal
+CALLER_SCOPE_KEY = "musicapp.caller"
+"""ASGI scope key where the limits middleware leaves (token, Account | None) it looked up."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +43,17 @@ class Account:
 
 
 def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _log(conn: Connection, account_id: str, action: str, by: str) -> str:
+    at = _now()
+    conn.execute(insert(db.token_log).values(account_id=account_id, action=action, actor=by, at=at))
+    return at
 
 
 def create_account(
@@ -43,6 +62,7 @@ def create_account(
     name: str,
     holder_id: str | None = None,
     public_key: str | None = None,
+    by: str = "self",
 ) -> tuple[Account, str]:
     """Insert an account; returns it with its token (the only time the token exists in clear)."""
     if role not in ROLES:
@@ -60,38 +80,121 @@ def create_account(
             name=name,
             token_hash=hash_token(token),
             public_key=public_key,
-            created_at=datetime.now(UTC).isoformat(),
+            created_at=_now(),
         )
     )
+    _log(conn, account.id, "issued", by)
     return account, token
+
+
+def _account(row: Any) -> Account:
+    return Account(row.id, row.role, row.holder_id, row.name, row.public_key)
 
 
 def account_for_token(conn: Connection, token: str) -> Account | None:
     row = conn.execute(
         select(db.accounts).where(db.accounts.c.token_hash == hash_token(token))
     ).first()
+    return None if row is None else _account(row)
+
+
+def lookup_token(engine: Engine, token: str) -> Account | None:
+    """The account a token belongs to, or None (unknown or revoked)."""
+    with engine.connect() as conn:
+        return account_for_token(conn, token)
+
+
+def rotate_token(conn: Connection, account_id: str, by: str, old_token: str | None = None) -> str:
+    """A new token for the account (revoked or not); the old one stops working now.
+
+    With ``old_token`` (an account rotating its own), the swap happens only if that token is
+    still the current one, so two rotations racing with one token cannot both succeed.
+    """
+    token = secrets.token_urlsafe(32)
+    where = [db.accounts.c.id == account_id]
+    if old_token is not None:
+        where.append(db.accounts.c.token_hash == hash_token(old_token))
+    done = conn.execute(update(db.accounts).where(*where).values(token_hash=hash_token(token)))
+    if done.rowcount != 1:
+        if old_token is not None:
+            raise ApiError(401, "Authorization: the token was rotated or revoked meanwhile")
+        raise ApiError(404, f"account_id: no account {account_id!r}")
+    _log(conn, account_id, "rotated", by)
+    return token
+
+
+def revoke_token(conn: Connection, account_id: str, by: str) -> str:
+    """Make the account's token worthless; returns when (ISO UTC). 409 if already revoked."""
+    row = conn.execute(
+        select(db.accounts.c.token_hash).where(db.accounts.c.id == account_id)
+    ).first()
     if row is None:
-        return None
-    return Account(row.id, row.role, row.holder_id, row.name, row.public_key)
+        raise ApiError(404, f"account_id: no account {account_id!r}")
+    if row.token_hash.startswith(REVOKED_PREFIX):
+        raise ApiError(409, f"account_id: the token of {account_id!r} is already revoked")
+    conn.execute(
+        update(db.accounts)
+        .where(db.accounts.c.id == account_id)
+        .values(token_hash=REVOKED_PREFIX + uuid.uuid4().hex)
+    )
+    return _log(conn, account_id, "revoked", by)
 
 
-def bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
+def account_info(row: Any) -> dict[str, Any]:
+    return {
+        "account_id": row.id,
+        "role": row.role,
+        "holder_id": row.holder_id,
+        "name": row.name,
+        "created_at": row.created_at,
+        "revoked": row.token_hash.startswith(REVOKED_PREFIX),
+    }
+
+
+def account_history(conn: Connection, account_id: str) -> dict[str, Any]:
+    """The account and every issue, rotation and revocation of its token, oldest first."""
+    row = conn.execute(select(db.accounts).where(db.accounts.c.id == account_id)).first()
+    if row is None:
+        raise ApiError(404, f"account_id: no account {account_id!r}")
+    t = db.token_log.c
+    log = conn.execute(
+        select(t.action, t.actor, t.at).where(t.account_id == account_id).order_by(t.id)
+    )
+    return {
+        **account_info(row),
+        "tokens": [{"action": r.action, "by": r.actor, "at": r.at} for r in log],
+    }
+
+
+def list_accounts(conn: Connection) -> list[dict[str, Any]]:
+    rows = conn.execute(select(db.accounts).order_by(db.accounts.c.created_at, db.accounts.c.id))
+    return [account_info(r) for r in rows]
+
+
+def token_from_header(header: str) -> str | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
 
 
-def current_account(request: Request) -> Account:
+def bearer_token(request: Request) -> str | None:
+    return token_from_header(request.headers.get("authorization", ""))
+
+
+async def current_account(request: Request) -> Account:
     """FastAPI dependency: the caller's account, or 401."""
     token = bearer_token(request)
     if token is None:
         raise ApiError(401, "Authorization: a bearer token is required")
-    with request.app.state.server.engine.connect() as conn:
-        account = account_for_token(conn, token)
+    found = request.scope.get(CALLER_SCOPE_KEY)
+    account: Account | None
+    if found is not None and found[0] == token:
+        account = found[1]
+    else:
+        account = await run_in_threadpool(lookup_token, request.app.state.server.engine, token)
     if account is None:
-        raise ApiError(401, "Authorization: the token is not known to this server")
+        raise ApiError(401, "Authorization: the token is not known to this server (or revoked)")
     return account
 
 

@@ -1,7 +1,11 @@
 """``musicapp-server``: run the server, and a small admin CLI working directly on its database.
 
     musicapp-server serve [--host 127.0.0.1] [--port 8765] [--data-dir D] [--database-url URL]
+                          [--forwarded-allow-ips IPS] [--ssl-certfile C --ssl-keyfile K]
     musicapp-server account create --role admin|holder [--holder-id H] --name N
+    musicapp-server account list | show ACCOUNT_ID
+    musicapp-server account rotate ACCOUNT_ID     (prints the new token once)
+    musicapp-server account revoke ACCOUNT_ID
     musicapp-server song add FILE.json
     musicapp-server consent set SONG HOLDER --permissions P [P ...] --uses U [U ...] [--prices JSON]
     musicapp-server consent revoke SONG HOLDER
@@ -17,9 +21,13 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection
 
 from musicapp.server.auth import Account
 from musicapp.server.errors import ApiError
+from musicapp.server.fields import parse_time
 from musicapp.server.settings import ServerSettings
 
 DATA_ENV = "MUSICAPP_SERVER_DATA"
@@ -42,12 +50,27 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8765)
     serve.add_argument("--write-rate", type=float, default=None, help="write requests/s per caller")
     serve.add_argument("--write-burst", type=int, default=None)
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        help="addresses of the reverse proxies whose X-Forwarded-For is trusted "
+        "(uvicorn's option; default 127.0.0.1): rate limits key callers by that address",
+    )
+    serve.add_argument("--ssl-certfile", default=None, help="serve HTTPS with this certificate")
+    serve.add_argument("--ssl-keyfile", default=None, help="the certificate's private key")
 
     account = sub.add_parser("account").add_subparsers(dest="action", required=True)
     create = account.add_parser("create", help="create an account and print its token once")
     create.add_argument("--role", choices=("admin", "holder"), required=True)
     create.add_argument("--holder-id", default=None)
     create.add_argument("--name", required=True)
+    account.add_parser("list", help="every account (no tokens), and whether it is revoked")
+    show = account.add_parser("show", help="one account and its token's history")
+    show.add_argument("account_id")
+    rotate = account.add_parser("rotate", help="a new token for an account (printed once)")
+    rotate.add_argument("account_id")
+    revoke_token = account.add_parser("revoke", help="revoke an account's token at once")
+    revoke_token.add_argument("account_id")
 
     song = sub.add_parser("song").add_subparsers(dest="action", required=True)
     add = song.add_parser("add", help="register a song from a JSON file (song_to_dict form)")
@@ -86,33 +109,87 @@ def _settings(args: argparse.Namespace) -> ServerSettings:
     return ServerSettings(data_dir=data_dir, database_url=args.database_url, **kwargs)
 
 
+def _utc(text: str | None, option: str) -> str | None:
+    """The time normalised to UTC and bounded, as the API takes it (None stays None)."""
+    return None if text is None else parse_time(text, option).isoformat()
+
+
+def _checked_song(song: object, file: Path) -> dict[str, Any]:
+    """The song as ``POST /v1/songs`` would take it; ApiError naming the file and field."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from musicapp.server.app import validation_body
+    from musicapp.server.fastjson import body_problem
+    from musicapp.server.fields import SongFacts
+
+    if not isinstance(song, dict):
+        raise ApiError(2, f"{file}: the JSON must be one song object")
+    problem = body_problem(song)
+    if problem is not None:
+        raise ApiError(2, f"{file}: {problem}")
+    try:
+        return dict(TypeAdapter(SongFacts).validate_python(song))
+    except ValidationError as exc:
+        detail = validation_body(list(exc.errors()))["detail"]
+        raise ApiError(2, f"{file}: {detail}") from None
+
+
+def _prices(text: str | None) -> dict[str, float] | None:
+    if text is None:
+        return None
+    try:
+        prices = json.loads(text)
+    except ValueError:
+        prices = None
+    if not isinstance(prices, dict) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in prices.values()
+    ):
+        raise ApiError(2, '--prices: a JSON object of numbers is needed, e.g. {"commercial": 0.1}')
+    return prices
+
+
+def _account(conn: Connection, args: argparse.Namespace) -> None:
+    from musicapp.server import auth
+
+    if args.action == "create":
+        account, token = auth.create_account(
+            conn, args.role, args.name, holder_id=args.holder_id, by=CLI_ADMIN.id
+        )
+        print(json.dumps({"account_id": account.id, "token": token}))
+    elif args.action == "list":
+        print(json.dumps(auth.list_accounts(conn), indent=2))
+    elif args.action == "show":
+        print(json.dumps(auth.account_history(conn, args.account_id), indent=2))
+    elif args.action == "rotate":
+        token = auth.rotate_token(conn, args.account_id, CLI_ADMIN.id)
+        print(json.dumps({"account_id": args.account_id, "token": token}))
+    else:
+        at = auth.revoke_token(conn, args.account_id, CLI_ADMIN.id)
+        print(json.dumps({"account_id": args.account_id, "revoked_at": at}))
+
+
 def _admin(args: argparse.Namespace) -> int:
     from musicapp.server import registry
     from musicapp.server.app import open_server
-    from musicapp.server.auth import create_account
 
     server = open_server(_settings(args))
     try:
         with server.engine.begin() as conn:
             if args.command == "account":
-                account, token = create_account(
-                    conn, args.role, args.name, holder_id=args.holder_id
-                )
-                print(json.dumps({"account_id": account.id, "token": token}))
+                _account(conn, args)
             elif args.command == "song":
                 try:
                     song = json.loads(args.file.read_text(encoding="utf-8"))
                 except (OSError, ValueError) as exc:
                     raise ApiError(2, f"{args.file}: cannot read a JSON song ({exc})") from None
-                if not isinstance(song, dict):
-                    raise ApiError(2, f"{args.file}: the JSON must be one song object")
+                song = _checked_song(song, args.file)
                 _song, created = registry.add_song(conn, song)
                 print(f"song {song['id']}: {'added' if created else 'already registered'}")
             elif args.command == "statement":
                 from musicapp.server import statements
 
-                start = registry.parse_time(args.start, "--from")
-                end = registry.parse_time(args.end, "--to")
+                start = parse_time(args.start, "--from")
+                end = parse_time(args.end, "--to")
                 if end <= start:
                     raise ApiError(2, f"--to: {args.end} is not after --from ({args.start})")
                 report = statements.statement(conn, args.holder, start, end)
@@ -121,7 +198,7 @@ def _admin(args: argparse.Namespace) -> int:
                 else:
                     print(json.dumps(report, indent=2))
             elif args.action == "set":
-                prices = json.loads(args.prices) if args.prices else None
+                prices = _prices(args.prices)
                 record = registry.set_consent(
                     conn,
                     CLI_ADMIN,
@@ -129,14 +206,16 @@ def _admin(args: argparse.Namespace) -> int:
                     args.holder,
                     args.permissions,
                     args.uses,
-                    args.effective_from,
+                    _utc(args.effective_from, "--effective-from"),
                     prices,
                 )
                 print(json.dumps(record))
             else:
                 print(
                     json.dumps(
-                        registry.revoke_consent(conn, CLI_ADMIN, args.song, args.holder, args.at)
+                        registry.revoke_consent(
+                            conn, CLI_ADMIN, args.song, args.holder, _utc(args.at, "--at")
+                        )
                     )
                 )
     finally:
@@ -152,8 +231,15 @@ def main(argv: list[str] | None = None) -> int:
 
             from musicapp.server.app import create_app
 
+            if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
+                raise ApiError(2, "--ssl-certfile and --ssl-keyfile go together")
+            extra = {
+                name: getattr(args, name)
+                for name in ("forwarded_allow_ips", "ssl_certfile", "ssl_keyfile")
+                if getattr(args, name) is not None
+            }
             app = create_app(_settings(args))
-            uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+            uvicorn.run(app, host=args.host, port=args.port, log_level="warning", **extra)
             return 0
         return _admin(args)
     except ApiError as exc:

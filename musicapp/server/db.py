@@ -51,6 +51,16 @@ accounts = Table(
     Column("created_at", String(40), nullable=False),
 )
 
+token_log = Table(
+    "token_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", String(64), nullable=False, index=True),
+    Column("action", String(10), nullable=False),  # issued, rotated, revoked
+    Column("actor", String(64), nullable=False),  # the account that did it, or "cli"
+    Column("at", String(40), nullable=False),
+)
+
 changes = Table(
     "changes",
     metadata,
@@ -154,8 +164,13 @@ def _v1_initial(conn: Connection) -> None:
     conn.execute(insert(log_state).values(id=1, size=0))
 
 
+def _v2_token_log(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[token_log])
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial tables", _v1_initial),
+    (2, "token log", _v2_token_log),
 ]
 
 

@@ -1,28 +1,35 @@
-"""Accounts: device registration (open, rate-limited), admin-made accounts, the server key."""
+"""Accounts: device registration (open, rate-limited), admin-made accounts, tokens, server key."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Path, Request
+from pydantic import BaseModel, Field, StringConstraints
 
+from musicapp.server import auth
 from musicapp.server.auth import Caller, create_account, require_role
 from musicapp.server.errors import ApiError
+from musicapp.server.fastjson import FastJSONRoute
+from musicapp.server.fields import MAX_ID, Id, Name
 from musicapp.transparency import signing
 
-router = APIRouter(prefix="/v1", tags=["accounts"])
+router = APIRouter(prefix="/v1", tags=["accounts"], route_class=FastJSONRoute)
+
+AccountId = Annotated[str, Path(min_length=1, max_length=MAX_ID)]
 
 
 class DeviceIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    public_key: str = Field(description="base64 of the raw 32-byte Ed25519 public key")
+    name: Name
+    public_key: Annotated[str, StringConstraints(max_length=64)] = Field(
+        description="base64 of the raw 32-byte Ed25519 public key"
+    )
 
 
 class AccountIn(BaseModel):
     role: Literal["holder", "admin"]
-    holder_id: str | None = Field(default=None, max_length=200)
-    name: str = Field(min_length=1, max_length=200)
+    holder_id: Id | None = None
+    name: Name
 
 
 @router.post("/devices", status_code=201)
@@ -42,8 +49,67 @@ def make_account(body: AccountIn, request: Request, account: Caller) -> dict[str
     require_role(account, "admin")
     server = request.app.state.server
     with server.write_lock, server.engine.begin() as conn:
-        made, token = create_account(conn, body.role, body.name, holder_id=body.holder_id)
+        made, token = create_account(
+            conn, body.role, body.name, holder_id=body.holder_id, by=account.id
+        )
     return {"account_id": made.id, "token": token}
+
+
+@router.get("/accounts")
+def accounts(request: Request, account: Caller) -> dict[str, Any]:
+    """Every account (admin): ids, roles, names, whether its token is revoked. No tokens."""
+    require_role(account, "admin")
+    with request.app.state.server.engine.connect() as conn:
+        return {"accounts": auth.list_accounts(conn)}
+
+
+@router.get("/accounts/me")
+def me(account: Caller) -> dict[str, Any]:
+    """The caller's own account: which id and role its token stands for."""
+    return {
+        "account_id": account.id,
+        "role": account.role,
+        "holder_id": account.holder_id,
+        "name": account.name,
+    }
+
+
+@router.get("/accounts/{account_id}")
+def account_history(account_id: AccountId, request: Request, account: Caller) -> dict[str, Any]:
+    """One account (its own, or any as admin) with its token's history: issued, rotated,
+    revoked, by whom and when."""
+    _own_or_admin(account, account_id, "read")
+    with request.app.state.server.engine.connect() as conn:
+        return auth.account_history(conn, account_id)
+
+
+def _own_or_admin(account: auth.Account, account_id: str, what: str) -> None:
+    if account.id != account_id and account.role != "admin":
+        raise ApiError(403, f"account_id: only an admin may {what} another account")
+
+
+@router.post("/accounts/{account_id}/rotate", status_code=201)
+def rotate(account_id: AccountId, request: Request, account: Caller) -> dict[str, str]:
+    """A new token for the account (its own, or any as admin); the old one stops working now.
+
+    An admin rotating a revoked account's token gives it a working token again.
+    """
+    _own_or_admin(account, account_id, "rotate")
+    server = request.app.state.server
+    old = auth.bearer_token(request) if account.id == account_id else None
+    with server.write_lock, server.engine.begin() as conn:
+        token = auth.rotate_token(conn, account_id, account.id, old_token=old)
+    return {"account_id": account_id, "token": token}
+
+
+@router.post("/accounts/{account_id}/revoke")
+def revoke(account_id: AccountId, request: Request, account: Caller) -> dict[str, str]:
+    """Revoke the account's token (its own, or any as admin); it gets 401 from now on."""
+    _own_or_admin(account, account_id, "revoke")
+    server = request.app.state.server
+    with server.write_lock, server.engine.begin() as conn:
+        at = auth.revoke_token(conn, account_id, account.id)
+    return {"account_id": account_id, "revoked_at": at}
 
 
 @router.get("/server-key")

@@ -12,6 +12,7 @@ from musicapp.server import translog
 from musicapp.server.auth import Caller, require_role
 from musicapp.server.errors import ApiError
 from musicapp.server.fastjson import FastJSONRoute, json_response
+from musicapp.server.fields import MAX_DB_INT, Id, Position, SignedTime
 
 router = APIRouter(prefix="/v1", tags=["ledger and log"], route_class=FastJSONRoute)
 
@@ -19,11 +20,11 @@ HEX64 = r"^[0-9a-f]{64}$"
 
 
 class EventIn(BaseModel):
-    seq: int = Field(ge=1)
-    event_id: str = Field(min_length=1, max_length=200)
+    seq: Position
+    event_id: Id
     kind: str = Field(min_length=1, max_length=100)
     payload: dict[str, Any]
-    created_at: str = Field(min_length=1, max_length=40)
+    created_at: SignedTime
     prev_hash: str = Field(pattern=HEX64)
     hash: str = Field(pattern=HEX64)
     signature: str = Field(min_length=1, max_length=100)
@@ -31,7 +32,7 @@ class EventIn(BaseModel):
 
 class BatchIn(BaseModel):
     events: list[EventIn] = Field(max_length=1000)
-    device_id: str | None = Field(
+    device_id: Id | None = Field(
         default=None, description="optional: the stream meant; refused (403) if not the caller's"
     )
 
@@ -89,8 +90,8 @@ def sth(request: Request, account: Caller) -> Any:
 def consistency(
     request: Request,
     account: Caller,
-    first: int = Query(...),
-    second: int = Query(...),
+    first: int = Query(..., ge=-MAX_DB_INT, le=MAX_DB_INT),
+    second: int = Query(..., ge=-MAX_DB_INT, le=MAX_DB_INT),
 ) -> Any:
     with request.app.state.server.engine.connect() as conn:
         return {
@@ -104,8 +105,8 @@ def consistency(
 def inclusion(
     request: Request,
     account: Caller,
-    leaf_index: int = Query(...),
-    tree_size: int = Query(...),
+    leaf_index: int = Query(..., ge=-MAX_DB_INT, le=MAX_DB_INT),
+    tree_size: int = Query(..., ge=-MAX_DB_INT, le=MAX_DB_INT),
 ) -> Any:
     with request.app.state.server.engine.connect() as conn:
         proof = translog.inclusion(conn, leaf_index, tree_size)

@@ -10,16 +10,17 @@ from fastapi.responses import PlainTextResponse
 from musicapp.server import statements
 from musicapp.server.auth import Caller
 from musicapp.server.errors import ApiError
-from musicapp.server.registry import parse_time
+from musicapp.server.fastjson import FastJSONRoute
+from musicapp.server.fields import MAX_ID, parse_time
 
-router = APIRouter(prefix="/v1", tags=["statements"])
+router = APIRouter(prefix="/v1", tags=["statements"], route_class=FastJSONRoute)
 
 
 @router.get("/statements")
 def statement(
     request: Request,
     account: Caller,
-    holder_id: str = Query(..., min_length=1),
+    holder_id: str = Query(..., min_length=1, max_length=MAX_ID),
     from_: str = Query(..., alias="from"),
     to: str = Query(...),
     format: Literal["json", "csv"] = Query("json"),

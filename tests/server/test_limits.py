@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from musicapp.server.app import create_app
+from musicapp.server.auth import create_account
 from musicapp.server.settings import ServerSettings
 from musicapp.transparency import signing
 
@@ -25,10 +26,15 @@ def test_writes_beyond_the_bucket_get_429_with_retry_after(tmp_path: Path) -> No
         assert codes == [201, 201, 201, 429]
         r = client.post("/v1/devices", json=_device_body())
         assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
-        # Reads are not limited, and another caller (a token) has its own bucket.
+        # Reads are not limited, and an account (a known token) has its own bucket; a made-up
+        # token is the same caller as no token (tests/security/test_rate_limits.py).
         assert client.get("/v1/server-key").status_code == 200
+        with client.app.state.server.engine.begin() as conn:
+            admin = create_account(conn, "admin", "root")[1]
+        r = client.post("/v1/accounts", json={}, headers={"Authorization": f"Bearer {admin}"})
+        assert r.status_code == 422
         r = client.post("/v1/accounts", json={}, headers={"Authorization": "Bearer other"})
-        assert r.status_code == 401
+        assert r.status_code == 429
 
 
 def test_oversized_bodies_get_413(tmp_path: Path) -> None:
