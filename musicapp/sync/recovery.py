@@ -14,6 +14,7 @@ keeps the old receipts in an archive.
 from __future__ import annotations
 
 import json
+from contextlib import closing
 from typing import TYPE_CHECKING
 
 from musicapp.ledger.canonical import CanonicalError, canonical_json, event_hash_from_json
@@ -37,9 +38,9 @@ def _short(digest: str | None) -> str:
 
 
 def _event_at(ledger: Ledger, seq: int) -> StoredEvent | None:
-    for event in ledger.stored_events(since_seq=seq - 1):
-        return event if event.seq == seq else None
-    return None
+    with closing(ledger.stored_events(since_seq=seq - 1)) as events:
+        event = next(events, None)
+    return event if event is not None and event.seq == seq else None
 
 
 def check_before_push(ledger: Ledger, state: SyncState) -> None:
@@ -66,13 +67,20 @@ def check_before_push(ledger: Ledger, state: SyncState) -> None:
             f"{local.id}): this ledger was restored from a different backup, copied from "
             f"another computer, or rewritten. Nothing was sent. {start_over_hint(ledger)}"
         )
-    if _recomputed(local) != local.hash:
+    if _recomputed(local) != local.hash and not _repaired_since(ledger, seq):
         raise SyncError(
             f"the local ledger's event seq {seq} ({local.id}, {local.kind}) was changed after "
             f"the server receipted it: its contents no longer match the receipted hash "
             f"{_short(receipted)}. Nothing was sent. Run `musicapp ledger verify"
             f"{ledger.cli_args}` to see the damage; {start_over_hint(ledger)}"
         )
+
+
+def _repaired_since(ledger: Ledger, seq: int) -> bool:
+    """A ledger_repair event after ``seq`` put the damage on record: the server keeps the
+    event as it was receipted, and new events chain on by their stored hashes as before."""
+    with closing(ledger.stored_events(since_seq=seq, kind="ledger_repair")) as repairs:
+        return next(repairs, None) is not None
 
 
 def _recomputed(event: StoredEvent) -> str | None:
