@@ -2,6 +2,7 @@
 never in local-only mode; a revocation synced from the server blocks the very next request."""
 
 from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from musicapp.consent.service import ConsentService
