@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from musicapp.server import registry
@@ -84,12 +85,15 @@ def feed(
         pattern=feedsig.NONCE_PATTERN,
         description="the client's random nonce, echoed in the signed page (replay protection)",
     ),
-) -> JSONResponse:
+) -> Response:
     server = request.app.state.server
     as_of = registry.now_iso()  # before the read: every change committed by then is in it
     with server.engine.connect() as conn:
         page = registry.feed(conn, since, limit)
-    return JSONResponse(_signed(request, page, since, nonce, as_of))
+    # ASCII-escaped JSON: any text a record holds goes out (JSONResponse would fail on a lone
+    # surrogate, and that page would then fail for every client, forever).
+    body = json.dumps(_signed(request, page, since, nonce, as_of), separators=(",", ":"))
+    return Response(body, media_type="application/json")
 
 
 def _signed(

@@ -111,7 +111,10 @@ class FakeServer:
             return httpx.Response(401, json={"detail": "a valid bearer token is needed"})
         device_id = caller
         if (method, path) == ("GET", "/v1/feed"):
-            return httpx.Response(200, json=self.feed_page(request.url.params))
+            text = json.dumps(self.feed_page(request.url.params))  # ASCII, like the server's
+            return httpx.Response(
+                200, content=text.encode(), headers={"Content-Type": "application/json"}
+            )
         if (method, path) == ("POST", "/v1/ledger/events"):
             return self._intake(device_id, body["events"])
         if (method, path) == ("GET", "/v1/log/sth"):

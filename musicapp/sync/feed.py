@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from musicapp.core import InvalidInput, Use
 from musicapp.core.consent import ConsentRecord, Permission
@@ -56,7 +56,7 @@ class FeedPage:
     as_of: datetime  # the server's time when it read the page (UTC)
 
 
-def _int(value: Any) -> bool:
+def _int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -147,13 +147,14 @@ def _identity(change: Any) -> Quarantined:
     data = change.get("data") if isinstance(change, dict) else None
     data = data if isinstance(data, dict) else {}
     song, holder, version = data.get("song_id"), data.get("holder_id"), data.get("version")
-    named = isinstance(song, str) and isinstance(holder, str) and _int(version)
+    version = version if _int(version) and abs(version) < 2**63 else None
+    named = isinstance(song, str) and isinstance(holder, str) and version is not None
     return Quarantined(
         feed_seq=seq if _int(seq) and abs(seq) < 2**63 else None,
         kind=kind if isinstance(kind, str) else "?",
         song_id=song if named else None,
         holder_id=holder if named else None,
-        version=version if named and abs(version) < 2**63 else None,
+        version=version if named else None,
         blocks=False,
         reason="",
     )

@@ -14,7 +14,7 @@ keeps the old receipts in an archive.
 from __future__ import annotations
 
 import json
-from contextlib import closing
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from musicapp.ledger.canonical import CanonicalError, canonical_json, event_hash_from_json
@@ -37,9 +37,18 @@ def _short(digest: str | None) -> str:
     return f"{digest[:12]}…" if digest else "(none)"
 
 
+def _first(events: Iterator[StoredEvent]) -> StoredEvent | None:
+    """The first of ``events``; the reader behind them is closed at once."""
+    try:
+        return next(events, None)
+    finally:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()
+
+
 def _event_at(ledger: Ledger, seq: int) -> StoredEvent | None:
-    with closing(ledger.stored_events(since_seq=seq - 1)) as events:
-        event = next(events, None)
+    event = _first(ledger.stored_events(since_seq=seq - 1))
     return event if event is not None and event.seq == seq else None
 
 
@@ -79,8 +88,7 @@ def check_before_push(ledger: Ledger, state: SyncState) -> None:
 def _repaired_since(ledger: Ledger, seq: int) -> bool:
     """A ledger_repair event after ``seq`` put the damage on record: the server keeps the
     event as it was receipted, and new events chain on by their stored hashes as before."""
-    with closing(ledger.stored_events(since_seq=seq, kind="ledger_repair")) as repairs:
-        return next(repairs, None) is not None
+    return _first(ledger.stored_events(since_seq=seq, kind="ledger_repair")) is not None
 
 
 def _recomputed(event: StoredEvent) -> str | None:

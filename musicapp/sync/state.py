@@ -50,6 +50,14 @@ _SCHEMA = (
 )
 
 
+def _storable(text: str | None) -> str | None:
+    """``text`` as SQLite can bind it: lone surrogates (valid in a JSON string, not in UTF-8)
+    become escapes, so no record's text can make keeping it fail."""
+    if text is None:
+        return None
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _sidecars(path: Path) -> tuple[Path, ...]:
     return tuple(path.with_name(path.name + tail) for tail in ("-wal", "-shm", "-journal"))
 
@@ -288,8 +296,8 @@ class SyncState:
 
     def quarantine(self, change: Any, item: Quarantined) -> bool:
         """Keep ``change`` (as the feed sent it) and why; True if it was not kept already."""
-        text = json.dumps(change, sort_keys=True, default=str)
-        key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        text = json.dumps(change, sort_keys=True, default=str)  # ASCII: any text is kept
+        key = hashlib.sha256(text.encode("ascii")).hexdigest()
         with self._lock:
             cur = self._db.execute(
                 "INSERT OR IGNORE INTO quarantine (key, feed_seq, kind, song_id, holder_id, "
@@ -297,12 +305,12 @@ class SyncState:
                 (
                     key,
                     item.feed_seq,
-                    item.kind,
-                    item.song_id,
-                    item.holder_id,
+                    _storable(item.kind),
+                    _storable(item.song_id),
+                    _storable(item.holder_id),
                     item.version,
                     int(item.blocks),
-                    item.reason,
+                    _storable(item.reason),
                     text,
                     datetime.now(UTC).isoformat(),
                 ),

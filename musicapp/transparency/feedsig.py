@@ -15,7 +15,7 @@ import hashlib
 import re
 from typing import Any
 
-from musicapp.ledger.canonical import canonical_bytes
+from musicapp.ledger.canonical import canonical_bytes, canonical_json
 
 PURPOSE = "musicapp consent feed page v1"
 # What a client may send as its nonce: url-safe text, long enough to be unguessable.
@@ -31,7 +31,11 @@ def page_message(
     *, nonce: str | None, since: int, next_: int, more: bool, as_of: str, changes: Any
 ) -> bytes:
     """The bytes a feed page's signature covers (``changes`` as the page's JSON values)."""
-    digest = hashlib.sha256(canonical_bytes(changes, "changes")).hexdigest()
+    # "surrogatepass": a lone surrogate that reached a stored record must not make its page
+    # unsignable (the feed would stop there for every client); the record itself is then
+    # quarantined by the client like any other it cannot apply.
+    text = canonical_json(changes, "changes").encode("utf-8", "surrogatepass")
+    digest = hashlib.sha256(text).hexdigest()
     return canonical_bytes(
         {
             "purpose": PURPOSE,

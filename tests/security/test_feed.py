@@ -150,6 +150,44 @@ def test_a_poisoned_feed_record_is_quarantined_and_later_revocations_still_arriv
     assert service.check(_request(SONG, Use.PRIVATE)).allowed
 
 
+def test_no_record_of_any_shape_stops_the_feed(synced_app, server) -> None:
+    settings, catalog, _ = synced_app
+    holder = _holder(catalog, SONG)
+    good = {"song_id": SONG, "holder_id": holder, "version": 1, **ALL}
+    good["effective_from"] = "2025-01-01T00:00:00+00:00"
+    junk = [
+        "not an object",
+        {"seq": 2**70, "kind": "consent", "data": good},  # outside this page's cursors
+        {"seq": None, "kind": "consent", "data": good},
+        {"kind": "rumour", "data": {}},  # a kind this version does not know
+        {"kind": "song", "data": {"id": ["not", "an", "id"]}},
+        {"kind": "song", "data": {"id": "\ud800"}},  # a lone surrogate (valid JSON)
+        {"kind": "consent", "data": {**good, "song_id": "\ud800"}},
+        {"kind": "consent", "data": {**good, "version": "two"}},
+        {"kind": "consent", "data": {**good, "version": 2, "permissions": ["dance"]}},
+        {"kind": "consent", "data": {**good, "version": 2, "uses": None}},
+        {"kind": "consent", "data": {**good, "version": 2, "effective_from": 12}},
+        {"kind": "consent", "data": {**good, "version": 2, "effective_from": "2025-01-01"}},
+        {"kind": "consent", "data": {**good, "version": 2, "revoked_at": "+275760-09-13T00:00Z"}},
+        {"kind": "consent", "data": {**good, "version": 2, "revoked_at": [None]}},
+    ]
+    for change in junk:
+        seq = len(server.changes) + 1
+        if isinstance(change, dict):
+            change = {"seq": seq, **change}
+        server.changes.append(change)
+    last = _publish(server, SONG, holder, 3, uses=["private"])  # a good record after them all
+    engine = _engine(synced_app, server.transport(), page_size=4)
+    result = engine.sync_once()
+    assert engine.state.cursor == last and result.quarantined == len(junk)
+    [record] = [r for r in catalog.consent_records([SONG]) if r.holder_id == holder]
+    assert (record.version, record.uses) == (3, frozenset({Use.PRIVATE}))
+    # Version 2 of this holder could not be read, but version 3 is in force: no block left.
+    assert (
+        ConsentService(catalog, settings, engine.state).check(_request(SONG, Use.PRIVATE)).allowed
+    )
+
+
 @pytest.mark.parametrize(
     "when",
     [
