@@ -213,13 +213,10 @@ class FeedApplier:
         kept = replace(item, blocks=blocks, reason=reason[:500])
         if self.state.quarantine(change, kept):
             self.quarantined += 1
-            log.warning(
-                "sync: feed record seq %s (%s%s) quarantined: %s",
-                item.feed_seq,
-                item.kind,
-                f" {item.song_id}/{item.holder_id} v{item.version}" if item.song_id else "",
-                reason,
-            )
+            what = f"{item.kind} {item.song_id}/{item.holder_id} v{item.version}"
+            # Escaped: a record's text may hold what no log file or terminal can take.
+            line = f"sync: feed record seq {item.feed_seq} ({what}) quarantined: {reason}"
+            log.warning("%s", line.encode("utf-8", "backslashreplace").decode("utf-8"))
 
     def _apply(self, change: Any, page: FeedPage) -> bool:
         """True when the change is applied (or kept for later); False when quarantined."""
