@@ -6,7 +6,7 @@
    the log only grew, nothing in it was rewritten.
 Within one batch, tree heads smaller than the batch's newest are checked by signature and
 inclusion only; the consistency chain runs from the stored head to the newest. Each check has a
-test of its own that fails when the check is skipped (tests/security/test_feed.py).
+test of its own that fails when the check is skipped (tests/security/test_sync_client.py).
 """
 
 from __future__ import annotations
