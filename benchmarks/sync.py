@@ -118,7 +118,7 @@ def bench_push(folder: Path, n: int) -> float:
 
     data = folder / "push"
     settings = Settings(data_dir=data, models_dir=folder / "models", device="cpu")
-    settings.server_url = "http://rights.test"
+    settings.server_url = "https://rights.test"  # in-process: the scheme only passes the URL rule
     settings.ensure_dirs()
     server = FakeServer()
     with CatalogStore(settings.catalog_path, settings.audio_dir) as catalog:

@@ -183,49 +183,6 @@ def cmd_import(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
-def cmd_sync(args: argparse.Namespace) -> int:
-    """Pull consent from the rights server and push the ledger's pending events (or --status)."""
-    from musicapp.sync.engine import SyncEngine, SyncError
-
-    with _open(args, build=False) as ctx:
-        if args.server:
-            ctx.settings.server_url = args.server
-        engine = SyncEngine(ctx.settings, ctx.catalog, ctx.ledger)
-        if args.start_over:
-            archive = engine.start_over()
-            print(
-                f"Started over: the previous sync state is archived in {archive}", file=sys.stderr
-            )
-        if not args.status:
-            if not engine.server_url:
-                raise InvalidInput(
-                    "no rights server set: pass --server URL or set MUSICAPP_SERVER_URL"
-                )
-            try:
-                result = run_with_progress("sync", engine.sync_once, args.progress)
-            except SyncError as exc:
-                print(f"sync failed: {exc}", file=sys.stderr)
-                return EXIT_FAILED
-            _emit(
-                args,
-                {"pulled": result.pulled, "pushed": result.pushed, "pending": result.pending},
-                f"Pulled {result.pulled} changes, pushed {result.pushed} events; "
-                f"{result.pending} pending",
-            )
-            return EXIT_OK
-        st = engine.status()
-        last = st.last_sync_at.isoformat() if st.last_sync_at else None
-        _emit(
-            args,
-            {
-                "server_url": st.server_url,
-                "last_sync_at": last,
-                "pending": st.pending,
-                "last_error": st.last_error,
-            },
-            f"Server: {st.server_url or '(none: local only)'}\nLast sync: {last or 'never'}\n"
-            f"Pending events: {st.pending}\nLast error: {st.last_error or '-'}",
-        )
     return EXIT_OK
 
 
@@ -313,25 +270,13 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--manifest", help="a .csv or .json manifest describing the files")
     imp.set_defaults(func=cmd_import)
 
-    sync = sub.add_parser(
-        "sync", parents=[common], help="exchange consent and ledger events with the rights server"
-    )
-    sync.add_argument("--server", help="the rights server's URL (default: MUSICAPP_SERVER_URL)")
-    sync.add_argument("--status", action="store_true", help="only show the sync state")
-    sync.add_argument(
-        "--start-over",
-        action="store_true",
-        help="forget the server this data folder synced with (its state is archived), then "
-        "register with the server again and send the whole ledger: for a new server, or one "
-        "that no longer knows this device",
-    )
-    sync.set_defaults(func=cmd_sync)
-
     from musicapp.cli_ledger import add_ledger_commands  # they use this module's helpers
     from musicapp.cli_models import add_models_commands
+    from musicapp.cli_sync import add_sync_command
     from musicapp.cli_takes import add_take_commands
 
     add_models_commands(sub, common)
+    add_sync_command(sub, common)
     add_take_commands(sub, common)
     add_ledger_commands(sub, common)
     return p

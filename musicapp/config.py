@@ -14,6 +14,10 @@ APP_NAME = "musicapp"
 # its own boundary and says so in the take's record.
 CATALOGUE_RATE = 44100
 
+# Commercial use needs consent synced from the rights server within this long: the TTL can be
+# set shorter (settings dialog, `musicapp sync --consent-ttl`), never longer.
+MAX_CONSENT_TTL_S = 24 * 3600.0
+
 # Never reach a model hub implicitly: weights load from local folders only.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -48,8 +52,24 @@ class Settings:
     # The rights server to sync with. Empty: local-only mode (no sync, and no consent freshness
     # rule, so the app works fully offline); the settings dialog may also store one.
     server_url: str = field(default_factory=lambda: os.environ.get("MUSICAPP_SERVER_URL", ""))
-    # Commercial use fails closed when consent was last pulled from the server longer ago.
-    consent_ttl_s: float = 24 * 3600.0
+    # Commercial use fails closed when consent was last pulled from the server longer ago
+    # (at most MAX_CONSENT_TTL_S: a longer value is capped wherever it is read).
+    consent_ttl_s: float = MAX_CONSENT_TTL_S
+    # Plain http:// to a rights server other than this computer sends the bearer token and
+    # consent in the clear; refused unless the user says so (MUSICAPP_ALLOW_INSECURE_HTTP=1,
+    # or `musicapp sync --allow-insecure-http` for one server).
+    allow_insecure_http: bool = field(
+        default_factory=lambda: os.environ.get("MUSICAPP_ALLOW_INSECURE_HTTP", "") == "1"
+    )
+
+    def __post_init__(self) -> None:
+        if not 0 < self.consent_ttl_s <= MAX_CONSENT_TTL_S:
+            from musicapp.core import InvalidInput
+
+            raise InvalidInput(
+                f"consent_ttl_s: {self.consent_ttl_s!r} s is not in (0, {MAX_CONSENT_TTL_S:.0f}] "
+                f"(commercial use needs consent synced within 24 h at most)"
+            )
 
     @property
     def catalog_path(self) -> Path:

@@ -69,7 +69,7 @@ def demo_studio(tmp_path: Path, demo_data_dir: Path, monkeypatch: pytest.MonkeyP
     catalog.close()
 
 
-SYNC_SERVER = "http://rights.test"
+SYNC_SERVER = "https://rights.test"
 
 
 @pytest.fixture

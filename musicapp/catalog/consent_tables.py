@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,36 @@ from sqlite_utils import Database
 from musicapp.catalog import rights, rows
 from musicapp.catalog.rights import SplitVersion, chunks
 from musicapp.core import ConsentRecord, InvalidInput, RightsHolder, Song, Split, usable_mask
+
+
+def in_utc(record: ConsentRecord) -> ConsentRecord:
+    """The record with its times in UTC, the form stored. A time that has no UTC form (the
+    edge of the calendar: "9999-12-31T23:59:59-05:00") is InvalidInput naming the field, here,
+    rather than an OverflowError in whatever converts it later (issue 12's poison pill)."""
+    times = {}
+    for field in ("effective_from", "revoked_at"):
+        value = getattr(record, field)
+        if value is None:
+            continue
+        try:
+            times[field] = value.astimezone(UTC)
+        except OverflowError:
+            raise InvalidInput(
+                f"consent for {record.song_id} from {record.holder_id}, version "
+                f"{record.version}: {field} {value.isoformat()} is out of the calendar's range "
+                f"in UTC"
+            ) from None
+    return replace(record, **times)
+
+
+def _utc_text(when: datetime | None) -> str | None:
+    """A recheck time as stored text; past the calendar's end means never."""
+    if when is None:
+        return None
+    try:
+        return when.astimezone(UTC).isoformat()
+    except OverflowError:
+        return None
 
 
 class ConsentTables:
@@ -106,6 +137,23 @@ class ConsentTables:
             ]
             self._refresh_usable(changed)
 
+    def registry_versions(self, song_ids: Iterable[str]) -> dict[tuple[str, str], int]:
+        """The newest version the rights server in force published, per (song, holder)."""
+        server = self.registry_server
+        if server is None:
+            return {}
+        out: dict[tuple[str, str], int] = {}
+        with self._lock:
+            for chunk in chunks(list(dict.fromkeys(song_ids)), 400):
+                found = self._db.execute(
+                    "SELECT song_id, holder_id, MAX(version) FROM registry_consent "
+                    f"WHERE server = ? AND song_id IN ({','.join('?' * len(chunk))}) "
+                    "GROUP BY song_id, holder_id",
+                    [server, *chunk],
+                )
+                out.update({(r[0], r[1]): int(r[2]) for r in found})
+        return out
+
     def add_registry_consent(self, server: str, record: ConsentRecord) -> bool:
         """Record one version as the rights server ``server`` published it; True if it is new.
 
@@ -113,6 +161,7 @@ class ConsentTables:
         one the server sends with other contents is refused, since the server's versions never
         change. Versions arrive in order; an older one than the newest recorded is refused.
         """
+        record = in_utc(record)
         song = self.song(record.song_id)
         if song is None:
             raise InvalidInput(f"consent: unknown song id {record.song_id!r}")
@@ -159,6 +208,7 @@ class ConsentTables:
             self._refresh_usable([song.id])
 
     def _insert_consent(self, record: ConsentRecord, song: Song) -> None:
+        record = in_utc(record)
         if record.song_id != song.id:
             raise InvalidInput(f"consent for {record.song_id} given with song {song.id}")
         if record.holder_id not in {h.id for h in song.holders}:
@@ -187,9 +237,7 @@ class ConsentTables:
         rows_ = []
         for sid, song in songs.items():
             mask, recheck = usable_mask(song, by_song[sid], now)
-            rows_.append(
-                (sid, mask, None if recheck is None else recheck.astimezone(UTC).isoformat())
-            )
+            rows_.append((sid, mask, _utc_text(recheck)))
         self._db.conn.executemany(
             "INSERT OR REPLACE INTO usable (song_id, mask, recheck_at) VALUES (?, ?, ?)", rows_
         )

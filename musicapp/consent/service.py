@@ -1,14 +1,20 @@
 """Checks a request against the consent records held in the local catalogue, and their age.
 
-The catalogue's consent table is a cache of the rights server's registry. When a server is set,
-commercial use fails closed if that cache was last brought up to date (a feed pull that reached
-the end) longer ago than the TTL, or never: a revocation the app has not heard of must not be
-able to clear a commercial release. Private and non-commercial use are decided on the cache as
-it is. With no server set (local-only mode, the demo), the freshness rule does not apply: the
+The catalogue's consent table is a cache of the rights server's registry. Freshness belongs to
+the server the data folder is bound to, not to a setting: once a server's key is pinned (or its
+consent is in force in the catalogue, or a server is set), commercial use fails closed if that
+cache was last brought up to date (a feed pull that reached the end) longer ago than the TTL
+(never more than 24 h, ``config.MAX_CONSENT_TTL_S``), never, or at a time in this computer's
+future (a clock turned back, an edited state): a revocation the app has not heard of must not
+be able to clear a commercial release. Private and non-commercial use are decided on the cache
+as it is. Only a folder that never had a server (local-only mode, the demo) is exempt: the
 local catalogue *is* the registry, and the app stays fully usable offline.
 
-Every check reports what it relied on (``Freshness``: cache age, TTL, server) beside the
-per-decision consent versions, so the ledger can record both.
+A song whose server consent record could not be read (quarantined by the sync, see
+``sync/feed.py``) is refused for every use until the server publishes a later version.
+
+Every check reports what it relied on (``Freshness``: server, TTL, last pull, cache age,
+staleness) beside the per-decision consent versions, so the ledger can record both.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from musicapp.config import MAX_CONSENT_TTL_S
 from musicapp.core import GenerationRequest, Use, Verification, verify
 
 if TYPE_CHECKING:
@@ -24,24 +31,33 @@ if TYPE_CHECKING:
     from musicapp.config import Settings
     from musicapp.sync.state import SyncState
 
+# A last pull this far in this computer's future is still taken for clock jitter; further, the
+# clock was turned back (or the state edited) and the cache's age is unknown.
+MAX_CLOCK_SKEW_S = 300.0
+
 
 @dataclass(frozen=True)
 class Freshness:
     """How fresh the consent cache was when a request was decided."""
 
-    local_only: bool  # no server set: the freshness rule does not apply
-    server_url: str
+    local_only: bool  # no server was ever bound: the freshness rule does not apply
+    server_url: str  # the server the consent in force came from
     ttl_s: float
     last_pull_at: datetime | None
-    cache_age_s: float | None  # None: never pulled from the server (unknown)
+    cache_age_s: float | None  # None: never pulled from the server (unknown); < 0: future
     clock_offset_s: float | None = None  # server time minus local, when decided in server time
+
+    @property
+    def in_future(self) -> bool:
+        """The last pull is recorded further in the future than clock jitter explains."""
+        return self.cache_age_s is not None and self.cache_age_s < -MAX_CLOCK_SKEW_S
 
     @property
     def stale(self) -> bool:
         """True when commercial use must be refused for the cache's age."""
         if self.local_only:
             return False
-        return self.cache_age_s is None or self.cache_age_s > self.ttl_s
+        return self.cache_age_s is None or self.in_future or self.cache_age_s > self.ttl_s
 
     def reason(self) -> str:
         """Why commercial use is refused for the cache's age (only meaningful when stale)."""
@@ -51,6 +67,13 @@ class Freshness:
                 f"Consent has never been synced from the rights server {self.server_url}: "
                 f"commercial use needs consent synced within the last {ttl} (fails closed); "
                 f"use Sync now"
+            )
+        if self.in_future:
+            return (
+                f"The last consent sync is recorded {_duration(-self.cache_age_s)} in this "
+                f"computer's future (its clock was turned back, or the sync state was changed), "
+                f"so the cache's age is unknown: commercial use needs consent synced within the "
+                f"last {ttl} (fails closed); use Sync now"
             )
         return (
             f"The consent cache is {_duration(self.cache_age_s)} old, older than the {ttl} "
@@ -65,6 +88,7 @@ class Freshness:
             "ttl_s": self.ttl_s,
             "last_pull_at": self.last_pull_at.isoformat() if self.last_pull_at else None,
             "cache_age_s": None if self.cache_age_s is None else round(self.cache_age_s, 3),
+            "stale": self.stale,
             "clock_offset_s": self.clock_offset_s,
         }
 
@@ -83,6 +107,23 @@ def _duration(seconds: float) -> str:
     if seconds < 3600:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def apply_blocks(verification: Verification, blocks: dict[str, list[str]]) -> Verification:
+    """Refuse every reference to a song in ``blocks`` (song id -> reasons), whatever the use."""
+    if not blocks:
+        return verification
+    decisions = tuple(
+        replace(
+            d,
+            allowed=False,
+            reasons=(*(d.reasons if not d.allowed else ()), *blocks[d.reference.song_id]),
+        )
+        if d.reference.song_id in blocks
+        else d
+        for d in verification.decisions
+    )
+    return replace(verification, decisions=decisions)
 
 
 def apply_freshness(verification: Verification, freshness: Freshness) -> Verification:
@@ -121,42 +162,81 @@ class ConsentService:
             self._state = SyncState.in_folder(self._settings.data_dir)
         return self._state
 
-    def _clock_offset(self) -> float | None:
-        """Server minus local seconds when a server is set and the offset is known: consent is
-        then decided in the server's time, the time its records are stamped in."""
+    def _server(self, state: SyncState | None) -> str:
+        """The server whose consent this folder relies on: the pinned one, else the one set,
+        else the registry whose records are in force in the catalogue; "" when none ever was."""
         from musicapp.sync.state import effective_server_url
 
-        state = self._sync_state()
-        if state is None or not self._settings or not effective_server_url(self._settings, state):
+        pinned = state.pinned_server if state is not None else None
+        url = effective_server_url(self._settings, state) if self._settings else ""
+        return pinned or url or self._catalog.registry_server or ""
+
+    def _clock_offset(self, state: SyncState | None, server: str) -> float | None:
+        """Server minus local seconds when a server is bound and the offset is known: consent
+        is then decided in the server's time, the time its records are stamped in."""
+        if state is None or not server:
             return None
         return state.clock_offset_s
 
     def freshness(self, at: datetime | None = None) -> Freshness:
         """The cache's freshness now (or at `at`)."""
-        from musicapp.sync.state import effective_server_url, effective_ttl_s
+        from musicapp.sync.state import effective_ttl_s
 
         at = at or datetime.now(UTC)
         state = self._sync_state()
-        url = effective_server_url(self._settings, state) if self._settings else ""
-        ttl = effective_ttl_s(self._settings, state) if self._settings else 24 * 3600.0
-        last = state.last_pull_at if (state is not None and url) else None
-        age = None if last is None else max(0.0, (at - last).total_seconds())
-        return Freshness(not url, url, ttl, last, age)
+        server = self._server(state)
+        ttl = effective_ttl_s(self._settings, state) if self._settings else MAX_CONSENT_TTL_S
+        last = state.last_pull_at if (state is not None and server) else None
+        age = None if last is None else (at - last).total_seconds()
+        return Freshness(not server, server, ttl, last, age)
+
+    def blocked(self, song_ids: list[str]) -> dict[str, list[str]]:
+        """Songs refused because a consent record the server published for them could not be
+        read here (song id -> reasons); lifted by a later version the catalogue holds."""
+        state = self._sync_state()
+        if state is None:
+            return {}
+        wanted = set(song_ids)
+        held = [q for q in state.quarantined(blocking_only=True) if q.song_id in wanted]
+        if not held:
+            return {}
+        newer = self._catalog.registry_versions(sorted({q.song_id for q in held if q.song_id}))
+        out: dict[str, list[str]] = {}
+        for q in held:
+            assert q.song_id is not None and q.holder_id is not None
+            if newer.get((q.song_id, q.holder_id), 0) > (q.version or 0):
+                continue
+            out.setdefault(q.song_id, []).append(
+                f"The rights server's consent version {q.version} from {q.holder_id} (feed seq "
+                f"{q.feed_seq}) could not be read here ({q.reason[:160]}); refused until the "
+                f"server publishes a later version"
+            )
+        return out
 
     def check_detailed(
         self, request: GenerationRequest, at: datetime | None = None
     ) -> ConsentCheck:
         """Decide every reference at time `at` (now by default), with the freshness relied on."""
-        offset = self._clock_offset() if at is None else None
+        state = self._sync_state()
+        offset = self._clock_offset(state, self._server(state)) if at is None else None
         local = at or datetime.now(UTC)  # the cache's age counts in this machine's time
-        at = local + timedelta(seconds=offset or 0.0)  # the records' times are the server's
+        at = _shifted(local, offset)  # the records' times are the server's
         ids = sorted({r.song_id for r in request.references})
         songs = self._catalog.songs(ids)
         records = self._catalog.consent_records(ids)
         freshness = replace(self.freshness(local), clock_offset_s=offset)
         verification = verify(request.references, request.use, songs, records, at)
+        verification = apply_blocks(verification, self.blocked(ids))
         return ConsentCheck(apply_freshness(verification, freshness), freshness)
 
     def check(self, request: GenerationRequest, at: datetime | None = None) -> Verification:
         """Decide every reference of the request at time `at` (now by default)."""
         return self.check_detailed(request, at).verification
+
+
+def _shifted(local: datetime, offset: float | None) -> datetime:
+    """``local`` moved by the server's clock offset; as it is where that leaves the calendar."""
+    try:
+        return local + timedelta(seconds=offset or 0.0)
+    except OverflowError:
+        return local

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select
 
 from musicapp.core.consent import Permission
-from musicapp.core.model import Use
+from musicapp.core.model import InvalidInput, Use
+from musicapp.core.times import utc_time
 from musicapp.ledger.canonical import canonical_json
 from musicapp.server import db
 from musicapp.server.auth import Account
@@ -30,14 +31,13 @@ def now_iso() -> str:
 
 
 def parse_time(text: str, field: str) -> datetime:
-    """An ISO-8601 time with a zone; ApiError 422 naming ``field`` otherwise."""
+    """An ISO-8601 time with a zone, in UTC and within the years clients can hold
+    (``core.times``); ApiError 422 naming ``field`` otherwise. Consent times are parsed here
+    once: what the feed publishes is always a UTC time every client can compare and store."""
     try:
-        value = datetime.fromisoformat(text)
-    except (TypeError, ValueError):
-        raise ApiError(422, f"{field}: {text!r} is not an ISO-8601 time") from None
-    if value.tzinfo is None:
-        raise ApiError(422, f"{field}: {text!r} has no time zone (add +00:00 or Z)")
-    return value
+        return utc_time(text, field)
+    except InvalidInput as exc:
+        raise ApiError(422, str(exc)) from None
 
 
 def _add_change(conn: Connection, kind: str, data: dict[str, Any]) -> int:

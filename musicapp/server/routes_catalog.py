@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from musicapp.server import registry
 from musicapp.server.auth import Caller, require_role
 from musicapp.server.fastjson import FastJSONRoute
 from musicapp.server.fields import MAX_DB_INT, MAX_ID, Id, SongFacts, UtcTime, Word
+from musicapp.transparency import feedsig, signing
 
 router = APIRouter(prefix="/v1", tags=["catalogue and consent"], route_class=FastJSONRoute)
 
@@ -82,6 +84,45 @@ def feed(
     account: Caller,
     since: int = Query(0, ge=0, le=MAX_DB_INT),
     limit: int = Query(500, ge=1, le=1000),
-) -> JSONResponse:
-    with request.app.state.server.engine.connect() as conn:
-        return JSONResponse(registry.feed(conn, since, limit))
+    nonce: str | None = Query(
+        None,
+        pattern=feedsig.NONCE_PATTERN,
+        description="the client's random nonce, echoed in the signed page (replay protection)",
+    ),
+) -> Response:
+    server = request.app.state.server
+    as_of = registry.now_iso()  # before the read: every change committed by then is in it
+    with server.engine.connect() as conn:
+        page = registry.feed(conn, since, limit)
+    # ASCII-escaped JSON: any text a record holds goes out (JSONResponse would fail on a lone
+    # surrogate, and that page would then fail for every client, forever).
+    body = json.dumps(_signed(request, page, since, nonce, as_of), separators=(",", ":"))
+    return Response(body, media_type="application/json")
+
+
+def _signed(
+    request: Request, page: dict[str, Any], since: int, nonce: str | None, as_of: str
+) -> dict[str, Any]:
+    """The page with what its signature covers (transparency/feedsig.py) and the signature."""
+    state = request.app.state
+    signer = getattr(state, "feed_signer", None)
+    if signer is None:  # made once: libsodium expands the key for every signature otherwise
+        key = state.server.key
+        signer = state.feed_signer = (signing.Signer(key), signing.key_id(key))
+    message = feedsig.page_message(
+        nonce=nonce,
+        since=since,
+        next_=page["next"],
+        more=page["more"],
+        as_of=as_of,
+        changes=page["changes"],
+    )
+    sign, key_id = signer
+    return {
+        **page,
+        "since": since,
+        "nonce": nonce,
+        "as_of": as_of,
+        "key_id": key_id,
+        "signature": sign(message),
+    }

@@ -2,9 +2,10 @@
 
 The server accepts events on a device's stream only with a signature by the key that device
 registered, so a stolen token alone cannot forge history. The key is made on first use and kept
-in the data folder (``device.key``, raw 32 bytes, mode 0600). It is written to a temporary file,
-synced, and linked into place only if no key is there yet, so two processes starting at once
-end up with the same key and a crash never leaves half a key behind.
+in the data folder (``device.key``, raw 32 bytes, mode 0600 in a 0700 folder, checked each time
+it is loaded: ``private_files``). It is written to a temporary file, synced, and linked into
+place only if no key is there yet, so two processes starting at once end up with the same key
+and a crash never leaves half a key behind.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from musicapp.core import InvalidInput
+from musicapp.sync.private_files import private_dir, private_file
 from musicapp.transparency import signing
 
 KEY_FILE = "device.key"
@@ -33,8 +35,10 @@ class DeviceKey:
     @classmethod
     def load_or_create(cls, data_dir: Path) -> DeviceKey:
         path = Path(data_dir) / KEY_FILE
+        private_dir(path.parent)
         if not path.exists():
             _create(path)
+        private_file(path)
         raw = path.read_bytes()
         if len(raw) != 32:
             raise InvalidInput(

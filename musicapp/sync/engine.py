@@ -6,41 +6,42 @@ ledger event stays pending until the server's receipt for it was checked and sto
 uploads are answered by the server's idempotent intake and nothing is lost or sent twice into
 the log. The app keeps working offline meanwhile: events queue up in the ledger.
 
-Receipts are not taken on trust: each tree head must carry the pinned server key's signature,
-each inclusion proof must lead from the event hash to that signed root, and each new tree head
-must be consistent (RFC 9162 §2.1.4) with the last one this app verified. Within one batch,
-tree heads smaller than the batch's newest are checked by signature and inclusion only; the
-consistency chain runs from the stored head to the newest.
+Nothing from the server is taken on trust. Its key is pinned on first contact; every feed page
+must be signed by it for this very request (``feed.py``), and each record is then applied or
+quarantined on its own; every receipt passes three checks (``receipts.py``). Before pushing,
+the ledger is compared with what the server receipted (``recovery.py``). The token only ever
+goes over HTTPS, or plain HTTP to this computer, unless the user allowed otherwise
+(``policy.py``).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import logging
 import platform
 import random
-import time
+import secrets
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from json.encoder import encode_basestring_ascii as _json_str
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from musicapp.core import InvalidInput, Use
-from musicapp.core.consent import ConsentRecord, Permission
+from musicapp.core import InvalidInput
 from musicapp.jobs import CancelToken, FunctionJob, Progress, ProgressCallback, no_progress
+from musicapp.sync import policy, recovery, upload
 from musicapp.sync.device import DeviceKey
+from musicapp.sync.errors import SyncError
+from musicapp.sync.feed import FeedApplier, consent_from_feed, verify_page
+from musicapp.sync.http import START_OVER, RetryingHTTP, detail, json_object
+from musicapp.sync.receipts import ReceiptChecker
 from musicapp.sync.state import SyncState, effective_server_url
-from musicapp.transparency.merkle import leaf_hash, verify_consistency, verify_inclusion
-from musicapp.transparency.treehead import TreeHead
+from musicapp.sync.upload import MAX_BATCH
+from musicapp.transparency import signing
 
 if TYPE_CHECKING:
     from musicapp.catalog.store import CatalogStore
@@ -49,34 +50,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+__all__ = ["SyncEngine", "SyncError", "SyncResult", "SyncStatus", "consent_from_feed"]
+
 # The job runner's serial lane for the rights server (ui/job_runner.LANE_THREADS["server"]).
 SYNC_LANE = "server"
-MAX_BATCH = 1000  # the most the server takes in one request (docs/server-api.md)
-MAX_BATCH_BYTES = 3 * 1024 * 1024  # under the server's 4 MiB body limit, with room for JSON
-RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
-START_OVER = (
-    "start over (Sync settings → Start over, or `musicapp sync --start-over`): the whole "
-    "ledger is sent to the server and the old receipts are kept in an archive"
-)
-
-
-def clock_offset(resp: httpx.Response) -> float | None:
-    """Server time minus local time from the response's Date header, plus the second the
-    header's truncation may hide (erring toward the server being ahead: a revocation applies
-    a second early rather than late); None without a usable header."""
-    from email.utils import parsedate_to_datetime
-
-    try:
-        server = parsedate_to_datetime(resp.headers["date"])
-    except (KeyError, TypeError, ValueError):
-        return None
-    if server.tzinfo is None:
-        return None
-    return (server - datetime.now(UTC)).total_seconds() + 1.0
-
-
-class SyncError(Exception):
-    """A sync that could not finish; the message says why, for the status bar."""
+# A server clock further off than this is taken for a broken clock, not a time zone: consent
+# is then decided in this computer's time (and the sync says so in the log).
+MAX_CLOCK_OFFSET_S = 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -84,6 +64,7 @@ class SyncResult:
     pulled: int  # feed changes applied
     pushed: int  # ledger events receipted in this run
     pending: int  # ledger events still waiting for a receipt
+    quarantined: int = 0  # feed records this run could not apply (kept, see SyncState)
 
 
 @dataclass(frozen=True)
@@ -94,26 +75,11 @@ class SyncStatus:
     last_sync_at: datetime | None
     pending: int
     last_error: str | None
+    insecure: bool = False  # plain HTTP to another computer, allowed by the user
+    quarantined: int = 0  # feed records kept in quarantine
 
 
-def consent_from_feed(data: dict[str, Any]) -> ConsentRecord:
-    """A feed's consent dict (codec form + prices, recorded_at) as a ConsentRecord."""
-    try:
-        revoked = data.get("revoked_at")
-        return ConsentRecord(
-            song_id=str(data["song_id"]),
-            holder_id=str(data["holder_id"]),
-            version=int(data["version"]),
-            permissions=frozenset(Permission(p) for p in data["permissions"]),
-            uses=frozenset(Use(u) for u in data["uses"]),
-            effective_from=datetime.fromisoformat(data["effective_from"]),
-            revoked_at=datetime.fromisoformat(revoked) if revoked else None,
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise SyncError(f"the feed sent an unreadable consent record ({exc!r}): {data}") from None
-
-
-class SyncEngine:
+class SyncEngine(RetryingHTTP):
     """One client of one rights server, over the app's catalogue, ledger and data folder."""
 
     def __init__(
@@ -149,8 +115,8 @@ class SyncEngine:
         self.page_size = page_size
         self.timeout_s = timeout_s
         self._client: httpx.Client | None = None
-        self._server_key: Ed25519PublicKey | None = None
-        self._verified_heads: set[tuple[int, str, str, str]] = set()
+        self._receipts: ReceiptChecker | None = None  # set on pinning
+        self._feed_verifier: signing.Verifier | None = None
         self._registry = ""  # the catalogue's name for this server's consent; set on pinning
 
     # -- what the UI reads ---------------------------------------------------------------------
@@ -164,8 +130,20 @@ class SyncEngine:
         return max(0, (head.seq if head else 0) - self.state.last_receipted_seq())
 
     def status(self) -> SyncStatus:
+        url = self.server_url
         return SyncStatus(
-            self.server_url, self.state.last_sync_at, self.pending_count(), self.state.last_error
+            url,
+            self.state.last_sync_at,
+            self.pending_count(),
+            self.state.last_error,
+            insecure=bool(url) and policy.is_insecure(url),
+            quarantined=self.state.quarantine_count(),
+        )
+
+    def insecure_allowed(self, url: str) -> bool:
+        """Whether the user allowed plain HTTP to ``url`` (environment, or for this server)."""
+        return bool(getattr(self.settings, "allow_insecure_http", False)) or (
+            self.state.insecure_http_allowed(url)
         )
 
     @property
@@ -182,8 +160,8 @@ class SyncEngine:
         Returns the archive's path. See ``SyncState.start_over``.
         """
         archive = self.state.start_over()
-        self._server_key = None
-        self._verified_heads.clear()
+        self._receipts = None
+        self._feed_verifier = None
         log.info("sync: started over; the previous state is archived in %s", archive)
         return archive
 
@@ -199,7 +177,9 @@ class SyncEngine:
         url = self.server_url
         if not url:
             raise SyncError("No rights server is set (local-only mode): set one in Settings")
+        applier: FeedApplier | None = None
         try:
+            policy.check_server_url(url, self.insecure_allowed(url))
             with httpx.Client(
                 base_url=url, transport=self._transport, timeout=self.timeout_s
             ) as client:
@@ -207,12 +187,16 @@ class SyncEngine:
                 progress(Progress(0.0, "connect", f"Connecting to {url}"))
                 self._pin_server_key(cancel)
                 self._register(cancel)
-                pulled = self._pull(progress, cancel)
+                applier = FeedApplier(self.catalog, self.state, self._registry)
+                pulled = self._pull(applier, progress, cancel)
                 pushed = self._push(progress, cancel)
         except SyncError as exc:
             self.state.last_error = str(exc)
             raise
-        except (InvalidInput, httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        except (policy.InsecureServer, InvalidInput) as exc:
+            self.state.last_error = str(exc)
+            raise SyncError(self.state.last_error) from exc
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
             self.state.last_error = f"{type(exc).__name__}: {exc}"
             raise SyncError(self.state.last_error) from exc
         finally:
@@ -220,79 +204,12 @@ class SyncEngine:
         self.state.last_error = None
         self.state.last_sync_at = datetime.now(UTC)
         pending = self.pending_count()
-        progress(Progress(1.0, "done", f"Synced: {pulled} change(s) in, {pushed} event(s) out"))
-        return SyncResult(pulled, pushed, pending)
-
-    # -- HTTP with retries ---------------------------------------------------------------------
-
-    def _request(
-        self,
-        method: str,
-        path: str,
-        cancel: CancelToken,
-        *,
-        json_body: Any = None,
-        content: bytes | None = None,
-        params: dict[str, Any] | None = None,
-        auth: bool = True,
-    ) -> httpx.Response:
-        """``json_body`` is encoded by httpx; ``content`` is JSON bytes encoded already."""
-        assert self._client is not None
-        headers = {}
-        if content is not None:
-            headers["Content-Type"] = "application/json"
-        if auth:
-            headers["Authorization"] = f"Bearer {self.state.get('token')}"
-        problem = ""
-        for attempt in range(self.max_attempts):
-            cancel.check()
-            retry_after: float | None = None
-            try:
-                resp = self._client.request(
-                    method, path, json=json_body, content=content, params=params, headers=headers
-                )
-            except httpx.TransportError as exc:
-                problem = f"cannot reach the server ({type(exc).__name__}: {exc})"
-            else:
-                if auth and resp.status_code == 401:
-                    raise SyncError(
-                        f"the server at {self.server_url} does not accept this device's token "
-                        f"(its accounts were reset, or this device was removed there). To "
-                        f"register again, {START_OVER}"
-                    )
-                if resp.status_code not in RETRY_STATUS:
-                    return resp
-                problem = f"the server answered {resp.status_code} ({_detail(resp)})"
-                retry_after = _retry_after(resp)
-            if attempt + 1 == self.max_attempts:
-                break
-            delay = min(self.max_delay_s, self.base_delay_s * 2**attempt)
-            delay *= 0.5 + 0.5 * self._rng.random()  # jitter: clients do not retry in step
-            if retry_after is not None:
-                delay = max(delay, min(retry_after, self.max_delay_s))
-            log.info("sync: %s %s failed (%s); retrying in %.2f s", method, path, problem, delay)
-            self._wait(delay, cancel)
-        raise SyncError(f"{method} {path}: gave up after {self.max_attempts} attempts: {problem}")
-
-    def _wait(self, delay: float, cancel: CancelToken) -> None:
-        if self._sleep is not None:
-            self._sleep(delay)
-            return
-        end = time.monotonic() + delay
-        while (left := end - time.monotonic()) > 0:
-            cancel.check()
-            time.sleep(min(left, 0.1))
-
-    def _expect(self, resp: httpx.Response, *codes: int) -> dict[str, Any]:
-        if resp.status_code not in codes:
-            raise SyncError(
-                f"{resp.request.method} {resp.request.url.path}: the server answered "
-                f"{resp.status_code}: {_detail(resp)}"
-            )
-        body = resp.json()
-        if not isinstance(body, dict):
-            raise SyncError(f"{resp.request.url.path}: the server's answer is not a JSON object")
-        return body
+        quarantined = applier.quarantined if applier else 0
+        kept = f", {quarantined} quarantined" if quarantined else ""
+        progress(
+            Progress(1.0, "done", f"Synced: {pulled} change(s) in{kept}, {pushed} event(s) out")
+        )
+        return SyncResult(pulled, pushed, pending, quarantined)
 
     # -- first contact -------------------------------------------------------------------------
 
@@ -300,12 +217,21 @@ class SyncEngine:
         pinned = self.state.get("server_key")
         if pinned is None:
             body = self._expect(self._request("GET", "/v1/server-key", cancel, auth=False), 200)
+            try:
+                signing.public_key_from_b64(str(body["public_key"]))
+            except signing.SigningError as exc:
+                raise SyncError(
+                    f"the server's key cannot be read ({exc}); not trusting it"
+                ) from None
             raw = base64.b64decode(body["public_key"])
             if hashlib.sha256(raw).hexdigest() != body.get("key_id"):
                 raise SyncError("the server's key does not match its key id; not trusting it")
             pinned = body["public_key"]
             self.state.set("server_key", pinned)
             self.state.set("server_key_url", self.server_url)
+            # The pinned server is the one to sync with from now on, however it was named
+            # (`musicapp sync --server`, the environment): its consent is what is in force.
+            self.state.set("server_url", self.server_url)
             # The name under which this server's consent is kept in the catalogue: new with
             # every start over, so a server rebuilt at the same address never mixes with the
             # records of the one before.
@@ -317,7 +243,9 @@ class SyncEngine:
                 f"(its key is pinned and its receipts kept here), not {self.server_url}. "
                 f"To use {self.server_url} instead, {START_OVER}"
             )
-        self._server_key = Ed25519PublicKey.from_public_bytes(base64.b64decode(pinned))
+        if self._receipts is None:
+            self._receipts = ReceiptChecker(self.state, pinned)
+            self._feed_verifier = signing.Verifier(pinned)
         # A state pinned before registries had names uses the URL.
         self._registry = self.state.get("registry") or self.server_url
         self.state.set("registry", self._registry)
@@ -344,69 +272,51 @@ class SyncEngine:
 
     # -- pull ----------------------------------------------------------------------------------
 
-    def _pull(self, progress: ProgressCallback, cancel: CancelToken) -> int:
-        applied = self._apply_deferred()
+    def _pull(self, applier: FeedApplier, progress: ProgressCallback, cancel: CancelToken) -> int:
+        """Read the feed to its end; each page is checked, then applied record by record."""
+        assert self._feed_verifier is not None
+        applied = applier.apply_deferred()
         while True:
             cancel.check()
             since = self.state.cursor
+            nonce = secrets.token_urlsafe(24)
+            sent = datetime.now(UTC)
             resp = self._request(
-                "GET", "/v1/feed", cancel, params={"since": since, "limit": self.page_size}
+                "GET",
+                "/v1/feed",
+                cancel,
+                params={"since": since, "limit": self.page_size, "nonce": nonce},
             )
-            offset = clock_offset(resp)
-            if offset is not None:
-                self.state.clock_offset_s = offset
-            body = self._expect(resp, 200)
-            for change in body["changes"]:
-                self._apply(change)
-                applied += 1
-            self.state.cursor = int(body["next"])  # only after the page is applied
+            page = verify_page(
+                self._expect(resp, 200),
+                since=since,
+                nonce=nonce,
+                verifier=self._feed_verifier,
+                server=self.server_url,
+            )
+            self._set_clock_offset((page.as_of - sent).total_seconds())
+            applied += applier.apply_page(page)
+            self.state.cursor = page.next  # only after the page is applied
             progress(Progress(0.1, "pull", f"Consent and catalogue: {applied} change(s)"))
-            if not body.get("more"):
+            if not page.more:
                 break
-        self.state.last_pull_at = datetime.now(UTC)
+        # The cache holds everything the server had when the last page was asked for.
+        self.state.last_pull_at = sent
         return applied
 
-    def _apply(self, change: dict[str, Any]) -> None:
-        kind, data = change.get("kind"), change.get("data") or {}
-        if kind == "consent":
-            self._apply_consent(data)
-        elif kind == "song":
-            # Songs arrive without audio, and the catalogue only holds songs with stems, so a
-            # song new to this machine is remembered; its consent waits until it is imported.
-            if self.catalog.song(str(data.get("id"))) is None:
-                self.state.remember_song(data)
-        else:
-            log.warning("sync: feed change %s of unknown kind %r skipped", change.get("seq"), kind)
-
-    def _apply_consent(self, data: dict[str, Any]) -> bool:
-        """Record one consent version as the server published it; True once it is in the
-        catalogue (or already was, or never can be)."""
-        record = consent_from_feed(data)
-        song = self.catalog.song(record.song_id)
-        if song is None:
-            self.state.defer_consent(data)
-            return False
-        if record.holder_id not in {h.id for h in song.holders}:
+    def _set_clock_offset(self, offset: float) -> None:
+        """Server time minus local time, from the signed page time and the moment the request
+        left: an upper bound, so the error leans toward the server being ahead (a revocation
+        applies a little early rather than late)."""
+        if abs(offset) > MAX_CLOCK_OFFSET_S:
             log.warning(
-                "sync: consent v%s for %s from %s skipped: not a rights holder of the local song",
-                record.version,
-                record.song_id,
-                record.holder_id,
+                "sync: the server's clock is %.0f h off this computer's; consent is decided in "
+                "this computer's time. Check the date and time on both.",
+                offset / 3600,
             )
-            return True
-        try:
-            self.catalog.add_registry_consent(self._registry, record)
-        except InvalidInput as exc:  # a server that changed a published version: keep the first
-            log.warning("sync: %s", exc)
-        return True
-
-    def _apply_deferred(self) -> int:
-        done = 0
-        for data in self.state.deferred_consent():
-            if self._apply_consent(data):
-                self.state.drop_deferred(data["song_id"], data["holder_id"], int(data["version"]))
-                done += 1
-        return done
+            self.state.clock_offset_s = None
+            return
+        self.state.clock_offset_s = offset
 
     # -- push ----------------------------------------------------------------------------------
 
@@ -420,13 +330,15 @@ class SyncEngine:
         on its way is stopped (its retries cancelled); whatever the server stored from it is
         answered idempotently next time. Only the encoder thread advances the ledger reader.
         """
+        recovery.check_before_push(self.ledger, self.state)
         total = self.pending_count()
         pushed = 0
-        groups = self._batches(self.state.last_receipted_seq())
+        groups = upload.batches(self.ledger, self.state.last_receipted_seq(), self.batch_size)
+        sign = self.key.sign_event_hash
 
-        def prepare_next() -> list[tuple[list[StoredEvent], bytes]] | None:
+        def prepare_next() -> upload.Encoded | None:
             group = next(groups, None)
-            return self._encode(group) if group else None
+            return upload.encode(group, sign) if group else None
 
         def ready_batches() -> Iterator[tuple[list[StoredEvent], bytes]]:
             upcoming = encoder.submit(prepare_next)
@@ -483,49 +395,18 @@ class SyncEngine:
             accepted = body.get("accepted") or []
             self._accept(batch[: len(accepted)], accepted, cancel)
             raise SyncError(
-                f"the server refused a ledger event: {_detail(resp)}{_unreadable(batch)}"
+                f"the server refused a ledger event: {detail(resp)}{upload.unreadable(batch)}"
+            )
+        if resp.status_code == 409:
+            body = json_object(resp)
+            accepted = body.get("accepted") or []
+            self._accept(batch[: len(accepted)], accepted, cancel)
+            raise SyncError(
+                recovery.explain_conflict(detail(resp), batch[0].seq, batch[-1].seq, self.ledger)
             )
         raise SyncError(
             f"the server refused ledger events seq {batch[0].seq}-{batch[-1].seq} "
-            f"({resp.status_code}): {_detail(resp)}"
-        )
-
-    def _batches(self, after_seq: int) -> Iterator[list[StoredEvent]]:
-        batch: list[StoredEvent] = []
-        for event in self.ledger.stored_events(since_seq=after_seq):
-            batch.append(event)
-            if len(batch) >= self.batch_size:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
-
-    def _encode(self, events: list[StoredEvent]) -> list[tuple[list[StoredEvent], bytes]]:
-        """Request bodies for ``events``, each event signed and encoded once; split by size."""
-        out: list[tuple[list[StoredEvent], bytes]] = []
-        batch: list[StoredEvent] = []
-        parts: list[bytes] = []
-        size = 0
-        for event in events:
-            part = self._wire(event).encode("utf-8")
-            if batch and size + len(part) + 1 > MAX_BATCH_BYTES:
-                out.append((batch, _body(parts)))
-                batch, parts, size = [], [], 0
-            batch.append(event)
-            parts.append(part)
-            size += len(part) + 1
-        if batch:
-            out.append((batch, _body(parts)))
-        return out
-
-    def _wire(self, e: StoredEvent) -> str:
-        """The event as the contract's JSON object. The payload goes as the canonical text the
-        ledger stored (the text its hash covers): no parse and no second encoding per event."""
-        return (
-            f'{{"seq":{int(e.seq)},"event_id":{_json_str(e.id)},"kind":{_json_str(e.kind)},'
-            f'"payload":{e.payload_json},"created_at":{_json_str(e.ts)},'
-            f'"prev_hash":{_json_str(e.prev_hash)},"hash":{_json_str(e.hash)},'
-            f'"signature":"{self.key.sign_event_hash(e.hash)}"}}'
+            f"({resp.status_code}): {detail(resp)}"
         )
 
     # -- receipts ------------------------------------------------------------------------------
@@ -537,145 +418,15 @@ class SyncEngine:
         cancel: CancelToken,
         offered: dict[str, Any] | None = None,
     ) -> None:
-        """Check each receipt, the consistency of the new tree head, then store them.
+        """Check the receipts (receipts.ReceiptChecker) and store them."""
+        assert self._receipts is not None
 
-        ``offered`` is the consistency proof the server sent with the receipts; it is used when
-        it runs from the head this client holds to the newest one, else one is asked for.
-        """
-        if not events:
-            return
-        device_id = self.state.get("device_id")
-        newest: TreeHead | None = None
-        for event, r in zip(events, receipts, strict=True):
-            where = f"receipt for event seq {event.seq}"
-            if (r.get("device_id"), r.get("seq"), r.get("event_hash")) != (
-                device_id,
-                event.seq,
-                event.hash,
-            ):
-                raise SyncError(
-                    f"{where}: names another event ({r.get('seq')}, {r.get('event_hash')})"
-                )
-            head = TreeHead(int(r["tree_size"]), r["root"], r["timestamp"], r["signature"])
-            self._check_signed(head, where)
-            proof = [bytes.fromhex(p) for p in r["inclusion"]]
-            leaf = leaf_hash(bytes.fromhex(event.hash))
-            if not verify_inclusion(
-                leaf, int(r["leaf_index"]), head.tree_size, proof, bytes.fromhex(head.root)
-            ):
-                raise SyncError(f"{where}: its inclusion proof does not lead to the signed root")
-            if newest is None or head.tree_size > newest.tree_size:
-                newest = head
-        assert newest is not None
-        self._check_consistent(newest, cancel, offered)
-        self.state.store_receipts(
-            [(e.seq, e.id, e.hash, r) for e, r in zip(events, receipts, strict=True)]
-        )
-        stored = self.state.tree_head
-        if stored is None or newest.tree_size > stored.tree_size:
-            self.state.tree_head = newest
+        def fetch(first: int, second: int) -> dict[str, Any]:
+            params = {"first": first, "second": second}
+            resp = self._request("GET", "/v1/log/consistency", cancel, params=params)
+            return self._expect(resp, 200)
 
-    def _check_signed(self, head: TreeHead, where: str) -> None:
-        token = (head.tree_size, head.root, head.timestamp, head.signature)
-        if token in self._verified_heads:
-            return
-        assert self._server_key is not None
-        message = head.signed_bytes()
-        try:
-            self._server_key.verify(base64.b64decode(head.signature), message)
-        except (InvalidSignature, ValueError):
-            raise SyncError(f"{where}: the tree head is not signed by the server's key") from None
-        self._verified_heads.add(token)
-
-    def _check_consistent(
-        self, new: TreeHead, cancel: CancelToken, offered: dict[str, Any] | None = None
-    ) -> None:
-        old = self.state.tree_head
-        if old is None:
-            return  # first receipt: trust on first use, like the pinned key
-        if old.tree_size == new.tree_size:
-            if old.root != new.root:
-                raise SyncError(
-                    f"the server's log has two roots for size {new.tree_size}: refusing its receipts"
-                )
-            return
-        small, big = sorted((old, new), key=lambda h: h.tree_size)
-        if offered and (offered.get("first"), offered.get("second")) == (
-            small.tree_size,
-            big.tree_size,
-        ):
-            body = offered
-        else:
-            body = self._expect(
-                self._request(
-                    "GET",
-                    "/v1/log/consistency",
-                    cancel,
-                    params={"first": small.tree_size, "second": big.tree_size},
-                ),
-                200,
-            )
-        proof = [bytes.fromhex(p) for p in body["proof"]]
-        if not verify_consistency(
-            small.tree_size,
-            big.tree_size,
-            bytes.fromhex(small.root),
-            bytes.fromhex(big.root),
-            proof,
-        ):
-            raise SyncError(
-                f"the server's log at size {big.tree_size} is not consistent with size "
-                f"{small.tree_size} verified before: refusing its receipts"
-            )
-
-
-def _body(parts: list[bytes]) -> bytes:
-    """``{"events": [...]}`` from the events' JSON texts (UTF-8)."""
-    return b'{"events":[' + b",".join(parts) + b"]}"
-
-
-def _unreadable(batch: list[StoredEvent]) -> str:
-    """Why a refused body might not parse: the first stored payload that is not a JSON object.
-
-    Payloads go out as the ledger stored them, so a ledger damaged outside musicapp shows up as
-    a body the server cannot read; this names the event instead.
-    """
-    for event in batch:
-        try:
-            ok = isinstance(json.loads(event.payload_json), dict)
-        except ValueError:
-            ok = False
-        if not ok:
-            return (
-                f" (the local ledger's event seq {event.seq} has an unreadable payload: "
-                f"run `musicapp ledger verify`)"
-            )
-    return ""
-
-
-def _detail(resp: httpx.Response) -> str:
-    try:
-        body = resp.json()
-    except ValueError:
-        return resp.text[:200] or resp.reason_phrase
-    if isinstance(body, dict) and "detail" in body:
-        return str(body["detail"])
-    return str(body)[:200]
-
-
-def _retry_after(resp: httpx.Response) -> float | None:
-    value = resp.headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            from email.utils import parsedate_to_datetime
-
-            return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
-        except (TypeError, ValueError):
-            return None
+        self._receipts.accept(events, receipts, fetch, offered)
 
 
 def sync_job(engine: SyncEngine) -> FunctionJob[SyncResult]:

@@ -2,8 +2,8 @@
 
 It speaks the contract through ``httpx.MockTransport`` so the real ``SyncEngine`` code runs
 against it unchanged, with no sockets. It keeps everything in memory and implements only what
-the client uses: device registration, the server key, the feed, ledger intake with RFC 9162
-receipts, tree heads and consistency proofs. ``FlakyTransport`` wraps any transport to drop
+the client uses: device registration, the server key, the signed feed, ledger intake with
+RFC 9162 receipts, tree heads and consistency proofs. ``FlakyTransport`` wraps any transport to drop
 requests before or after the server handled them, which is how a lost answer looks to a client.
 """
 
@@ -16,14 +16,14 @@ import random
 import secrets
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from musicapp.ledger.canonical import GENESIS_HASH, canonical_bytes, event_hash
-from musicapp.transparency import merkle
+from musicapp.transparency import feedsig, merkle
 
 
 def _b64(data: bytes) -> str:
@@ -65,6 +65,7 @@ class FakeServer:
         self.tokens: dict[str, str] = {}
         self.requests = 0
         self.fail_next: list[int] = []  # status codes to answer the next requests with
+        self.clock_ahead = timedelta(0)  # how far this server's clock is ahead of the machine's
         self._lock = threading.Lock()
 
     # -- helpers for tests ---------------------------------------------------------------------
@@ -110,12 +111,9 @@ class FakeServer:
             return httpx.Response(401, json={"detail": "a valid bearer token is needed"})
         device_id = caller
         if (method, path) == ("GET", "/v1/feed"):
-            since = int(request.url.params.get("since", 0))
-            limit = min(int(request.url.params.get("limit", self.feed_limit)), self.feed_limit)
-            page = self.changes[since : since + limit]
-            nxt = since + len(page)
+            text = json.dumps(self.feed_page(request.url.params))  # ASCII, like the server's
             return httpx.Response(
-                200, json={"changes": page, "next": nxt, "more": nxt < len(self.changes)}
+                200, content=text.encode(), headers={"Content-Type": "application/json"}
             )
         if (method, path) == ("POST", "/v1/ledger/events"):
             return self._intake(device_id, body["events"])
@@ -126,6 +124,28 @@ class FakeServer:
             proof = [p.hex() for p in self.tree.consistency(first, second)]
             return httpx.Response(200, json={"first": first, "second": second, "proof": proof})
         return httpx.Response(404, json={"detail": f"no route {method} {path}"})
+
+    def feed_page(self, params: Any) -> dict[str, Any]:
+        """A page of the feed, signed like the real server's (transparency/feedsig.py)."""
+        since = int(params.get("since", 0))
+        limit = min(int(params.get("limit", self.feed_limit)), self.feed_limit)
+        nonce = params.get("nonce")
+        page = self.changes[since : since + limit]
+        nxt = since + len(page)
+        more = nxt < len(self.changes)
+        as_of = (datetime.now(UTC) + self.clock_ahead).isoformat()
+        message = feedsig.page_message(
+            nonce=nonce, since=since, next_=nxt, more=more, as_of=as_of, changes=page
+        )
+        return {
+            "changes": page,
+            "next": nxt,
+            "more": more,
+            "since": since,
+            "nonce": nonce,
+            "as_of": as_of,
+            "signature": _b64(self.key.sign(message)),
+        }
 
     def _sth(self, size: int) -> dict[str, Any]:
         head = {

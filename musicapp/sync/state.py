@@ -5,25 +5,32 @@ is: receipts live here, keyed by the local event seq. An event is *pending* unti
 stored, and receipts are only written after they were checked, so "pending" survives any crash.
 The server URL and TTL chosen in the settings dialog live here too, because the app has no
 settings file (``config.Settings`` reads the environment).
+
+The file holds the device's bearer token, so it, its WAL and SHM are 0600 in a 0700 folder from
+the moment they exist, and are checked each time the state is opened (``private_files``).
+Feed records the client could not apply are kept in ``quarantine``, never dropped silently.
 """
 
 from __future__ import annotations
 
-import contextlib
+import hashlib
 import json
-import os
+import math
 import sqlite3
 import threading
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from musicapp.config import MAX_CONSENT_TTL_S
+from musicapp.sync.private_files import create_private_file, private_dir, private_file
 from musicapp.transparency.treehead import TreeHead
 
 STATE_FILE = "sync.sqlite"
 ARCHIVE_DIR = "sync-archive"
 # What "start over" keeps: the choices made in the settings dialog.
-SETTINGS_KEYS = ("server_url", "consent_ttl_s")
+SETTINGS_KEYS = ("server_url", "consent_ttl_s", "allow_insecure_http")
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -34,7 +41,38 @@ _SCHEMA = (
         song_id TEXT NOT NULL, holder_id TEXT NOT NULL, version INTEGER NOT NULL,
         data TEXT NOT NULL, PRIMARY KEY (song_id, holder_id, version))""",
     "CREATE TABLE IF NOT EXISTS remote_songs (id TEXT PRIMARY KEY, data TEXT NOT NULL)",
+    # Feed records that could not be applied; "blocks" marks a consent record whose song and
+    # holder are known: that song is refused until the server publishes a later version.
+    """CREATE TABLE IF NOT EXISTS quarantine (
+        key TEXT PRIMARY KEY, feed_seq INTEGER, kind TEXT, song_id TEXT, holder_id TEXT,
+        version INTEGER, blocks INTEGER NOT NULL, reason TEXT NOT NULL, data TEXT NOT NULL,
+        at TEXT NOT NULL)""",
 )
+
+
+def _storable(text: str | None) -> str | None:
+    """``text`` as SQLite can bind it: lone surrogates (valid in a JSON string, not in UTF-8)
+    become escapes, so no record's text can make keeping it fail."""
+    if text is None:
+        return None
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _sidecars(path: Path) -> tuple[Path, ...]:
+    return tuple(path.with_name(path.name + tail) for tail in ("-wal", "-shm", "-journal"))
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """A feed record the client could not apply, and why."""
+
+    feed_seq: int | None
+    kind: str
+    song_id: str | None
+    holder_id: str | None
+    version: int | None
+    blocks: bool
+    reason: str
 
 
 class SyncState:
@@ -42,7 +80,10 @@ class SyncState:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
+        create_private_file(self.path)
+        for file in (self.path, *_sidecars(self.path)):
+            private_file(file)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(
             self.path, isolation_level=None, check_same_thread=False, timeout=10.0
@@ -51,8 +92,8 @@ class SyncState:
         self._db.execute("PRAGMA synchronous=FULL")
         for sql in _SCHEMA:
             self._db.execute(sql)
-        with contextlib.suppress(OSError):
-            os.chmod(self.path, 0o600)  # it holds the device's bearer token
+        for file in _sidecars(self.path):  # made by SQLite with the database's mode; checked
+            private_file(file)
 
     @classmethod
     def in_folder(cls, data_dir: Path) -> SyncState:
@@ -153,22 +194,21 @@ class SyncState:
         evidence of what the old server logged. The settings dialog's choices are kept.
         """
         folder = self.path.parent / ARCHIVE_DIR
-        folder.mkdir(parents=True, exist_ok=True)
+        private_dir(folder)  # archives hold the old bearer token
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         archive = folder / f"sync-{stamp}.sqlite"
         with self._lock:
+            create_private_file(archive)
             target = sqlite3.connect(archive)
             try:
                 self._db.backup(target)
             finally:
                 target.close()
-            with contextlib.suppress(OSError):
-                os.chmod(archive, 0o600)  # it holds the old bearer token
             marks = ", ".join("?" * len(SETTINGS_KEYS))
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._db.execute(f"DELETE FROM kv WHERE key NOT IN ({marks})", SETTINGS_KEYS)
-                for table in ("receipts", "deferred_consent", "remote_songs"):
+                for table in ("receipts", "deferred_consent", "remote_songs", "quarantine"):
                     self._db.execute(f"DELETE FROM {table}")
                 self._db.execute("COMMIT")
             except BaseException:
@@ -203,6 +243,14 @@ class SyncState:
         with self._lock:
             row = self._db.execute("SELECT receipt FROM receipts WHERE seq = ?", (seq,)).fetchone()
         return None if row is None else dict(json.loads(row[0]))
+
+    def receipted_hash(self, seq: int) -> str | None:
+        """The event hash the server receipted at ``seq``, or None."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT event_hash FROM receipts WHERE seq = ?", (seq,)
+            ).fetchone()
+        return None if row is None else str(row[0])
 
     def receipt_count(self) -> int:
         with self._lock:
@@ -244,15 +292,77 @@ class SyncState:
         with self._lock:
             return [r[0] for r in self._db.execute("SELECT id FROM remote_songs ORDER BY id")]
 
+    # -- feed records that could not be applied ------------------------------------------------
+
+    def quarantine(self, change: Any, item: Quarantined) -> bool:
+        """Keep ``change`` (as the feed sent it) and why; True if it was not kept already."""
+        text = json.dumps(change, sort_keys=True, default=str)  # ASCII: any text is kept
+        key = hashlib.sha256(text.encode("ascii")).hexdigest()
+        with self._lock:
+            cur = self._db.execute(
+                "INSERT OR IGNORE INTO quarantine (key, feed_seq, kind, song_id, holder_id, "
+                "version, blocks, reason, data, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key,
+                    item.feed_seq,
+                    _storable(item.kind),
+                    _storable(item.song_id),
+                    _storable(item.holder_id),
+                    item.version,
+                    int(item.blocks),
+                    _storable(item.reason),
+                    text,
+                    datetime.now(UTC).isoformat(),
+                ),
+            )
+        return cur.rowcount == 1
+
+    def quarantined(self, blocking_only: bool = False) -> list[Quarantined]:
+        """The records kept in quarantine, in feed order."""
+        where = "WHERE blocks = 1" if blocking_only else ""
+        with self._lock:
+            found = self._db.execute(
+                "SELECT feed_seq, kind, song_id, holder_id, version, blocks, reason "
+                f"FROM quarantine {where} ORDER BY feed_seq, key"
+            ).fetchall()
+        return [Quarantined(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6]) for r in found]
+
+    def quarantine_count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM quarantine").fetchone()[0])
+
+    # -- the server this folder is bound to ----------------------------------------------------
+
+    @property
+    def pinned_server(self) -> str | None:
+        """The URL whose key is pinned here: consent in the catalogue came from it."""
+        return self.get("server_key_url")
+
+    def insecure_http_allowed(self, url: str) -> bool:
+        """Whether the user allowed plain HTTP to exactly this server (``--allow-insecure-http``)."""
+        return bool(url) and self.get("allow_insecure_http") == url
+
 
 def effective_server_url(settings: Any, state: SyncState | None) -> str:
-    """The server to use: ``settings.server_url`` (MUSICAPP_SERVER_URL), else the one saved in
-    the settings dialog, else "" (local-only mode)."""
-    url = getattr(settings, "server_url", "") or (state.get("server_url") if state else "") or ""
+    """The server to use: ``settings.server_url`` (MUSICAPP_SERVER_URL), else the one saved
+    (the settings dialog, or the last ``musicapp sync --server``), else the pinned one, else ""
+    (local-only mode)."""
+    url = getattr(settings, "server_url", "") or ""
+    if not url and state is not None:
+        url = state.get("server_url") or state.pinned_server or ""
     return url.strip().rstrip("/")
 
 
 def effective_ttl_s(settings: Any, state: SyncState | None) -> float:
-    """The consent TTL: the one saved in the settings dialog, else ``settings.consent_ttl_s``."""
+    """The consent TTL: the one saved in the settings dialog, else ``settings.consent_ttl_s``;
+    never more than MAX_CONSENT_TTL_S (24 h), whatever either says."""
+    ttl = float(getattr(settings, "consent_ttl_s", MAX_CONSENT_TTL_S))
     saved = state.get("consent_ttl_s") if state else None
-    return float(saved) if saved else float(getattr(settings, "consent_ttl_s", 24 * 3600.0))
+    if saved:
+        try:
+            ttl = float(saved)
+        except ValueError:
+            pass  # a damaged saved value: the setting's
+    if not math.isfinite(ttl) or ttl <= 0:
+        return MAX_CONSENT_TTL_S
+    return min(ttl, MAX_CONSENT_TTL_S)

@@ -4,6 +4,8 @@
 shaped like ``sync.engine.SyncEngine`` (``status()``, ``sync_once``, ``state``), which lets the
 tests drive it with a fake. Syncing runs as a job on the runner's serial server lane, never on
 the GUI thread; with no server set, the label says the app is offline and works locally.
+The consent TTL can be chosen up to 24 h (``config.MAX_CONSENT_TTL_S``); plain HTTP to another
+computer needs its own tick in the dialog, and the status line then says so.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
@@ -26,7 +29,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from musicapp.config import MAX_CONSENT_TTL_S
 from musicapp.sync.engine import SyncResult, SyncStatus, start_over_job, sync_job
+from musicapp.sync.policy import is_insecure
 from musicapp.sync.state import SyncState, effective_server_url, effective_ttl_s
 from musicapp.ui.job_runner import JobHandle, JobRunner
 
@@ -50,15 +55,20 @@ def status_text(status: SyncStatus, now: datetime | None = None) -> str:
     """The one line the status bar shows for a sync status."""
     if not status.server_url:
         return "Offline (no server set)"
+    extra = ""
+    if status.quarantined:
+        extra += f" · {status.quarantined} feed record(s) quarantined"
+    if status.insecure:
+        extra += " · plain HTTP (insecure)"
     if status.last_error:
         error = status.last_error
         if len(error) > MAX_ERROR_CHARS:
             error = error[: MAX_ERROR_CHARS - 1] + "…"
-        return f"Last error: {error} · {status.pending} pending"
+        return f"Last error: {error} · {status.pending} pending{extra}"
     if status.last_sync_at is None:
-        return f"Not synced yet · {status.pending} pending"
+        return f"Not synced yet · {status.pending} pending{extra}"
     age = ((now or datetime.now(UTC)) - status.last_sync_at).total_seconds()
-    return f"Synced {_ago(max(0.0, age))} · {status.pending} pending"
+    return f"Synced {_ago(max(0.0, age))} · {status.pending} pending{extra}"
 
 
 def engine_for(context: Any) -> Any | None:
@@ -104,17 +114,26 @@ class SyncSettingsDialog(QDialog):
             self.url.setReadOnly(True)
             self.url.setToolTip("Set by MUSICAPP_SERVER_URL; unset it to choose here")
         self.ttl = QDoubleSpinBox()
-        self.ttl.setRange(0.1, 24 * 365)
+        self.ttl.setRange(0.1, MAX_CONSENT_TTL_S / 3600)  # never longer than a day
         self.ttl.setDecimals(1)
         self.ttl.setSuffix(" h")
         self.ttl.setValue(effective_ttl_s(settings, state) / 3600)
-        self.ttl.setToolTip("Commercial use is refused when consent was synced longer ago")
+        self.ttl.setToolTip(
+            "Commercial use is refused when consent was synced longer ago (24 h at most)"
+        )
+        self.insecure = QCheckBox("Allow plain HTTP to this server (insecure)")
+        self.insecure.setToolTip(
+            "The device token and the consent feed would cross the network unencrypted: only "
+            "for a server on a network you trust. Not needed for https:// or this computer."
+        )
+        self.insecure.setChecked(state.insecure_http_allowed(self.url.text().strip()))
         self.problem = QLabel("")
         self.problem.setObjectName("problem")
         self.problem.setWordWrap(True)
         form = QFormLayout(self)
         form.addRow("Rights server URL", self.url)
         form.addRow("Consent valid for", self.ttl)
+        form.addRow(self.insecure)
         form.addRow(self.problem)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
@@ -163,6 +182,12 @@ class SyncSettingsDialog(QDialog):
         if url and not url.startswith(("http://", "https://")):
             self.problem.setText("The server URL must start with http:// or https://")
             return
+        if url and is_insecure(url) and not self.insecure.isChecked():
+            self.problem.setText(
+                "Plain http:// to another computer sends this device's token unencrypted: use "
+                "https://, or tick Allow plain HTTP if you trust the network"
+            )
+            return
         if not self.url.isReadOnly():
             bound = self._state.get("server_key_url")
             if url and bound and url != bound:
@@ -178,6 +203,8 @@ class SyncSettingsDialog(QDialog):
                     return
                 self._do_start_over()
             self._state.set("server_url", url or None)
+        allowed = self.insecure.isChecked() and bool(url) and is_insecure(url)
+        self._state.set("allow_insecure_http", url if allowed else None)
         self._state.set("consent_ttl_s", str(self.ttl.value() * 3600))
         super().accept()
 

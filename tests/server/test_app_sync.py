@@ -86,7 +86,15 @@ def test_a_ledger_damaged_outside_the_app_is_named_when_the_server_cannot_read_t
     db.commit()
     db.close()
 
-    code = main(["sync", "--server", live_server.url, "--data-dir", str(data_dir), "--no-progress"])
+    sync = ["sync", "--server", live_server.url, "--data-dir", str(data_dir), "--no-progress"]
+    code = main(sync)
+    said = capsys.readouterr()
+    assert code != 0  # nothing is pushed from a ledger known to be damaged
+    assert f"event {damaged} was edited" in said.err and "musicapp ledger verify" in said.err
+    # Once the damage is on record, the upload names the event the server cannot read.
+    assert main(["ledger", "repair", "--yes", "--data-dir", str(data_dir)]) == 0
+    capsys.readouterr()
+    code = main(sync)
     said = capsys.readouterr()
     assert code != 0
     assert f"event seq {damaged} has an unreadable payload" in said.out + said.err

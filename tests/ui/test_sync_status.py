@@ -196,3 +196,31 @@ def test_main_window_has_sync_now_and_the_status_label(qtbot, no_server_env, con
     assert window.sync.label.text() == "Offline (no server set)"  # the demo: local only
     assert not window.sync.sync_action.isEnabled()
     window.close()
+
+
+def test_status_line_shows_quarantined_records_and_plain_http():
+    status = SyncStatus("http://rights.lan", NOW, 0, None, insecure=True, quarantined=2)
+    assert status_text(status, NOW) == (
+        "Synced just now · 0 pending · 2 feed record(s) quarantined · plain HTTP (insecure)"
+    )
+
+
+def test_the_dialog_caps_the_ttl_at_a_day_and_asks_before_plain_http(qtbot, state):
+    state.set("consent_ttl_s", str(365 * 86400.0))  # saved before the cap
+    dialog = SyncSettingsDialog(FakeSettings(), state)
+    qtbot.addWidget(dialog)
+    assert dialog.ttl.maximum() == 24.0 and dialog.ttl.value() == 24.0
+    dialog.url.setText("http://rights.lan")
+    dialog.accept()
+    assert "Allow plain HTTP" in dialog.problem.text() and state.get("server_url") is None
+    dialog.insecure.setChecked(True)
+    dialog.accept()
+    assert state.get("server_url") == state.get("allow_insecure_http") == "http://rights.lan"
+    local = SyncSettingsDialog(FakeSettings(), state)
+    qtbot.addWidget(local)
+    assert local.insecure.isChecked()
+    local.url.setText("http://127.0.0.1:8765")  # this computer: no tick needed, none kept
+    local.insecure.setChecked(False)
+    local.accept()
+    assert state.get("server_url") == "http://127.0.0.1:8765"
+    assert state.get("allow_insecure_http") is None

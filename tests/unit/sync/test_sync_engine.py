@@ -297,7 +297,7 @@ def test_a_server_that_forgot_this_device_says_so_and_start_over_sends_everythin
     from musicapp.sync.state import SyncState
 
     old = SyncState(archive)
-    assert old.receipt_count() == 40 and old.get("server_key_url") == "http://rights.test"
+    assert old.receipt_count() == 40 and old.get("server_key_url") == "https://rights.test"
     old.close()
 
 
@@ -308,10 +308,10 @@ def test_another_server_url_is_refused_until_the_user_starts_over(synced_app, se
     _append(ledger, 5)
     engine = _engine(synced_app, server.transport())
     engine.sync_once()
-    settings.server_url = "http://other.test"
+    settings.server_url = "https://other.test"
     other = FakeServer()
     engine = _engine(synced_app, other.transport())
-    with pytest.raises(SyncError, match="bound to the server http://rights.test.*start over"):
+    with pytest.raises(SyncError, match="bound to the server https://rights.test.*start over"):
         engine.sync_once()
     engine.start_over()
     assert engine.sync_once().pushed == 5

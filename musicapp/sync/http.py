@@ -1,0 +1,151 @@
+"""HTTP with retries for the sync client: exponential backoff with jitter, Retry-After, cancel.
+
+A mixin over ``SyncEngine``'s client, state and retry settings, so the engine holds the sync
+itself and this file how one request is made.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from musicapp.jobs import CancelToken
+from musicapp.sync.errors import SyncError
+
+if TYPE_CHECKING:
+    from musicapp.sync.state import SyncState
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+START_OVER = (
+    "start over (Sync settings → Start over, or `musicapp sync --start-over`): the whole "
+    "ledger is sent to the server and the old receipts are kept in an archive"
+)
+# What a message quotes of a server's error detail: a server must not fill the status bar.
+MAX_DETAIL_CHARS = 500
+
+
+class RetryingHTTP:
+    """Requests to the rights server, retried on what a retry can fix."""
+
+    _client: httpx.Client | None
+    state: SyncState
+    max_attempts: int
+    base_delay_s: float
+    max_delay_s: float
+    _sleep: Callable[[float], None] | None
+    _rng: random.Random
+
+    if TYPE_CHECKING:
+
+        @property
+        def server_url(self) -> str: ...
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        cancel: CancelToken,
+        *,
+        json_body: Any = None,
+        content: bytes | None = None,
+        params: dict[str, Any] | None = None,
+        auth: bool = True,
+    ) -> httpx.Response:
+        """``json_body`` is encoded by httpx; ``content`` is JSON bytes encoded already."""
+        assert self._client is not None
+        headers = {}
+        if content is not None:
+            headers["Content-Type"] = "application/json"
+        if auth:
+            headers["Authorization"] = f"Bearer {self.state.get('token')}"
+        problem = ""
+        for attempt in range(self.max_attempts):
+            cancel.check()
+            retry_after: float | None = None
+            try:
+                resp = self._client.request(
+                    method, path, json=json_body, content=content, params=params, headers=headers
+                )
+            except httpx.TransportError as exc:
+                problem = f"cannot reach the server ({type(exc).__name__}: {exc})"
+            else:
+                if auth and resp.status_code == 401:
+                    raise SyncError(
+                        f"the server at {self.server_url} does not accept this device's token "
+                        f"(its accounts were reset, or this device was removed there). To "
+                        f"register again, {START_OVER}"
+                    )
+                if resp.status_code not in RETRY_STATUS:
+                    return resp
+                problem = f"the server answered {resp.status_code} ({detail(resp)})"
+                retry_after = retry_after_s(resp)
+            if attempt + 1 == self.max_attempts:
+                break
+            delay = min(self.max_delay_s, self.base_delay_s * 2**attempt)
+            delay *= 0.5 + 0.5 * self._rng.random()  # jitter: clients do not retry in step
+            if retry_after is not None:
+                delay = max(delay, min(retry_after, self.max_delay_s))
+            log.info("sync: %s %s failed (%s); retrying in %.2f s", method, path, problem, delay)
+            self._wait(delay, cancel)
+        raise SyncError(f"{method} {path}: gave up after {self.max_attempts} attempts: {problem}")
+
+    def _wait(self, delay: float, cancel: CancelToken) -> None:
+        if self._sleep is not None:
+            self._sleep(delay)
+            return
+        end = time.monotonic() + delay
+        while (left := end - time.monotonic()) > 0:
+            cancel.check()
+            time.sleep(min(left, 0.1))
+
+    def _expect(self, resp: httpx.Response, *codes: int) -> dict[str, Any]:
+        if resp.status_code not in codes:
+            raise SyncError(
+                f"{resp.request.method} {resp.request.url.path}: the server answered "
+                f"{resp.status_code}: {detail(resp)}"
+            )
+        body = resp.json()
+        if not isinstance(body, dict):
+            raise SyncError(f"{resp.request.url.path}: the server's answer is not a JSON object")
+        return body
+
+
+def json_object(resp: httpx.Response) -> dict[str, Any]:
+    try:
+        body = resp.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def detail(resp: httpx.Response) -> str:
+    try:
+        body = resp.json()
+    except ValueError:
+        return resp.text[:200] or resp.reason_phrase
+    if isinstance(body, dict) and "detail" in body:
+        return str(body["detail"])[:MAX_DETAIL_CHARS]
+    return str(body)[:200]
+
+
+def retry_after_s(resp: httpx.Response) -> float | None:
+    value = resp.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            from email.utils import parsedate_to_datetime
+
+            return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
+        except (TypeError, ValueError):
+            return None
