@@ -183,9 +183,6 @@ def cmd_import(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
-    return EXIT_OK
-
-
 def cmd_gui(args: argparse.Namespace) -> int:
     from musicapp.context import AppContext
 

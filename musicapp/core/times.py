@@ -17,12 +17,14 @@ MIN_YEAR, MAX_YEAR = 1970, 2999
 EXCERPT_CHARS = 40
 
 
-def excerpt(text: object) -> str:
-    """``repr`` of at most EXCERPT_CHARS characters of ``text``, marked when cut."""
-    value = text if isinstance(text, str) else str(text)
-    if len(value) <= EXCERPT_CHARS:
-        return repr(value)
-    return f"{value[:EXCERPT_CHARS]!r}… ({len(value)} characters)"
+def excerpt(text: object, limit: int = EXCERPT_CHARS) -> str:
+    """At most `limit` characters of ``text``, printable whatever they hold (a lone surrogate
+    or a NUL shown escaped), marked with the full length when cut: for error messages, which
+    never carry a caller's whole input."""
+    value = text if isinstance(text, str) else repr(text)
+    shown = value[:limit].encode("utf-8", "backslashreplace").decode("utf-8")
+    shown = shown.replace("\x00", "\\x00")
+    return shown if len(value) <= limit else f"{shown}... ({len(value)} characters)"
 
 
 def utc_time(value: str | datetime, field: str) -> datetime:

@@ -5,7 +5,7 @@ run under one process-wide lock: SQLite allows one writer anyway, and the Merkle
 append in one order.
 
 Every answer to a refused request is ``{"detail": "<field>: <what is wrong>"}`` with a 4xx, and
-no error body carries more of the caller's input than a short excerpt (``fields.excerpt``): a
+no error body carries more of the caller's input than a short excerpt (``core.times.excerpt``): a
 validation error lists where and why, never the value. Every route runs behind the input guard
 of ``fastjson.FastJSONRoute``; the app refuses to start with one that does not.
 """
@@ -26,11 +26,11 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 
+from musicapp.core.times import excerpt
 from musicapp.server import db, files
 from musicapp.server.auth import lookup_token
 from musicapp.server.errors import ApiError
 from musicapp.server.fastjson import FastJSONRoute
-from musicapp.server.fields import excerpt
 from musicapp.server.limits import LimitsMiddleware, TokenBucket
 from musicapp.server.settings import ServerSettings
 from musicapp.server.sigcheck import SignatureChecker

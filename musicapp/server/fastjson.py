@@ -29,8 +29,8 @@ import pydantic_core
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
+from musicapp.core.times import excerpt
 from musicapp.server.errors import ApiError
-from musicapp.server.fields import excerpt
 
 MAX_DEPTH = 200  # about where pydantic-core stops parsing too
 MAX_PARAM = 1000

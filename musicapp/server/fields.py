@@ -10,13 +10,15 @@ instant in UTC, which Python's datetime cannot represent).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated
 
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict
 
+from musicapp.core import InvalidInput
+from musicapp.core.times import utc_time
 from musicapp.server.errors import ApiError
 
 MAX_ID = 200
@@ -24,9 +26,6 @@ MAX_NAME = 200
 MAX_WORD = 100
 MAX_TIME_TEXT = 40
 MAX_DB_INT = 2**31 - 1  # PostgreSQL INTEGER: feed and ledger seqs, versions, tree sizes
-MIN_TIME = datetime(1900, 1, 1, tzinfo=UTC)
-END_TIME = datetime(9000, 1, 1, tzinfo=UTC)
-TIME_RANGE = f"{MIN_TIME.year} to {END_TIME.year - 1}"
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID)]
 """A song, rights-holder, account or event id."""
@@ -54,22 +53,14 @@ class SongFacts(TypedDict):
 
 
 def time_problem(text: str) -> tuple[datetime | None, str]:
-    """(the time in UTC, "") or (None, why ``text`` is not a usable time)."""
+    """(the time in UTC, "") or (None, why ``text`` is not a usable time): the one rule for times
+    at every trust boundary (``core.times``: a zone, UTC, years 1970-2999)."""
     if len(text) > MAX_TIME_TEXT:
         return None, f"is longer than {MAX_TIME_TEXT} characters, so not an ISO-8601 time"
     try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        return None, f"{text!r} is not an ISO-8601 time"
-    if value.tzinfo is None:
-        return None, f"{text!r} has no time zone (add +00:00 or Z)"
-    try:
-        utc = value.astimezone(UTC)
-    except (OverflowError, ValueError):
-        utc = None
-    if utc is None or not MIN_TIME <= utc < END_TIME:
-        return None, f"{text!r} is outside the years {TIME_RANGE} (UTC)"
-    return utc, ""
+        return utc_time(text, "time"), ""
+    except InvalidInput as exc:
+        return None, str(exc).removeprefix("time: ")
 
 
 def parse_time(text: str, field: str) -> datetime:
@@ -98,11 +89,3 @@ SignedTime = Annotated[str, AfterValidator(_checked_time)]
 """A time kept exactly as sent (it is part of a signed event's hash), but checked."""
 UtcTime = Annotated[str, AfterValidator(_utc_time)]
 """A time normalised to UTC ISO-8601 (``+00:00``) before anything stores or compares it."""
-
-
-def excerpt(value: Any, limit: int = 40) -> str:
-    """A short printable excerpt of ``value`` for an error message (never the whole input)."""
-    text = value if isinstance(value, str) else repr(value)
-    shown = text[:limit].encode("utf-8", "backslashreplace").decode("utf-8")
-    shown = shown.replace("\x00", "\\x00")
-    return shown if len(text) <= limit else f"{shown}... ({len(text)} characters)"
