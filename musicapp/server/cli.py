@@ -5,7 +5,7 @@
     musicapp-server song add FILE.json
     musicapp-server consent set SONG HOLDER --permissions P [P ...] --uses U [U ...] [--prices JSON]
     musicapp-server consent revoke SONG HOLDER
-    musicapp-server statement HOLDER --from ISO --to ISO [--format json|csv]
+    musicapp-server statement HOLDER --from ISO --to ISO [--format json|csv] [--recompute]
 
 Refusals print one line on stderr and exit 2, like ``musicapp``.
 """
@@ -73,6 +73,11 @@ def _parser() -> argparse.ArgumentParser:
     statement.add_argument("--from", dest="start", required=True, help="ISO time, inclusive")
     statement.add_argument("--to", dest="end", required=True, help="ISO time, exclusive")
     statement.add_argument("--format", choices=("json", "csv"), default="json")
+    statement.add_argument(
+        "--recompute",
+        action="store_true",
+        help="build it from the stored events alone, not the lines kept at intake (an audit)",
+    )
     return p
 
 
@@ -113,9 +118,14 @@ def _admin(args: argparse.Namespace) -> int:
 
                 start = registry.parse_time(args.start, "--from")
                 end = registry.parse_time(args.end, "--to")
+                statements.utc_bound(start, "--from")
+                statements.utc_bound(end, "--to")
                 if end <= start:
                     raise ApiError(2, f"--to: {args.end} is not after --from ({args.start})")
-                report = statements.statement(conn, args.holder, start, end)
+                if args.recompute:
+                    report = statements.from_log(conn, args.holder, start, end)
+                else:
+                    report = statements.statement(conn, args.holder, start, end, limit=None)
                 if args.format == "csv":
                     sys.stdout.write(statements.to_csv(report))
                 else:

@@ -83,6 +83,7 @@ def check_song(song: dict[str, Any]) -> None:
 def add_song(conn: Connection, song: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """Register a song; identical again is a no-op (returns created False), different is 409."""
     check_song(song)
+    db.lock_registry(conn)  # several server processes: one registry writer at a time
     text = canonical_json(song, "song")
     row = conn.execute(select(db.songs.c.data).where(db.songs.c.id == song["id"])).first()
     if row is not None:
@@ -174,6 +175,7 @@ def latest_consent(conn: Connection, song_id: str, holder_id: str) -> Any:
 
 
 def _insert_consent(conn: Connection, values: dict[str, Any]) -> dict[str, Any]:
+    db.lock_registry(conn)  # before reading the version: several server processes
     previous = conn.execute(
         select(func.max(db.consent.c.version)).where(
             db.consent.c.song_id == values["song_id"], db.consent.c.holder_id == values["holder_id"]

@@ -7,8 +7,8 @@ from typing import Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from musicapp.server import devices
 from musicapp.server.auth import Caller, create_account, require_role
-from musicapp.server.errors import ApiError
 from musicapp.transparency import signing
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
@@ -16,7 +16,15 @@ router = APIRouter(prefix="/v1", tags=["accounts"])
 
 class DeviceIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
-    public_key: str = Field(description="base64 of the raw 32-byte Ed25519 public key")
+    public_key: str = Field(
+        max_length=100, description="base64 of the raw 32-byte Ed25519 public key"
+    )
+    proof: str | None = Field(
+        default=None,
+        max_length=100,
+        description="optional: base64 signature by the key over devices.proof_bytes; a 409 for "
+        "a key already registered names its device only to a caller who sends it",
+    )
 
 
 class AccountIn(BaseModel):
@@ -27,13 +35,11 @@ class AccountIn(BaseModel):
 
 @router.post("/devices", status_code=201)
 def register_device(body: DeviceIn, request: Request) -> dict[str, str]:
-    try:
-        signing.public_key_from_b64(body.public_key)
-    except signing.SigningError as exc:
-        raise ApiError(422, f"public_key: {exc}") from None
+    public_key = devices.canonical_key(body.public_key)
     server = request.app.state.server
     with server.write_lock, server.engine.begin() as conn:
-        account, token = create_account(conn, "device", body.name, public_key=body.public_key)
+        account, token = create_account(conn, "device", body.name, public_key=public_key)
+        devices.claim_key(conn, public_key, account.id, body.proof, signing.key_id(server.key))
     return {"device_id": account.id, "token": token}
 
 

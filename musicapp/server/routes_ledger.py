@@ -16,23 +16,29 @@ from musicapp.server.fastjson import FastJSONRoute, json_response
 router = APIRouter(prefix="/v1", tags=["ledger and log"], route_class=FastJSONRoute)
 
 HEX64 = r"^[0-9a-f]{64}$"
+# The columns' limits on both databases: PostgreSQL's INTEGER, no NUL or control characters.
+MAX_INT = 2**31 - 1
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+BASE64 = r"^[A-Za-z0-9+/]+={0,2}$"
 
 
 class EventIn(BaseModel):
-    seq: int = Field(ge=1)
-    event_id: str = Field(min_length=1, max_length=200)
-    kind: str = Field(min_length=1, max_length=100)
+    seq: int = Field(ge=1, le=MAX_INT)
+    event_id: str = Field(min_length=1, max_length=200, pattern=PRINTABLE)
+    kind: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")
     payload: dict[str, Any]
-    created_at: str = Field(min_length=1, max_length=40)
+    created_at: str = Field(min_length=1, max_length=40, pattern=PRINTABLE)
     prev_hash: str = Field(pattern=HEX64)
     hash: str = Field(pattern=HEX64)
-    signature: str = Field(min_length=1, max_length=100)
+    signature: str = Field(min_length=1, max_length=100, pattern=BASE64)
 
 
 class BatchIn(BaseModel):
     events: list[EventIn] = Field(max_length=1000)
     device_id: str | None = Field(
-        default=None, description="optional: the stream meant; refused (403) if not the caller's"
+        default=None,
+        max_length=64,
+        description="optional: the stream meant; refused (403) if not the caller's",
     )
 
 
@@ -89,8 +95,8 @@ def sth(request: Request, account: Caller) -> Any:
 def consistency(
     request: Request,
     account: Caller,
-    first: int = Query(...),
-    second: int = Query(...),
+    first: int = Query(..., ge=0, le=MAX_INT),
+    second: int = Query(..., ge=0, le=MAX_INT),
 ) -> Any:
     with request.app.state.server.engine.connect() as conn:
         return {
@@ -104,8 +110,8 @@ def consistency(
 def inclusion(
     request: Request,
     account: Caller,
-    leaf_index: int = Query(...),
-    tree_size: int = Query(...),
+    leaf_index: int = Query(..., ge=0, le=MAX_INT),
+    tree_size: int = Query(..., ge=0, le=MAX_INT),
 ) -> Any:
     with request.app.state.server.engine.connect() as conn:
         proof = translog.inclusion(conn, leaf_index, tree_size)

@@ -1,11 +1,11 @@
-"""Royalty statements as JSON or CSV."""
+"""Royalty statements as JSON or CSV, a page at a time (``statements.py``)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import Response
 
 from musicapp.server import statements
 from musicapp.server.auth import Caller
@@ -19,11 +19,15 @@ router = APIRouter(prefix="/v1", tags=["statements"])
 def statement(
     request: Request,
     account: Caller,
-    holder_id: str = Query(..., min_length=1),
-    from_: str = Query(..., alias="from"),
-    to: str = Query(...),
+    holder_id: str = Query(..., min_length=1, max_length=200),
+    from_: str = Query(..., alias="from", max_length=64),
+    to: str = Query(..., max_length=64),
     format: Literal["json", "csv"] = Query("json"),
-) -> Any:
+    cursor: str | None = Query(
+        None, max_length=1000, description="next_cursor of the previous page"
+    ),
+    limit: int = Query(statements.DEFAULT_LIMIT, ge=1, le=statements.MAX_LIMIT),
+) -> Response:
     if account.role != "admin" and not (
         account.role == "holder" and account.holder_id == holder_id
     ):
@@ -31,10 +35,15 @@ def statement(
             403, f"holder_id: only {holder_id!r}'s own account (or an admin) may read this"
         )
     start, end = parse_time(from_, "from"), parse_time(to, "to")
+    # Before comparing them: a time at a year's edge may have no UTC form (422, not 500).
+    statements.utc_bound(start, "from")
+    statements.utc_bound(end, "to")
     if end <= start:
         raise ApiError(422, f"to: {to} is not after from ({from_})")
     with request.app.state.server.engine.connect() as conn:
-        report = statements.statement(conn, holder_id, start, end)
+        report = statements.statement(conn, holder_id, start, end, cursor, limit)
     if format == "csv":
-        return PlainTextResponse(statements.to_csv(report), media_type="text/csv")
-    return report
+        # The cursor of the next page travels in a header: CSV has no place for it.
+        headers = {"X-Next-Cursor": report["next_cursor"]} if report["next_cursor"] else None
+        return Response(statements.to_csv(report), media_type="text/csv", headers=headers)
+    return Response(statements.to_json(report), media_type="application/json")
