@@ -1,6 +1,6 @@
 """``musicapp-server``: run the server, and a small admin CLI working directly on its database.
 
-    musicapp-server serve [--host 127.0.0.1] [--port 8765] [--data-dir D] [--database-url URL]
+    musicapp-server serve [--host 127.0.0.1] [--port 8765] [--workers N] [--data-dir D] [--database-url URL]
     musicapp-server account create --role admin|holder [--holder-id H] --name N
     musicapp-server song add FILE.json
     musicapp-server consent set SONG HOLDER --permissions P [P ...] --uses U [U ...] [--prices JSON]
@@ -42,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8765)
     serve.add_argument("--write-rate", type=float, default=None, help="write requests/s per caller")
     serve.add_argument("--write-burst", type=int, default=None)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes sharing the port (more than 1 needs PostgreSQL)",
+    )
 
     account = sub.add_parser("account").add_subparsers(dest="action", required=True)
     create = account.add_parser("create", help="create an account and print its token once")
@@ -158,12 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "serve":
-            import uvicorn
+            from musicapp.server.workers import serve
 
-            from musicapp.server.app import create_app
-
-            app = create_app(_settings(args))
-            uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+            serve(_settings(args), args.host, args.port, args.workers)
             return 0
         return _admin(args)
     except ApiError as exc:

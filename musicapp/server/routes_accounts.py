@@ -22,8 +22,9 @@ class DeviceIn(BaseModel):
     proof: str | None = Field(
         default=None,
         max_length=100,
-        description="optional: base64 signature by the key over devices.proof_bytes; a 409 for "
-        "a key already registered names its device only to a caller who sends it",
+        description="optional: base64 signature by the key over "
+        "transparency.registration.proof_digest; a key already registered gets its own device "
+        "back (with a new token) only with it, else 409",
     )
 
 
@@ -38,9 +39,10 @@ def register_device(body: DeviceIn, request: Request) -> dict[str, str]:
     public_key = devices.canonical_key(body.public_key)
     server = request.app.state.server
     with server.write_lock, server.engine.begin() as conn:
-        account, token = create_account(conn, "device", body.name, public_key=public_key)
-        devices.claim_key(conn, public_key, account.id, body.proof, signing.key_id(server.key))
-    return {"device_id": account.id, "token": token}
+        device_id, token = devices.register(
+            conn, body.name, public_key, body.proof, signing.key_id(server.key)
+        )
+    return {"device_id": device_id, "token": token}
 
 
 @router.post("/accounts", status_code=201)

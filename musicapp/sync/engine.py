@@ -40,6 +40,7 @@ from musicapp.jobs import CancelToken, FunctionJob, Progress, ProgressCallback, 
 from musicapp.sync.device import DeviceKey
 from musicapp.sync.state import SyncState, effective_server_url
 from musicapp.transparency.merkle import leaf_hash, verify_consistency, verify_inclusion
+from musicapp.transparency.registration import proof_digest
 from musicapp.transparency.treehead import TreeHead
 
 if TYPE_CHECKING:
@@ -334,6 +335,9 @@ class SyncEngine:
                 json_body={
                     "name": f"musicapp on {platform.node() or 'this computer'}",
                     "public_key": self.key.public_key_b64,
+                    # This device's own registration again (an answer lost on the way, a
+                    # start over) gets its device back: the server refuses the key otherwise.
+                    "proof": self.key.sign_event_hash(self._registration_proof().hex()),
                 },
                 auth=False,
             ),
@@ -341,6 +345,10 @@ class SyncEngine:
         )
         self.state.set("device_id", str(body["device_id"]))
         self.state.set("token", str(body["token"]))
+
+    def _registration_proof(self) -> bytes:
+        raw = base64.b64decode(self.state.get("server_key") or "")
+        return proof_digest(hashlib.sha256(raw).hexdigest(), self.key.public_key_b64)
 
     # -- pull ----------------------------------------------------------------------------------
 

@@ -17,7 +17,6 @@ import pytest
 
 from musicapp.ledger import Ledger
 from musicapp.server import statements
-from musicapp.server.devices import proof_bytes
 from musicapp.testing.server_helpers import (
     Env,
     auth,
@@ -27,6 +26,7 @@ from musicapp.testing.server_helpers import (
     verification_payload,
 )
 from musicapp.transparency import signing
+from musicapp.transparency.registration import proof_digest
 
 NOW = datetime.now(UTC)
 PERIOD = {
@@ -298,7 +298,7 @@ def _register(env: Env, key_b64: str, proof: str | None = None) -> httpx.Respons
     return env.post("/v1/devices", None, body)
 
 
-def test_a_public_key_registers_once_and_only_its_holder_learns_which_device(env: Env) -> None:
+def test_a_public_key_registers_once_and_only_its_holder_gets_its_device_back(env: Env) -> None:
     device = env.device()
     public = signing.public_key_b64(device.key)
     r = _register(env, public)
@@ -312,11 +312,18 @@ def test_a_public_key_registers_once_and_only_its_holder_learns_which_device(env
     assert base64.b64decode(other_spelling) == base64.b64decode(public)
     assert _register(env, other_spelling).status_code == 409
     server_id = env.get("/v1/server-key", None).json()["key_id"]
-    wrong = signing.sign(signing.generate_key(), proof_bytes(server_id, public))
-    assert device.id not in _register(env, public, wrong).text
-    proof = signing.sign(device.key, proof_bytes(server_id, public))
-    mine = _register(env, public, proof)
-    assert mine.status_code == 409 and device.id in mine.json()["detail"]
+    digest = proof_digest(server_id, public)
+    for wrong in (
+        signing.sign(signing.generate_key(), digest),  # another key
+        signing.sign(device.key, proof_digest("another-server", public)),  # another server
+    ):
+        refused = _register(env, public, wrong)
+        assert refused.status_code == 409 and device.id not in refused.text
+    # The device itself (its answer lost, its folder started over): its own id, a new token.
+    mine = _register(env, public, signing.sign(device.key, digest))
+    assert mine.status_code == 201 and mine.json()["device_id"] == device.id
+    assert env.get("/v1/log/sth", mine.json()["token"]).status_code == 200
+    assert env.get("/v1/log/sth", device.token).status_code == 401  # the old one is replaced
 
 
 def test_events_logged_under_another_device_are_refused_and_counted_once(env: Env) -> None:
