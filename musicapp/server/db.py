@@ -268,8 +268,14 @@ def insert_rows(
 def make_engine(url: str) -> Engine:
     """An engine; SQLite gets WAL, a busy timeout and foreign keys on every connection."""
     if url.startswith("sqlite"):
+        # A connection per request thread (anyio runs up to 40 at once), kept: an overflow
+        # connection is closed when returned, and opening one runs the PRAGMAs below again.
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_pre_ping=False
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_pre_ping=False,
+            pool_size=48,
+            max_overflow=16,
         )
 
         @event.listens_for(engine, "connect")

@@ -30,7 +30,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, select, tuple_
+from sqlalchemy import Connection, func, select
 
 from musicapp.core.provenance import USER_SOURCE
 from musicapp.server import db
@@ -185,16 +185,20 @@ class Registry:
                 self._latest[(r.song_id, r.holder_id)] = int(r.version)
         wanted = {(s, h, v) for (s, h), v in self._latest.items() if s in songs} | cited
         wanted -= self._prices.keys()
+        # By song and version, then picked: a row-value IN list is not served by the index.
         for chunk in _chunks(sorted(wanted), 300):
             c = db.consent.c
             for r in self.conn.execute(
                 select(c.song_id, c.holder_id, c.version, c.prices).where(
-                    tuple_(c.song_id, c.holder_id, c.version).in_(chunk), c.seq <= self.seq
+                    c.song_id.in_(sorted({w[0] for w in chunk})),
+                    c.version.in_(sorted({w[2] for w in chunk})),
+                    c.seq <= self.seq,
                 )
             ):
-                self._prices[(r.song_id, r.holder_id, r.version)] = (
-                    json.loads(r.prices) if r.prices else {}
-                )
+                if (r.song_id, r.holder_id, r.version) in wanted:
+                    self._prices[(r.song_id, r.holder_id, r.version)] = (
+                        json.loads(r.prices) if r.prices else {}
+                    )
 
     def holders(self, song_id: str) -> dict[str, float]:
         return self._holders.get(song_id, {})
@@ -298,13 +302,17 @@ def load_verifications(
     """(seq, created_utc, payload) of the cited verification events that are stored."""
     out: dict[tuple[str, str], tuple[int, str, dict[str, Any]]] = {}
     t = db.ledger_events.c
-    for chunk in _chunks(sorted(cited), 300):
-        for r in conn.execute(
-            select(t.device_id, t.event_id, t.seq, t.created_utc, t.payload).where(
-                tuple_(t.device_id, t.event_id).in_(chunk), t.kind == "verification"
-            )
-        ):
-            out[(r.device_id, r.event_id)] = (r.seq, r.created_utc, json.loads(r.payload))
+    by_device: dict[str, list[str]] = {}
+    for device_id, event_id in cited:
+        by_device.setdefault(device_id, []).append(event_id)
+    for device_id, ids in sorted(by_device.items()):
+        for chunk in _chunks(sorted(ids), 500):
+            for r in conn.execute(
+                select(t.event_id, t.seq, t.created_utc, t.payload).where(
+                    t.device_id == device_id, t.event_id.in_(chunk), t.kind == "verification"
+                )
+            ):
+                out[(device_id, r.event_id)] = (r.seq, r.created_utc, json.loads(r.payload))
     return out
 
 
