@@ -7,11 +7,13 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from musicapp.server import translog
 from musicapp.server.auth import Caller, require_role
 from musicapp.server.errors import ApiError
 from musicapp.server.fastjson import FastJSONRoute, json_response
+from musicapp.server.inline import InlineCaller
 
 router = APIRouter(prefix="/v1", tags=["ledger and log"], route_class=FastJSONRoute)
 
@@ -81,20 +83,24 @@ def upload(body: BatchIn, request: Request, account: Caller) -> Response:
 
 
 @router.get("/log/sth")
-def sth(request: Request, account: Caller) -> Any:
+async def sth(request: Request, account: InlineCaller) -> Any:
     server = request.app.state.server
     with server.engine.connect() as conn:
         head = translog.current_head(conn)
     if head is None:  # only an empty log has no signed head yet: sign one under the lock
-        with server.write_lock, server.engine.begin() as conn:
-            head = translog.latest_head(conn, server.key)
+        head = await run_in_threadpool(_sign_first_head, server)
     return head.to_dict()
 
 
+def _sign_first_head(server: Any) -> Any:
+    with server.write_lock, server.engine.begin() as conn:
+        return translog.latest_head(conn, server.key)
+
+
 @router.get("/log/consistency")
-def consistency(
+async def consistency(
     request: Request,
-    account: Caller,
+    account: InlineCaller,
     first: int = Query(..., ge=0, le=MAX_INT),
     second: int = Query(..., ge=0, le=MAX_INT),
 ) -> Any:
@@ -107,9 +113,9 @@ def consistency(
 
 
 @router.get("/log/inclusion")
-def inclusion(
+async def inclusion(
     request: Request,
-    account: Caller,
+    account: InlineCaller,
     leaf_index: int = Query(..., ge=0, le=MAX_INT),
     tree_size: int = Query(..., ge=0, le=MAX_INT),
 ) -> Any:

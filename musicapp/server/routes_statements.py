@@ -1,4 +1,5 @@
-"""Royalty statements as JSON or CSV, a page at a time (``statements.py``)."""
+"""Royalty statements as JSON or CSV, a page at a time (``statements.py``), served on the event
+loop (``inline.py``): a page is one index range read and one sum."""
 
 from __future__ import annotations
 
@@ -8,17 +9,17 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from musicapp.server import statements
-from musicapp.server.auth import Caller
 from musicapp.server.errors import ApiError
+from musicapp.server.inline import InlineCaller
 from musicapp.server.registry import parse_time
 
 router = APIRouter(prefix="/v1", tags=["statements"])
 
 
 @router.get("/statements")
-def statement(
+async def statement(
     request: Request,
-    account: Caller,
+    account: InlineCaller,
     holder_id: str = Query(..., min_length=1, max_length=200),
     from_: str = Query(..., alias="from", max_length=64),
     to: str = Query(..., max_length=64),
