@@ -5,8 +5,9 @@ share would break every statement of its period for good. The fields money and c
 on are checked strictly (``generation``: shares, royalties, the use and the references they
 credit; ``verification``: decisions, consent versions, the consent cache it relied on;
 ``export``: the attribution it embeds); every other field, and every other kind, only has to be
-bounded: nesting depth, size, valid Unicode (JSON parsing has already refused NaN/Infinity's
-canonical form). Unknown fields are allowed everywhere, so a newer app's extra fields pass.
+bounded: nesting depth and size (the canonical encoding has already refused NaN and Infinity,
+and hashing the event refuses strings that are not valid Unicode: ``bad_string`` names them).
+Unknown fields are allowed everywhere, so a newer app's extra fields pass.
 
 ``check_payload`` raises ``PayloadError`` whose message starts with the field's path
 (``payload.provenance.shares[1].share: ...``); the intake prefixes the event's seq.
@@ -137,32 +138,58 @@ def _time(value: Any, where: str) -> None:
 
 
 def check_bounds(payload: Any, text_len: int) -> None:
-    """Size (of the canonical text), nesting depth, and strings that are valid Unicode."""
+    """Size (of the canonical text) and nesting depth. Strings are valid Unicode once the
+    event's hash is computed (a lone surrogate cannot be encoded): ``bad_string`` names one."""
     if text_len > MAX_PAYLOAD_CHARS:
         raise PayloadError(f"payload: {text_len:,} characters, more than {MAX_PAYLOAD_CHARS:,}")
-    stack: list[tuple[Any, str, int]] = [(payload, "payload", 0)]
+    # Containers only, without paths: the common case (a payload that is fine) stays cheap.
+    level: list[Any] = [payload]
+    for _ in range(MAX_DEPTH + 1):
+        deeper = [
+            sub
+            for item in level
+            for sub in (item.values() if type(item) is dict else item)
+            if type(sub) is dict or type(sub) is list
+        ]
+        if not deeper:
+            return
+        level = deeper
+    raise PayloadError(f"{_deepest(payload)}: nested more than {MAX_DEPTH} levels deep")
+
+
+def _deepest(payload: Any) -> str:
+    """The path of a value nested deepest (only asked for when it is too deep)."""
+    best, stack = ("payload", 0), [(payload, "payload", 0)]
     while stack:
         item, path, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise PayloadError(f"{path}: nested more than {MAX_DEPTH} levels deep")
-        if isinstance(item, dict):
+        best = max(best, (path, depth), key=lambda x: x[1])
+        if depth > MAX_DEPTH + 1:
+            continue
+        subs = item.items() if isinstance(item, dict) else enumerate(item)
+        for key, sub in subs:
+            if isinstance(sub, dict | list):
+                at = f"{path}.{key}" if isinstance(item, dict) else f"{path}[{key}]"
+                stack.append((sub, at, depth + 1))
+    return best[0]
+
+
+def bad_string(payload: Any) -> str | None:
+    """Where a string (or key) holds a lone surrogate ("\\ud800": it parses from JSON but has
+    no UTF-8 form, so the event cannot be hashed), and what it holds; None if nowhere."""
+    stack: list[tuple[Any, str]] = [(payload, "payload")]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                return f"{path}: holds {item[exc.start]!r}, a lone surrogate, not valid Unicode"
+        elif isinstance(item, dict):
             for key, sub in item.items():
-                _unicode(key, f"{path} (a key)")
-                stack.append((sub, f"{path}.{key}", depth + 1))
+                stack.extend(((key, f"{path} (a key)"), (sub, f"{path}.{key}")))
         elif isinstance(item, list):
-            stack.extend((sub, f"{path}[{i}]", depth + 1) for i, sub in enumerate(item))
-        elif isinstance(item, str):
-            _unicode(item, path)
-
-
-def _unicode(text: str, where: str) -> None:
-    # A lone surrogate ("\ud800") parses from JSON but has no UTF-8 form: hashing would fail.
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise PayloadError(
-            f"{where}: holds {text[exc.start]!r}, a lone surrogate, not valid Unicode"
-        ) from None
+            stack.extend((sub, f"{path}[{i}]") for i, sub in enumerate(item))
+    return None
 
 
 # -- the fields money and consent depend on ------------------------------------------------------

@@ -35,7 +35,7 @@ from musicapp.server import db, lines
 from musicapp.server.auth import Account
 from musicapp.server.errors import ApiError
 from musicapp.server.logtree import DbNodes, Proofs
-from musicapp.server.payloads import PayloadError, check_payload
+from musicapp.server.payloads import PayloadError, bad_string, check_payload
 from musicapp.transparency import merkle, signing
 from musicapp.transparency.treehead import TreeHead
 
@@ -189,7 +189,10 @@ def prepare(events: list[dict[str, Any]]) -> None:
             ev["payload_problem"] = str(exc)
             continue
         except UnicodeEncodeError as exc:  # a lone surrogate has no UTF-8 form to hash
-            ev["payload_problem"] = f"{exc.object[exc.start]!r} is not valid Unicode"
+            where = bad_string(ev["payload"])
+            ev["payload_problem"] = where or (
+                f"{exc.object[exc.start]!r} in event_id, kind or created_at is not valid Unicode"
+            )
             continue
         try:
             check_payload(ev["kind"], ev["payload"], len(ev["payload_json"]))
