@@ -101,7 +101,7 @@ def lines_table(conn: Connection) -> None:
             conn,
             "statement_lines",
             lines.LINE_COLUMNS,
-            [line.row() for line in lines.compute(conn, _countable(conn, rows))],
+            lines.compute(conn, _countable(conn, rows)),
         )
 
 

@@ -25,12 +25,12 @@ named no consent version of this holder for this song that the registry holds).
 from __future__ import annotations
 
 import json
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Context, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from musicapp.core.provenance import USER_SOURCE
 from musicapp.server import db
@@ -58,8 +58,9 @@ LINE_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(NamedTuple):
+    """One line: the columns of ``statement_lines``, in ``LINE_COLUMNS`` order."""
+
     holder_id: str
     created_utc: str
     device_id: str
@@ -73,9 +74,6 @@ class Line:
     price: float
     amount_nano: int
     flags: str  # sorted, comma-separated; "" when none
-
-    def row(self) -> tuple[Any, ...]:
-        return astuple(self)
 
 
 @dataclass
@@ -154,6 +152,36 @@ def stale_cache(verification: dict[str, Any], verified_utc: str) -> bool:
     return False
 
 
+def _queries() -> tuple[Any, Any, Any, Any]:
+    """The intake's lookups, built once (bound parameters: SQLAlchemy compiles each once)."""
+    sh, s, c, t = db.song_holders.c, db.songs.c, db.consent.c, db.ledger_events.c
+    songs, registry = bindparam("songs", expanding=True), bindparam("registry")
+    holders = (
+        select(sh.song_id, sh.holder_id, sh.split)
+        .join(db.songs, s.id == sh.song_id)
+        .where(sh.song_id.in_(songs), s.seq <= registry)
+    )
+    latest = (
+        select(c.song_id, c.holder_id, func.max(c.version).label("version"))
+        .where(c.song_id.in_(songs), c.seq <= registry)
+        .group_by(c.song_id, c.holder_id)
+    )
+    prices = select(c.song_id, c.holder_id, c.version, c.prices).where(
+        c.song_id.in_(songs),
+        c.version.in_(bindparam("versions", expanding=True)),
+        c.seq <= registry,
+    )
+    verifications = select(t.event_id, t.seq, t.created_utc, t.payload).where(
+        t.device_id == bindparam("device"),
+        t.event_id.in_(bindparam("ids", expanding=True)),
+        t.kind == "verification",
+    )
+    return holders, latest, prices, verifications
+
+
+_HOLDERS, _LATEST, _PRICES, _VERIFICATIONS = _queries()
+
+
 class Registry:
     """Songs' holders and consent prices as the registry stood at a feed seq, with caches."""
 
@@ -169,32 +197,20 @@ class Registry:
         for chunk in _chunks(sorted(songs), 500):
             for song in chunk:
                 self._holders[song] = {}
-            sh, s = db.song_holders.c, db.songs.c
-            for r in self.conn.execute(
-                select(sh.song_id, sh.holder_id, sh.split)
-                .join(db.songs, s.id == sh.song_id)
-                .where(sh.song_id.in_(chunk), s.seq <= self.seq)
-            ):
+            for r in self.conn.execute(_HOLDERS, {"songs": chunk, "registry": self.seq}):
                 self._holders[r.song_id][r.holder_id] = float(r.split)
-            c = db.consent.c
-            for r in self.conn.execute(
-                select(c.song_id, c.holder_id, func.max(c.version).label("version"))
-                .where(c.song_id.in_(chunk), c.seq <= self.seq)
-                .group_by(c.song_id, c.holder_id)
-            ):
+            for r in self.conn.execute(_LATEST, {"songs": chunk, "registry": self.seq}):
                 self._latest[(r.song_id, r.holder_id)] = int(r.version)
         wanted = {(s, h, v) for (s, h), v in self._latest.items() if s in songs} | cited
         wanted -= self._prices.keys()
         # By song and version, then picked: a row-value IN list is not served by the index.
         for chunk in _chunks(sorted(wanted), 300):
-            c = db.consent.c
-            for r in self.conn.execute(
-                select(c.song_id, c.holder_id, c.version, c.prices).where(
-                    c.song_id.in_(sorted({w[0] for w in chunk})),
-                    c.version.in_(sorted({w[2] for w in chunk})),
-                    c.seq <= self.seq,
-                )
-            ):
+            params = {
+                "songs": sorted({w[0] for w in chunk}),
+                "versions": sorted({w[2] for w in chunk}),
+                "registry": self.seq,
+            }
+            for r in self.conn.execute(_PRICES, params):
                 if (r.song_id, r.holder_id, r.version) in wanted:
                     self._prices[(r.song_id, r.holder_id, r.version)] = (
                         json.loads(r.prices) if r.prices else {}
@@ -297,21 +313,19 @@ def needs(events: list[Event]) -> tuple[dict[int, set[str]], set[tuple[str, str]
 
 
 def load_verifications(
-    conn: Connection, cited: set[tuple[str, str]]
+    conn: Connection,
+    cited: set[tuple[str, str]],
+    known: dict[tuple[str, str], tuple[int, str, dict[str, Any]]] | None = None,
 ) -> dict[tuple[str, str], tuple[int, str, dict[str, Any]]]:
-    """(seq, created_utc, payload) of the cited verification events that are stored."""
-    out: dict[tuple[str, str], tuple[int, str, dict[str, Any]]] = {}
-    t = db.ledger_events.c
+    """(seq, created_utc, payload) of the cited verification events that are stored; those in
+    ``known`` (the batch being logged) are taken from it rather than read back."""
+    out = {k: v for k, v in (known or {}).items() if k in cited}
     by_device: dict[str, list[str]] = {}
-    for device_id, event_id in cited:
+    for device_id, event_id in cited - out.keys():
         by_device.setdefault(device_id, []).append(event_id)
     for device_id, ids in sorted(by_device.items()):
         for chunk in _chunks(sorted(ids), 500):
-            for r in conn.execute(
-                select(t.event_id, t.seq, t.created_utc, t.payload).where(
-                    t.device_id == device_id, t.event_id.in_(chunk), t.kind == "verification"
-                )
-            ):
+            for r in conn.execute(_VERIFICATIONS, {"device": device_id, "ids": chunk}):
                 out[(device_id, r.event_id)] = (r.seq, r.created_utc, json.loads(r.payload))
     return out
 
@@ -319,7 +333,12 @@ def load_verifications(
 def compute(conn: Connection, events: list[Event]) -> list[Line]:
     """The lines of ``events``, reading what they cite and the registry from the database."""
     songs, cited = needs(events)
-    verifications = load_verifications(conn, cited)
+    batch = {
+        (ev.device_id, ev.event_id): (ev.seq, ev.created_utc, ev.payload)
+        for ev in events
+        if ev.kind == "verification"
+    }
+    verifications = load_verifications(conn, cited, batch)
     relied = {
         (s, h, v)
         for _q, _c, p in verifications.values()

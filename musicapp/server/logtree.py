@@ -6,23 +6,69 @@ O(log n) rows however big the log grows.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select
+import threading
+import weakref
+
+from sqlalchemy import Connection, Engine, select
 
 from musicapp.server import db
 from musicapp.transparency import merkle
 
 
+class CommittedNodes:
+    """Perfect subtree hashes known committed, shared by one process's requests.
+
+    A perfect node never changes once committed, so any request may reuse one another read or
+    wrote. Computing a tree head or a proof reads O(log n) of them, mostly the same large ones
+    each time; without this every append paid those reads again. Only committed nodes enter:
+    those read from the database outside the transaction writing them, and a batch's own nodes
+    once its transaction has committed (``publish``). Bounded: emptied when it outgrows
+    ``limit`` (rare, and it refills from the database).
+    """
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self._nodes: dict[tuple[int, int], bytes] = {}
+        self._lock = threading.Lock()
+        self.limit = limit
+
+    def get(self, key: tuple[int, int]) -> bytes | None:
+        return self._nodes.get(key)
+
+    def add(self, items: list[tuple[int, int, bytes]]) -> None:
+        with self._lock:
+            if len(self._nodes) + len(items) > self.limit:
+                self._nodes.clear()
+            for level, idx, digest in items:
+                self._nodes[(level, idx)] = digest
+
+
+_SHARED: weakref.WeakKeyDictionary[Engine, CommittedNodes] = weakref.WeakKeyDictionary()
+_SHARED_LOCK = threading.Lock()
+
+
+def committed_nodes(engine: Engine) -> CommittedNodes:
+    """The process's cache of committed nodes for this database."""
+    with _SHARED_LOCK:
+        found = _SHARED.get(engine)
+        if found is None:
+            found = _SHARED[engine] = CommittedNodes()
+        return found
+
+
 class DbNodes:
-    """A merkle.NodeSource over ``merkle_nodes`` with a per-request cache and pending rows."""
+    """A merkle.NodeSource over ``merkle_nodes`` with a per-request cache and pending rows,
+    reading through the process's ``CommittedNodes``."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._shared = committed_nodes(conn.engine)
         self.cache: dict[tuple[int, int], bytes] = {}
         self.pending: list[tuple[int, int, bytes]] = []
+        self.written: list[tuple[int, int, bytes]] = []  # flushed; published after the commit
 
     def perfect(self, level: int, index: int) -> bytes:
         key = (level, index)
-        found = self.cache.get(key)
+        found = self.cache.get(key) or self._shared.get(key)
         if found is None:
             row = self._conn.execute(
                 select(db.merkle_nodes.c.hash).where(
@@ -32,7 +78,9 @@ class DbNodes:
             if row is None:
                 raise LookupError(f"merkle node level {level} index {index} is missing")
             found = bytes(row.hash)
-            self.cache[key] = found
+            # Not one of this transaction's own (those are in self.cache): committed already.
+            self._shared.add([(level, index, found)])
+        self.cache[key] = found
         return found
 
     def append(self, index: int, leaf: bytes) -> None:
@@ -42,7 +90,13 @@ class DbNodes:
 
     def flush(self) -> None:
         db.insert_rows(self._conn, "merkle_nodes", ("level", "idx", "hash"), self.pending)
+        self.written += self.pending
         self.pending = []
+
+    def publish(self) -> None:
+        """Share the nodes this request wrote; call only once its transaction has committed."""
+        self._shared.add(self.written)
+        self.written = []
 
 
 class Proofs:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -17,6 +18,7 @@ from musicapp.server.inline import InlineCaller
 
 router = APIRouter(prefix="/v1", tags=["ledger and log"], route_class=FastJSONRoute)
 
+_STATS: list = []
 HEX64 = r"^[0-9a-f]{64}$"
 # The columns' limits on both databases: PostgreSQL's INTEGER, no NUL or control characters.
 MAX_INT = 2**31 - 1
@@ -71,10 +73,27 @@ def upload(body: BatchIn, request: Request, account: Caller) -> Response:
     )
     translog.prepare(events)  # payload encoding and event hashes while the workers check
     signatures_ok = answers()
-    with server.write_lock, server.engine.begin() as conn:
-        receipts, error, proof = translog.append_events(
-            conn, server.key, account, events, signatures_ok
+    committed: list[Callable[[], None]] = []
+    import time as _t
+
+    with server.write_lock:
+        t0 = _t.perf_counter()
+        with server.engine.begin() as conn:
+            receipts, error, proof = translog.append_events(
+                conn, server.key, account, events, signatures_ok, committed
+            )
+            t1 = _t.perf_counter()
+        t2 = _t.perf_counter()
+    global _STATS
+    _STATS.append((t1 - t0, t2 - t1))
+    if len(_STATS) % 50 == 0:
+        a = sorted(x[0] for x in _STATS)
+        b = sorted(x[1] for x in _STATS)
+        open("/tmp/intake-scratch/append-times.txt", "a").write(
+            f"n {len(a)} work p50 {a[len(a) // 2] * 1000:.1f} p90 {a[int(len(a) * 0.9)] * 1000:.1f} commit p50 {b[len(b) // 2] * 1000:.1f} p90 {b[int(len(b) * 0.9)] * 1000:.1f}\n"
         )
+    for publish in committed:
+        publish()
     if error is not None:
         raise ApiError(error.status, error.detail, accepted=receipts)
     # The receipts are already JSON values: jsonable_encoder over a thousand receipts would

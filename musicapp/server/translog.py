@@ -19,11 +19,12 @@ size it read; the next one then reads the committed size.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from musicapp.ledger.canonical import (
     GENESIS_HASH,
@@ -229,19 +230,24 @@ def append_events(
     device: Account,
     events: list[dict[str, Any]],
     signatures_ok: list[bool] | None = None,
+    after_commit: list[Callable[[], None]] | None = None,
 ) -> tuple[list[dict[str, Any]], ApiError | None, dict[str, Any] | None]:
     """Check and append a batch; returns (receipts for the accepted prefix, the refusal or None,
     a consistency proof from the device's previous receipted head to the newest, or None).
 
     The accepted prefix is written even when a later event is refused, so the caller commits
     and then reports the refusal with the receipts so far. ``signatures_ok`` (one bool per
-    event, from ``sigcheck``) saves checking signatures here; None checks them inline.
+    event, from ``sigcheck``) saves checking signatures here; None checks them inline. The
+    caller runs ``after_commit``'s functions once the transaction has committed (sharing the
+    Merkle nodes it wrote with the process's other requests).
     """
     assert device.public_key is not None
     verifier = signing.Verifier(device.public_key)
     size = log_size(conn, for_update=True)  # first: the lock that orders appends
     registry_seq = db.snapshot_registry(conn)
     nodes = DbNodes(conn)
+    if after_commit is not None:
+        after_commit.append(nodes.publish)
     t = db.ledger_events.c
     head_row = conn.execute(
         select(t.seq, t.hash).where(t.device_id == device.id).order_by(t.seq.desc()).limit(1)
@@ -352,7 +358,7 @@ def append_events(
             conn,
             "statement_lines",
             lines.LINE_COLUMNS,
-            [line.row() for line in lines.compute(conn, new_events)],
+            lines.compute(conn, new_events),  # Line is a tuple of the columns
         )
         conn.execute(update(db.log_state).where(db.log_state.c.id == 1).values(size=size))
         heads[size] = _sign_head(conn, key, nodes, size)
@@ -372,23 +378,30 @@ def _utc(created_at: str) -> str | None:
         return None
 
 
+def _lookups() -> tuple[Any, Any]:
+    t = db.ledger_events.c
+    columns = (t.device_id, t.seq, t.event_id, t.hash)
+    values = bindparam("values", expanding=True)
+    return select(*columns).where(t.event_id.in_(values)), select(*columns).where(
+        t.hash.in_(values)
+    )
+
+
+_BY_ID, _BY_HASH = _lookups()  # built once: SQLAlchemy compiles each once
+
+
 def _logged_elsewhere(
     conn: Connection, device_id: str, events: list[dict[str, Any]]
 ) -> tuple[set[str], set[str]]:
     """(event ids, hashes) of the batch's events already logged other than as the same event
     of this device at the same seq (an identical resend, which is answered, not refused)."""
-    t = db.ledger_events.c
     ids, hashes = sorted({e["event_id"] for e in events}), sorted({e["hash"] for e in events})
     by_seq = {(e["seq"], e["event_id"], e["hash"]) for e in events}
     found_ids: set[str] = set()
     found_hashes: set[str] = set()
-    for column, wanted in ((t.event_id, ids), (t.hash, hashes)):
+    for query, wanted in ((_BY_ID, ids), (_BY_HASH, hashes)):
         for i in range(0, len(wanted), 500):
-            for r in conn.execute(
-                select(t.device_id, t.seq, t.event_id, t.hash).where(
-                    column.in_(wanted[i : i + 500])
-                )
-            ):
+            for r in conn.execute(query, {"values": wanted[i : i + 500]}):
                 if r.device_id == device_id and (r.seq, r.event_id, r.hash) in by_seq:
                     continue
                 found_ids.add(r.event_id)
