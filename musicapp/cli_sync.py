@@ -152,8 +152,9 @@ def add_sync_command(sub: Any, common: argparse.ArgumentParser) -> None:
         "--start-over",
         action="store_true",
         help="forget the server this data folder synced with (its state is archived), then "
-        "register with the server again and send the whole ledger: for a new server, or one "
-        "that no longer knows this device",
+        "register as a new device and send what the server has not logged yet (a new server: "
+        "the whole ledger): for a new server, one that no longer knows this device, or a "
+        "folder restored from a backup",
     )
     sync.add_argument(
         "--allow-insecure-http",

@@ -182,20 +182,33 @@ def bearer_token(request: Request) -> str | None:
     return token_from_header(request.headers.get("authorization", ""))
 
 
-async def current_account(request: Request) -> Account:
-    """FastAPI dependency: the caller's account, or 401."""
+def _token_or_401(request: Request) -> str:
     token = bearer_token(request)
     if token is None:
         raise ApiError(401, "Authorization: a bearer token is required")
-    found = request.scope.get(CALLER_SCOPE_KEY)
-    account: Account | None
-    if found is not None and found[0] == token:
-        account = found[1]
-    else:
-        account = await run_in_threadpool(lookup_token, request.app.state.server.engine, token)
+    return token
+
+
+def _known_or_401(account: Account | None) -> Account:
     if account is None:
         raise ApiError(401, "Authorization: the token is not known to this server (or revoked)")
     return account
+
+
+async def current_account(request: Request) -> Account:
+    """FastAPI dependency: the caller's account, or 401."""
+    token = _token_or_401(request)
+    found = request.scope.get(CALLER_SCOPE_KEY)
+    if found is not None and found[0] == token:
+        return _known_or_401(found[1])
+    engine = request.app.state.server.engine
+    return _known_or_401(await run_in_threadpool(lookup_token, engine, token))
+
+
+def current_account_inline(request: Request) -> Account:
+    """``current_account`` without the thread pool, for routes served on the event loop."""
+    token = _token_or_401(request)
+    return _known_or_401(lookup_token(request.app.state.server.engine, token))
 
 
 def require_role(account: Account, *roles: str) -> None:

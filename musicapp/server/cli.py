@@ -1,7 +1,8 @@
 """``musicapp-server``: run the server, and a small admin CLI working directly on its database.
 
-    musicapp-server serve [--host 127.0.0.1] [--port 8765] [--data-dir D] [--database-url URL]
-                          [--forwarded-allow-ips IPS] [--ssl-certfile C --ssl-keyfile K]
+    musicapp-server serve [--host 127.0.0.1] [--port 8765] [--workers N] [--data-dir D]
+                          [--database-url URL] [--forwarded-allow-ips IPS]
+                          [--ssl-certfile C --ssl-keyfile K]
     musicapp-server account create --role admin|holder [--holder-id H] --name N
     musicapp-server account list | show ACCOUNT_ID
     musicapp-server account rotate ACCOUNT_ID     (prints the new token once)
@@ -9,7 +10,7 @@
     musicapp-server song add FILE.json
     musicapp-server consent set SONG HOLDER --permissions P [P ...] --uses U [U ...] [--prices JSON]
     musicapp-server consent revoke SONG HOLDER
-    musicapp-server statement HOLDER --from ISO --to ISO [--format json|csv]
+    musicapp-server statement HOLDER --from ISO --to ISO [--format json|csv] [--recompute]
 
 Refusals print one line on stderr and exit 2, like ``musicapp``.
 """
@@ -58,6 +59,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--ssl-certfile", default=None, help="serve HTTPS with this certificate")
     serve.add_argument("--ssl-keyfile", default=None, help="the certificate's private key")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes sharing the port (more than 1 needs PostgreSQL)",
+    )
 
     account = sub.add_parser("account").add_subparsers(dest="action", required=True)
     create = account.add_parser("create", help="create an account and print its token once")
@@ -96,6 +103,11 @@ def _parser() -> argparse.ArgumentParser:
     statement.add_argument("--from", dest="start", required=True, help="ISO time, inclusive")
     statement.add_argument("--to", dest="end", required=True, help="ISO time, exclusive")
     statement.add_argument("--format", choices=("json", "csv"), default="json")
+    statement.add_argument(
+        "--recompute",
+        action="store_true",
+        help="build it from the stored events alone, not the lines kept at intake (an audit)",
+    )
     return p
 
 
@@ -192,7 +204,10 @@ def _admin(args: argparse.Namespace) -> int:
                 end = parse_time(args.end, "--to")
                 if end <= start:
                     raise ApiError(2, f"--to: {args.end} is not after --from ({args.start})")
-                report = statements.statement(conn, args.holder, start, end)
+                if args.recompute:
+                    report = statements.from_log(conn, args.holder, start, end)
+                else:
+                    report = statements.statement(conn, args.holder, start, end, limit=None)
                 if args.format == "csv":
                     sys.stdout.write(statements.to_csv(report))
                 else:
@@ -227,9 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "serve":
-            import uvicorn
-
-            from musicapp.server.app import create_app
+            from musicapp.server.workers import serve
 
             if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
                 raise ApiError(2, "--ssl-certfile and --ssl-keyfile go together")
@@ -238,8 +251,7 @@ def main(argv: list[str] | None = None) -> int:
                 for name in ("forwarded_allow_ips", "ssl_certfile", "ssl_keyfile")
                 if getattr(args, name) is not None
             }
-            app = create_app(_settings(args))
-            uvicorn.run(app, host=args.host, port=args.port, log_level="warning", **extra)
+            serve(_settings(args), args.host, args.port, args.workers, **extra)
             return 0
         return _admin(args)
     except ApiError as exc:

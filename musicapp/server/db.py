@@ -2,14 +2,19 @@
 
 Migrations are a small numbered list recorded in ``schema_version`` rather than Alembic: the
 schema is young and one file keeps it readable; each step runs in its own transaction.
-Consent versions, songs, feed changes, ledger events and Merkle nodes are only ever inserted.
+Consent versions, songs, feed changes, ledger events, Merkle nodes and statement lines are only
+ever inserted. On PostgreSQL several server processes may share one database: migrations run
+under an advisory lock, registry writes serialise on a lock of ``changes`` (``lock_registry``),
+and the log's appends on its ``log_state`` row (``translog``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Connection,
     Engine,
@@ -25,7 +30,9 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
+    text,
 )
 from sqlalchemy import LargeBinary as Blob
 
@@ -117,8 +124,13 @@ ledger_events = Table(
     Column("leaf_index", Integer, nullable=False, unique=True),
     Column("receipt_size", Integer, nullable=False),
     Column("received_at", String(40), nullable=False),
+    # The newest registry change (changes.seq) the intake saw: lines are priced as of it.
+    Column("registry_seq", Integer, nullable=False),
     Index("ix_ledger_events_event_id", "device_id", "event_id"),
     Index("ix_ledger_events_kind_time", "kind", "created_utc"),
+    # An event already logged (by any device) is refused: looked up by id and by hash.
+    Index("ix_ledger_events_id", "event_id"),
+    Index("ix_ledger_events_hash", "hash"),
 )
 
 merkle_nodes = Table(
@@ -136,6 +148,35 @@ tree_heads = Table(
     Column("root", String(64), nullable=False),
     Column("timestamp", String(40), nullable=False),
     Column("signature", String(100), nullable=False),
+)
+
+# What each logged generation owes each holder (musicapp/server/lines.py); a statement is a range
+# of this table's key, and its total a sum over the same range. Clustered by that key on SQLite.
+statement_lines = Table(
+    "statement_lines",
+    metadata,
+    Column("holder_id", String(200), primary_key=True),
+    Column("created_utc", String(40), primary_key=True),
+    Column("device_id", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("song_id", String(200), primary_key=True),
+    Column("event_id", String(200), nullable=False),
+    Column("use", String(20), nullable=False),
+    Column("share", Float, nullable=False),
+    Column("split", Float, nullable=False),
+    Column("price_version", Integer, nullable=True),
+    Column("price", Float, nullable=False),
+    Column("amount_nano", BigInteger, nullable=False),
+    Column("flags", String(100), nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# One device per public key: a clone of a device's key cannot register and replay its events.
+device_keys = Table(
+    "device_keys",
+    metadata,
+    Column("public_key", String(64), primary_key=True),
+    Column("device_id", String(64), ForeignKey("accounts.id"), nullable=False),
 )
 
 log_state = Table(
@@ -168,17 +209,88 @@ def _v2_token_log(conn: Connection) -> None:
     metadata.create_all(conn, tables=[token_log])
 
 
+def _v3_lines_and_keys(conn: Connection) -> None:
+    """Statement lines, unique device keys, lookups by event id and hash, registry_seq.
+
+    Existing events get the registry as it is now, their lines computed as the intake would
+    (a payload the intake would now refuse, or an event logged before under another device,
+    gets none); the first device registered with a key keeps it.
+    """
+    from musicapp.server import backfill
+
+    registry_now = int(conn.execute(select(func.coalesce(func.max(changes.c.seq), 0))).scalar())
+    columns = {c["name"] for c in inspect(conn).get_columns("ledger_events")}
+    if "registry_seq" not in columns:
+        conn.execute(
+            text(
+                "ALTER TABLE ledger_events ADD COLUMN registry_seq INTEGER NOT NULL "
+                f"DEFAULT {registry_now}"
+            )
+        )
+    for index in ledger_events.indexes:
+        index.create(conn, checkfirst=True)
+    metadata.create_all(conn, tables=[statement_lines, device_keys])
+    backfill.device_keys(conn)
+    backfill.lines_table(conn)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial tables", _v1_initial),
     (2, "token log", _v2_token_log),
+    (3, "statement lines, unique device keys, event lookups", _v3_lines_and_keys),
 ]
+
+MIGRATION_LOCK = 0x6D75_7369_6361_7070  # pg_advisory_lock key: "musicapp" in ASCII
+REGISTRY_LOCK = "LOCK TABLE changes IN SHARE ROW EXCLUSIVE MODE"
+
+
+def lock_registry(conn: Connection) -> None:
+    """Serialise registry writes across server processes (PostgreSQL; SQLite has one writer).
+
+    Feed clients page by ``changes.seq``: a change committed after a higher seq was read would
+    be skipped for good, and two processes could give a consent the same version. Held until the
+    transaction ends; the intake's SHARE lock waits for it, so lines see a whole registry.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(REGISTRY_LOCK))
+
+
+def snapshot_registry(conn: Connection) -> int:
+    """The newest registry change, with no registry write in flight (PostgreSQL: a SHARE lock
+    on ``changes`` until the transaction ends); what the lines of this intake are priced at."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("LOCK TABLE changes IN SHARE MODE"))
+    return int(conn.execute(select(func.coalesce(func.max(changes.c.seq), 0))).scalar())
+
+
+def insert_rows(
+    conn: Connection, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> None:
+    """One executemany at the driver level.
+
+    For a batch of a thousand events SQLAlchemy's per-row parameter processing costs more than
+    the inserts themselves; both drivers take the plain tuples (bytes for blobs included).
+    """
+    if not rows:
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    conn.exec_driver_sql(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})",
+        rows,
+    )
 
 
 def make_engine(url: str) -> Engine:
     """An engine; SQLite gets WAL, a busy timeout and foreign keys on every connection."""
     if url.startswith("sqlite"):
+        # A connection per request thread (anyio runs up to 40 at once), kept: an overflow
+        # connection is closed when returned, and opening one runs the PRAGMAs below again.
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_pre_ping=False
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_pre_ping=False,
+            pool_size=48,
+            max_overflow=16,
         )
 
         @event.listens_for(engine, "connect")
@@ -187,14 +299,39 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
+            import os as _os
+
+            if _os.environ.get("MMAP"):
+                cur.execute(f"PRAGMA mmap_size={_os.environ['MMAP']}")
+            if _os.environ.get("CACHE"):
+                cur.execute(f"PRAGMA cache_size={_os.environ['CACHE']}")
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # 20 connections a process, kept (an overflow connection is closed when returned, and
+    # opening one costs a PostgreSQL backend): 4 processes stay under the default 100.
+    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=0)
 
 
 def migrate(engine: Engine) -> int:
     """Apply the migrations not yet recorded; returns the schema version now in force."""
+    postgres = engine.dialect.name == "postgresql"
+    with engine.connect() as guard:
+        if postgres:
+            # Several processes starting at once (uvicorn workers, servers behind one address)
+            # must not run the same step twice. A session lock: unlocked below, since a pooled
+            # connection outlives this call.
+            guard.execute(text(f"SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+            guard.commit()
+        try:
+            return _apply_migrations(engine)
+        finally:
+            if postgres:
+                guard.execute(text(f"SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+                guard.commit()
+
+
+def _apply_migrations(engine: Engine) -> int:
     from datetime import UTC, datetime
 
     schema_version.create(engine, checkfirst=True)

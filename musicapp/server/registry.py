@@ -15,12 +15,12 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select
 
 from musicapp.core.consent import Permission
-from musicapp.core.model import InvalidInput, Use
-from musicapp.core.times import utc_time
+from musicapp.core.model import Use
 from musicapp.ledger.canonical import canonical_json
 from musicapp.server import db
 from musicapp.server.auth import Account
 from musicapp.server.errors import ApiError
+from musicapp.server.fields import parse_time
 
 PERMISSIONS = tuple(p.value for p in Permission)
 USES = tuple(u.value for u in Use)
@@ -28,16 +28,6 @@ USES = tuple(u.value for u in Use)
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
-
-
-def parse_time(text: str, field: str) -> datetime:
-    """An ISO-8601 time with a zone, in UTC and within the years clients can hold
-    (``core.times``); ApiError 422 naming ``field`` otherwise. Consent times are parsed here
-    once: what the feed publishes is always a UTC time every client can compare and store."""
-    try:
-        return utc_time(text, field)
-    except InvalidInput as exc:
-        raise ApiError(422, str(exc)) from None
 
 
 def _add_change(conn: Connection, kind: str, data: dict[str, Any]) -> int:
@@ -83,6 +73,7 @@ def check_song(song: dict[str, Any]) -> None:
 def add_song(conn: Connection, song: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """Register a song; identical again is a no-op (returns created False), different is 409."""
     check_song(song)
+    db.lock_registry(conn)  # several server processes: one registry writer at a time
     text = canonical_json(song, "song")
     row = conn.execute(select(db.songs.c.data).where(db.songs.c.id == song["id"])).first()
     if row is not None:
@@ -174,6 +165,7 @@ def latest_consent(conn: Connection, song_id: str, holder_id: str) -> Any:
 
 
 def _insert_consent(conn: Connection, values: dict[str, Any]) -> dict[str, Any]:
+    db.lock_registry(conn)  # before reading the version: several server processes
     previous = conn.execute(
         select(func.max(db.consent.c.version)).where(
             db.consent.c.song_id == values["song_id"], db.consent.c.holder_id == values["holder_id"]

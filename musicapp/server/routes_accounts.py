@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field, StringConstraints
 
-from musicapp.server import auth
+from musicapp.server import auth, devices
 from musicapp.server.auth import Caller, create_account, require_role
 from musicapp.server.errors import ApiError
 from musicapp.server.fastjson import FastJSONRoute
@@ -24,6 +24,12 @@ class DeviceIn(BaseModel):
     public_key: Annotated[str, StringConstraints(max_length=64)] = Field(
         description="base64 of the raw 32-byte Ed25519 public key"
     )
+    proof: Annotated[str, StringConstraints(max_length=100)] | None = Field(
+        default=None,
+        description="optional: base64 signature by the key over "
+        "transparency.registration.proof_digest; a key already registered gets its own device "
+        "back (with a new token) only with it, else 409",
+    )
 
 
 class AccountIn(BaseModel):
@@ -34,14 +40,13 @@ class AccountIn(BaseModel):
 
 @router.post("/devices", status_code=201)
 def register_device(body: DeviceIn, request: Request) -> dict[str, str]:
-    try:
-        signing.public_key_from_b64(body.public_key)
-    except signing.SigningError as exc:
-        raise ApiError(422, f"public_key: {exc}") from None
+    public_key = devices.canonical_key(body.public_key)
     server = request.app.state.server
     with server.write_lock, server.engine.begin() as conn:
-        account, token = create_account(conn, "device", body.name, public_key=body.public_key)
-    return {"device_id": account.id, "token": token}
+        device_id, token = devices.register(
+            conn, body.name, public_key, body.proof, signing.key_id(server.key)
+        )
+    return {"device_id": device_id, "token": token}
 
 
 @router.post("/accounts", status_code=201)

@@ -1,30 +1,35 @@
-"""Royalty statements as JSON or CSV."""
+"""Royalty statements as JSON or CSV, a page at a time (``statements.py``), served on the event
+loop (``inline.py``): a page is one index range read and one sum."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import Response
 
 from musicapp.server import statements
-from musicapp.server.auth import Caller
 from musicapp.server.errors import ApiError
 from musicapp.server.fastjson import FastJSONRoute
-from musicapp.server.fields import MAX_ID, parse_time
+from musicapp.server.fields import MAX_ID, MAX_TIME_TEXT, parse_time
+from musicapp.server.inline import InlineCaller
 
 router = APIRouter(prefix="/v1", tags=["statements"], route_class=FastJSONRoute)
 
 
 @router.get("/statements")
-def statement(
+async def statement(
     request: Request,
-    account: Caller,
+    account: InlineCaller,
     holder_id: str = Query(..., min_length=1, max_length=MAX_ID),
-    from_: str = Query(..., alias="from"),
-    to: str = Query(...),
+    from_: str = Query(..., alias="from", max_length=MAX_TIME_TEXT),
+    to: str = Query(..., max_length=MAX_TIME_TEXT),
     format: Literal["json", "csv"] = Query("json"),
-) -> Any:
+    cursor: str | None = Query(
+        None, max_length=1000, description="next_cursor of the previous page"
+    ),
+    limit: int = Query(statements.DEFAULT_LIMIT, ge=1, le=statements.MAX_LIMIT),
+) -> Response:
     if account.role != "admin" and not (
         account.role == "holder" and account.holder_id == holder_id
     ):
@@ -35,7 +40,9 @@ def statement(
     if end <= start:
         raise ApiError(422, f"to: {to} is not after from ({from_})")
     with request.app.state.server.engine.connect() as conn:
-        report = statements.statement(conn, holder_id, start, end)
+        report = statements.statement(conn, holder_id, start, end, cursor, limit)
     if format == "csv":
-        return PlainTextResponse(statements.to_csv(report), media_type="text/csv")
-    return report
+        # The cursor of the next page travels in a header: CSV has no place for it.
+        headers = {"X-Next-Cursor": report["next_cursor"]} if report["next_cursor"] else None
+        return Response(statements.to_csv(report), media_type="text/csv", headers=headers)
+    return Response(statements.to_json(report), media_type="application/json")

@@ -1,24 +1,30 @@
 """The ledger intake and its Certificate-Transparency-style log (RFC 9162 hashing).
 
 Each device has its own hash-chained stream (the local ledger's events, signed by the device);
-all streams feed one Merkle tree whose leaves are the 32-byte event hashes. Perfect subtree
-hashes are stored in ``merkle_nodes`` as leaves are appended (they never change), so a proof
-reads O(log n) rows however big the log grows. Every batch that adds leaves gets one signed
-tree head (STH), stored by size, so a receipt can be rebuilt identically when the same events
-are sent again.
+all streams feed one Merkle tree whose leaves are the 32-byte event hashes (``logtree.py``
+stores its subtree hashes). Every batch that adds leaves gets one signed tree head (STH), stored
+by size, so a receipt can be rebuilt identically when the same events are sent again.
 
-Appends are serialised (the caller holds the server's write lock, and ``log_state`` is read
-FOR UPDATE, which matters on PostgreSQL).
+An event is logged only when its signature and hash check, its payload is one statements can
+read (``payloads.py``), and neither its hash nor its event id is logged already, by any device
+(a cloned key or a copied data folder replaying events, or two events sharing an id). Its
+statement lines (``lines.py``) are written in the same transaction.
+
+Appends are serialised across threads by the server's write lock and across processes (several
+servers over one PostgreSQL database) by reading ``log_state`` FOR UPDATE first: whoever holds
+that row lock appends next and commits the leaves, nodes and signed head it computed from the
+size it read; the next one then reads the committed size.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from musicapp.ledger.canonical import (
     GENESIS_HASH,
@@ -26,61 +32,13 @@ from musicapp.ledger.canonical import (
     canonical_json,
     event_hash_from_json,
 )
-from musicapp.server import db
+from musicapp.server import db, lines
 from musicapp.server.auth import Account
 from musicapp.server.errors import ApiError
+from musicapp.server.logtree import DbNodes, Proofs
+from musicapp.server.payloads import PayloadError, bad_string, check_payload
 from musicapp.transparency import merkle, signing
 from musicapp.transparency.treehead import TreeHead
-
-
-class DbNodes:
-    """A merkle.NodeSource over ``merkle_nodes`` with a per-request cache and pending rows."""
-
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-        self.cache: dict[tuple[int, int], bytes] = {}
-        self.pending: list[tuple[int, int, bytes]] = []
-
-    def perfect(self, level: int, index: int) -> bytes:
-        key = (level, index)
-        found = self.cache.get(key)
-        if found is None:
-            row = self._conn.execute(
-                select(db.merkle_nodes.c.hash).where(
-                    db.merkle_nodes.c.level == level, db.merkle_nodes.c.idx == index
-                )
-            ).first()
-            if row is None:
-                raise LookupError(f"merkle node level {level} index {index} is missing")
-            found = bytes(row.hash)
-            self.cache[key] = found
-        return found
-
-    def append(self, index: int, leaf: bytes) -> None:
-        for level, idx, digest in merkle.nodes_completed_by(index, leaf, self.perfect):
-            self.cache[(level, idx)] = digest
-            self.pending.append((level, idx, digest))
-
-    def flush(self) -> None:
-        insert_rows(self._conn, "merkle_nodes", ("level", "idx", "hash"), self.pending)
-        self.pending = []
-
-
-def insert_rows(
-    conn: Connection, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
-) -> None:
-    """One executemany at the driver level.
-
-    For a batch of a thousand events SQLAlchemy's per-row parameter processing costs more than
-    the inserts themselves; both drivers take the plain tuples (bytes for blobs included).
-    """
-    if not rows:
-        return
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    conn.exec_driver_sql(
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})",
-        rows,
-    )
 
 
 def _sign_head(
@@ -114,7 +72,7 @@ def current_head(conn: Connection) -> TreeHead | None:
 
 def latest_head(conn: Connection, key: signing.Ed25519PrivateKey) -> TreeHead:
     """The signed head of the current log; signed (and stored) now if none exists for it yet."""
-    size = log_size(conn)
+    size = log_size(conn, for_update=True)  # another process may be signing the same size
     head = _head(conn, size)
     if head is None:
         head = _sign_head(conn, key, DbNodes(conn), size)
@@ -159,6 +117,7 @@ EVENT_COLUMNS = (
     "leaf_index",
     "received_at",
     "receipt_size",
+    "registry_seq",
 )
 
 
@@ -171,78 +130,8 @@ class _Stored:
     receipt_size: int
 
 
-class _Proofs:
-    """Inclusion proofs for many leaves (RFC 9162 §2.1.3.1 PATH), sharing subtree hashes.
-
-    The receipts of one batch are proofs in the same tree, whose siblings along the right edge
-    are the same non-perfect subtrees for every leaf; ``merkle.subtree_hash`` would rebuild them
-    for each proof. ``prepare`` builds the paths of a run of new leaves in one walk down the
-    tree, visiting each node above them once; ``path`` answers any other leaf (events sent
-    again, receipted by an older head) with ``merkle.inclusion_proof``'s walk over memoised
-    subtree hashes. The tests check every proof against ``merkle.verify_inclusion``; so does
-    each client.
-    """
-
-    def __init__(self, nodes: DbNodes) -> None:
-        self._nodes = nodes
-        self._memo: dict[tuple[int, int], str] = {}
-        self._ready: dict[tuple[int, int], list[str]] = {}  # (leaf index, tree size) -> path
-
-    def _subtree(self, start: int, end: int) -> str:
-        key = (start, end)
-        found = self._memo.get(key)
-        if found is None:
-            found = merkle.subtree_hash(self._nodes, start, end).hex()
-            self._memo[key] = found
-        return found
-
-    def prepare(self, lo: int, size: int) -> None:
-        """The paths of leaves lo..size-1 in the tree of ``size`` leaves, built in one walk."""
-
-        def walk(start: int, end: int) -> list[list[str]]:
-            # Paths, leaf side first, of the leaves of [start, end) that are >= lo.
-            if end - start == 1:
-                return [[]]
-            mid = start + (1 << ((end - start - 1).bit_length() - 1))
-            out: list[list[str]] = []
-            if lo < mid:
-                left = walk(start, mid)
-                sibling = self._subtree(mid, end)
-                for path in left:
-                    path.append(sibling)
-                out = left
-            right = walk(mid, end)
-            sibling = self._subtree(start, mid)
-            for path in right:
-                path.append(sibling)
-            return out + right
-
-        if lo < size:
-            for index, path in enumerate(walk(0, size), start=lo):
-                self._ready[(index, size)] = path
-
-    def path(self, index: int, size: int) -> list[str]:
-        ready = self._ready.get((index, size))
-        if ready is not None:
-            return ready
-        if not 0 <= index < size:
-            raise merkle.ProofError(f"leaf index {index} is not inside a tree of {size}")
-        out: list[str] = []
-        start, end, m = 0, size, index
-        while end - start > 1:
-            k = 1 << ((end - start - 1).bit_length() - 1)
-            if m < k:
-                out.append(self._subtree(start + k, end))
-                end = start + k
-            else:
-                out.append(self._subtree(start, start + k))
-                start, m = start + k, m - k
-        out.reverse()
-        return out
-
-
 def _receipt(
-    conn: Connection, proofs: _Proofs, device_id: str, ev: _Stored, heads: dict[int, TreeHead]
+    conn: Connection, proofs: Proofs, device_id: str, ev: _Stored, heads: dict[int, TreeHead]
 ) -> dict[str, Any]:
     head = heads.get(ev.receipt_size) or _head(conn, ev.receipt_size)
     assert head is not None, f"no signed head for size {ev.receipt_size}"
@@ -282,23 +171,34 @@ def _payload_json(payload: Any) -> str:
 def prepare(events: list[dict[str, Any]]) -> None:
     """Encode each payload canonically and compute each event hash; no I/O, no lock needed.
 
-    Sets ``payload_json`` and ``computed_hash`` (or ``payload_problem``) on each event dict, so
-    the route can do it while the signature workers run; ``append_events`` does it otherwise.
+    Sets ``payload_json`` and ``computed_hash`` (or ``payload_problem``), and
+    ``content_problem`` when the payload is not one the intake logs, on each event dict, so the
+    route can do it while the signature workers run; ``append_events`` does it otherwise.
     """
     for ev in events:
         try:
             ev["payload_json"] = _payload_json(ev["payload"])
+            ev["computed_hash"] = event_hash_from_json(
+                ev["seq"],
+                ev["event_id"],
+                ev["kind"],
+                ev["created_at"],
+                ev["payload_json"],
+                ev["prev_hash"],
+            )
         except CanonicalError as exc:
             ev["payload_problem"] = str(exc)
             continue
-        ev["computed_hash"] = event_hash_from_json(
-            ev["seq"],
-            ev["event_id"],
-            ev["kind"],
-            ev["created_at"],
-            ev["payload_json"],
-            ev["prev_hash"],
-        )
+        except UnicodeEncodeError as exc:  # a lone surrogate has no UTF-8 form to hash
+            where = bad_string(ev["payload"])
+            ev["payload_problem"] = where or (
+                f"{exc.object[exc.start]!r} in event_id, kind or created_at is not valid Unicode"
+            )
+            continue
+        try:
+            check_payload(ev["kind"], ev["payload"], len(ev["payload_json"]))
+        except PayloadError as exc:
+            ev["content_problem"] = str(exc)
 
 
 def _check_event(
@@ -330,18 +230,24 @@ def append_events(
     device: Account,
     events: list[dict[str, Any]],
     signatures_ok: list[bool] | None = None,
+    after_commit: list[Callable[[], None]] | None = None,
 ) -> tuple[list[dict[str, Any]], ApiError | None, dict[str, Any] | None]:
     """Check and append a batch; returns (receipts for the accepted prefix, the refusal or None,
     a consistency proof from the device's previous receipted head to the newest, or None).
 
     The accepted prefix is written even when a later event is refused, so the caller commits
     and then reports the refusal with the receipts so far. ``signatures_ok`` (one bool per
-    event, from ``sigcheck``) saves checking signatures here; None checks them inline.
+    event, from ``sigcheck``) saves checking signatures here; None checks them inline. The
+    caller runs ``after_commit``'s functions once the transaction has committed (sharing the
+    Merkle nodes it wrote with the process's other requests).
     """
     assert device.public_key is not None
     verifier = signing.Verifier(device.public_key)
-    size = log_size(conn, for_update=True)
+    size = log_size(conn, for_update=True)  # first: the lock that orders appends
+    registry_seq = db.snapshot_registry(conn)
     nodes = DbNodes(conn)
+    if after_commit is not None:
+        after_commit.append(nodes.publish)
     t = db.ledger_events.c
     head_row = conn.execute(
         select(t.seq, t.hash).where(t.device_id == device.id).order_by(t.seq.desc()).limit(1)
@@ -358,9 +264,11 @@ def append_events(
         existing = {
             r.seq: _Stored(r.seq, r.event_id, r.hash, r.leaf_index, r.receipt_size) for r in rows
         }
+    logged_ids, logged_hashes = _logged_elsewhere(conn, device.id, events)
 
     accepted: list[_Stored] = []
     new_rows: list[tuple[Any, ...]] = []
+    new_events: list[lines.Event] = []
     error: ApiError | None = None
     received = datetime.now(UTC).isoformat(timespec="microseconds")
     for i, ev in enumerate(events):
@@ -378,6 +286,10 @@ def append_events(
                 break
             accepted.append(old)
             continue
+        if last_seq == 0 and seq > 1 and _continues_logged(conn, seq, ev["prev_hash"]):
+            # A new stream may continue another's (the device's own, started over): its first
+            # event follows one already logged, which is not logged a second time.
+            last_seq, last_hash = seq - 1, ev["prev_hash"]
         if seq != last_seq + 1:
             error = ApiError(
                 409, f"event seq {seq}: out of order; the next expected seq is {last_seq + 1}"
@@ -390,13 +302,17 @@ def append_events(
                 f"({last_hash})",
             )
             break
-        try:
-            created = datetime.fromisoformat(ev["created_at"])
-        except ValueError:
-            error = ApiError(422, f"event seq {seq}: created_at is not an ISO-8601 time")
+        refusal = _content_problem(ev, logged_ids, logged_hashes)
+        if refusal is not None:
+            error = ApiError(refusal[0], f"event seq {seq}: {refusal[1]}")
             break
-        if created.tzinfo is None:
-            error = ApiError(422, f"event seq {seq}: created_at has no time zone")
+        created_utc = _utc(ev["created_at"])
+        if created_utc is None:
+            error = ApiError(
+                422,
+                f"event seq {seq}: created_at: {ev['created_at']!r} is not an ISO-8601 time "
+                f"with a zone in the years 1 to 9999 (UTC)",
+            )
             break
         stored = _Stored(seq, ev["event_id"], ev["hash"], size, -1)
         nodes.append(size, merkle.leaf_hash(bytes.fromhex(ev["hash"])))
@@ -409,7 +325,7 @@ def append_events(
                 ev["kind"],
                 ev["payload_json"],
                 ev["created_at"],
-                created.astimezone(UTC).isoformat(timespec="microseconds"),
+                created_utc,
                 ev["prev_hash"],
                 ev["hash"],
                 ev["signature"],
@@ -417,28 +333,110 @@ def append_events(
                 received,
             )
         )
+        new_events.append(
+            lines.Event(
+                device.id, seq, ev["event_id"], ev["kind"], ev["payload"], created_utc, registry_seq
+            )
+        )
+        logged_ids.add(ev["event_id"])
+        logged_hashes.add(ev["hash"])
         existing[seq] = stored
         accepted.append(stored)
         last_seq, last_hash = seq, ev["hash"]
 
     heads: dict[int, TreeHead] = {}
-    proofs = _Proofs(nodes)
+    proofs = Proofs(nodes)
     if new_rows:
         for stored in accepted:
             if stored.receipt_size == -1:
                 stored.receipt_size = size
         nodes.flush()
-        insert_rows(
+        db.insert_rows(
             conn,
             "ledger_events",
             EVENT_COLUMNS,
-            [(*row, size) for row in new_rows],
+            [(*row, size, registry_seq) for row in new_rows],
+        )
+        # The lines read the verifications they cite, this batch's included, from the table.
+        db.insert_rows(
+            conn,
+            "statement_lines",
+            lines.LINE_COLUMNS,
+            lines.compute(conn, new_events),  # Line is a tuple of the columns
         )
         conn.execute(update(db.log_state).where(db.log_state.c.id == 1).values(size=size))
         heads[size] = _sign_head(conn, key, nodes, size)
         proofs.prepare(size - len(new_rows), size)
     receipts = [_receipt(conn, proofs, device.id, s, heads) for s in accepted]
     return receipts, error, _consistency_since_previous(conn, nodes, device.id, seqs, accepted)
+
+
+def _continues_logged(conn: Connection, seq: int, prev_hash: str) -> bool:
+    """Whether an event with ``prev_hash`` at ``seq - 1`` is logged (under any device)."""
+    t = db.ledger_events.c
+    found = conn.execute(
+        select(t.seq).where(t.hash == prev_hash, t.seq == seq - 1).limit(1)
+    ).first()
+    return found is not None
+
+
+def _utc(created_at: str) -> str | None:
+    """The time in UTC as stored (fixed width, so text order is time order), or None."""
+    try:
+        created = datetime.fromisoformat(created_at)
+        if created.tzinfo is None:
+            return None
+        return created.astimezone(UTC).isoformat(timespec="microseconds")
+    except (ValueError, OverflowError):  # year 9999 at -05:00 is past year 9999 in UTC
+        return None
+
+
+def _lookups() -> tuple[Any, Any]:
+    t = db.ledger_events.c
+    columns = (t.device_id, t.seq, t.event_id, t.hash)
+    values = bindparam("values", expanding=True)
+    return select(*columns).where(t.event_id.in_(values)), select(*columns).where(
+        t.hash.in_(values)
+    )
+
+
+_BY_ID, _BY_HASH = _lookups()  # built once: SQLAlchemy compiles each once
+
+
+def _logged_elsewhere(
+    conn: Connection, device_id: str, events: list[dict[str, Any]]
+) -> tuple[set[str], set[str]]:
+    """(event ids, hashes) of the batch's events already logged other than as the same event
+    of this device at the same seq (an identical resend, which is answered, not refused)."""
+    ids, hashes = sorted({e["event_id"] for e in events}), sorted({e["hash"] for e in events})
+    by_seq = {(e["seq"], e["event_id"], e["hash"]) for e in events}
+    found_ids: set[str] = set()
+    found_hashes: set[str] = set()
+    for query, wanted in ((_BY_ID, ids), (_BY_HASH, hashes)):
+        for i in range(0, len(wanted), 500):
+            for r in conn.execute(query, {"values": wanted[i : i + 500]}):
+                if r.device_id == device_id and (r.seq, r.event_id, r.hash) in by_seq:
+                    continue
+                found_ids.add(r.event_id)
+                found_hashes.add(r.hash)
+    return found_ids, found_hashes
+
+
+def _content_problem(
+    ev: dict[str, Any], logged_ids: set[str], logged_hashes: set[str]
+) -> tuple[int, str] | None:
+    """(status, why) a new event (signature, hash and chain checked) may not be logged, or None."""
+    if ev["hash"] in logged_hashes:
+        # The same signed event from another device: a cloned key or a copied data folder.
+        return 409, (
+            f"this exact event (hash {ev['hash'][:16]}...) is already logged under another "
+            f"device; a copied data folder or device key cannot log it again"
+        )
+    if ev["event_id"] in logged_ids:
+        return 409, f"event_id: {ev['event_id']!r} is already logged; event ids are unique"
+    if "content_problem" in ev:
+        return 422, ev["content_problem"]
+    return None
 
 
 def _consistency_since_previous(

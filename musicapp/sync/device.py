@@ -60,6 +60,21 @@ class DeviceKey:
         return self._sign(bytes.fromhex(hex_hash))
 
 
+def retire_key(data_dir: Path, archive_dir: Path, stamp: str) -> Path | None:
+    """Move the device key into ``archive_dir`` (0600 there); the next sync makes a new one.
+
+    A key registers once with a server, so a fresh device stream needs a fresh key. The old key
+    is kept, not deleted: it signed what the old stream holds."""
+    path = Path(data_dir) / KEY_FILE
+    if not path.exists():
+        return None
+    private_dir(archive_dir)
+    target = archive_dir / f"device-{stamp}.key"
+    os.replace(path, target)
+    private_file(target)
+    return target
+
+
 def _create(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     raw = Ed25519PrivateKey.generate().private_bytes_raw()

@@ -34,7 +34,7 @@ import httpx
 from musicapp.core import InvalidInput
 from musicapp.jobs import CancelToken, FunctionJob, Progress, ProgressCallback, no_progress
 from musicapp.sync import policy, recovery, upload
-from musicapp.sync.device import DeviceKey
+from musicapp.sync.device import DeviceKey, retire_key
 from musicapp.sync.errors import SyncError
 from musicapp.sync.feed import FeedApplier, consent_from_feed, verify_page
 from musicapp.sync.http import START_OVER, RetryingHTTP, detail, json_object
@@ -42,6 +42,7 @@ from musicapp.sync.receipts import ReceiptChecker
 from musicapp.sync.state import SyncState, effective_server_url
 from musicapp.sync.upload import MAX_BATCH
 from musicapp.transparency import signing
+from musicapp.transparency.registration import proof_digest
 
 if TYPE_CHECKING:
     from musicapp.catalog.store import CatalogStore
@@ -159,7 +160,16 @@ class SyncEngine(RetryingHTTP):
 
         Returns the archive's path. See ``SyncState.start_over``.
         """
+        logged = recovery.logged_prefix(self.ledger, self.state)
+        server_key = self.state.get("server_key")
         archive = self.state.start_over()
+        # A key registers once, so the new stream needs a new key; the old one is archived.
+        retire_key(self.settings.data_dir, archive.parent, archive.stem.removeprefix("sync-"))
+        self._key = None
+        if logged is not None and server_key:
+            # The same server (same key) already logged this ledger up to there: the new
+            # stream continues after it instead of sending those events a second time.
+            self.state.set_stream_base(server_key, *logged)
         self._receipts = None
         self._feed_verifier = None
         log.info("sync: started over; the previous state is archived in %s", archive)
@@ -262,6 +272,9 @@ class SyncEngine(RetryingHTTP):
                 json_body={
                     "name": f"musicapp on {platform.node() or 'this computer'}",
                     "public_key": self.key.public_key_b64,
+                    # This device's own registration again (an answer lost on the way, a
+                    # start over) gets its device back: the server refuses the key otherwise.
+                    "proof": self.key.sign_event_hash(self._registration_proof().hex()),
                 },
                 auth=False,
             ),
@@ -269,6 +282,10 @@ class SyncEngine(RetryingHTTP):
         )
         self.state.set("device_id", str(body["device_id"]))
         self.state.set("token", str(body["token"]))
+
+    def _registration_proof(self) -> bytes:
+        raw = base64.b64decode(self.state.get("server_key") or "")
+        return proof_digest(hashlib.sha256(raw).hexdigest(), self.key.public_key_b64)
 
     # -- pull ----------------------------------------------------------------------------------
 

@@ -7,8 +7,9 @@ forever on the same conflict or, worse, sends nothing and says "pushed 0". So be
 is pushed, the event at the last receipted seq is compared with its receipt (the stored hash,
 and the hash recomputed from the event's contents), and the ledger's own damage check runs; a
 409 from the server is explained the same way. Each message says what differs, that nothing
-was sent or lost, and how to go on: start over, which sends this ledger as a new stream and
-keeps the old receipts in an archive.
+was sent or lost, and how to go on: start over, which registers a new device whose stream
+continues after the last event the server logged as it is here (``logged_prefix``), so nothing
+is counted twice, and keeps the old receipts and key in an archive.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ if TYPE_CHECKING:
 def start_over_hint(ledger: Ledger) -> str:
     cmd = f"musicapp sync --start-over{ledger.cli_args}"
     return (
-        f"To send this ledger to the server as a new stream (the old receipts are kept in "
-        f"sync-archive/), start over: `{cmd}` or Sync settings → Start over"
+        f"To send this ledger's other events to the server as a new device stream (the old "
+        f"receipts are kept in sync-archive/), start over: `{cmd}` or Sync settings → Start "
+        f"over"
     )
 
 
@@ -120,3 +122,25 @@ def explain_conflict(detail: str, first_seq: int, last_seq: int, ledger: Ledger)
             f"{start_over_hint(ledger)}"
         )
     return f"{said}. {start_over_hint(ledger)}"
+
+
+def logged_prefix(ledger: Ledger, state: SyncState) -> tuple[int, str] | None:
+    """(seq, hash) of the newest local event the server receipted as it is here, or None.
+
+    Events chain by hash, so a receipt matching the local event at a seq covers every event
+    before it too; the matching seqs are a prefix, found by bisection. Start over continues
+    from there: what this server logged already is not sent again (it would be counted twice).
+    """
+    lo, hi, found = 1, state.last_receipted_seq(), None
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        local = _event_at(ledger, mid)
+        if (
+            local is not None
+            and local.hash == state.receipted_hash(mid)
+            and _recomputed(local) == local.hash
+        ):
+            found, lo = (mid, local.hash), mid + 1
+        else:
+            hi = mid - 1
+    return found

@@ -189,7 +189,8 @@ class SyncState:
         receipts and tree head, the feed cursor. Returns the archive's path.
 
         For a new server, or one that no longer knows this device: the next sync registers
-        again, pulls the whole feed and sends the whole ledger. Nothing is lost: the archive
+        again, pulls the whole feed and sends the ledger (after the stream base, when the same
+        server logged part of it already). Nothing is lost: the archive
         (a consistent copy made with SQLite's backup API) keeps the old receipts, which remain
         evidence of what the old server logged. The settings dialog's choices are kept.
         """
@@ -221,7 +222,28 @@ class SyncState:
     def last_receipted_seq(self) -> int:
         with self._lock:
             row = self._db.execute("SELECT MAX(seq) FROM receipts").fetchone()
-        return int(row[0] or 0)
+        seq = int(row[0] or 0)
+        if seq == 0 and (base := self._stream_base()) is not None:
+            return base[0]
+        return seq
+
+    def set_stream_base(self, server_key: str, seq: int, event_hash: str) -> None:
+        """After a start over: the server with ``server_key`` logged this ledger up to ``seq``
+        (``event_hash``) under the old device stream; the new stream continues from there."""
+        self.set(
+            "stream_base", json.dumps({"server_key": server_key, "seq": seq, "hash": event_hash})
+        )
+
+    def _stream_base(self) -> tuple[int, str] | None:
+        """(seq, hash) the stream starts after, when the pinned server is the one that logged
+        them; None for a new server (which gets the whole ledger)."""
+        text = self.get("stream_base")
+        if not text:
+            return None
+        base = json.loads(text)
+        if base.get("server_key") != self.get("server_key"):
+            return None
+        return int(base["seq"]), str(base["hash"])
 
     def store_receipts(self, rows: list[tuple[int, str, str, dict[str, Any]]]) -> None:
         """(seq, event id, event hash, receipt) rows, in one transaction; re-storing is a no-op."""
@@ -245,12 +267,16 @@ class SyncState:
         return None if row is None else dict(json.loads(row[0]))
 
     def receipted_hash(self, seq: int) -> str | None:
-        """The event hash the server receipted at ``seq``, or None."""
+        """The event hash the server receipted at ``seq`` (or logged there under this folder's
+        previous device stream: the stream base), or None."""
         with self._lock:
             row = self._db.execute(
                 "SELECT event_hash FROM receipts WHERE seq = ?", (seq,)
             ).fetchone()
-        return None if row is None else str(row[0])
+        if row is None:
+            base = self._stream_base()
+            return base[1] if base is not None and base[0] == seq else None
+        return str(row[0])
 
     def receipt_count(self) -> int:
         with self._lock:

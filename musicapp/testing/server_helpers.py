@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import secrets
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +15,7 @@ import httpx
 from fastapi.testclient import TestClient
 
 from musicapp.ledger import Ledger
+from musicapp.ledger.canonical import GENESIS_HASH, event_hash_from_json
 from musicapp.server.auth import create_account
 from musicapp.transparency import signing
 
@@ -32,6 +36,71 @@ SONG_B: dict[str, Any] = {
 }
 
 
+def generation_payload(
+    use: str,
+    shares: list[tuple[str, float]],
+    verification_id: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A generation payload of the form the studio logs (``Studio.generate``), small: one
+    reference per (song id, share), the song ``@user`` being the user's own audio."""
+    refs = [s for s, _ in shares if s != "@user"]
+    out: dict[str, Any] = {
+        "request": {
+            "use": use,
+            "references": [{"song_id": s, "level": "song", "weight": 1.0} for s in refs],
+        },
+        "provenance": {
+            "engine": "concat",
+            "notes": [],
+            "shares": [
+                {"reference": -1 if s == "@user" else refs.index(s), "song_id": s, "share": x}
+                for s, x in shares
+            ],
+        },
+        **extra,
+    }
+    if verification_id is not None:
+        out["verification_event_id"] = verification_id
+    return out
+
+
+def verification_payload(
+    use: str, versions: dict[str, dict[str, int]], cache: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A verification payload (``Studio.verify``): allowed, one decision per song with the
+    consent versions relied on, and the consent cache (fresh from a server by default)."""
+    return {
+        "use": use,
+        "allowed": True,
+        "decisions": [
+            {
+                "reference": {"song_id": song, "level": "song"},
+                "allowed": True,
+                "reasons": [],
+                "consent_versions": held,
+                "alternatives": [],
+            }
+            for song, held in versions.items()
+        ],
+        "consent_cache": cache if cache is not None else consent_cache(60.0),
+    }
+
+
+def consent_cache(age_s: float, **changes: Any) -> dict[str, Any]:
+    """The ``consent_cache`` a verification records: pulled from a server ``age_s`` ago."""
+    pulled = datetime.now(UTC) - timedelta(seconds=age_s)
+    return {
+        "local_only": False,
+        "server_url": "https://rights.example",
+        "ttl_s": 86400.0,
+        "last_pull_at": pulled.isoformat(),
+        "cache_age_s": age_s,
+        "clock_offset_s": 0.0,
+        **changes,
+    }
+
+
 @dataclass
 class Device:
     id: str
@@ -43,6 +112,39 @@ class Device:
         """The local ledger's events in the upload form, signed with this device's key."""
         chosen = events if events is not None else list(self.ledger.events())
         return [signed(e, self.key) for e in chosen]
+
+
+def raw_chain(
+    key: signing.Ed25519PrivateKey,
+    items: list[tuple[str, Any]],
+    first_seq: int = 1,
+    prev_hash: str = GENESIS_HASH,
+    created_at: str | None = None,
+) -> list[dict[str, Any]]:
+    """Signed upload dicts for (kind, payload) items chained from ``prev_hash``, built without a
+    local Ledger, so payloads it would refuse (NaN, 10**400 shares) can be sent as an attacker
+    would; hashed over the payload's JSON text as json.dumps writes it (NaN included)."""
+    out = []
+    for offset, (kind, payload) in enumerate(items):
+        seq = first_seq + offset
+        event_id = f"raw-{secrets.token_hex(8)}"
+        ts = created_at or datetime.now(UTC).isoformat()
+        text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        digest = event_hash_from_json(seq, event_id, kind, ts, text, prev_hash)
+        out.append(
+            {
+                "seq": seq,
+                "event_id": event_id,
+                "kind": kind,
+                "payload": payload,
+                "created_at": ts,
+                "prev_hash": prev_hash,
+                "hash": digest,
+                "signature": signing.sign(key, bytes.fromhex(digest)),
+            }
+        )
+        prev_hash = digest
+    return out
 
 
 def signed(event: Any, key: signing.Ed25519PrivateKey) -> dict[str, Any]:

@@ -31,12 +31,14 @@ class ServerProcess:
         port: int | None = None,
         database_url: str | None = None,
         write_limit: int | None = None,  # write requests/s and burst; None: the server's own
+        workers: int = 1,  # serve --workers (more than 1 needs PostgreSQL)
     ) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.database_url = database_url
         self.write_limit = write_limit
+        self.workers = workers
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
@@ -54,6 +56,8 @@ class ServerProcess:
         cmd = [*self._base(), "serve", "--port", str(self.port)]
         if self.write_limit is not None:
             cmd += ["--write-rate", str(self.write_limit), "--write-burst", str(self.write_limit)]
+        if self.workers != 1:
+            cmd += ["--workers", str(self.workers)]
         with (self.data_dir / f"server-{self.starts}.log").open("wb") as log:
             self.proc = subprocess.Popen(
                 cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

@@ -91,10 +91,10 @@ class SyncSettingsDialog(QDialog):
     """Server URL and consent TTL, saved in the sync state file (the app has no settings file).
 
     ``start_over`` (``SyncController.start_over``: a job on the serial server lane) archives the
-    sync state and forgets the server, so the next sync registers again and sends the whole
-    ledger. The dialog offers it when the
-    URL changes away from the server this folder synced with, and as a button for a server that
-    no longer knows this device.
+    sync state and forgets the server, so the next sync registers a new device and sends what
+    the server has not logged yet (a new server: the whole ledger). The dialog offers it when
+    the URL changes away from the server this folder synced with, and as a button for a server
+    that no longer knows this device.
     """
 
     def __init__(
@@ -142,8 +142,9 @@ class SyncSettingsDialog(QDialog):
             "Start over…", QDialogButtonBox.ButtonRole.ActionRole
         )
         self.start_over_button.setToolTip(
-            "Register with the server again and send it the whole ledger (the old receipts "
-            "are kept in an archive): for a server that no longer knows this device"
+            "Register with the server as a new device and send it what it has not logged yet "
+            "(the old receipts and key are kept in an archive): for a server that no longer "
+            "knows this device, or a data folder restored from a backup"
         )
         self.start_over_button.setEnabled(start_over is not None and self._bound() is not None)
         self.start_over_button.clicked.connect(self._start_over_clicked)
@@ -165,15 +166,17 @@ class SyncSettingsDialog(QDialog):
         self._start_over()
         self.start_over_button.setEnabled(False)
         self.problem.setText(
-            "Starting over: the next sync registers again and sends the whole ledger. "
-            "The old sync state is archived in sync-archive/ in the data folder."
+            "Starting over: the next sync registers a new device and sends what the server "
+            "has not logged yet. The old sync state is archived in sync-archive/ in the data "
+            "folder."
         )
 
     def _start_over_clicked(self) -> None:
         if self.confirm(
             "Start over with the rights server?",
-            "The next sync registers this computer with the server again and sends it the "
-            "whole ledger. The receipts from before are kept in an archive in the data folder.",
+            "The next sync registers this computer with the server as a new device and sends "
+            "it every event it has not logged yet. The receipts from before are kept in an "
+            "archive in the data folder.",
         ):
             self._do_start_over()
 

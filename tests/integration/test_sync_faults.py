@@ -27,6 +27,7 @@ from musicapp.config import Settings
 from musicapp.ledger import Ledger
 from musicapp.ledger.canonical import canonical_bytes
 from musicapp.sync.engine import SyncEngine, SyncError
+from musicapp.testing.server_helpers import generation_payload
 from musicapp.testing.server_process import ServerProcess
 from musicapp.transparency import merkle
 
@@ -99,10 +100,11 @@ class FaultyTransport(httpx.BaseTransport):
 
 def _fill(ledger: Ledger, n: int) -> None:
     for i in range(n):
-        ledger.append(
-            "generation" if i % 3 else "verification",
-            {"i": i, "use": "private", "note": "x" * (i % 11)},
-        )
+        if i % 3:
+            payload = generation_payload("private", [("song-a", 1.0)], note="x" * (i % 11), i=i)
+        else:
+            payload = {"i": i, "use": "private", "note": "x" * (i % 11)}
+        ledger.append("generation" if i % 3 else "verification", payload)
 
 
 def test_sync_survives_server_kills_and_a_faulty_network(tmp_path: Path) -> None:

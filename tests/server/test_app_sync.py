@@ -100,7 +100,9 @@ def test_a_ledger_damaged_outside_the_app_is_named_when_the_server_cannot_read_t
     assert f"event seq {damaged} has an unreadable payload" in said.out + said.err
 
 
-def test_start_over_registers_again_and_sends_the_whole_ledger(live_server, demo_data_dir, capsys):
+def test_start_over_with_the_same_server_registers_a_new_device_and_sends_nothing_twice(
+    live_server, demo_data_dir, capsys
+):
     from musicapp.ledger import Ledger
 
     base = ["--data-dir", str(demo_data_dir), "--server", live_server.url]
@@ -110,9 +112,20 @@ def test_start_over_registers_again_and_sends_the_whole_ledger(live_server, demo
         total = ledger.count()
     code, first = run(capsys, "sync", *base)
     assert code == 0 and first["pushed"] == total
+    old_key = (demo_data_dir / "device.key").read_bytes()
     code = main(["sync", "--start-over", *base, "--json", "--no-progress"])
     said = capsys.readouterr()
     assert code == 0 and "archived in" in said.err
     again = json.loads(said.out)
-    assert again["pushed"] == total and again["pending"] == 0  # a new device stream, complete
+    # A new device (a key registers once; the old key is archived) whose stream continues
+    # after the events this server logged already: none is sent, or counted, twice.
+    assert (again["pushed"], again["pending"]) == (0, 0)
+    assert (demo_data_dir / "device.key").read_bytes() != old_key
+    assert [p.read_bytes() for p in (demo_data_dir / "sync-archive").glob("device-*.key")] == [
+        old_key
+    ]
+    with Ledger(demo_data_dir / "ledger.sqlite") as ledger:
+        ledger.append("verification", {"i": 4})
+    code, later = run(capsys, "sync", *base)
+    assert code == 0 and (later["pushed"], later["pending"]) == (1, 0)
     assert list((demo_data_dir / "sync-archive").glob("sync-*.sqlite"))

@@ -63,7 +63,9 @@ def test_cli_statement_is_the_one_the_api_serves(live_server: LiveServer) -> Non
             assert json.loads(done.stdout) == served.json()
         else:
             assert done.stdout.splitlines() == served.text.splitlines()
-            assert done.stdout.startswith("event_id,song_id,use,share,split,price,amount")
+            assert done.stdout.startswith(
+                "event_id,song_id,use,share,split,price_version,price,amount,flags"
+            )
     backwards = live_server.cli(
         "statement", "h-ann", "--from", period["to"], "--to", period["from"]
     )

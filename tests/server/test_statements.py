@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from musicapp.testing.server_helpers import Env
+from musicapp.testing.server_helpers import Env, generation_payload, verification_payload
 
 
 def _consent(env: Env, token: str, holder: str, prices: dict[str, float]) -> int:
@@ -33,35 +33,16 @@ def test_statement_amounts_by_hand_and_csv_agrees(env: Env) -> None:
     _consent(env, env.label, "h-label", {"commercial": 0.05})
     device = env.device()
     verification = device.ledger.append(
-        "verification",
-        {
-            "use": "commercial",
-            "allowed": True,
-            "decisions": [
-                {"reference": {"song_id": "song-a"}, "consent_versions": {"h-ann": 1}},
-            ],
-        },
+        "verification", verification_payload("commercial", {"song-a": {"h-ann": 1}})
     )
     # Ann raises her prices after that verification: the generation still pays version 1's.
     _consent(env, env.ann, "h-ann", {"commercial": 0.20, "non_commercial": 0.02})
-    shares = [
-        {"reference": 0, "song_id": "song-a", "share": 0.75},
-        {"reference": 1, "song_id": "song-b", "share": 0.25},
-    ]
     first = device.ledger.append(
         "generation",
-        {
-            "request": {"use": "commercial"},
-            "verification_event_id": verification.id,
-            "provenance": {"shares": shares},
-        },
+        generation_payload("commercial", [("song-a", 0.75), ("song-b", 0.25)], verification.id),
     )
     second = device.ledger.append(
-        "generation",
-        {
-            "request": {"use": "non_commercial"},
-            "provenance": {"shares": [{"reference": 0, "song_id": "song-a", "share": 1.0}]},
-        },
+        "generation", generation_payload("non_commercial", [("song-a", 1.0)])
     )
     r = env.post("/v1/ledger/events", device.token, {"events": device.upload_dicts()})
     assert r.status_code == 200, r.text
@@ -73,10 +54,14 @@ def test_statement_amounts_by_hand_and_csv_agrees(env: Env) -> None:
     }
     ann = env.get("/v1/statements", env.ann, holder_id="h-ann", **period).json()
     assert ann["currency"] == "EUR"
-    lines = [(x["event_id"], x["song_id"], x["use"], x["price"]) for x in ann["lines"]]
+    lines = [
+        (x["event_id"], x["song_id"], x["use"], x["price_version"], x["price"], x["flags"])
+        for x in ann["lines"]
+    ]
     assert lines == [
-        (first.id, "song-a", "commercial", 0.10),  # the version relied on
-        (second.id, "song-a", "non_commercial", 0.02),  # no verification cited: current
+        (first.id, "song-a", "commercial", 1, 0.10, []),  # the version relied on
+        # No verification cited: the version in force when it was received, and a flag.
+        (second.id, "song-a", "non_commercial", 2, 0.02, ["unverified", "version_not_cited"]),
     ]
     assert ann["lines"][0]["amount"] == pytest.approx(0.75 * 0.6 * 0.10)
     assert ann["lines"][1]["amount"] == pytest.approx(1.0 * 0.6 * 0.02)
@@ -97,6 +82,7 @@ def test_statement_amounts_by_hand_and_csv_agrees(env: Env) -> None:
         assert row["song_id"] == line["song_id"] and row["use"] == line["use"]
         for col in ("share", "split", "price", "amount"):
             assert float(row[col]) == line[col]
+        assert (row["flags"].split(";") if row["flags"] else []) == line["flags"]
 
     before = {"from": "2020-01-01T00:00:00+00:00", "to": "2021-01-01T00:00:00+00:00"}
     assert env.get("/v1/statements", env.ann, holder_id="h-ann", **before).json()["lines"] == []
