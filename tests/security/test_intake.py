@@ -323,6 +323,14 @@ def test_a_public_key_registers_once_and_only_its_holder_gets_its_device_back(en
     assert mine.status_code == 201 and mine.json()["device_id"] == device.id
     assert env.get("/v1/log/sth", mine.json()["token"]).status_code == 200
     assert env.get("/v1/log/sth", device.token).status_code == 401  # the old one is replaced
+    # An administrator's revocation holds: proving the key does not bring the device back.
+    r = env.post(f"/v1/accounts/{device.id}/revoke", env.admin, {})
+    assert r.status_code == 200, r.text
+    again = _register(env, public, signing.sign(device.key, digest))
+    assert again.status_code == 403 and "revoked" in again.json()["detail"]
+    assert env.get("/v1/log/sth", mine.json()["token"]).status_code == 401
+    history = env.get(f"/v1/accounts/{device.id}", env.admin).json()["tokens"]
+    assert [t["action"] for t in history] == ["issued", "rotated", "revoked"]
 
 
 def test_events_logged_under_another_device_are_refused_and_counted_once(env: Env) -> None:
