@@ -299,12 +299,6 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
-            import os as _os
-
-            if _os.environ.get("MMAP"):
-                cur.execute(f"PRAGMA mmap_size={_os.environ['MMAP']}")
-            if _os.environ.get("CACHE"):
-                cur.execute(f"PRAGMA cache_size={_os.environ['CACHE']}")
             cur.close()
 
         return engine

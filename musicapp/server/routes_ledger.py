@@ -19,7 +19,6 @@ from musicapp.server.inline import InlineCaller
 
 router = APIRouter(prefix="/v1", tags=["ledger and log"], route_class=FastJSONRoute)
 
-_STATS: list = []
 HEX64 = r"^[0-9a-f]{64}$"
 BASE64 = r"^[A-Za-z0-9+/]+={0,2}$"
 
@@ -70,23 +69,9 @@ def upload(body: BatchIn, request: Request, account: Caller) -> Response:
     translog.prepare(events)  # payload encoding and event hashes while the workers check
     signatures_ok = answers()
     committed: list[Callable[[], None]] = []
-    import time as _t
-
-    with server.write_lock:
-        t0 = _t.perf_counter()
-        with server.engine.begin() as conn:
-            receipts, error, proof = translog.append_events(
-                conn, server.key, account, events, signatures_ok, committed
-            )
-            t1 = _t.perf_counter()
-        t2 = _t.perf_counter()
-    global _STATS
-    _STATS.append((t1 - t0, t2 - t1))
-    if len(_STATS) % 50 == 0:
-        a = sorted(x[0] for x in _STATS)
-        b = sorted(x[1] for x in _STATS)
-        open("/tmp/intake-scratch/append-times.txt", "a").write(
-            f"n {len(a)} work p50 {a[len(a) // 2] * 1000:.1f} p90 {a[int(len(a) * 0.9)] * 1000:.1f} commit p50 {b[len(b) // 2] * 1000:.1f} p90 {b[int(len(b) * 0.9)] * 1000:.1f}\n"
+    with server.write_lock, server.engine.begin() as conn:
+        receipts, error, proof = translog.append_events(
+            conn, server.key, account, events, signatures_ok, committed
         )
     for publish in committed:
         publish()
