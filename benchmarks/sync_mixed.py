@@ -204,6 +204,11 @@ def run_load(server: ServerProcess, admin: str, seconds: float, clients: int, ra
         ]
         cursor, mine, problems = 0, {k: [] for k in kinds}, []
         interval = clients / rate if rate else 0.0
+        # A fresh connection: preparing the batches can outlast the server's keep-alive (5 s),
+        # and a request on a connection the server closed meanwhile fails for the client's
+        # reason, not the server's.
+        conn.close()
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
         gate.wait()
         time.sleep(max(0.0, begin[0] - time.perf_counter()))
         due = begin[0] + rng.random() * interval
