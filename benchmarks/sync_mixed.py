@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from musicapp.ledger.canonical import GENESIS_HASH, event_hash_from_json
+from musicapp.testing.server_fixtures import reset_postgres
 from musicapp.testing.server_process import ServerProcess
 from musicapp.transparency import signing
 
@@ -350,16 +351,3 @@ def rows(
         )
         if mixed.errors:
             print(f"  first errors: {mixed.errors[:3]}")
-
-
-def reset_postgres(url: str) -> None:
-    from sqlalchemy import MetaData
-
-    from musicapp.server.db import make_engine
-    from musicapp.server.settings import ServerSettings
-
-    engine = make_engine(ServerSettings(Path("."), url).resolved_database_url())
-    meta = MetaData()
-    meta.reflect(engine)
-    meta.drop_all(engine)
-    engine.dispose()

@@ -48,7 +48,7 @@ def _postgres_url(role: str) -> str:
     return base.set(database=name).render_as_string(hide_password=False)
 
 
-def _reset_postgres(url: str) -> None:
+def reset_postgres(url: str) -> None:
     from musicapp.server.db import make_engine
 
     engine = make_engine(ServerSettings(Path("."), url).resolved_database_url())
@@ -63,7 +63,7 @@ def database_url(request: pytest.FixtureRequest) -> str | None:
     if request.param == "sqlite":
         return None
     url = _postgres_url("app")
-    _reset_postgres(url)
+    reset_postgres(url)
     return url
 
 
@@ -87,7 +87,7 @@ def live_server(
     url = None
     if request.param == "postgres":
         url = _postgres_url("live")
-        _reset_postgres(url)
+        reset_postgres(url)
     data_dir = tmp_path_factory.mktemp("live-server")
     with ServerProcess(data_dir, database_url=url) as server:
         yield LiveServer(server.url, data_dir, url)

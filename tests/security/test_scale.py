@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from musicapp.ledger import Ledger
 from musicapp.ledger.canonical import canonical_bytes
-from musicapp.testing.server_fixtures import PG_ENV, _postgres_url, _reset_postgres
+from musicapp.testing.server_fixtures import PG_ENV, _postgres_url, reset_postgres
 from musicapp.testing.server_helpers import SONG_A, Env, auth, generation_payload, signed
 from musicapp.testing.server_process import ServerProcess
 from musicapp.transparency import merkle, signing
@@ -52,7 +52,7 @@ def test_two_server_processes_over_one_postgres_keep_one_log(tmp_path: Path) -> 
     """A `serve --workers 2` and a second server with the same key, behind two ports, take
     uploads from four devices at once: every receipt verifies against the final tree head."""
     url = _postgres_url("scale")
-    _reset_postgres(url)
+    reset_postgres(url)
     first = ServerProcess(tmp_path / "a", database_url=url, write_limit=100_000, workers=2)
     second = ServerProcess(tmp_path / "b", database_url=url, write_limit=100_000)
     with first:
