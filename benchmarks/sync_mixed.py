@@ -188,8 +188,12 @@ def run_load(server: ServerProcess, admin: str, seconds: float, clients: int, ra
     """``clients`` threads for ``seconds``; ``rate`` requests/s in all (0: closed loop)."""
     out = Mixed(latencies={k: [] for k, _ in MIX})
     lock = threading.Lock()
-    gate = threading.Barrier(clients + 1)
     begin = [0.0]
+    # The schedule starts once every client has prepared its batches (the barrier's action
+    # runs before any party is released), so no client starts with a backlog.
+    gate = threading.Barrier(
+        clients + 1, action=lambda: begin.__setitem__(0, time.perf_counter() + 0.5)
+    )
     kinds = [k for k, _ in MIX]
     weights = [w for _, w in MIX]
 
@@ -293,7 +297,6 @@ def run_load(server: ServerProcess, admin: str, seconds: float, clients: int, ra
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
     for t in threads:
         t.start()
-    begin[0] = time.perf_counter() + 0.5
     gate.wait()
     for t in threads:
         t.join()

@@ -2,7 +2,8 @@
 
 The app owns one ``Server`` (engine, signing key, write lock) on ``app.state.server``. Writes
 run under one process-wide lock: SQLite allows one writer anyway, and the Merkle log must
-append in one order.
+append in one order. A write runs on the event loop when the lock is free
+(``writes.run_write``).
 
 Every answer to a refused request is ``{"detail": "<field>: <what is wrong>"}`` with a 4xx, and
 no error body carries more of the caller's input than a short excerpt (``core.times.excerpt``): a
@@ -49,6 +50,7 @@ class Server:
     key: signing.Ed25519PrivateKey
     write_lock: threading.Lock
     signatures: SignatureChecker
+    inline_writes: bool = True  # writes.run_write: on the event loop when the lock is free
 
     def close(self) -> None:
         self.signatures.close()

@@ -12,6 +12,7 @@ from musicapp.server.auth import Caller, create_account, require_role
 from musicapp.server.errors import ApiError
 from musicapp.server.fastjson import FastJSONRoute
 from musicapp.server.fields import MAX_ID, Id, Name
+from musicapp.server.writes import run_write
 from musicapp.transparency import signing
 
 router = APIRouter(prefix="/v1", tags=["accounts"], route_class=FastJSONRoute)
@@ -39,24 +40,27 @@ class AccountIn(BaseModel):
 
 
 @router.post("/devices", status_code=201)
-def register_device(body: DeviceIn, request: Request) -> dict[str, str]:
+async def register_device(body: DeviceIn, request: Request) -> dict[str, str]:
     public_key = devices.canonical_key(body.public_key)
     server = request.app.state.server
-    with server.write_lock, server.engine.begin() as conn:
-        device_id, token = devices.register(
+    device_id, token = await run_write(
+        server,
+        lambda conn: devices.register(
             conn, body.name, public_key, body.proof, signing.key_id(server.key)
-        )
+        ),
+    )
     return {"device_id": device_id, "token": token}
 
 
 @router.post("/accounts", status_code=201)
-def make_account(body: AccountIn, request: Request, account: Caller) -> dict[str, str]:
+async def make_account(body: AccountIn, request: Request, account: Caller) -> dict[str, str]:
     require_role(account, "admin")
-    server = request.app.state.server
-    with server.write_lock, server.engine.begin() as conn:
-        made, token = create_account(
+    made, token = await run_write(
+        request.app.state.server,
+        lambda conn: create_account(
             conn, body.role, body.name, holder_id=body.holder_id, by=account.id
-        )
+        ),
+    )
     return {"account_id": made.id, "token": token}
 
 
@@ -94,26 +98,27 @@ def _own_or_admin(account: auth.Account, account_id: str, what: str) -> None:
 
 
 @router.post("/accounts/{account_id}/rotate", status_code=201)
-def rotate(account_id: AccountId, request: Request, account: Caller) -> dict[str, str]:
+async def rotate(account_id: AccountId, request: Request, account: Caller) -> dict[str, str]:
     """A new token for the account (its own, or any as admin); the old one stops working now.
 
     An admin rotating a revoked account's token gives it a working token again.
     """
     _own_or_admin(account, account_id, "rotate")
-    server = request.app.state.server
     old = auth.bearer_token(request) if account.id == account_id else None
-    with server.write_lock, server.engine.begin() as conn:
-        token = auth.rotate_token(conn, account_id, account.id, old_token=old)
+    token = await run_write(
+        request.app.state.server,
+        lambda conn: auth.rotate_token(conn, account_id, account.id, old_token=old),
+    )
     return {"account_id": account_id, "token": token}
 
 
 @router.post("/accounts/{account_id}/revoke")
-def revoke(account_id: AccountId, request: Request, account: Caller) -> dict[str, str]:
+async def revoke(account_id: AccountId, request: Request, account: Caller) -> dict[str, str]:
     """Revoke the account's token (its own, or any as admin); it gets 401 from now on."""
     _own_or_admin(account, account_id, "revoke")
-    server = request.app.state.server
-    with server.write_lock, server.engine.begin() as conn:
-        at = auth.revoke_token(conn, account_id, account.id)
+    at = await run_write(
+        request.app.state.server, lambda conn: auth.revoke_token(conn, account_id, account.id)
+    )
     return {"account_id": account_id, "revoked_at": at}
 
 

@@ -13,6 +13,8 @@ from musicapp.server import registry
 from musicapp.server.auth import Caller, require_role
 from musicapp.server.fastjson import FastJSONRoute
 from musicapp.server.fields import MAX_DB_INT, MAX_ID, Id, SongFacts, UtcTime, Word
+from musicapp.server.inline import InlineCaller
+from musicapp.server.writes import run_write
 from musicapp.transparency import feedsig, signing
 
 router = APIRouter(prefix="/v1", tags=["catalogue and consent"], route_class=FastJSONRoute)
@@ -38,19 +40,20 @@ class RevokeIn(BaseModel):
 
 
 @router.post("/songs", status_code=201)
-def add_song(body: SongIn, request: Request, account: Caller) -> Any:
+async def add_song(body: SongIn, request: Request, account: Caller) -> Any:
     require_role(account, "admin")
-    server = request.app.state.server
-    with server.write_lock, server.engine.begin() as conn:
-        song, _created = registry.add_song(conn, dict(body.song))
+    facts = dict(body.song)
+    song, _created = await run_write(
+        request.app.state.server, lambda conn: registry.add_song(conn, facts)
+    )
     return {"song": song}
 
 
 @router.post("/consent", status_code=201)
-def set_consent(body: ConsentIn, request: Request, account: Caller) -> Any:
-    server = request.app.state.server
-    with server.write_lock, server.engine.begin() as conn:
-        record = registry.set_consent(
+async def set_consent(body: ConsentIn, request: Request, account: Caller) -> Any:
+    return await run_write(
+        request.app.state.server,
+        lambda conn: registry.set_consent(
             conn,
             account,
             body.song_id,
@@ -59,15 +62,18 @@ def set_consent(body: ConsentIn, request: Request, account: Caller) -> Any:
             body.uses,
             body.effective_from,
             body.prices,
-        )
-    return record
+        ),
+    )
 
 
 @router.post("/consent/revoke", status_code=201)
-def revoke(body: RevokeIn, request: Request, account: Caller) -> Any:
-    server = request.app.state.server
-    with server.write_lock, server.engine.begin() as conn:
-        return registry.revoke_consent(conn, account, body.song_id, body.holder_id, body.revoked_at)
+async def revoke(body: RevokeIn, request: Request, account: Caller) -> Any:
+    return await run_write(
+        request.app.state.server,
+        lambda conn: registry.revoke_consent(
+            conn, account, body.song_id, body.holder_id, body.revoked_at
+        ),
+    )
 
 
 @router.get("/consent/{song_id}/history")
@@ -79,9 +85,9 @@ def history(
 
 
 @router.get("/feed")
-def feed(
+async def feed(
     request: Request,
-    account: Caller,
+    account: InlineCaller,
     since: int = Query(0, ge=0, le=MAX_DB_INT),
     limit: int = Query(500, ge=1, le=1000),
     nonce: str | None = Query(

@@ -11,11 +11,12 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from musicapp.server import translog
-from musicapp.server.auth import Caller, require_role
+from musicapp.server.auth import Account, Caller, require_role
 from musicapp.server.errors import ApiError
 from musicapp.server.fastjson import FastJSONRoute, json_response
 from musicapp.server.fields import MAX_DB_INT, Id, Position, SignedTime
 from musicapp.server.inline import InlineCaller
+from musicapp.server.writes import INLINE_EVENTS, run_write, write_blocking
 
 router = APIRouter(prefix="/v1", tags=["ledger and log"], route_class=FastJSONRoute)
 
@@ -42,12 +43,42 @@ class BatchIn(BaseModel):
 
 
 @router.post("/ledger/events")
-def upload(body: BatchIn, request: Request, account: Caller) -> Response:
+async def upload(body: BatchIn, request: Request, account: Caller) -> Response:
     require_role(account, "device")
     if body.device_id is not None and body.device_id != account.id:
         raise ApiError(403, f"device_id: a device may append only to its own stream ({account.id})")
     server = request.app.state.server
-    # The fields as plain dicts, without model_dump's per-event serialiser pass.
+    if len(body.events) > INLINE_EVENTS:  # would hold the event loop too long (writes.py)
+        return await run_in_threadpool(_upload_blocking, server, body, account)
+    events, signatures_ok = _checked(server, body, account)
+    committed: list[Callable[[], None]] = []
+    outcome = await run_write(
+        server,
+        lambda conn: translog.append_events(
+            conn, server.key, account, events, signatures_ok, committed
+        ),
+    )
+    return _answer(committed, *outcome)
+
+
+def _upload_blocking(server: Any, body: BatchIn, account: Account) -> Response:
+    events, signatures_ok = _checked(server, body, account)
+    committed: list[Callable[[], None]] = []
+    outcome = write_blocking(
+        server,
+        lambda conn: translog.append_events(
+            conn, server.key, account, events, signatures_ok, committed
+        ),
+    )
+    return _answer(committed, *outcome)
+
+
+def _checked(
+    server: Any, body: BatchIn, account: Account
+) -> tuple[list[dict[str, Any]], list[bool]]:
+    """The events as plain dicts (without model_dump's per-event serialiser pass), prepared
+    (``translog.prepare``), with their signatures checked: all outside the write lock, so other
+    devices' uploads can append meanwhile."""
     events = [
         {
             "seq": e.seq,
@@ -62,18 +93,20 @@ def upload(body: BatchIn, request: Request, account: Caller) -> Response:
         for e in body.events
     ]
     assert account.public_key is not None
-    # Outside the write lock: other devices' uploads can append meanwhile.
     answers = server.signatures.start(
         account.public_key, [(e["hash"], e["signature"]) for e in events]
     )
     translog.prepare(events)  # payload encoding and event hashes while the workers check
-    signatures_ok = answers()
-    committed: list[Callable[[], None]] = []
-    with server.write_lock, server.engine.begin() as conn:
-        receipts, error, proof = translog.append_events(
-            conn, server.key, account, events, signatures_ok, committed
-        )
-    for publish in committed:
+    return events, answers()
+
+
+def _answer(
+    committed: list[Callable[[], None]],
+    receipts: list[dict[str, Any]],
+    error: ApiError | None,
+    proof: dict[str, Any] | None,
+) -> Response:
+    for publish in committed:  # the transaction has committed: share its Merkle nodes
         publish()
     if error is not None:
         raise ApiError(error.status, error.detail, accepted=receipts)
