@@ -11,6 +11,7 @@ from musicapp.audio.analysis import Analysis, BarFeatures, key_shift, rms
 from musicapp.audio.cache import cached_analyse, cached_bar_features
 from musicapp.core import GenerationRequest, InvalidInput, Level, allocate
 from musicapp.core.provenance import Provenance
+from musicapp.generation.bars import fade_ends, render_bar
 from musicapp.generation.base import Conditioning, Material, number_option
 from musicapp.generation.layers import SILENT_RMS, Source, analyse_material, make_source
 from musicapp.generation.tracks import Tracks, provenance
@@ -274,7 +275,6 @@ def render_user(
 ) -> tuple[np.ndarray, Provenance]:
     """Stretch the chosen bars onto the user's bars, follow the user's loudness, splice them
     into the user's audio; the output is the sum of one track per reference and the user's."""
-    from musicapp.generation.concat import fade_ends, render_bar  # concat dispatches here
 
     if conditioning.user_audio is None:
         raise InvalidInput("user audio: audio- and temporal-level references need the user's audio")

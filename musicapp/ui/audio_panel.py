@@ -41,7 +41,8 @@ from musicapp.ui.error_dialog import show_error
 from musicapp.ui.job_runner import JobHandle, JobRunner
 from musicapp.ui.ledger_damage_widget import show_ledger_refusal
 from musicapp.ui.range_dialog import RangeDialog
-from musicapp.ui.stems_view import SeekPlayer, StemsView
+from musicapp.ui.seek_player import SeekPlayer
+from musicapp.ui.stems_view import StemsView
 from musicapp.ui.tone_widgets import (
     ABPlayer,
     StemLoader,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -32,8 +31,10 @@ from PySide6.QtWidgets import (
 
 from musicapp.audio.playback import Player
 from musicapp.jobs import CancelToken, FunctionJob, Progress, ProgressCallback
+from musicapp.stems.mix import audible, mix, read_stems
 from musicapp.ui import icons
 from musicapp.ui.job_runner import JobHandle, JobRunner
+from musicapp.ui.seek_player import SeekPlayer
 from musicapp.ui.waveform_widget import SOURCE_COLOURS, peaks
 
 log = logging.getLogger(__name__)
@@ -55,84 +56,6 @@ ERROR_STYLE = (
 
 class StemsService(Protocol):
     def stems_job(self, source: str | Path, model: str = "htdemucs") -> Any: ...
-
-
-class SeekPlayer:
-    """A Player that can start part-way through a buffer and says where it is in the buffer.
-
-    The A/B switch and Solo/Mute restart the sound from the same place with other audio; the
-    guarded Player only plays from the start, so the offset is kept here.
-    """
-
-    def __init__(self, player: Player | None = None) -> None:
-        self.player = player if player is not None else Player()
-        self._offset_s = 0.0
-        self._length_s = 0.0
-
-    @property
-    def available(self) -> bool:
-        return bool(self.player.available)
-
-    @property
-    def unavailable_reason(self) -> str:
-        return str(self.player.unavailable_reason)
-
-    def play(self, audio: npt.NDArray[Any], sample_rate: int, from_s: float = 0.0) -> None:
-        """Play `audio` (channels, samples) from `from_s` seconds in (raises on a device error)."""
-        n = audio.shape[-1]
-        start = int(max(0.0, from_s) * sample_rate)
-        if start >= n:
-            start = 0
-        self._offset_s, self._length_s = start / sample_rate, n / sample_rate
-        self.player.play(audio[..., start:], sample_rate)
-
-    def stop(self) -> None:
-        self.player.stop()
-
-    @property
-    def position_s(self) -> float | None:
-        """Seconds into the whole buffer, or None when nothing plays."""
-        pos = self.player.position_s
-        return None if pos is None else self._offset_s + float(pos)
-
-
-def audible(names: list[str], solo: set[str], muted: set[str]) -> list[str]:
-    """The stems one hears: the soloed ones if any are soloed, else all that are not muted."""
-    if solo:
-        return [n for n in names if n in solo]
-    return [n for n in names if n not in muted]
-
-
-def mix(stems: Mapping[str, npt.NDArray[Any]], names: list[str]) -> npt.NDArray[np.float32]:
-    """The sum of `names`' audio (stereo, padded to the longest), scaled down only if it clips."""
-    if not names:
-        return np.zeros((2, 0), dtype=np.float32)
-    n = max(stems[k].shape[1] for k in names)
-    out = np.zeros((2, n), dtype=np.float32)
-    for k in names:
-        out[:, : stems[k].shape[1]] += stems[k]
-    peak = float(np.max(np.abs(out))) if out.size else 0.0
-    return out / peak if peak > 1.0 else out
-
-
-def read_stems(result: Any, cancel: CancelToken) -> tuple[dict[str, npt.NDArray[Any]], int]:
-    """Every stem file of a StemsResult as stereo float32 at one rate (the first file's)."""
-    import soundfile as sf
-
-    from musicapp.audio.io import resample, to_channels
-
-    out: dict[str, npt.NDArray[Any]] = {}
-    rate = 0
-    for name, path in result.stems.items():
-        cancel.check()
-        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
-        audio = to_channels(np.ascontiguousarray(data.T), 2)
-        if rate == 0:
-            rate = int(sr)
-        elif sr != rate:
-            audio = resample(audio, int(sr), rate)
-        out[name] = audio
-    return out, rate or int(result.sample_rate)
 
 
 def method_note(result: Any) -> tuple[str, str]:

@@ -45,7 +45,7 @@ from musicapp.core import (
 from musicapp.jobs import FunctionJob
 from musicapp.ui import icons
 from musicapp.ui.range_widget import RANGE_PEAK_BINS, range_text
-from musicapp.ui.stems_view import SeekPlayer
+from musicapp.ui.seek_player import SeekPlayer
 from musicapp.ui.user_audio_widget import LoadedAudio, UserAudioWidget
 from musicapp.ui.waveform_widget import peaks
 
