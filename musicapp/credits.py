@@ -23,7 +23,7 @@ def royalties(take: Take, catalog: CatalogStore) -> list[tuple[RightsHolder, flo
     shares = dict(take.royalties)
     if not shares:
         shares = holder_shares(take.provenance, catalog.songs(take.provenance.song_shares()))
-    known = {h.id: h for h in catalog.holders()}
+    known = {h.id: h for h in catalog.consent.holders()}
     holders = [(known.get(h) or RightsHolder(h, h, "unknown"), s) for h, s in shares.items()]
     return sorted(holders, key=lambda hs: (-hs[1], hs[0].name))
 

@@ -1,19 +1,18 @@
 """The store's browsing queries: search, suggestions, filter choices and the hierarchy trees.
 
-Part of CatalogStore (a mixin over its connection and lock).
+A part of CatalogStore (`catalog.browse`) over the store's one connection and lock.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
 
 from musicapp.catalog import hierarchy as _hier
+from musicapp.catalog.consent_tables import SongSource
 from musicapp.catalog.search import SearchFilters, Suggestion, browse_query, tier_queries
 from musicapp.core import InvalidInput, Song
 
@@ -36,14 +35,15 @@ class TreeNode:
 class Browsing:
     """Finding songs: type-ahead search, filters and the trees of the browser."""
 
-    _db: Database
-    _lock: threading.RLock
-
-    if TYPE_CHECKING:
-
-        def songs(self, ids: Iterable[str], at: datetime | None = None) -> dict[str, Song]: ...
-
-        def _refresh_due_usable(self) -> None: ...
+    def __init__(
+        self, db: Database, lock: threading.RLock, songs: SongSource, due: Callable[[], None]
+    ) -> None:
+        """`due` brings the usable-for masks up to date before a filter reads them
+        (ConsentTables.refresh_due_usable)."""
+        self._db = db
+        self._lock = lock
+        self._songs = songs
+        self._refresh_due_usable = due
 
     def search(
         self, text: str, limit: int = 50, filters: SearchFilters | None = None
@@ -56,7 +56,7 @@ class Browsing:
         (search.candidate_queries says why).
         """
         ids = [row[0] for row in self._ranked(text, limit, filters)]
-        found = self.songs(ids)
+        found = self._songs.songs(ids)
         return [found[i] for i in ids if i in found]
 
     def suggest(

@@ -1,7 +1,7 @@
 """The store's rights tables: holders, consent (local and a rights server's) and split versions.
 
-Part of CatalogStore (a mixin over its connection and lock); everything here is appended, never
-edited: consent and split changes are new versions (migrations._v_append_only_consent,
+A part of CatalogStore (`catalog.consent`) over the store's one connection and lock; everything
+here is appended, never edited: consent and split changes are new versions (migrations._v_append_only_consent,
 _v_registry_consent, _v_split_versions).
 """
 
@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlite_utils import Database
 
@@ -50,21 +50,28 @@ def _utc_text(when: datetime | None) -> str | None:
         return None
 
 
+class SongSource(Protocol):
+    """Where the rights tables read songs from: the store that owns them (CatalogStore)."""
+
+    def songs(self, ids: Iterable[str], at: datetime | None = None) -> dict[str, Song]: ...
+
+
 class ConsentTables:
     """Rights holders, consent records, the usable-for masks and split versions of songs."""
 
-    _db: Database
-    _lock: threading.RLock
+    def __init__(self, db: Database, lock: threading.RLock, songs: SongSource) -> None:
+        self._db = db
+        self._lock = lock
+        self._songs = songs
 
-    if TYPE_CHECKING:
+    def _song(self, song_id: str) -> Song | None:
+        return self._songs.songs([song_id]).get(song_id)
 
-        def song(self, song_id: str) -> Song | None: ...
-
-        def songs(self, ids: Iterable[str], at: datetime | None = None) -> dict[str, Song]: ...
-
-        def _known(self, song_id: str) -> Song: ...
-
-        def _table(self, name: str) -> Any: ...
+    def _known(self, song_id: str) -> Song:
+        song = self._song(song_id)
+        if song is None:
+            raise InvalidInput(f"unknown song id {song_id!r}")
+        return song
 
     # -- rights holders and consent -------------------------------------------------------
 
@@ -135,7 +142,7 @@ class ConsentTables:
                     [before or "", url or ""],
                 )
             ]
-            self._refresh_usable(changed)
+            self.refresh_usable(changed)
 
     def registry_versions(self, song_ids: Iterable[str]) -> dict[tuple[str, str], int]:
         """The newest version the rights server in force published, per (song, holder)."""
@@ -162,7 +169,7 @@ class ConsentTables:
         change. Versions arrive in order; an older one than the newest recorded is refused.
         """
         record = in_utc(record)
-        song = self.song(record.song_id)
+        song = self._song(record.song_id)
         if song is None:
             raise InvalidInput(f"consent: unknown song id {record.song_id!r}")
         if record.holder_id not in {h.id for h in song.holders}:
@@ -194,20 +201,24 @@ class ConsentTables:
                     f"consent for {record.song_id} from {record.holder_id}: version "
                     f"{record.version} is older than {latest}; consent records are append-only"
                 )
-            self._table("registry_consent").insert({"server": server, **rows.consent_row(record)})
-            self._refresh_usable([song.id])
+            self._db.table("registry_consent").insert(
+                {"server": server, **rows.consent_row(record)}
+            )
+            self.refresh_usable([song.id])
         return True
 
     def add_consent(self, record: ConsentRecord) -> None:
         """Append one version of one holder's consent; versions only go up, nothing is replaced."""
-        song = self.song(record.song_id)
+        song = self._song(record.song_id)
         if song is None:
             raise InvalidInput(f"consent: unknown song id {record.song_id!r}")
         with self._lock, self._db.atomic():
-            self._insert_consent(record, song)
-            self._refresh_usable([song.id])
+            self.insert_consent(record, song)
+            self.refresh_usable([song.id])
 
-    def _insert_consent(self, record: ConsentRecord, song: Song) -> None:
+    def insert_consent(self, record: ConsentRecord, song: Song) -> None:
+        """Append one consent version inside the caller's transaction (add_song's, say), under
+        the lock it holds; refresh_usable after the last one."""
         record = in_utc(record)
         if record.song_id != song.id:
             raise InvalidInput(f"consent for {record.song_id} given with song {song.id}")
@@ -225,12 +236,12 @@ class ConsentTables:
                 f"consent for {record.song_id} from {record.holder_id}: version "
                 f"{record.version} {what}; consent records are append-only"
             )
-        self._table("consent").insert(rows.consent_row(record))
+        self._db.table("consent").insert(rows.consent_row(record))
 
-    def _refresh_usable(self, song_ids: list[str]) -> None:
+    def refresh_usable(self, song_ids: list[str]) -> None:
         """Recompute the songs' consent masks for the "usable for" filter (migrations._v_usable)."""
         now = datetime.now(UTC)
-        songs = self.songs(song_ids)
+        songs = self._songs.songs(song_ids)
         by_song: dict[str, list[ConsentRecord]] = {i: [] for i in songs}
         for record in self.consent_records(list(songs)):
             by_song[record.song_id].append(record)
@@ -242,9 +253,9 @@ class ConsentTables:
             "INSERT OR REPLACE INTO usable (song_id, mask, recheck_at) VALUES (?, ?, ?)", rows_
         )
 
-    def _refresh_due_usable(self) -> None:
+    def refresh_due_usable(self) -> None:
         """Recompute masks whose recheck time has come: a consent version took effect or a
-        revocation date passed since they were computed."""
+        revocation date passed since they were computed. Called under the lock (browsing)."""
         now = datetime.now(UTC).isoformat()
         due = [
             r[0]
@@ -255,7 +266,7 @@ class ConsentTables:
         if due:
             with self._db.atomic():
                 for chunk in chunks(due, 500):
-                    self._refresh_usable(chunk)
+                    self.refresh_usable(chunk)
 
     # -- rights changes -------------------------------------------------------------------
 
@@ -285,8 +296,8 @@ class ConsentTables:
                 )
                 song = self._known(song_id)
             for record in records:
-                self._insert_consent(record, song)
-            self._refresh_usable([song_id])
+                self.insert_consent(record, song)
+            self.refresh_usable([song_id])
         return version
 
     def split_history(self, song_id: str) -> list[SplitVersion]:

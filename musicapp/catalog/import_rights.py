@@ -97,7 +97,7 @@ def rights_change(store: CatalogStore, song: Song, entry: Entry, at: datetime) -
     if not entry.splits:
         return RightsChange(song.id, song.splits, None)
     after = None if _same_splits(song.splits, entry.splits) else entry.splits
-    local = store.local_consent(song.id)
+    local = store.consent.local_consent(song.id)
     added = []
     for split in entry.splits:
         holder = split.holder.id
@@ -128,7 +128,7 @@ def apply_change(
     """Log the change in the ledger, then commit it to the catalogue; return the event id."""
     event_id = record(RIGHTS_EVENT, change.payload(entry, file, new_song=False))
     try:
-        store.update_rights(
+        store.consent.update_rights(
             change.song_id,
             change.after,
             change.consent,

@@ -199,9 +199,9 @@ class _Import:
         digest = hashlib.sha256("\n".join(parts).encode()).hexdigest() if stems else file_hash
         source_path = file if file is not None else stems[0].path
         notes = self._stems_imported_as_songs(stem_hashes)
-        known = self.store.import_record(digest)
+        known = self.store.imports.import_record(digest)
         if known is None and stems and file_hash:
-            known = self.store.import_record(file_hash)
+            known = self.store.imports.import_record(file_hash)
             if known is not None:
                 notes.insert(
                     0, "its stems were not attached: the song is in the catalogue without them"
@@ -222,7 +222,7 @@ class _Import:
         found = [
             f"{name} as {record['song_id']}"
             for name, h in stem_hashes.items()
-            if (record := self.store.import_record(h)) is not None
+            if (record := self.store.imports.import_record(h)) is not None
         ]
         if not found:
             return []
@@ -281,7 +281,7 @@ class _Import:
         rights = None
         if entry is not None and entry.splits:
             rights = import_rights.new_song_rights(song, entry, self.at)
-        replaces = self.store.imported_song_at(_key(source))
+        replaces = self.store.imports.imported_song_at(_key(source))
         with tempfile.TemporaryDirectory(prefix=".import-") as tmp:
             files = {
                 name: storable(src, rate, Path(tmp), f"stem-{name}" if name else "mix")

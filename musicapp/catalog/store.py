@@ -1,4 +1,10 @@
-"""The catalogue store: songs, rights holders, consent records and stems, in SQLite and FLAC files."""
+"""The catalogue store: songs, rights holders, consent records and stems, in SQLite and FLAC files.
+
+CatalogStore opens the file and holds the songs and their audio; its other jobs are parts over
+the same connection and lock: `consent` (rights holders, consent, usable-for masks, split
+versions: consent_tables.py), `imports` (which files became which songs: import_records.py) and
+`browse` (search and the trees: browse.py, whose calls the store also answers itself).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +27,11 @@ from musicapp.catalog import migrations, mix, rights, rows
 from musicapp.catalog.browse import Browsing, TreeNode
 from musicapp.catalog.consent_tables import ConsentTables
 from musicapp.catalog.errors import CatalogError
+from musicapp.catalog.import_records import ImportRecords
 from musicapp.catalog.migrations import FTS_COLUMNS
 from musicapp.catalog.mix import Audio
 from musicapp.catalog.rights import SplitVersion, chunks
-from musicapp.catalog.search import fts_row
+from musicapp.catalog.search import SearchFilters, Suggestion, fts_row
 from musicapp.catalog.song_audio import StoredSong
 from musicapp.catalog.song_files import MIX_FILE, check_new_song, read_all, store_flac
 from musicapp.core import (
@@ -44,11 +51,19 @@ _SONG_ORDER = "genre, artist, album, title, id"
 __all__ = ["CatalogError", "CatalogStore", "SplitVersion", "TreeNode"]
 
 
-class CatalogStore(ConsentTables, Browsing):
+class CatalogStore:
     """The songs of the inference set, their rights holders, consent records and stems.
 
-    Safe to share between threads: one connection, used under a lock.
+    Safe to share between threads: one connection, used under a lock, shared with its parts.
     """
+
+    # Fixed attributes: code written before the split that sets `catalog.registry_server`
+    # raises here rather than setting a plain attribute nobody reads (it is catalog.consent's).
+    __slots__ = ("_db", "_lock", "audio_dir", "browse", "consent", "imports", "path")
+
+    consent: ConsentTables
+    imports: ImportRecords
+    browse: Browsing
 
     def __init__(self, path: Path, audio_dir: Path) -> None:
         self.path = Path(path)
@@ -72,6 +87,9 @@ class CatalogStore(ConsentTables, Browsing):
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise CatalogError(_damaged(self.path, str(exc))) from exc
+        self.consent = ConsentTables(self._db, self._lock, self)
+        self.imports = ImportRecords(self._db, self._lock)
+        self.browse = Browsing(self._db, self._lock, self, self.consent.refresh_due_usable)
 
     def _check_file(self) -> None:
         if self.path.is_dir():
@@ -288,11 +306,11 @@ class CatalogStore(ConsentTables, Browsing):
             with self._lock, self._db.atomic():
                 self._insert_song(song, row)
                 for record in records:
-                    self._insert_consent(record, song)
+                    self.consent.insert_consent(record, song)
                 if records:
-                    self._refresh_usable([song.id])
+                    self.consent.refresh_usable([song.id])
                 if source is not None:
-                    self._record_import(song.id, *source)
+                    self.imports.record_import(song.id, *source)
                 # Files from a song that never got its rows (a crash mid-add) are orphans.
                 if final.exists():
                     shutil.rmtree(final)
@@ -312,32 +330,37 @@ class CatalogStore(ConsentTables, Browsing):
         self._table("stems").insert_all(rows.stem_rows(song))
         self._table("songs_fts").insert(fts_row(song))
 
-    # -- imported files -------------------------------------------------------------------
+    # -- browsing (the app's searches; the work is in browse.py) --------------------------
 
-    def _record_import(self, song_id: str, path: str, content_hash: str) -> None:
-        self._db.execute(
-            "INSERT INTO imported_files (content_hash, path, song_id, imported_at) "
-            "VALUES (?, ?, ?, ?)",
-            [content_hash, path, song_id, datetime.now(UTC).isoformat()],
-        )
+    def search(
+        self, text: str, limit: int = 50, filters: SearchFilters | None = None
+    ) -> list[Song]:
+        """See Browsing.search."""
+        return self.browse.search(text, limit, filters)
 
-    def import_record(self, content_hash: str) -> dict[str, str] | None:
-        """The path and song id a file with these bytes (sha256) was imported as, or None."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT path, song_id FROM imported_files WHERE content_hash = ?", [content_hash]
-            ).fetchone()
-        return None if row is None else {"path": row[0], "song_id": row[1]}
+    def suggest(
+        self, text: str, limit: int = 10, filters: SearchFilters | None = None
+    ) -> list[Suggestion]:
+        """See Browsing.suggest."""
+        return self.browse.suggest(text, limit, filters)
 
-    def imported_song_at(self, path: str) -> str | None:
-        """The song most recently imported from this path, or None."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT song_id FROM imported_files WHERE path = ? "
-                "ORDER BY imported_at DESC, rowid DESC LIMIT 1",
-                [path],
-            ).fetchone()
-        return None if row is None else str(row[0])
+    def filter_choices(self) -> dict[str, list[str]]:
+        """See Browsing.filter_choices."""
+        return self.browse.filter_choices()
+
+    def hierarchies(self) -> list[tuple[str, str]]:
+        """See Browsing.hierarchies."""
+        return self.browse.hierarchies()
+
+    def children(
+        self,
+        path: tuple[str, ...],
+        hierarchy: str = "genre",
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> list[TreeNode]:
+        """See Browsing.children."""
+        return self.browse.children(path, hierarchy, offset, limit)
 
     # -- audio ----------------------------------------------------------------------------
 

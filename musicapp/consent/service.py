@@ -169,7 +169,7 @@ class ConsentService:
 
         pinned = state.pinned_server if state is not None else None
         url = effective_server_url(self._settings, state) if self._settings else ""
-        return pinned or url or self._catalog.registry_server or ""
+        return pinned or url or self._catalog.consent.registry_server or ""
 
     def _clock_offset(self, state: SyncState | None, server: str) -> float | None:
         """Server minus local seconds when a server is bound and the offset is known: consent
@@ -200,7 +200,7 @@ class ConsentService:
         held = [q for q in state.quarantined(blocking_only=True) if q.song_id in wanted]
         if not held:
             return {}
-        newer = self._catalog.registry_versions(sorted({q.song_id for q in held if q.song_id}))
+        newer = self._catalog.consent.registry_versions(sorted({q.song_id for q in held if q.song_id}))
         out: dict[str, list[str]] = {}
         for q in held:
             assert q.song_id is not None and q.holder_id is not None
@@ -223,7 +223,7 @@ class ConsentService:
         at = _shifted(local, offset)  # the records' times are the server's
         ids = sorted({r.song_id for r in request.references})
         songs = self._catalog.songs(ids)
-        records = self._catalog.consent_records(ids)
+        records = self._catalog.consent.consent_records(ids)
         freshness = replace(self.freshness(local), clock_offset_s=offset)
         verification = verify(request.references, request.use, songs, records, at)
         verification = apply_blocks(verification, self.blocked(ids))

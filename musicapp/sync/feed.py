@@ -255,7 +255,7 @@ class FeedApplier:
             )
             return True
         try:
-            self.catalog.add_registry_consent(self.registry, record)
+            self.catalog.consent.add_registry_consent(self.registry, record)
         except InvalidInput as exc:  # a server that changed a published version: keep the first
             self._quarantine(change, str(exc), blocks=False)
         return True

@@ -176,7 +176,7 @@ def test_no_record_of_any_shape_stops_the_feed(synced_app, server) -> None:
     engine = _engine(synced_app, server.transport(), page_size=4)
     result = engine.sync_once()
     assert engine.state.cursor == last and result.quarantined == len(junk)
-    [record] = [r for r in catalog.consent_records([SONG]) if r.holder_id == holder]
+    [record] = [r for r in catalog.consent.consent_records([SONG]) if r.holder_id == holder]
     assert (record.version, record.uses) == (3, frozenset({Use.PRIVATE}))
     # Version 2 of this holder could not be read, but version 3 is in force: no block left.
     assert (
@@ -196,7 +196,7 @@ def test_no_record_of_any_shape_stops_the_feed(synced_app, server) -> None:
 )
 def test_the_catalogues_consent_storage_never_overflows(synced_app, when: str) -> None:
     _, catalog, _ = synced_app
-    catalog.registry_server = "https://rights.test key x"
+    catalog.consent.registry_server = "https://rights.test key x"
     at = datetime.fromisoformat(when)
     for field in ("effective_from", "revoked_at"):
         times = {"effective_from": datetime(2025, 1, 1, tzinfo=UTC), field: at}
@@ -209,10 +209,10 @@ def test_the_catalogues_consent_storage_never_overflows(synced_app, when: str) -
             **times,
         )
         try:
-            catalog.add_registry_consent("https://rights.test key x", record)
+            catalog.consent.add_registry_consent("https://rights.test key x", record)
         except InvalidInput as exc:
             assert field in str(exc) and "range" in str(exc)
-        assert catalog.consent_records([SONG])  # still readable, masks still computed
+        assert catalog.consent.consent_records([SONG])  # still readable, masks still computed
         assert catalog.search("soldier")  # browsing refreshes the due masks
 
 
@@ -268,7 +268,7 @@ def test_a_pinned_or_registry_bound_folder_never_synced_refuses_commercial_use(s
     assert refused.freshness.to_dict()["stale"] is True
     assert service.check(_request(SONG, Use.PRIVATE)).allowed  # only commercial fails closed
     # The sync state lost, but the catalogue holds a server's consent: still not local-only.
-    catalog.registry_server = "https://rights.test key 0123 2026"
+    catalog.consent.registry_server = "https://rights.test key 0123 2026"
     assert not ConsentService(catalog).check(_request(SONG, Use.COMMERCIAL)).allowed
 
 
@@ -321,7 +321,7 @@ def test_a_forged_feed_page_is_refused_and_nothing_from_it_is_applied(synced_app
     _, catalog, _ = synced_app
     holder = _holder(catalog, SONG)
     _publish(server, SONG, holder, 1, uses=["private"])
-    before = catalog.consent_records([SONG])
+    before = catalog.consent.consent_records([SONG])
 
     def widen(body):  # a machine in the middle turns private-only consent commercial
         body["changes"][0]["data"]["uses"] = ALL["uses"]
@@ -329,11 +329,11 @@ def test_a_forged_feed_page_is_refused_and_nothing_from_it_is_applied(synced_app
     engine = _engine(synced_app, _rewrite_feed(server, widen))
     with pytest.raises(SyncError, match="not signed by the server's pinned key"):
         engine.sync_once()
-    assert catalog.consent_records([SONG]) == before and engine.state.cursor == 0
+    assert catalog.consent.consent_records([SONG]) == before and engine.state.cursor == 0
     assert engine.state.last_pull_at is None
     engine = _engine(synced_app, server.transport())  # the real page is applied
     engine.sync_once()
-    [record] = [r for r in catalog.consent_records([SONG]) if r.holder_id == holder]
+    [record] = [r for r in catalog.consent.consent_records([SONG]) if r.holder_id == holder]
     assert record.uses == frozenset({Use.PRIVATE})
 
 

@@ -42,7 +42,7 @@ def test_a_song_comes_back_fully_described(store, make_song):
     assert store.songs(["s1", "missing"]) == {"s1": got}
     assert store.all_songs() == [got]
     assert store.song("missing") is None
-    assert {h.id for h in store.holders()} == {HOLDER_A.id, HOLDER_B.id}
+    assert {h.id for h in store.consent.holders()} == {HOLDER_A.id, HOLDER_B.id}
 
 
 def test_rendered_stems_are_stored_as_mono_flac_at_the_song_rate(store, make_song):
@@ -102,17 +102,17 @@ def test_a_song_id_can_be_added_once(store, make_song):
 
 def test_consent_is_append_only(store, make_song):
     store.add_song(*make_song("s1"))
-    store.add_consent(consent("s1", HOLDER_A.id, 1))
+    store.consent.add_consent(consent("s1", HOLDER_A.id, 1))
     with pytest.raises(InvalidInput, match="already exists"):
-        store.add_consent(consent("s1", HOLDER_A.id, 1, uses={Use.PRIVATE}))
-    store.add_consent(consent("s1", HOLDER_A.id, 3))
+        store.consent.add_consent(consent("s1", HOLDER_A.id, 1, uses={Use.PRIVATE}))
+    store.consent.add_consent(consent("s1", HOLDER_A.id, 3))
     with pytest.raises(InvalidInput, match="older than"):
-        store.add_consent(consent("s1", HOLDER_A.id, 2))
-    assert [(r.holder_id, r.version) for r in store.consent_records()] == [
+        store.consent.add_consent(consent("s1", HOLDER_A.id, 2))
+    assert [(r.holder_id, r.version) for r in store.consent.consent_records()] == [
         (HOLDER_A.id, 1),
         (HOLDER_A.id, 3),
     ]
-    assert store.consent_records(["s1"])[0].uses == frozenset(Use)  # the first is unchanged
+    assert store.consent.consent_records(["s1"])[0].uses == frozenset(Use)  # the first is unchanged
     # Not even SQL through another connection can rewrite history.
     with sqlite3.connect(store.path) as db, pytest.raises(sqlite3.IntegrityError):
         db.execute("UPDATE consent SET uses = '[]'")
@@ -121,16 +121,16 @@ def test_consent_is_append_only(store, make_song):
 def test_consent_must_name_a_song_and_one_of_its_holders(store, make_song):
     store.add_song(*make_song("s1"))
     with pytest.raises(InvalidInput, match="unknown song"):
-        store.add_consent(consent("nope", HOLDER_A.id, 1))
+        store.consent.add_consent(consent("nope", HOLDER_A.id, 1))
     with pytest.raises(InvalidInput, match="not one of its rights holders"):
-        store.add_consent(consent("s1", "stranger", 1))
-    assert store.consent_records() == []
+        store.consent.add_consent(consent("s1", "stranger", 1))
+    assert store.consent.consent_records() == []
 
 
 def test_consent_given_with_a_song_goes_in_with_it(store, make_song):
     song, files = make_song("s1")
     store.add_song(song, files, consent=[consent("s1", HOLDER_A.id, 1)])
-    assert [r.song_id for r in store.consent_records(["s1"])] == ["s1"]
+    assert [r.song_id for r in store.consent.consent_records(["s1"])] == ["s1"]
     song2, files2 = make_song("s2")
     with pytest.raises(InvalidInput):
         store.add_song(song2, files2, consent=[consent("s2", "stranger", 1)])

@@ -22,7 +22,7 @@ ROLES = {"melody", "harmony", "bass", "rhythm"}
 def decision(store, song_id, level=Level.SONG, use=Use.COMMERCIAL):
     role = Role.MELODY if level is Level.PARAMETER else None
     ref = Reference(song_id, level=level, role=role)
-    return decide(ref, use, store.song(song_id), store.consent_records([song_id]), NOW)
+    return decide(ref, use, store.song(song_id), store.consent.consent_records([song_id]), NOW)
 
 
 def test_the_recipe_names_at_least_60_songs_in_5_genres():
@@ -83,13 +83,13 @@ def test_permitted_songs_are_cleared_for_everything(demo_store, level, use):
 def test_an_opted_out_song_is_refused_by_default(demo_store):
     d = decision(demo_store, demo.OPTED_OUT_SONG_ID, use=Use.PRIVATE)
     assert not d.allowed and "default deny" in " ".join(d.reasons)
-    assert demo_store.consent_records([demo.OPTED_OUT_SONG_ID]) == []
+    assert demo_store.consent.consent_records([demo.OPTED_OUT_SONG_ID]) == []
 
 
 def test_a_revoked_song_is_refused_and_keeps_its_history(demo_store):
     d = decision(demo_store, demo.REVOKED_SONG_ID, use=Use.PRIVATE)
     assert not d.allowed and "revoked" in " ".join(d.reasons)
-    versions = [r.version for r in demo_store.consent_records([demo.REVOKED_SONG_ID])]
+    versions = [r.version for r in demo_store.consent.consent_records([demo.REVOKED_SONG_ID])]
     assert 1 in versions and 2 in versions
 
 
@@ -181,7 +181,7 @@ def test_cancelling_leaves_only_whole_songs(tmp_path):
     song = songs[0]
     assert {p.name for p in store.audio_dir.iterdir()} == {song.id}  # no half-built leftovers
     assert {p.stem for p in (store.audio_dir / song.id).iterdir()} == {s.name for s in song.stems}
-    assert store.consent_records([song.id])
+    assert store.consent.consent_records([song.id])
     # Building again finishes the job.
     assert build_demo(store, limit=3) == 2
     store.close()
@@ -200,7 +200,7 @@ def test_the_full_demo_catalogue(tmp_path):
     assert {"guitar", "piano", "bass", "strings", "winds", "drums"} <= families
     tempi = [s.tempo_bpm for s in songs]
     assert max(tempi) - min(tempi) >= 60 and len(set(tempi)) >= 20
-    with_consent = {r.song_id for r in store.consent_records()}
+    with_consent = {r.song_id for r in store.consent.consent_records()}
     assert len(with_consent) < len(songs)  # some songs have no consent at all: default deny
     assert took < 120, f"the full demo build took {took:.0f} s"
     store.close()

@@ -134,9 +134,9 @@ def test_reimporting_a_changed_manifest_adds_versions_logged_first(store, tmp_pa
     assert payload["manifest"] == str(manifest) and payload["song_id"] == song_id
     # In effect now, as new versions beside the old ones.
     assert [s.share for s in store.song(song_id).splits] == [0.6, 0.4]
-    history = store.split_history(song_id)
+    history = store.consent.split_history(song_id)
     assert [v.version for v in history] == [1, 2] and history[1].event_id == updated.event_id
-    versions = [(r.holder_id, r.version) for r in store.consent_records([song_id])]
+    versions = [(r.holder_id, r.version) for r in store.consent.consent_records([song_id])]
     assert versions == [
         ("holder-ann-archer", 1),
         ("holder-ann-archer", 2),

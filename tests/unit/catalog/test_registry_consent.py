@@ -32,42 +32,44 @@ def _commercially_usable(store: CatalogStore) -> bool:
 
 def test_the_registry_in_force_replaces_local_seeds_for_the_holders_it_published(store):
     assert _commercially_usable(store)  # the demo seed allows it
-    assert store.add_registry_consent("https://a.example", _record(1, {Use.PRIVATE}))
+    assert store.consent.add_registry_consent("https://a.example", _record(1, {Use.PRIVATE}))
     # Not in force until that server is the one this folder syncs with.
-    assert Use.COMMERCIAL in store.consent_records([SONG])[0].uses
-    store.registry_server = "https://a.example"
-    [record] = store.consent_records([SONG])
+    assert Use.COMMERCIAL in store.consent.consent_records([SONG])[0].uses
+    store.consent.registry_server = "https://a.example"
+    [record] = store.consent.consent_records([SONG])
     assert record.uses == frozenset({Use.PRIVATE})
     assert not _commercially_usable(store)  # the search filter follows the registry
-    store.registry_server = None
+    store.consent.registry_server = None
     assert _commercially_usable(store)
 
 
 def test_registry_versions_are_append_only_and_idempotent(store):
     first = _record(1, {Use.PRIVATE})
-    assert store.add_registry_consent("https://a.example", first) is True
-    assert store.add_registry_consent("https://a.example", first) is False  # a page read again
+    assert store.consent.add_registry_consent("https://a.example", first) is True
+    assert (
+        store.consent.add_registry_consent("https://a.example", first) is False
+    )  # a page read again
     with pytest.raises(InvalidInput, match="version 1 again with other contents"):
-        store.add_registry_consent("https://a.example", _record(1, {Use.COMMERCIAL}))
-    assert store.add_registry_consent("https://a.example", _record(3, set()))
+        store.consent.add_registry_consent("https://a.example", _record(1, {Use.COMMERCIAL}))
+    assert store.consent.add_registry_consent("https://a.example", _record(3, set()))
     with pytest.raises(InvalidInput, match="version 2 is older than 3"):
-        store.add_registry_consent("https://a.example", _record(2, {Use.COMMERCIAL}))
+        store.consent.add_registry_consent("https://a.example", _record(2, {Use.COMMERCIAL}))
     # Another server's version 1 is its own fact, not a conflict.
-    assert store.add_registry_consent("https://b.example", _record(1, {Use.COMMERCIAL}))
-    store.registry_server = "https://a.example"
-    assert [r.version for r in store.consent_records([SONG])] == [1, 3]
+    assert store.consent.add_registry_consent("https://b.example", _record(1, {Use.COMMERCIAL}))
+    store.consent.registry_server = "https://a.example"
+    assert [r.version for r in store.consent.consent_records([SONG])] == [1, 3]
     with pytest.raises(Exception, match="append-only"):
         store._db.execute("DELETE FROM registry_consent")
 
 
 def test_registry_consent_must_name_a_holder_of_a_known_song(store):
     with pytest.raises(InvalidInput, match="unknown song"):
-        store.add_registry_consent(
+        store.consent.add_registry_consent(
             "https://a.example",
             ConsentRecord("nope", HOLDER, 1, frozenset(), frozenset(), SINCE),
         )
     with pytest.raises(InvalidInput, match="not one of its rights holders"):
-        store.add_registry_consent(
+        store.consent.add_registry_consent(
             "https://a.example",
             ConsentRecord(SONG, "someone-else", 1, frozenset(), frozenset(), SINCE),
         )

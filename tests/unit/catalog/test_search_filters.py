@@ -101,18 +101,18 @@ def test_filter_choices_list_what_the_catalogue_has(library):
 def test_new_consent_changes_what_the_filter_lets_through(library):
     commercial_audio = SearchFilters(level=Level.AUDIO, use=Use.COMMERCIAL)
     assert "nc" not in ids(library.search("", 50, commercial_audio))
-    library.add_consent(grant("nc", HOLDER_A.id, 2))
-    library.add_consent(grant("nc", HOLDER_B.id, 2))
+    library.consent.add_consent(grant("nc", HOLDER_A.id, 2))
+    library.consent.add_consent(grant("nc", HOLDER_B.id, 2))
     assert "nc" in ids(library.search("", 50, commercial_audio))
     # A revocation takes the song out again.
-    library.add_consent(grant("nc", HOLDER_B.id, 3, revoked_at=T0 + timedelta(days=1)))
+    library.consent.add_consent(grant("nc", HOLDER_B.id, 3, revoked_at=T0 + timedelta(days=1)))
     assert "nc" not in ids(library.search("", 50, commercial_audio))
 
 
 def test_a_revocation_dated_in_the_future_applies_when_its_time_comes(library):
     usable = SearchFilters(level=Level.SONG, use=Use.PRIVATE)
     when = datetime.now(UTC) + timedelta(seconds=1.5)
-    library.add_consent(grant("open", HOLDER_A.id, 2, revoked_at=when))
+    library.consent.add_consent(grant("open", HOLDER_A.id, 2, revoked_at=when))
     assert "open" in ids(library.search("", 50, usable))
     time.sleep(max(0.0, (when - datetime.now(UTC)).total_seconds()) + 0.1)
     assert "open" not in ids(library.search("", 50, usable))

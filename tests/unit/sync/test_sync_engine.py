@@ -216,13 +216,16 @@ def test_feed_pages_are_applied_idempotently_and_the_cursor_resumes(synced_app, 
     assert engine.sync_once().pulled == 4
     # The server's versions are in force for that holder; the demo's own v1 is not (it stays
     # in the local table as it was).
-    versions = [r.version for r in catalog.consent_records(["fife-british-grenadiers"])]
+    versions = [r.version for r in catalog.consent.consent_records(["fife-british-grenadiers"])]
     assert versions == [2, 3]
     assert engine.state.cursor == 4 and engine.state.remote_song_ids() == ["server-only"]
     assert len(engine.state.deferred_consent()) == 1  # kept until the song is imported
     engine.state.cursor = 0  # re-reading the whole feed changes nothing
     engine.sync_once()
-    assert [r.version for r in catalog.consent_records(["fife-british-grenadiers"])] == [2, 3]
+    assert [r.version for r in catalog.consent.consent_records(["fife-british-grenadiers"])] == [
+        2,
+        3,
+    ]
 
 
 def test_a_failed_page_leaves_the_cursor_after_the_last_applied_page(synced_app, server):
@@ -345,12 +348,12 @@ def test_the_servers_consent_wins_over_a_local_seed_with_the_same_version(synced
     engine = _engine(synced_app, server.transport())
     service = ConsentService(catalog, settings, engine.state)
     assert service.check(request).allowed is False  # a server is set but never synced: closed
-    local = {r.holder_id: r for r in catalog.consent_records([song])}
+    local = {r.holder_id: r for r in catalog.consent.consent_records([song])}
     assert Use.COMMERCIAL in local["liberty-pole"].uses  # the demo seed allows commercial use
 
     _publish_v1(server, ["private"])  # the registry says: private use only, as version 1
     engine.sync_once()
-    [record] = catalog.consent_records([song])
+    [record] = catalog.consent.consent_records([song])
     assert record.version == 1 and record.uses == frozenset({Use.PRIVATE})
     refused = service.check(request)
     assert refused.allowed is False and "version 1" in " ".join(
@@ -374,5 +377,5 @@ def test_starting_over_keeps_the_old_servers_consent_apart(synced_app, server):
     engine = _engine(synced_app, rebuilt.transport())
     engine.start_over()
     engine.sync_once()
-    [record] = catalog.consent_records([song])
+    [record] = catalog.consent.consent_records([song])
     assert record.uses == frozenset({Use.PRIVATE, Use.NON_COMMERCIAL})
