@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from musicapp.catalog.mix import Audio
 from musicapp.config import CATALOGUE_RATE
@@ -77,7 +78,7 @@ def play_notes(
     n: int,
     rate: int,
     release_gap_s: float = RELEASE_GAP_S,
-) -> np.ndarray:
+) -> npt.NDArray[Any]:
     """Play (start_s, end_s, key, velocity) notes on a tinysoundfont channel already set to its
     instrument: float32 stereo (2, n). Notes are released `release_gap_s` early, so a key
     struck again is heard struck again."""

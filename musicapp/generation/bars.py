@@ -6,7 +6,10 @@ dispatches to: kept here so neither has to import the other back.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 from musicapp.audio.stretch import time_stretch
 from musicapp.generation.layers import Source
@@ -14,7 +17,7 @@ from musicapp.generation.layers import Source
 STRETCH_TOLERANCE = 0.01  # a bar within 1% of the target length is used as it is
 
 
-def slice_padded(audio: np.ndarray, a: int, b: int) -> np.ndarray:
+def slice_padded(audio: npt.NDArray[Any], a: int, b: int) -> npt.NDArray[Any]:
     """audio[:, a:b], with silence where the range runs off either end."""
     n = audio.shape[1]
     lo, hi = max(a, 0), min(b, n)
@@ -24,7 +27,7 @@ def slice_padded(audio: np.ndarray, a: int, b: int) -> np.ndarray:
     return out
 
 
-def render_bar(src: Source, bar: int, out_len: int, pre: int) -> tuple[np.ndarray, int]:
+def render_bar(src: Source, bar: int, out_len: int, pre: int) -> tuple[npt.NDArray[Any], int]:
     """Bar `bar` of a source fitted to `out_len` samples, with `pre` samples of lead-in before;
     and how much of it is the bar itself (lead-in included): the rest must be faded away."""
     a, b = int(src.bars[bar]), int(src.bars[bar + 1])
@@ -44,7 +47,7 @@ def render_bar(src: Source, bar: int, out_len: int, pre: int) -> tuple[np.ndarra
 
 
 def fade_ends(
-    seg: np.ndarray, fade_in: int, fade_out: int, end: int, linear_in: bool, linear_out: bool
+    seg: npt.NDArray[Any], fade_in: int, fade_out: int, end: int, linear_in: bool, linear_out: bool
 ) -> None:
     """Crossfade ramps in place, the fade-out ending at sample `end` (silence after it):
     equal-power between different material, linear (which sums to one) where a bar continues

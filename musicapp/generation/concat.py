@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from musicapp.core import GenerationRequest, InvalidInput, Level, Role
 from musicapp.generation.bars import fade_ends, render_bar
@@ -56,7 +58,7 @@ class Plan:
     n_samples: int
     tempo_bpm: float
     beats_per_bar: int
-    bounds: np.ndarray  # output bar boundaries in samples (n_bars + 1)
+    bounds: npt.NDArray[Any]  # output bar boundaries in samples (n_bars + 1)
     form: Form
     layers: list[Layer]
     choices: list[list[Choice]]  # per layer, per output bar
@@ -196,7 +198,9 @@ class ConcatEngine:
             for i, src in enumerate(layer.sources)
         }
         # The form repeats bars (A returns); keep recent renders rather than stretch them again.
-        cache: OrderedDict[tuple[int, int, int, int, int], tuple[np.ndarray, int]] = OrderedDict()
+        cache: OrderedDict[tuple[int, int, int, int, int], tuple[npt.NDArray[Any], int]] = (
+            OrderedDict()
+        )
         for k in range(plan.n_bars):
             cancel.check()
             start, end = int(plan.bounds[k]), int(plan.bounds[k + 1])
@@ -247,8 +251,8 @@ def _follows(a: Choice, b: Choice) -> bool:
 
 
 def _planned_energy(
-    plan: Plan, gains: list[float], envelope: np.ndarray, n_refs: int
-) -> np.ndarray:
+    plan: Plan, gains: list[float], envelope: npt.NDArray[Any], n_refs: int
+) -> npt.NDArray[Any]:
     """The energy each reference will contribute, from the plan alone: per bar its level after
     matching, times the bar's length under the fade envelope."""
     energy = np.zeros(n_refs)
@@ -263,7 +267,7 @@ def _planned_energy(
     return energy
 
 
-def _envelope(n: int, sr: int) -> np.ndarray:
+def _envelope(n: int, sr: int) -> npt.NDArray[Any]:
     """A short fade-in against a click at the start and a fade-out over the end of the last bar."""
     env = np.ones(n, dtype=np.float32)
     fin = min(int(FADE_IN_S * sr), n)

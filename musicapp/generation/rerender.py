@@ -4,8 +4,10 @@ references' bars, on the user's bar grid and at the user's loudness."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from musicapp.audio.analysis import Analysis, BarFeatures, key_shift, rms
 from musicapp.audio.cache import cached_analyse, cached_bar_features
@@ -36,7 +38,7 @@ class Region:
     end: int
     splice: int  # 0 where the region reaches the end of the audio
 
-    def mask(self, a: int, b: int, n: int) -> np.ndarray:
+    def mask(self, a: int, b: int, n: int) -> npt.NDArray[Any]:
         """The generated material's gain over samples [a, b): 0 outside the region, sine ramps
         inside its edges; the user's audio gets sqrt(1 - mask**2) (equal power)."""
         t = np.arange(a, b, dtype=np.float64)
@@ -59,7 +61,7 @@ class UserPlan:
     sample_rate: int
     n_samples: int
     analysis: Analysis
-    bounds: np.ndarray  # the user's bar grid in samples, extended to cover the whole audio
+    bounds: npt.NDArray[Any]  # the user's bar grid in samples, extended to cover the whole audio
     bars: list[int]  # indices k of bars [bounds[k], bounds[k+1]) that overlap the region
     region: Region
     sources: list[Source]  # one per reference, in request order
@@ -120,7 +122,7 @@ def _blend(request: GenerationRequest) -> float:
     return float(number_option(request, "blend", 0.0, 1.0, 0.0) or 0.0)
 
 
-def _grid(analysis: Analysis, sr: int, n: int) -> np.ndarray:
+def _grid(analysis: Analysis, sr: int, n: int) -> npt.NDArray[Any]:
     """The user's bar boundaries in samples, extended by whole bars to cover [0, n)."""
     bars = np.round(np.asarray(analysis.bars_s) * sr).astype(np.int64)
     bars = np.unique(bars[(bars > 0) & (bars < n)])
@@ -129,25 +131,28 @@ def _grid(analysis: Analysis, sr: int, n: int) -> np.ndarray:
         bars = np.array([min(nominal, n)], dtype=np.int64)
     head = np.arange(bars[0] - nominal, -nominal, -nominal)[::-1]
     tail = np.arange(bars[-1] + nominal, n + nominal, nominal)
-    return np.concatenate([head, bars, tail]).astype(np.int64)
+    grid: npt.NDArray[Any] = np.concatenate([head, bars, tail]).astype(np.int64)
+    return grid
 
 
-def _cos_dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _cos_dist(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> npt.NDArray[Any]:
     na, nb = np.linalg.norm(a, axis=-1), np.linalg.norm(b, axis=-1)
     sim = (a * b).sum(axis=-1) / np.maximum(na * nb, 1e-9)
-    return np.where((na > 1e-9) & (nb > 1e-9), 1.0 - sim, 0.5)
+    dist: npt.NDArray[Any] = np.where((na > 1e-9) & (nb > 1e-9), 1.0 - sim, 0.5)
+    return dist
 
 
-def _log_level(levels: np.ndarray, typical: float) -> np.ndarray:
-    return np.log2(np.maximum(levels, 1e-9) / max(typical, 1e-9))
+def _log_level(levels: npt.NDArray[Any], typical: float) -> npt.NDArray[Any]:
+    out: npt.NDArray[Any] = np.log2(np.maximum(levels, 1e-9) / max(typical, 1e-9))
+    return out
 
 
-def _typical(levels: np.ndarray) -> float:
+def _typical(levels: npt.NDArray[Any]) -> float:
     loud = levels[levels > 0.05 * levels.max()] if levels.size and levels.max() > 0 else levels
     return float(np.median(loud)) if loud.size else 0.0
 
 
-def _costs(user: BarFeatures, k: int, user_typ: float, src: Source) -> np.ndarray:
+def _costs(user: BarFeatures, k: int, user_typ: float, src: Source) -> npt.NDArray[Any]:
     """Chroma and loudness mismatch of user bar k against each usable bar of a source."""
     f = src.features
     idx = src.usable
@@ -155,7 +160,8 @@ def _costs(user: BarFeatures, k: int, user_typ: float, src: Source) -> np.ndarra
     level = np.abs(
         _log_level(f.rms[idx], src.typical_rms) - _log_level(user.rms[k : k + 1], user_typ)
     )
-    return chroma + ENERGY * np.minimum(level, 4.0) / 4.0
+    costs: npt.NDArray[Any] = chroma + ENERGY * np.minimum(level, 4.0) / 4.0
+    return costs
 
 
 def plan_user(
@@ -247,7 +253,9 @@ def _choose(
     return choices
 
 
-def match_envelope(seg: np.ndarray, target: np.ndarray, pieces: int) -> np.ndarray:
+def match_envelope(
+    seg: npt.NDArray[Any], target: npt.NDArray[Any], pieces: int
+) -> npt.NDArray[Any]:
     """Scale `seg` so that its loudness follows `target`'s (same length) piece by piece (a beat
     each), with the gain interpolated between piece centres so it never steps."""
     n = seg.shape[1]
@@ -263,7 +271,8 @@ def match_envelope(seg: np.ndarray, target: np.ndarray, pieces: int) -> np.ndarr
         gains[p] = 0.0 if t <= SILENT_RMS else np.clip(t / max(s, 1e-9), 1 / limit, limit)
     centres = 0.5 * (edges[:-1] + edges[1:])
     curve = np.interp(np.arange(n), centres, gains).astype(np.float32)
-    return seg * curve
+    out: npt.NDArray[Any] = seg * curve
+    return out
 
 
 def render_user(
@@ -272,7 +281,7 @@ def render_user(
     engine: str,
     progress: ProgressCallback,
     cancel: CancelToken,
-) -> tuple[np.ndarray, Provenance]:
+) -> tuple[npt.NDArray[Any], Provenance]:
     """Stretch the chosen bars onto the user's bars, follow the user's loudness, splice them
     into the user's audio; the output is the sum of one track per reference and the user's."""
 
@@ -334,7 +343,7 @@ def render_user(
     return audio, prov
 
 
-def _cut(audio: np.ndarray, a: int, b: int) -> np.ndarray:
+def _cut(audio: npt.NDArray[Any], a: int, b: int) -> npt.NDArray[Any]:
     """audio[:, a:b] with silence where the range runs off either end."""
     out = np.zeros((audio.shape[0], b - a), dtype=np.float32)
     lo, hi = max(a, 0), min(b, audio.shape[1])
