@@ -216,13 +216,18 @@ def test_no_class_has_more_than_25_public_methods():
     found = big_classes(modules())
     over = {name: n for name, n in found.items() if name not in CLASS_SIZE_ALLOWLIST}
     assert over == {}, f"split these along their jobs: {over}"
+    done = CLASS_SIZE_ALLOWLIST - set(found)
+    assert not done, f"now within the rule: take them off CLASS_SIZE_ALLOWLIST: {done}"
 
 
 def test_no_import_cycles_lazy_imports_included():
     graph = import_graph(modules())
     assert "musicapp.generation.bars" in graph["musicapp.generation.rerender"]
-    found = [c for c in cycles(graph) if c not in CYCLE_ALLOWLIST]
+    every = cycles(graph)
+    found = [c for c in every if c not in CYCLE_ALLOWLIST]
     assert found == [], "import loops: " + "; ".join(" <-> ".join(sorted(c)) for c in found)
+    done = [sorted(c) for c in CYCLE_ALLOWLIST if c not in every]
+    assert not done, f"no longer loops: take them off CYCLE_ALLOWLIST: {done}"
 
 
 # -- the checks themselves (a rule that cannot fail proves nothing) -------------------------
