@@ -46,9 +46,8 @@ def test_the_registry_in_force_replaces_local_seeds_for_the_holders_it_published
 def test_registry_versions_are_append_only_and_idempotent(store):
     first = _record(1, {Use.PRIVATE})
     assert store.consent.add_registry_consent("https://a.example", first) is True
-    assert (
-        store.consent.add_registry_consent("https://a.example", first) is False
-    )  # a page read again
+    # A page read again:
+    assert store.consent.add_registry_consent("https://a.example", first) is False
     with pytest.raises(InvalidInput, match="version 1 again with other contents"):
         store.consent.add_registry_consent("https://a.example", _record(1, {Use.COMMERCIAL}))
     assert store.consent.add_registry_consent("https://a.example", _record(3, set()))
