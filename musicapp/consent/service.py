@@ -200,7 +200,9 @@ class ConsentService:
         held = [q for q in state.quarantined(blocking_only=True) if q.song_id in wanted]
         if not held:
             return {}
-        newer = self._catalog.consent.registry_versions(sorted({q.song_id for q in held if q.song_id}))
+        newer = self._catalog.consent.registry_versions(
+            sorted({q.song_id for q in held if q.song_id})
+        )
         out: dict[str, list[str]] = {}
         for q in held:
             assert q.song_id is not None and q.holder_id is not None

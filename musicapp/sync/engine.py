@@ -259,7 +259,8 @@ class SyncEngine(RetryingHTTP):
         # A state pinned before registries had names uses the URL.
         self._registry = self.state.get("registry") or self.server_url
         self.state.set("registry", self._registry)
-        self.catalog.consent.registry_server = self._registry  # its published consent is in force here
+        # Its published consent is in force here.
+        self.catalog.consent.registry_server = self._registry
 
     def _register(self, cancel: CancelToken) -> None:
         if self.state.get("device_id") and self.state.get("token"):
