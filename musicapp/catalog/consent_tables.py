@@ -1,8 +1,8 @@
 """The store's rights tables: holders, consent (local and a rights server's) and split versions.
 
-A part of CatalogStore (`catalog.consent`) over the store's one connection and lock; everything
-here is appended, never edited: consent and split changes are new versions (migrations._v_append_only_consent,
-_v_registry_consent, _v_split_versions).
+A part of CatalogStore (`catalog.consent`) over the store's one connection and lock. Everything
+here is appended, never edited: consent and split changes are new versions
+(migrations._v_append_only_consent, _v_registry_consent, _v_split_versions).
 """
 
 from __future__ import annotations

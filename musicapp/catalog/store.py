@@ -1,9 +1,9 @@
 """The catalogue store: songs, rights holders, consent records and stems, in SQLite and FLAC files.
 
-CatalogStore opens the file and holds the songs and their audio; its other jobs are parts over
-the same connection and lock: `consent` (rights holders, consent, usable-for masks, split
-versions: consent_tables.py), `imports` (which files became which songs: import_records.py) and
-`browse` (search and the trees: browse.py, whose calls the store also answers itself).
+CatalogStore opens the file (store_file.py) and holds the songs and their audio; its other jobs
+are parts over the same connection and lock: `consent` (rights holders, consent, usable-for masks,
+split versions: consent_tables.py), `imports` (which files became which songs: import_records.py)
+and `browse` (search and the trees: browse.py, whose calls the store also answers itself).
 """
 
 from __future__ import annotations
@@ -13,17 +13,15 @@ import shutil
 import sqlite3
 import tempfile
 import threading
-import time
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlite_utils import Database
 from sqlite_utils.db import Table
 
 from musicapp.catalog import hierarchy as _hier
-from musicapp.catalog import migrations, mix, rights, rows
+from musicapp.catalog import migrations, mix, rights, rows, store_file
 from musicapp.catalog.browse import Browsing, TreeNode
 from musicapp.catalog.consent_tables import ConsentTables
 from musicapp.catalog.errors import CatalogError
@@ -43,9 +41,6 @@ from musicapp.core import (
     TimeRange,
 )
 
-# Files up to this size get the full page check on open (see _open).
-FULL_CHECK_MAX_BYTES = 256 * 1024 * 1024
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 _SONG_ORDER = "genre, artist, album, title, id"
 
 __all__ = ["CatalogError", "CatalogStore", "SplitVersion", "TreeNode"]
@@ -69,84 +64,17 @@ class CatalogStore:
         self.path = Path(path)
         self.audio_dir = Path(audio_dir)
         self._lock = threading.RLock()
-        self._check_file()
-        try:
-            self.audio_dir.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, check_same_thread=False, timeout=10.0)
-        except (OSError, sqlite3.Error) as exc:
-            raise CatalogError(f"catalogue {self.path}: cannot be opened ({exc})") from exc
-        self._db = Database(conn)
-        try:
-            self._open()
-        except CatalogError:
-            conn.close()
-            raise
-        except sqlite3.OperationalError as exc:  # read-only, locked, disk full
-            conn.close()
-            raise CatalogError(f"catalogue {self.path}: cannot be used ({exc})") from exc
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            raise CatalogError(_damaged(self.path, str(exc))) from exc
+        self._db = store_file.open_catalogue(self.path, self.audio_dir)
         self.consent = ConsentTables(self._db, self._lock, self)
         self.imports = ImportRecords(self._db, self._lock)
         self.browse = Browsing(self._db, self._lock, self, self.consent.refresh_due_usable)
-
-    def _check_file(self) -> None:
-        if self.path.is_dir():
-            raise CatalogError(f"catalogue {self.path}: is a folder, not a catalogue file")
-        if not self.path.exists():
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise CatalogError(
-                    f"catalogue {self.path}: cannot create its folder ({exc})"
-                ) from exc
-            return
-        try:
-            with self.path.open("rb") as f:
-                head = f.read(len(_SQLITE_MAGIC))
-        except OSError as exc:
-            raise CatalogError(f"catalogue {self.path}: cannot be read ({exc})") from exc
-        if head and head != _SQLITE_MAGIC:
-            raise CatalogError(f"catalogue {self.path}: is not a SQLite database")
-
-    def _open(self) -> None:
-        db = self._db
-        # A full page check reads the whole file: instant for the demo, about 3 s for a
-        # million songs, which would hold up the window's start. Large catalogues get the
-        # cheap check here (the schema must read) and the full one on demand.
-        if self.path.exists() and self.path.stat().st_size <= FULL_CHECK_MAX_BYTES:
-            self.check_integrity()
-        else:
-            db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-        found = migrations.schema_version(db)
-        if found > migrations.LATEST_VERSION:
-            raise CatalogError(
-                f"catalogue {self.path}: written by a newer musicapp (schema version {found}, "
-                f"this version reads up to {migrations.LATEST_VERSION})"
-            )
-        db.execute("PRAGMA foreign_keys = ON")
-        db.enable_wal()
-        migrations.migrate(db)
-        self._remove_stale_staging()
-
-    def _remove_stale_staging(self) -> None:
-        # Left by an add_song or a demo build that crashed; waiting an hour keeps clear of one
-        # still running in another process.
-        cutoff = time.time() - 3600
-        for pattern in (".incoming-*", ".demo-build-*"):
-            for d in self.audio_dir.glob(pattern):
-                if d.stat().st_mtime < cutoff:
-                    shutil.rmtree(d, ignore_errors=True)
 
     # -- lifetime -------------------------------------------------------------------------
 
     def check_integrity(self) -> None:
         """Read every page of the file; raise CatalogError naming the first damage found."""
-        check = self._db.execute("PRAGMA quick_check").fetchone()[0]
-        if check != "ok":
-            detail = [line for line in check.splitlines() if not line.startswith("***")]
-            raise CatalogError(_damaged(self.path, detail[0] if detail else check))
+        with self._lock:
+            store_file.check_integrity(self._db, self.path)
 
     def close(self) -> None:
         with self._lock:
@@ -445,10 +373,3 @@ class CatalogStore:
         if song is None:
             raise InvalidInput(f"unknown song id {song_id!r}")
         return song
-
-
-def _damaged(path: Path, detail: str) -> str:
-    return (
-        f"catalogue {path}: the database is damaged ({detail}); "
-        "move the file away to start a new catalogue"
-    )

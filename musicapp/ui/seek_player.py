@@ -1,4 +1,4 @@
-"""A player that can start part-way through a buffer: the A/B switch, Solo and Mute restart there."""
+"""A player that starts part-way through a buffer, so A/B, Solo and Mute restart in place."""
 
 from __future__ import annotations
 

@@ -103,7 +103,7 @@ def test_large_catalogue_opens_fast_and_damage_is_found_on_demand(
     tmp_path, make_song, offset, monkeypatch
 ):
     """Above the full-check size, opening skips the page scan; check_integrity still finds it."""
-    from musicapp.catalog import store as store_module
+    from musicapp.catalog import store_file as store_module
 
     path = tmp_path / "catalog.sqlite"
     with CatalogStore(path, tmp_path / "audio") as store:
