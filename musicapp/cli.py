@@ -131,13 +131,9 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     if not args.headless:
         return cmd_gui(args)
-    from musicapp.catalog.demo import PERMITTED_SONG_IDS
-
     with _open(args) as ctx:
-        refs = (
-            Reference(PERMITTED_SONG_IDS[0], weight=0.7),
-            Reference(PERMITTED_SONG_IDS[1], weight=0.3),
-        )
+        permitted = ctx.studio.library.demo_song_ids()
+        refs = (Reference(permitted[0], weight=0.7), Reference(permitted[1], weight=0.3))
         request = GenerationRequest(
             refs, use=Use(args.use), duration_s=args.duration, seed=args.seed
         )
@@ -148,9 +144,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         result = ctx.studio.export(take, out)
         report = ctx.studio.verify_file(result.path)
         chain = ctx.studio.verify_ledger()
-        songs = ctx.studio.catalog.songs(list(take.provenance.song_shares()))
+        songs = ctx.studio.library.songs(take.provenance.song_shares())
+        count = ctx.studio.library.count()
         data = {
-            "catalogue_songs": ctx.catalog.count(),
+            "catalogue_songs": count,
             "take_id": take.id,
             "export": str(result.path),
             "shares": take.provenance.song_shares(),
@@ -158,7 +155,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "ledger_ok": chain.ok,
         }
         text = "\n".join(
-            [f"Catalogue: {ctx.catalog.count()} songs", f"Generated take {take.id}"]
+            [f"Catalogue: {count} songs", f"Generated take {take.id}"]
             + [
                 f"  {s:6.1%}  {songs[sid].title} — {songs[sid].artist}"
                 for sid, s in take.provenance.song_shares().items()

@@ -43,6 +43,10 @@ from musicapp.material import (
     resample_note,
     take_rate,
 )
+from musicapp.rooms.library import LibraryRoom
+from musicapp.rooms.models import ModelsRoom
+from musicapp.rooms.records import RecordsRoom
+from musicapp.rooms.sync import SyncRoom
 from musicapp.takes import Take, TakeStore, audio_digest, take_content, take_from_event
 
 if TYPE_CHECKING:
@@ -52,6 +56,7 @@ if TYPE_CHECKING:
     from musicapp.export import ContentMatch, ExportResult, FileReport
     from musicapp.ledger import Damage, Ledger
     from musicapp.stems.service import StemsResult
+    from musicapp.sync.engine import SyncEngine
 
 log = logging.getLogger(__name__)
 
@@ -82,14 +87,39 @@ class Refused(Exception):
 
 
 class Studio:
-    """Runs the four steps over one catalogue, one ledger and the engine registry."""
+    """Runs the four steps over one catalogue, one ledger and the engine registry.
 
-    def __init__(self, settings: Settings, catalog: CatalogStore, ledger: Ledger) -> None:
+    The front ends' only door: what is not a step of the workflow is in a room, one small
+    class per job (``musicapp/rooms/``): ``sync`` (the rights server), ``records`` (ledger
+    reads and repairs), ``library`` (catalogue counts and songs by id), ``models`` (weights).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        catalog: CatalogStore,
+        ledger: Ledger,
+        sync: SyncEngine | None = None,
+    ) -> None:
         self.settings = settings
         self.catalog = catalog
         self.ledger = ledger
-        # With a server set, commercial use fails closed on a stale consent cache (service.py).
-        self.consent = ConsentService(catalog, settings)
+        self._own_sync = sync is None
+        if sync is None:
+            # A studio made without an AppContext (tests, scripts) opens its own sync state;
+            # the app's context passes the one engine and state it owns.
+            from musicapp.sync.engine import SyncEngine
+            from musicapp.sync.state import SyncState
+
+            state = SyncState.in_folder(settings.data_dir)
+            sync = SyncEngine(settings, catalog, ledger, state=state)
+        # With a server set, commercial use fails closed on a stale consent cache (service.py);
+        # the consent check reads the very state the sync engine writes.
+        self.consent = ConsentService(catalog, settings, sync.state)
+        self.sync = SyncRoom(sync, self.consent)
+        self.records = RecordsRoom(ledger)
+        self.library = LibraryRoom(catalog)
+        self.models = ModelsRoom(settings.models_dir)
         self.takes = TakeStore(settings.takes_dir)
         # Catalogue audio brought back as "your audio" keeps its song identity (origins.py).
         catalog_file = Path(settings.catalog_path)
@@ -475,8 +505,11 @@ class Studio:
         return self.ledger.verify()
 
     def close(self) -> None:
-        """Close what the studio itself opened (the audio origins index)."""
+        """Close what the studio itself opened (the audio origins index, and the sync state
+        when no context gave it one)."""
         self.your_audio.origins.close()
+        if self._own_sync:
+            self.sync.state.close()
 
     def ledger_damage(self) -> Damage | None:
         """What stops the ledger from taking new events, as last found (no I/O); None: nothing."""

@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
 
 from musicapp.core import GenerationRequest, InvalidInput, Level, Song
 from musicapp.jobs import Progress
-from musicapp.ledger import LedgerDamaged
 from musicapp.studio import Refused
+from musicapp.studio_types import LedgerDamaged
 from musicapp.ui.browser_widget import BrowserWidget
 from musicapp.ui.error_dialog import show_error
 from musicapp.ui.generate_widget import GenerateBar, SettingsWidget
