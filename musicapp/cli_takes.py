@@ -163,7 +163,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from musicapp.cli import _emit, _open  # shared helpers
 
     with _open(args, build=False) as ctx:
-        report = ctx.studio.verify_file(Path(args.file))
+        report = ctx.studio.records.verify_file(Path(args.file))
     lines = [report.summary]
     if report.match is not None:
         lines += [f"  {line}" for line in report.match.describe()]

@@ -1,14 +1,19 @@
-"""The studio's door to the ledger's records: the latest events, the chain check, and putting
-damage on record (``musicapp ledger show|verify|repair|reanchor``)."""
+"""The studio's door to the ledger's records: the latest events, the chain check, putting damage
+on record (``musicapp ledger show|verify|repair|reanchor``, the damage banner), and checking a
+file against the records (``musicapp verify``, your audio found by its content)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
+from musicapp.jobs import FunctionJob
 from musicapp.ledger import LedgerError
 
 if TYPE_CHECKING:
+    from musicapp.export import ContentMatch, FileReport
     from musicapp.ledger import ChainReport, Damage, Event, Ledger
 
 
@@ -31,6 +36,10 @@ class RecordsRoom:
     def damage(self) -> Damage | None:
         """What stops the ledger from taking new events, as last found (no I/O)."""
         return self._ledger.damage
+
+    def check_job(self) -> FunctionJob[Damage | None]:
+        """Look at the ledger again (e.g. after `musicapp ledger repair` ran elsewhere)."""
+        return FunctionJob("Check the ledger", lambda _p, _c: self._ledger.check().damage, "io")
 
     def verify(self) -> ChainReport:
         """Re-hash the whole chain and compare its end with the head anchor."""
@@ -58,3 +67,27 @@ class RecordsRoom:
     def record_damage(self, repair: bool, reason: str = "") -> Event:
         """Append the ``ledger_repair`` (or ``ledger_reanchor``) event the user confirmed."""
         return (self._ledger.repair if repair else self._ledger.reanchor)(reason)
+
+    # -- files checked against the records ------------------------------------------------------
+
+    def verify_file(self, path: Path) -> FileReport:
+        """Check a file against its tags and the ledger; an untagged one is found by content."""
+        from musicapp.export import verify_file
+
+        return verify_file(Path(path), self._ledger, self.content_index_path)
+
+    @property
+    def content_index_path(self) -> Path:
+        from musicapp.export.index import default_index_path
+
+        return default_index_path(self._ledger)
+
+    def find_by_content(
+        self, path_or_audio: Path | np.ndarray, sample_rate: int | None = None
+    ) -> ContentMatch | None:
+        """The export or take this audio (a file, or float audio at ``sample_rate``) came from."""
+        from musicapp.export.lookup import find_by_content
+
+        return find_by_content(
+            path_or_audio, self._ledger, self.content_index_path, sample_rate=sample_rate
+        )
