@@ -33,7 +33,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     models_dir = room.models_dir
     if getattr(args, "models_cmd", None) == "import":
         done = room.import_file(Path(args.path), args.model, trust=args.trust)
-        data = {
+        data: dict[str, Any] = {
             "imported": str(done.dest),
             "model": done.model,
             "status": done.state.value,

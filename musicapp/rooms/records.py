@@ -5,9 +5,9 @@ file against the records (``musicapp verify``, your audio found by its content).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+from numpy.typing import NDArray
 
 from musicapp.jobs import FunctionJob
 from musicapp.ledger import LedgerError
@@ -83,7 +83,7 @@ class RecordsRoom:
         return default_index_path(self._ledger)
 
     def find_by_content(
-        self, path_or_audio: Path | np.ndarray, sample_rate: int | None = None
+        self, path_or_audio: Path | NDArray[Any], sample_rate: int | None = None
     ) -> ContentMatch | None:
         """The export or take this audio (a file, or float audio at ``sample_rate``) came from."""
         from musicapp.export.lookup import find_by_content
