@@ -33,7 +33,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), models_dir=Path(tmp) / "models")
         with AppContext.open(settings) as ctx:
-            job = ctx.studio.build_demo_job(limit=args.limit)
+            job = ctx.studio.library.build_demo_job(limit=args.limit)
             songs, build_s = timed(lambda: job.run(lambda p: None, CancelToken()))
             rows.append(("demo catalogue build", f"{songs} songs", build_s, 120.0))
             flac = sum(p.stat().st_size for p in settings.audio_dir.rglob("*.flac"))
@@ -54,7 +54,7 @@ def main() -> None:
             out = Path(tmp) / "bench.flac"
             result, export_s = timed(lambda: ctx.studio.export(take, out))
             rows.append(("export FLAC with attribution", "", export_s, 2.0))
-            report, verify_s = timed(lambda: ctx.studio.verify_file(result.path))
+            report, verify_s = timed(lambda: ctx.studio.records.verify_file(result.path))
             assert report.ok, report
             rows.append(("verify exported file", "", verify_s, 2.0))
             rows.append(("baseline: decode 3 references", "", decode_s, None))

@@ -73,8 +73,8 @@ def _open(args: argparse.Namespace, build: bool = True) -> Any:
     if args.data_dir:
         settings.data_dir = Path(args.data_dir)
     ctx = AppContext.open(settings)
-    if build and ctx.studio.catalogue_is_empty():
-        job = ctx.studio.build_demo_job()
+    if build and ctx.studio.library.is_empty():
+        job = ctx.studio.library.build_demo_job()
         print("Building the demo catalogue (first run, offline)…", file=sys.stderr)
         run_with_progress("catalogue", job.run, args.progress)
     return ctx
@@ -131,13 +131,9 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     if not args.headless:
         return cmd_gui(args)
-    from musicapp.catalog.demo import PERMITTED_SONG_IDS
-
     with _open(args) as ctx:
-        refs = (
-            Reference(PERMITTED_SONG_IDS[0], weight=0.7),
-            Reference(PERMITTED_SONG_IDS[1], weight=0.3),
-        )
+        permitted = ctx.studio.library.demo_song_ids()
+        refs = (Reference(permitted[0], weight=0.7), Reference(permitted[1], weight=0.3))
         request = GenerationRequest(
             refs, use=Use(args.use), duration_s=args.duration, seed=args.seed
         )
@@ -146,11 +142,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
         out = Path(args.out) if args.out else ctx.settings.exports_dir / f"demo-{take.id[:8]}.flac"
         result = ctx.studio.export(take, out)
-        report = ctx.studio.verify_file(result.path)
-        chain = ctx.studio.verify_ledger()
-        songs = ctx.studio.catalog.songs(list(take.provenance.song_shares()))
+        report = ctx.studio.records.verify_file(result.path)
+        chain = ctx.studio.records.verify()
+        songs = ctx.studio.library.songs(take.provenance.song_shares())
+        count = ctx.studio.library.count()
         data = {
-            "catalogue_songs": ctx.catalog.count(),
+            "catalogue_songs": count,
             "take_id": take.id,
             "export": str(result.path),
             "shares": take.provenance.song_shares(),
@@ -158,7 +155,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "ledger_ok": chain.ok,
         }
         text = "\n".join(
-            [f"Catalogue: {ctx.catalog.count()} songs", f"Generated take {take.id}"]
+            [f"Catalogue: {count} songs", f"Generated take {take.id}"]
             + [
                 f"  {s:6.1%}  {songs[sid].title} — {songs[sid].artist}"
                 for sid, s in take.provenance.song_shares().items()
@@ -177,7 +174,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     """Import audio files and/or a manifest; exit 1 when any file could not be imported."""
     with _open(args, build=False) as ctx:
         manifest = Path(args.manifest) if args.manifest else None
-        job = ctx.studio.import_job(Path(args.path), manifest)
+        job = ctx.studio.library.import_job(Path(args.path), manifest)
         report = run_with_progress("import", job.run, args.progress)
         _emit(args, report.to_dict(), report.summary())
     return EXIT_OK if report.ok else EXIT_FAILED

@@ -7,7 +7,6 @@ import sys
 from typing import Any
 
 from musicapp.core import InvalidInput
-from musicapp.ledger import LedgerError
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -21,8 +20,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from musicapp.cli import _emit, _open
 
     with _open(args, build=False) as ctx:
-        report = ctx.studio.verify_ledger()
-        damage = ctx.ledger.damage
+        report = ctx.studio.records.verify()
+        damage = ctx.studio.records.damage
     on_record = _lines("Damage on record (acknowledged; it does not block):", report.acknowledged)
     if report.ok:
         lines = [f"Ledger OK: {report.checked} events, chain intact.", *on_record]
@@ -48,7 +47,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     from musicapp.cli import _emit, _open
 
     with _open(args, build=False) as ctx:
-        events = list(ctx.ledger.events())[-args.limit :]
+        events = ctx.studio.records.latest(args.limit)
         _emit(
             args,
             [
@@ -70,24 +69,18 @@ def _confirm(args: argparse.Namespace, question: str) -> bool:
 
 def _record_damage(args: argparse.Namespace, repair: bool) -> int:
     from musicapp.cli import _emit, _open
-    from musicapp.ledger.integrity import damage_of
-    from musicapp.ledger.repair import refusal
 
     what = "repair" if repair else "reanchor"
     with _open(args, build=False) as ctx:
-        ledger = ctx.ledger
-        report = ledger.verify()
-        why = refusal(ledger, report, repair)
-        damage = damage_of(report, ledger.path, ledger.cli_args)
-        if why is not None or damage is None:
-            raise LedgerError(why or f"ledger {ledger.path}: nothing to {what}")
+        records = ctx.studio.records
+        report, damage = records.damage_to_record(repair)
         if not args.yes and not sys.stdin.isatty():
             raise InvalidInput(
                 f"ledger {what}: confirm with --yes (there is no terminal to ask on)"
             )
         print(
             "\n".join(
-                [f"Ledger {ledger.path}: {damage.what()}.", *(f"  {x}" for x in report.problems)]
+                [f"Ledger {records.path}: {damage.what()}.", *(f"  {x}" for x in report.problems)]
             ),
             file=sys.stderr,
         )
@@ -100,14 +93,14 @@ def _record_damage(args: argparse.Namespace, repair: bool) -> int:
         if not _confirm(args, question):
             print(f"musicapp: ledger {what}: nothing was changed", file=sys.stderr)
             return EXIT_FAILED
-        event = (ledger.repair if repair else ledger.reanchor)(args.reason)
+        event = records.record_damage(repair, args.reason)
         data: dict[str, Any] = {"event_id": event.id, "seq": event.seq, "kind": event.kind}
         data |= {k: v for k, v in event.payload.items() if k != "reason"}
         _emit(
             args,
             data,
             f"Recorded {event.kind} event {event.seq} ({event.id}): {_done(event.payload)}.\n"
-            f"New events can be added again; `musicapp ledger verify{ledger.cli_args}` lists "
+            f"New events can be added again; `musicapp ledger verify{records.cli_args}` lists "
             f"the damage as acknowledged.",
         )
     return EXIT_OK

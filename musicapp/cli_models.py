@@ -25,13 +25,15 @@ def cmd_models(args: argparse.Namespace) -> int:
     """List each model and each of its files as verified / trusted locally / missing / bad
     checksum / unverifiable (with where to get a missing one), or, with `import PATH`, check a
     weight file and copy it into place (`--trust` for one without a published sha256)."""
-    from musicapp.model_trust import trust_path
-    from musicapp.weights import WeightStatus, check_model, import_file, load_manifest
+    from musicapp.rooms.models import ModelsRoom
+    from musicapp.weights import WeightStatus
 
-    models_dir = _models_dir(args)
+    # The models room needs only the folder: listing or importing weights opens no data folder.
+    room = ModelsRoom(_models_dir(args))
+    models_dir = room.models_dir
     if getattr(args, "models_cmd", None) == "import":
-        done = import_file(Path(args.path), models_dir, args.model, trust=args.trust)
-        data = {
+        done = room.import_file(Path(args.path), args.model, trust=args.trust)
+        data: dict[str, Any] = {
             "imported": str(done.dest),
             "model": done.model,
             "status": done.state.value,
@@ -55,8 +57,7 @@ def cmd_models(args: argparse.Namespace) -> int:
         _emit(args, data, text)
         return EXIT_OK
     rows = []
-    for entry in load_manifest():
-        check = check_model(entry, models_dir)
+    for entry, check in room.checks():
         row: dict[str, Any] = {
             "name": entry.name,
             "purpose": entry.purpose,
@@ -71,7 +72,7 @@ def cmd_models(args: argparse.Namespace) -> int:
         if check.state in (WeightStatus.MISSING, WeightStatus.BAD_CHECKSUM):
             row["obtain"] = entry.source
         rows.append(row)
-    lines = [f"Models folder: {models_dir}", f"Trust list:    {trust_path(models_dir)}"]
+    lines = [f"Models folder: {models_dir}", f"Trust list:    {room.trust_list}"]
     for r in rows:
         lines.append(f"  {r['name']:16} {r['status']:15} {r['purpose']}\n      {r['detail']}")
         lines += [f"      {f['status']:15} {f['path']}" for f in r["files"]]
@@ -85,7 +86,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     ]
     data = {
         "models_dir": str(models_dir),
-        "trust_list": str(trust_path(models_dir)),
+        "trust_list": str(room.trust_list),
         "models": rows,
     }
     _emit(args, data, "\n".join(lines))

@@ -33,42 +33,25 @@ def _ttl_hours(text: str) -> float:
     return hours
 
 
-def _choose_server(args: argparse.Namespace, ctx: Any, engine: Any) -> None:
-    """Save what the command line chose, checked first (bad input: exit 2, nothing saved)."""
-    from musicapp.sync.policy import InsecureServer, check_server_url
+def _choose_server(args: argparse.Namespace, room: Any) -> None:
+    """Save what the command line chose, checked first (bad input: exit 2)."""
+    from musicapp.studio_types import InsecureServer
 
-    state = engine.state
-    if args.consent_ttl is not None:
-        state.set("consent_ttl_s", repr(_ttl_hours(args.consent_ttl) * 3600))
-    url = (args.server or "").strip().rstrip("/")
-    if url:
-        ctx.settings.server_url = url  # for this run, whatever the environment says
-    url = url or engine.server_url
-    if not url:
-        return
-    allowed = args.allow_insecure_http or engine.insecure_allowed(url)
+    ttl = None if args.consent_ttl is None else _ttl_hours(args.consent_ttl) * 3600
     try:
-        check_server_url(url, allowed)
+        room.choose(args.server, allow_insecure_http=args.allow_insecure_http, consent_ttl_s=ttl)
     except InsecureServer as exc:
         raise InvalidInput(f"--server: {exc}") from None
-    if args.allow_insecure_http:
-        state.set("allow_insecure_http", url)
-    if args.server and state.pinned_server in (None, url):
-        # Saved before the first contact: a server that cannot be reached yet still makes
-        # commercial use wait for a sync, rather than leaving the folder local-only.
-        state.set("server_url", url)
 
 
-def _status(engine: Any, ctx: Any) -> tuple[dict[str, Any], str]:
-    from musicapp.consent import ConsentService
-
-    st = engine.status()
-    fresh = ConsentService(ctx.catalog, ctx.settings, engine.state).freshness()
+def _status(room: Any) -> tuple[dict[str, Any], str]:
+    st = room.status()
+    fresh = room.consent_cache()
     last = st.last_sync_at.isoformat() if st.last_sync_at else None
     cache = fresh.to_dict()
     data = {
         "server_url": st.server_url,
-        "pinned_server": engine.state.pinned_server,
+        "pinned_server": room.pinned_server,
         "insecure_http": st.insecure,
         "last_sync_at": last,
         "pending": st.pending,
@@ -98,23 +81,23 @@ def _status(engine: Any, ctx: Any) -> tuple[dict[str, Any], str]:
 def cmd_sync(args: argparse.Namespace) -> int:
     """Pull consent from the rights server and push the ledger's pending events (or --status)."""
     from musicapp.cli import _emit, _open, run_with_progress
-    from musicapp.sync.engine import SyncEngine, SyncError
+    from musicapp.studio_types import SyncError
 
     with _open(args, build=False) as ctx:
-        engine = SyncEngine(ctx.settings, ctx.catalog, ctx.ledger)
+        room = ctx.studio.sync
         if args.start_over:
-            archive = engine.start_over()
+            archive = room.start_over()
             print(
                 f"Started over: the previous sync state is archived in {archive}", file=sys.stderr
             )
-        _choose_server(args, ctx, engine)
+        _choose_server(args, room)
         if not args.status:
-            if not engine.server_url:
+            if not room.server_url:
                 raise InvalidInput(
                     "no rights server set: pass --server URL or set MUSICAPP_SERVER_URL"
                 )
             try:
-                result = run_with_progress("sync", engine.sync_once, args.progress)
+                result = run_with_progress("sync", room.sync_once, args.progress)
             except SyncError as exc:
                 print(f"sync failed: {exc}", file=sys.stderr)
                 return EXIT_FAILED
@@ -134,7 +117,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 f"{result.pending} pending",
             )
             return EXIT_OK
-        _emit(args, *_status(engine, ctx))
+        _emit(args, *_status(room))
     return EXIT_OK
 
 

@@ -77,7 +77,7 @@ def _request(args: argparse.Namespace) -> GenerationRequest:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from musicapp.cli import _emit, _open, run_with_progress  # shared helpers
-    from musicapp.studio import Refused
+    from musicapp.studio_types import Refused
 
     request = _request(args)
     with _open(args) as ctx:
@@ -107,7 +107,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             "provenance": take.provenance.to_dict(),
             "royalties": [{"holder": h.name, "id": h.id, "share": s} for h, s in royalties],
         }
-        songs = ctx.studio.catalog.songs(list(take.provenance.song_shares()))
+        songs = ctx.studio.library.songs(take.provenance.song_shares())
         found = {r.song_id for r in take.request.references if not r.picked}
         rate = f"{take.sample_rate / 1000:g} kHz"
         lines = [f"Take {take.id} ({take.duration_s:.1f} s, {rate}): {take.audio_path}", "Shares:"]
@@ -163,7 +163,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from musicapp.cli import _emit, _open  # shared helpers
 
     with _open(args, build=False) as ctx:
-        report = ctx.studio.verify_file(Path(args.file))
+        report = ctx.studio.records.verify_file(Path(args.file))
     lines = [report.summary]
     if report.match is not None:
         lines += [f"  {line}" for line in report.match.describe()]

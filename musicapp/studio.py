@@ -43,15 +43,19 @@ from musicapp.material import (
     resample_note,
     take_rate,
 )
+from musicapp.rooms.library import LibraryRoom
+from musicapp.rooms.models import ModelsRoom
+from musicapp.rooms.records import RecordsRoom
+from musicapp.rooms.sync import SyncRoom
 from musicapp.takes import Take, TakeStore, audio_digest, take_content, take_from_event
 
 if TYPE_CHECKING:
-    from musicapp.catalog.import_report import ImportReport
     from musicapp.catalog.search import SearchFilters
     from musicapp.catalog.store import CatalogStore, TreeNode
-    from musicapp.export import ContentMatch, ExportResult, FileReport
-    from musicapp.ledger import Damage, Ledger
+    from musicapp.export import ExportResult
+    from musicapp.ledger import Ledger
     from musicapp.stems.service import StemsResult
+    from musicapp.sync.engine import SyncEngine
 
 log = logging.getLogger(__name__)
 
@@ -82,21 +86,46 @@ class Refused(Exception):
 
 
 class Studio:
-    """Runs the four steps over one catalogue, one ledger and the engine registry."""
+    """Runs the four steps over one catalogue, one ledger and the engine registry.
 
-    def __init__(self, settings: Settings, catalog: CatalogStore, ledger: Ledger) -> None:
+    The front ends' only door: what is not a step of the workflow is in a room, one small
+    class per job (``musicapp/rooms/``): ``sync`` (the rights server), ``records`` (ledger
+    reads and repairs), ``library`` (catalogue counts and songs by id), ``models`` (weights).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        catalog: CatalogStore,
+        ledger: Ledger,
+        sync: SyncEngine | None = None,
+    ) -> None:
         self.settings = settings
         self.catalog = catalog
         self.ledger = ledger
-        # With a server set, commercial use fails closed on a stale consent cache (service.py).
-        self.consent = ConsentService(catalog, settings)
+        self._own_sync = sync is None
+        if sync is None:
+            # A studio made without an AppContext (tests, scripts) opens its own sync state;
+            # the app's context passes the one engine and state it owns.
+            from musicapp.sync.engine import SyncEngine
+            from musicapp.sync.state import SyncState
+
+            state = SyncState.in_folder(settings.data_dir)
+            sync = SyncEngine(settings, catalog, ledger, state=state)
+        # With a server set, commercial use fails closed on a stale consent cache (service.py);
+        # the consent check reads the very state the sync engine writes.
+        self.consent = ConsentService(catalog, settings, sync.state)
+        self.sync = SyncRoom(sync, self.consent)
+        self.records = RecordsRoom(ledger)
+        self.models = ModelsRoom(settings.models_dir)
         self.takes = TakeStore(settings.takes_dir)
         # Catalogue audio brought back as "your audio" keeps its song identity (origins.py).
         catalog_file = Path(settings.catalog_path)
         origins = AudioOrigins(
             catalog_file.with_name(f"{catalog_file.stem}-origins.sqlite"), catalog
         )
-        self.your_audio = YourAudio(origins, self.find_by_content)
+        self.your_audio = YourAudio(origins, self.records.find_by_content)
+        self.library = LibraryRoom(catalog, ledger, origins)
 
     # -- select ---------------------------------------------------------------------------------
 
@@ -144,65 +173,6 @@ class Studio:
 
     def song(self, song_id: str) -> Song | None:
         return self.catalog.song(song_id)
-
-    def catalogue_is_empty(self) -> bool:
-        return self.catalog.is_empty()
-
-    def build_demo_job(self, limit: int | None = None) -> FunctionJob[int]:
-        from musicapp.catalog.demo import build_demo
-
-        def run(progress: ProgressCallback, cancel: CancelToken) -> int:
-            built = build_demo(self.catalog, scaled(progress, 0.0, 0.7), cancel, limit=limit)
-            self.index_audio(scaled(progress, 0.7, 1.0), cancel)
-            return built
-
-        return FunctionJob("Build the demo catalogue", run, lane="io")
-
-    def index_audio(
-        self, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None
-    ) -> int:
-        """Index the catalogue audio not indexed yet, so that it is recognised when it comes
-        back as your audio (consent/origins.py); returns how many songs were."""
-        return self.your_audio.origins.index_pending(progress, cancel)
-
-    def index_audio_job(self) -> FunctionJob[int] | None:
-        """`index_audio` as an io-lane job, or None when every song is indexed."""
-        if not self.your_audio.origins.pending():
-            return None
-        return FunctionJob("Index catalogue audio", self.index_audio, lane="io")
-
-    def import_library(
-        self,
-        path: Path,
-        manifest: Path | None = None,
-        progress: ProgressCallback = no_progress,
-        cancel: CancelToken | None = None,
-    ) -> ImportReport:
-        """Import audio files and/or a manifest into the catalogue; the rights a manifest gives
-        or changes are appended to the ledger (catalog_rights) before they take effect."""
-        from musicapp.catalog.importer import import_library
-
-        report = import_library(
-            self.catalog,
-            path,
-            manifest,
-            scaled(progress, 0.0, 0.9),
-            cancel,
-            record=self._record_catalog_event,
-        )
-        self.index_audio(scaled(progress, 0.9, 1.0), cancel)
-        return report
-
-    def import_job(self, path: Path, manifest: Path | None = None) -> FunctionJob[ImportReport]:
-        """`import_library` as a job on the io lane (progress per song, cancel between songs)."""
-        return FunctionJob(
-            "import_library",
-            lambda progress, cancel: self.import_library(path, manifest, progress, cancel),
-            lane="io",
-        )
-
-    def _record_catalog_event(self, kind: str, payload: dict[str, Any]) -> str:
-        return self.ledger.append(kind, payload).id
 
     def song_audio(self, song_id: str) -> np.ndarray:
         """A catalogue song's stereo mix at its own rate, song.sample_rate (waveforms, ranges)."""
@@ -449,39 +419,9 @@ class Studio:
             bits=bits,
         )
 
-    def verify_file(self, path: Path) -> FileReport:
-        """Check a file against its tags and the ledger; an untagged one is found by content."""
-        from musicapp.export import verify_file
-
-        return verify_file(Path(path), self.ledger, self.content_index_path)
-
-    @property
-    def content_index_path(self) -> Path:
-        from musicapp.export.index import default_index_path
-
-        return default_index_path(self.ledger)
-
-    def find_by_content(
-        self, path_or_audio: Path | np.ndarray, sample_rate: int | None = None
-    ) -> ContentMatch | None:
-        """The export or take this audio (a file, or float audio at ``sample_rate``) came from."""
-        from musicapp.export.lookup import find_by_content
-
-        return find_by_content(
-            path_or_audio, self.ledger, self.content_index_path, sample_rate=sample_rate
-        )
-
-    def verify_ledger(self) -> Any:
-        return self.ledger.verify()
-
     def close(self) -> None:
-        """Close what the studio itself opened (the audio origins index)."""
+        """Close what the studio itself opened (the audio origins index, and the sync state
+        when no context gave it one)."""
         self.your_audio.origins.close()
-
-    def ledger_damage(self) -> Damage | None:
-        """What stops the ledger from taking new events, as last found (no I/O); None: nothing."""
-        return self.ledger.damage
-
-    def check_ledger_job(self) -> FunctionJob[Damage | None]:
-        """Look at the ledger again (e.g. after `musicapp ledger repair` ran elsewhere)."""
-        return FunctionJob("Check the ledger", lambda _p, _c: self.ledger.check().damage, "io")
+        if self._own_sync:
+            self.sync.state.close()

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from musicapp.config import MAX_CONSENT_TTL_S
 from musicapp.core import GenerationRequest, Use, Verification, verify
@@ -29,7 +29,7 @@ from musicapp.core import GenerationRequest, Use, Verification, verify
 if TYPE_CHECKING:
     from musicapp.catalog.store import CatalogStore
     from musicapp.config import Settings
-    from musicapp.sync.state import SyncState
+    from musicapp.sync.state import Quarantined
 
 # A last pull this far in this computer's future is still taken for clock jitter; further, the
 # clock was turned back (or the state edited) and the cache's age is unknown.
@@ -138,31 +138,51 @@ def apply_freshness(verification: Verification, freshness: Freshness) -> Verific
     return replace(verification, decisions=decisions)
 
 
+class ConsentFacts(Protocol):
+    """What the consent check needs to know from the sync: which server, which TTL, when the
+    cache was last pulled to the end, the server's clock offset, and the quarantined records.
+
+    ``sync.state.SyncState`` is one; the app passes the one its context owns, so the check and
+    the sync engine read and write the same state (there is one ``sync.sqlite`` connection).
+    """
+
+    @property
+    def pinned_server(self) -> str | None: ...
+
+    @property
+    def last_pull_at(self) -> datetime | None: ...
+
+    @property
+    def clock_offset_s(self) -> float | None: ...
+
+    def get(self, key: str, default: str | None = None) -> str | None: ...
+
+    def quarantined(self, blocking_only: bool = False) -> list[Quarantined]: ...
+
+
 class ConsentService:
     """Looks up the songs and consent versions a request needs and applies the policy.
 
     Without ``settings`` it works as before issue 3 (local-only: no freshness rule). With them,
-    it reads the server URL, TTL and last feed pull from the sync state in the data folder.
+    it takes the server URL and TTL from them and from ``facts`` (the sync state the app's
+    context owns), and the last feed pull from ``facts``. It opens no file itself: without
+    ``facts`` it knows of no pull, so a folder with a server set is never fresh (fails closed).
     """
 
     def __init__(
         self,
         catalog: CatalogStore,
         settings: Settings | None = None,
-        state: SyncState | None = None,
+        facts: ConsentFacts | None = None,
     ) -> None:
         self._catalog = catalog
         self._settings = settings
-        self._state = state
+        self._facts = facts
 
-    def _sync_state(self) -> SyncState | None:
-        if self._state is None and self._settings is not None:
-            from musicapp.sync.state import SyncState
+    def _sync_state(self) -> ConsentFacts | None:
+        return self._facts
 
-            self._state = SyncState.in_folder(self._settings.data_dir)
-        return self._state
-
-    def _server(self, state: SyncState | None) -> str:
+    def _server(self, state: ConsentFacts | None) -> str:
         """The server whose consent this folder relies on: the pinned one, else the one set,
         else the registry whose records are in force in the catalogue; "" when none ever was."""
         from musicapp.sync.state import effective_server_url
@@ -171,7 +191,7 @@ class ConsentService:
         url = effective_server_url(self._settings, state) if self._settings else ""
         return pinned or url or self._catalog.consent.registry_server or ""
 
-    def _clock_offset(self, state: SyncState | None, server: str) -> float | None:
+    def _clock_offset(self, state: ConsentFacts | None, server: str) -> float | None:
         """Server minus local seconds when a server is bound and the offset is known: consent
         is then decided in the server's time, the time its records are stamped in."""
         if state is None or not server:

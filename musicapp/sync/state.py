@@ -21,7 +21,7 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from musicapp.config import MAX_CONSENT_TTL_S
 from musicapp.sync.private_files import create_private_file, private_dir, private_file
@@ -368,8 +368,38 @@ class SyncState:
         """Whether the user allowed plain HTTP to exactly this server (``--allow-insecure-http``)."""
         return bool(url) and self.get("allow_insecure_http") == url
 
+    @property
+    def synced_server(self) -> str | None:
+        """The server this folder has synced with (its key pinned, or a device registered):
+        what "start over" would forget."""
+        return self.get("server_key_url") or self.get("device_id")
 
-def effective_server_url(settings: Any, state: SyncState | None) -> str:
+    # -- the choices of the settings dialog and `musicapp sync` (kept by start over) ----------
+
+    def save_server_url(self, url: str | None) -> None:
+        """The server to sync with, as chosen by the user; None: local only."""
+        self.set("server_url", url or None)
+
+    def save_insecure_http(self, url: str | None) -> None:
+        """Allow plain HTTP to exactly ``url`` (None: to no server)."""
+        self.set("allow_insecure_http", url or None)
+
+    def save_consent_ttl_s(self, seconds: float) -> None:
+        """How old a consent cache commercial use accepts (``effective_ttl_s`` caps it)."""
+        self.set("consent_ttl_s", repr(float(seconds)))
+
+
+class SavedChoices(Protocol):
+    """What ``effective_server_url`` and ``effective_ttl_s`` read: a SyncState, or the consent
+    check's view of it (``consent.service.ConsentFacts``)."""
+
+    @property
+    def pinned_server(self) -> str | None: ...
+
+    def get(self, key: str, default: str | None = None) -> str | None: ...
+
+
+def effective_server_url(settings: Any, state: SavedChoices | None) -> str:
     """The server to use: ``settings.server_url`` (MUSICAPP_SERVER_URL), else the one saved
     (the settings dialog, or the last ``musicapp sync --server``), else the pinned one, else ""
     (local-only mode)."""
@@ -379,7 +409,7 @@ def effective_server_url(settings: Any, state: SyncState | None) -> str:
     return url.strip().rstrip("/")
 
 
-def effective_ttl_s(settings: Any, state: SyncState | None) -> float:
+def effective_ttl_s(settings: Any, state: SavedChoices | None) -> float:
     """The consent TTL: the one saved in the settings dialog, else ``settings.consent_ttl_s``;
     never more than MAX_CONSENT_TTL_S (24 h), whatever either says."""
     ttl = float(getattr(settings, "consent_ttl_s", MAX_CONSENT_TTL_S))

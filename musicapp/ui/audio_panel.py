@@ -35,7 +35,7 @@ from musicapp.core import (
     Verification,
 )
 from musicapp.jobs import CancelToken, FunctionJob, Progress, ProgressCallback
-from musicapp.ledger import LedgerDamaged
+from musicapp.studio_types import LedgerDamaged
 from musicapp.ui import icons
 from musicapp.ui.error_dialog import show_error
 from musicapp.ui.job_runner import JobHandle, JobRunner

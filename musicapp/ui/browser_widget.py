@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from musicapp.audio.playback import Player
-from musicapp.catalog.search import SearchFilters
 from musicapp.core import Song
 from musicapp.jobs import Progress
+from musicapp.studio_types import SearchFilters
 from musicapp.ui import icons
 from musicapp.ui.catalog_model import SONG_ID_ROLE, CatalogTreeModel
 from musicapp.ui.filter_bar import FilterBar

@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QGridLayout, QPushButton, QSizePolicy, QWidget
 
-from musicapp.catalog.search import SearchFilters
 from musicapp.core import Level, Use
+from musicapp.studio_types import SearchFilters
 
 LEVEL_LABELS = {
     Level.SONG: "Whole song",

@@ -1,6 +1,6 @@
 """File → Import music…: a folder (and optionally a manifest) into the catalogue, with a report.
 
-The import is the same job the `musicapp import` command runs (`Studio.import_job`), on the io
+The import is the same job the `musicapp import` command runs (`studio.library.import_job`), on the io
 lane, so the window stays responsive; Cancel stops between files and keeps what was imported.
 The report says what a user needs to act on: how many songs arrived, whose rights a manifest
 changed and how, how many were already there, and each file that failed with its reason.
@@ -37,7 +37,7 @@ from musicapp.ui.job_runner import JobHandle, JobRunner
 
 log = logging.getLogger(__name__)
 
-# Makes the import job for (folder, manifest or None): Studio.import_job, or
+# Makes the import job for (folder, manifest or None): studio.library.import_job, or
 # catalog.importer.import_job bound to a catalogue store.
 ImportJobFactory = Callable[[Path, Path | None], Job[Any]]
 

@@ -58,7 +58,7 @@ def show_ledger_refusal(parent: QWidget | None, title: str, damage: Any) -> QMes
 class LedgerDamageWidget(QWidget):
     """A banner over the window while the ledger is damaged; hidden otherwise.
 
-    ``service`` is the studio: ``ledger_damage()`` (cached, no I/O) and ``check_ledger_job()``
+    ``service`` is the studio's records room: ``damage`` (cached, no I/O) and ``check_job()``
     (looks again, on the I/O lane, for Check again).
     """
 
@@ -105,14 +105,14 @@ class LedgerDamageWidget(QWidget):
 
     def follow(self) -> None:
         """Show the damage the ledger last found, if it changed."""
-        damage = self._service.ledger_damage()
+        damage = self._service.damage
         if damage is not self.damage:
             self.show_damage(damage)
 
     def check(self) -> None:
         """Check again: look at the ledger on the I/O lane (it may re-verify all of it)."""
         self.set_checking(True)
-        handle = self._runner.submit(self._service.check_ledger_job())
+        handle = self._runner.submit(self._service.check_job())
         handle.finished.connect(self._on_checked)
         handle.failed.connect(self._on_check_failed)
         handle.done.connect(self._on_check_done)

@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
 
 from musicapp.core import GenerationRequest, InvalidInput, Level, Song
 from musicapp.jobs import Progress
-from musicapp.ledger import LedgerDamaged
 from musicapp.studio import Refused
+from musicapp.studio_types import LedgerDamaged
 from musicapp.ui.browser_widget import BrowserWidget
 from musicapp.ui.error_dialog import show_error
 from musicapp.ui.generate_widget import GenerateBar, SettingsWidget
@@ -103,7 +103,7 @@ class MainWindow(QMainWindow):
             splitter.setStretchFactor(splitter.indexOf(w), stretch)
         splitter.setSizes([280, 490, 510])
         # Above everything while the ledger is damaged (hidden otherwise).
-        self.ledger_banner = LedgerDamageWidget(self.studio, self.runner)
+        self.ledger_banner = LedgerDamageWidget(self.studio.records, self.runner)
         body = QWidget()
         body_layout = QVBoxLayout(body)
         body_layout.setContentsMargins(0, 0, 0, 0)
@@ -141,9 +141,9 @@ class MainWindow(QMainWindow):
         self.sync.message.connect(self.show_status)
         self.sync.synced.connect(lambda _: self.refresh_check())  # consent may have changed
         self.statusBar().addPermanentWidget(self.sync.label)
-        if self.studio.catalogue_is_empty():
+        if self.studio.library.is_empty():
             self.build_demo_catalogue()
-        elif (job := self.studio.index_audio_job()) is not None:
+        elif (job := self.studio.library.index_audio_job()) is not None:
             # A catalogue from before audio identity: index it so its audio is recognised.
             self.runner.submit(job).done.connect(
                 lambda: self.show_status("Catalogue audio indexed")
@@ -373,7 +373,7 @@ class MainWindow(QMainWindow):
     def build_demo_catalogue(self) -> None:
         """Render the demo catalogue on the I/O lane, showing progress in the catalogue panel."""
         self.browser.show_building(None)
-        handle = self.runner.submit(self.studio.build_demo_job())
+        handle = self.runner.submit(self.studio.library.build_demo_job())
         self.demo_build = handle
         handle.progress.connect(self.browser.show_building)
         handle.progress.connect(self._on_demo_progress)
@@ -403,7 +403,7 @@ class MainWindow(QMainWindow):
     def _import_job(self, path: Path, manifest: Path | None) -> Any:
         """The studio's import job (the one `musicapp import` runs): rights it gives or changes
         go to the ledger before they take effect."""
-        return self.studio.import_job(path, manifest)
+        return self.studio.library.import_job(path, manifest)
 
     def open_import_dialog(self) -> ImportDialog:
         """File → Import music…: one dialog at a time, window-modal."""

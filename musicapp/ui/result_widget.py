@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from musicapp.audio.playback import Player
 from musicapp.core import RightsHolder, Song
 from musicapp.jobs import FunctionJob
-from musicapp.ledger import LedgerDamaged
+from musicapp.studio_types import LedgerDamaged
 from musicapp.ui import icons
 from musicapp.ui.error_dialog import show_error
 from musicapp.ui.job_runner import JobRunner

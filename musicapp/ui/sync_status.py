@@ -1,8 +1,8 @@
 """Sync in the main window: a status-bar label, Sync now, and the server settings dialog.
 
-``SyncController`` owns all three so the main window only places them. The engine is anything
-shaped like ``sync.engine.SyncEngine`` (``status()``, ``sync_once``, ``state``), which lets the
-tests drive it with a fake. Syncing runs as a job on the runner's serial server lane, never on
+``SyncController`` owns all three so the main window only places them. The engine is the
+studio's sync room (``rooms/sync.py``: ``status()``, ``sync_once``, ``start_over``, ``state``),
+or anything shaped like it, which lets the tests drive it with a fake. Syncing runs as a job on the runner's serial server lane, never on
 the GUI thread; with no server set, the label says the app is offline and works locally.
 The consent TTL can be chosen up to 24 h (``config.MAX_CONSENT_TTL_S``); plain HTTP to another
 computer needs its own tick in the dialog, and the status line then says so.
@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction
@@ -30,10 +30,18 @@ from PySide6.QtWidgets import (
 )
 
 from musicapp.config import MAX_CONSENT_TTL_S
-from musicapp.sync.engine import SyncResult, SyncStatus, start_over_job, sync_job
-from musicapp.sync.policy import is_insecure
-from musicapp.sync.state import SyncState, effective_server_url, effective_ttl_s
+from musicapp.rooms.sync import (
+    effective_server_url,
+    effective_ttl_s,
+    is_insecure,
+    start_over_job,
+    sync_job,
+)
+from musicapp.studio_types import SyncResult, SyncStatus
 from musicapp.ui.job_runner import JobHandle, JobRunner
+
+if TYPE_CHECKING:
+    from musicapp.sync.state import SyncState
 
 log = logging.getLogger(__name__)
 
@@ -72,19 +80,8 @@ def status_text(status: SyncStatus, now: datetime | None = None) -> str:
 
 
 def engine_for(context: Any) -> Any | None:
-    """A SyncEngine over the context's settings, catalogue and ledger; None if it has none."""
-    settings = getattr(context, "settings", None)
-    catalog = getattr(context, "catalog", None)
-    ledger = getattr(context, "ledger", None)
-    if settings is None or catalog is None or ledger is None or not hasattr(settings, "data_dir"):
-        return None
-    from musicapp.sync.engine import SyncEngine
-
-    try:
-        return SyncEngine(settings, catalog, ledger)
-    except Exception as exc:  # the app must open even if the sync state cannot be read
-        log.warning("sync is unavailable: %s", exc)
-        return None
+    """The studio's sync room (the one engine the app context owns); None if it has none."""
+    return getattr(getattr(context, "studio", None), "sync", None)
 
 
 class SyncSettingsDialog(QDialog):
@@ -154,7 +151,7 @@ class SyncSettingsDialog(QDialog):
 
     def _bound(self) -> str | None:
         """The server this data folder synced with (its key is pinned), if any."""
-        return self._state.get("server_key_url") or self._state.get("device_id")
+        return self._state.synced_server
 
     def confirm(self, title: str, text: str) -> bool:
         """Ask yes or no (tests replace this)."""
@@ -192,7 +189,7 @@ class SyncSettingsDialog(QDialog):
             )
             return
         if not self.url.isReadOnly():
-            bound = self._state.get("server_key_url")
+            bound = self._state.pinned_server
             if url and bound and url != bound:
                 if self._start_over is None or not self.confirm(
                     "Switch rights server?",
@@ -205,10 +202,10 @@ class SyncSettingsDialog(QDialog):
                     )
                     return
                 self._do_start_over()
-            self._state.set("server_url", url or None)
+            self._state.save_server_url(url or None)
         allowed = self.insecure.isChecked() and bool(url) and is_insecure(url)
-        self._state.set("allow_insecure_http", url if allowed else None)
-        self._state.set("consent_ttl_s", str(self.ttl.value() * 3600))
+        self._state.save_insecure_http(url if allowed else None)
+        self._state.save_consent_ttl_s(self.ttl.value() * 3600)
         super().accept()
 
 

@@ -30,7 +30,7 @@ def imported(tmp_path_factory, recordings):
     settings = Settings(data_dir=data, models_dir=data / "models", device="cpu")
     settings.server_url = ""
     with AppContext.open(settings) as ctx:
-        report = ctx.studio.import_library(recordings / "manifest.json")
+        report = ctx.studio.library.import_library(recordings / "manifest.json")
         assert report.ok, report.summary()
     return settings
 
@@ -145,7 +145,7 @@ def test_a_song_without_stems_is_matched_by_a_part_once_it_is_separated(recordin
 
 
 def _separate_and_match(ctx, manifest, recordings):
-    report = ctx.studio.import_library(manifest)
+    report = ctx.studio.library.import_library(manifest)
     assert report.ok, report.summary()
     request = GenerationRequest(
         (Reference("iron-orchard-master", Level.AUDIO, Role.HARMONY),),

@@ -115,7 +115,7 @@ def test_cancel_stops_the_running_import(qtbot, tmp_path):
 def test_the_file_menu_imports_and_the_browser_refreshes(qtbot, tmp_path, fake_context, store):
     folder = _music_folder(tmp_path)
     studio = fake_context.studio
-    studio.import_job = lambda path, manifest: import_job(store, path, manifest)
+    studio.library.import_job = lambda path, manifest: import_job(store, path, manifest)
     window = MainWindow(fake_context)
     qtbot.addWidget(window)
     window.show()

@@ -198,6 +198,14 @@ def test_main_window_has_sync_now_and_the_status_label(qtbot, no_server_env, con
     window.close()
 
 
+def test_the_window_syncs_through_the_studio_s_sync_room(context, fake_context):
+    from musicapp.ui.sync_status import engine_for
+
+    assert engine_for(context) is context.studio.sync  # the context's one engine and state
+    assert engine_for(context).state is context.sync_state
+    assert engine_for(fake_context) is None  # a studio without a sync room: sync unavailable
+
+
 def test_status_line_shows_quarantined_records_and_plain_http():
     status = SyncStatus("http://rights.lan", NOW, 0, None, insecure=True, quarantined=2)
     assert status_text(status, NOW) == (

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from ui_fake_rooms import FakeLibrary, FakeRecords
 
 from musicapp.catalog.search import SearchFilters
 from musicapp.core import (
@@ -135,6 +136,9 @@ class FakeStudio:
         self.audio: dict[str, np.ndarray] = {}
         # Odd songs have a violin, even ones a piano (the fake songs have no stems).
         self.instruments = {sid: ("Violin" if int(sid[1:]) % 2 else "Piano") for sid in self.songs}
+        # The studio's rooms (musicapp/rooms/), over this fake's state.
+        self.library = FakeLibrary(self)
+        self.records = FakeRecords(self)
 
     def era(self, song: Song) -> str:
         return f"{(song.year or 0) // 10 * 10}s"
@@ -249,25 +253,8 @@ class FakeStudio:
     def song(self, song_id: str) -> Song | None:
         return self.songs.get(song_id)
 
-    def catalogue_is_empty(self) -> bool:
-        return self.empty
-
-    def build_demo_job(self) -> FunctionJob:
-        def run(progress, cancel) -> int:
-            for k in range(5):
-                cancel.check()
-                time.sleep(self.step_s)
-                progress(Progress((k + 1) / 5, "demo catalogue", f"Added Song {k + 1}"))
-            self.empty = False
-            return len(self.songs)
-
-        return FunctionJob("Build the demo catalogue", run, lane="io")
-
     def song_audio(self, song_id: str) -> np.ndarray:
         return self.preview(song_id)[0]
-
-    def index_audio_job(self) -> FunctionJob | None:
-        return None  # the fake catalogue has no audio to index
 
     def stems_job(self, source: str | Path, model: str = "htdemucs") -> FunctionJob:
         """Writes FAKE_STEMS (float WAVs, so reading them back is exact) to a temporary folder;
@@ -449,18 +436,12 @@ class FakeStudio:
         sf.write(out_path, self.audio[take.id].T, take.sample_rate)
         return FakeExport(Path(out_path), Path(str(out_path) + ".json"), "evt-123")
 
-    def ledger_damage(self) -> Any:
-        return self.ledger
-
     def _refuse_if_damaged(self) -> None:
         """As the real studio: nothing is made or written while the ledger is damaged."""
         if self.ledger is not None:
             from musicapp.ledger import LedgerDamaged
 
             raise LedgerDamaged(self.ledger)
-
-    def check_ledger_job(self) -> FunctionJob:
-        return FunctionJob("Check the ledger", lambda progress, cancel: self.ledger, "io")
 
 
 @dataclass

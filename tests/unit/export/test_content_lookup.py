@@ -34,7 +34,7 @@ def exported(take_at, studio, tmp_path: Path):
 
 
 def find(studio, source, **kw):
-    return studio.find_by_content(source, **kw)
+    return studio.records.find_by_content(source, **kw)
 
 
 def test_stripped_tags_name_the_export_its_take_and_who_is_owed(exported, studio) -> None:

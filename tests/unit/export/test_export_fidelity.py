@@ -43,7 +43,7 @@ def test_exports_at_the_takes_rate_24_bit_by_default(
     assert back.shape == original.T.shape
     # One quantisation only, from the float take: within half a 24-bit step.
     assert np.abs(back.T - original).max() <= LSB24 / 2 + 1e-12
-    report = studio.verify_file(result.path)
+    report = studio.records.verify_file(result.path)
     assert report.ok, report.failures
     assert report.match is None  # found by its tags, not by content
     event = studio.ledger.get(result.event_id)
@@ -63,7 +63,7 @@ def test_16_bit_on_request(take_at, studio, tmp_path: Path, suffix: str) -> None
     assert payload["pcm_format"] == "s16le"
     assert payload["pcm_sha256"] == payload["audio_sha256"] == result.audio_sha256
     assert payload["pcm16_rounded_sha256"] is None
-    assert studio.verify_file(result.path).ok
+    assert studio.records.verify_file(result.path).ok
 
 
 def test_24_and_16_bit_exports_of_one_take_differ_only_below_16_bits(

@@ -25,7 +25,7 @@ def exported(take_at, studio, tmp_path: Path):
 def test_stripped_tags_are_identified_and_verified(exported, studio) -> None:
     take, result = exported
     strip_tags(result.path)
-    report = studio.verify_file(result.path)
+    report = studio.records.verify_file(result.path)
     assert report.ok, report.failures
     assert [c.name for c in report.checks] == CHECKS
     assert [c.name for c in report.checks if c.skipped] == ["attribution", "tags", "sidecar"]
@@ -43,7 +43,7 @@ def test_stripped_tags_are_identified_and_verified(exported, studio) -> None:
 def test_24_to_16_bit_is_identified_as_converted(exported, studio, tmp_path: Path) -> None:
     _, result = exported
     copy = rewrite(result.path, tmp_path / "copy.wav", "PCM_16")
-    report = studio.verify_file(copy)
+    report = studio.records.verify_file(copy)
     assert report.ok, report.failures
     assert report.match.how == SAME_AT_16
     converted = "converted: the PCM matches the export at 16-bit, not bit-identical"
@@ -53,7 +53,7 @@ def test_24_to_16_bit_is_identified_as_converted(exported, studio, tmp_path: Pat
 
 def test_a_take_file_is_identified_as_the_take(exported, studio) -> None:
     take, _ = exported
-    report = studio.verify_file(take.audio_path)
+    report = studio.records.verify_file(take.audio_path)
     assert report.ok, report.failures
     assert (report.match.kind, report.match.event_id) == ("take", take.id)
     assert report.check("ledger").detail.startswith("generation event")
@@ -63,7 +63,7 @@ def test_a_take_file_is_identified_as_the_take(exported, studio) -> None:
 def test_audio_not_in_the_ledger_says_so(exported, studio, tmp_path: Path) -> None:
     _, result = exported
     changed = change_one_sample(rewrite(result.path, tmp_path / "a.wav"), tmp_path / "b.wav")
-    report = studio.verify_file(changed)
+    report = studio.records.verify_file(changed)
     assert not report.ok and report.match is None
     assert report.summary == (
         f"NOT IDENTIFIED: {changed}: no musicapp tags, and its audio matches no export or take "
@@ -80,7 +80,7 @@ def test_an_identified_file_fails_when_the_chain_is_broken(exported, studio) -> 
     raw.execute("UPDATE events SET payload = '{\"n\":2}' WHERE kind = 'generation' AND seq > 3")
     raw.commit()
     raw.close()
-    report = studio.verify_file(result.path)
+    report = studio.records.verify_file(result.path)
     assert not report.ok and report.match is not None
     assert [c.name for c in report.failures] == ["chain"]
     assert report.summary.startswith("FAILED: identified by its audio as export")
@@ -90,7 +90,7 @@ def test_a_withdrawn_export_is_found_but_fails_the_ledger_check(exported, studio
     _, result = exported
     strip_tags(result.path)
     studio.ledger.append("export_failed", {"export_event_id": result.event_id, "error": "x"})
-    report = studio.verify_file(result.path)
+    report = studio.records.verify_file(result.path)
     assert report.match.withdrawn and not report.ok
     assert "never completed" in report.check("ledger").detail
 

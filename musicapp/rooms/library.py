@@ -1,0 +1,106 @@
+"""The studio's door to the catalogue as a library: what it holds, and bringing music into it
+(the demo build, imports, and indexing its audio so it is recognised when it comes back).
+
+The browser's reads (search, hierarchy pages, previews) stay on ``Studio``: they are the
+workflow's "select" step. Rights an import gives or changes go to the ledger before they take
+effect (``catalog/importer.py``'s ``record`` hook).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from musicapp.jobs import CancelToken, FunctionJob, ProgressCallback, no_progress, scaled
+
+if TYPE_CHECKING:
+    from musicapp.catalog.import_report import ImportReport
+    from musicapp.catalog.store import CatalogStore
+    from musicapp.consent.origins import AudioOrigins
+    from musicapp.core import Song
+    from musicapp.ledger import Ledger
+
+
+class LibraryRoom:
+    """The catalogue's contents, and the jobs that add to it."""
+
+    def __init__(self, catalog: CatalogStore, ledger: Ledger, origins: AudioOrigins) -> None:
+        self._catalog = catalog
+        self._ledger = ledger
+        self._origins = origins
+
+    def count(self) -> int:
+        """How many songs the catalogue holds."""
+        return self._catalog.count()
+
+    def is_empty(self) -> bool:
+        return self._catalog.is_empty()
+
+    def songs(self, song_ids: Iterable[str]) -> dict[str, Song]:
+        """The catalogue's songs by id (ids it does not hold are left out)."""
+        return self._catalog.songs(list(song_ids))
+
+    @staticmethod
+    def demo_song_ids() -> tuple[str, ...]:
+        """Demo songs whose consent allows every use (what `musicapp demo --headless` picks)."""
+        from musicapp.catalog.demo import PERMITTED_SONG_IDS
+
+        return tuple(PERMITTED_SONG_IDS)
+
+    def build_demo_job(self, limit: int | None = None) -> FunctionJob[int]:
+        """Render the demo catalogue, then index its audio, as an io-lane job."""
+        from musicapp.catalog.demo import build_demo
+
+        def run(progress: ProgressCallback, cancel: CancelToken) -> int:
+            built = build_demo(self._catalog, scaled(progress, 0.0, 0.7), cancel, limit=limit)
+            self.index_audio(scaled(progress, 0.7, 1.0), cancel)
+            return built
+
+        return FunctionJob("Build the demo catalogue", run, lane="io")
+
+    def index_audio(
+        self, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None
+    ) -> int:
+        """Index the catalogue audio not indexed yet, so that it is recognised when it comes
+        back as your audio (consent/origins.py); returns how many songs were."""
+        return self._origins.index_pending(progress, cancel)
+
+    def index_audio_job(self) -> FunctionJob[int] | None:
+        """`index_audio` as an io-lane job, or None when every song is indexed."""
+        if not self._origins.pending():
+            return None
+        return FunctionJob("Index catalogue audio", self.index_audio, lane="io")
+
+    def import_library(
+        self,
+        path: Path,
+        manifest: Path | None = None,
+        progress: ProgressCallback = no_progress,
+        cancel: CancelToken | None = None,
+    ) -> ImportReport:
+        """Import audio files and/or a manifest into the catalogue; the rights a manifest gives
+        or changes are appended to the ledger (catalog_rights) before they take effect."""
+        from musicapp.catalog.importer import import_library
+
+        report = import_library(
+            self._catalog,
+            path,
+            manifest,
+            scaled(progress, 0.0, 0.9),
+            cancel,
+            record=self._record_catalog_event,
+        )
+        self.index_audio(scaled(progress, 0.9, 1.0), cancel)
+        return report
+
+    def import_job(self, path: Path, manifest: Path | None = None) -> FunctionJob[ImportReport]:
+        """`import_library` as a job on the io lane (progress per song, cancel between songs)."""
+        return FunctionJob(
+            "import_library",
+            lambda progress, cancel: self.import_library(path, manifest, progress, cancel),
+            lane="io",
+        )
+
+    def _record_catalog_event(self, kind: str, payload: dict[str, Any]) -> str:
+        return self._ledger.append(kind, payload).id
