@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from musicapp.audio.playback import Player
 from musicapp.jobs import CancelToken, FunctionJob, Progress, ProgressCallback
-from musicapp.stems.mix import audible, mix, read_stems
+from musicapp.rooms.stems import audible, mix, read_stems
 from musicapp.ui import icons
 from musicapp.ui.job_runner import JobHandle, JobRunner
 from musicapp.ui.seek_player import SeekPlayer
