@@ -16,6 +16,13 @@ BUILD = "import sys; from setuptools import build_meta; print(build_meta.build_w
 
 
 def _wheel_names(tmp_path: Path) -> list[str]:
+    import setuptools
+
+    major = int(setuptools.__version__.split(".")[0])
+    assert major >= 77, (
+        f"setuptools {setuptools.__version__} cannot read pyproject's license string: "
+        "run scripts/setup.sh (the dev extra brings setuptools>=77)"
+    )
     src = tmp_path / "src"
     for name in BUILD_INPUTS:
         path = ROOT / name
