@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/catalog.py [--songs 1000000] [--db PATH]
 
-Builds the synthetic catalogue (musicapp.catalog.synthetic) at PATH unless one of that size is
+Builds the synthetic catalogue (musicapp.testing.synthetic) at PATH unless one of that size is
 already there, then prints one table. Baselines, run in the same process on the same prefixes:
 "bare" is the SQL that suggest() runs (search.tier_queries, until the limit is found), executed
 directly through sqlite3; "naive" is the plain ranked FTS5 query over every match (ORDER BY
@@ -25,8 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from musicapp.catalog import search as search_sql
-from musicapp.catalog import synthetic
 from musicapp.catalog.store import CatalogStore
+from musicapp.testing import synthetic
 
 GOALS = {"autocomplete_p95_ms": 20.0, "ratio": 1.5, "expand_ms": 50.0}
 COMMON = ["the", "a", "love", "my", "i", "you", "night", "baby", "me", "in"]

@@ -21,9 +21,9 @@ from musicapp.audio.cache import CACHE
 from musicapp.core import GenerationRequest, Level, Reference, Role, TimeRange
 from musicapp.generation.base import Conditioning, Material
 from musicapp.generation.concat import ConcatEngine
-from musicapp.generation.similarity import parameter_level_checks
 from musicapp.jobs import CancelToken, no_progress
 from musicapp.testing.contrast import contrast_material
+from musicapp.testing.similarity import parameter_level_checks
 from musicapp.testing.synth import SR, synth_material
 
 REF_S = 180.0

@@ -126,7 +126,7 @@ def settle() -> None:
 def bench_push(folder: Path, n: int) -> float:
     from musicapp.catalog.store import CatalogStore
     from musicapp.sync.engine import SyncEngine
-    from musicapp.sync.fake_server import FakeServer
+    from musicapp.testing.fake_server import FakeServer
 
     data = folder / "push"
     settings = Settings(data_dir=data, models_dir=folder / "models", device="cpu")

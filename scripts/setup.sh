@@ -34,7 +34,7 @@ fi
 
 # Python packages, pinned by packaging/constraints.txt (torch and torchaudio as a pair).
 stamp=.venv/.musicapp-setup
-want=$(cat pyproject.toml packaging/constraints.txt packaging/requirements-nodeps.txt | sha256sum | cut -c1-16)
+want=$(cat pyproject.toml setup.py packaging/constraints.txt packaging/requirements-nodeps.txt | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && .venv/bin/python -c "import musicapp" 2>/dev/null; then
   exit 0
 fi

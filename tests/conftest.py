@@ -89,8 +89,8 @@ def synced_app(tmp_path: Path, demo_data_dir: Path):
 
 @pytest.fixture
 def server():
-    """An in-process rights server (musicapp.sync.fake_server) for the sync client's tests."""
-    from musicapp.sync.fake_server import FakeServer
+    """An in-process rights server (musicapp.testing.fake_server) for the sync client's tests."""
+    from musicapp.testing.fake_server import FakeServer
 
     return FakeServer()
 

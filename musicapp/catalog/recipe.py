@@ -6,11 +6,16 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from musicapp.core import InvalidInput, RightsHolder, Split, check_splits
 
 RECIPE_RESOURCE = "demo_catalog.json"
+# Installed (wheel, frozen app) the recipe sits in the package; from a checkout (editable install,
+# PYTHONPATH) it is in the repository's top-level resources/, which pyproject maps there.
+_PACKAGED = resources.files("musicapp") / "resources"
+_RESOURCES = _PACKAGED if _PACKAGED.is_dir() else Path(__file__).parents[2] / "resources"
 HARMONY_STYLES = ("strum", "arpeggio", "block", "afterbeat", "drone", "fifths")
 CONSENT_KINDS = (
     "full",
@@ -95,7 +100,7 @@ _META_FIELDS = ("title", "artist", "album", "genre", "subgenre", "year", "era", 
 
 def load_recipe() -> Recipe:
     """Read and check the packaged recipe; InvalidInput names the song or entry that is wrong."""
-    text = (resources.files("musicapp") / "resources" / RECIPE_RESOURCE).read_text("utf-8")
+    text = (_RESOURCES / RECIPE_RESOURCE).read_text("utf-8")
     return parse_recipe(json.loads(text))
 
 

@@ -1,4 +1,4 @@
-"""Loads the app's icons and style sheet from musicapp/resources."""
+"""Loads the app's icons and style sheet from musicapp/resources (resources/ in the repository)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from pathlib import Path
 
 from PySide6.QtGui import QIcon
 
-_RESOURCES = resources.files("musicapp") / "resources"
+# Installed (wheel, frozen app) the files sit in the package; from a checkout (editable install,
+# PYTHONPATH) they are the repository's top-level resources/, which pyproject maps there.
+_PACKAGED = resources.files("musicapp") / "resources"
+_RESOURCES = _PACKAGED if _PACKAGED.is_dir() else Path(__file__).parents[2] / "resources"
 
 
 def resource_path(*parts: str) -> Path:

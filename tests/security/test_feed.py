@@ -18,8 +18,8 @@ from musicapp.core.codec import song_to_dict
 from musicapp.core.consent import Permission
 from musicapp.server import registry
 from musicapp.sync.engine import SyncEngine, SyncError
-from musicapp.sync.fake_server import FakeServer
 from musicapp.sync.state import SyncState
+from musicapp.testing.fake_server import FakeServer
 from musicapp.testing.sync_helpers import AppTransport
 from musicapp.transparency import signing
 

@@ -12,8 +12,8 @@ import pytest
 from musicapp.core import InvalidInput
 from musicapp.sync.device import KEY_FILE, DeviceKey
 from musicapp.sync.engine import SyncEngine, SyncError
-from musicapp.sync.fake_server import FakeServer
 from musicapp.sync.state import STATE_FILE, SyncState
+from musicapp.testing.fake_server import FakeServer
 from musicapp.transparency import signing
 from musicapp.transparency.treehead import TreeHead
 

@@ -2,9 +2,9 @@
 
 import pytest
 
-from musicapp.catalog import synthetic
 from musicapp.catalog.store import CatalogError
 from musicapp.core import InvalidInput, check_splits
+from musicapp.testing import synthetic
 
 SONGS = 5000
 

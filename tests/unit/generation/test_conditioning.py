@@ -6,8 +6,8 @@ import pytest
 from musicapp.core import GenerationRequest, Level, Reference, Role
 from musicapp.generation.base import Conditioning, Material
 from musicapp.generation.concat import ConcatEngine
-from musicapp.generation.similarity import bar_grid, parameter_level_checks, rhythm_similarity
 from musicapp.testing.contrast import contrast_material, contrast_stems
+from musicapp.testing.similarity import bar_grid, parameter_level_checks, rhythm_similarity
 from musicapp.testing.synth import SR
 
 ROLES = (Role.MELODY, Role.TIMBRE, Role.RHYTHM)

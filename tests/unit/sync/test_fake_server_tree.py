@@ -8,7 +8,7 @@ import hashlib
 
 import pytest
 
-from musicapp.sync.fake_server import MerkleTree
+from musicapp.testing.fake_server import MerkleTree
 from musicapp.transparency.merkle import leaf_hash, node_hash
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from musicapp.jobs import Cancelled, CancelToken
 from musicapp.sync.engine import SYNC_LANE, SyncEngine, SyncError, sync_job
-from musicapp.sync.fake_server import FlakyTransport
+from musicapp.testing.fake_server import FlakyTransport
 
 
 def _engine(synced_app, transport, **kw):
@@ -278,7 +278,7 @@ def test_last_pull_time_is_what_consent_freshness_counts_from(synced_app, server
 def test_a_server_that_forgot_this_device_says_so_and_start_over_sends_everything_again(
     synced_app, server
 ):
-    from musicapp.sync.fake_server import FakeServer
+    from musicapp.testing.fake_server import FakeServer
 
     _, _, ledger = synced_app
     _append(ledger, 40)
@@ -305,7 +305,7 @@ def test_a_server_that_forgot_this_device_says_so_and_start_over_sends_everythin
 
 
 def test_another_server_url_is_refused_until_the_user_starts_over(synced_app, server):
-    from musicapp.sync.fake_server import FakeServer
+    from musicapp.testing.fake_server import FakeServer
 
     settings, _, ledger = synced_app
     _append(ledger, 5)
@@ -365,7 +365,7 @@ def test_the_servers_consent_wins_over_a_local_seed_with_the_same_version(synced
 
 def test_starting_over_keeps_the_old_servers_consent_apart(synced_app, server):
     from musicapp.core import Use
-    from musicapp.sync.fake_server import FakeServer
+    from musicapp.testing.fake_server import FakeServer
 
     _, catalog, _ = synced_app
     song = "fife-british-grenadiers"
