@@ -188,24 +188,22 @@ def is_content_ref(value: object) -> bool:
     return isinstance(value, str) and value.startswith(CONTENT_REF_PREFIX)
 
 
-def looks_like_path(value: object) -> bool:
-    """True for text that names a file on someone's disk (absolute, home-relative or with a
-    folder), which a payload must never carry; False for content references and bare names."""
-    if not isinstance(value, str) or not value or is_content_ref(value):
-        return False
-    if value.startswith("~") or value.startswith("\\\\"):
-        return True
-    return any(
-        path.is_absolute() or len(path.parts) > 1
-        for path in (PurePosixPath(value), PureWindowsPath(value))
-    )
-
-
 def file_name_only(value: str | PurePath | None) -> str:
     """The last part of a path ("" for none): what may be logged of a local file's location."""
     if not value:
         return ""
     return PureWindowsPath(PurePosixPath(str(value)).name).name
+
+
+def strip_folder(text: str, folder: str | PurePath) -> str:
+    """``text`` with ``folder`` (and the separator after it) taken out of every path in it, so
+    a message about a file in the data folder names the file, not the user's home."""
+    base = str(folder).rstrip("/\\")
+    if not base:
+        return text
+    for sep in ("/", "\\"):
+        text = text.replace(base + sep, "")
+    return text.replace(base, ".")
 
 
 def request_payload(request: GenerationRequest, user_audio_sha256: str | None) -> RequestPayload:
