@@ -12,9 +12,11 @@ import json
 import logging
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import soundfile as sf
@@ -22,7 +24,7 @@ import soundfile as sf
 from musicapp.core import GenerationRequest, InvalidInput, Provenance, Verification
 from musicapp.core.codec import request_from_dict
 from musicapp.export.fingerprint import file_digests, file_sha256
-from musicapp.ledger.kinds import is_content_ref, user_audio_ref
+from musicapp.ledger.kinds import GenerationPayload, is_content_ref, user_audio_ref
 
 TAKE_SUBTYPE = "FLOAT"
 # Beside each take that reshaped the user's audio: where that file is on this machine. The
@@ -109,24 +111,25 @@ class TakeStore:
         return np.ascontiguousarray(data.T), int(sr)
 
 
-def take_from_event(event_id: str, ts: str, payload: dict, store: TakeStore) -> Take:
+def take_from_event(event_id: str, ts: str, payload: Mapping[str, Any], store: TakeStore) -> Take:
     """Rebuild a Take from its generation event's payload. The request's user audio is the
     path kept beside the take on this machine; else what the event names (a content reference,
     or in old events the path itself)."""
-    request = request_from_dict(payload["request"])
-    if is_content_ref(user_audio_ref(payload["request"])):
+    logged = cast(GenerationPayload, payload)
+    request = request_from_dict(logged["request"])
+    if is_content_ref(user_audio_ref(logged["request"])):
         request = replace(request, user_audio=store.user_audio_of(event_id) or request.user_audio)
     return Take(
         id=event_id,
         request=request,
-        provenance=Provenance.from_dict(payload["provenance"]),
+        provenance=Provenance.from_dict(logged["provenance"]),
         verification=None,
         audio_path=store.path_of(event_id),
-        sample_rate=int(payload["sample_rate"]),
-        duration_s=float(payload["duration_s"]),
+        sample_rate=int(logged["sample_rate"]),
+        duration_s=float(logged["duration_s"]),
         created_at=ts,
-        verification_event_id=str(payload.get("verification_event_id", "")),
-        royalties={str(h): float(s) for h, s in (payload.get("royalties") or {}).items()},
+        verification_event_id=str(logged.get("verification_event_id", "")),
+        royalties={str(h): float(s) for h, s in (logged.get("royalties") or {}).items()},
     )
 
 
