@@ -103,3 +103,20 @@ def test_a_take_logged_before_keeps_the_path_it_named(tmp_path):
     payload["request"]["user_audio"] = content_ref("ab" * 32)
     take = take_from_event("e2", "2026-01-01T00:00:00+00:00", payload, TakeStore(tmp_path))
     assert take.request.user_audio == content_ref("ab" * 32)
+
+
+def test_an_import_logs_the_manifest_and_file_by_name_only(demo_studio, tmp_path):
+    music = tmp_path / "home" / USER_NAME / "Music"
+    music.mkdir(parents=True)
+    t = np.arange(66150) / 44100
+    sf.write(music / "mix.wav", (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), 44100)
+    manifest = music / "manifest.csv"
+    manifest.write_text(
+        "file,title,artist,stems,rights_holders,permissions,uses\n"
+        "mix.wav,First Light,Ann Archer,,Ann Archer:1.0,song_level,private\n"
+    )
+    report = demo_studio.import_library(music, manifest)
+    assert report.imported and not report.failed
+    (event,) = list(demo_studio.ledger.events("catalog_rights"))
+    assert (event.payload["manifest"], event.payload["file"]) == ("manifest.csv", "mix.wav")
+    assert USER_NAME not in json.dumps(event.payload)
