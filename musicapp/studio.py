@@ -56,7 +56,7 @@ from musicapp.takes import (
     audio_digest,
     take_content,
     take_from_event,
-    user_audio_sha256,
+    user_audio_file_sha256,
 )
 
 if TYPE_CHECKING:
@@ -308,7 +308,7 @@ class Studio:
         event = self.ledger.append(
             VERIFICATION,
             verification_payload(
-                request, verification, check.freshness.to_dict(), user_audio_sha256(request)
+                request, verification, check.freshness.to_dict(), user_audio_file_sha256(request)
             ),
         )
         return verification, event.id
@@ -372,13 +372,13 @@ class Studio:
                 GENERATION,
                 generation_payload(
                     request=full,
-                    user_audio_sha256=user_audio_sha256(full),
+                    user_audio_file_sha256=user_audio_file_sha256(full),
                     verification_event_id=verification_id,
                     provenance=provenance,
                     royalties=holder_shares(provenance, songs),
                     sample_rate=result.sample_rate,
                     duration_s=duration,
-                    user_audio_digest=audio_digest(user.audio) if user is not None else None,
+                    user_audio_memory_digest=audio_digest(user.audio) if user is not None else None,
                     take_content=take_content(staged),
                 ),
             )

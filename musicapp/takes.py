@@ -145,7 +145,7 @@ def take_content(path: Path) -> dict[str, str | None]:
     }
 
 
-def user_audio_sha256(request: GenerationRequest) -> str | None:
+def user_audio_file_sha256(request: GenerationRequest) -> str | None:
     """sha256 of the bytes of the request's user audio file (None without one): how the ledger
     names it (``ledger.kinds.content_ref``). Remembered by path, size and modification time,
     since verifying and logging the take both ask for it."""

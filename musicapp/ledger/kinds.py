@@ -206,14 +206,16 @@ def strip_folder(text: str, folder: str | PurePath) -> str:
     return text.replace(base, ".")
 
 
-def request_payload(request: GenerationRequest, user_audio_sha256: str | None) -> RequestPayload:
-    """The request as logged: the user's audio named by ``content_ref(user_audio_sha256)``
+def request_payload(
+    request: GenerationRequest, user_audio_file_sha256: str | None
+) -> RequestPayload:
+    """The request as logged: the user's audio named by ``content_ref(user_audio_file_sha256)``
     (the sha256 of the file's bytes), never by its path."""
     data = request_to_dict(request)
     if request.user_audio:
-        if not user_audio_sha256:
+        if not user_audio_file_sha256:
             raise ValueError("a request with user audio is logged with its file's sha256")
-        data["user_audio"] = content_ref(user_audio_sha256)
+        data["user_audio"] = content_ref(user_audio_file_sha256)
     return cast(RequestPayload, data)
 
 
@@ -221,13 +223,13 @@ def verification_payload(
     request: GenerationRequest,
     verification: Verification,
     consent_cache: Mapping[str, Any],
-    user_audio_sha256: str | None,
+    user_audio_file_sha256: str | None,
 ) -> VerificationPayload:
     """``verification``: the request, the decision, and the consent cache it relied on (its
     age, the TTL, the server)."""
     decided = verification_to_dict(verification)
     return {
-        "request": request_payload(request, user_audio_sha256),
+        "request": request_payload(request, user_audio_file_sha256),
         "use": decided["use"],
         "allowed": decided["allowed"],
         "decisions": decided["decisions"],
@@ -238,27 +240,28 @@ def verification_payload(
 def generation_payload(
     *,
     request: GenerationRequest,
-    user_audio_sha256: str | None,
+    user_audio_file_sha256: str | None,
     verification_event_id: str,
     provenance: Provenance,
     royalties: Mapping[str, float],
     sample_rate: int,
     duration_s: float,
-    user_audio_digest: str | None,
+    user_audio_memory_digest: str | None,
     take_content: Mapping[str, str | None],
 ) -> GenerationPayload:
-    """``generation``: ``user_audio_sha256`` is the user's file's bytes (named in the request),
-    ``user_audio_digest`` the memory digest of its decoded audio (logged as
-    ``user_audio_sha256``: what the user brought, so the record shows what was reshaped), and
-    ``take_content`` the take file's ``pcm_format``, ``pcm_sha256`` and ``file_sha256``."""
+    """``generation``: ``user_audio_file_sha256`` is the sha256 of the user's file's bytes
+    (the request names the file by it), ``user_audio_memory_digest`` the memory digest of its
+    decoded audio (logged as ``user_audio_sha256``: what the user brought, so the record shows
+    what was reshaped), and ``take_content`` the take file's ``pcm_format``, ``pcm_sha256``
+    and ``file_sha256``."""
     payload: GenerationPayload = {
-        "request": request_payload(request, user_audio_sha256),
+        "request": request_payload(request, user_audio_file_sha256),
         "verification_event_id": verification_event_id,
         "provenance": provenance.to_dict(),
         "royalties": {h: round(s, 9) for h, s in royalties.items()},
         "sample_rate": sample_rate,
         "duration_s": duration_s,
-        "user_audio_sha256": user_audio_digest,
+        "user_audio_sha256": user_audio_memory_digest,
     }
     for field in ("pcm_format", "pcm_sha256", "file_sha256"):
         payload[field] = take_content.get(field)
