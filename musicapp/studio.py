@@ -23,7 +23,6 @@ from musicapp.core import (
     Verification,
     holder_shares,
 )
-from musicapp.core.codec import request_to_dict, verification_to_dict
 from musicapp.core.provenance import assign_user_share
 from musicapp.jobs import (
     CancelToken,
@@ -32,6 +31,12 @@ from musicapp.jobs import (
     ProgressCallback,
     no_progress,
     scaled,
+)
+from musicapp.ledger.kinds import (
+    GENERATION,
+    VERIFICATION,
+    generation_payload,
+    verification_payload,
 )
 from musicapp.material import (
     Parts,
@@ -47,7 +52,14 @@ from musicapp.rooms.library import LibraryRoom
 from musicapp.rooms.models import ModelsRoom
 from musicapp.rooms.records import RecordsRoom
 from musicapp.rooms.sync import SyncRoom
-from musicapp.takes import Take, TakeStore, audio_digest, take_content, take_from_event
+from musicapp.takes import (
+    Take,
+    TakeStore,
+    audio_digest,
+    take_content,
+    take_from_event,
+    user_audio_file_sha256,
+)
 
 if TYPE_CHECKING:
     from musicapp.catalog.search import SearchFilters
@@ -260,13 +272,10 @@ class Studio:
         check = self.consent.check_detailed(request)
         verification = check.verification
         event = self.ledger.append(
-            "verification",
-            {
-                "request": request_to_dict(request),
-                **verification_to_dict(verification),
-                # the consent cache the decision relied on: its age, the TTL, the server
-                "consent_cache": check.freshness.to_dict(),
-            },
+            VERIFICATION,
+            verification_payload(
+                request, verification, check.freshness.to_dict(), user_audio_file_sha256(request)
+            ),
         )
         return verification, event.id
 
@@ -326,24 +335,21 @@ class Studio:
         staged = self.takes.write_staged(result.audio, result.sample_rate)
         try:
             event = self.ledger.append(
-                "generation",
-                {
-                    "request": request_to_dict(full),
-                    "verification_event_id": verification_id,
-                    "provenance": provenance.to_dict(),
-                    "royalties": {
-                        h: round(s, 9) for h, s in holder_shares(provenance, songs).items()
-                    },
-                    "sample_rate": result.sample_rate,
-                    "duration_s": duration,
-                    "audio_sha256": audio_digest(result.audio),
-                    # What the user brought, so the record shows what was reshaped.
-                    "user_audio_sha256": audio_digest(user.audio) if user is not None else None,
-                    # To find the take file, or audio decoded from it, by its content.
-                    **take_content(staged),
-                },
+                GENERATION,
+                generation_payload(
+                    request=full,
+                    user_audio_file_sha256=user_audio_file_sha256(full),
+                    verification_event_id=verification_id,
+                    provenance=provenance,
+                    royalties=holder_shares(provenance, songs),
+                    sample_rate=result.sample_rate,
+                    duration_s=duration,
+                    user_audio_memory_digest=audio_digest(user.audio) if user is not None else None,
+                    take_content=take_content(staged),
+                ),
             )
             path = self.takes.publish(staged, event.id)
+            self.takes.remember_user_audio(event.id, full.user_audio)
         finally:
             staged.unlink(missing_ok=True)
         progress(Progress(1.0, "done", "Take ready"))

@@ -8,10 +8,15 @@ resamples. Takes made before this were 16-bit WAVs; they read the same way.
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import os
 import tempfile
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import soundfile as sf
@@ -19,8 +24,14 @@ import soundfile as sf
 from musicapp.core import GenerationRequest, InvalidInput, Provenance, Verification
 from musicapp.core.codec import request_from_dict
 from musicapp.export.fingerprint import file_digests, file_sha256
+from musicapp.ledger.kinds import GenerationPayload, is_content_ref, user_audio_ref
 
 TAKE_SUBTYPE = "FLOAT"
+# Beside each take that reshaped the user's audio: where that file is on this machine. The
+# ledger names it by content only (ledger/kinds.py), so this is the one place its path is kept.
+LOCAL_SUFFIX = ".local.json"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -72,6 +83,26 @@ class TakeStore:
     def path_of(self, take_id: str) -> Path:
         return self.folder / f"{take_id}.wav"
 
+    def remember_user_audio(self, take_id: str, user_audio: str | None) -> None:
+        """Keep, on this machine only, where the take's user audio was read from; a failure
+        is logged, not raised: the take is already recorded and the path is a convenience."""
+        if not user_audio:
+            return
+        try:
+            path = self.folder / f"{take_id}{LOCAL_SUFFIX}"
+            path.write_text(json.dumps({"user_audio": user_audio}), encoding="utf-8")
+        except OSError:
+            log.exception("could not note where take %s's user audio is", take_id)
+
+    def user_audio_of(self, take_id: str) -> str | None:
+        """The path ``remember_user_audio`` kept for the take, if any."""
+        try:
+            data = json.loads((self.folder / f"{take_id}{LOCAL_SUFFIX}").read_text("utf-8"))
+        except (OSError, ValueError):
+            return None
+        value = data.get("user_audio") if isinstance(data, dict) else None
+        return value if isinstance(value, str) and value else None
+
     def read(self, take_id: str) -> tuple[np.ndarray, int]:
         path = self.path_of(take_id)
         if not path.exists():
@@ -80,19 +111,25 @@ class TakeStore:
         return np.ascontiguousarray(data.T), int(sr)
 
 
-def take_from_event(event_id: str, ts: str, payload: dict, store: TakeStore) -> Take:
-    """Rebuild a Take from its generation event's payload."""
+def take_from_event(event_id: str, ts: str, payload: Mapping[str, Any], store: TakeStore) -> Take:
+    """Rebuild a Take from its generation event's payload. The request's user audio is the
+    path kept beside the take on this machine; else what the event names (a content reference,
+    or in old events the path itself)."""
+    logged = cast(GenerationPayload, payload)
+    request = request_from_dict(logged["request"])
+    if is_content_ref(user_audio_ref(logged["request"])):
+        request = replace(request, user_audio=store.user_audio_of(event_id) or request.user_audio)
     return Take(
         id=event_id,
-        request=request_from_dict(payload["request"]),
-        provenance=Provenance.from_dict(payload["provenance"]),
+        request=request,
+        provenance=Provenance.from_dict(logged["provenance"]),
         verification=None,
         audio_path=store.path_of(event_id),
-        sample_rate=int(payload["sample_rate"]),
-        duration_s=float(payload["duration_s"]),
+        sample_rate=int(logged["sample_rate"]),
+        duration_s=float(logged["duration_s"]),
         created_at=ts,
-        verification_event_id=str(payload.get("verification_event_id", "")),
-        royalties={str(h): float(s) for h, s in (payload.get("royalties") or {}).items()},
+        verification_event_id=str(logged.get("verification_event_id", "")),
+        royalties={str(h): float(s) for h, s in (logged.get("royalties") or {}).items()},
     )
 
 
@@ -108,11 +145,31 @@ def take_content(path: Path) -> dict[str, str | None]:
     }
 
 
+def user_audio_file_sha256(request: GenerationRequest) -> str | None:
+    """sha256 of the bytes of the request's user audio file (None without one): how the ledger
+    names it (``ledger.kinds.content_ref``). Remembered by path, size and modification time,
+    since verifying and logging the take both ask for it."""
+    if not request.user_audio:
+        return None
+    try:
+        stat = os.stat(request.user_audio)
+        return _file_sha256(request.user_audio, stat.st_size, stat.st_mtime_ns)
+    except OSError as exc:
+        raise InvalidInput(f"your audio {request.user_audio}: cannot be read ({exc})") from exc
+
+
+@lru_cache(maxsize=8)
+def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
+    return file_sha256(Path(path))
+
+
 def audio_digest(audio: np.ndarray) -> str:
     """sha256 of float audio times 32767, rounded to int16, channels interleaved, no header.
 
-    What a generation event's ``audio_sha256`` (and ``user_audio_sha256``) has always held. It
-    describes the audio in memory, not any file: libsndfile scales by 32768 when it writes 16
-    bits, so it never matched the first takes' files either; ``take_content`` does."""
+    The *memory digest* a generation event's ``user_audio_sha256`` holds (and its
+    ``audio_sha256`` held, before the ledger's vocabulary gave that name one meaning:
+    ``ledger/kinds.py``). It describes the audio in memory, not any file: libsndfile scales by
+    32768 when it writes 16 bits, so it never matched the first takes' files either;
+    ``take_content`` does."""
     pcm = (np.clip(audio.T, -1.0, 1.0) * 32767.0).round().astype("<i2")
     return hashlib.sha256(pcm.tobytes()).hexdigest()

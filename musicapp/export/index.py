@@ -27,9 +27,10 @@ from typing import Any
 
 from musicapp.export.record import EXPORT_FAILED_KIND, EXPORT_KIND
 from musicapp.ledger import Ledger, StoredEvent
+from musicapp.ledger.kinds import GENERATION
 
 INDEX_NAME = "content-index.sqlite"
-GENERATION_KIND = "generation"
+GENERATION_KIND = GENERATION
 SCHEMA_VERSION = "1"
 _INDEXED = {EXPORT_KIND, GENERATION_KIND, EXPORT_FAILED_KIND}
 _FLUSH_ROWS = 10_000

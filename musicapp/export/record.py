@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from musicapp.core import InvalidInput
+from musicapp.ledger.kinds import EXPORT, EXPORT_FAILED
 
 FORMATS = {".wav": "wav", ".flac": "flac"}
 
@@ -25,8 +26,8 @@ COMMENT = "COMMENT"
 ATTRIBUTION_TAG = "MUSICAPP_ATTRIBUTION"
 EVENT_ID_TAG = "MUSICAPP_EVENT_ID"
 
-EXPORT_KIND = "export"
-EXPORT_FAILED_KIND = "export_failed"
+EXPORT_KIND = EXPORT
+EXPORT_FAILED_KIND = EXPORT_FAILED
 
 # What identifies the exported audio (fingerprint.py): the 16-bit read digest (the only one of
 # the first exports), the native-depth one and its format, and for 24-bit exports the digest of

@@ -31,23 +31,17 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import soundfile as sf
 
 from musicapp.export.by_content import verify_by_content
 from musicapp.export.fingerprint import Digests, audio_sha256, file_digests
-from musicapp.export.record import (
-    ATTRIBUTION_TAG,
-    EVENT_ID_TAG,
-    EXPORT_FAILED_KIND,
-    EXPORT_KIND,
-    sidecar_path,
-    split_payload,
-)
+from musicapp.export.record import ATTRIBUTION_TAG, EVENT_ID_TAG, sidecar_path, split_payload
 from musicapp.export.report import Check, FileReport, check_chain, skipped
 from musicapp.export.tags import TagValue, read_tags
 from musicapp.ledger import Event, Ledger, LedgerError
+from musicapp.ledger.kinds import EXPORT, EXPORT_FAILED, ExportFailedPayload, ExportPayload
 
 __all__ = ["Check", "FileReport", "verify_file"]
 
@@ -243,7 +237,7 @@ def _find_event(file: _File, ledger: Ledger) -> str | None:
         return f"the ledger cannot be read ({exc})"
     if event is None:
         return f"no event {file.event_id} in the ledger {ledger.path}"
-    if event.kind != EXPORT_KIND:
+    if event.kind != EXPORT:
         return f"ledger event {event.seq} ({event.id}) is a {event.kind} event, not an export"
     file.event = event
     return None
@@ -252,7 +246,8 @@ def _find_event(file: _File, ledger: Ledger) -> str | None:
 def _check_tags(file: _File, missing: str | None) -> Check:
     if file.event is None:
         return Check("tags", False, f"cannot compare the tags: {missing}")
-    recorded = file.event.payload.get("tags")
+    # Read as the vocabulary defines it, checked all the same: the ledger may have been edited.
+    recorded = cast(ExportPayload, file.event.payload).get("tags")
     if not isinstance(recorded, dict):
         return Check("tags", False, f"ledger event {file.event.seq} records no tags")
     diffs = _tag_differences(file.tags, recorded)
@@ -278,11 +273,12 @@ def _check_ledger(file: _File, ledger: Ledger, missing: str | None, path: Path) 
         if now is not None and recorded != now:
             problems.append(f"the ledger recorded {field} {recorded}, the file's audio is {now}")
     try:
-        for failed in ledger.events(EXPORT_FAILED_KIND, since_seq=event.seq):
-            if failed.payload.get("export_event_id") == event.id:
+        for failed in ledger.events(EXPORT_FAILED, since_seq=event.seq):
+            withdrawn = cast(ExportFailedPayload, failed.payload)
+            if withdrawn.get("export_event_id") == event.id:
                 problems.append(
                     f"ledger event {failed.seq} says this export failed "
-                    f"({failed.payload.get('error', 'no reason given')})"
+                    f"({withdrawn.get('error', 'no reason given')})"
                 )
     except LedgerError as exc:
         problems.append(f"the ledger cannot be read ({exc})")

@@ -42,6 +42,7 @@ from musicapp.export.record import (
 )
 from musicapp.export.tags import read_tags, write_tags
 from musicapp.ledger import CanonicalError, Event, Ledger, LedgerDamaged, canonical_json
+from musicapp.ledger.kinds import export_failed_payload, export_payload
 
 log = logging.getLogger(__name__)
 
@@ -203,8 +204,7 @@ def export_audio(
             )
         _fsync(tmp)
         stage = "recording the export in the ledger"
-        payload = {**record, "tags": tags, "file_name": out_path.name}
-        payload["file_sha256"] = file_sha256(tmp)
+        payload = export_payload(record, tags, out_path.name, file_sha256(tmp))
         event = ledger.append(EXPORT_KIND, payload, event_id=event_id)
         stage = "writing the sidecar"
         sidecar = sidecar_path(out_path)
@@ -245,12 +245,7 @@ def _record_failure(
     try:
         ledger.append(
             EXPORT_FAILED_KIND,
-            {
-                "export_event_id": event.id,
-                "file_name": out_path.name,
-                "stage": stage,
-                "error": f"{type(exc).__name__}: {exc}",
-            },
+            export_failed_payload(event.id, out_path.name, stage, f"{type(exc).__name__}: {exc}"),
         )
     except Exception:  # the original error is the one to raise; this one is logged
         log.exception("could not record the failure of export %s in the ledger", event.id)

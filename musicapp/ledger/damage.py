@@ -23,11 +23,12 @@ from typing import Any
 
 from musicapp.ledger.canonical import event_hash_from_json
 from musicapp.ledger.event import LedgerError
+from musicapp.ledger.kinds import ANCHOR_RESET, LEDGER_REANCHOR, LEDGER_REPAIR
 from musicapp.ledger.schema import COLUMNS
 
-REPAIR_KIND = "ledger_repair"
-REANCHOR_KIND = "ledger_reanchor"
-LEGACY_REANCHOR_KIND = "anchor_reset"  # what Ledger.reanchor() wrote before ledger_reanchor
+REPAIR_KIND = LEDGER_REPAIR
+REANCHOR_KIND = LEDGER_REANCHOR
+LEGACY_REANCHOR_KIND = ANCHOR_RESET  # what Ledger.reanchor() wrote before ledger_reanchor
 RECORD_KINDS = (REPAIR_KIND, REANCHOR_KIND, LEGACY_REANCHOR_KIND)
 # A repair lists at most this many findings by key; past it, a sweep covers them all.
 KEYS_LIMIT = 1000

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from musicapp.ledger import integrity
@@ -28,6 +29,7 @@ from musicapp.ledger.canonical import GENESIS_HASH
 from musicapp.ledger.chain import ChainReport
 from musicapp.ledger.damage import KEYS_LIMIT, REANCHOR_KIND, REPAIR_KIND
 from musicapp.ledger.event import Event, LedgerError
+from musicapp.ledger.kinds import strip_folder
 from musicapp.ledger.schema import GUARD_SQL
 
 if TYPE_CHECKING:
@@ -48,9 +50,13 @@ def _anchor_record(ledger: Ledger, report: ChainReport, head: Head) -> dict[str,
     else:
         old = None
     seq, hash_ = head if head else (0, GENESIS_HASH)
+    folder = Path(ledger.path).parent
     return {
-        "problem": report.anchor_problem,
-        "old_anchor": old,
+        # The problem names the anchor file: by its name, since the event leaves this machine.
+        "problem": None
+        if report.anchor_problem is None
+        else strip_folder(report.anchor_problem, folder),
+        "old_anchor": strip_folder(old, folder) if isinstance(old, str) else old,
         "new_anchor": {"seq": seq, "hash": hash_},
     }
 

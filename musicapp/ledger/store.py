@@ -44,7 +44,7 @@ import logging
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -172,7 +172,7 @@ class Ledger:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def append(self, kind: str, payload: dict[str, Any], event_id: str | None = None) -> Event:
+    def append(self, kind: str, payload: Mapping[str, Any], event_id: str | None = None) -> Event:
         """Record one event; it is committed to disk when this returns.
 
         Appends from several threads at once share commits (group commit): while one thread
@@ -211,7 +211,8 @@ class Ledger:
         return pending.event
 
     def append_many(
-        self, items: Sequence[tuple[str, dict[str, Any]] | tuple[str, dict[str, Any], str | None]]
+        self,
+        items: Sequence[tuple[str, Mapping[str, Any]] | tuple[str, Mapping[str, Any], str | None]],
     ) -> list[Event]:
         """Record several events in one transaction: all of them, in order, or none.
 
@@ -250,7 +251,7 @@ class Ledger:
         return reanchor(self, reason)
 
     def _prepare(
-        self, kind: str, payload: dict[str, Any], event_id: str | None = None
+        self, kind: str, payload: Mapping[str, Any], event_id: str | None = None
     ) -> _Prepared:
         """Check and encode one event (everything but its place in the chain)."""
         if not isinstance(kind, str) or not kind.strip():

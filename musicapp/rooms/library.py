@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from musicapp.jobs import CancelToken, FunctionJob, ProgressCallback, no_progress, scaled
+from musicapp.ledger.kinds import CATALOG_RIGHTS, catalog_rights_payload
 
 if TYPE_CHECKING:
     from musicapp.catalog.import_report import ImportReport
@@ -103,4 +104,6 @@ class LibraryRoom:
         )
 
     def _record_catalog_event(self, kind: str, payload: dict[str, Any]) -> str:
+        if kind == CATALOG_RIGHTS:  # the import's folders stay on this machine
+            return self._ledger.append(kind, catalog_rights_payload(payload)).id
         return self._ledger.append(kind, payload).id

@@ -33,9 +33,10 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, bindparam, func, select
 
 from musicapp.core.provenance import USER_SOURCE
+from musicapp.ledger.kinds import EXPORT, GENERATION, VERIFICATION
 from musicapp.server import db
 
-KINDS = ("generation", "export")
+KINDS = (GENERATION, EXPORT)
 NANO = 10**9  # amounts are integer nano-euros
 COMMERCIAL_TTL_S = 24 * 3600.0  # the server's cap on the consent cache's age for commercial use
 CLOCK_SLACK_S = 300.0  # a last pull later than the verification by more than this is impossible
@@ -174,7 +175,7 @@ def _queries() -> tuple[Any, Any, Any, Any]:
     verifications = select(t.event_id, t.seq, t.created_utc, t.payload).where(
         t.device_id == bindparam("device"),
         t.event_id.in_(bindparam("ids", expanding=True)),
-        t.kind == "verification",
+        t.kind == VERIFICATION,
     )
     return holders, latest, prices, verifications
 
@@ -336,7 +337,7 @@ def compute(conn: Connection, events: list[Event]) -> list[Line]:
     batch = {
         (ev.device_id, ev.event_id): (ev.seq, ev.created_utc, ev.payload)
         for ev in events
-        if ev.kind == "verification"
+        if ev.kind == VERIFICATION
     }
     verifications = load_verifications(conn, cited, batch)
     relied = {

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from musicapp.core.provenance import USER_INDEX, USER_SOURCE
+from musicapp.ledger.kinds import EXPORT, GENERATION, VERIFICATION
 
 USES = ("private", "non_commercial", "commercial")
 MAX_DEPTH = 32  # the app's payloads nest 6 deep at most
@@ -381,9 +382,9 @@ def _export(payload: dict[str, Any]) -> None:
 
 
 BY_KIND: dict[str, Callable[[dict[str, Any]], None]] = {
-    "generation": _generation,
-    "verification": _verification,
-    "export": _export,
+    GENERATION: _generation,
+    VERIFICATION: _verification,
+    EXPORT: _export,
 }
 
 
