@@ -115,7 +115,7 @@ def test_an_import_logs_the_manifest_and_file_by_name_only(demo_studio, tmp_path
         "file,title,artist,stems,rights_holders,permissions,uses\n"
         "mix.wav,First Light,Ann Archer,,Ann Archer:1.0,song_level,private\n"
     )
-    report = demo_studio.import_library(music, manifest)
+    report = demo_studio.library.import_library(music, manifest)
     assert report.imported and not report.failed
     (event,) = list(demo_studio.ledger.events("catalog_rights"))
     assert (event.payload["manifest"], event.payload["file"]) == ("manifest.csv", "mix.wav")
