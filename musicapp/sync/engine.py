@@ -271,7 +271,9 @@ class SyncEngine(RetryingHTTP):
                 "/v1/devices",
                 cancel,
                 json_body={
-                    "name": f"musicapp on {platform.node() or 'this computer'}",
+                    # The system, not the host name: host names often carry the user's name,
+                    # and the rights server has no need of it.
+                    "name": f"musicapp on {platform.system() or 'a computer'}",
                     "public_key": self.key.public_key_b64,
                     # This device's own registration again (an answer lost on the way, a
                     # start over) gets its device back: the server refuses the key otherwise.

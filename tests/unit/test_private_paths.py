@@ -40,7 +40,11 @@ def _request(path):
     )
 
 
-def test_generation_events_and_what_sync_sends_hold_no_local_path(demo_studio, tmp_path, server):
+def test_generation_events_and_what_sync_sends_hold_no_local_path(
+    demo_studio, tmp_path, server, monkeypatch
+):
+    # Host names often carry the user's name: the device registers without it.
+    monkeypatch.setattr("platform.node", lambda: f"{USER_NAME}-laptop")
     path = _user_file(tmp_path)
     take = demo_studio.generate(_request(path))
 
