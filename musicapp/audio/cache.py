@@ -21,7 +21,7 @@ def audio_key(audio: np.ndarray) -> str:
     a = np.ascontiguousarray(audio)
     h = hashlib.blake2b(digest_size=16)
     h.update(f"{a.dtype.str}{a.shape}".encode())
-    h.update(memoryview(a).cast("B"))
+    h.update(a.data.cast("B"))  # contiguous: the bytes without a copy
     return h.hexdigest()
 
 

@@ -142,7 +142,7 @@ def load_model(models_dir: Path, device: str, manifest: Path = MANIFEST) -> Load
             raise InvalidInput(f"{changed[0]} changed while it was loaded; nothing was loaded")
         if model.decoder.config.audio_channels != 1:
             raise InvalidInput(f"{folder}: stereo MusicGen checkpoints are not supported yet")
-        model.to(device).eval()
+        model.to(device).eval()  # type: ignore[arg-type]  # transformers types .to by model
         loaded = LoadedModel(model, tokenizer, features, device, model_id)
         _CACHE[key] = loaded
         return loaded

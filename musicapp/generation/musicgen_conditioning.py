@@ -49,8 +49,8 @@ def describe(request: GenerationRequest, materials: list[Material]) -> str:
     for mat in order:
         name = _song_name(mat.song)
         parts += [f"{c} (from {name})" for c in _categories(mat.song, mat.reference.role)]
-    tempi = [(m.tempo_bpm or m.song.tempo_bpm, m.reference.weight) for m in materials]
-    tempi = [(t, w) for t, w in tempi if t]
+    known = [(m.tempo_bpm or m.song.tempo_bpm, m.reference.weight) for m in materials]
+    tempi = [(t, w) for t, w in known if t]
     if tempi:
         bpm = sum(t * w for t, w in tempi) / sum(w for _, w in tempi)
         parts.append(f"tempo: about {bpm:.0f} bpm")

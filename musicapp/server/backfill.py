@@ -9,7 +9,7 @@ else, so for events logged since then every generation counts.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -20,7 +20,7 @@ from musicapp.server.payloads import PayloadError, check_payload
 PAGE = 1000
 
 
-def _countable(conn: Connection, rows: list[Any]) -> list[lines.Event]:
+def _countable(conn: Connection, rows: Sequence[Any]) -> list[lines.Event]:
     t = db.ledger_events.c
     ids = sorted({r.event_id for r in rows})
     first: dict[str, int] = {}
@@ -68,7 +68,7 @@ def _columns() -> tuple[Any, ...]:
     )
 
 
-def _pages(conn: Connection, *where: Any) -> Iterator[list[Any]]:
+def _pages(conn: Connection, *where: Any) -> Iterator[Sequence[Any]]:
     """Stored rows of the statement kinds matching ``where``, in log order, a page at a time."""
     t = db.ledger_events.c
     after = -1

@@ -10,7 +10,7 @@ and the log's appends on its ``log_state`` row (``translog``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -218,7 +218,7 @@ def _v3_lines_and_keys(conn: Connection) -> None:
     """
     from musicapp.server import backfill
 
-    registry_now = int(conn.execute(select(func.coalesce(func.max(changes.c.seq), 0))).scalar())
+    registry_now = int(conn.execute(select(func.coalesce(func.max(changes.c.seq), 0))).scalar_one())
     columns = {c["name"] for c in inspect(conn).get_columns("ledger_events")}
     if "registry_seq" not in columns:
         conn.execute(
@@ -260,11 +260,11 @@ def snapshot_registry(conn: Connection) -> int:
     on ``changes`` until the transaction ends); what the lines of this intake are priced at."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("LOCK TABLE changes IN SHARE MODE"))
-    return int(conn.execute(select(func.coalesce(func.max(changes.c.seq), 0))).scalar())
+    return int(conn.execute(select(func.coalesce(func.max(changes.c.seq), 0))).scalar_one())
 
 
 def insert_rows(
-    conn: Connection, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+    conn: Connection, table: str, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
 ) -> None:
     """One executemany at the driver level.
 

@@ -30,7 +30,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import BindParameter, Connection, bindparam, func, select
 
 from musicapp.core.provenance import USER_SOURCE
 from musicapp.ledger.kinds import EXPORT, GENERATION, VERIFICATION
@@ -156,7 +156,8 @@ def stale_cache(verification: dict[str, Any], verified_utc: str) -> bool:
 def _queries() -> tuple[Any, Any, Any, Any]:
     """The intake's lookups, built once (bound parameters: SQLAlchemy compiles each once)."""
     sh, s, c, t = db.song_holders.c, db.songs.c, db.consent.c, db.ledger_events.c
-    songs, registry = bindparam("songs", expanding=True), bindparam("registry")
+    songs: BindParameter[Any] = bindparam("songs", expanding=True)
+    registry: BindParameter[Any] = bindparam("registry")
     holders = (
         select(sh.song_id, sh.holder_id, sh.split)
         .join(db.songs, s.id == sh.song_id)

@@ -122,6 +122,7 @@ async def sth(request: Request, account: InlineCaller) -> Any:
         head = translog.current_head(conn)
     if head is None:  # only an empty log has no signed head yet: sign one under the lock
         head = await run_in_threadpool(_sign_first_head, server)
+    assert head is not None  # signed just now
     return head.to_dict()
 
 

@@ -18,10 +18,10 @@ import csv
 import io
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import pydantic_core
-from sqlalchemy import Connection, and_, bindparam, func, or_, select
+from sqlalchemy import BindParameter, Connection, and_, bindparam, func, or_, select
 
 from musicapp.server import backfill, db, lines
 from musicapp.server.errors import ApiError
@@ -84,7 +84,7 @@ def _statements() -> tuple[Any, Any, Any]:
         c.created_utc >= bindparam("start"),
         c.created_utc < bindparam("end"),
     )
-    t, d, q, s = (bindparam(k) for k in ("t", "d", "q", "s"))
+    t, d, q, s = (cast(BindParameter[Any], bindparam(k)) for k in ("t", "d", "q", "s"))
     # (created_utc, device_id, seq, song_id) > the cursor's key, spelt out: row values compare
     # the same on both databases, but the planners use the index more reliably this way.
     after = (

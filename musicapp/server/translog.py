@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import BindParameter, Connection, bindparam, insert, select, update
 
 from musicapp.ledger.canonical import (
     GENESIS_HASH,
@@ -394,7 +394,7 @@ def _utc(created_at: str) -> str | None:
 def _lookups() -> tuple[Any, Any]:
     t = db.ledger_events.c
     columns = (t.device_id, t.seq, t.event_id, t.hash)
-    values = bindparam("values", expanding=True)
+    values: BindParameter[Any] = bindparam("values", expanding=True)
     return select(*columns).where(t.event_id.in_(values)), select(*columns).where(
         t.hash.in_(values)
     )

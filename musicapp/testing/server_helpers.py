@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 from fastapi.testclient import TestClient
 
 from musicapp.ledger import Ledger
@@ -178,10 +177,10 @@ class Env:
             self.bob = create_account(conn, "holder", "Bob", holder_id="h-bob")[1]
         self._devices = 0
 
-    def post(self, path: str, token: str | None, body: Any) -> httpx.Response:
+    def post(self, path: str, token: str | None, body: Any) -> Any:  # TestClient's response
         return self.client.post(path, json=body, headers=auth(token) if token else {})
 
-    def get(self, path: str, token: str | None, **params: Any) -> httpx.Response:
+    def get(self, path: str, token: str | None, **params: Any) -> Any:
         return self.client.get(path, params=params, headers=auth(token) if token else {})
 
     def add_songs(self) -> None:

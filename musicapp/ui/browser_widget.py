@@ -216,7 +216,7 @@ class BrowserWidget(QWidget):
         self.completer.setCompletionMode(QCompleter.CompletionMode.UnfilteredPopupCompletion)
         self.completer.setCompletionRole(Qt.ItemDataRole.UserRole)
         self.completer.setWidget(self.search_box)
-        self.completer.activated[str].connect(self.search_box.setText)
+        self.completer.activated[str].connect(self.search_box.setText)  # type: ignore[index]
 
         # `activated` is a double-click or Enter (a single click where the platform says so);
         # a double-click also emits `doubleClicked`, so listening to both would add twice.
@@ -256,7 +256,9 @@ class BrowserWidget(QWidget):
         if found and typed and not any(x.title == typed for x in found):
             self.completer.complete()
         else:
-            self.completer.popup().hide()
+            popup = self.completer.popup()
+            if popup is not None:
+                popup.hide()
 
     def _schedule_tail_fetch(self, *_: object) -> None:
         QTimer.singleShot(0, self.fetch_visible_tails)

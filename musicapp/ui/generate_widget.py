@@ -6,6 +6,7 @@ import random
 from collections.abc import Mapping, Sequence
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -140,10 +141,16 @@ class SettingsWidget(QWidget):
                 index = self.engine.count() - 1
             self.engine.setItemText(index, f"{self.engine.itemText(index)} (unavailable)")
             self.engine.setItemData(index, reason, Qt.ItemDataRole.ToolTipRole)
-            item = self.engine.model().item(index)  # a QStandardItemModel by default
+            item = self._engine_items().item(index)
             item.setEnabled(False)
-        usable = [i for i in range(self.engine.count()) if self.engine.model().item(i).isEnabled()]
+        items = self._engine_items()
+        usable = [i for i in range(self.engine.count()) if items.item(i).isEnabled()]
         self.engine.setCurrentIndex(usable[0] if usable else -1)
+
+    def _engine_items(self) -> QStandardItemModel:
+        model = self.engine.model()  # a QComboBox's model is a QStandardItemModel by default
+        assert isinstance(model, QStandardItemModel)
+        return model
 
     def engine_name(self) -> str:
         return str(self.engine.currentData() or "concat")
