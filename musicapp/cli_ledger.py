@@ -6,9 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from musicapp.cli_common import EXIT_FAILED, EXIT_OK
 from musicapp.core import InvalidInput
-
-EXIT_OK, EXIT_FAILED = 0, 1
 
 
 def _lines(title: str, items: list[str]) -> list[str]:
@@ -17,7 +16,7 @@ def _lines(title: str, items: list[str]) -> list[str]:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     """Re-hash the whole chain; exit 1 only for damage that is not on record yet."""
-    from musicapp.cli import _emit, _open
+    from musicapp.cli_common import _emit, _open
 
     with _open(args, build=False) as ctx:
         report = ctx.studio.records.verify()
@@ -44,7 +43,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from musicapp.cli import _emit, _open
+    from musicapp.cli_common import _emit, _open
 
     with _open(args, build=False) as ctx:
         events = ctx.studio.records.latest(args.limit)
@@ -68,7 +67,7 @@ def _confirm(args: argparse.Namespace, question: str) -> bool:
 
 
 def _record_damage(args: argparse.Namespace, repair: bool) -> int:
-    from musicapp.cli import _emit, _open
+    from musicapp.cli_common import _emit, _open
 
     what = "repair" if repair else "reanchor"
     with _open(args, build=False) as ctx:

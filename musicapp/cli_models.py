@@ -7,9 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from musicapp.cli_common import EXIT_OK
 from musicapp.config import Settings
-
-EXIT_OK = 0
 
 
 def _emit(args: argparse.Namespace, data: Any, text: str) -> None:

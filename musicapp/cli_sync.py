@@ -14,10 +14,9 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from musicapp.cli_common import EXIT_FAILED, EXIT_OK
 from musicapp.config import MAX_CONSENT_TTL_S
 from musicapp.core import InvalidInput
-
-EXIT_OK, EXIT_FAILED = 0, 1
 
 
 def _ttl_hours(text: str) -> float:
@@ -80,7 +79,7 @@ def _status(room: Any) -> tuple[dict[str, Any], str]:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     """Pull consent from the rights server and push the ledger's pending events (or --status)."""
-    from musicapp.cli import _emit, _open, run_with_progress
+    from musicapp.cli_common import _emit, _open, run_with_progress
     from musicapp.studio_types import SyncError
 
     with _open(args, build=False) as ctx:

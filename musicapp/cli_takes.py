@@ -6,10 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from musicapp.cli_common import EXIT_FAILED, EXIT_OK
 from musicapp.core import GenerationRequest, InvalidInput, Level, Reference, Role, TimeRange, Use
 from musicapp.core.codec import verification_to_dict
-
-EXIT_OK, EXIT_FAILED = 0, 1
 
 
 def parse_reference(text: str) -> Reference:
@@ -76,7 +75,7 @@ def _request(args: argparse.Namespace) -> GenerationRequest:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from musicapp.cli import _emit, _open, run_with_progress  # shared helpers
+    from musicapp.cli_common import _emit, _open, run_with_progress
     from musicapp.studio_types import Refused
 
     request = _request(args)
@@ -137,7 +136,7 @@ def _alternatives(v: Any) -> str:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from musicapp.cli import _emit, _open  # shared helpers
+    from musicapp.cli_common import _emit, _open
 
     with _open(args, build=False) as ctx:
         take = ctx.studio.take(args.take_id)
@@ -160,7 +159,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from musicapp.cli import _emit, _open  # shared helpers
+    from musicapp.cli_common import _emit, _open
 
     with _open(args, build=False) as ctx:
         report = ctx.studio.records.verify_file(Path(args.file))
@@ -191,7 +190,7 @@ def cmd_stems(args: argparse.Namespace) -> int:
     """Separate a file or a catalogue song into stems and copy them to --out."""
     import shutil
 
-    from musicapp.cli import _emit, _open, run_with_progress  # shared helpers
+    from musicapp.cli_common import _emit, _open, run_with_progress
 
     target = Path(args.source)
     with _open(args, build=not target.is_file()) as ctx:
