@@ -128,7 +128,7 @@ class SyncEngine(RetryingHTTP):
 
     def pending_count(self) -> int:
         head = self.ledger.head()
-        return max(0, (head.seq if head else 0) - self.state.last_receipted_seq())
+        return max(0, (head.seq if head else 0) - self.state.receipts.last_receipted_seq())
 
     def status(self) -> SyncStatus:
         url = self.server_url
@@ -138,7 +138,7 @@ class SyncEngine(RetryingHTTP):
             self.pending_count(),
             self.state.last_error,
             insecure=bool(url) and policy.is_insecure(url),
-            quarantined=self.state.quarantine_count(),
+            quarantined=len(self.state.quarantined()),  # rarely more than a few rows
         )
 
     def insecure_allowed(self, url: str) -> bool:
@@ -169,7 +169,7 @@ class SyncEngine(RetryingHTTP):
         if logged is not None and server_key:
             # The same server (same key) already logged this ledger up to there: the new
             # stream continues after it instead of sending those events a second time.
-            self.state.set_stream_base(server_key, *logged)
+            self.state.receipts.set_stream_base(server_key, *logged)
         self._receipts = None
         self._feed_verifier = None
         log.info("sync: started over; the previous state is archived in %s", archive)
@@ -353,7 +353,9 @@ class SyncEngine(RetryingHTTP):
         recovery.check_before_push(self.ledger, self.state)
         total = self.pending_count()
         pushed = 0
-        groups = upload.batches(self.ledger, self.state.last_receipted_seq(), self.batch_size)
+        groups = upload.batches(
+            self.ledger, self.state.receipts.last_receipted_seq(), self.batch_size
+        )
         sign = self.key.sign_event_hash
 
         def prepare_next() -> upload.Encoded | None:

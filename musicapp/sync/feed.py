@@ -180,13 +180,15 @@ class FeedApplier:
     def apply_deferred(self) -> int:
         """Consent waiting for its song: applied once the song is in the catalogue."""
         applied = 0
-        for data in self.state.deferred_consent():
+        for data in self.state.backlog.deferred_consent():
             change = {"seq": None, "kind": "consent", "data": data}
             ok, in_catalogue = self._guarded(change, partial(self._apply_consent, data, change))
             if ok and not in_catalogue:
                 continue  # still waiting for its song
             applied += int(ok)
-            self.state.drop_deferred(data["song_id"], data["holder_id"], int(data["version"]))
+            self.state.backlog.drop_deferred(
+                data["song_id"], data["holder_id"], int(data["version"])
+            )
         return applied
 
     def _guarded(self, change: Any, work: Callable[[], bool]) -> tuple[bool, bool]:
@@ -236,7 +238,7 @@ class FeedApplier:
                 raise FeedRecordError("the song is not a JSON object")
             song_id = _text(data.get("id"), "id")
             if self.catalog.song(song_id) is None:
-                self.state.remember_song(data)
+                self.state.backlog.remember_song(data)
             return True
         self._quarantine(change, f"kind: {excerpt(kind)} is not known here", blocks=False)
         return False
@@ -247,7 +249,7 @@ class FeedApplier:
         record = consent_from_feed(data)
         song = self.catalog.song(record.song_id)
         if song is None:
-            self.state.defer_consent(data)
+            self.state.backlog.defer_consent(data)
             return False
         if record.holder_id not in {h.id for h in song.holders}:
             self._quarantine(

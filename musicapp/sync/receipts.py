@@ -71,7 +71,7 @@ class ReceiptChecker:
                 newest = head
         assert newest is not None
         self.check_consistent(newest, fetch, offered)
-        self.state.store_receipts(
+        self.state.receipts.store_receipts(
             [(e.seq, e.id, e.hash, r) for e, r in zip(events, receipts, strict=True)]
         )
         stored = self.state.tree_head

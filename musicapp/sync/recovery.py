@@ -57,10 +57,10 @@ def _event_at(ledger: Ledger, seq: int) -> StoredEvent | None:
 def check_before_push(ledger: Ledger, state: SyncState) -> None:
     """SyncError unless the ledger's event at the last receipted seq is the receipted one."""
     ledger.refuse_if_damaged()  # an edit anywhere that the ledger's own checks have seen
-    seq = state.last_receipted_seq()
+    seq = state.receipts.last_receipted_seq()
     if seq == 0:
         return
-    receipted = state.receipted_hash(seq)
+    receipted = state.receipts.receipted_hash(seq)
     local = _event_at(ledger, seq)
     head = ledger.head()
     if local is None:
@@ -131,13 +131,13 @@ def logged_prefix(ledger: Ledger, state: SyncState) -> tuple[int, str] | None:
     before it too; the matching seqs are a prefix, found by bisection. Start over continues
     from there: what this server logged already is not sent again (it would be counted twice).
     """
-    lo, hi, found = 1, state.last_receipted_seq(), None
+    lo, hi, found = 1, state.receipts.last_receipted_seq(), None
     while lo <= hi:
         mid = (lo + hi) // 2
         local = _event_at(ledger, mid)
         if (
             local is not None
-            and local.hash == state.receipted_hash(mid)
+            and local.hash == state.receipts.receipted_hash(mid)
             and _recomputed(local) == local.hash
         ):
             found, lo = (mid, local.hash), mid + 1

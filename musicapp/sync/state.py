@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from musicapp.config import MAX_CONSENT_TTL_S
 from musicapp.sync.private_files import create_private_file, private_dir, private_file
+from musicapp.sync.state_parts import FeedBacklog, Receipts
 from musicapp.transparency.treehead import TreeHead
 
 STATE_FILE = "sync.sqlite"
@@ -94,6 +95,8 @@ class SyncState:
             self._db.execute(sql)
         for file in _sidecars(self.path):  # made by SQLite with the database's mode; checked
             private_file(file)
+        self.receipts = Receipts(self)
+        self.backlog = FeedBacklog(self)
 
     @classmethod
     def in_folder(cls, data_dir: Path) -> SyncState:
@@ -217,107 +220,6 @@ class SyncState:
                 raise
         return archive
 
-    # -- receipts ------------------------------------------------------------------------------
-
-    def last_receipted_seq(self) -> int:
-        with self._lock:
-            row = self._db.execute("SELECT MAX(seq) FROM receipts").fetchone()
-        seq = int(row[0] or 0)
-        if seq == 0 and (base := self._stream_base()) is not None:
-            return base[0]
-        return seq
-
-    def set_stream_base(self, server_key: str, seq: int, event_hash: str) -> None:
-        """After a start over: the server with ``server_key`` logged this ledger up to ``seq``
-        (``event_hash``) under the old device stream; the new stream continues from there."""
-        self.set(
-            "stream_base", json.dumps({"server_key": server_key, "seq": seq, "hash": event_hash})
-        )
-
-    def _stream_base(self) -> tuple[int, str] | None:
-        """(seq, hash) the stream starts after, when the pinned server is the one that logged
-        them; None for a new server (which gets the whole ledger)."""
-        text = self.get("stream_base")
-        if not text:
-            return None
-        base = json.loads(text)
-        if base.get("server_key") != self.get("server_key"):
-            return None
-        return int(base["seq"]), str(base["hash"])
-
-    def store_receipts(self, rows: list[tuple[int, str, str, dict[str, Any]]]) -> None:
-        """(seq, event id, event hash, receipt) rows, in one transaction; re-storing is a no-op."""
-        now = datetime.now(UTC).isoformat()
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.executemany(
-                    "INSERT OR IGNORE INTO receipts (seq, event_id, event_hash, receipt, stored_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    [(s, i, h, json.dumps(r, sort_keys=True), now) for s, i, h, r in rows],
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-
-    def receipt(self, seq: int) -> dict[str, Any] | None:
-        with self._lock:
-            row = self._db.execute("SELECT receipt FROM receipts WHERE seq = ?", (seq,)).fetchone()
-        return None if row is None else dict(json.loads(row[0]))
-
-    def receipted_hash(self, seq: int) -> str | None:
-        """The event hash the server receipted at ``seq`` (or logged there under this folder's
-        previous device stream: the stream base), or None."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT event_hash FROM receipts WHERE seq = ?", (seq,)
-            ).fetchone()
-        if row is None:
-            base = self._stream_base()
-            return base[1] if base is not None and base[0] == seq else None
-        return str(row[0])
-
-    def receipt_count(self) -> int:
-        with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM receipts").fetchone()[0])
-
-    # -- feed items the catalogue cannot take yet ----------------------------------------------
-
-    def defer_consent(self, data: dict[str, Any]) -> None:
-        with self._lock:
-            self._db.execute(
-                "INSERT OR IGNORE INTO deferred_consent (song_id, holder_id, version, data) "
-                "VALUES (?, ?, ?, ?)",
-                (data["song_id"], data["holder_id"], int(data["version"]), json.dumps(data)),
-            )
-
-    def deferred_consent(self) -> list[dict[str, Any]]:
-        with self._lock:
-            found = self._db.execute(
-                "SELECT data FROM deferred_consent ORDER BY song_id, holder_id, version"
-            ).fetchall()
-        return [json.loads(r[0]) for r in found]
-
-    def drop_deferred(self, song_id: str, holder_id: str, version: int) -> None:
-        with self._lock:
-            self._db.execute(
-                "DELETE FROM deferred_consent WHERE song_id = ? AND holder_id = ? AND version = ?",
-                (song_id, holder_id, version),
-            )
-
-    def remember_song(self, data: dict[str, Any]) -> None:
-        with self._lock:
-            self._db.execute(
-                "INSERT INTO remote_songs (id, data) VALUES (?, ?) "
-                "ON CONFLICT(id) DO UPDATE SET data = excluded.data",
-                (data["id"], json.dumps(data)),
-            )
-
-    def remote_song_ids(self) -> list[str]:
-        with self._lock:
-            return [r[0] for r in self._db.execute("SELECT id FROM remote_songs ORDER BY id")]
-
     # -- feed records that could not be applied ------------------------------------------------
 
     def quarantine(self, change: Any, item: Quarantined) -> bool:
@@ -352,10 +254,6 @@ class SyncState:
                 f"FROM quarantine {where} ORDER BY feed_seq, key"
             ).fetchall()
         return [Quarantined(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6]) for r in found]
-
-    def quarantine_count(self) -> int:
-        with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM quarantine").fetchone()[0])
 
     # -- the server this folder is bound to ----------------------------------------------------
 

@@ -154,7 +154,7 @@ def test_sync_survives_server_kills_and_a_faulty_network(tmp_path: Path) -> None
     try:
         worker.start()
         for threshold in KILL_AT:
-            while engine.state.receipt_count() < threshold:
+            while engine.state.receipts.receipt_count() < threshold:
                 assert worker.is_alive(), f"the sync loop ended early: {outcome}"
                 assert time.monotonic() - started < DEADLINE_S, "sync made no progress"
                 time.sleep(0.01)
@@ -205,9 +205,9 @@ def test_sync_survives_server_kills_and_a_faulty_network(tmp_path: Path) -> None
         assert pinned == key["public_key"]  # the key survived the restarts
         public = Ed25519PublicKey.from_public_bytes(base64.b64decode(pinned))
         checked_heads: set[tuple[int, str, str, str]] = set()
-        assert engine.state.receipt_count() == N_EVENTS
+        assert engine.state.receipts.receipt_count() == N_EVENTS
         for event in local:
-            r = engine.state.receipt(event.seq)
+            r = engine.state.receipts.receipt(event.seq)
             assert r is not None, f"no receipt for seq {event.seq}"
             assert (r["device_id"], r["seq"], r["event_hash"]) == (device_id, event.seq, event.hash)
             head = (r["tree_size"], r["root"], r["timestamp"], r["signature"])

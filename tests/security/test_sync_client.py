@@ -56,7 +56,7 @@ def test_a_tree_head_signed_by_another_key_is_refused(synced_app, server):
     engine = _engine(synced_app, _rewrite_receipts(server, resign))
     with pytest.raises(SyncError, match="seq 1: the tree head is not signed by the server's key"):
         engine.sync_once()
-    assert engine.state.receipt_count() == 0 and engine.pending_count() == 4
+    assert engine.state.receipts.receipt_count() == 0 and engine.pending_count() == 4
 
 
 def test_an_altered_inclusion_proof_is_refused(synced_app, server):
@@ -69,7 +69,7 @@ def test_an_altered_inclusion_proof_is_refused(synced_app, server):
     engine = _engine(synced_app, _rewrite_receipts(server, alter))
     with pytest.raises(SyncError, match="seq 2: its inclusion proof does not lead"):
         engine.sync_once()
-    assert engine.state.receipt_count() == 0
+    assert engine.state.receipts.receipt_count() == 0
 
 
 def test_a_log_rewritten_behind_the_client_fails_the_consistency_check(synced_app, server):

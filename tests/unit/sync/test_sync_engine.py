@@ -26,7 +26,7 @@ def _server_matches_ledger(server, engine, ledger):
     stored = server.events(engine.state.get("device_id"))
     assert [e["seq"] for e in stored] == list(range(1, ledger.count() + 1))  # once each, in order
     assert [e["hash"] for e in stored] == [e.hash for e in ledger.events()]
-    assert engine.state.receipt_count() == ledger.count()
+    assert engine.state.receipts.receipt_count() == ledger.count()
     assert engine.state.tree_head.root == server.tree.root().hex()
 
 
@@ -38,7 +38,7 @@ def test_pending_events_are_pushed_in_batches_with_verified_receipts(synced_app,
     result = engine.sync_once()
     assert (result.pushed, result.pending) == (1203, 0)
     _server_matches_ledger(server, engine, ledger)
-    receipt = engine.state.receipt(1)
+    receipt = engine.state.receipts.receipt(1)
     assert receipt["seq"] == 1 and receipt["event_hash"] == next(ledger.events()).hash
     # Offline work queues up and catches up; the log only grew (consistency was checked).
     _append(ledger, 4, 1203)
@@ -111,7 +111,7 @@ def test_a_tampered_receipt_is_refused_and_the_events_stay_pending(synced_app, s
     engine = _engine(synced_app, httpx.MockTransport(forge))
     with pytest.raises(SyncError, match="seq 3: its inclusion proof does not lead"):
         engine.sync_once()
-    assert engine.pending_count() == 5 and engine.state.receipt_count() == 0
+    assert engine.pending_count() == 5 and engine.state.receipts.receipt_count() == 0
 
 
 def test_a_server_that_rewrites_its_log_fails_the_consistency_check(synced_app, server):
@@ -163,7 +163,7 @@ def test_a_forged_consistency_proof_with_the_receipts_is_refused(synced_app, ser
     with pytest.raises(SyncError, match="not consistent with size 10"):
         engine.sync_once()
     # The first batch's receipts were checked and kept; the second batch's were not.
-    assert engine.state.last_receipted_seq() == 10 and engine.pending_count() == 20
+    assert engine.state.receipts.last_receipted_seq() == 10 and engine.pending_count() == 20
 
 
 def test_a_refused_event_keeps_the_receipts_of_the_ones_accepted_before_it(synced_app, server):
@@ -180,7 +180,7 @@ def test_a_refused_event_keeps_the_receipts_of_the_ones_accepted_before_it(synce
     engine = _engine(synced_app, httpx.MockTransport(corrupt))
     with pytest.raises(SyncError, match="seq 4: the signature"):
         engine.sync_once()
-    assert engine.state.last_receipted_seq() == 3 and engine.pending_count() == 2
+    assert engine.state.receipts.last_receipted_seq() == 3 and engine.pending_count() == 2
 
 
 def test_feed_pages_are_applied_idempotently_and_the_cursor_resumes(synced_app, server):
@@ -218,8 +218,8 @@ def test_feed_pages_are_applied_idempotently_and_the_cursor_resumes(synced_app, 
     # in the local table as it was).
     versions = [r.version for r in catalog.consent.consent_records(["fife-british-grenadiers"])]
     assert versions == [2, 3]
-    assert engine.state.cursor == 4 and engine.state.remote_song_ids() == ["server-only"]
-    assert len(engine.state.deferred_consent()) == 1  # kept until the song is imported
+    assert engine.state.cursor == 4 and engine.state.backlog.remote_song_ids() == ["server-only"]
+    assert len(engine.state.backlog.deferred_consent()) == 1  # kept until the song is imported
     engine.state.cursor = 0  # re-reading the whole feed changes nothing
     engine.sync_once()
     assert [r.version for r in catalog.consent.consent_records(["fife-british-grenadiers"])] == [
@@ -300,7 +300,7 @@ def test_a_server_that_forgot_this_device_says_so_and_start_over_sends_everythin
     from musicapp.sync.state import SyncState
 
     old = SyncState(archive)
-    assert old.receipt_count() == 40 and old.get("server_key_url") == "https://rights.test"
+    assert old.receipts.receipt_count() == 40 and old.get("server_key_url") == "https://rights.test"
     old.close()
 
 
