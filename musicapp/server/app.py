@@ -28,7 +28,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 
 from musicapp.core.times import excerpt
-from musicapp.server import db, files
+from musicapp.server import db, files, migrations
 from musicapp.server.auth import lookup_token
 from musicapp.server.errors import ApiError
 from musicapp.server.fastjson import FastJSONRoute
@@ -65,7 +65,7 @@ def open_server(settings: ServerSettings) -> Server:
     url = settings.resolved_database_url()
     files.secure_data_dir(settings.data_dir, settings.key_path, url)
     engine = db.make_engine(url)
-    db.migrate(engine)
+    migrations.migrate(engine)
     key = signing.load_or_create_key(settings.key_path)
     return Server(settings, engine, key, threading.Lock(), SignatureChecker(settings.sig_workers))
 

@@ -10,7 +10,7 @@ and the log's appends on its ``log_state`` row (``translog``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -29,8 +29,6 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
-    insert,
-    inspect,
     select,
     text,
 )
@@ -187,60 +185,6 @@ log_state = Table(
 )
 
 
-def _v1_initial(conn: Connection) -> None:
-    metadata.create_all(
-        conn,
-        tables=[
-            accounts,
-            changes,
-            songs,
-            song_holders,
-            consent,
-            ledger_events,
-            merkle_nodes,
-            tree_heads,
-            log_state,
-        ],
-    )
-    conn.execute(insert(log_state).values(id=1, size=0))
-
-
-def _v2_token_log(conn: Connection) -> None:
-    metadata.create_all(conn, tables=[token_log])
-
-
-def _v3_lines_and_keys(conn: Connection) -> None:
-    """Statement lines, unique device keys, lookups by event id and hash, registry_seq.
-
-    Existing events get the registry as it is now, their lines computed as the intake would
-    (a payload the intake would now refuse, or an event logged before under another device,
-    gets none); the first device registered with a key keeps it.
-    """
-    from musicapp.server import backfill
-
-    registry_now = int(conn.execute(select(func.coalesce(func.max(changes.c.seq), 0))).scalar_one())
-    columns = {c["name"] for c in inspect(conn).get_columns("ledger_events")}
-    if "registry_seq" not in columns:
-        conn.execute(
-            text(
-                "ALTER TABLE ledger_events ADD COLUMN registry_seq INTEGER NOT NULL "
-                f"DEFAULT {registry_now}"
-            )
-        )
-    for index in ledger_events.indexes:
-        index.create(conn, checkfirst=True)
-    metadata.create_all(conn, tables=[statement_lines, device_keys])
-    backfill.device_keys(conn)
-    backfill.lines_table(conn)
-
-
-MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
-    (1, "initial tables", _v1_initial),
-    (2, "token log", _v2_token_log),
-    (3, "statement lines, unique device keys, event lookups", _v3_lines_and_keys),
-]
-
-MIGRATION_LOCK = 0x6D75_7369_6361_7070  # pg_advisory_lock key: "musicapp" in ASCII
 REGISTRY_LOCK = "LOCK TABLE changes IN SHARE ROW EXCLUSIVE MODE"
 
 
@@ -305,41 +249,3 @@ def make_engine(url: str) -> Engine:
     # 20 connections a process, kept (an overflow connection is closed when returned, and
     # opening one costs a PostgreSQL backend): 4 processes stay under the default 100.
     return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=0)
-
-
-def migrate(engine: Engine) -> int:
-    """Apply the migrations not yet recorded; returns the schema version now in force."""
-    postgres = engine.dialect.name == "postgresql"
-    with engine.connect() as guard:
-        if postgres:
-            # Several processes starting at once (uvicorn workers, servers behind one address)
-            # must not run the same step twice. A session lock: unlocked below, since a pooled
-            # connection outlives this call.
-            guard.execute(text(f"SELECT pg_advisory_lock({MIGRATION_LOCK})"))
-            guard.commit()
-        try:
-            return _apply_migrations(engine)
-        finally:
-            if postgres:
-                guard.execute(text(f"SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
-                guard.commit()
-
-
-def _apply_migrations(engine: Engine) -> int:
-    from datetime import UTC, datetime
-
-    schema_version.create(engine, checkfirst=True)
-    with engine.begin() as conn:
-        current = conn.execute(select(func.max(schema_version.c.version))).scalar() or 0
-    for version, name, step in MIGRATIONS:
-        if version <= current:
-            continue
-        with engine.begin() as conn:
-            step(conn)
-            conn.execute(
-                insert(schema_version).values(
-                    version=version, name=name, applied_at=datetime.now(UTC).isoformat()
-                )
-            )
-        current = version
-    return current

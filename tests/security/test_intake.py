@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from musicapp.ledger import Ledger
-from musicapp.server import statements
+from musicapp.server import migrations, statements
 from musicapp.testing.server_helpers import (
     Env,
     auth,
@@ -561,7 +561,7 @@ def test_an_old_database_with_poisoned_and_replayed_events_gets_exact_statements
     key = signing.generate_key()
     good, poisoned = raw_chain(key, [("generation", _good()), ("generation", _with_share("abc"))])
     with engine.begin() as conn:  # the schema and rows as version 1 left them
-        db.MIGRATIONS[0][2](conn)
+        migrations.MIGRATIONS[0][2](conn)
         for index in ("ix_ledger_events_id", "ix_ledger_events_hash"):
             conn.execute(text(f"DROP INDEX {index}"))
         conn.execute(text("ALTER TABLE ledger_events DROP COLUMN registry_seq"))
