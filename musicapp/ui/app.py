@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication
 
 from musicapp.ui import icons
 from musicapp.ui.main_window import MainWindow
+
+if TYPE_CHECKING:
+    from musicapp.ui.services import AppPort
 
 
 def make_application(argv: Sequence[str] | None = None) -> QApplication:
@@ -39,7 +42,7 @@ def apply_style(app: QApplication) -> None:
     app.setWindowIcon(icons.icon("song"))
 
 
-def run_gui(context: Any, argv: Sequence[str] | None = None) -> int:
+def run_gui(context: AppPort, argv: Sequence[str] | None = None) -> int:
     """Open the main window over `context` (an AppContext) and run until it closes."""
     app = make_application(argv)
     window = MainWindow(context)

@@ -12,7 +12,7 @@ import html
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -54,6 +54,9 @@ from musicapp.ui.tone_widgets import (
 from musicapp.ui.verification_widget import refusal_text
 from musicapp.ui.waveform_widget import LegendWidget
 
+if TYPE_CHECKING:
+    from musicapp.takes import Take
+
 log = logging.getLogger(__name__)
 
 ENGINE = "tonematch"
@@ -91,7 +94,7 @@ class AudioPanel(QDialog):
         self._selection, self._tray = selection, tray
         self.player = SeekPlayer(player)
         self.handle: JobHandle | None = None
-        self.take: Any = None
+        self.take: Take | None = None
         self.verification: Verification | None = None
         self.stems_view: StemsView | None = None
         self.range_dialog: RangeDialog | None = None

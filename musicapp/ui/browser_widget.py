@@ -4,7 +4,6 @@ tree, and 15-second previews of the selected song."""
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeyEvent, QStandardItem, QStandardItemModel
@@ -26,7 +25,6 @@ from PySide6.QtWidgets import (
 )
 
 from musicapp.audio.playback import Player
-from musicapp.core import Song
 from musicapp.jobs import Progress
 from musicapp.studio_types import SearchFilters
 from musicapp.ui import icons
@@ -36,32 +34,13 @@ from musicapp.ui.job_runner import JobRunner
 from musicapp.ui.labels import placeholder_label
 from musicapp.ui.preview_player import PreviewBar, PreviewPlayer
 from musicapp.ui.search_model import SearchResultsModel
+from musicapp.ui.services import CataloguePort
 
 log = logging.getLogger(__name__)
 
 SEARCH_DEBOUNCE_MS = 150
 SEARCH_LIMIT = 50
 SUGGESTIONS = 8
-
-
-class CatalogueService(Protocol):
-    def catalogue_children(
-        self,
-        path: tuple[str, ...],
-        hierarchy: str = "genre",
-        offset: int = 0,
-        limit: int | None = None,
-    ) -> list[Any]: ...
-    def hierarchies(self) -> list[tuple[str, str]]: ...
-    def search(
-        self, text: str, limit: int = 50, filters: SearchFilters | None = None
-    ) -> list[Song]: ...
-    def suggest(
-        self, text: str, limit: int = 10, filters: SearchFilters | None = None
-    ) -> list[Any]: ...
-    def filter_choices(self) -> dict[str, list[str]]: ...
-    def preview(self, song_id: str) -> tuple[Any, int]: ...
-    def song(self, song_id: str) -> Song | None: ...
 
 
 class BrowserWidget(QWidget):
@@ -80,7 +59,7 @@ class BrowserWidget(QWidget):
 
     def __init__(
         self,
-        service: CatalogueService,
+        service: CataloguePort,
         parent: QWidget | None = None,
         runner: JobRunner | None = None,
         player: Player | None = None,

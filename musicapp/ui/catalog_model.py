@@ -9,7 +9,7 @@ canFetchMore/fetchMore, which QTreeView calls when the user scrolls to the end o
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from PySide6.QtCore import (
     QAbstractItemModel,
@@ -22,6 +22,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QIcon
 
 from musicapp.ui import icons
+from musicapp.ui.services import CataloguePagesPort
 
 SONG_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 SONG_IDS_MIME = "application/x-musicapp-song-ids"  # newline-separated song ids, UTF-8
@@ -33,18 +34,6 @@ PAGE_SIZE = 200
 
 Index = QModelIndex | QPersistentModelIndex
 _NO_PARENT = QModelIndex()  # Qt's "no parent" default, built once
-
-
-class CatalogueSource(Protocol):
-    """The part of the studio this model reads."""
-
-    def catalogue_children(
-        self,
-        path: tuple[str, ...],
-        hierarchy: str = DEFAULT_HIERARCHY,
-        offset: int = 0,
-        limit: int | None = None,
-    ) -> list[Any]: ...
 
 
 class _Node:
@@ -79,7 +68,7 @@ class CatalogTreeModel(QAbstractItemModel):
 
     def __init__(
         self,
-        source: CatalogueSource,
+        source: CataloguePagesPort,
         parent: Any = None,
         hierarchy: str = DEFAULT_HIERARCHY,
         level_names: Sequence[str] = (),

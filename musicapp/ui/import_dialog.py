@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -35,11 +35,14 @@ from PySide6.QtWidgets import (
 from musicapp.jobs import Job, Progress
 from musicapp.ui.job_runner import JobHandle, JobRunner
 
+if TYPE_CHECKING:
+    from musicapp.catalog.import_report import ImportReport
+
 log = logging.getLogger(__name__)
 
 # Makes the import job for (folder, manifest or None): studio.library.import_job, or
 # catalog.importer.import_job bound to a catalogue store.
-ImportJobFactory = Callable[[Path, Path | None], Job[Any]]
+ImportJobFactory = Callable[[Path, Path | None], "Job[ImportReport]"]
 
 
 def _path_row(edit: QLineEdit, button: QPushButton) -> QWidget:
@@ -70,7 +73,7 @@ class ImportDialog(QDialog):
         self._runner = runner
         self._make_job = make_job
         self.handle: JobHandle | None = None
-        self.report: Any = None
+        self.report: ImportReport | None = None
 
         intro = QLabel(
             "Import a folder of audio files (WAV, FLAC, OGG, MP3, AIFF; subfolders too). A "
@@ -257,7 +260,7 @@ class ImportDialog(QDialog):
 
     # -- the report -----------------------------------------------------------------------
 
-    def show_report(self, report: Any) -> None:
+    def show_report(self, report: ImportReport) -> None:
         """Counts on one line, the songs whose rights changed and how, then the failed files
         with their reasons."""
         self.report = report
@@ -269,7 +272,7 @@ class ImportDialog(QDialog):
             f"<b>{counts['failed']}</b> failed",
         ]
         self.summary_label.setText(" · ".join(parts))
-        updated = getattr(report, "updated", [])
+        updated = report.updated
         shown = [f"{_escape(u.song_id)}: {_escape('; '.join(u.changes))}" for u in updated[:20]]
         if len(updated) > 20:
             shown.append(f"… and {len(updated) - 20} more")

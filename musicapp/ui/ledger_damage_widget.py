@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -18,6 +18,10 @@ from PySide6.QtWidgets import (
 
 from musicapp.ui.error_dialog import show_error
 from musicapp.ui.job_runner import JobRunner
+
+if TYPE_CHECKING:
+    from musicapp.studio_types import Damage
+    from musicapp.ui.services import RecordsPort
 
 # How often the banner follows the ledger's damage state. It reads a value the ledger keeps
 # (no I/O); whatever finds the ledger damaged or repaired (a take, an export, Check again)
@@ -40,7 +44,7 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
-def refusal_text(damage: Any) -> str:
+def refusal_text(damage: Damage) -> str:
     """The refusal as the window says it: the damage, and the commands to run."""
     commands = "\n".join(f"    {c}" for c in damage.commands())
     return (
@@ -50,7 +54,7 @@ def refusal_text(damage: Any) -> str:
     )
 
 
-def show_ledger_refusal(parent: QWidget | None, title: str, damage: Any) -> QMessageBox:
+def show_ledger_refusal(parent: QWidget | None, title: str, damage: Damage) -> QMessageBox:
     """The error dialog for an action refused because the ledger is damaged."""
     return show_error(parent, title, refusal_text(damage))
 
@@ -64,7 +68,9 @@ class LedgerDamageWidget(QWidget):
 
     status = Signal(str)  # a line for the status bar
 
-    def __init__(self, service: Any, runner: JobRunner, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, service: RecordsPort, runner: JobRunner, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self._service = service
         self._runner = runner
@@ -95,7 +101,7 @@ class LedgerDamageWidget(QWidget):
         outer = QVBoxLayout(self)  # the margin goes when the banner does
         outer.setContentsMargins(10, 8, 10, 0)
         outer.addWidget(frame)
-        self.damage: Any = None
+        self.damage: Damage | None = None
         self.hide()
         self._timer = QTimer(self)
         self._timer.setInterval(FOLLOW_MS)
@@ -117,7 +123,7 @@ class LedgerDamageWidget(QWidget):
         handle.failed.connect(self._on_check_failed)
         handle.done.connect(self._on_check_done)
 
-    def _on_checked(self, damage: Any) -> None:
+    def _on_checked(self, damage: Damage | None) -> None:
         self.show_damage(damage)
         self.status.emit("The ledger is still damaged" if damage else "The ledger is intact")
 
@@ -127,7 +133,7 @@ class LedgerDamageWidget(QWidget):
     def _on_check_done(self) -> None:
         self.set_checking(False)
 
-    def show_damage(self, damage: Any) -> None:
+    def show_damage(self, damage: Damage | None) -> None:
         """Show ``damage`` (a ``ledger.Damage``), or hide the banner when it is None."""
         self.damage = damage
         if damage is None:

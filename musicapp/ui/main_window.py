@@ -34,9 +34,12 @@ from musicapp.ui.sync_status import SyncController, engine_for
 from musicapp.ui.user_audio_widget import UserAudioWidget
 from musicapp.ui.verification_widget import VerificationWidget, refusal_text
 
-if TYPE_CHECKING:  # loaded when first opened: they bring pyqtgraph's image widgets with them
+if TYPE_CHECKING:  # the panels are loaded when first opened: they bring pyqtgraph's image widgets
+    from musicapp.catalog.import_report import ImportReport
+    from musicapp.jobs import Job
     from musicapp.ui.audio_panel import AudioPanel
     from musicapp.ui.range_dialog import RangeDialog
+    from musicapp.ui.services import AppPort
     from musicapp.ui.stems_view import StemsView
 
 log = logging.getLogger(__name__)
@@ -56,7 +59,7 @@ def _title(text: str, name: str = "panelTitle") -> QLabel:
 class MainWindow(QMainWindow):
     """Wires the panels to the studio; the panels do the drawing, the studio does the work."""
 
-    def __init__(self, context: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, context: AppPort, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
         self.studio = context.studio
@@ -179,10 +182,8 @@ class MainWindow(QMainWindow):
         stems.triggered.connect(self.browser.stems_selected)
         tools_menu.addAction(tone)
         tools_menu.addAction(stems)
-        # Sync with the rights server (issue 3): a job on the serial server lane.
-        self.sync = SyncController(
-            engine_for(self.context), self.runner, getattr(self.context, "settings", None), self
-        )
+        room = engine_for(self.context)  # the rights server (issue 3): jobs on the serial lane
+        self.sync = SyncController(room, self.runner, self.context.settings, self)
         tools_menu.addSeparator()
         tools_menu.addAction(self.sync.sync_action)
         tools_menu.addAction(self.sync.settings_action)
@@ -400,7 +401,7 @@ class MainWindow(QMainWindow):
 
     # -- import and preview -------------------------------------------------------------
 
-    def _import_job(self, path: Path, manifest: Path | None) -> Any:
+    def _import_job(self, path: Path, manifest: Path | None) -> Job[ImportReport]:
         """The studio's import job (the one `musicapp import` runs): rights it gives or changes
         go to the ledger before they take effect."""
         return self.studio.library.import_job(path, manifest)

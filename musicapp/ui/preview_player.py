@@ -8,7 +8,7 @@ without an output device gets a message instead of a crash.
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
@@ -17,23 +17,21 @@ from musicapp.audio.playback import Player
 from musicapp.jobs import CancelToken, FunctionJob, ProgressCallback
 from musicapp.ui import icons
 from musicapp.ui.job_runner import JobHandle, JobRunner
+from musicapp.ui.services import PreviewPort
+
+if TYPE_CHECKING:
+    from musicapp.core import Song
 
 log = logging.getLogger(__name__)
 
 POLL_MS = 250  # how often the end of a preview is looked for
 
 
-class PreviewService(Protocol):
-    def preview(self, song_id: str) -> tuple[Any, int]: ...
-    def song(self, song_id: str) -> Any: ...
-
-
-def song_name(song: Any, song_id: str) -> str:
+def song_name(song: Song | None, song_id: str) -> str:
     """ "Title — Artist", or the id when the catalogue no longer knows the song."""
     if song is None:
         return song_id
-    artist = getattr(song, "artist", "")
-    return f"{song.title} — {artist}" if artist else str(song.title)
+    return f"{song.title} — {song.artist}" if song.artist else song.title
 
 
 class PreviewPlayer(QObject):
@@ -50,7 +48,7 @@ class PreviewPlayer(QObject):
 
     def __init__(
         self,
-        service: PreviewService,
+        service: PreviewPort,
         runner: JobRunner,
         player: Player | None = None,
         parent: QObject | None = None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -33,20 +33,17 @@ from musicapp.ui.error_dialog import show_error
 from musicapp.ui.job_runner import JobRunner
 from musicapp.ui.labels import placeholder_label
 from musicapp.ui.ledger_damage_widget import show_ledger_refusal
+from musicapp.ui.services import TakePort
 from musicapp.ui.waveform_widget import LegendWidget, WaveformWidget
+
+if TYPE_CHECKING:
+    from musicapp.export import ExportResult
+    from musicapp.takes import Take
 
 log = logging.getLogger(__name__)
 
 EXPORT_FILTERS = {"WAV audio (*.wav)": ".wav", "FLAC audio (*.flac)": ".flac"}
 PLAYHEAD_INTERVAL_MS = 40
-
-
-class TakeService(Protocol):
-    """The part of the studio this panel uses."""
-
-    def take_audio(self, take: Any) -> npt.NDArray[np.float32]: ...
-    def royalties(self, take: Any) -> list[tuple[RightsHolder, float]]: ...
-    def export(self, take: Any, out_path: Path) -> Any: ...
 
 
 def _section(text: str) -> QLabel:
@@ -63,7 +60,7 @@ class ResultWidget(QWidget):
 
     def __init__(
         self,
-        service: TakeService,
+        service: TakePort,
         runner: JobRunner,
         exports_dir: Path,
         player: Player | None = None,
@@ -74,7 +71,7 @@ class ResultWidget(QWidget):
         self._runner = runner
         self._exports_dir = exports_dir
         self._player = player or Player()
-        self.take: Any = None
+        self.take: Take | None = None
         self._audio: npt.NDArray[np.float32] | None = None
         self._export_path: Path | None = None
 
@@ -151,7 +148,7 @@ class ResultWidget(QWidget):
 
     # -- showing a take --------------------------------------------------------------------
 
-    def show_take(self, take: Any, songs: Mapping[str, Song]) -> None:
+    def show_take(self, take: Take, songs: Mapping[str, Song]) -> None:
         """Display `take`; `songs` names the referenced songs (id → Song)."""
         self.stop()
         audio = self._service.take_audio(take)
@@ -162,14 +159,13 @@ class ResultWidget(QWidget):
             f"{take.duration_s:.1f} s · {take.sample_rate / 1000:g} kHz · for {req.use.label} · "
             f"seed {req.seed} · {prov.engine or req.engine} engine on {prov.device}"
         )
-        user_audio = getattr(req, "user_audio", None)
-        if user_audio:
-            user_range = getattr(req, "user_range", None)
+        if req.user_audio:
+            user_range = req.user_range
             part = f" {user_range.start_s:.1f}–{user_range.end_s:.1f} s" if user_range else ""
-            text += f" · reshaping{part} of {Path(user_audio).name}"
+            text += f" · reshaping{part} of {Path(req.user_audio).name}"
         # What the user should know about how the take came out: far stretches, the tempo
         # chosen, shares that could not meet the weights, resampling, audio found in theirs.
-        notes = "".join(f"\n• {note}" for note in getattr(prov, "notes", ()))
+        notes = "".join(f"\n• {note}" for note in prov.notes)
         self.info.setText(text + notes)
         self.info.setToolTip(f"Take {take.id}\nMade {take.created_at}")
         self.waveform.show_take(audio, take.sample_rate, prov)
@@ -265,7 +261,7 @@ class ResultWidget(QWidget):
         handle.failed.connect(self._on_export_failed)
         handle.done.connect(self._on_export_done)
 
-    def _on_exported(self, result: Any) -> None:
+    def _on_exported(self, result: ExportResult) -> None:
         text = f"Exported to {result.path} · ledger event {result.event_id}"
         self.export_label.setText(text)
         self.status.emit(text)

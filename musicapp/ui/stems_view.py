@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import logging
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -35,7 +35,11 @@ from musicapp.rooms.stems import audible, mix, read_stems
 from musicapp.ui import icons
 from musicapp.ui.job_runner import JobHandle, JobRunner
 from musicapp.ui.seek_player import SeekPlayer
+from musicapp.ui.services import StemsPort
 from musicapp.ui.waveform_widget import SOURCE_COLOURS, peaks
+
+if TYPE_CHECKING:
+    from musicapp.stems.service import StemsResult
 
 log = logging.getLogger(__name__)
 
@@ -54,18 +58,20 @@ ERROR_STYLE = (
 )
 
 
-class StemsService(Protocol):
-    def stems_job(self, source: str | Path, model: str = "htdemucs") -> Any: ...
+# The part of the studio this view uses (musicapp/ui/services.py).
+StemsService = StemsPort
 
 
-def method_note(result: Any) -> tuple[str, str]:
+def method_note(result: StemsResult) -> tuple[str, str]:
     """The line saying how the stems were made (and why), and its style: a yellow note when
     the stems are a stand-in for the real thing, a blue one otherwise."""
-    label = str(getattr(result, "label", "") or "")
-    reason = str(getattr(result, "reason", "") or "")
-    method = str(getattr(result, "method", ""))
-    missing = list(getattr(result, "missing_weights", []) or [])
-    cached = " (from the cache)" if getattr(result, "cached", False) else ""
+    label, reason, method, missing = (
+        result.label,
+        result.reason,
+        result.method,
+        result.missing_weights,
+    )
+    cached = " (from the cache)" if result.cached else ""
     text = f"<b>{html.escape(label[:1].upper() + label[1:])}</b>{cached}"
     if missing:
         text += f"<br>Weights missing: {html.escape(', '.join(missing))}"
@@ -161,7 +167,8 @@ class StemsView(QDialog):
         self.source, self.model = source, model
         self.player = player if isinstance(player, SeekPlayer) else SeekPlayer(player)
         self.handle: JobHandle | None = None
-        self.result: Any = None  # the StemsResult once the job has run
+        # The StemsResult once the job has run (Any: the name hides QDialog.result()).
+        self.result: Any = None
         self.audio: dict[str, npt.NDArray[Any]] = {}
         self.sample_rate = 0
         self.rows: dict[str, StemRow] = {}
@@ -256,7 +263,7 @@ class StemsView(QDialog):
         self.progress.setVisible(busy)
         self.cancel_button.setVisible(busy)
         self.cancel_button.setEnabled(busy)
-        fallback = str(getattr(self.result, "method", "")) == "fallback"
+        fallback = self.result is not None and self.result.method == "fallback"
         self.again_button.setVisible(not busy and (self.result is None or fallback))
         if busy:
             self.progress.setValue(0)
@@ -270,7 +277,7 @@ class StemsView(QDialog):
         self.progress.setValue(round(1000 * max(0.0, min(1.0, p.fraction))))
         self.stage.setText(p.message or p.stage)
 
-    def _on_result(self, result: Any) -> None:
+    def _on_result(self, result: StemsResult) -> None:
         self.result = result
         text, style = method_note(result)
         self.note.setText(text)

@@ -1,9 +1,9 @@
 """Sync in the main window: a status-bar label, Sync now, and the server settings dialog.
 
 ``SyncController`` owns all three so the main window only places them. The engine is the
-studio's sync room (``rooms/sync.py``: ``status()``, ``sync_once``, ``start_over``, ``state``),
-or anything shaped like it, which lets the tests drive it with a fake. Syncing runs as a job on the runner's serial server lane, never on
-the GUI thread; with no server set, the label says the app is offline and works locally.
+studio's sync room (``services.SyncPort``: ``status()``, ``sync_job()``, ``start_over_job()``,
+``state``), which the tests drive with a fake. Syncing runs as a job on the runner's serial
+server lane, never on the GUI thread; with no server set, the label says the app is offline and works locally.
 The consent TTL can be chosen up to 24 h (``config.MAX_CONSENT_TTL_S``); plain HTTP to another
 computer needs its own tick in the dialog, and the status line then says so.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction
@@ -30,18 +30,14 @@ from PySide6.QtWidgets import (
 )
 
 from musicapp.config import MAX_CONSENT_TTL_S
-from musicapp.rooms.sync import (
-    effective_server_url,
-    effective_ttl_s,
-    is_insecure,
-    start_over_job,
-    sync_job,
-)
+from musicapp.rooms.sync import effective_server_url, effective_ttl_s, is_insecure
 from musicapp.studio_types import SyncResult, SyncStatus
 from musicapp.ui.job_runner import JobHandle, JobRunner
 
 if TYPE_CHECKING:
+    from musicapp.config import Settings
     from musicapp.sync.state import SyncState
+    from musicapp.ui.services import AppPort, SyncPort
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +75,9 @@ def status_text(status: SyncStatus, now: datetime | None = None) -> str:
     return f"Synced {_ago(max(0.0, age))} · {status.pending} pending{extra}"
 
 
-def engine_for(context: Any) -> Any | None:
+def engine_for(context: AppPort) -> SyncPort | None:
     """The studio's sync room (the one engine the app context owns); None if it has none."""
-    return getattr(getattr(context, "studio", None), "sync", None)
+    return context.studio.sync
 
 
 class SyncSettingsDialog(QDialog):
@@ -96,7 +92,7 @@ class SyncSettingsDialog(QDialog):
 
     def __init__(
         self,
-        settings: Any,
+        settings: Settings,
         state: SyncState,
         parent: QWidget | None = None,
         start_over: Callable[[], object] | None = None,
@@ -107,7 +103,7 @@ class SyncSettingsDialog(QDialog):
         self._start_over = start_over
         self.url = QLineEdit(effective_server_url(settings, state))
         self.url.setPlaceholderText("https://rights.example.org (empty: local only)")
-        if getattr(settings, "server_url", ""):
+        if settings.server_url:
             self.url.setReadOnly(True)
             self.url.setToolTip("Set by MUSICAPP_SERVER_URL; unset it to choose here")
         self.ttl = QDoubleSpinBox()
@@ -216,7 +212,7 @@ class SyncController(QObject):
     message = Signal(str)  # a line for the status bar
 
     def __init__(
-        self, engine: Any | None, runner: JobRunner, settings: Any, parent: QWidget
+        self, engine: SyncPort | None, runner: JobRunner, settings: Settings, parent: QWidget
     ) -> None:
         super().__init__(parent)
         self.engine = engine
@@ -255,7 +251,7 @@ class SyncController(QObject):
     def sync_now(self) -> None:
         if self.engine is None or self.handle is not None:
             return
-        self.handle = self.runner.submit(sync_job(self.engine))
+        self.handle = self.runner.submit(self.engine.sync_job())
         self.sync_action.setEnabled(False)
         self.label.setText("Syncing…")
         self.handle.progress.connect(lambda p: self.label.setText(f"Syncing… {p.message}"))
@@ -267,7 +263,7 @@ class SyncController(QObject):
         """Archive the sync state and forget the server, as a job after any sync under way."""
         if self.engine is None:
             return
-        handle = self.runner.submit(start_over_job(self.engine))
+        handle = self.runner.submit(self.engine.start_over_job())
         handle.finished.connect(
             lambda archive: self.message.emit(
                 f"Started over with the rights server; the old sync state is in {archive}"

@@ -8,9 +8,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-import numpy as np
 import numpy.typing as npt
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -33,19 +32,18 @@ from PySide6.QtWidgets import (
 )
 
 from musicapp.core import (
-    GenerationRequest,
     Level,
     Reference,
     Role,
     Song,
     TimeRange,
     Use,
-    Verification,
 )
 from musicapp.jobs import FunctionJob
 from musicapp.ui import icons
 from musicapp.ui.range_widget import RANGE_PEAK_BINS, range_text
 from musicapp.ui.seek_player import SeekPlayer
+from musicapp.ui.services import TonePort
 from musicapp.ui.user_audio_widget import LoadedAudio, UserAudioWidget
 from musicapp.ui.waveform_widget import peaks
 
@@ -56,18 +54,8 @@ POLL_MS = 100
 WHOLE_MIX = "Whole mix"
 
 
-class ToneService(Protocol):
-    """The part of the studio this panel uses."""
-
-    def song(self, song_id: str) -> Song | None: ...
-    def validate(self, request: GenerationRequest) -> Any: ...
-    def check(self, request: GenerationRequest) -> Verification: ...
-    def generate_job(self, request: GenerationRequest) -> Any: ...
-    def take_audio(self, take: Any) -> npt.NDArray[np.float32]: ...
-    def load_user_audio(self, request: GenerationRequest) -> npt.NDArray[np.float32] | None: ...
-    def export(self, take: Any, out_path: Path) -> Any: ...
-    def song_audio(self, song_id: str) -> npt.NDArray[np.float32]: ...
-    def stems_job(self, source: str | Path, model: str = "htdemucs") -> Any: ...
+# The part of the studio the audio panel uses (musicapp/ui/services.py).
+ToneService = TonePort
 
 
 def read_stem(path: str, max_s: float = MAX_STEM_S) -> LoadedAudio:

@@ -6,7 +6,13 @@ import pytest
 from PySide6.QtWidgets import QMainWindow
 
 from musicapp.jobs import Progress
-from musicapp.sync.engine import SyncError, SyncResult, SyncStatus
+from musicapp.sync.engine import (
+    SyncError,
+    SyncResult,
+    SyncStatus,
+    start_over_job,
+    sync_job,
+)
 from musicapp.sync.state import SyncState
 from musicapp.ui.job_runner import JobRunner
 from musicapp.ui.sync_status import SyncController, SyncSettingsDialog, status_text
@@ -21,7 +27,8 @@ class FakeSettings:
 
 
 class FakeEngine:
-    """Shaped like SyncEngine: status(), sync_once(progress, cancel) and a state."""
+    """Shaped like the studio's sync room (services.SyncPort): status(), the sync and
+    start-over jobs (the room's own, over this fake's sync_once and start_over) and a state."""
 
     def __init__(self, state: SyncState, url: str = "http://rights.test", fail: str = "") -> None:
         self.state = state
@@ -44,6 +51,12 @@ class FakeEngine:
     def start_over(self):
         self.calls += 1
         return self.state.start_over()
+
+    def sync_job(self):
+        return sync_job(self)
+
+    def start_over_job(self):
+        return start_over_job(self)
 
 
 @pytest.fixture

@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from ui_fake_rooms import FakeLibrary, FakeRecords
 
-from musicapp.catalog.search import SearchFilters
+from musicapp.catalog.browse import TreeNode
+from musicapp.catalog.search import SearchFilters, Suggestion
 from musicapp.core import (
     Decision,
     GenerationRequest,
@@ -24,58 +25,17 @@ from musicapp.core import (
     TimelineSlot,
     Verification,
 )
-from musicapp.jobs import FunctionJob, Progress
+from musicapp.export import ExportResult
+from musicapp.jobs import CancelToken, FunctionJob, Progress, ProgressCallback
+from musicapp.ledger import Damage
+from musicapp.stems.service import StemMethod, StemsResult
+from musicapp.takes import Take
+from musicapp.ui.services import AppPort, StudioPort, SyncPort
 
-
-@dataclass(frozen=True)
-class FakeNode:
-    label: str
-    count: int
-    path: tuple[str, ...]
-    song_id: str | None = None
-
-
-@dataclass(frozen=True)
-class FakeSuggestion:
-    song_id: str
-    title: str
-    artist: str
-
-
-@dataclass(frozen=True)
-class FakeTake:
-    id: str
-    request: GenerationRequest
-    provenance: Provenance
-    verification: Verification
-    audio_path: Path
-    sample_rate: int
-    duration_s: float
-    created_at: str = "2025-01-01T00:00:00+00:00"
-
-
-@dataclass(frozen=True)
-class FakeStemsResult:
-    """Shaped like stems.service.StemsResult."""
-
-    method: str
-    stems: dict[str, Path]
-    sample_rate: int
-    label: str
-    reason: str
-    missing_weights: list[str] = field(default_factory=list)
-    cached: bool = False
-
+FAKE_TAKE_TIME = "2025-01-01T00:00:00+00:00"  # when every fake take was made
 
 # Stems the fake separates every source into: name → (frequency Hz, amplitude).
 FAKE_STEMS = {"melody": (440.0, 0.2), "bass": (110.0, 0.3), "drums": (0.0, 0.1)}
-
-
-@dataclass(frozen=True)
-class FakeExport:
-    path: Path
-    sidecar_path: Path
-    event_id: str
 
 
 def _song(i: int, genre: str, artist: str, album: str, commercial: bool) -> Song:
@@ -122,7 +82,7 @@ class FakeStudio:
     stems_slow: bool = False  # the stems job runs until cancelled
     stems_calls: list[str] = field(default_factory=list)
     stems_s: float = 0.5
-    ledger: Any = None  # a ledger.Damage while the fake ledger is damaged
+    ledger: Damage | None = None  # while the fake ledger is damaged
 
     def __post_init__(self) -> None:
         self.songs: dict[str, Song] = {}
@@ -139,6 +99,7 @@ class FakeStudio:
         # The studio's rooms (musicapp/rooms/), over this fake's state.
         self.library = FakeLibrary(self)
         self.records = FakeRecords(self)
+        self.sync: SyncPort | None = None  # no rights server: the window says sync is unavailable
 
     def era(self, song: Song) -> str:
         return f"{(song.year or 0) // 10 * 10}s"
@@ -185,20 +146,20 @@ class FakeStudio:
         hierarchy: str = "genre",
         offset: int = 0,
         limit: int | None = None,
-    ) -> list[FakeNode]:
+    ) -> list[TreeNode]:
         self.calls.append(path)
         self.page_calls.append((path, hierarchy, offset, limit))
         nodes = self._children(path, hierarchy)
         return nodes[offset:] if limit is None else nodes[offset : offset + limit]
 
-    def _children(self, path: tuple[str, ...], hierarchy: str) -> list[FakeNode]:
+    def _children(self, path: tuple[str, ...], hierarchy: str) -> list[TreeNode]:
         if self.empty:
             return []
         if hierarchy == "genre" and self.wide and path[:1] == ("Wide",):
             if len(path) > 1:
                 return []
             return [
-                FakeNode(f"Track {k:03}", 1, ("Wide", f"w{k}"), f"w{k}") for k in range(self.wide)
+                TreeNode(f"Track {k:03}", 1, ("Wide", f"w{k}"), f"w{k}") for k in range(self.wide)
             ]
         keys = self.HIERARCHY_KEYS[hierarchy]
 
@@ -215,25 +176,25 @@ class FakeStudio:
             if all(key(s, keys[d]) == path[d] for d in range(min(depth, len(keys))))
         ]
         if depth == len(keys):
-            return [FakeNode(s.title, 1, (*path, s.id), s.id) for s in songs]
+            return [TreeNode(s.title, 1, (*path, s.id), s.id) for s in songs]
         for s in songs:
             out[key(s, keys[depth])] = out.get(key(s, keys[depth]), 0) + 1
-        nodes = [FakeNode(k, n, (*path, k)) for k, n in out.items()]
+        nodes = [TreeNode(k, n, (*path, k)) for k, n in out.items()]
         if self.wide and depth == 0 and hierarchy == "genre":
-            nodes.append(FakeNode("Wide", self.wide, ("Wide",)))
+            nodes.append(TreeNode("Wide", self.wide, ("Wide",)))
             if self.after_wide:  # a genre after it, so Wide is not the view's last row
-                nodes.append(FakeNode("Zydeco", 0, ("Zydeco",)))
+                nodes.append(TreeNode("Zydeco", 0, ("Zydeco",)))
         return nodes
 
     def suggest(
         self, text: str, limit: int = 10, filters: SearchFilters | None = None
-    ) -> list[FakeSuggestion]:
+    ) -> list[Suggestion]:
         self.suggest_calls.append(text)
         t = text.lower().strip()
         if not t:
             return []
         return [
-            FakeSuggestion(s.id, s.title, s.artist)
+            Suggestion(s.id, s.title, s.artist)
             for s in self.songs.values()
             if (s.title.lower().startswith(t) or s.artist.lower().startswith(t))
             and self.passes(s, filters)
@@ -256,7 +217,14 @@ class FakeStudio:
     def song_audio(self, song_id: str) -> np.ndarray:
         return self.preview(song_id)[0]
 
-    def stems_job(self, source: str | Path, model: str = "htdemucs") -> FunctionJob:
+    def stems_job(
+        self,
+        source: str | Path,
+        model: str = "htdemucs",
+        device: str | None = None,
+        segment: float | None = None,
+        overlap: float = 0.25,
+    ) -> FunctionJob[StemsResult]:
         """Writes FAKE_STEMS (float WAVs, so reading them back is exact) to a temporary folder;
         `stems_slow` makes the job wait for its cancel token instead."""
         import tempfile
@@ -265,7 +233,7 @@ class FakeStudio:
 
         self.stems_calls.append(str(source))
 
-        def run(progress, cancel) -> FakeStemsResult:
+        def run(progress: ProgressCallback, cancel: CancelToken) -> StemsResult:
             while self.stems_slow:
                 cancel.check()
                 progress(Progress(0.3, "separate", "Separating…"))
@@ -283,16 +251,16 @@ class FakeStudio:
                 sf.write(stems[name], np.stack([mono, mono]).T, self.sample_rate, "FLOAT")
                 progress(Progress((k + 1) / len(FAKE_STEMS), "separate", f"Wrote {name}"))
             if self.stems_method == "fallback":
-                return FakeStemsResult(
-                    "fallback",
+                return StemsResult(
+                    StemMethod.FALLBACK,
                     stems,
                     self.sample_rate,
                     "split by the DSP fallback (harmonic/percussive)",
                     "Demucs weights missing: htdemucs (run `musicapp models fetch htdemucs`)",
-                    ["htdemucs"],
+                    missing_weights=["htdemucs"],
                 )
-            return FakeStemsResult(
-                "catalogue",
+            return StemsResult(
+                StemMethod.CATALOGUE,
                 stems,
                 self.sample_rate,
                 "rendered stems from the catalogue",
@@ -346,11 +314,11 @@ class FakeStudio:
         return Verification(request.use, tuple(decisions))
 
     # generate
-    def generate_job(self, request: GenerationRequest) -> FunctionJob:
+    def generate_job(self, request: GenerationRequest) -> FunctionJob[Take]:
         if request.engine == "tonematch":
             return self._tonematch_job(request)
 
-        def run(progress, cancel) -> FakeTake:
+        def run(progress: ProgressCallback, cancel: CancelToken) -> Take:
             self._refuse_if_damaged()
             steps = 20
             for k in range(steps):
@@ -374,7 +342,7 @@ class FakeStudio:
                 )
                 for k in range(8)
             )
-            take = FakeTake(
+            take = Take(
                 f"take{len(self.audio)}",
                 request,
                 Provenance(shares, timeline, "concat"),
@@ -382,16 +350,17 @@ class FakeStudio:
                 Path("/nonexistent.wav"),
                 self.sample_rate,
                 request.duration_s,
+                FAKE_TAKE_TIME,
             )
             self.audio[take.id] = np.stack([mono, mono])
             return take
 
         return FunctionJob("Generate", run)
 
-    def _tonematch_job(self, request: GenerationRequest) -> FunctionJob:
+    def _tonematch_job(self, request: GenerationRequest) -> FunctionJob[Take]:
         """The user's audio at half level, shares = normalised weights (as the real engine)."""
 
-        def run(progress, cancel) -> FakeTake:
+        def run(progress: ProgressCallback, cancel: CancelToken) -> Take:
             from musicapp.audio.io import read_audio, to_channels
 
             self._refuse_if_damaged()
@@ -405,7 +374,7 @@ class FakeStudio:
                 SourceShare(i, r.song_id, r.weight / total)
                 for i, r in enumerate(request.references)
             )
-            take = FakeTake(
+            take = Take(
                 f"take{len(self.audio)}",
                 request,
                 Provenance(shares, (), "tonematch", method="tone match (fake)"),
@@ -413,28 +382,29 @@ class FakeStudio:
                 Path("/nonexistent.wav"),
                 rate,
                 audio.shape[1] / rate,
+                FAKE_TAKE_TIME,
             )
             self.audio[take.id] = 0.5 * to_channels(audio, 2)
             return take
 
         return FunctionJob("Tone match", run)
 
-    def take_audio(self, take: FakeTake) -> np.ndarray:
+    def take_audio(self, take: Take) -> np.ndarray:
         return self.audio[take.id]
 
-    def royalties(self, take: FakeTake) -> list[tuple[RightsHolder, float]]:
+    def royalties(self, take: Take) -> list[tuple[RightsHolder, float]]:
         out: dict[RightsHolder, float] = {}
         for sid, share in take.provenance.song_shares().items():
             for sp in self.songs[sid].splits:
                 out[sp.holder] = out.get(sp.holder, 0.0) + share * sp.share
         return sorted(out.items(), key=lambda hs: -hs[1])
 
-    def export(self, take: FakeTake, out_path: Path) -> FakeExport:
+    def export(self, take: Take, out_path: Path) -> ExportResult:
         import soundfile as sf
 
         self._refuse_if_damaged()
         sf.write(out_path, self.audio[take.id].T, take.sample_rate)
-        return FakeExport(Path(out_path), Path(str(out_path) + ".json"), "evt-123")
+        return ExportResult(Path(out_path), Path(str(out_path) + ".json"), "evt-123", "")
 
     def _refuse_if_damaged(self) -> None:
         """As the real studio: nothing is made or written while the ledger is damaged."""
@@ -475,3 +445,19 @@ class FakePlayer:
     @property
     def position_s(self) -> float | None:
         return self.at_s if self.playing else None
+
+
+# mypy (CI's line over these fakes) proves that the fake and the real studio and context fit the
+# port the views are written to (musicapp/ui/services.py), so neither can drift from it.
+if TYPE_CHECKING:
+    from musicapp.context import AppContext
+    from musicapp.studio import Studio
+
+    def _fake_fits(studio: FakeStudio) -> StudioPort:
+        return studio
+
+    def _studio_fits(studio: Studio) -> StudioPort:
+        return studio
+
+    def _context_fits(context: AppContext) -> AppPort:
+        return context

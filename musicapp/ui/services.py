@@ -1,0 +1,173 @@
+"""The UI's port: what the views call on the studio and its rooms, as Protocols.
+
+The views are written against these slices, not against ``Studio``: the real studio satisfies
+``StudioPort`` and so does the tests' ``FakeStudio``; mypy checks both (``tests/ui/ui_fakes.py``
+is in CI's mypy line; this module imports neither, as the studio pulls in the non-strict package),
+so the fake cannot drift from the surface the window relies on. Every type is the real one, imported for type checking only, so
+the UI still reaches the working packages only through the studio
+(``tests/unit/test_import_boundaries.py``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from musicapp.catalog.browse import TreeNode
+    from musicapp.catalog.import_report import ImportReport
+    from musicapp.catalog.search import SearchFilters, Suggestion
+    from musicapp.config import Settings
+    from musicapp.core import GenerationRequest, RightsHolder, Song, Verification
+    from musicapp.export import ExportResult
+    from musicapp.jobs import Job
+    from musicapp.ledger import Damage
+    from musicapp.stems.service import StemsResult
+    from musicapp.sync.engine import SyncResult, SyncStatus
+    from musicapp.sync.state import SyncState
+    from musicapp.takes import Take
+
+Audio = npt.NDArray[np.float32]
+
+
+# -- the studio's workflow steps, per view -------------------------------------------------------
+
+
+class PreviewPort(Protocol):
+    """What the preview player reads: a song's preview and its name."""
+
+    def preview(self, song_id: str) -> tuple[npt.NDArray[Any], int]: ...
+    def song(self, song_id: str) -> Song | None: ...
+
+
+class CataloguePagesPort(Protocol):
+    """What the catalogue tree model reads: one page of a node's children."""
+
+    def catalogue_children(
+        self,
+        path: tuple[str, ...],
+        hierarchy: str = "genre",
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> list[TreeNode]: ...
+
+
+class CataloguePort(CataloguePagesPort, PreviewPort, Protocol):
+    """The browser: hierarchies, search, completions, filters and previews (the "select" step)."""
+
+    def hierarchies(self) -> list[tuple[str, str]]: ...
+    def search(
+        self, text: str, limit: int = 50, filters: SearchFilters | None = None
+    ) -> list[Song]: ...
+    def suggest(
+        self, text: str, limit: int = 10, filters: SearchFilters | None = None
+    ) -> list[Suggestion]: ...
+    def filter_choices(self) -> dict[str, list[str]]: ...
+
+
+class TakePort(Protocol):
+    """The result panel: a take's audio, its royalties, and exporting it."""
+
+    def take_audio(self, take: Take) -> Audio: ...
+    def royalties(self, take: Take) -> list[tuple[RightsHolder, float]]: ...
+    def export(self, take: Take, out_path: Path) -> ExportResult: ...
+
+
+class StemsPort(Protocol):
+    """The Stems view: separating a catalogue song (by id) or an audio file."""
+
+    def stems_job(
+        self,
+        source: str | Path,
+        model: str = "htdemucs",
+        device: str | None = None,
+        segment: float | None = None,
+        overlap: float = 0.25,
+    ) -> Job[StemsResult]: ...
+
+
+class GenerationPort(Protocol):
+    """Checking and making a take (the "verify" and "generate" steps)."""
+
+    def song(self, song_id: str) -> Song | None: ...
+    def song_audio(self, song_id: str) -> Audio: ...
+    def engines(self) -> list[tuple[str, str]]: ...
+    def unavailable_engines(self) -> dict[str, str]: ...
+    def validate(self, request: GenerationRequest) -> dict[str, Song]: ...
+    def check(self, request: GenerationRequest) -> Verification: ...
+    def load_user_audio(self, request: GenerationRequest) -> Audio | None: ...
+    def generate_job(self, request: GenerationRequest) -> Job[Take]: ...
+
+
+class TonePort(GenerationPort, TakePort, StemsPort, Protocol):
+    """The audio panel (tone match): generation, takes and stems together."""
+
+
+# -- the studio's rooms (musicapp/rooms/) ---------------------------------------------------------
+
+
+class LibraryPort(Protocol):
+    """``studio.library``: whether there is a catalogue, and the jobs that fill it."""
+
+    def is_empty(self) -> bool: ...
+    def build_demo_job(self) -> Job[int]: ...
+    def index_audio_job(self) -> Job[int] | None: ...
+    def import_job(self, path: Path, manifest: Path | None = None) -> Job[ImportReport]: ...
+
+
+class RecordsPort(Protocol):
+    """``studio.records``: the ledger damage the banner shows, and looking again."""
+
+    @property
+    def damage(self) -> Damage | None: ...
+    def check_job(self) -> Job[Damage | None]: ...
+
+
+class SyncPort(Protocol):
+    """``studio.sync``: the status line, Sync now, start over and the saved choices."""
+
+    @property
+    def state(self) -> SyncState: ...
+    def status(self) -> SyncStatus: ...
+    def sync_job(self) -> Job[SyncResult]: ...
+    def start_over_job(self) -> Job[Path]: ...
+
+
+class StudioPort(CataloguePort, TonePort, Protocol):
+    """Everything the window and its views call on the studio, rooms included."""
+
+    @property
+    def library(self) -> LibraryPort: ...
+    @property
+    def records(self) -> RecordsPort: ...
+    @property
+    def sync(self) -> SyncPort | None:
+        """None: sync is unavailable (the window says so and offers no Sync now)."""
+
+
+class AppPort(Protocol):
+    """What ``MainWindow`` needs of the app context (``musicapp/context.py``)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def studio(self) -> StudioPort: ...
+
+
+__all__ = [
+    "AppPort",
+    "CataloguePagesPort",
+    "CataloguePort",
+    "GenerationPort",
+    "LibraryPort",
+    "PreviewPort",
+    "RecordsPort",
+    "StemsPort",
+    "StudioPort",
+    "SyncPort",
+    "TakePort",
+    "TonePort",
+]
