@@ -8,13 +8,14 @@ canFetchMore/fetchMore, which QTreeView calls when the user scrolls to the end o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from PySide6.QtCore import (
     QAbstractItemModel,
     QMimeData,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     Qt,
     QTimer,
@@ -69,7 +70,7 @@ class CatalogTreeModel(QAbstractItemModel):
     def __init__(
         self,
         source: CataloguePagesPort,
-        parent: Any = None,
+        parent: QObject | None = None,
         hierarchy: str = DEFAULT_HIERARCHY,
         level_names: Sequence[str] = (),
     ) -> None:
@@ -233,7 +234,7 @@ class CatalogTreeModel(QAbstractItemModel):
         return self._icons[kind]
 
 
-def song_ids_mime(ids: Any) -> QMimeData:
+def song_ids_mime(ids: Iterable[str | None]) -> QMimeData:
     """Drag data naming songs, for dropping on the references tray."""
     mime = QMimeData()
     mime.setData(SONG_IDS_MIME, "\n".join(i for i in ids if i).encode())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+import numpy.typing as npt
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 
@@ -88,7 +89,7 @@ class PreviewPlayer(QObject):
 
         def load(
             _progress: ProgressCallback, cancel: CancelToken
-        ) -> tuple[int, str, str, Any, int]:
+        ) -> tuple[int, str, str, npt.NDArray[Any], int]:
             song = service.song(song_id)
             cancel.check()
             audio, rate = service.preview(song_id)
@@ -114,7 +115,7 @@ class PreviewPlayer(QObject):
         if was_busy:
             self.stopped.emit()
 
-    def _on_loaded(self, result: tuple[int, str, str, Any, int]) -> None:
+    def _on_loaded(self, result: tuple[int, str, str, npt.NDArray[Any], int]) -> None:
         ticket, song_id, name, audio, rate = result
         if ticket != self._ticket:  # a newer preview or a stop came first
             return

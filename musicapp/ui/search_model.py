@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QMimeData,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+)
 
 from musicapp.core import Song
 from musicapp.ui import icons
@@ -26,7 +33,7 @@ def song_subtitle(song: Song) -> str:
 class SearchResultsModel(QAbstractListModel):
     """Holds the songs of the latest search."""
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._songs: list[Song] = []
         self._icon = icons.icon("song")
