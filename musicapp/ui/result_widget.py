@@ -30,6 +30,7 @@ from musicapp.jobs import FunctionJob
 from musicapp.studio_types import LedgerDamaged
 from musicapp.ui import icons
 from musicapp.ui.error_dialog import show_error
+from musicapp.ui.job_control import JobControl
 from musicapp.ui.job_runner import JobRunner
 from musicapp.ui.labels import placeholder_label
 from musicapp.ui.ledger_damage_widget import show_ledger_refusal
@@ -113,6 +114,13 @@ class ResultWidget(QWidget):
         self.export_button.setObjectName("exportButton")
         self.export_button.setToolTip("Save the take as WAV or FLAC with its attribution embedded")
         self.export_button.clicked.connect(self.export_take)
+        self._export_job = JobControl(
+            runner,
+            self,
+            on_result=self._on_exported,
+            on_failure=self._on_export_failed,
+            on_end=self._on_export_done,
+        )
         self.export_label = QLabel()
         self.export_label.setObjectName("hint")
         self.export_label.setWordWrap(True)
@@ -260,10 +268,7 @@ class ResultWidget(QWidget):
         self.export_button.setEnabled(False)
         self.status.emit(f"Exporting to {path}…")
         self._export_path = path
-        handle = self._runner.submit(job)
-        handle.finished.connect(self._on_exported)
-        handle.failed.connect(self._on_export_failed)
-        handle.done.connect(self._on_export_done)
+        self._export_job.start(job)
 
     def _on_exported(self, result: Any) -> None:
         text = f"Exported to {result.path} · ledger event {result.event_id}"
