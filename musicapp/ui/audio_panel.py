@@ -140,10 +140,10 @@ class AudioPanel(QDialog):
             runner,
             self,
             on_result=self._on_take,
-            on_failure=self._on_failed,
-            on_cancel=self._on_cancelled,
-            on_progress=self._on_progress,
-            on_end=self._on_done,
+            on_failure=self._on_tone_failed,
+            on_cancel=self._on_tone_cancelled,
+            on_progress=self._on_tone_progress,
+            on_end=self._on_tone_done,
             bar=self.progress,
             cancel_button=self.cancel_button,
         )
@@ -159,11 +159,7 @@ class AudioPanel(QDialog):
         self.export_button.setEnabled(False)
         self.export_button.clicked.connect(self.export_take)
         self._export_job = JobControl(
-            runner,
-            self,
-            on_result=self._on_exported,
-            on_failure=self._on_export_failed,
-            on_end=self._on_export_done,
+            runner, self, self._on_exported, self._on_export_failed, on_end=self._on_export_done
         )
         self.export_label = QLabel()
         self.export_label.setObjectName("hint")
@@ -381,7 +377,7 @@ class AudioPanel(QDialog):
         for w in (self.add_selected_button, self.add_tray_button, self.use_box, self.wet):
             w.setEnabled(not running)
 
-    def _on_progress(self, p: Progress) -> None:
+    def _on_tone_progress(self, p: Progress) -> None:
         self.progress.setFormat(f"{p.message or p.stage} %p%")
         self.progress.setTextVisible(True)
 
@@ -412,7 +408,7 @@ class AudioPanel(QDialog):
         """The shares as shown, e.g. ["Song 1 — Baroque A 75.0 %", …] (for tests and a11y)."""
         return [e for e in self.shares.entries if e.endswith("%")]
 
-    def _on_failed(self, exc: BaseException) -> None:
+    def _on_tone_failed(self, exc: BaseException) -> None:
         from musicapp.studio import Refused
 
         if isinstance(exc, LedgerDamaged):
@@ -426,11 +422,11 @@ class AudioPanel(QDialog):
             show_error(self, "Tone match failed", "The stem could not be processed.", exc)
         self.status.emit(f"Tone match failed: {exc}")
 
-    def _on_cancelled(self) -> None:
+    def _on_tone_cancelled(self) -> None:
         self.status.emit("Tone match cancelled")
         self.result_info.setText("Tone match cancelled.")
 
-    def _on_done(self) -> None:
+    def _on_tone_done(self) -> None:
         self._set_running(False)
         self.refresh_check()
 

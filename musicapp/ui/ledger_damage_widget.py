@@ -70,11 +70,7 @@ class LedgerDamageWidget(QWidget):
         self._service = service
         self._runner = runner
         self._check_job = JobControl(
-            runner,
-            self,
-            on_result=self._on_checked,
-            on_failure=self._on_check_failed,
-            on_end=self._on_check_done,
+            runner, self, self._on_checked, self._on_check_failed, on_end=self._on_check_done
         )
         frame = QFrame()
         frame.setObjectName("ledgerBanner")

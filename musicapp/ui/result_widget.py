@@ -73,6 +73,9 @@ class ResultWidget(QWidget):
         super().__init__(parent)
         self._service = service
         self._runner = runner
+        self._export_job = JobControl(
+            runner, self, self._on_exported, self._on_export_failed, on_end=self._on_export_done
+        )
         self._exports_dir = exports_dir
         self._player = player or Player()
         self.take: Any = None
@@ -114,13 +117,6 @@ class ResultWidget(QWidget):
         self.export_button.setObjectName("exportButton")
         self.export_button.setToolTip("Save the take as WAV or FLAC with its attribution embedded")
         self.export_button.clicked.connect(self.export_take)
-        self._export_job = JobControl(
-            runner,
-            self,
-            on_result=self._on_exported,
-            on_failure=self._on_export_failed,
-            on_end=self._on_export_done,
-        )
         self.export_label = QLabel()
         self.export_label.setObjectName("hint")
         self.export_label.setWordWrap(True)

@@ -194,9 +194,7 @@ class StemsView(QDialog):
             bar=self.progress,
             cancel_button=self.cancel_button,
         )
-        self._read_job = JobControl(
-            runner, self, on_result=self._on_read, on_failure=self._on_failed
-        )
+        self._read_job = JobControl(runner, self, self._on_read, self._on_failed)
 
         self._grid = QGridLayout()
         self._grid.setColumnStretch(1, 1)

@@ -52,18 +52,14 @@ class View(QWidget):
 
 
 @pytest.fixture
-def runner(qtbot):
-    r = JobRunner()
-    yield r
-    r.cancel_all()
-    r.wait(5000)
-
-
-@pytest.fixture
-def view(qtbot, runner):
-    v = View(runner)
+def view(qtbot):
+    """A view on its own runner, whose jobs are all over when the test ends."""
+    jobs = JobRunner()
+    v = View(jobs)
     qtbot.addWidget(v)
-    return v
+    yield v
+    jobs.cancel_all()
+    assert jobs.wait(5000)
 
 
 def test_result_then_end_and_the_bar_follows_progress(qtbot, view):
@@ -96,18 +92,12 @@ def test_failure_then_end(qtbot, view):
 
 
 def test_cancel_disables_cancel_until_the_end(qtbot, view):
-    started = threading.Event()
-
-    def work(progress, cancel):
-        started.set()
-        while True:
-            cancel.check()
-            threading.Event().wait(0.01)
-
-    view.jobs.start(FunctionJob("long", work, lane="io"))
-    started.wait(5)
+    release = threading.Event()
+    # The job checks for cancellation only once it is released, after Cancel was pressed.
+    view.jobs.start(FunctionJob("gated", lambda p, c: (release.wait(5), c.check()), lane="io"))
     assert view.jobs.cancel()
     assert not view.cancel_button.isEnabled()
+    release.set()
     qtbot.waitUntil(lambda: not view.jobs.busy, timeout=5000)
     assert view.events == [("cancelled",), ("end", None, True)]
     assert not view.jobs.cancel()  # nothing to cancel: the view says nothing
@@ -119,13 +109,13 @@ def test_a_job_the_runner_refuses_still_ends(qtbot, view):
     assert view.events[1:] == [("end", None, True)]
 
 
-def test_the_control_does_not_keep_its_view_alive(qtbot, runner):
+def test_the_control_does_not_keep_its_view_alive(qtbot):
     """No cycle through the child: the view goes with its last reference, not at some later
     garbage collection that could free it while Qt is deleting its children."""
     import gc
     import weakref
 
-    v = View(runner)
+    v = View(JobRunner())
     ref = weakref.ref(v)
     gc.disable()
     try:
