@@ -125,10 +125,16 @@ def check_request(
         first = needs_user_audio[0]
         raise InvalidInput(
             f"reference {first.song_id}: {first.level.value}-level references shape your own "
-            "audio: give an audio file (--user-audio)"
+            "audio: give an audio file",
+            field="user_audio",
+            option="--user-audio",
         )
     if request.user_range is not None and not request.user_audio:
-        raise InvalidInput("a range of your audio was given, but no audio file (--user-audio)")
+        raise InvalidInput(
+            "a range of your audio was given, but no audio file",
+            field="user_audio",
+            option="--user-audio",
+        )
     check_role_stems(request, songs, parts)
     engine_check = getattr(engine, "check_request", None)
     if engine_check is not None:

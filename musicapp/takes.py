@@ -155,7 +155,11 @@ def user_audio_file_sha256(request: GenerationRequest) -> str | None:
         stat = os.stat(request.user_audio)
         return _file_sha256(request.user_audio, stat.st_size, stat.st_mtime_ns)
     except OSError as exc:
-        raise InvalidInput(f"your audio {request.user_audio}: cannot be read ({exc})") from exc
+        raise InvalidInput(
+            f"your audio {request.user_audio}: cannot be read ({exc})",
+            field="user_audio",
+            path=str(request.user_audio),
+        ) from exc
 
 
 @lru_cache(maxsize=8)

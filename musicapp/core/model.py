@@ -45,7 +45,25 @@ class Use(StrEnum):
 
 
 class InvalidInput(ValueError):
-    """A request, reference or record that cannot be valid; the message names the field."""
+    """A request, reference or record that cannot be valid; the message names the field.
+
+    `str()` is the command line's wording. `field` (the request field at fault, e.g.
+    "user_audio"), `path` (the file at fault) and `detail` (the message without the command-line
+    `option` that supplies the field) let any other front end word its own message.
+    """
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        field: str | None = None,
+        path: str | None = None,
+        option: str | None = None,
+    ) -> None:
+        super().__init__(f"{detail} ({option})" if option else detail)
+        # Attributes, not arguments: pickling (BaseException.__reduce__) restores them from
+        # `__dict__`, and subclasses keep their own constructors.
+        self.detail, self.field, self.path, self.option = detail, field, path, option
 
 
 @dataclass(frozen=True)

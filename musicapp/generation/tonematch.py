@@ -74,7 +74,11 @@ class ToneMatchEngine:
                     f"reference must be audio or temporal level, not {ref.level.value}"
                 )
         if not request.user_audio:
-            raise InvalidInput("user audio: tone match needs your own audio (--user-audio)")
+            raise InvalidInput(
+                "user audio: tone match needs your own audio",
+                field="user_audio",
+                option="--user-audio",
+            )
         info = audio_info(request.user_audio)
         check_duration(info, self.max_user_s, "tone matching")
         if request.user_range is not None:

@@ -38,6 +38,7 @@ from musicapp.jobs import CancelToken, FunctionJob, Progress, ProgressCallback
 from musicapp.studio_types import LedgerDamaged
 from musicapp.ui import icons
 from musicapp.ui.error_dialog import show_error
+from musicapp.ui.job_control import JobControl
 from musicapp.ui.job_runner import JobHandle, JobRunner
 from musicapp.ui.ledger_damage_widget import show_ledger_refusal
 from musicapp.ui.range_dialog import RangeDialog
@@ -93,7 +94,6 @@ class AudioPanel(QDialog):
         self._service, self._runner, self._exports_dir = service, runner, exports_dir
         self._selection, self._tray = selection, tray
         self.player = SeekPlayer(player)
-        self.handle: JobHandle | None = None
         self.take: Take | None = None
         self.verification: Verification | None = None
         self.stems_view: StemsView | None = None
@@ -139,6 +139,17 @@ class AudioPanel(QDialog):
         run_row.addWidget(self.apply_button, 1)
         run_row.addWidget(self.progress, 1)
         run_row.addWidget(self.cancel_button)
+        self._tone_job = JobControl(
+            runner,
+            self,
+            on_result=self._on_take,
+            on_failure=self._on_tone_failed,
+            on_cancel=self._on_tone_cancelled,
+            on_progress=self._on_tone_progress,
+            on_end=self._on_tone_done,
+            bar=self.progress,
+            cancel_button=self.cancel_button,
+        )
 
         self.result_info = QLabel("Apply to hear the result and see each reference's share.")
         self.result_info.setObjectName("hint")
@@ -150,6 +161,9 @@ class AudioPanel(QDialog):
         self.export_button.setToolTip("Save the result as WAV or FLAC with its attribution")
         self.export_button.setEnabled(False)
         self.export_button.clicked.connect(self.export_take)
+        self._export_job = JobControl(
+            runner, self, self._on_exported, self._on_export_failed, on_end=self._on_export_done
+        )
         self.export_label = QLabel()
         self.export_label.setObjectName("hint")
         self.export_label.setWordWrap(True)
@@ -345,18 +359,14 @@ class AudioPanel(QDialog):
 
         self.ab.set_audio({}, self.ab.sample_rate)
         self._set_running(True)
-        handle = self._runner.submit(FunctionJob("Tone match", run, lane="compute"))
-        self.handle = handle
-        handle.progress.connect(self._on_progress)
-        handle.finished.connect(self._on_take)
-        handle.failed.connect(self._on_failed)
-        handle.cancelled.connect(self._on_cancelled)
-        handle.done.connect(self._on_done)
+        self._tone_job.start(FunctionJob("Tone match", run, lane="compute"))
+
+    @property
+    def handle(self) -> JobHandle | None:
+        return self._tone_job.handle
 
     def cancel(self) -> None:
-        if self.handle is not None:
-            self.handle.cancel()
-            self.cancel_button.setEnabled(False)
+        if self._tone_job.cancel():
             self.status.emit("Cancelling the tone match…")
 
     def _set_running(self, running: bool) -> None:
@@ -370,8 +380,7 @@ class AudioPanel(QDialog):
         for w in (self.add_selected_button, self.add_tray_button, self.use_box, self.wet):
             w.setEnabled(not running)
 
-    def _on_progress(self, p: Progress) -> None:
-        self.progress.setValue(round(1000 * max(0.0, min(1.0, p.fraction))))
+    def _on_tone_progress(self, p: Progress) -> None:
         self.progress.setFormat(f"{p.message or p.stage} %p%")
         self.progress.setTextVisible(True)
 
@@ -402,7 +411,7 @@ class AudioPanel(QDialog):
         """The shares as shown, e.g. ["Song 1 — Baroque A 75.0 %", …] (for tests and a11y)."""
         return [e for e in self.shares.entries if e.endswith("%")]
 
-    def _on_failed(self, exc: BaseException) -> None:
+    def _on_tone_failed(self, exc: BaseException) -> None:
         from musicapp.studio import Refused
 
         if isinstance(exc, LedgerDamaged):
@@ -416,12 +425,11 @@ class AudioPanel(QDialog):
             show_error(self, "Tone match failed", "The stem could not be processed.", exc)
         self.status.emit(f"Tone match failed: {exc}")
 
-    def _on_cancelled(self) -> None:
+    def _on_tone_cancelled(self) -> None:
         self.status.emit("Tone match cancelled")
         self.result_info.setText("Tone match cancelled.")
 
-    def _on_done(self) -> None:
-        self.handle = None
+    def _on_tone_done(self) -> None:
         self._set_running(False)
         self.refresh_check()
 
@@ -448,11 +456,7 @@ class AudioPanel(QDialog):
         job = FunctionJob(f"export {path.name}", lambda _p, _c: service.export(take, path), "io")
         self.export_button.setEnabled(False)
         self.export_label.setText(f"Exporting to {path}…")
-        handle = self._runner.submit(job)
-        handle.finished.connect(self._on_exported)
-        handle.failed.connect(self._on_export_failed)
-        handle.done.connect(self._on_export_done)
-        return handle
+        return self._export_job.start(job)
 
     def _on_export_done(self) -> None:
         self.export_button.setEnabled(self.take is not None)

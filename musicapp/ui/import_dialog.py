@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from musicapp.jobs import Job, Progress
+from musicapp.ui.job_control import JobControl
 from musicapp.ui.job_runner import JobHandle, JobRunner
 
 if TYPE_CHECKING:
@@ -72,7 +73,6 @@ class ImportDialog(QDialog):
         self.resize(640, 460)
         self._runner = runner
         self._make_job = make_job
-        self.handle: JobHandle | None = None
         self.report: ImportReport | None = None
 
         intro = QLabel(
@@ -148,6 +148,17 @@ class ImportDialog(QDialog):
         self.manifest_button.clicked.connect(self._choose_manifest)
         self.import_button.clicked.connect(self.start_import)
         self.cancel_button.clicked.connect(self.reject)
+        self._import_job = JobControl(
+            runner,
+            self,
+            on_result=self._on_finished,
+            on_failure=self._on_failed,
+            on_cancel=self._on_cancelled,
+            on_progress=self._on_progress,
+            on_end=self._on_done,
+            bar=self.progress_bar,
+            cancel_button=self.cancel_button,
+        )
         self.close_button.clicked.connect(self.accept)
         self.folder_edit.textChanged.connect(self._update_import_button)
         self._update_import_button()
@@ -197,23 +208,18 @@ class ImportDialog(QDialog):
         self.changes_label.setVisible(False)
         self.failed_table.setRowCount(0)
         self.failed_table.setVisible(False)
-        self.progress_bar.setValue(0)
         self.progress_bar.setVisible(True)
         self.stage_label.setText("Starting…")
         self._set_running(True)
-        handle = self._runner.submit(job)
-        self.handle = handle
-        handle.progress.connect(self._on_progress)
-        handle.finished.connect(self._on_finished)
-        handle.failed.connect(self._on_failed)
-        handle.cancelled.connect(self._on_cancelled)
-        handle.done.connect(self._on_done)
+        self._import_job.start(job)
+
+    @property
+    def handle(self) -> JobHandle | None:
+        return self._import_job.handle
 
     def cancel_import(self) -> None:
         """Ask the import to stop after the file it is on (those done stay imported)."""
-        if self.handle is not None:
-            self.handle.cancel()
-            self.cancel_button.setEnabled(False)
+        if self._import_job.cancel():
             self.stage_label.setText("Cancelling after the current file…")
 
     def reject(self) -> None:
@@ -232,7 +238,6 @@ class ImportDialog(QDialog):
         self._update_import_button()
 
     def _on_progress(self, p: Progress) -> None:
-        self.progress_bar.setValue(round(1000 * max(0.0, min(1.0, p.fraction))))
         self.stage_label.setText(f"Importing {p.message}" if p.message else "Importing…")
 
     def _on_finished(self, report: Any) -> None:
@@ -251,7 +256,6 @@ class ImportDialog(QDialog):
         self.catalogue_changed.emit()
 
     def _on_done(self) -> None:
-        self.handle = None
         self.progress_bar.setVisible(self.report is not None)
         self._set_running(False)
 

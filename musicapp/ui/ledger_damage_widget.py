@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from musicapp.ui.error_dialog import show_error
+from musicapp.ui.job_control import JobControl
 from musicapp.ui.job_runner import JobRunner
 
 if TYPE_CHECKING:
@@ -74,6 +75,9 @@ class LedgerDamageWidget(QWidget):
         super().__init__(parent)
         self._service = service
         self._runner = runner
+        self._check_job = JobControl(
+            runner, self, self._on_checked, self._on_check_failed, on_end=self._on_check_done
+        )
         frame = QFrame()
         frame.setObjectName("ledgerBanner")
         frame.setStyleSheet(BANNER_STYLE)
@@ -118,10 +122,7 @@ class LedgerDamageWidget(QWidget):
     def check(self) -> None:
         """Check again: look at the ledger on the I/O lane (it may re-verify all of it)."""
         self.set_checking(True)
-        handle = self._runner.submit(self._service.check_job())
-        handle.finished.connect(self._on_checked)
-        handle.failed.connect(self._on_check_failed)
-        handle.done.connect(self._on_check_done)
+        self._check_job.start(self._service.check_job())
 
     def _on_checked(self, damage: Damage | None) -> None:
         self.show_damage(damage)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,9 +25,11 @@ from musicapp.ui.browser_widget import BrowserWidget
 from musicapp.ui.error_dialog import show_error
 from musicapp.ui.generate_widget import GenerateBar, SettingsWidget
 from musicapp.ui.import_dialog import ImportDialog
+from musicapp.ui.job_control import JobControl
 from musicapp.ui.job_runner import JobHandle, JobRunner
 from musicapp.ui.ledger_damage_widget import LedgerDamageWidget, show_ledger_refusal
 from musicapp.ui.references_widget import ReferencesWidget
+from musicapp.ui.refusals import readable
 from musicapp.ui.result_widget import ResultWidget
 from musicapp.ui.sync_status import SyncController, engine_for
 from musicapp.ui.user_audio_widget import UserAudioWidget
@@ -64,8 +65,15 @@ class MainWindow(QMainWindow):
         self.context = context
         self.studio = context.studio
         self.runner = JobRunner(self)
-        self.generation: JobHandle | None = None
-        self.demo_build: JobHandle | None = None
+        self._generation_job = JobControl(
+            self.runner,
+            self,
+            on_result=self._on_take,
+            on_failure=self._on_generation_failed,
+            on_cancel=self._on_generation_cancelled,
+            on_progress=self._on_generation_progress,
+            on_end=self._on_generation_done,
+        )
         self._generation_songs: dict[str, Song] = {}
         self.import_dialog: ImportDialog | None = None
         self.audio_panel: AudioPanel | None = None
@@ -75,6 +83,14 @@ class MainWindow(QMainWindow):
         self.resize(*DEFAULT_SIZE)
 
         self.browser = BrowserWidget(self.studio, runner=self.runner)
+        self._demo_job = JobControl(
+            self.runner,
+            self,
+            on_result=self._on_demo_finished,
+            on_failure=self._on_demo_failed,
+            on_progress=self._on_demo_progress,
+            on_end=self.browser.show_catalogue,
+        )
         self.references = ReferencesWidget()
         self.settings_panel = SettingsWidget(self._engines(), self._unavailable_engines())
         self.user_audio = UserAudioWidget(self.runner)
@@ -245,7 +261,7 @@ class MainWindow(QMainWindow):
             self.studio.validate(request)
             verification = self.studio.check(request)
         except InvalidInput as exc:
-            message = self._readable(str(exc))
+            message = readable(exc, self.references.songs())
             if self.user_audio.loading():
                 message = "Reading your audio file…"
             self.verification.show_problem(message)
@@ -267,13 +283,6 @@ class MainWindow(QMainWindow):
         temporal = any(r.level is Level.TEMPORAL for r in refs)
         chosen = self.user_audio.selected_range() if temporal else self.user_audio.user_range()
         return self.settings_panel.request(refs, self.user_audio.path(), chosen)
-
-    def _readable(self, message: str) -> str:
-        """A studio message in the window's words: song titles for ids, buttons for CLI flags."""
-        songs = self.references.songs()
-        for sid, song in songs.items():
-            message = re.sub(rf"\b(reference|song) {re.escape(sid)}\b", f"“{song.title}”", message)
-        return message.replace("(--user-audio)", "(Your audio → Load audio…)")
 
     def choose_range(self, row: int) -> None:
         """Open the range picker for the temporal reference in `row` (window-modal)."""
@@ -305,23 +314,22 @@ class MainWindow(QMainWindow):
             request = self.current_request()
             job = self.studio.generate_job(request)
         except InvalidInput as exc:
-            show_error(self, "Cannot generate", self._readable(str(exc)))
+            show_error(self, "Cannot generate", readable(exc, self.references.songs()))
             return
         self._generation_songs = self.references.songs()
         self._set_generating(True)
-        handle = self.runner.submit(job)
-        self.generation = handle
-        # Bound methods only: a lambda holding `self` would keep the window's Python side
-        # alive from inside a child, and could free it while Qt is deleting that child.
-        handle.progress.connect(self._on_generation_progress)
-        handle.finished.connect(self._on_take)
-        handle.failed.connect(self._on_generation_failed)
-        handle.cancelled.connect(self._on_generation_cancelled)
-        handle.done.connect(self._on_generation_done)
+        self._generation_job.start(job)
+
+    @property
+    def generation(self) -> JobHandle | None:
+        return self._generation_job.handle
+
+    @property
+    def demo_build(self) -> JobHandle | None:
+        return self._demo_job.handle
 
     def cancel_generation(self) -> None:
-        if self.generation is not None:
-            self.generation.cancel()
+        if self._generation_job.cancel():
             self.generate_bar.show_cancelling()
             self.show_status("Cancelling the generation…")
 
@@ -365,7 +373,6 @@ class MainWindow(QMainWindow):
             show_error(self, "Generation failed", "The take could not be made.", exc)
 
     def _on_generation_done(self) -> None:
-        self.generation = None
         self._set_generating(False)
         self.refresh_check()
 
@@ -374,18 +381,13 @@ class MainWindow(QMainWindow):
     def build_demo_catalogue(self) -> None:
         """Render the demo catalogue on the I/O lane, showing progress in the catalogue panel."""
         self.browser.show_building(None)
-        handle = self.runner.submit(self.studio.library.build_demo_job())
-        self.demo_build = handle
-        handle.progress.connect(self.browser.show_building)
-        handle.progress.connect(self._on_demo_progress)
-        handle.finished.connect(self._on_demo_finished)
-        handle.failed.connect(self._on_demo_failed)
-        handle.done.connect(self._on_demo_done)
+        self._demo_job.start(self.studio.library.build_demo_job())
 
     def _on_audio_indexed(self, count: int) -> None:
         self.show_status(f"Catalogue audio indexed: {count} songs")
 
     def _on_demo_progress(self, p: Progress) -> None:
+        self.browser.show_building(p)
         self.statusBar().showMessage(f"Building the demo catalogue… {p.fraction:.0%}")
 
     def _on_demo_finished(self, count: int) -> None:
@@ -394,10 +396,6 @@ class MainWindow(QMainWindow):
     def _on_demo_failed(self, exc: BaseException) -> None:
         self.show_status(f"The demo catalogue could not be built: {exc}")
         show_error(self, "Demo catalogue failed", "The demo catalogue could not be built.", exc)
-
-    def _on_demo_done(self) -> None:
-        self.demo_build = None
-        self.browser.show_catalogue()
 
     # -- import and preview -------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from musicapp.jobs import FunctionJob
 from musicapp.studio_types import LedgerDamaged
 from musicapp.ui import icons
 from musicapp.ui.error_dialog import show_error
+from musicapp.ui.job_control import JobControl
 from musicapp.ui.job_runner import JobRunner
 from musicapp.ui.labels import placeholder_label
 from musicapp.ui.ledger_damage_widget import show_ledger_refusal
@@ -69,6 +70,9 @@ class ResultWidget(QWidget):
         super().__init__(parent)
         self._service = service
         self._runner = runner
+        self._export_job = JobControl(
+            runner, self, self._on_exported, self._on_export_failed, on_end=self._on_export_done
+        )
         self._exports_dir = exports_dir
         self._player = player or Player()
         self.take: Take | None = None
@@ -256,10 +260,7 @@ class ResultWidget(QWidget):
         self.export_button.setEnabled(False)
         self.status.emit(f"Exporting to {path}…")
         self._export_path = path
-        handle = self._runner.submit(job)
-        handle.finished.connect(self._on_exported)
-        handle.failed.connect(self._on_export_failed)
-        handle.done.connect(self._on_export_done)
+        self._export_job.start(job)
 
     def _on_exported(self, result: ExportResult) -> None:
         text = f"Exported to {result.path} · ledger event {result.event_id}"

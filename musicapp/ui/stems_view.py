@@ -33,6 +33,7 @@ from musicapp.audio.playback import Player
 from musicapp.jobs import CancelToken, FunctionJob, Progress, ProgressCallback
 from musicapp.rooms.stems import audible, mix, read_stems
 from musicapp.ui import icons
+from musicapp.ui.job_control import JobControl
 from musicapp.ui.job_runner import JobHandle, JobRunner
 from musicapp.ui.seek_player import SeekPlayer
 from musicapp.ui.services import StemsPort
@@ -166,7 +167,6 @@ class StemsView(QDialog):
         self._service, self._runner = service, runner
         self.source, self.model = source, model
         self.player = player if isinstance(player, SeekPlayer) else SeekPlayer(player)
-        self.handle: JobHandle | None = None
         # The StemsResult once the job has run (Any: the name hides QDialog.result()).
         self.result: Any = None
         self.audio: dict[str, npt.NDArray[Any]] = {}
@@ -190,6 +190,18 @@ class StemsView(QDialog):
         busy = QHBoxLayout()
         busy.addWidget(self.progress, 1)
         busy.addWidget(self.cancel_button)
+        self._stems_job = JobControl(
+            runner,
+            self,
+            on_result=self._on_result,
+            on_failure=self._on_failed,
+            on_cancel=self._on_cancelled,
+            on_progress=self._on_progress,
+            on_end=self._on_done,
+            bar=self.progress,
+            cancel_button=self.cancel_button,
+        )
+        self._read_job = JobControl(runner, self, self._on_read, self._on_failed)
 
         self._grid = QGridLayout()
         self._grid.setColumnStretch(1, 1)
@@ -245,18 +257,14 @@ class StemsView(QDialog):
             return
         self.note.hide()
         self._set_busy(True, "Starting…")
-        handle = self._runner.submit(job)
-        self.handle = handle
-        handle.progress.connect(self._on_progress)
-        handle.finished.connect(self._on_result)
-        handle.failed.connect(self._on_failed)
-        handle.cancelled.connect(self._on_cancelled)
-        handle.done.connect(self._on_done)
+        self._stems_job.start(job)
+
+    @property
+    def handle(self) -> JobHandle | None:
+        return self._stems_job.handle
 
     def cancel(self) -> None:
-        if self.handle is not None:
-            self.handle.cancel()
-            self.cancel_button.setEnabled(False)
+        if self._stems_job.cancel():
             self._say("Cancelling…")
 
     def _set_busy(self, busy: bool, text: str = "") -> None:
@@ -274,7 +282,6 @@ class StemsView(QDialog):
         self.stage.setVisible(bool(text))
 
     def _on_progress(self, p: Progress) -> None:
-        self.progress.setValue(round(1000 * max(0.0, min(1.0, p.fraction))))
         self.stage.setText(p.message or p.stage)
 
     def _on_result(self, result: StemsResult) -> None:
@@ -288,9 +295,7 @@ class StemsView(QDialog):
         def read(_p: ProgressCallback, cancel: CancelToken) -> tuple[dict[str, Any], int]:
             return read_stems(result, cancel)
 
-        handle = self._runner.submit(FunctionJob("read stems", read, lane="io"))
-        handle.finished.connect(self._on_read)
-        handle.failed.connect(self._on_failed)
+        self._read_job.start(FunctionJob("read stems", read, lane="io"))
 
     def _on_read(self, loaded: tuple[dict[str, npt.NDArray[Any]], int]) -> None:
         self.audio, self.sample_rate = loaded
@@ -318,7 +323,6 @@ class StemsView(QDialog):
         self.status.emit(CANCELLED)
 
     def _on_done(self) -> None:
-        self.handle = None
         text = self.stage.text()
         self._set_busy(False, text if text in (CANCELLED, READING) else "")
 

@@ -288,7 +288,11 @@ class FakeStudio:
             from musicapp.audio.io import audio_info
 
             if not request.user_audio:
-                raise InvalidInput("user audio: tone match needs your own audio (--user-audio)")
+                raise InvalidInput(
+                    "user audio: tone match needs your own audio",
+                    field="user_audio",
+                    option="--user-audio",
+                )
             audio_info(request.user_audio)
         return {r.song_id: self.songs[r.song_id] for r in request.references}
 
