@@ -84,9 +84,9 @@ def bench_search(store: CatalogStore, db: sqlite3.Connection, texts: list[str]) 
     }
     for text in texts:
         q = search_sql.fts_query(text)
-        store.search(text, 10)  # warm the page cache for this query alike for all
-        cols["suggest"].append(timed(lambda t=text: store.suggest(t, 10), 5))
-        cols["search"].append(timed(lambda t=text: store.search(t, 10), 3))
+        store.browse.search(text, 10)  # warm the page cache for this query alike for all
+        cols["suggest"].append(timed(lambda t=text: store.browse.suggest(t, 10), 5))
+        cols["search"].append(timed(lambda t=text: store.browse.search(t, 10), 3))
         cols["bare"].append(timed(lambda t=text: run_bare(db, t, 10), 5))
         cols["naive"].append(timed(lambda q=q: db.execute(naive_sql, [q]).fetchall(), 1))
         cols["unranked"].append(timed(lambda q=q: db.execute(unranked_sql, [q]).fetchall(), 5))
@@ -118,12 +118,12 @@ def run_bare(db: sqlite3.Connection, text: str, limit: int) -> list[object]:
 
 def bench_tree(store: CatalogStore) -> list[str]:
     lines = ["expand the largest node per level (ms)       first 200     all   children"]
-    for key, _label in store.hierarchies():
+    for key, _label in store.browse.hierarchies():
         path: tuple[str, ...] = ()
         while True:
-            first = timed(lambda p=path, k=key: store.children(p, k, 0, 200), 3)
-            all_ms = timed(lambda p=path, k=key: store.children(p, k), 1)
-            nodes = store.children(path, key)
+            first = timed(lambda p=path, k=key: store.browse.children(p, k, 0, 200), 3)
+            all_ms = timed(lambda p=path, k=key: store.browse.children(p, k), 1)
+            nodes = store.browse.children(path, key)
             name = key + ":" + ("/".join(path) or "(root)")
             lines.append(f"  {name[:44]:44} {first:8.2f} {all_ms:8.2f} {len(nodes):8}")
             if not nodes or nodes[0].song_id is not None:
@@ -137,7 +137,7 @@ def cold_open(db_path: Path) -> str:
         "import time; t=time.perf_counter(); from pathlib import Path;"
         "from musicapp.catalog.store import CatalogStore;"
         f"s=CatalogStore(Path({str(db_path)!r}), Path({str(db_path.parent / 'audio')!r}));"
-        "t1=time.perf_counter(); s.children(()); s.search('the r', 10);"
+        "t1=time.perf_counter(); s.browse.children(()); s.browse.search('the r', 10);"
         "print(f'{(t1-t)*1000:.0f} {(time.perf_counter()-t)*1000:.0f}')"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

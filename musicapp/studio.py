@@ -149,27 +149,27 @@ class Studio:
         limit: int | None = None,
     ) -> list[TreeNode]:
         """One page of a node's children in one of the catalogue's hierarchies."""
-        return self.catalog.children(path, hierarchy, offset, limit)
+        return self.catalog.browse.children(path, hierarchy, offset, limit)
 
     def hierarchies(self) -> list[tuple[str, str]]:
         """The ways the browser can arrange the catalogue, as (key, label)."""
-        return self.catalog.hierarchies()
+        return self.catalog.browse.hierarchies()
 
     def suggest(
         self, text: str, limit: int = 10, filters: SearchFilters | None = None
     ) -> list[Any]:
         """Completions for what the user is typing: (song_id, title, artist) suggestions."""
-        return self.catalog.suggest(text, limit, filters)
+        return self.catalog.browse.suggest(text, limit, filters)
 
     def search(
         self, text: str, limit: int = 50, filters: SearchFilters | None = None
     ) -> list[Song]:
         """Songs matching `text`, best first, narrowed by `filters` (search.SearchFilters)."""
-        return self.catalog.search(text, limit, filters)
+        return self.catalog.browse.search(text, limit, filters)
 
     def filter_choices(self) -> dict[str, list[str]]:
         """The values the search filters offer: "genre", "era" and "instrument" (families)."""
-        return self.catalog.filter_choices()
+        return self.catalog.browse.filter_choices()
 
     def preview(self, song_id: str) -> tuple[np.ndarray, int]:
         """PREVIEW_S seconds of a song's stereo mix, and its sample rate, for listening in the

@@ -29,7 +29,7 @@ from musicapp.catalog.import_records import ImportRecords
 from musicapp.catalog.migrations import FTS_COLUMNS
 from musicapp.catalog.mix import Audio
 from musicapp.catalog.rights import SplitVersion, chunks
-from musicapp.catalog.search import SearchFilters, Suggestion, fts_row
+from musicapp.catalog.search import fts_row
 from musicapp.catalog.song_audio import StoredSong
 from musicapp.catalog.song_files import MIX_FILE, check_new_song, read_all, store_flac
 from musicapp.core import (
@@ -257,38 +257,6 @@ class CatalogStore:
         self._table("splits").insert_all(rows.split_rows(song))
         self._table("stems").insert_all(rows.stem_rows(song))
         self._table("songs_fts").insert(fts_row(song))
-
-    # -- browsing (the app's searches; the work is in browse.py) --------------------------
-
-    def search(
-        self, text: str, limit: int = 50, filters: SearchFilters | None = None
-    ) -> list[Song]:
-        """See Browsing.search."""
-        return self.browse.search(text, limit, filters)
-
-    def suggest(
-        self, text: str, limit: int = 10, filters: SearchFilters | None = None
-    ) -> list[Suggestion]:
-        """See Browsing.suggest."""
-        return self.browse.suggest(text, limit, filters)
-
-    def filter_choices(self) -> dict[str, list[str]]:
-        """See Browsing.filter_choices."""
-        return self.browse.filter_choices()
-
-    def hierarchies(self) -> list[tuple[str, str]]:
-        """See Browsing.hierarchies."""
-        return self.browse.hierarchies()
-
-    def children(
-        self,
-        path: tuple[str, ...],
-        hierarchy: str = "genre",
-        offset: int = 0,
-        limit: int | None = None,
-    ) -> list[TreeNode]:
-        """See Browsing.children."""
-        return self.browse.children(path, hierarchy, offset, limit)
 
     # -- audio ----------------------------------------------------------------------------
 

@@ -213,7 +213,7 @@ def test_the_catalogues_consent_storage_never_overflows(synced_app, when: str) -
         except InvalidInput as exc:
             assert field in str(exc) and "range" in str(exc)
         assert catalog.consent.consent_records([SONG])  # still readable, masks still computed
-        assert catalog.search("soldier")  # browsing refreshes the due masks
+        assert catalog.browse.search("soldier")  # browsing refreshes the due masks
 
 
 # -- 2. fail-open: freshness is the pinned server's -----------------------------------------------

@@ -63,7 +63,7 @@ def test_importing_a_folder_reports_what_arrived_and_what_failed(qtbot, tmp_path
     assert len(rows) == 1 and rows[0][0] == "broken.wav" and rows[0][1]
     assert dialog.failed_table.isVisible()
     assert dialog.close_button.isVisible() and not dialog.cancel_button.isVisible()
-    assert [s.title for s in store.search("second", 10)] == ["second"]
+    assert [s.title for s in store.browse.search("second", 10)] == ["second"]
 
     # Again: the same files are skipped as unchanged, and nothing new means no refresh.
     with qtbot.assertNotEmitted(dialog.catalogue_changed, wait=100):

@@ -50,7 +50,7 @@ def test_an_older_catalogue_is_migrated_and_keeps_its_songs(tmp_path):
 
     with CatalogStore(path, tmp_path / "audio") as store:
         assert store.schema_version == LATEST_VERSION
-        assert [s.id for s in store.search("morning")] == ["old-1"]  # indexed by migration 2
+        assert [s.id for s in store.browse.search("morning")] == ["old-1"]  # indexed by migration 2
 
 
 def test_a_catalogue_from_a_newer_app_is_refused(tmp_path):
@@ -188,4 +188,4 @@ def test_an_older_catalogues_audio_loads_exactly_as_before(tmp_path):
         )
         np.testing.assert_allclose(store.load_audio("parts"), before, atol=1e-6)
         # The mix channels were never instruments; the rendered parts still are.
-        assert [n.label for n in store.children((), "instrument")] == ["synth"]
+        assert [n.label for n in store.browse.children((), "instrument")] == ["synth"]

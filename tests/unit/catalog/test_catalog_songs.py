@@ -154,43 +154,43 @@ def ids(songs):
 
 
 def test_search_treats_the_last_word_as_a_prefix(searchable):
-    assert ids(searchable.search("morn")) == ["star"]
-    assert ids(searchable.search("silver re")) == ["reel"]
-    assert ids(searchable.search("sil reel")) == []  # only the last word is a prefix
+    assert ids(searchable.browse.search("morn")) == ["star"]
+    assert ids(searchable.browse.search("silver re")) == ["reel"]
+    assert ids(searchable.browse.search("sil reel")) == []  # only the last word is a prefix
 
 
 def test_search_folds_diacritics_both_ways(searchable):
-    assert ids(searchable.search("cafe muller")) == ["cafe"]
-    assert ids(searchable.search("Zoë")) == ids(searchable.search("zoe")) == ["cafe"]
+    assert ids(searchable.browse.search("cafe muller")) == ["cafe"]
+    assert ids(searchable.browse.search("Zoë")) == ids(searchable.browse.search("zoe")) == ["cafe"]
 
 
 def test_search_ranks_title_matches_first(searchable):
-    assert ids(searchable.search("star")) == ["star", "tagged"]
+    assert ids(searchable.browse.search("star")) == ["star", "tagged"]
 
 
 @pytest.mark.parametrize(
     "text", ['"', 'star"', "AND", "star AND", "OR NOT", "*", "-star", "NEAR(", "a:b", "^", "", "  "]
 )
 def test_search_accepts_any_text(searchable, text):
-    assert isinstance(searchable.search(text), list)
+    assert isinstance(searchable.browse.search(text), list)
 
 
 def test_search_respects_the_limit(searchable):
-    assert len(searchable.search("ann")) == 3
-    assert len(searchable.search("ann", limit=1)) == 1
+    assert len(searchable.browse.search("ann")) == 3
+    assert len(searchable.browse.search("ann", limit=1)) == 1
 
 
 def test_tree_counts_add_up(searchable):
-    genres = searchable.children(())
+    genres = searchable.browse.children(())
     assert [g.label for g in genres] == ["Chanson", "Test"]
     assert sum(g.count for g in genres) == searchable.count()
-    artists = searchable.children(("Test",))
+    artists = searchable.browse.children(("Test",))
     assert sum(a.count for a in artists) == 3
-    albums = searchable.children(("Test", "Ann Archer"))
-    songs = searchable.children(albums[0].path)
+    albums = searchable.browse.children(("Test", "Ann Archer"))
+    songs = searchable.browse.children(albums[0].path)
     assert [n.label for n in songs] == ["Evening Air", "Morning Star", "The Silver Reel"]
     assert all(n.song_id and n.path[-1] == n.song_id and n.count == 1 for n in songs)
-    assert searchable.children(songs[0].path) == []
+    assert searchable.browse.children(songs[0].path) == []
 
 
 def test_rendered_stems_load_panned_as_they_sit_in_the_mix(store, make_song):

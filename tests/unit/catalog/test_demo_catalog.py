@@ -47,12 +47,12 @@ def test_the_small_build_spans_several_genres(demo_store):
     songs = demo_store.all_songs()
     assert len(songs) == 10
     assert len({s.genre for s in songs}) >= 3
-    assert sum(g.count for g in demo_store.children(())) == 10
+    assert sum(g.count for g in demo_store.browse.children(())) == 10
 
 
 def test_every_level_of_the_tree_counts_the_songs_below_it(demo_store):
     def leaves(path):
-        nodes = demo_store.children(path)
+        nodes = demo_store.browse.children(path)
         if not nodes:
             return []
         found = []
@@ -66,11 +66,11 @@ def test_every_level_of_the_tree_counts_the_songs_below_it(demo_store):
 
 
 def test_the_demo_can_be_searched_by_composer_and_title(demo_store):
-    bach = demo_store.search("bach")
+    bach = demo_store.browse.search("bach")
     assert bach and all(s.artist == "Johann Sebastian Bach" for s in bach)
-    assert [s.id for s in demo_store.search("konig rhein")] == ["essen-erk10-13"]
-    assert demo_store.search("König") == demo_store.search("konig")
-    assert demo_store.search("maple lea")[0].id == demo.OPTED_OUT_SONG_ID
+    assert [s.id for s in demo_store.browse.search("konig rhein")] == ["essen-erk10-13"]
+    assert demo_store.browse.search("König") == demo_store.browse.search("konig")
+    assert demo_store.browse.search("maple lea")[0].id == demo.OPTED_OUT_SONG_ID
 
 
 @pytest.mark.parametrize("level", [Level.SONG, Level.PARAMETER, Level.AUDIO])

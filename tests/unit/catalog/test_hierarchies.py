@@ -22,7 +22,7 @@ def big(tmp_path_factory):
 
 def walk(store, hierarchy, path=(), depth=0):
     """Every node of a hierarchy, checking on the way that children add up to their parent."""
-    nodes = store.children(path, hierarchy)
+    nodes = store.browse.children(path, hierarchy)
     for node in nodes:
         if node.song_id is None:
             kids = walk(store, hierarchy, node.path, depth + 1)
@@ -35,7 +35,7 @@ def walk(store, hierarchy, path=(), depth=0):
 
 @pytest.mark.parametrize("hierarchy", ["genre", "subgenre", "decade", "place"])
 def test_each_hierarchy_counts_every_song_once(big, hierarchy):
-    roots = walk(big, hierarchy) if hierarchy == "decade" else big.children((), hierarchy)
+    roots = walk(big, hierarchy) if hierarchy == "decade" else big.browse.children((), hierarchy)
     assert sum(n.count for n in roots) == SONGS
 
 
@@ -49,27 +49,29 @@ def test_the_instrument_tree_counts_a_song_under_each_of_its_instruments(big):
 
 def test_pages_are_disjoint_and_consecutive(big):
     for hierarchy, path in [("genre", ()), ("decade", ("1990s", "1995"))]:
-        whole = big.children(path, hierarchy)
-        pages = [big.children(path, hierarchy, offset, 7) for offset in range(0, len(whole), 7)]
+        whole = big.browse.children(path, hierarchy)
+        pages = [
+            big.browse.children(path, hierarchy, offset, 7) for offset in range(0, len(whole), 7)
+        ]
         assert all(0 < len(p) <= 7 for p in pages)
         assert [n for p in pages for n in p] == whole
-    assert big.children((), "genre", offset=10_000, limit=5) == []
+    assert big.browse.children((), "genre", offset=10_000, limit=5) == []
 
 
 def test_the_synthetic_catalogue_has_a_realistic_fan_out(big):
-    genres = big.children((), "genre")
+    genres = big.browse.children((), "genre")
     assert len(genres) == len(synthetic.GENRES)
-    assert len(big.children((), "decade")) >= 10
+    assert len(big.browse.children((), "decade")) >= 10
     biggest = max(genres, key=lambda g: g.count)
     assert biggest.count > 3 * min(g.count for g in genres)  # Zipf, not uniform
-    assert len(big.children(biggest.path, "subgenre")) >= 2
-    artists = big.children(biggest.path, "genre")
+    assert len(big.browse.children(biggest.path, "subgenre")) >= 2
+    artists = big.browse.children(biggest.path, "genre")
     assert max(a.count for a in artists) > 10 * min(a.count for a in artists)
     years = [
         int(n.label)
-        for d in big.children((), "decade")
+        for d in big.browse.children((), "decade")
         if d.label != "Unknown"
-        for n in big.children(d.path, "decade")
+        for n in big.browse.children(d.path, "decade")
     ]
     assert 1920 <= min(years) and max(years) <= 2025
 
@@ -86,32 +88,34 @@ def test_synthetic_splits_are_valid_and_it_has_no_audio(big):
 def test_missing_year_and_country_go_under_unknown(store, make_song):
     store.add_song(*make_song("dated", year=1994, country="France", region="Paris"))
     store.add_song(*make_song("undated", title="No Date"))
-    decades = store.children((), "decade")
+    decades = store.browse.children((), "decade")
     assert [(d.label, d.count) for d in decades] == [("1990s", 1), ("Unknown", 1)]
-    assert [n.song_id for n in store.children(("Unknown", "Unknown"), "decade")] == ["undated"]
-    places = store.children((), "place")
+    assert [n.song_id for n in store.browse.children(("Unknown", "Unknown"), "decade")] == [
+        "undated"
+    ]
+    places = store.browse.children((), "place")
     assert [(p.label, p.count) for p in places] == [("France", 1), ("Unknown", 1)]
-    artist = store.children(("Unknown", "Unknown"), "place")[0]
-    assert [n.song_id for n in store.children(artist.path, "place")] == ["undated"]
+    artist = store.browse.children(("Unknown", "Unknown"), "place")[0]
+    assert [n.song_id for n in store.browse.children(artist.path, "place")] == ["undated"]
 
 
 def test_added_songs_are_counted_in_every_hierarchy(store, make_song):
     store.add_song(*make_song("a", subgenre="Reel"))
     store.add_song(*make_song("b"))
-    assert [(n.label, n.count) for n in store.children(("Test",), "subgenre")] == [
+    assert [(n.label, n.count) for n in store.browse.children(("Test",), "subgenre")] == [
         ("Reel", 1),
         ("Unknown", 1),
     ]
-    (family,) = store.children((), "instrument")
+    (family,) = store.browse.children((), "instrument")
     assert (family.label, family.count) == ("synth", 2)  # one instrument, several stems each
-    (instrument,) = store.children(family.path, "instrument")
-    assert [n.song_id for n in store.children(instrument.path, "instrument")] == ["a", "b"]
-    assert [key for key, _ in store.hierarchies()][0] == "genre"
+    (instrument,) = store.browse.children(family.path, "instrument")
+    assert [n.song_id for n in store.browse.children(instrument.path, "instrument")] == ["a", "b"]
+    assert [key for key, _ in store.browse.hierarchies()][0] == "genre"
 
 
 def test_an_unknown_hierarchy_is_refused(store):
     with pytest.raises(InvalidInput, match="unknown hierarchy"):
-        store.children((), "mood")
+        store.browse.children((), "mood")
 
 
 def test_a_short_prefix_after_a_common_word_finds_titles_first(store, make_song):
@@ -125,8 +129,8 @@ def test_a_short_prefix_after_a_common_word_finds_titles_first(store, make_song)
         store.add_song(
             *make_song(sid, title=title, artist="The Ramblers" if sid == "ruby" else "X")
         )
-    found = [s.id for s in store.search("the r")]
+    found = [s.id for s in store.browse.search("the r")]
     assert found[:2] == ["river", "road"]  # titles that start with "the r", shorter first
     assert set(found) == {"river", "road", "roof", "ruby"}
-    assert [s.song_id for s in store.suggest("the r", limit=2)] == ["river", "road"]
-    assert store.suggest("the ri")[0].title == "The River"
+    assert [s.song_id for s in store.browse.suggest("the r", limit=2)] == ["river", "road"]
+    assert store.browse.suggest("the ri")[0].title == "The River"

@@ -26,7 +26,7 @@ def store(demo_data_dir):
 
 
 def _commercially_usable(store: CatalogStore) -> bool:
-    found = store.search("", limit=1000, filters=SearchFilters(Level.SONG, Use.COMMERCIAL))
+    found = store.browse.search("", limit=1000, filters=SearchFilters(Level.SONG, Use.COMMERCIAL))
     return SONG in {s.id for s in found}
 
 

@@ -67,7 +67,7 @@ def ids(rows):
 
 def test_usable_filter_follows_the_consent_policy(library):
     def usable(level, use):
-        return ids(library.search("", 50, SearchFilters(level=level, use=use)))
+        return ids(library.browse.search("", 50, SearchFilters(level=level, use=use)))
 
     assert usable(Level.AUDIO, Use.COMMERCIAL) == ["open"]
     assert usable(Level.AUDIO, Use.NON_COMMERCIAL) == ["nc", "open"]
@@ -79,20 +79,22 @@ def test_usable_filter_follows_the_consent_policy(library):
 
 def test_filters_narrow_typed_searches_and_completions(library):
     rock = SearchFilters(genre="Rock")
-    assert ids(library.search("o", 50)) == ["open", "songonly"]
-    assert ids(library.search("o", 50, rock)) == ["open"]
-    assert [s.song_id for s in library.suggest("n", 10, rock)] == ["nc"]
-    assert ids(library.search("", 50, SearchFilters(era="1970s"))) == ["open", "songonly"]
-    assert ids(library.search("", 50, SearchFilters(instrument="Violin"))) == ["nc"]
-    assert ids(library.search("", 50, SearchFilters(instrument="strings"))) == ["nc"]
+    assert ids(library.browse.search("o", 50)) == ["open", "songonly"]
+    assert ids(library.browse.search("o", 50, rock)) == ["open"]
+    assert [s.song_id for s in library.browse.suggest("n", 10, rock)] == ["nc"]
+    assert ids(library.browse.search("", 50, SearchFilters(era="1970s"))) == ["open", "songonly"]
+    assert ids(library.browse.search("", 50, SearchFilters(instrument="Violin"))) == ["nc"]
+    assert ids(library.browse.search("", 50, SearchFilters(instrument="strings"))) == ["nc"]
     both_ = SearchFilters(genre="Rock", level=Level.AUDIO, use=Use.COMMERCIAL)
-    assert ids(library.search("", 50, both_)) == ["open"]
+    assert ids(library.browse.search("", 50, both_)) == ["open"]
     # No filters and no words: nothing, as before.
-    assert library.search("", 50) == [] and library.search("", 50, SearchFilters()) == []
+    assert (
+        library.browse.search("", 50) == [] and library.browse.search("", 50, SearchFilters()) == []
+    )
 
 
 def test_filter_choices_list_what_the_catalogue_has(library):
-    choices = library.filter_choices()
+    choices = library.browse.filter_choices()
     assert choices["genre"] == ["Folk", "Jazz", "Rock"]
     assert choices["era"] == ["1950s", "1970s", "1980s"]
     assert "strings" in choices["instrument"] and "synth" in choices["instrument"]
@@ -100,22 +102,22 @@ def test_filter_choices_list_what_the_catalogue_has(library):
 
 def test_new_consent_changes_what_the_filter_lets_through(library):
     commercial_audio = SearchFilters(level=Level.AUDIO, use=Use.COMMERCIAL)
-    assert "nc" not in ids(library.search("", 50, commercial_audio))
+    assert "nc" not in ids(library.browse.search("", 50, commercial_audio))
     library.consent.add_consent(grant("nc", HOLDER_A.id, 2))
     library.consent.add_consent(grant("nc", HOLDER_B.id, 2))
-    assert "nc" in ids(library.search("", 50, commercial_audio))
+    assert "nc" in ids(library.browse.search("", 50, commercial_audio))
     # A revocation takes the song out again.
     library.consent.add_consent(grant("nc", HOLDER_B.id, 3, revoked_at=T0 + timedelta(days=1)))
-    assert "nc" not in ids(library.search("", 50, commercial_audio))
+    assert "nc" not in ids(library.browse.search("", 50, commercial_audio))
 
 
 def test_a_revocation_dated_in_the_future_applies_when_its_time_comes(library):
     usable = SearchFilters(level=Level.SONG, use=Use.PRIVATE)
     when = datetime.now(UTC) + timedelta(seconds=1.5)
     library.consent.add_consent(grant("open", HOLDER_A.id, 2, revoked_at=when))
-    assert "open" in ids(library.search("", 50, usable))
+    assert "open" in ids(library.browse.search("", 50, usable))
     time.sleep(max(0.0, (when - datetime.now(UTC)).total_seconds()) + 0.1)
-    assert "open" not in ids(library.search("", 50, usable))
+    assert "open" not in ids(library.browse.search("", 50, usable))
 
 
 def test_titles_that_start_with_the_words_come_first(store, make_song):
@@ -127,5 +129,5 @@ def test_titles_that_start_with_the_words_come_first(store, make_song):
     ]:
         store.add_song(*make_song(sid, title=title, artist=artist))
     # Title starts first (shortest first), then titles with the word, then other columns.
-    assert [s.song_id for s in store.suggest("rain", 10)] == ["b", "c", "a", "d"]
-    assert [s.id for s in store.search("rain", 2)] == ["b", "c"]
+    assert [s.song_id for s in store.browse.suggest("rain", 10)] == ["b", "c", "a", "d"]
+    assert [s.id for s in store.browse.search("rain", 2)] == ["b", "c"]
