@@ -11,8 +11,8 @@ from musicapp.cli_common import (
     EXIT_BAD_INPUT,
     EXIT_FAILED,
     EXIT_OK,
-    _emit,
-    _open,
+    emit,
+    open_context,
     run_with_progress,
 )
 from musicapp.config import Settings
@@ -29,9 +29,9 @@ from musicapp.jobs import Cancelled
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    with _open(args) as ctx:
+    with open_context(args) as ctx:
         songs = ctx.studio.search(" ".join(args.text), args.limit)
-        _emit(
+        emit(
             args,
             [song_to_dict(s) for s in songs],
             "\n".join(f"{s.id:28} {s.title} — {s.artist} [{s.genre}]" for s in songs)
@@ -41,11 +41,11 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_browse(args: argparse.Namespace) -> int:
-    with _open(args) as ctx:
+    with open_context(args) as ctx:
         nodes = ctx.studio.catalogue_children(tuple(args.path))
         if not nodes and args.path:
             raise InvalidInput(f"nothing under {' / '.join(args.path)!r} in the catalogue")
-        _emit(
+        emit(
             args,
             [{"label": n.label, "count": n.count, "song_id": n.song_id} for n in nodes],
             "\n".join(
@@ -57,7 +57,7 @@ def cmd_browse(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    with _open(args) as ctx:
+    with open_context(args) as ctx:
         song = ctx.studio.song(args.song_id)
         if song is None:
             raise InvalidInput(f"unknown song id {args.song_id!r}")
@@ -69,14 +69,14 @@ def cmd_show(args: argparse.Namespace) -> int:
         lines = [song.describe(), f"  genre: {song.genre} / {song.subgenre}"]
         lines += [f"  {s.holder.name}: {s.share:.0%}" for s in song.splits]
         lines += [f"  {use}: {reason}" for use, reason in checks.items()]
-        _emit(args, data, "\n".join(lines))
+        emit(args, data, "\n".join(lines))
     return EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     if not args.headless:
         return cmd_gui(args)
-    with _open(args) as ctx:
+    with open_context(args) as ctx:
         permitted = ctx.studio.library.demo_song_ids()
         refs = (Reference(permitted[0], weight=0.7), Reference(permitted[1], weight=0.3))
         request = GenerationRequest(
@@ -111,17 +111,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 f"Ledger: {'OK' if chain.ok else 'FAILED'} ({chain.checked} events)",
             ]
         )
-        _emit(args, data, text)
+        emit(args, data, text)
         return EXIT_OK if report.ok and chain.ok else EXIT_FAILED
 
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Import audio files and/or a manifest; exit 1 when any file could not be imported."""
-    with _open(args, build=False) as ctx:
+    with open_context(args, build=False) as ctx:
         manifest = Path(args.manifest) if args.manifest else None
         job = ctx.studio.library.import_job(Path(args.path), manifest)
         report = run_with_progress("import", job.run, args.progress)
-        _emit(args, report.to_dict(), report.summary())
+        emit(args, report.to_dict(), report.summary())
     return EXIT_OK if report.ok else EXIT_FAILED
 
 

@@ -58,14 +58,14 @@ def run_with_progress(
         bar.close()
 
 
-def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
+def emit(args: argparse.Namespace, data: Any, text: str) -> None:
     if args.json:
         print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
     else:
         print(text)
 
 
-def _open(args: argparse.Namespace, build: bool = True) -> Any:
+def open_context(args: argparse.Namespace, build: bool = True) -> Any:
     from musicapp.context import AppContext
 
     settings = Settings()

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from musicapp.cli_common import EXIT_FAILED, EXIT_OK
+from musicapp.cli_common import EXIT_FAILED, EXIT_OK, emit, open_context
 from musicapp.core import InvalidInput
 
 
@@ -16,9 +16,7 @@ def _lines(title: str, items: list[str]) -> list[str]:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     """Re-hash the whole chain; exit 1 only for damage that is not on record yet."""
-    from musicapp.cli_common import _emit, _open
-
-    with _open(args, build=False) as ctx:
+    with open_context(args, build=False) as ctx:
         report = ctx.studio.records.verify()
         damage = ctx.studio.records.damage
     on_record = _lines("Damage on record (acknowledged; it does not block):", report.acknowledged)
@@ -38,16 +36,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
         "problems": report.problems,
         "acknowledged": report.acknowledged,
     }
-    _emit(args, data, "\n".join(lines))
+    emit(args, data, "\n".join(lines))
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from musicapp.cli_common import _emit, _open
-
-    with _open(args, build=False) as ctx:
+    with open_context(args, build=False) as ctx:
         events = ctx.studio.records.latest(args.limit)
-        _emit(
+        emit(
             args,
             [
                 {"seq": e.seq, "id": e.id, "kind": e.kind, "ts": e.ts, "hash": e.hash}
@@ -67,10 +63,8 @@ def _confirm(args: argparse.Namespace, question: str) -> bool:
 
 
 def _record_damage(args: argparse.Namespace, repair: bool) -> int:
-    from musicapp.cli_common import _emit, _open
-
     what = "repair" if repair else "reanchor"
-    with _open(args, build=False) as ctx:
+    with open_context(args, build=False) as ctx:
         records = ctx.studio.records
         report, damage = records.damage_to_record(repair)
         if not args.yes and not sys.stdin.isatty():
@@ -95,7 +89,7 @@ def _record_damage(args: argparse.Namespace, repair: bool) -> int:
         event = records.record_damage(repair, args.reason)
         data: dict[str, Any] = {"event_id": event.id, "seq": event.seq, "kind": event.kind}
         data |= {k: v for k, v in event.payload.items() if k != "reason"}
-        _emit(
+        emit(
             args,
             data,
             f"Recorded {event.kind} event {event.seq} ({event.id}): {_done(event.payload)}.\n"

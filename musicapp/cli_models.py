@@ -11,7 +11,7 @@ from musicapp.cli_common import EXIT_OK
 from musicapp.config import Settings
 
 
-def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
+def emit(args: argparse.Namespace, data: Any, text: str) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False, default=str) if args.json else text)
 
 
@@ -53,7 +53,7 @@ def cmd_models(args: argparse.Namespace) -> int:
                 f"recorded in {done.trust_list}\n"
                 "musicapp will load exactly these bytes for it; any other file there is refused."
             )
-        _emit(args, data, text)
+        emit(args, data, text)
         return EXIT_OK
     rows = []
     for entry, check in room.checks():
@@ -88,7 +88,7 @@ def cmd_models(args: argparse.Namespace) -> int:
         "trust_list": str(room.trust_list),
         "models": rows,
     }
-    _emit(args, data, "\n".join(lines))
+    emit(args, data, "\n".join(lines))
     return EXIT_OK
 
 

@@ -14,7 +14,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from musicapp.cli_common import EXIT_FAILED, EXIT_OK
+from musicapp.cli_common import EXIT_FAILED, EXIT_OK, emit, open_context, run_with_progress
 from musicapp.config import MAX_CONSENT_TTL_S
 from musicapp.core import InvalidInput
 
@@ -79,10 +79,9 @@ def _status(room: Any) -> tuple[dict[str, Any], str]:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     """Pull consent from the rights server and push the ledger's pending events (or --status)."""
-    from musicapp.cli_common import _emit, _open, run_with_progress
     from musicapp.studio_types import SyncError
 
-    with _open(args, build=False) as ctx:
+    with open_context(args, build=False) as ctx:
         room = ctx.studio.sync
         if args.start_over:
             archive = room.start_over()
@@ -103,7 +102,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
             kept = (
                 f", {result.quarantined} feed record(s) quarantined" if result.quarantined else ""
             )
-            _emit(
+            emit(
                 args,
                 {
                     "pulled": result.pulled,
@@ -116,7 +115,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 f"{result.pending} pending",
             )
             return EXIT_OK
-        _emit(args, *_status(room))
+        emit(args, *_status(room))
     return EXIT_OK
 
 

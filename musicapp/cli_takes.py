@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from musicapp.cli_common import EXIT_FAILED, EXIT_OK
+from musicapp.cli_common import EXIT_FAILED, EXIT_OK, emit, open_context, run_with_progress
 from musicapp.core import GenerationRequest, InvalidInput, Level, Reference, Role, TimeRange, Use
 from musicapp.core.codec import verification_to_dict
 
@@ -75,11 +75,10 @@ def _request(args: argparse.Namespace) -> GenerationRequest:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from musicapp.cli_common import _emit, _open, run_with_progress
     from musicapp.studio_types import Refused
 
     request = _request(args)
-    with _open(args) as ctx:
+    with open_context(args) as ctx:
         try:
             take = run_with_progress(
                 "generate",
@@ -87,7 +86,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
                 args.progress,
             )
         except Refused as refused:
-            _emit(
+            emit(
                 args,
                 {
                     "allowed": False,
@@ -123,7 +122,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         lines.append("Royalties:")
         lines += [f"  {s:6.1%}  {h.name}" for h, s in royalties]
         lines.append(f"Export it with: musicapp export {take.id} OUT.flac")
-        _emit(args, data, "\n".join(lines))
+        emit(args, data, "\n".join(lines))
     return EXIT_OK
 
 
@@ -136,12 +135,10 @@ def _alternatives(v: Any) -> str:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from musicapp.cli_common import _emit, _open
-
-    with _open(args, build=False) as ctx:
+    with open_context(args, build=False) as ctx:
         take = ctx.studio.take(args.take_id)
         result = ctx.studio.export(take, Path(args.out), bits=args.bits)
-        _emit(
+        emit(
             args,
             {
                 "path": str(result.path),
@@ -159,16 +156,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from musicapp.cli_common import _emit, _open
-
-    with _open(args, build=False) as ctx:
+    with open_context(args, build=False) as ctx:
         report = ctx.studio.records.verify_file(Path(args.file))
     lines = [report.summary]
     if report.match is not None:
         lines += [f"  {line}" for line in report.match.describe()]
     lines += [f"  [{'ok' if c.ok else 'FAIL'}] {c.name}: {c.detail}" for c in report.checks]
     lines += [f"  not established: {what}" for what in report.not_established]
-    _emit(
+    emit(
         args,
         {
             "path": str(report.path),
@@ -190,10 +185,8 @@ def cmd_stems(args: argparse.Namespace) -> int:
     """Separate a file or a catalogue song into stems and copy them to --out."""
     import shutil
 
-    from musicapp.cli_common import _emit, _open, run_with_progress
-
     target = Path(args.source)
-    with _open(args, build=not target.is_file()) as ctx:
+    with open_context(args, build=not target.is_file()) as ctx:
         job = ctx.studio.stems_job(
             args.source, args.model, segment=args.segment, overlap=args.overlap
         )
@@ -218,7 +211,7 @@ def cmd_stems(args: argparse.Namespace) -> int:
         [f"{result.label}{' (cached)' if result.cached else ''}", f"  why: {result.reason}"]
         + [f"  {name:12} {path}" for name, path in stems.items()]
     )
-    _emit(args, data, text)
+    emit(args, data, text)
     return EXIT_OK
 
 
