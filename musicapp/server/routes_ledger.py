@@ -16,7 +16,7 @@ from musicapp.server.errors import ApiError
 from musicapp.server.fastjson import FastJSONRoute, json_response
 from musicapp.server.fields import MAX_DB_INT, Id, Position, SignedTime
 from musicapp.server.inline import InlineCaller
-from musicapp.server.writes import INLINE_EVENTS, run_write, write_blocking
+from musicapp.server.writes import INLINE_EVENTS, run_write
 
 router = APIRouter(prefix="/v1", tags=["ledger and log"], route_class=FastJSONRoute)
 
@@ -48,27 +48,20 @@ async def upload(body: BatchIn, request: Request, account: Caller) -> Response:
     if body.device_id is not None and body.device_id != account.id:
         raise ApiError(403, f"device_id: a device may append only to its own stream ({account.id})")
     server = request.app.state.server
-    if len(body.events) > INLINE_EVENTS:  # would hold the event loop too long (writes.py)
-        return await run_in_threadpool(_upload_blocking, server, body, account)
-    events, signatures_ok = _checked(server, body, account)
+    # A big batch is checked and appended in the thread pool: on the loop it would hold every
+    # other caller for its length (writes.py).
+    small = len(body.events) <= INLINE_EVENTS
+    if small:
+        events, signatures_ok = _checked(server, body, account)
+    else:
+        events, signatures_ok = await run_in_threadpool(_checked, server, body, account)
     committed: list[Callable[[], None]] = []
     outcome = await run_write(
         server,
         lambda conn: translog.append_events(
             conn, server.key, account, events, signatures_ok, committed
         ),
-    )
-    return _answer(committed, *outcome)
-
-
-def _upload_blocking(server: Any, body: BatchIn, account: Account) -> Response:
-    events, signatures_ok = _checked(server, body, account)
-    committed: list[Callable[[], None]] = []
-    outcome = write_blocking(
-        server,
-        lambda conn: translog.append_events(
-            conn, server.key, account, events, signatures_ok, committed
-        ),
+        inline=small,
     )
     return _answer(committed, *outcome)
 

@@ -36,19 +36,19 @@ INLINE_EVENTS = 100
 """Uploads of more events than this run in the thread pool (a 1,000-event batch takes ~100 ms)."""
 
 
-def write_blocking(server: Server, work: Callable[[Connection], T]) -> T:
+def _write_blocking(server: Server, work: Callable[[Connection], T]) -> T:
     """``work(conn)`` in one transaction under the write lock, waiting for the lock."""
     with server.write_lock, server.engine.begin() as conn:
         return work(conn)
 
 
-async def run_write(server: Server, work: Callable[[Connection], T]) -> T:
-    """``work(conn)`` in one transaction under the write lock: inline if the lock is free, else
-    in the thread pool."""
-    if server.inline_writes and server.write_lock.acquire(blocking=False):
+async def run_write(server: Server, work: Callable[[Connection], T], inline: bool = True) -> T:
+    """``work(conn)`` in one transaction under the write lock: inline if the lock is free (and
+    ``inline``: False for work too long to hold the loop for), else in the thread pool."""
+    if inline and server.inline_writes and server.write_lock.acquire(blocking=False):
         try:
             with server.engine.begin() as conn:
                 return work(conn)
         finally:
             server.write_lock.release()
-    return await run_in_threadpool(write_blocking, server, work)
+    return await run_in_threadpool(_write_blocking, server, work)
