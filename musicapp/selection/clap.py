@@ -23,7 +23,7 @@ import math
 import os
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -83,8 +83,8 @@ class ClapEmbedder:
     """A loaded CLAP on its device. Embeddings are float32 and L2-normalised, so a dot product
     is a cosine similarity, between songs or between a song and a text."""
 
-    model: Any
-    tokenizer: Any
+    model: Any = field(repr=False)
+    tokenizer: Any = field(repr=False)
     device: str
     key: str
     max_windows: int = MAX_WINDOWS

@@ -118,8 +118,8 @@ def clap_model_module() -> types.ModuleType:
         folder = clap_folder()
         # Imported first, so nothing they set up at import can see the stand-in below.
         import torchlibrosa.stft  # noqa: F401
-        import transformers  # noqa: F401
-        from transformers import RobertaModel  # noqa: F401
+        from transformers import BartModel, BertModel, RobertaModel  # noqa: F401
+        from transformers.tokenization_utils_base import BatchEncoding  # noqa: F401
 
         spec = importlib.machinery.ModuleSpec(PRIVATE_NAME, None, is_package=True)
         spec.submodule_search_locations = [str(folder)]
