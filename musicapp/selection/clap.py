@@ -21,6 +21,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -298,9 +299,13 @@ def _state_dict(check: ModelCheck) -> dict[str, Any]:
                     raise
                 package = torch.load(c.path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
+        wanted = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        asks = (
+            f"it asks to import {wanted.group(1)}" if wanted else "it is not a weights-only pickle"
+        )
         raise InvalidInput(
-            f"{c.path} refused: it asks the unpickler for more than tensors and numbers "
-            f"({str(exc).splitlines()[0]})"
+            f"{c.path} refused: {asks}; a CLAP checkpoint holds only tensors, containers and "
+            "numbers, so it is not loaded"
         ) from exc
     except (OSError, EOFError, RuntimeError, ValueError, zipfile.BadZipFile) as exc:
         raise InvalidInput(f"{c.path}: damaged or not a torch checkpoint ({exc})") from exc

@@ -117,9 +117,15 @@ def clap_model_module() -> types.ModuleType:
             return loaded
         folder = clap_folder()
         # Imported first, so nothing they set up at import can see the stand-in below.
-        import torchlibrosa.stft  # noqa: F401
-        from transformers import BartModel, BertModel, RobertaModel  # noqa: F401
-        from transformers.tokenization_utils_base import BatchEncoding  # noqa: F401
+        try:
+            import h5py  # noqa: F401
+            import torchlibrosa.stft  # noqa: F401
+            from transformers import BartModel, BertModel, RobertaModel  # noqa: F401
+            from transformers.tokenization_utils_base import BatchEncoding  # noqa: F401
+        except ImportError as exc:
+            raise InvalidInput(
+                f"CLAP needs {exc.name or exc}: install the ml extra (pip install -e '.[ml]')"
+            ) from exc
 
         spec = importlib.machinery.ModuleSpec(PRIVATE_NAME, None, is_package=True)
         spec.submodule_search_locations = [str(folder)]

@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -236,3 +237,55 @@ def test_the_torchvision_stand_in_refuses_to_be_used(embedder):
     utils = sys.modules[f"{PRIVATE_NAME}.utils"]
     with pytest.raises(RuntimeError, match="torchvision is not installed"):
         utils.FrozenBatchNorm2d(4)
+
+
+def _legacy_numpy1_copy(src: Path, dest: Path) -> None:
+    """The checkpoint re-saved as torch < 1.6 did (one pickle stream, no zip) with its NumPy
+    numbers named as NumPy 1 pickled them (numpy.core.multiarray.scalar), as LAION's were."""
+    import io
+
+    import torch
+
+    package = torch.load(src, map_location="cpu", weights_only=False)
+    buf = io.BytesIO()
+    torch.save(package, buf, _use_new_zipfile_serialization=False)
+    data = buf.getvalue().replace(b"numpy._core.multiarray", b"numpy.core.multiarray")
+    assert b"cnumpy.core.multiarray\nscalar" in data
+    dest.write_bytes(data)
+
+
+def test_tiny_random_clap_wiring_numpy1_legacy_checkpoint_loads(tiny, embedder, tmp_path):
+    from musicapp.selection.clap import load_clap
+    from musicapp.testing.tiny_clap import tiny_manifest
+
+    models_dir, _ = tiny
+    copy = tmp_path / "models"
+    shutil.copytree(models_dir, copy)
+    checkpoint = copy / "clap" / CHECKPOINT_NAME
+    _legacy_numpy1_copy(models_dir / "clap" / CHECKPOINT_NAME, checkpoint)
+    files = [checkpoint, *sorted((copy / "clap" / "roberta-base").iterdir())]
+    manifest = tiny_manifest(copy, files, tmp_path / "manifest.toml")
+    legacy = load_clap(copy, "cpu", manifest=manifest)
+    texts = ["Irish folk reel"]
+    np.testing.assert_allclose(legacy.embed_texts(texts), embedder.embed_texts(texts), atol=1e-6)
+
+
+def test_a_checkpoint_asking_to_import_code_is_refused_even_when_its_sha256_matches(tiny, tmp_path):
+    """Verified bytes are still a pickle: anything but tensors, containers and NumPy numbers
+    is refused by the unpickler, so a listed (or trusted) file cannot run code."""
+    from fractions import Fraction
+
+    import torch
+
+    from musicapp.selection.clap import load_clap
+    from musicapp.testing.tiny_clap import tiny_manifest
+
+    models_dir, _ = tiny
+    copy = tmp_path / "models"
+    shutil.copytree(models_dir, copy)
+    checkpoint = copy / "clap" / CHECKPOINT_NAME
+    torch.save({"state_dict": {"module.x": torch.zeros(1)}, "lr": Fraction(1, 3)}, checkpoint)
+    files = [checkpoint, *sorted((copy / "clap" / "roberta-base").iterdir())]
+    manifest = tiny_manifest(copy, files, tmp_path / "manifest.toml")
+    with pytest.raises(InvalidInput, match=rf"{CHECKPOINT_NAME} refused: .*fractions\.Fraction"):
+        load_clap(copy, "cpu", manifest=manifest)
