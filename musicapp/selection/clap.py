@@ -49,6 +49,7 @@ SAMPLE_RATE = 48_000
 CLIP_SAMPLES = 480_000  # 10 s at 48 kHz: HTSAT's input
 CONTEXT_TOKENS = 77  # laion's tokenizer call: max_length=77, padded, truncated
 MAX_WINDOWS = 8
+TEXT_BATCH = 64  # texts per forward pass: a whole category list at once would not fit a laptop
 
 _cache: dict[tuple[str, str, str], ClapEmbedder] = {}
 _cache_lock = threading.Lock()
@@ -99,19 +100,22 @@ class ClapEmbedder:
         """(n, dim) embeddings of the texts, in order."""
         import torch
 
+        if isinstance(texts, str):
+            raise InvalidInput("texts: expected a list of texts, got one string")
         texts = list(texts)
-        if not texts:
-            return np.zeros((0, self.dim), np.float32)
         if not all(isinstance(t, str) for t in texts):
             raise InvalidInput("texts: every text must be a string")
-        tokens = self.tokenizer(
-            texts, padding="max_length", truncation=True, max_length=CONTEXT_TOKENS,
-            return_tensors="pt",
-        )  # fmt: skip
-        batch = {"input_ids": tokens["input_ids"], "attention_mask": tokens["attention_mask"]}
-        with self._lock, torch.inference_mode():
-            out = self.model.get_text_embedding(batch)
-        return _unit_rows(out.float().cpu().numpy())
+        rows = [np.zeros((0, self.dim), np.float32)]
+        for start in range(0, len(texts), TEXT_BATCH):
+            tokens = self.tokenizer(
+                texts[start : start + TEXT_BATCH], padding="max_length", truncation=True,
+                max_length=CONTEXT_TOKENS, return_tensors="pt",
+            )  # fmt: skip
+            batch = {"input_ids": tokens["input_ids"], "attention_mask": tokens["attention_mask"]}
+            with self._lock, torch.inference_mode():
+                out = self.model.get_text_embedding(batch)
+            rows.append(_unit_rows(out.float().cpu().numpy()))
+        return np.ascontiguousarray(np.concatenate(rows), dtype=np.float32)
 
     def embed_audio(self, audio: np.ndarray, sr: int) -> np.ndarray:
         """(dim,) embedding of audio shaped (channels, samples) or (samples,), at any rate."""

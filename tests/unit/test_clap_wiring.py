@@ -89,6 +89,11 @@ def test_tiny_random_clap_wiring_loads_offline_and_embeds_text_and_audio(tiny, e
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     np.testing.assert_array_equal(embedder.embed_texts(texts), vectors)  # deterministic
     assert embedder.embed_texts([]).shape == (0, 512)
+    many = embedder.embed_texts([texts[1]] * 70)  # more than one batch of 64
+    assert many.shape == (70, 512)
+    np.testing.assert_allclose(many[69], vectors[1], atol=1e-5)
+    with pytest.raises(InvalidInput, match="one string"):
+        embedder.embed_texts("jig")
 
     song = embedder.embed_audio(_tones(48_000), 48_000)
     assert song.shape == (512,) and song.dtype == np.float32 and np.all(np.isfinite(song))
