@@ -25,9 +25,17 @@ HEADER = 4096
 _CHUNK = 16 << 20
 
 
+def faiss_module() -> Any:
+    """faiss, imported on first use (starting the CLI does not pay for it); untyped, as its
+    SWIG classes are mostly unknown to mypy."""
+    import faiss
+
+    return faiss
+
+
 def write(path: Path, index: Any, meta: dict[str, Any]) -> None:
     """Write `index` with `meta` to `path` atomically."""
-    import faiss
+    faiss = faiss_module()
 
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -60,7 +68,7 @@ def write(path: Path, index: Any, meta: dict[str, Any]) -> None:
 
 def read(path: Path) -> tuple[Any, dict[str, Any]]:
     """The index and its settings from `path`; InvalidInput naming the file if it is damaged."""
-    import faiss
+    faiss = faiss_module()
 
     def bad(why: str) -> InvalidInput:
         return InvalidInput(f"{path}: not a usable vector index ({why})", path=str(path))
@@ -96,16 +104,19 @@ def read(path: Path) -> tuple[Any, dict[str, Any]]:
     return index, meta
 
 
-def stored_ids(index: Any) -> np.ndarray:
-    """Every id the faiss index holds (flat with an id map, or IVF), unsorted."""
-    import faiss
-
+def stored_ids(index: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Every id the faiss index holds (flat with an id map, or IVF), unsorted, and its list
+    (0 on a flat index)."""
+    faiss = faiss_module()
     if isinstance(index, faiss.IndexIDMap2):
-        return faiss.vector_to_array(index.id_map).astype(np.int64)
+        ids = faiss.vector_to_array(index.id_map).astype(np.int64)
+        return ids, np.zeros(len(ids), np.int32)
     lists = index.invlists
+    sizes = np.array([lists.list_size(i) for i in range(index.nlist)], np.int64)
     parts = [
-        faiss.rev_swig_ptr(lists.get_ids(i), lists.list_size(i)).copy()
-        for i in range(index.nlist)
-        if lists.list_size(i)
+        faiss.rev_swig_ptr(lists.get_ids(i), int(size)).copy()
+        for i, size in enumerate(sizes)
+        if size
     ]
-    return np.concatenate(parts).astype(np.int64) if parts else np.empty(0, np.int64)
+    ids = np.concatenate(parts).astype(np.int64) if parts else np.empty(0, np.int64)
+    return ids, np.repeat(np.arange(index.nlist, dtype=np.int32), sizes)

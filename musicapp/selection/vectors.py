@@ -21,11 +21,9 @@ benchmarks/retrieval.py measures the choices (lists, probes, thresholds) at 1M x
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import threading
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,27 +32,17 @@ from typing import Any
 import numpy as np
 
 from musicapp.core import InvalidInput
-from musicapp.selection import vector_file
+from musicapp.selection import vector_file, vector_filter
 
 IVF_FROM = 50_000  # at or above this many vectors an IVF index replaces exact search
 RETRAIN_GROWTH = 4.0  # rebuild an IVF index once it holds this many times its training size
 EXACT_FRACTION = 0.02  # filters keeping at most this share of the ids are searched exactly
+FILTER_PROBES = 2  # a filtered IVF search probes this many times the lists (see _filtered)
 CACHE_BYTES = 64 << 20  # decoded allowed vectors kept for selective filters (float32)
 FAISS_THREADS = 2  # faiss' OpenMP threads: builds use them; single queries need one
 TRAIN_PER_LIST = 64  # training sample per list (faiss warns under 39)
 
-_faiss_module: Any = None
-
-
-def _faiss() -> Any:
-    """faiss, imported on first use (starting the CLI does not pay for it), its threads set."""
-    global _faiss_module
-    if _faiss_module is None:
-        import faiss
-
-        faiss.omp_set_num_threads(max(1, min(FAISS_THREADS, os.cpu_count() or 1)))
-        _faiss_module = faiss
-    return _faiss_module
+_faiss = vector_file.faiss_module
 
 
 def lists_for(n: int) -> int:
@@ -131,8 +119,7 @@ class VectorIndex:
         self._ids = np.empty(0, np.int64)  # the ids present, sorted
         self.nprobe = 0
         self.trained_on = 0  # vectors the IVF quantisers were trained on (0: exact index)
-        self._cache: OrderedDict[bytes, tuple[np.ndarray, np.ndarray]] = OrderedDict()
-        self._cache_lock = threading.Lock()
+        self._cache = vector_filter.FilterCache(cache_bytes)
 
     # -- what it holds ---------------------------------------------------------------------
 
@@ -152,9 +139,7 @@ class VectorIndex:
     def memory_bytes(self) -> int:
         """An estimate of what the index holds in memory (codes, ids, maps, centroids, cache)."""
         n = len(self)
-        with self._cache_lock:
-            cached = sum(v.nbytes + i.nbytes for i, v in self._cache.values())
-        ours = self._ids.nbytes + cached
+        ours = self._ids.nbytes + self._cache.nbytes()
         if not self.is_ivf:
             return n * (4 * self.dim + 8 + _MAP_ENTRY) + ours
         nlist = self._index.nlist
@@ -181,6 +166,7 @@ class VectorIndex:
         ids, vectors = self._checked(ids, vectors)
         if not len(ids):
             return
+        _threads(len(ids))
         with self._writer:
             total = len(self._ids) + int((~self._has(ids)).sum())
             grown = self.is_ivf and total > RETRAIN_GROWTH * self.trained_on
@@ -190,13 +176,13 @@ class VectorIndex:
                     self._index, self.trained_on = index, trained
                     self.nprobe = self._nprobe_wanted or probes_for(index.nlist)
                     self._ids = np.union1d(self._ids, ids)
-                    self._clear_cache()
+                    self._cache.clear()
                 return
             with self._rw.write():
                 self._remove_present(ids)
                 self._index.add_with_ids(vectors, ids)
                 self._ids = np.union1d(self._ids, ids)
-                self._clear_cache()
+                self._cache.clear()
 
     def remove(self, ids: np.ndarray) -> None:
         """Remove these ids (absent ones are ignored)."""
@@ -204,7 +190,7 @@ class VectorIndex:
         with self._writer, self._rw.write():
             self._remove_present(ids)
             self._ids = np.setdiff1d(self._ids, ids, assume_unique=True)
-            self._clear_cache()
+            self._cache.clear()
 
     def _remove_present(self, ids: np.ndarray) -> None:
         present = np.ascontiguousarray(ids[self._has(ids)])
@@ -282,6 +268,7 @@ class VectorIndex:
             raise InvalidInput(f"queries must have {self.dim} columns, not {q.shape[1]}")
         if k < 1:
             raise InvalidInput(f"k must be at least 1, not {k}", field="k")
+        _threads(len(q))
         with self._rw.read():
             if allowed is None:
                 scores, found = self._index.search(q, k, params=self._params())
@@ -309,60 +296,36 @@ class VectorIndex:
         sel = faiss.IDSelectorBitmap(len(bits), faiss.swig_ptr(bits))
         if not self.is_ivf:  # a flat scan skips what the selector refuses: exact
             return self._index.search(q, k, params=self._params(sel))
-        nlist = self._index.nlist
-        expected = m * self.nprobe / nlist  # allowed vectors the probed lists hold, on average
+        key = vector_filter.digest(bits)
         cacheable = m * self.dim * 4 <= self.cache_bytes
+        if cacheable and m <= self.exact_fraction * len(self):
+            return self._exact(key, allowed, q, k)
+        counts = self._cache.counts(self._index, key, allowed)
+        m = int(counts.sum())  # now exact
+        # The k nearest allowed ids are about the k/fraction nearest of all: they reach into
+        # more lists than k unfiltered ones, and a list costs less to scan when most of its
+        # codes fail the selector (one bit test, no distance).
+        nprobe = min(self._index.nlist, FILTER_PROBES * self.nprobe)
+        cacheable = m * self.dim * 4 <= self.cache_bytes
+        expected = m * nprobe / self._index.nlist  # allowed ids that many lists hold
         if cacheable and (m <= self.exact_fraction * len(self) or expected < 4 * k):
-            return self._exact(q, k, bits, allowed)
-        scores, found = self._index.search(q, k, params=self._params(sel))
+            return self._exact(key, allowed, q, k)
+        scores, found = vector_filter.probed(self._index, q, k, counts, nprobe, sel)
         short = (found < 0).sum(axis=1) > k - min(k, m)
-        if short.any():  # the probed lists held too few allowed ids: ask the exact way
+        if short.any():  # even the widest probe held too few allowed ids: ask the exact way
             if cacheable:
-                s2, f2 = self._exact(q[short], k, bits, allowed)
+                s2, f2 = self._exact(key, allowed, q[short], k)
             else:
-                s2, f2 = self._index.search(q[short], k, params=self._params(sel, nlist))
+                s2, f2 = self._index.search(q[short], k, params=self._params(sel, len(counts)))
             scores[short], found[short] = s2, f2
         return scores, found
 
     def _exact(
-        self, q: np.ndarray, k: int, bits: np.ndarray, allowed: np.ndarray
+        self, key: bytes, allowed: np.ndarray, q: np.ndarray, k: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Exact search over just the allowed vectors, decoded once per mask and index state."""
-        key = hashlib.blake2b(bits.tobytes(), digest_size=16).digest()
-        with self._cache_lock:
-            hit = self._cache.get(key)
-            if hit is not None:
-                self._cache.move_to_end(key)
-        if hit is None:
-            candidates = np.flatnonzero(allowed).astype(np.int64)
-            ids = candidates[self._has(candidates)]
-            hit = ids, self._decoded_locked(ids)
-            with self._cache_lock:
-                self._cache[key] = hit
-                while sum(v.nbytes for _, v in self._cache.values()) > self.cache_bytes:
-                    self._cache.popitem(last=False)
-        ids, mat = hit
-        scores = q @ mat.T
-        take = min(k, len(ids))
-        out_s = np.full((len(q), k), -np.inf, np.float32)
-        out_i = np.full((len(q), k), -1, np.int64)
-        if take:
-            top = np.argpartition(-scores, take - 1, axis=1)[:, :take]
-            order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
-            top = np.take_along_axis(top, order, axis=1)
-            out_s[:, :take] = np.take_along_axis(scores, top, axis=1)
-            out_i[:, :take] = ids[top]
-        return out_s, out_i
-
-    def _decoded_locked(self, ids: np.ndarray) -> np.ndarray:
-        """Decoded vectors while the caller already holds the read lock."""
-        if not len(ids):
-            return np.empty((0, self.dim), np.float32)
-        return np.asarray(self._index.reconstruct_batch(ids), np.float32)
-
-    def _clear_cache(self) -> None:
-        with self._cache_lock:
-            self._cache.clear()
+        candidates = np.flatnonzero(allowed).astype(np.int64)
+        present = candidates[self._has(candidates)]
+        return self._cache.exact(self._index, key, present, q, k)
 
     # -- files -----------------------------------------------------------------------------
 
@@ -377,7 +340,6 @@ class VectorIndex:
         """An index saved by `save`; a damaged or mismatched file raises InvalidInput naming
         it."""
         path = Path(path)
-        _faiss()  # its thread count, before faiss reads anything
         index, meta = vector_file.read(path)
         if meta.get("dim") != dim or index.d != dim:
             raise InvalidInput(
@@ -387,7 +349,7 @@ class VectorIndex:
         out._index = index
         out.trained_on = int(meta.get("trained_on", 0))
         out.nprobe = int(meta.get("nprobe", 0))
-        out._ids = np.sort(vector_file.stored_ids(index))
+        out._ids = np.sort(vector_file.stored_ids(index)[0])
         if out.is_ivf != hasattr(index, "nlist") or len(out._ids) != index.ntotal:
             raise InvalidInput(f"{path}: the index does not match its header", path=str(path))
         return out
@@ -398,6 +360,15 @@ class VectorIndex:
 # process's resident memory in benchmarks/retrieval.py.
 _MAP_ENTRY = 40
 _LIST_OVERHEAD = 64
+
+
+def _threads(queries: int) -> None:
+    """faiss' OpenMP threads for this thread's next call: one for a few queries (a team of
+    threads per query costs more than it saves, and stalls on a busy machine), else
+    FAISS_THREADS. OpenMP keeps the setting per thread, so searches and a build in other
+    threads do not change each other's."""
+    many = queries >= 20
+    _faiss().omp_set_num_threads(max(1, min(FAISS_THREADS if many else 1, os.cpu_count() or 1)))
 
 
 def _normalised(x: np.ndarray, field: str) -> np.ndarray:
