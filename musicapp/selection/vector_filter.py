@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -29,7 +30,9 @@ MAX_COUNTS = 32  # filters whose per-list counts are kept (consent filters: leve
 
 def digest(bits: np.ndarray) -> bytes:
     """A filter's key: its packed mask's digest (trailing disallowed ids do not change it)."""
-    return hashlib.blake2b(np.trim_zeros(bits, "b").tobytes(), digest_size=16).digest()
+    set_bytes = np.flatnonzero(bits)
+    end = int(set_bytes[-1]) + 1 if len(set_bytes) else 0
+    return hashlib.blake2b(bits[:end].tobytes(), digest_size=16).digest()
 
 
 class FilterCache:
@@ -77,10 +80,10 @@ class FilterCache:
         return counts
 
     def exact(
-        self, index: Any, key: bytes, present: np.ndarray, q: np.ndarray, k: int
+        self, index: Any, key: bytes, present: Callable[[], np.ndarray], q: np.ndarray, k: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Exact search over `present` (the allowed ids in the index), decoded from their codes
-        once per filter into a flat index: faiss' SIMD scan, as numpy's BLAS would start
+        """Exact search over the allowed ids in the index (`present()`), decoded from their
+        codes once per filter into a flat index: faiss' SIMD scan, as numpy's BLAS would start
         threads for every query."""
         faiss = vector_file.faiss_module()
         with self._lock:
@@ -88,10 +91,11 @@ class FilterCache:
             if hit is not None:
                 self._exact.move_to_end(key)
         if hit is None:
+            ids = present()
             flat = faiss.IndexFlatIP(index.d)
-            if len(present):
-                flat.add(np.asarray(index.reconstruct_batch(present), np.float32))
-            hit = present, flat
+            if len(ids):
+                flat.add(np.asarray(index.reconstruct_batch(ids), np.float32))
+            hit = ids, flat
             with self._lock:
                 self._exact[key] = hit
                 while sum(_exact_bytes(e) for e in self._exact.values()) > self.cache_bytes:
@@ -112,7 +116,7 @@ def probed(
     faiss = vector_file.faiss_module()
     nlist = index.nlist
     target = counts.sum() * nprobe / nlist
-    window = min(nlist, max(16 * nprobe, 256))
+    window = min(nlist, max(4 * nprobe, 256))  # ranking every centroid costs ~1 ms
     dq, iq = index.quantizer.search(q, window)
     held = np.cumsum(np.where(iq >= 0, counts[np.maximum(iq, 0)], 0), axis=1)
     probes = np.clip((held < target).sum(axis=1) + 1, min(nprobe, window), window)
