@@ -25,11 +25,16 @@ grep -q "^Exported " "$data/demo.out" || { echo "the demo exported nothing" >&2;
 grep -q "^Verify: OK" "$data/demo.out" || { echo "the demo's export did not verify" >&2; exit 1; }
 ls "$data"/d/exports/*.flac >/dev/null
 
+echo "== frozen: musicapp prompt (mediated selection, consent-filtered)"
+"$app" prompt "a jig for fiddle" --use commercial -k 3 --data-dir "$data/d" 2>&1 | tee "$data/prompt.out"
+grep -q "^Answered by: " "$data/prompt.out" || { echo "the prompt named no embedding" >&2; exit 1; }
+grep -q "^ 1\. " "$data/prompt.out" || { echo "the prompt found no song" >&2; exit 1; }
+
 echo "== frozen: the main window, offscreen"
 timeout 120 "$app" --smoke-window --data-dir "$data/d" 2>&1 | tee "$data/window.out"
 
 # A file the freeze left out shows up as a warning, not always as a failure.
-if grep -h "No such file or directory" "$data/demo.out" "$data/window.out"; then
+if grep -h "No such file or directory" "$data/demo.out" "$data/prompt.out" "$data/window.out"; then
   echo "the frozen app misses a file (above)" >&2
   exit 1
 fi

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -81,6 +81,8 @@ class Selector:
         self._generation = 0  # bumped when vectors are added: indexes are rebuilt lazily
         self._masks: tuple[int, float, np.ndarray] | None = None  # version, read at, by vid
         self._popularity: tuple[float, Counter[str]] | None = None
+        # VectorIndex keywords (benchmarks and tests: e.g. a smaller ivf_from)
+        self.index_options: dict[str, Any] = {}
 
     # -- models and indexes --------------------------------------------------------------------
 
@@ -155,16 +157,43 @@ class Selector:
         return (acc / max(float(np.linalg.norm(acc)), 1e-9)).astype(np.float32)
 
     def _index(self, name: str, load: Callable[[], tuple[np.ndarray, np.ndarray]]) -> VectorIndex:
+        """The index `name` for the embedders in force: in memory, else the saved one when it
+        was built from this very store revision and model (a big catalogue's index takes
+        minutes to train), else built from the store's vectors (and saved when big)."""
+        key = f"{name}:{self._model_key(name)}"
         with self._lock:
             built = self._indexes.get(name)
             if built is not None and built[0] == self._generation:
                 return built[1]
-            vids, vectors = load()
-            index = VectorIndex(vectors.shape[1] if len(vids) else 1)
-            if len(vids):
-                index.add(vids, vectors)
+            revision = self.store.revision()
+            path = self.store.path.with_name(f"{self.store.path.stem}-{name}.faiss")
+            saved = self.store.meta(f"index:{name}")
+            index = None
+            if saved is not None and path.is_file():
+                model, _, rest = saved.rpartition("@")
+                dim, _, at = rest.partition(":")
+                if model == key and at == revision:
+                    try:
+                        index = VectorIndex.load(path, int(dim), **self.index_options)
+                    except InvalidInput:
+                        index = None  # damaged: built again below
+            if index is None:
+                vids, vectors = load()
+                dim = vectors.shape[1] if len(vids) else 1
+                index = VectorIndex(dim, **self.index_options)
+                if len(vids):
+                    index.add(vids, vectors)
+                if index.is_ivf:
+                    index.save(path)
+                    self.store.set_meta(f"index:{name}", f"{key}@{index.dim}:{revision}")
             self._indexes[name] = (self._generation, index)
             return index
+
+    def _model_key(self, name: str) -> str:
+        e = self.embedders
+        if e.clap is not None:
+            return e.clap.key
+        return e.text.key if name == "text" else f"features+{e.text.key}"
 
     # -- consent --------------------------------------------------------------------------------
 

@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS labels (
 CREATE INDEX IF NOT EXISTS labels_by_label ON labels (facet, label);
 CREATE TABLE IF NOT EXISTS likes (song_id TEXT PRIMARY KEY, liked_at TEXT NOT NULL)
     WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 """
 
 
@@ -89,6 +90,26 @@ class SelectionStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    # -- bookkeeping ---------------------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def revision(self) -> str:
+        """Changes whenever songs or vectors are written: a saved index built at another
+        revision is stale. (Row counts and the newest ids; cheap, indexed.)"""
+        with self._lock:
+            songs = self._db.execute("SELECT count(*), coalesce(max(vid), 0) FROM songs").fetchone()
+            vectors = self._db.execute("SELECT count(*) FROM vectors").fetchone()
+            changed = self.meta("songs_changed") or "0"
+        return f"{songs[0]}.{songs[1]}.{vectors[0]}.{changed}"
 
     # -- descriptors and vectors, by content ---------------------------------------------------
 
@@ -140,6 +161,10 @@ class SelectionStore:
                 (song_id, audio_sha256, description, text_sha256(description)),
             )
             row = self._db.execute("SELECT vid FROM songs WHERE song_id = ?", (song_id,)).fetchone()
+            self._db.execute(
+                "INSERT INTO meta VALUES ('songs_changed', '1') ON CONFLICT (key) DO UPDATE SET "
+                "value = CAST(value AS INTEGER) + 1"
+            )
         return int(row[0])
 
     def song_row(self, song_id: str) -> tuple[int, str, str, str] | None:

@@ -270,3 +270,35 @@ def test_consent_given_while_the_app_runs_is_offered_at_once(studio: Studio) -> 
             replace(record, version=record.version + 1, uses=frozenset(Use), effective_from=now)
         )
     assert NON_COMMERCIAL_SONG_ID in offered()  # not hidden by the cached masks
+
+
+def test_a_big_catalogues_index_is_saved_and_reused_until_the_catalogue_changes(
+    tmp_path: Path, indexed_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An IVF index (a large catalogue's: forced here at 10 songs) is trained once and saved
+    beside the store; the next start loads it instead of reading every vector again."""
+    data = tmp_path / "data"
+    shutil.copytree(indexed_dir, data)
+    options = {"ivf_from": 5, "nlist": 2, "nprobe": 2}
+    with _studio(data, indexed_dir.parent / "models") as s:
+        s.selection.engine.index_options = options
+        first = s.selection.prompt("fiddle tune", k=3).song_ids
+        assert s.selection.engine.text_index().is_ivf
+    saved = data / "catalog-selection-text.faiss"
+    assert saved.is_file()
+    with _studio(data, indexed_dir.parent / "models") as s:
+        engine = s.selection.engine
+        engine.index_options = options
+
+        def no_reading(*_a: object) -> None:
+            raise AssertionError("the saved index was not used")
+
+        monkeypatch.setattr(engine.store, "song_vectors", no_reading)
+        assert s.selection.prompt("fiddle tune", k=3).song_ids == first
+        monkeypatch.undo()
+        # A changed song (its description) makes the saved index stale: built again.
+        engine.store.put_song("bach-bwv269", "x" * 64, "a changed description")
+        engine.changed()
+        monkeypatch.setattr(engine.store, "song_vectors", no_reading)
+        with pytest.raises(AssertionError, match="not used"):
+            s.selection.prompt("fiddle tune", k=3)
