@@ -286,7 +286,7 @@ class Selector:
             allowed[[v for v in skip_vids if v < len(allowed)]] = False
         if head is None:
             head = head_songs(self.use_counts(), self.catalog.count())
-        pool_size = max(40, 6 * k)
+        pool_size = max(20, 4 * k)
         picked: list[tuple[Scored, bool]] = []
         for _attempt in range(4):
             scores, vids = index.search(vector, pool_size + len(skip_vids), allowed)
