@@ -147,7 +147,7 @@ def table_similar(ctx: AppContext, genre_of: dict[str, str]) -> list[str]:
 
 
 def table_moods(ctx: AppContext) -> list[str]:
-    from musicapp.selection.describe import Descriptors, description
+    from musicapp.selection.describe import FEATURES_VERSION, Descriptors, description
     from musicapp.selection.indexing import label_songs
 
     engine = ctx.studio.selection.engine
@@ -156,13 +156,8 @@ def table_moods(ctx: AppContext) -> list[str]:
     for song in songs:
         row = engine.store.song_row(song.id)
         assert row is not None
-        values = engine.store.descriptors(row[1], 1)
-        d = None
-        if values is not None:
-            import numpy as np
-
-            *v, blob = values
-            d = Descriptors(*v, np.frombuffer(blob, dtype=np.float32))  # type: ignore[arg-type]
+        cached = engine.store.descriptors(row[1], FEATURES_VERSION)
+        d = None if cached is None else Descriptors(*cached[0], cached[1])
         texts.append(description(song, d, with_moods=False))
     vectors = engine.embedders.text.embed_texts(texts)
     predicted = label_songs(vectors, engine.embedders.text)

@@ -171,10 +171,10 @@ class Selector:
             index = None
             if saved is not None and path.is_file():
                 model, _, rest = saved.rpartition("@")
-                dim, _, at = rest.partition(":")
+                saved_dim, _, at = rest.partition(":")
                 if model == key and at == revision:
                     try:
-                        index = VectorIndex.load(path, int(dim), **self.index_options)
+                        index = VectorIndex.load(path, int(saved_dim), **self.index_options)
                     except InvalidInput:
                         index = None  # damaged: built again below
             if index is None:

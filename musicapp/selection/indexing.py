@@ -183,8 +183,8 @@ class CatalogueIndexer:
                 d.features,
             )
         else:
-            *values, blob = cached
-            d = Descriptors(*values, np.frombuffer(blob, dtype=np.float32))  # type: ignore[arg-type]
+            values, features = cached
+            d = Descriptors(*values, features)
         return digest, description(song, d), audio
 
     def label_all(self) -> None:

@@ -113,15 +113,20 @@ class SelectionStore:
 
     # -- descriptors and vectors, by content ---------------------------------------------------
 
-    def descriptors(self, audio_sha256: str, version: int) -> tuple[float, ...] | None:
-        """(tempo, minor, loudness, brightness, density) and the feature blob, if measured."""
+    def descriptors(
+        self, audio_sha256: str, version: int
+    ) -> tuple[tuple[float, float, float, float, float], np.ndarray] | None:
+        """(tempo, minor, loudness, brightness, density) and the raw features, if measured."""
         with self._lock:
             row = self._db.execute(
                 "SELECT tempo_bpm, minor, loudness_db, brightness_hz, density, features "
                 "FROM descriptors WHERE audio_sha256 = ? AND version = ?",
                 (audio_sha256, version),
             ).fetchone()
-        return None if row is None else tuple(row)
+        if row is None:
+            return None
+        values = (float(row[0]), float(row[1]), float(row[2]), float(row[3]), float(row[4]))
+        return values, np.frombuffer(row[5], dtype=np.float32).copy()
 
     def put_descriptors(
         self, audio_sha256: str, version: int, values: tuple[float, ...], features: np.ndarray
