@@ -5,11 +5,12 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from musicapp.core import Decision, Song, Verification
+from musicapp.ui.alternatives_widget import AlternativesWidget
 
 OK_COLOUR = "#15803d"
 REFUSED_COLOUR = "#b91c1c"
@@ -64,7 +65,11 @@ def refusal_text(v: Verification, songs: Mapping[str, Song]) -> str:
 
 
 class VerificationWidget(QFrame):
-    """The verdict badge, a one-line summary and every reference's decision."""
+    """The verdict badge, a one-line summary and every reference's decision; under them, the
+    permitted alternatives to refused references (filled by the selection wiring, which
+    listens to `shown`: the verification shown, or None when there is none)."""
+
+    shown = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -85,10 +90,17 @@ class VerificationWidget(QFrame):
         self.details.setWordWrap(True)
         self.details.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.alternatives = AlternativesWidget()
+        content = QWidget()
+        content_layout = QVBoxLayout(content)
+        content_layout.setContentsMargins(0, 0, 0, 0)
+        content_layout.addWidget(self.details)
+        content_layout.addWidget(self.alternatives)
+        content_layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(self.details)
+        scroll.setWidget(content)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
         layout = QVBoxLayout(self)
@@ -111,6 +123,7 @@ class VerificationWidget(QFrame):
         self._set_badge("", "No references")
         self.summary.setText(message)
         self.details.setText("")
+        self.shown.emit(None)
 
     def show_problem(self, message: str) -> None:
         """The request is not complete or not valid (no audio file for an audio-level
@@ -118,6 +131,7 @@ class VerificationWidget(QFrame):
         self._set_badge("NotReady", "Not ready")
         self.summary.setText(message)
         self.details.setText("")
+        self.shown.emit(None)
 
     def show_verification(self, v: Verification, songs: Mapping[str, Song]) -> None:
         n = len(v.decisions)
@@ -135,6 +149,7 @@ class VerificationWidget(QFrame):
         # Refused ones first: they are what the user has to act on.
         ordered = sorted(v.decisions, key=lambda d: d.allowed)
         self.details.setText("".join(decision_html(d, songs) for d in ordered))
+        self.shown.emit(v)
 
     def _set_badge(self, verdict: str, text: str) -> None:
         self.badge.setText(text)

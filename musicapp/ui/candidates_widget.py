@@ -1,0 +1,201 @@
+"""A ranked list of songs offered by the selection room (a prompt, "more like this", a session's
+recommendations), with Preview, Add, an optional More, and a line saying which embedding
+answered and what consent filter the songs passed."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QLayout,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from musicapp.ui import icons
+from musicapp.ui.catalog_model import SONG_ID_ROLE
+from musicapp.ui.labels import placeholder_label
+from musicapp.ui.preview_player import PreviewBar, PreviewPlayer
+
+if TYPE_CHECKING:
+    from musicapp.core import Song
+    from musicapp.selection.types import Candidate, Ranking
+
+
+def holders_text(song: Song) -> str:
+    """The song's rights holders, as every reference shows them."""
+    names = dict.fromkeys(split.holder.name for split in song.splits)
+    return ", ".join(names) or "no rights holders on record"
+
+
+def clear_layout(layout: QLayout) -> None:
+    """Take every widget and nested layout out of `layout` and delete them (a pane refilled
+    with new rows)."""
+    while (item := layout.takeAt(0)) is not None:
+        if (widget := item.widget()) is not None:
+            widget.deleteLater()
+        elif (inner := item.layout()) is not None:
+            clear_layout(inner)
+            inner.deleteLater()
+
+
+def answered_text(ranking: Ranking) -> str:
+    """Which embedding answered and the consent filter, in words ("Answered by … · usable at
+    song level for commercial distribution"), then the room's notes."""
+    parts = [f"Answered by {ranking.embedding}"]
+    parts.append(ranking.filtered_for or "not filtered by consent")
+    return " · ".join(parts) + "".join(f"\n{note}" for note in ranking.notes)
+
+
+def _item(candidate: Candidate) -> QListWidgetItem:
+    song = candidate.song
+    second = [song.genre or "—"]
+    if candidate.long_tail:
+        second.append("long tail")
+    second.append(f"match {candidate.score:.2f}")
+    item = QListWidgetItem(f"{song.title} — {song.artist}\n{' · '.join(second)}")
+    tip = [f"{song.title} — {song.artist}"]
+    if candidate.why:
+        tip.append(candidate.why)
+    if candidate.long_tail:
+        tip.append("Offered from the less-played part of the catalogue")
+    tip.append(f"Rights holders: {holders_text(song)}")
+    item.setToolTip("\n".join(tip))
+    item.setData(SONG_ID_ROLE, song.id)
+    return item
+
+
+class CandidatesWidget(QWidget):
+    """Shows a `Ranking`; emits `add_requested(song_id)` (Add, double-click or Enter) and
+    `more_requested()` (More, when `more` is on). Previews go through the window's shared
+    `PreviewPlayer`, so one sound plays at a time."""
+
+    add_requested = Signal(str)
+    more_requested = Signal()
+
+    def __init__(
+        self,
+        preview: PreviewPlayer,
+        empty_text: str,
+        more: bool = False,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._preview = preview
+        self._empty_text = empty_text
+        self.ranking: Ranking | None = None
+
+        self.list = QListWidget()
+        self.list.setObjectName("candidateList")
+        self.list.setWordWrap(True)
+        self.list.setSpacing(1)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.message = placeholder_label(empty_text)
+        self.message.setWordWrap(True)
+        self.answered = QLabel()
+        self.answered.setObjectName("hint")
+        self.answered.setWordWrap(True)
+        self.answered.setVisible(False)
+
+        self.preview_button = QPushButton(icons.icon("play"), "Preview")
+        self.preview_button.setToolTip("Listen to 15 seconds of the selected song")
+        self.add_button = QPushButton(icons.icon("add"), "Add")
+        self.add_button.setToolTip("Add the selected song to the references (or double-click)")
+        self.more_button = QPushButton("More")
+        self.more_button.setToolTip("Ask for more songs, leaving out those already shown")
+        self.more_button.setVisible(more)
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.addWidget(self.preview_button)
+        buttons.addWidget(self.add_button, 1)
+        buttons.addWidget(self.more_button)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.message, 1)
+        layout.addWidget(self.answered)
+        layout.addWidget(PreviewBar(preview))
+        layout.addLayout(buttons)
+
+        self.list.itemActivated.connect(self._activated)
+        self.list.currentRowChanged.connect(self._update_buttons)
+        self.preview_button.clicked.connect(self.preview_selected)
+        self.add_button.clicked.connect(self.add_selected)
+        self.more_button.clicked.connect(self.more_requested)
+        self.show_message(empty_text)
+
+    # -- showing ----------------------------------------------------------------------------
+
+    def show_ranking(self, ranking: Ranking, append: bool = False) -> int:
+        """Show `ranking` (after the songs shown, leaving out repeats, when `append`); returns
+        how many songs were new."""
+        shown = set(self.song_ids()) if append else set()
+        if not append:
+            self.list.clear()
+        new = [c for c in ranking.candidates if c.song.id not in shown]
+        for candidate in new:
+            self.list.addItem(_item(candidate))
+        self.ranking = ranking
+        self.answered.setText(answered_text(ranking))
+        self.answered.setVisible(True)
+        if self.list.count():
+            self._show_list()
+            if not append:
+                self.list.setCurrentRow(0)
+        else:
+            self.show_message(self._empty_text if not ranking.query else "No songs found.")
+            self.answered.setVisible(True)
+        self.more_button.setEnabled(bool(new))
+        return len(new)
+
+    def show_message(self, text: str) -> None:
+        """A message instead of the list (nothing asked yet, working, or a failure)."""
+        self.list.clear()
+        self.ranking = None
+        self.message.setText(text)
+        self.message.setVisible(True)
+        self.list.setVisible(False)
+        self.answered.setVisible(False)
+        self._update_buttons()
+
+    def _show_list(self) -> None:
+        self.message.setVisible(False)
+        self.list.setVisible(True)
+        self._update_buttons()
+
+    def song_ids(self) -> list[str]:
+        return [str(self.list.item(i).data(SONG_ID_ROLE)) for i in range(self.list.count())]
+
+    def selected_song_id(self) -> str | None:
+        item = self.list.currentItem()
+        return str(item.data(SONG_ID_ROLE)) if item is not None else None
+
+    # -- acting -----------------------------------------------------------------------------
+
+    def preview_selected(self) -> None:
+        song_id = self.selected_song_id()
+        if song_id:
+            self._preview.preview(song_id)
+
+    def add_selected(self) -> None:
+        song_id = self.selected_song_id()
+        if song_id:
+            self.add_requested.emit(song_id)
+
+    def _activated(self, item: QListWidgetItem) -> None:
+        self.add_requested.emit(str(item.data(SONG_ID_ROLE)))
+
+    def _update_buttons(self, *_: object) -> None:
+        chosen = self.selected_song_id() is not None
+        self.preview_button.setEnabled(chosen)
+        self.add_button.setEnabled(chosen)
+        self.more_button.setEnabled(self.more_button.isEnabled() and self.list.count() > 0)
