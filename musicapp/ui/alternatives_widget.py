@@ -31,7 +31,7 @@ class AlternativesWidget(QWidget):
         super().__init__(parent)
         self.setObjectName("alternativesPanel")
         self._layout = QVBoxLayout(self)
-        self._layout.setContentsMargins(0, 4, 0, 0)
+        self._layout.setContentsMargins(18, 0, 0, 4)  # under the refused reference's reasons
         self._layout.setSpacing(2)
         self.swap_buttons: dict[tuple[str, str], QPushButton] = {}  # (refused id, song id)
         self.setVisible(False)
@@ -51,9 +51,8 @@ class AlternativesWidget(QWidget):
         self.clear()
         for alternatives in found:
             refused = alternatives.refused.song_id
-            title = QLabel(
-                f"Permitted instead of “{names.get(refused, refused)}” ({_how(alternatives)})"
-            )
+            usable = alternatives.ranking.filtered_for or f"permitted at {_how(alternatives)}"
+            title = QLabel(f"Songs like “{names.get(refused, refused)}” {usable}:")
             title.setObjectName("alternativesTitle")
             title.setWordWrap(True)
             title.setToolTip("\n".join(alternatives.reasons))
@@ -65,7 +64,7 @@ class AlternativesWidget(QWidget):
                 )
                 continue
             grid = QGridLayout()
-            grid.setContentsMargins(12, 0, 0, 4)
+            grid.setContentsMargins(0, 0, 0, 4)
             grid.setHorizontalSpacing(6)
             grid.setVerticalSpacing(2)
             grid.setColumnStretch(0, 1)

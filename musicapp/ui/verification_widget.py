@@ -64,6 +64,16 @@ def refusal_text(v: Verification, songs: Mapping[str, Song]) -> str:
     return "\n".join(lines)
 
 
+def _details_label() -> QLabel:
+    label = QLabel()
+    label.setObjectName("verdictDetails")
+    label.setTextFormat(Qt.TextFormat.RichText)
+    label.setWordWrap(True)
+    label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
 class VerificationWidget(QFrame):
     """The verdict badge, a one-line summary and every reference's decision; under them, the
     permitted alternatives to refused references (filled by the selection wiring, which
@@ -84,18 +94,15 @@ class VerificationWidget(QFrame):
         head.addWidget(self.badge)
         head.addWidget(self.summary, 1)
 
-        self.details = QLabel()
-        self.details.setObjectName("verdictDetails")
-        self.details.setTextFormat(Qt.TextFormat.RichText)
-        self.details.setWordWrap(True)
-        self.details.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Refused decisions, then the alternatives to them, then the allowed ones.
+        self.details, self.details_allowed = _details_label(), _details_label()
         self.alternatives = AlternativesWidget()
         content = QWidget()
         content_layout = QVBoxLayout(content)
         content_layout.setContentsMargins(0, 0, 0, 0)
         content_layout.addWidget(self.details)
         content_layout.addWidget(self.alternatives)
+        content_layout.addWidget(self.details_allowed)
         content_layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -115,14 +122,18 @@ class VerificationWidget(QFrame):
 
     def details_text(self) -> str:
         """The decisions as plain text (what the user reads, without the markup)."""
-        doc = QTextDocument()
-        doc.setHtml(self.details.text())
-        return self.summary.text() + "\n" + doc.toPlainText()
+        text = [self.summary.text()]
+        for label in (self.details, self.details_allowed):
+            doc = QTextDocument()
+            doc.setHtml(label.text())
+            text.append(doc.toPlainText())
+        return "\n".join(text)
 
     def show_empty(self, message: str = "Add reference songs to check their consent.") -> None:
         self._set_badge("", "No references")
         self.summary.setText(message)
         self.details.setText("")
+        self.details_allowed.setText("")
         self.shown.emit(None)
 
     def show_problem(self, message: str) -> None:
@@ -131,6 +142,7 @@ class VerificationWidget(QFrame):
         self._set_badge("NotReady", "Not ready")
         self.summary.setText(message)
         self.details.setText("")
+        self.details_allowed.setText("")
         self.shown.emit(None)
 
     def show_verification(self, v: Verification, songs: Mapping[str, Song]) -> None:
@@ -147,8 +159,11 @@ class VerificationWidget(QFrame):
                 f"{'is' if k == 1 else 'are'} not cleared for {v.use.label}."
             )
         # Refused ones first: they are what the user has to act on.
-        ordered = sorted(v.decisions, key=lambda d: d.allowed)
-        self.details.setText("".join(decision_html(d, songs) for d in ordered))
+        self.details.setText("".join(decision_html(d, songs) for d in v.refused))
+        allowed = [d for d in v.decisions if d.allowed]
+        self.details_allowed.setText("".join(decision_html(d, songs) for d in allowed))
+        self.details.setVisible(bool(v.refused))
+        self.details_allowed.setVisible(bool(allowed))
         self.shown.emit(v)
 
     def _set_badge(self, verdict: str, text: str) -> None:
