@@ -51,6 +51,7 @@ from musicapp.material import (
 from musicapp.rooms.library import LibraryRoom
 from musicapp.rooms.models import ModelsRoom
 from musicapp.rooms.records import RecordsRoom
+from musicapp.rooms.selection import SelectionRoom
 from musicapp.rooms.sync import SyncRoom
 from musicapp.takes import (
     Take,
@@ -102,7 +103,8 @@ class Studio:
 
     The front ends' only door: what is not a step of the workflow is in a room, one small
     class per job (``musicapp/rooms/``): ``sync`` (the rights server), ``records`` (ledger
-    reads and repairs), ``library`` (catalogue counts and songs by id), ``models`` (weights).
+    reads and repairs), ``library`` (catalogue counts and songs by id), ``models`` (weights), ``selection``
+    (prompts, "more like this", recommendations, alternatives, proposals).
     """
 
     def __init__(
@@ -138,6 +140,7 @@ class Studio:
         )
         self.your_audio = YourAudio(origins, self.records.find_by_content)
         self.library = LibraryRoom(catalog, ledger, origins)
+        self.selection = SelectionRoom(settings, catalog, self.consent, ledger, self.validate)
 
     # -- select ---------------------------------------------------------------------------------
 
@@ -429,5 +432,6 @@ class Studio:
         """Close what the studio itself opened (the audio origins index, and the sync state
         when no context gave it one)."""
         self.your_audio.origins.close()
+        self.selection.close()
         if self._own_sync:
             self.sync.state.close()

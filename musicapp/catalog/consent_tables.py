@@ -253,6 +253,15 @@ class ConsentTables:
             "INSERT OR REPLACE INTO usable (song_id, mask, recheck_at) VALUES (?, ?, ?)", rows_
         )
 
+    def usable_song_ids(self, bit: int) -> list[str]:
+        """Songs whose "usable for" mask has `bit` (core.usable_bit): the prefilter of mediated
+        selection, which still verifies every song it offers with the policy itself."""
+        with self._lock:
+            self.refresh_due_usable()
+            return [
+                r[0] for r in self._db.execute("SELECT song_id FROM usable WHERE mask & ?", [bit])
+            ]
+
     def refresh_due_usable(self) -> None:
         """Recompute masks whose recheck time has come: a consent version took effect or a
         revocation date passed since they were computed. Called under the lock (browsing)."""

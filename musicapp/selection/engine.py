@@ -1,0 +1,272 @@
+"""Mediated selection over one catalogue: prompts, "more like this", recommendations,
+alternatives and proposals, each filtered by consent and verified before it is offered.
+
+The filter is two steps. The catalogue's "usable for" masks (a browsing aid, kept by the
+consent tables) narrow the index search to songs usable for the level and use asked; then every
+song about to be offered is checked by the same ``ConsentService`` that verifies requests
+(consent records in force, blocked records, the cache's freshness for commercial use), and a
+song it refuses is dropped and the next one taken. So a stale mask can only hide a song, never
+offer a refused one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from musicapp.core import GenerationRequest, InvalidInput, Level, Reference, Role, TimeRange, Use
+from musicapp.core.consent import usable_bit
+from musicapp.selection.describe import FEATURES_VERSION, feature_vector, standardise
+from musicapp.selection.indexing import CatalogueIndexer, category_prompt
+from musicapp.selection.ranking import Scored, diversify, head_songs
+from musicapp.selection.store import SelectionStore
+from musicapp.selection.types import Candidate, Ranking
+from musicapp.selection.vectors import VectorIndex
+
+if TYPE_CHECKING:
+    from musicapp.catalog.store import CatalogStore
+    from musicapp.consent import ConsentService
+    from musicapp.core import Song
+    from musicapp.ledger import Ledger
+    from musicapp.selection.embedders import Embedders
+
+AUDIO_WEIGHT = 0.5  # without CLAP: the share of "sounds alike" in "more like this"
+MASK_TTL_S = 30.0  # the masks are a prefilter only (see the module docstring)
+POPULARITY_TTL_S = 60.0
+
+
+def probe_reference(song: Song, like: Reference | None, level: Level) -> Reference:
+    """A reference to `song` shaped like `like` (a refused one: its level, role, part, weight),
+    or a plain one at `level`; a time range is kept when it fits the song, else moved to its
+    start with the same length (cut to the song)."""
+    if like is None:
+        role = Role.MELODY if level is Level.PARAMETER else None
+        rng = TimeRange(0.0, min(10.0, song.duration_s)) if level is Level.TEMPORAL else None
+        return Reference(song.id, level, role, rng)
+    rng = like.time_range
+    if rng is not None and rng.end_s > song.duration_s:
+        length = min(rng.end_s - rng.start_s, song.duration_s)
+        rng = TimeRange(0.0, length)
+    return replace(like, song_id=song.id, time_range=rng, via="")
+
+
+class Selector:
+    """The selection engine the studio's selection room drives."""
+
+    def __init__(
+        self,
+        catalog: CatalogStore,
+        consent: ConsentService,
+        ledger: Ledger,
+        store_path: Path,
+        embedders: Callable[[], Embedders],
+    ) -> None:
+        self.catalog = catalog
+        self.consent = consent
+        self.ledger = ledger
+        self.store = SelectionStore(store_path)
+        self._make_embedders = embedders
+        self._embedders: Embedders | None = None
+        self._lock = threading.RLock()
+        self._indexes: dict[str, tuple[int, VectorIndex]] = {}
+        self._generation = 0  # bumped when vectors are added: indexes are rebuilt lazily
+        self._masks: dict[int, tuple[float, np.ndarray]] = {}
+        self._popularity: tuple[float, Counter[str]] | None = None
+
+    # -- models and indexes --------------------------------------------------------------------
+
+    @property
+    def embedders(self) -> Embedders:
+        with self._lock:
+            if self._embedders is None:
+                self._embedders = self._make_embedders()
+            return self._embedders
+
+    def indexer(self) -> CatalogueIndexer:
+        return CatalogueIndexer(self.catalog, self.store, self.embedders)
+
+    def changed(self) -> None:
+        """Vectors or consent changed: rebuild indexes and masks on next use."""
+        with self._lock:
+            self._generation += 1
+            self._masks.clear()
+
+    @property
+    def text_by(self) -> str:
+        return "audio" if self.embedders.clap is not None else "description"
+
+    def text_index(self) -> VectorIndex:
+        e = self.embedders
+        return self._index("text", lambda: self.store.song_vectors(e.text.key, self.text_by))
+
+    def song_index(self) -> VectorIndex:
+        """The space "more like this", recommendations and alternatives search: CLAP's audio
+        embeddings, or without CLAP the analysis features and the description's embedding
+        side by side (each unit length, weighted by AUDIO_WEIGHT: the inner product is the
+        weighted sum of the two similarities), so "like this" means sounding alike and being
+        the same kind of song."""
+        e = self.embedders
+        if e.clap is not None:
+            key = e.clap.key
+            return self._index("song", lambda: self.store.song_vectors(key, "audio"))
+
+        def combined() -> tuple[np.ndarray, np.ndarray]:
+            fvids, raw = self.store.song_features(FEATURES_VERSION)
+            tvids, text = self.store.song_vectors(e.text.key, "description")
+            if not len(tvids):
+                return tvids, text
+            out = np.zeros(
+                (len(tvids), raw.shape[1] + text.shape[1] if len(fvids) else text.shape[1]),
+                dtype=np.float32,
+            )
+            out[:, -text.shape[1] :] = text * np.sqrt(1 - AUDIO_WEIGHT)
+            if len(fvids):
+                mean, std = standardise(raw)
+                audio = feature_vector(raw, mean, std) * np.sqrt(AUDIO_WEIGHT)
+                row = {int(v): i for i, v in enumerate(tvids)}
+                for v, vec in zip(fvids, audio, strict=True):
+                    if int(v) in row:
+                        out[row[int(v)], : raw.shape[1]] = vec
+            return tvids, out
+
+        return self._index("song", combined)
+
+    def _index(self, name: str, load: Callable[[], tuple[np.ndarray, np.ndarray]]) -> VectorIndex:
+        with self._lock:
+            built = self._indexes.get(name)
+            if built is not None and built[0] == self._generation:
+                return built[1]
+            vids, vectors = load()
+            index = VectorIndex(vectors.shape[1] if len(vids) else 1)
+            if len(vids):
+                index.add(vids, vectors)
+            self._indexes[name] = (self._generation, index)
+            return index
+
+    # -- consent --------------------------------------------------------------------------------
+
+    def allowed(self, level: Level, use: Use) -> np.ndarray:
+        """A boolean array by vector id: the songs the masks call usable for level and use."""
+        bit = usable_bit(level, use)
+        with self._lock:
+            cached = self._masks.get(bit)
+            if cached is not None and time.monotonic() - cached[0] < MASK_TTL_S:
+                return cached[1]
+        ids = self.store.vid_map()
+        vids = [ids[s] for s in self.catalog.consent.usable_song_ids(bit) if s in ids]
+        mask = np.zeros(max(ids.values(), default=0) + 1, dtype=bool)
+        mask[np.array(vids, dtype=np.int64)] = True
+        with self._lock:
+            self._masks[bit] = (time.monotonic(), mask)
+        return mask
+
+    def verified(
+        self,
+        songs: Sequence[Song],
+        use: Use,
+        level: Level,
+        like: Reference | None = None,
+        beside: Sequence[Reference] = (),
+    ) -> set[str]:
+        """The songs the consent service allows as a reference shaped like `like` (or a plain
+        one at `level`) for `use`, checked together with `beside` (the rest of a request)."""
+        if not songs:
+            return set()
+        refs = [probe_reference(s, like, level) for s in songs]
+        request = GenerationRequest(references=(*beside, *refs), use=use)
+        verification = self.consent.check(request)
+        return {d.reference.song_id for d in verification.decisions[len(beside) :] if d.allowed}
+
+    # -- popularity -----------------------------------------------------------------------------
+
+    def use_counts(self) -> Counter[str]:
+        """How often each song was a reference in this ledger's takes (for the long tail)."""
+        with self._lock:
+            cached = self._popularity
+            if cached is not None and time.monotonic() - cached[0] < POPULARITY_TTL_S:
+                return cached[1]
+        counts: Counter[str] = Counter()
+        for event in self.ledger.events("generation"):
+            for ref in event.payload.get("request", {}).get("references", []):
+                if isinstance(ref, dict) and isinstance(ref.get("song_id"), str):
+                    counts[ref["song_id"]] += 1
+        with self._lock:
+            self._popularity = (time.monotonic(), counts)
+        return counts
+
+    # -- ranking --------------------------------------------------------------------------------
+
+    def rank(
+        self,
+        query: str,
+        index: VectorIndex,
+        vector: np.ndarray,
+        *,
+        k: int,
+        use: Use | None,
+        level: Level | None,
+        exclude: Sequence[str] = (),
+        like: Reference | None = None,
+        embedding: str,
+        why: str,
+        notes: Sequence[str] = (),
+        head: frozenset[str] | None = None,
+    ) -> Ranking:
+        """The k best songs near `vector`: consent-filtered (when `use` is given) and verified,
+        diverse by artist, with a share of the long tail."""
+        if k < 1 or k > 200:
+            raise InvalidInput(f"k: ask for 1 to 200 songs, not {k}")
+        if use is not None and level is None:
+            level = like.level if like is not None else Level.SONG
+        allowed = self.allowed(level, use) if use is not None and level is not None else None
+        skip = set(exclude)
+        ids = self.store.vid_map()
+        skip_vids = {ids[s] for s in skip if s in ids}
+        if allowed is not None and skip_vids:
+            allowed = allowed.copy()
+            allowed[[v for v in skip_vids if v < len(allowed)]] = False
+        if head is None:
+            head = head_songs(self.use_counts(), self.catalog.count())
+        pool_size = max(40, 6 * k)
+        picked: list[tuple[Scored, bool]] = []
+        for _attempt in range(4):
+            scores, vids = index.search(vector, pool_size + len(skip_vids), allowed)
+            names = self.store.song_ids([int(v) for v in vids[0] if v >= 0])
+            found = [
+                (names[int(v)], float(s))
+                for s, v in zip(scores[0], vids[0], strict=True)
+                if v >= 0 and int(v) in names and names[int(v)] not in skip
+            ]
+            songs = self.catalog.songs([sid for sid, _ in found])
+            ok = (
+                self.verified([songs[s] for s, _ in found if s in songs], use, level, like)
+                if use is not None and level is not None
+                else set(songs)
+            )
+            pool = [Scored(s, songs[s].artist, sc) for s, sc in found if s in ok]
+            picked = diversify(pool, k, head)
+            exhausted = len(found) < pool_size
+            if len(picked) >= k or exhausted:
+                break
+            pool_size *= 4  # refusals thinned the pool: look further
+        candidates = tuple(
+            Candidate(songs[item.song_id], round(item.score, 4), why, tail, use is not None)
+            for item, tail in picked
+        )
+        return Ranking(query, candidates, embedding, level if use else None, use, tuple(notes))
+
+    def query_vector(self, text: str, categories: Sequence[str]) -> np.ndarray:
+        """The text-space vector of a prompt and its category chips (their mean)."""
+        parts = [t for t in (text.strip(),) if t] + [category_prompt(c) for c in categories]
+        if not parts:
+            raise InvalidInput("prompt: type a description or choose a category")
+        vectors = self.embedders.text.embed_texts(parts)
+        v = vectors.mean(axis=0)
+        return (v / max(float(np.linalg.norm(v)), 1e-9)).astype(np.float32)

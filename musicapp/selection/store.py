@@ -1,0 +1,277 @@
+"""The selection store: each song's measured descriptors and embeddings, its category labels and
+the user's likes, in one SQLite file beside the catalogue (``<catalogue>-selection.sqlite``).
+
+Work is cached by content: descriptors by the sha256 of the song's audio files (a re-imported or
+renamed song with the same audio is not analysed again), embeddings by (model key, sha256 of
+what was embedded: the audio, or the description text). The file is rebuildable from the
+catalogue; nothing in it is a consent or money fact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from musicapp.core import InvalidInput
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS descriptors (
+    audio_sha256 TEXT NOT NULL, version INTEGER NOT NULL,
+    tempo_bpm REAL NOT NULL, minor REAL NOT NULL, loudness_db REAL NOT NULL,
+    brightness_hz REAL NOT NULL, density REAL NOT NULL, features BLOB NOT NULL,
+    PRIMARY KEY (audio_sha256, version)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS vectors (
+    model_key TEXT NOT NULL, content_sha256 TEXT NOT NULL, vector BLOB NOT NULL,
+    PRIMARY KEY (model_key, content_sha256)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS songs (
+    vid INTEGER PRIMARY KEY, song_id TEXT NOT NULL UNIQUE,
+    audio_sha256 TEXT NOT NULL, description TEXT NOT NULL, description_sha256 TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS labels (
+    song_id TEXT NOT NULL, facet TEXT NOT NULL, label TEXT NOT NULL, score REAL NOT NULL,
+    source TEXT NOT NULL, PRIMARY KEY (song_id, facet, label)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS labels_by_label ON labels (facet, label);
+CREATE TABLE IF NOT EXISTS likes (song_id TEXT PRIMARY KEY, liked_at TEXT NOT NULL)
+    WITHOUT ROWID;
+"""
+
+
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def files_sha256(paths: Iterable[Path]) -> str:
+    """One digest over a song's audio files, in name order (the mix, or its stems)."""
+    h = hashlib.sha256()
+    for path in sorted(paths, key=lambda p: p.name):
+        h.update(path.name.encode() + b"\0")
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def _blob(vector: np.ndarray) -> bytes:
+    return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
+
+
+class SelectionStore:
+    """Thread-safe (one connection under a lock), like the catalogue store."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise InvalidInput(
+                f"{self.path}: the selection index cannot be opened ({exc}); it is rebuilt "
+                "from the catalogue when removed"
+            ) from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- descriptors and vectors, by content ---------------------------------------------------
+
+    def descriptors(self, audio_sha256: str, version: int) -> tuple[float, ...] | None:
+        """(tempo, minor, loudness, brightness, density) and the feature blob, if measured."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT tempo_bpm, minor, loudness_db, brightness_hz, density, features "
+                "FROM descriptors WHERE audio_sha256 = ? AND version = ?",
+                (audio_sha256, version),
+            ).fetchone()
+        return None if row is None else tuple(row)
+
+    def put_descriptors(
+        self, audio_sha256: str, version: int, values: tuple[float, ...], features: np.ndarray
+    ) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO descriptors VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (audio_sha256, version, *values, _blob(features)),
+            )
+
+    def vector(self, model_key: str, content_sha256: str) -> np.ndarray | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT vector FROM vectors WHERE model_key = ? AND content_sha256 = ?",
+                (model_key, content_sha256),
+            ).fetchone()
+        return None if row is None else np.frombuffer(row[0], dtype=np.float32).copy()
+
+    def put_vectors(self, model_key: str, items: Iterable[tuple[str, np.ndarray]]) -> None:
+        with self._lock, self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
+                [(model_key, sha, _blob(v)) for sha, v in items],
+            )
+
+    # -- songs -------------------------------------------------------------------------------
+
+    def put_song(self, song_id: str, audio_sha256: str, description: str) -> int:
+        """Record (or update) a song's audio digest and description; its stable vector id."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO songs (song_id, audio_sha256, description, description_sha256) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (song_id) DO UPDATE SET "
+                "audio_sha256 = excluded.audio_sha256, description = excluded.description, "
+                "description_sha256 = excluded.description_sha256",
+                (song_id, audio_sha256, description, text_sha256(description)),
+            )
+            row = self._db.execute("SELECT vid FROM songs WHERE song_id = ?", (song_id,)).fetchone()
+        return int(row[0])
+
+    def song_row(self, song_id: str) -> tuple[int, str, str, str] | None:
+        """(vid, audio sha256, description, description sha256) of a recorded song."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT vid, audio_sha256, description, description_sha256 FROM songs "
+                "WHERE song_id = ?",
+                (song_id,),
+            ).fetchone()
+        return None if row is None else (int(row[0]), row[1], row[2], row[3])
+
+    def recorded_ids(self) -> set[str]:
+        with self._lock:
+            return {r[0] for r in self._db.execute("SELECT song_id FROM songs")}
+
+    def song_ids(self, vids: Iterable[int]) -> dict[int, str]:
+        wanted = [int(v) for v in vids]
+        out: dict[int, str] = {}
+        with self._lock:
+            for start in range(0, len(wanted), 900):
+                chunk = wanted[start : start + 900]
+                marks = ",".join("?" * len(chunk))
+                out.update(
+                    self._db.execute(
+                        f"SELECT vid, song_id FROM songs WHERE vid IN ({marks})", chunk
+                    ).fetchall()
+                )
+        return out
+
+    def vid_map(self) -> dict[str, int]:
+        with self._lock:
+            return {
+                sid: int(vid) for vid, sid in self._db.execute("SELECT vid, song_id FROM songs")
+            }
+
+    def song_vectors(self, model_key: str, by: str) -> tuple[np.ndarray, np.ndarray]:
+        """(vids, vectors) of every recorded song that has a `model_key` vector of its audio
+        (`by="audio"`) or of its description (`by="description"`)."""
+        column = {"audio": "audio_sha256", "description": "description_sha256"}[by]
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT s.vid, v.vector FROM songs s JOIN vectors v "
+                f"ON v.model_key = ? AND v.content_sha256 = s.{column} ORDER BY s.vid",
+                (model_key,),
+            ).fetchall()
+        if not rows:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+        vids = np.array([r[0] for r in rows], dtype=np.int64)
+        vectors = np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+        return vids, vectors
+
+    def song_features(self, version: int) -> tuple[np.ndarray, np.ndarray]:
+        """(vids, raw feature rows) of every recorded song whose descriptors are measured."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT s.vid, d.features FROM songs s JOIN descriptors d "
+                "ON d.audio_sha256 = s.audio_sha256 AND d.version = ? ORDER BY s.vid",
+                (version,),
+            ).fetchall()
+        if not rows:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+        return (
+            np.array([r[0] for r in rows], dtype=np.int64),
+            np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows]),
+        )
+
+    def songs_with(self, model_key: str, by: str) -> set[str]:
+        """Ids of the recorded songs that have a `model_key` vector (see song_vectors)."""
+        column = {"audio": "audio_sha256", "description": "description_sha256"}[by]
+        with self._lock:
+            return {
+                r[0]
+                for r in self._db.execute(
+                    f"SELECT s.song_id FROM songs s JOIN vectors v "
+                    f"ON v.model_key = ? AND v.content_sha256 = s.{column}",
+                    (model_key,),
+                )
+            }
+
+    def count_with(self, model_key: str, by: str) -> int:
+        column = {"audio": "audio_sha256", "description": "description_sha256"}[by]
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT count(*) FROM songs s JOIN vectors v "
+                f"ON v.model_key = ? AND v.content_sha256 = s.{column}",
+                (model_key,),
+            ).fetchone()
+        return int(row[0])
+
+    # -- labels and likes ----------------------------------------------------------------------
+
+    def put_labels(self, rows: Iterable[tuple[str, str, str, float, str]]) -> None:
+        """(song_id, facet, label, score, source) rows; a song's labels are replaced whole."""
+        rows = list(rows)
+        with self._lock, self._db:
+            self._db.execute("BEGIN")
+            for sid in {r[0] for r in rows}:
+                self._db.execute("DELETE FROM labels WHERE song_id = ?", (sid,))
+            self._db.executemany("INSERT INTO labels VALUES (?, ?, ?, ?, ?)", rows)
+
+    def labels(self, song_id: str) -> dict[str, tuple[str, ...]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT facet, label FROM labels WHERE song_id = ? ORDER BY facet, score DESC",
+                (song_id,),
+            ).fetchall()
+        out: dict[str, list[str]] = {}
+        for facet, label in rows:
+            out.setdefault(facet, []).append(label)
+        return {k: tuple(v) for k, v in out.items()}
+
+    def label_counts(self) -> dict[str, dict[str, int]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT facet, label, count(*) FROM labels GROUP BY facet, label"
+            ).fetchall()
+        out: dict[str, dict[str, int]] = {}
+        for facet, label, n in rows:
+            out.setdefault(facet, {})[label] = int(n)
+        return out
+
+    def songs_labelled(self, facet: str, label: str) -> list[str]:
+        with self._lock:
+            return [
+                r[0]
+                for r in self._db.execute(
+                    "SELECT song_id FROM labels WHERE facet = ? AND label = ? ORDER BY score DESC",
+                    (facet, label),
+                )
+            ]
+
+    def set_like(self, song_id: str, liked: bool, at: str) -> None:
+        with self._lock:
+            if liked:
+                self._db.execute("INSERT OR IGNORE INTO likes VALUES (?, ?)", (song_id, at))
+            else:
+                self._db.execute("DELETE FROM likes WHERE song_id = ?", (song_id,))
+
+    def likes(self) -> list[str]:
+        with self._lock:
+            return [r[0] for r in self._db.execute("SELECT song_id FROM likes ORDER BY liked_at")]
