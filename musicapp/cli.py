@@ -211,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from musicapp.cli_ledger import add_ledger_commands  # they share cli_common's helpers
     from musicapp.cli_models import add_models_commands
+    from musicapp.cli_select import add_select_commands
     from musicapp.cli_sync import add_sync_command
     from musicapp.cli_takes import add_take_commands
 
@@ -218,6 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_sync_command(sub, common)
     add_take_commands(sub, common)
     add_ledger_commands(sub, common)
+    add_select_commands(sub, common)
     return p
 
 

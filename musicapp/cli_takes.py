@@ -75,6 +75,7 @@ def _request(args: argparse.Namespace) -> GenerationRequest:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    from musicapp.cli_select import alternatives_text, alternatives_to_dict
     from musicapp.studio_types import Refused
 
     request = _request(args)
@@ -86,14 +87,19 @@ def cmd_generate(args: argparse.Namespace) -> int:
                 args.progress,
             )
         except Refused as refused:
+            # Every refusal comes with the permitted songs nearest to what was refused.
+            alternatives = ctx.studio.selection.alternatives(refused.verification)
             emit(
                 args,
                 {
                     "allowed": False,
                     "verification_event_id": refused.event_id,
                     **verification_to_dict(refused.verification),
+                    "alternatives_songs": alternatives_to_dict(alternatives),
                 },
-                refused.verification.summary() + _alternatives(refused.verification),
+                refused.verification.summary()
+                + _alternatives(refused.verification)
+                + alternatives_text(alternatives),
             )
             return EXIT_FAILED
         royalties = ctx.studio.royalties(take)

@@ -87,7 +87,7 @@ class Embedders:
         usable, detail = minilm_state()
         if usable:
             try:
-                return MiniLMEmbedder(self.models_dir)
+                return MiniLMEmbedder.shared(self.models_dir)
             except Exception as exc:  # noqa: BLE001 - fall back to words, and say why
                 detail = str(exc)
         self.notes.append(f"The embedded text model is not available: {detail}")

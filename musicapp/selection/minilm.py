@@ -34,6 +34,7 @@ MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json)
 BATCH = 64
 
 _lock = threading.Lock()
+_shared: dict[Path, MiniLMEmbedder] = {}
 
 
 def zip_path() -> Path | None:
@@ -120,6 +121,19 @@ class MiniLMEmbedder:
         self._model: Any = AutoModel.from_pretrained(folder, local_files_only=True).to(device)
         self._model.eval()
         self._run_lock = threading.Lock()
+
+    @classmethod
+    def shared(cls, models_dir: Path) -> MiniLMEmbedder:
+        """One loaded model per models folder and process (80 MB of weights, 3-5 s to load):
+        every studio of the process (the window, its jobs, tests) uses the same one."""
+        key = Path(models_dir).resolve()
+        with _lock:
+            found = _shared.get(key)
+        if found is None:
+            found = cls(models_dir)
+            with _lock:
+                found = _shared.setdefault(key, found)
+        return found
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         """(n, 384) float32, rows L2-normalised; the mean of the token states over the mask."""

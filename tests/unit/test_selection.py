@@ -1,0 +1,231 @@
+"""Mediated selection on the small demo catalogue, with the real embedded default (MiniLM).
+
+CLAP's weights are not here, so these also show the fallback answering; CLAP's own wiring is
+tests/unit/test_clap_wiring.py (a tiny random model: wiring, not quality).
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from musicapp.catalog.demo import (
+    NON_COMMERCIAL_SONG_ID,
+    PERMITTED_SONG_IDS,
+    SPLIT_COMMERCIAL_SONG_ID,
+)
+from musicapp.catalog.store import CatalogStore
+from musicapp.config import Settings
+from musicapp.core import GenerationRequest, InvalidInput, Level, Reference, Role, Use
+from musicapp.jobs import Cancelled, CancelToken
+from musicapp.ledger import Ledger
+from musicapp.selection.ranking import Scored, diversify, head_songs
+from musicapp.studio import Studio
+
+pytestmark = pytest.mark.xdist_group("selection")  # one MiniLM load per worker
+
+
+@pytest.fixture(scope="module")
+def indexed_dir(tmp_path_factory: pytest.TempPathFactory, demo_dirs: tuple[Path, Path]) -> Path:
+    """A data folder with the small demo catalogue, embedded once for the module."""
+    root = tmp_path_factory.mktemp("selection")
+    data = root / "data"
+    data.mkdir()
+    shutil.copy(demo_dirs[0], data / "catalog.sqlite")
+    shutil.copytree(demo_dirs[1], data / "audio")
+    with _studio(data, root / "models") as studio:
+        job = studio.selection.index_job()
+        assert job is not None
+        assert job.run(lambda _p: None, CancelToken()) == 10
+        assert studio.selection.index_job() is None  # everything embedded
+    return data
+
+
+class _studio:
+    def __init__(self, data: Path, models: Path, **settings: object) -> None:
+        self.settings = Settings(data_dir=data, models_dir=models, device="cpu")
+        self.settings.server_url = ""
+        for k, v in settings.items():
+            setattr(self.settings, k, v)
+
+    def __enter__(self) -> Studio:
+        self.settings.ensure_dirs()
+        self.catalog = CatalogStore(self.settings.catalog_path, self.settings.audio_dir)
+        self.ledger = Ledger(self.settings.ledger_path)
+        self.studio = Studio(self.settings, self.catalog, self.ledger)
+        return self.studio
+
+    def __exit__(self, *exc: object) -> None:
+        self.studio.close()
+        self.ledger.close()
+        self.catalog.close()
+
+
+@pytest.fixture
+def studio(tmp_path: Path, indexed_dir: Path):
+    data = tmp_path / "data"
+    shutil.copytree(indexed_dir, data)
+    with _studio(data, indexed_dir.parent / "models") as s:
+        yield s
+
+
+def test_prompt_is_answered_by_the_embedded_default_and_says_so(studio: Studio) -> None:
+    status = studio.selection.status()
+    assert "MiniLM" in status.text_embedding and not status.clap
+    assert status.indexed == status.songs == 10
+    ranking = studio.selection.prompt("a lively jig or reel for dancing", k=3)
+    assert "MiniLM" in ranking.embedding
+    assert any("CLAP" in n for n in ranking.notes)  # why CLAP did not answer
+    genres = [c.song.genre for c in ranking.candidates]
+    assert genres[0] in {"Irish Folk", "Americana", "English Folk"}, genres
+
+
+def test_category_chips_are_prompts_and_unknown_ones_are_named(studio: Studio) -> None:
+    ranking = studio.selection.prompt("", categories=["situation:church service"], k=3)
+    assert ranking.candidates[0].song.genre in {"Baroque", "Renaissance"}
+    facets = studio.selection.facets()
+    assert set(facets) == {"mood", "situation", "function"}
+    assert sum(n for _, n in facets["mood"]) >= 5  # labels were given at indexing
+    with pytest.raises(InvalidInput, match="mood:furious"):
+        studio.selection.prompt("", categories=["mood:furious"])
+
+
+@pytest.mark.parametrize("use", list(Use))
+@pytest.mark.parametrize("level", [Level.SONG, Level.PARAMETER, Level.AUDIO])
+def test_offered_songs_are_always_usable_for_the_level_and_use(
+    studio: Studio, use: Use, level: Level
+) -> None:
+    ranking = studio.selection.prompt("folk tune", use=use, level=level, k=10)
+    for c in ranking.candidates:
+        role = Role.MELODY if level is Level.PARAMETER else None
+        check = studio.check(GenerationRequest((Reference(c.song.id, level, role),), use=use))
+        assert check.allowed, (c.song.id, check.summary())
+    if use is Use.COMMERCIAL:
+        ids = ranking.song_ids
+        assert NON_COMMERCIAL_SONG_ID not in ids and SPLIT_COMMERCIAL_SONG_ID not in ids
+
+
+def test_alternatives_never_contain_a_song_refused_for_that_level_and_use(
+    studio: Studio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The masks are only a prefilter: make them claim every song is usable; the consent
+    # service must still keep refused songs out of the alternatives.
+    every = studio.catalog.song_ids()
+    monkeypatch.setattr(studio.catalog.consent, "usable_song_ids", lambda _bit: every)
+    studio.selection.consent_changed()
+    for level, role in ((Level.SONG, None), (Level.PARAMETER, Role.MELODY)):
+        ref = Reference(NON_COMMERCIAL_SONG_ID, level, role)
+        verification = studio.check(GenerationRequest((ref,), use=Use.COMMERCIAL))
+        assert not verification.allowed
+        (alts,) = studio.selection.alternatives(verification)
+        assert alts.refused == ref and alts.ranking.candidates
+        for c in alts.ranking.candidates:
+            swapped = alts.swapped(c.song.id)
+            assert swapped.level is level and swapped.role is role
+            again = studio.check(GenerationRequest((swapped,), use=Use.COMMERCIAL))
+            assert again.allowed, again.summary()
+        assert SPLIT_COMMERCIAL_SONG_ID not in alts.ranking.song_ids
+
+
+def test_a_stale_consent_cache_offers_nothing_for_commercial_use(
+    tmp_path: Path, indexed_dir: Path
+) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(indexed_dir, data)
+    # A server is set but consent was never synced: commercial use fails closed, so no song
+    # may be offered for it; private use still gets answers.
+    with _studio(data, indexed_dir.parent / "models", server_url="https://rights.test") as s:
+        assert s.selection.prompt("folk tune", use=Use.COMMERCIAL).candidates == ()
+        assert s.selection.prompt("folk tune", use=Use.PRIVATE).candidates
+
+
+def test_proposed_references_are_verified_like_chosen_ones(studio: Studio) -> None:
+    melody = Reference(PERMITTED_SONG_IDS[0], Level.PARAMETER, Role.MELODY)
+    rhythm = Reference(PERMITTED_SONG_IDS[1], Level.PARAMETER, Role.RHYTHM)
+    request = GenerationRequest((melody, rhythm), use=Use.COMMERCIAL)
+    (proposal,) = studio.selection.propose(request)
+    assert proposal.reference.role is Role.TIMBRE
+    assert proposal.song.id not in PERMITTED_SONG_IDS[:2]
+    accepted = replace(request, references=(*request.references, proposal.reference))
+    assert studio.check(accepted).allowed
+    studio.validate(accepted)  # the engine can make it
+    # When every other song is refused for the use, nothing is proposed.
+    studio.selection.engine.verified = lambda *a, **k: set()  # type: ignore[method-assign]
+    assert studio.selection.propose(request) == []
+
+
+def test_similar_and_recommend_exclude_what_the_user_has(studio: Studio) -> None:
+    sid = PERMITTED_SONG_IDS[0]
+    similar = studio.selection.similar(sid, k=4)
+    assert sid not in similar.song_ids and len(similar.candidates) == 4
+    more = studio.selection.similar(sid, k=4, exclude=similar.song_ids)
+    assert not set(more.song_ids) & set(similar.song_ids)  # "more" gives others
+    studio.selection.like(PERMITTED_SONG_IDS[2])
+    assert studio.selection.likes() == [PERMITTED_SONG_IDS[2]]
+    recs = studio.selection.recommend([sid], k=5)
+    assert sid not in recs.song_ids and recs.candidates
+    with pytest.raises(InvalidInput, match="no-such-song"):
+        studio.selection.similar("no-such-song")
+
+
+def test_indexing_resumes_where_it_stopped_without_measuring_twice(
+    tmp_path: Path, demo_dirs: tuple[Path, Path], indexed_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import musicapp.selection.indexing as indexing
+
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(demo_dirs[0], data / "catalog.sqlite")
+    shutil.copytree(demo_dirs[1], data / "audio")
+    monkeypatch.setattr(indexing, "BATCH", 4)
+    with _studio(data, indexed_dir.parent / "models") as s:
+        cancel = CancelToken()
+
+        def stop_after_first_batch(p: object) -> None:
+            cancel.cancel()
+
+        job = s.selection.index_job()
+        assert job is not None
+        with pytest.raises(Cancelled):
+            job.run(stop_after_first_batch, cancel)
+        assert len(s.selection.engine.indexer().pending()) == 6  # the first batch stayed done
+        measured: list[str] = []
+        real = indexing.describe_audio
+        monkeypatch.setattr(
+            indexing, "describe_audio", lambda *a, **k: measured.append("x") or real(*a, **k)
+        )
+        job = s.selection.index_job()
+        assert job is not None and job.run(lambda _p: None, CancelToken()) == 6
+        assert len(measured) == 6 and s.selection.index_job() is None
+
+
+def test_the_word_fallback_answers_when_no_text_model_can_run(
+    studio: Studio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import musicapp.selection.minilm as minilm
+
+    monkeypatch.setattr(minilm, "minilm_state", lambda: (False, "torch is not installed"))
+    studio.selection.engine._embedders = None  # choose again
+    status = studio.selection.status()
+    assert "word overlap" in status.text_embedding and status.pending == 10
+    ranking = studio.selection.prompt("Chorale Baroque strings", k=2)
+    assert "word overlap" in ranking.embedding
+    assert ranking.candidates[0].song.subgenre == "Chorale"
+
+
+def test_lists_are_diverse_and_keep_a_share_of_the_long_tail() -> None:
+    pool = [Scored(f"a{i}", "Artist A", 1 - i / 100) for i in range(10)]
+    pool += [Scored(f"b{i}", f"Artist {i}", 0.8 - i / 100) for i in range(10)]
+    head = head_songs({f"a{i}": 10 for i in range(10)} | {"b0": 5, "b1": 5}, catalogue_size=40)
+    picked = diversify(pool, 8, head)
+    artists = [s.artist for s, _ in picked]
+    assert len(picked) == 8 and artists.count("Artist A") <= 2
+    assert sum(tail for _, tail in picked) >= 3  # 30 % of 8, rounded up
+    assert [s.score for s, _ in picked] == sorted((s.score for s, _ in picked), reverse=True)
+    # Without usage there is no head or tail to speak of.
+    assert not any(tail for _, tail in diversify(pool, 8, frozenset()))
+    assert np.isfinite([s.score for s, _ in picked]).all()
