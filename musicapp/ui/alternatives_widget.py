@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from musicapp.ui.candidates_widget import clear_layout, holders_text
+from musicapp.ui.search_model import song_subtitle
 
 if TYPE_CHECKING:
     from musicapp.core import Song
@@ -72,7 +73,7 @@ class AlternativesWidget(QWidget):
                 song = candidate.song
                 label = QLabel(f"{song.title} — {song.artist}")
                 label.setObjectName("alternativeSong")
-                tip = [candidate.why] if candidate.why else []
+                tip = [song_subtitle(song)] + ([candidate.why] if candidate.why else [])
                 tip.append(f"Rights holders: {holders_text(song)}")
                 label.setToolTip("\n".join(tip))
                 button = QPushButton("Swap")

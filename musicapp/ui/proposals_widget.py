@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from musicapp.ui.candidates_widget import clear_layout, holders_text
@@ -67,7 +67,7 @@ class ProposalsWidget(QFrame):
             dismiss.setToolTip("Do not propose this song for this parameter again")
             accept.clicked.connect(lambda _c=False, p=proposal: self.accepted.emit(p))
             dismiss.clicked.connect(lambda _c=False, p=proposal: self.dismissed.emit(p))
-            grid.addWidget(badge, row, 0)
+            grid.addWidget(badge, row, 0, Qt.AlignmentFlag.AlignVCenter)
             grid.addWidget(text, row, 1)
             grid.addWidget(accept, row, 2)
             grid.addWidget(dismiss, row, 3)

@@ -76,9 +76,9 @@ class SelectionWiring(QObject):
             widget.status.connect(status)
         references.selected.connect(lambda _row: self._follow_timer.start())
         references.changed.connect(self._follow_timer.start)
-        references.changed.connect(self._propose_timer.start)
+        references.changed.connect(self._on_edit)
         settings.changed.connect(self._follow_timer.start)
-        settings.changed.connect(self._propose_timer.start)
+        settings.changed.connect(self._on_edit)
         verification.shown.connect(self.show_alternatives)
         verification.alternatives.swap_requested.connect(self.swap)
         self.proposals.accepted.connect(self.accept)
@@ -113,10 +113,10 @@ class SelectionWiring(QObject):
         refs, row = self._references, self._references.selected_row()
         use, level = self.filters()
         if row >= 0:
-            song, level = refs.song_at(row), refs.level_at(row)
-            key: Hashable = ("similar", song.id, use, level)
+            song, level, chosen = refs.song_at(row), refs.level_at(row), tuple(refs.songs())
+            key: Hashable = ("similar", song.id, use, level, chosen)
             if key != self._followed:
-                self.similar.show_similar(song, use, level)
+                self.similar.show_similar(song, use, level, chosen)
         else:
             session = tuple(refs.songs())
             key = ("session", session, use, level)
@@ -155,6 +155,7 @@ class SelectionWiring(QObject):
     def _on_alternatives(self, found: list[Alternatives]) -> None:
         names = {sid: song.title for sid, song in self._references.songs().items()}
         self._verification.alternatives.show_alternatives(found, names)
+        self._verification.reveal_alternatives()
 
     def swap(self, alternatives: Alternatives, song: Song) -> None:
         """Replace the refused reference's song by `song` in its row (level, role, weight and
@@ -174,22 +175,39 @@ class SelectionWiring(QObject):
 
     # -- proposed references ---------------------------------------------------------------------
 
-    def propose(self) -> None:
-        """Ask for proposals for the request shown, once per distinct request."""
-        self._propose_timer.stop()
+    def _proposal_key(self) -> Hashable:
+        """What proposals depend on: the references' songs, levels and roles, the use and the
+        engine (not the weights: moving one does not open or fill a parameter). None when
+        there is no complete request to fill in."""
         if not self._references.count() or not self._references.editable:
-            self._proposing.forget()
-            self._proposed_for = None
-            self.proposals.show_proposals([])
-            return
+            return None
         try:
             request = self._request()
         except InvalidInput:  # incomplete: nothing to fill in yet
-            return
-        key = (request.references, request.use, request.engine)
+            return None
+        refs = tuple((r.song_id, r.level, r.role) for r in request.references)
+        return refs, request.use, request.engine
+
+    def _on_edit(self) -> None:
+        """Proposals made for another request go at once (they would fill the wrong gap); new
+        ones are asked after a pause in the edits."""
+        if self._proposal_key() != self._proposed_for:
+            self._proposing.forget()
+            self.proposals.show_proposals([])
+        self._propose_timer.start()
+
+    def propose(self) -> None:
+        """Ask for proposals for the request shown, once per distinct request."""
+        self._propose_timer.stop()
+        key = self._proposal_key()
         if key == self._proposed_for:
             return
         self._proposed_for = key
+        if key is None:
+            self._proposing.forget()
+            self.proposals.show_proposals([])
+            return
+        request = self._request()
         selection = self._selection
 
         def failed(exc: BaseException) -> None:

@@ -74,18 +74,21 @@ class SimilarWidget(QWidget):
         self.results.more_requested.connect(self.more)
         self.like_button.toggled.connect(self._on_like)
 
-    def show_similar(self, song: Song, use: Use | None, level: Level | None) -> None:
-        """The songs nearest to `song` (the selected reference), usable at `level` for `use`."""
+    def show_similar(
+        self, song: Song, use: Use | None, level: Level | None, chosen: Sequence[str] = ()
+    ) -> None:
+        """The songs nearest to `song` (the selected reference), usable at `level` for `use`,
+        leaving out the songs already `chosen` as references."""
         self.song = song
         self.title.setText(f"Similar to “{song.title}”")
         self.hint.setText(f"{song.artist} · nearest in sound; the reference itself is left out.")
         self.like_button.setVisible(True)
         self._set_liked_quietly(False)
-        selection, song_id = self._selection, song.id
+        selection, song_id, known = self._selection, song.id, [song.id, *chosen]
 
         def like(exclude: Sequence[str]) -> Ranking:
             return selection().similar(
-                song_id, use=use, level=level, k=PAGE_SIZE, exclude=[song_id, *exclude]
+                song_id, use=use, level=level, k=PAGE_SIZE, exclude=[*known, *exclude]
             )
 
         self._start(like, "Similar songs")

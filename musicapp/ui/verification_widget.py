@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
@@ -104,7 +104,7 @@ class VerificationWidget(QFrame):
         content_layout.addWidget(self.alternatives)
         content_layout.addWidget(self.details_allowed)
         content_layout.addStretch(1)
-        scroll = QScrollArea()
+        self.scroll_area = scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(content)
@@ -115,6 +115,14 @@ class VerificationWidget(QFrame):
         layout.addLayout(head)
         layout.addWidget(scroll, 1)
         self.show_empty()
+
+    def reveal_alternatives(self) -> None:
+        """Scroll the alternatives that just arrived into view, unless the user has scrolled
+        the panel already (then they are reading something else)."""
+        if self.scroll_area.verticalScrollBar().value() == 0:
+            QTimer.singleShot(
+                0, lambda: self.scroll_area.ensureWidgetVisible(self.alternatives, 0, 0)
+            )
 
     def verdict(self) -> str:
         """ "Cleared", "Refused", "NotReady" (the request is incomplete), or "" when empty."""
