@@ -14,8 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from musicapp.core import InvalidInput, Level, Reference, Role
 from musicapp.jobs import CancelToken, FunctionJob, ProgressCallback
 from musicapp.selection.types import FACETS, Alternatives, Proposal, Ranking, SelectionStatus
@@ -125,19 +123,6 @@ class SelectionRoom:
             notes=self._notes(),
         )
 
-    def _song_vector(self, song_ids: Sequence[str], weights: Sequence[float]) -> np.ndarray | None:
-        index = self.engine.song_index()
-        ids = self.engine.store.vid_map()
-        acc = None
-        for sid, w in zip(song_ids, weights, strict=True):
-            vid = ids.get(sid)
-            v = index.vector(vid) if vid is not None else None
-            if v is not None:
-                acc = v * w if acc is None else acc + v * w
-        if acc is None:
-            return None
-        return (acc / max(float(np.linalg.norm(acc)), 1e-9)).astype(np.float32)
-
     def _song_embedding(self) -> str:
         e = self.engine.embedders
         if e.clap is not None:
@@ -156,7 +141,7 @@ class SelectionRoom:
         """ "More like this": the songs nearest to one catalogue song."""
         song = self._song(song_id)
         self._ready()
-        vector = self._song_vector([song_id], [1.0])
+        vector = self.engine.song_vector([song_id], [1.0])
         if vector is None:
             raise InvalidInput(f"song {song_id}: it has no embedding yet (index the catalogue)")
         return self.engine.rank(
@@ -188,7 +173,7 @@ class SelectionRoom:
         past = [sid for sid, _ in self.engine.use_counts().most_common(5)]
         ids = [*session, *likes, *past]
         weights = [1.0] * len(session) + [0.5] * len(likes) + [0.25] * len(past)
-        vector = self._song_vector(ids, weights) if ids else None
+        vector = self.engine.song_vector(ids, weights) if ids else None
         if vector is None:
             return Ranking(
                 "session",
@@ -219,7 +204,7 @@ class SelectionRoom:
             if not ref.picked:
                 continue
             song = self._catalog.song(ref.song_id)
-            vector = self._song_vector([ref.song_id], [1.0]) if song is not None else None
+            vector = self.engine.song_vector([ref.song_id], [1.0]) if song is not None else None
             title = song.title if song is not None else ref.song_id
             if vector is None:
                 ranking = Ranking(f"instead of: {title}", (), self._song_embedding())
@@ -253,7 +238,7 @@ class SelectionRoom:
         if not open_roles:
             return []
         self._ready()
-        vector = self._song_vector([r.song_id for r in params], [r.weight for r in params])
+        vector = self.engine.song_vector([r.song_id for r in params], [r.weight for r in params])
         if vector is None:
             return []
         out: list[Proposal] = []

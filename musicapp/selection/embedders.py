@@ -65,17 +65,19 @@ class Embedders:
     _clap_detail = ""
 
     def _load_clap(self) -> ClapLike | None:
-        try:
-            from musicapp.selection.clap import clap_state, load_clap
-        except ImportError as exc:  # laion-clap (the ml extra) is not installed
-            self._clap_detail = f"laion-clap is not installed ({exc.name})"
+        import importlib.util
+
+        from musicapp.selection import clap
+
+        if importlib.util.find_spec("laion_clap") is None:
+            self._clap_detail = "laion-clap is not installed (the ml extra)"
             return None
-        usable, detail = clap_state(self.models_dir)
+        usable, detail = clap.clap_state(self.models_dir, clap.MANIFEST)
         if not usable:
             self._clap_detail = detail
             return None
         try:
-            return load_clap(self.models_dir, self.device)
+            return clap.load_clap(self.models_dir, self.device, manifest=clap.MANIFEST)
         except Exception as exc:  # noqa: BLE001 - any failure leaves the embedded default on
             self._clap_detail = f"CLAP could not be loaded: {exc}"
             self.notes.append(self._clap_detail)

@@ -138,6 +138,20 @@ class Selector:
 
         return self._index("song", combined)
 
+    def song_vector(self, song_ids: Sequence[str], weights: Sequence[float]) -> np.ndarray | None:
+        """The weighted mean of songs' vectors in the song space (None: none is embedded)."""
+        index = self.song_index()
+        ids = self.store.vid_map()
+        acc = None
+        for sid, w in zip(song_ids, weights, strict=True):
+            vid = ids.get(sid)
+            v = index.vector(vid) if vid is not None else None
+            if v is not None:
+                acc = v * w if acc is None else acc + v * w
+        if acc is None:
+            return None
+        return (acc / max(float(np.linalg.norm(acc)), 1e-9)).astype(np.float32)
+
     def _index(self, name: str, load: Callable[[], tuple[np.ndarray, np.ndarray]]) -> VectorIndex:
         with self._lock:
             built = self._indexes.get(name)
@@ -218,6 +232,7 @@ class Selector:
         why: str,
         notes: Sequence[str] = (),
         head: frozenset[str] | None = None,
+        diverse: bool = True,
     ) -> Ranking:
         """The k best songs near `vector`: consent-filtered (when `use` is given) and verified,
         diverse by artist, with a share of the long tail."""
@@ -251,7 +266,11 @@ class Selector:
                 else set(songs)
             )
             pool = [Scored(s, songs[s].artist, sc) for s, sc in found if s in ok]
-            picked = diversify(pool, k, head)
+            picked = (
+                diversify(pool, k, head)
+                if diverse
+                else diversify(pool, k, frozenset(), per_artist=k, tail_share=0.0)
+            )
             exhausted = len(found) < pool_size
             if len(picked) >= k or exhausted:
                 break

@@ -33,10 +33,10 @@ MIN_Z = 0.5  # how far above the catalogue's mean match a song must be to get a 
 LABEL_PROMPTS: dict[str, dict[str, str]] = {
     "mood": {
         "happy": "happy, cheerful, bright, joyful, playful music in a major key",
-        "sad": "sad, melancholic, sorrowful, mournful music in a minor key",
+        "sad": "sad, melancholic, sorrowful, mournful slow music in a minor key",
         "energetic": "energetic, lively, fast, driving music with many notes",
         "nostalgic": "nostalgic, wistful, tender, sentimental old song",
-        "angry": "angry, aggressive, harsh, loud and intense music",
+        "angry": "angry, aggressive, furious music: distorted guitars, shouting, heavy drums",
         "relaxed": "relaxed, calm, gentle, serene, slow and quiet music",
     },
     "situation": {

@@ -203,13 +203,13 @@ def test_models_lists_verified_missing_bad_and_unverifiable_files(tmp_path, caps
     remote = Path(demucs.__file__).parent / "remote"
     shutil.copy(remote / "htdemucs.yaml", models / "demucs" / "htdemucs.yaml")  # as published
     (models / "demucs" / "htdemucs_6s.yaml").write_text("models: ['5c90dfd2']\n# edited\n")
-    (models / "clap").mkdir()
-    (models / "clap" / "config.json").write_text("{}")
+    (models / "musicgen-melody").mkdir()  # a file with no published sha256
+    (models / "musicgen-melody" / "config.json").write_text("{}")
     states = _states(capsys, models)
     assert states["demucs/htdemucs.yaml"] == "verified"
     assert states["demucs/955717e8-8726e21a.th"] == "missing"
     assert states["demucs/htdemucs_6s.yaml"] == "bad checksum"
-    assert states["clap/config.json"] == "unverifiable"
+    assert states["musicgen-melody/config.json"] == "unverifiable"
     code, listing, _ = _run(capsys, "models", "--models-dir", str(models))
     by_name = {m["name"]: m for m in listing["models"]}
     assert by_name["htdemucs"]["status"] == "missing" and "obtain" in by_name["htdemucs"]

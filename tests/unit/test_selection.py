@@ -229,3 +229,30 @@ def test_lists_are_diverse_and_keep_a_share_of_the_long_tail() -> None:
     # Without usage there is no head or tail to speak of.
     assert not any(tail for _, tail in diversify(pool, 8, frozenset()))
     assert np.isfinite([s.score for s, _ in picked]).all()
+
+
+def test_tiny_random_clap_answers_when_its_weights_are_present_wiring_only(
+    tmp_path: Path, indexed_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CLAP takes over from the embedded default when its checked weights are in the models
+    folder. A tiny random CLAP tests the wiring (audio and prompts go through CLAP, every
+    song is embedded by it, the UI is told), not the quality of its answers."""
+    from musicapp.selection import clap
+    from musicapp.testing.tiny_clap import save_tiny_clap, tiny_manifest
+
+    models = tmp_path / "models"
+    manifest = tiny_manifest(models, save_tiny_clap(models), tmp_path / "manifest.toml")
+    monkeypatch.setattr(clap, "MANIFEST", manifest)
+    data = tmp_path / "data"
+    shutil.copytree(indexed_dir, data)
+    with _studio(data, models) as s:
+        status = s.selection.status()
+        assert status.clap and status.text_embedding == "CLAP (LAION music checkpoint)"
+        assert status.indexed == 0  # the default's vectors do not count for CLAP
+        job = s.selection.index_job()
+        assert job is not None and job.run(lambda _p: None, CancelToken()) == 10
+        ranking = s.selection.prompt("a lively jig", k=3, use=Use.COMMERCIAL)
+        assert ranking.embedding.startswith("CLAP") and len(ranking.candidates) == 3
+        assert NON_COMMERCIAL_SONG_ID not in ranking.song_ids
+        assert s.selection.similar(PERMITTED_SONG_IDS[0], k=2).embedding.startswith("CLAP")
+        assert sum(n for _, n in s.selection.facets()["mood"]) > 0  # zero-shot labels by CLAP
