@@ -4,17 +4,22 @@ answered and what consent filter the songs passed."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QHBoxLayout,
     QLabel,
     QLayout,
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
@@ -58,7 +63,7 @@ def _item(candidate: Candidate) -> QListWidgetItem:
     song = candidate.song
     second = [song.genre or "—"]
     if candidate.long_tail:
-        second.append("long tail")
+        second.append(LONG_TAIL)
     second.append(f"match {candidate.score:.2f}")
     item = QListWidgetItem(f"{song.title} — {song.artist}\n{' · '.join(second)}")
     tip = [f"{song.title} — {song.artist}"]
@@ -70,6 +75,54 @@ def _item(candidate: Candidate) -> QListWidgetItem:
     item.setToolTip("\n".join(tip))
     item.setData(SONG_ID_ROLE, song.id)
     return item
+
+
+MUTED = QColor("#64748b")
+ACCENT = QColor("#4f46e5")
+LONG_TAIL = "long tail"
+
+
+class _CandidateDelegate(QStyledItemDelegate):
+    """Draws an item's two lines: "Title — Artist", then genre, the long-tail marker (in the
+    accent colour) and the score, small and muted, so the score stays unobtrusive."""
+
+    PAD = 5
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Any) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        # The item's own text: the option's has its newline turned into U+2028.
+        first, _, second = str(index.data(Qt.ItemDataRole.DisplayRole) or "").partition("\n")
+        opt.text = ""
+        widget = opt.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+        rect = opt.rect.adjusted(self.PAD + 1, self.PAD - 1, -self.PAD, -self.PAD)
+        painter.save()
+        metrics = QFontMetrics(opt.font)
+        painter.setFont(opt.font)
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        painter.setPen(opt.palette.color(role))
+        flags = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop
+        elided = metrics.elidedText(first, Qt.TextElideMode.ElideRight, rect.width())
+        painter.drawText(rect, flags, elided)
+        small = QFont(opt.font)
+        small.setPointSizeF(max(7.0, opt.font.pointSizeF() - 1))
+        painter.setFont(small)
+        small_metrics = QFontMetrics(small)
+        x, y = rect.left(), rect.top() + metrics.height() + 1
+        for k, part in enumerate(second.split(" · ") if second else []):
+            text = part if k == 0 else f" · {part}"
+            painter.setPen(ACCENT if part == LONG_TAIL else MUTED)
+            width = small_metrics.horizontalAdvance(text)
+            painter.drawText(x, y, width + 1, small_metrics.height(), flags, text)
+            x += width
+        painter.restore()
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Any) -> QSize:  # noqa: N802
+        metrics = QFontMetrics(option.font)
+        return QSize(option.rect.width(), 2 * metrics.height() + 2 * self.PAD + 1)
 
 
 class CandidatesWidget(QWidget):
@@ -94,7 +147,9 @@ class CandidatesWidget(QWidget):
 
         self.list = QListWidget()
         self.list.setObjectName("candidateList")
-        self.list.setWordWrap(True)
+        self._delegate = _CandidateDelegate(self.list)  # held: PySide drops an unheld override
+        self.list.setItemDelegate(self._delegate)
+        self.list.setUniformItemSizes(True)
         self.list.setSpacing(1)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
