@@ -275,3 +275,36 @@ def test_proposals_for_another_request_go_at_once(qtbot, window, room):
     qtbot.waitUntil(lambda: bool(proposals.proposals), timeout=WAIT_MS)
     window.references.set_level(1, Level.SONG)  # no rhythm any more: the gap is another
     assert not proposals.proposals and not proposals.isVisible()
+
+
+def test_the_real_room_in_the_window_names_its_embedding_and_swaps_to_a_cleared_song(
+    qtbot, context
+):
+    """The window over the real studio and the small demo catalogue (the embedded default:
+    MiniLM over song descriptions, no CLAP weights): a prompt lists catalogue songs and names
+    the embedding; a refused reference's alternatives are all cleared, and Swap clears it."""
+    from musicapp.catalog.demo import NON_COMMERCIAL_SONG_ID
+    from musicapp.core import GenerationRequest, Reference
+
+    window = MainWindow(context)
+    qtbot.addWidget(window)
+    window.show()
+    prompt = prompt_tab(window)
+    prompt.text_box.setText("jig for fiddle")
+    prompt.ask()
+    qtbot.waitUntil(lambda: bool(listed(prompt)), timeout=180_000)
+    assert "MiniLM" in prompt.results.answered.text()
+    assert all(window.studio.song(song_id) is not None for song_id in listed(prompt))
+
+    window.settings_panel.set_use(Use.COMMERCIAL)
+    window.add_reference(NON_COMMERCIAL_SONG_ID)
+    qtbot.waitUntil(lambda: window.verification.verdict() == "Refused", timeout=WAIT_MS)
+    panel = window.verification.alternatives
+    qtbot.waitUntil(lambda: bool(panel.swap_buttons), timeout=60_000)
+    for _refused, song_id in panel.swap_buttons:
+        request = GenerationRequest((Reference(song_id),), use=Use.COMMERCIAL)
+        assert window.studio.check(request).allowed, song_id
+    button = next(iter(panel.swap_buttons.values()))
+    button.click()
+    qtbot.waitUntil(lambda: window.verification.verdict() == "Cleared", timeout=WAIT_MS)
+    window.close()
