@@ -123,6 +123,8 @@ def stage(d: Director, refused_id: str | None) -> None:
         step_alternatives()
 
     def step_alternatives() -> None:
+        # Taller, so the refusal's reasons and the alternatives under them both show.
+        w.resize(w.width(), w.height() + 260)
         w.references.clear()
         w.settings_panel.set_use(Use.COMMERCIAL)
         refused = refused_id or first_songs(w, 1, Use.COMMERCIAL, allowed=False)[0]

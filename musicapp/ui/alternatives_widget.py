@@ -69,9 +69,13 @@ class AlternativesWidget(QWidget):
             grid.setHorizontalSpacing(6)
             grid.setVerticalSpacing(2)
             grid.setColumnStretch(0, 1)
+            shown = [f"{c.song.title} — {c.song.artist}" for c in candidates]
             for row, candidate in enumerate(candidates):
-                song = candidate.song
-                label = QLabel(f"{song.title} — {song.artist}")
+                song, name = candidate.song, shown[row]
+                if shown.count(name) > 1 and song.album:  # two "Agnus Dei": say which
+                    name += f" ({song.album})"
+                label = QLabel(name)
+                label.setWordWrap(True)  # never wider than the consent panel
                 label.setObjectName("alternativeSong")
                 tip = [song_subtitle(song)] + ([candidate.why] if candidate.why else [])
                 tip.append(f"Rights holders: {holders_text(song)}")

@@ -51,12 +51,27 @@ def clear_layout(layout: QLayout) -> None:
             inner.deleteLater()
 
 
-def answered_text(ranking: Ranking) -> str:
+NOTE_CHARS = 90  # a longer note (a missing weights file with its path) shows its head only
+
+
+def short_note(note: str) -> str:
+    """A note's head when it is long ("CLAP is not answering: missing /path…" → "CLAP is not
+    answering (details in the tooltip)"); the whole note goes in the tooltip."""
+    if len(note) <= NOTE_CHARS:
+        return note
+    head = note.split(": ", 1)[0]
+    return (head if len(head) <= NOTE_CHARS else head[: NOTE_CHARS - 1] + "…") + (
+        " (details in the tooltip)"
+    )
+
+
+def answered_text(ranking: Ranking, short: bool = True) -> str:
     """Which embedding answered and the consent filter, in words ("Answered by … · usable at
     song level for commercial distribution"), then the room's notes."""
     parts = [f"Answered by {ranking.embedding}"]
     parts.append(ranking.filtered_for or "not filtered by consent")
-    return " · ".join(parts) + "".join(f"\n{note}" for note in ranking.notes)
+    notes = [short_note(n) if short else n for n in ranking.notes]
+    return " · ".join(parts) + "".join(f"\n{note}" for note in notes)
 
 
 def _item(candidate: Candidate) -> QListWidgetItem:
@@ -201,6 +216,7 @@ class CandidatesWidget(QWidget):
             self.list.addItem(_item(candidate))
         self.ranking = ranking
         self.answered.setText(answered_text(ranking))
+        self.answered.setToolTip(answered_text(ranking, short=False))
         self.answered.setVisible(True)
         if self.list.count():
             self._show_list()

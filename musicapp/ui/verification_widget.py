@@ -120,9 +120,12 @@ class VerificationWidget(QFrame):
         """Scroll the alternatives that just arrived into view, unless the user has scrolled
         the panel already (then they are reading something else)."""
         if self.scroll_area.verticalScrollBar().value() == 0:
-            QTimer.singleShot(
-                0, lambda: self.scroll_area.ensureWidgetVisible(self.alternatives, 0, 0)
-            )
+            QTimer.singleShot(0, self._scroll_to_alternatives)
+
+    def _scroll_to_alternatives(self) -> None:
+        top, bottom = self.alternatives.y(), self.alternatives.y() + self.alternatives.height()
+        self.scroll_area.ensureVisible(0, bottom, 0, 0)
+        self.scroll_area.ensureVisible(0, top, 0, 0)  # the title first, if not all of it fits
 
     def verdict(self) -> str:
         """ "Cleared", "Refused", "NotReady" (the request is incomplete), or "" when empty."""
