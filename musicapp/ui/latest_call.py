@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 
 
 class LatestCall(QObject):
-    """Runs `fn()` on the io lane; only the newest call's result or failure is delivered."""
+    """Runs `fn()` on the selection lane; only the newest call's result or failure is
+    delivered (an older one still queued is skipped, one running is left to finish)."""
 
     def __init__(self, runner: JobRunner, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -46,7 +47,7 @@ class LatestCall(QObject):
             cancel.check()
             return fn()
 
-        handle = self._runner.submit(FunctionJob(name, work, lane="io"))
+        handle = self._runner.submit(FunctionJob(name, work, lane="select"))
         self._handle = handle
 
         def finished(result: object) -> None:
