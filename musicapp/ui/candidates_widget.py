@@ -153,11 +153,13 @@ class CandidatesWidget(QWidget):
         preview: PreviewPlayer,
         empty_text: str,
         more: bool = False,
+        none_text: str = "No songs found.",
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._preview = preview
         self._empty_text = empty_text
+        self._none_text = none_text
         self.ranking: Ranking | None = None
 
         self.list = QListWidget()
@@ -223,7 +225,7 @@ class CandidatesWidget(QWidget):
             if not append:
                 self.list.setCurrentRow(0)
         else:
-            self.show_message(self._empty_text if not ranking.query else "No songs found.")
+            self.show_message(self._none_text)
             self.answered.setVisible(True)
         self.more_button.setEnabled(bool(new))
         return len(new)

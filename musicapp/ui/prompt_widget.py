@@ -62,7 +62,9 @@ class PromptWidget(QWidget):
         row.addWidget(self.ask_button)
 
         self.chips = ChipsWidget()
-        self.results = CandidatesWidget(preview, EMPTY_TEXT, more=True)
+        self.results = CandidatesWidget(
+            preview, EMPTY_TEXT, more=True, none_text="No song usable here fits this prompt."
+        )
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 6, 0, 0)

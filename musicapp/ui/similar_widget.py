@@ -62,7 +62,12 @@ class SimilarWidget(QWidget):
         self.hint = QLabel(SESSION_HINT)
         self.hint.setObjectName("hint")
         self.hint.setWordWrap(True)
-        self.results = CandidatesWidget(preview, "Nothing to recommend yet.", more=True)
+        self.results = CandidatesWidget(
+            preview,
+            "Nothing to recommend yet.",
+            more=True,
+            none_text="Nothing to suggest yet: add a reference, like a song or make a take.",
+        )
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 6, 0, 0)
