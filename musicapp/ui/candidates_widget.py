@@ -4,10 +4,11 @@ answered and what consent filter the songs passed."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
+from PySide6.QtCore import QMimeData, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QKeyEvent, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -25,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from musicapp.ui import icons
-from musicapp.ui.catalog_model import SONG_ID_ROLE
+from musicapp.ui.catalog_model import SONG_ID_ROLE, song_ids_mime
 from musicapp.ui.labels import placeholder_label
 from musicapp.ui.preview_player import PreviewBar, PreviewPlayer
 
@@ -140,6 +141,22 @@ class _CandidateDelegate(QStyledItemDelegate):
         return QSize(option.rect.width(), 2 * metrics.height() + 2 * self.PAD + 1)
 
 
+class _CandidateList(QListWidget):
+    """The list itself: dragging a song onto the References list adds it, as from the
+    catalogue; Space previews the selected song, as in the catalogue."""
+
+    preview_key = Signal()
+
+    def mimeData(self, items: Sequence[QListWidgetItem]) -> QMimeData:  # noqa: N802 - Qt's name
+        return song_ids_mime(str(item.data(SONG_ID_ROLE)) for item in items)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+        if event.key() == Qt.Key.Key_Space and not event.modifiers():
+            self.preview_key.emit()
+            return
+        super().keyPressEvent(event)
+
+
 class CandidatesWidget(QWidget):
     """Shows a `Ranking`; emits `add_requested(song_id)` (Add, double-click or Enter) and
     `more_requested()` (More, when `more` is on). Previews go through the window's shared
@@ -162,7 +179,9 @@ class CandidatesWidget(QWidget):
         self._none_text = none_text
         self.ranking: Ranking | None = None
 
-        self.list = QListWidget()
+        self.list = _CandidateList()
+        self.list.setDragEnabled(True)
+        self.list.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.list.setObjectName("candidateList")
         self._delegate = _CandidateDelegate(self.list)  # held: PySide drops an unheld override
         self.list.setItemDelegate(self._delegate)
@@ -199,6 +218,7 @@ class CandidatesWidget(QWidget):
         layout.addLayout(buttons)
 
         self.list.itemActivated.connect(self._activated)
+        self.list.preview_key.connect(self.preview_selected)
         self.list.currentRowChanged.connect(self._update_buttons)
         self.preview_button.clicked.connect(self.preview_selected)
         self.add_button.clicked.connect(self.add_selected)

@@ -11,6 +11,7 @@ from ui_fakes import FakePlayer
 
 from musicapp.core import Level, Role, Use
 from musicapp.rooms.selection import SelectionRoom
+from musicapp.ui.catalog_model import song_ids_from_mime
 from musicapp.ui.main_window import MainWindow
 from musicapp.ui.select_pane import SelectPane
 from musicapp.ui.services import SelectionPort
@@ -112,6 +113,13 @@ def test_add_and_preview_from_the_prompt(qtbot, window, room):
     assert window.studio.preview_calls == ["s2"]
     prompt.results.add_button.click()
     assert [r.song_id for r in window.references.references()] == ["s2"]
+    prompt.results.list.setCurrentRow(2)
+    qtbot.keyClick(prompt.results.list, Qt.Key.Key_Space)  # Space previews, as in the catalogue
+    qtbot.waitUntil(lambda: len(player.played) == 2, timeout=WAIT_MS)
+    assert window.studio.preview_calls == ["s2", "s3"]
+    # Dragged onto the References list, a result carries its song id like a catalogue song.
+    dragged = prompt.results.list.mimeData([prompt.results.list.item(2)])
+    assert song_ids_from_mime(dragged) == ["s3"]
 
 
 def test_the_similar_tab_follows_the_selected_reference(qtbot, window, room):
