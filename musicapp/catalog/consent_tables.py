@@ -63,6 +63,7 @@ class ConsentTables:
         self._db = db
         self._lock = lock
         self._songs = songs
+        self._usable_version = 0
 
     def _song(self, song_id: str) -> Song | None:
         return self._songs.songs([song_id]).get(song_id)
@@ -252,15 +253,18 @@ class ConsentTables:
         self._db.conn.executemany(
             "INSERT OR REPLACE INTO usable (song_id, mask, recheck_at) VALUES (?, ?, ?)", rows_
         )
+        self._usable_version += 1
 
-    def usable_song_ids(self, bit: int) -> list[str]:
-        """Songs whose "usable for" mask has `bit` (core.usable_bit): the prefilter of mediated
-        selection, which still verifies every song it offers with the policy itself."""
+    @property
+    def usable_version(self) -> int:
+        """Bumped whenever this process recomputes masks: readers that cache them (mediated
+        selection's filter) know to read again."""
+        return self._usable_version
+
+    def due_usable(self) -> None:
+        """Bring the masks whose consent dates have passed up to date (before reading them)."""
         with self._lock:
             self.refresh_due_usable()
-            return [
-                r[0] for r in self._db.execute("SELECT song_id FROM usable WHERE mask & ?", [bit])
-            ]
 
     def refresh_due_usable(self) -> None:
         """Recompute masks whose recheck time has come: a consent version took effect or a

@@ -38,7 +38,9 @@ if TYPE_CHECKING:
     from musicapp.selection.embedders import Embedders
 
 AUDIO_WEIGHT = 0.5  # without CLAP: the share of "sounds alike" in "more like this"
-MASK_TTL_S = 30.0  # the masks are a prefilter only (see the module docstring)
+# The masks are a prefilter only (see the module docstring): re-read when this process changed
+# them (ConsentTables.usable_version) or, for changes made by another process, after this long.
+MASK_TTL_S = 60.0
 POPULARITY_TTL_S = 60.0
 
 
@@ -77,7 +79,7 @@ class Selector:
         self._lock = threading.RLock()
         self._indexes: dict[str, tuple[int, VectorIndex]] = {}
         self._generation = 0  # bumped when vectors are added: indexes are rebuilt lazily
-        self._masks: dict[int, tuple[float, np.ndarray]] = {}
+        self._masks: tuple[int, float, np.ndarray] | None = None  # version, read at, by vid
         self._popularity: tuple[float, Counter[str]] | None = None
 
     # -- models and indexes --------------------------------------------------------------------
@@ -96,7 +98,7 @@ class Selector:
         """Vectors or consent changed: rebuild indexes and masks on next use."""
         with self._lock:
             self._generation += 1
-            self._masks.clear()
+            self._masks = None
 
     @property
     def text_by(self) -> str:
@@ -141,7 +143,7 @@ class Selector:
     def song_vector(self, song_ids: Sequence[str], weights: Sequence[float]) -> np.ndarray | None:
         """The weighted mean of songs' vectors in the song space (None: none is embedded)."""
         index = self.song_index()
-        ids = self.store.vid_map()
+        ids = self.store.vids(song_ids)
         acc = None
         for sid, w in zip(song_ids, weights, strict=True):
             vid = ids.get(sid)
@@ -169,17 +171,24 @@ class Selector:
     def allowed(self, level: Level, use: Use) -> np.ndarray:
         """A boolean array by vector id: the songs the masks call usable for level and use."""
         bit = usable_bit(level, use)
+        consent = self.catalog.consent
         with self._lock:
-            cached = self._masks.get(bit)
-            if cached is not None and time.monotonic() - cached[0] < MASK_TTL_S:
-                return cached[1]
-        ids = self.store.vid_map()
-        vids = [ids[s] for s in self.catalog.consent.usable_song_ids(bit) if s in ids]
-        mask = np.zeros(max(ids.values(), default=0) + 1, dtype=bool)
-        mask[np.array(vids, dtype=np.int64)] = True
-        with self._lock:
-            self._masks[bit] = (time.monotonic(), mask)
-        return mask
+            cached = self._masks
+            fresh = (
+                cached is not None
+                and cached[0] == consent.usable_version
+                and time.monotonic() - cached[1] < MASK_TTL_S
+            )
+        if not fresh:
+            consent.due_usable()
+            version = consent.usable_version
+            vids, masks = self.store.usable_masks(Path(self.catalog.path))
+            table = np.zeros(int(vids.max(initial=0)) + 1, dtype=np.int64)
+            table[vids] = masks
+            with self._lock:
+                self._masks = cached = (version, time.monotonic(), table)
+        assert cached is not None
+        return (cached[2] & bit) != 0
 
     def verified(
         self,
@@ -242,8 +251,7 @@ class Selector:
             level = like.level if like is not None else Level.SONG
         allowed = self.allowed(level, use) if use is not None and level is not None else None
         skip = set(exclude)
-        ids = self.store.vid_map()
-        skip_vids = {ids[s] for s in skip if s in ids}
+        skip_vids = set(self.store.vids(skip).values())
         if allowed is not None and skip_vids:
             allowed = allowed.copy()
             allowed[[v for v in skip_vids if v < len(allowed)]] = False

@@ -70,7 +70,14 @@ class SelectionStore:
         self.path = Path(path)
         self._lock = threading.RLock()
         try:
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            # A file: URI, so that the catalogue can be attached read-only by one too
+            # (usable_masks) whatever the SQLite build's default for URIs.
+            self._db = sqlite3.connect(
+                self.path.resolve().as_uri(),
+                check_same_thread=False,
+                isolation_level=None,
+                uri=True,
+            )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(SCHEMA)
         except sqlite3.DatabaseError as exc:
@@ -163,11 +170,39 @@ class SelectionStore:
                 )
         return out
 
-    def vid_map(self) -> dict[str, int]:
+    def vids(self, song_ids: Iterable[str]) -> dict[str, int]:
+        """The vector ids of recorded songs (ids not recorded are left out)."""
+        wanted = list(dict.fromkeys(song_ids))
+        out: dict[str, int] = {}
         with self._lock:
-            return {
-                sid: int(vid) for vid, sid in self._db.execute("SELECT vid, song_id FROM songs")
-            }
+            for start in range(0, len(wanted), 900):
+                chunk = wanted[start : start + 900]
+                marks = ",".join("?" * len(chunk))
+                out.update(
+                    (sid, int(vid))
+                    for sid, vid in self._db.execute(
+                        f"SELECT song_id, vid FROM songs WHERE song_id IN ({marks})", chunk
+                    )
+                )
+        return out
+
+    def usable_masks(self, catalog_path: Path) -> tuple[np.ndarray, np.ndarray]:
+        """(vids, "usable for" masks) of the recorded songs, joined in SQLite with the
+        catalogue's usable table (attached read-only for the query), so a million songs never
+        pass through a Python dict."""
+        uri = f"{Path(catalog_path).resolve().as_uri()}?mode=ro"
+        with self._lock:
+            self._db.execute("ATTACH DATABASE ? AS cat", (uri,))
+            try:
+                rows = self._db.execute(
+                    "SELECT s.vid, u.mask FROM songs s JOIN cat.usable u ON u.song_id = s.song_id"
+                ).fetchall()
+            finally:
+                self._db.execute("DETACH DATABASE cat")
+        if not rows:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        array = np.array(rows, dtype=np.int64)
+        return array[:, 0], array[:, 1]
 
     def song_vectors(self, model_key: str, by: str) -> tuple[np.ndarray, np.ndarray]:
         """(vids, vectors) of every recorded song that has a `model_key` vector of its audio

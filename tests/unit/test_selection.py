@@ -114,9 +114,8 @@ def test_alternatives_never_contain_a_song_refused_for_that_level_and_use(
 ) -> None:
     # The masks are only a prefilter: make them claim every song is usable; the consent
     # service must still keep refused songs out of the alternatives.
-    every = studio.catalog.song_ids()
-    monkeypatch.setattr(studio.catalog.consent, "usable_song_ids", lambda _bit: every)
-    studio.selection.consent_changed()
+    engine = studio.selection.engine
+    monkeypatch.setattr(engine, "allowed", lambda _level, _use: np.ones(1000, dtype=bool))
     for level, role in ((Level.SONG, None), (Level.PARAMETER, Role.MELODY)):
         ref = Reference(NON_COMMERCIAL_SONG_ID, level, role)
         verification = studio.check(GenerationRequest((ref,), use=Use.COMMERCIAL))
@@ -256,3 +255,18 @@ def test_tiny_random_clap_answers_when_its_weights_are_present_wiring_only(
         assert NON_COMMERCIAL_SONG_ID not in ranking.song_ids
         assert s.selection.similar(PERMITTED_SONG_IDS[0], k=2).embedding.startswith("CLAP")
         assert sum(n for _, n in s.selection.facets()["mood"]) > 0  # zero-shot labels by CLAP
+
+
+def test_consent_given_while_the_app_runs_is_offered_at_once(studio: Studio) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    def offered() -> list[str]:
+        return studio.selection.prompt("sacred choir mass", use=Use.COMMERCIAL, k=10).song_ids
+
+    assert NON_COMMERCIAL_SONG_ID not in offered()  # the filter masks are read and cached now
+    now = datetime.now(UTC) - timedelta(seconds=1)
+    for record in studio.catalog.consent.consent_records([NON_COMMERCIAL_SONG_ID]):
+        studio.catalog.consent.add_consent(
+            replace(record, version=record.version + 1, uses=frozenset(Use), effective_from=now)
+        )
+    assert NON_COMMERCIAL_SONG_ID in offered()  # not hidden by the cached masks
