@@ -14,8 +14,10 @@ from musicapp.jobs import Cancelled, CancelToken, Job, Progress, Throttled
 log = logging.getLogger(__name__)
 
 # Heavy compute (generation) runs one at a time; I/O may overlap a little; the rights server
-# is spoken to serially so its answers arrive in the order they were asked.
-LANE_THREADS = {"compute": 1, "io": 2, "server": 1}
+# is spoken to serially so its answers arrive in the order they were asked. Mediated selection
+# (prompts, similar songs, alternatives, proposals) has its own lane: a first call that embeds
+# the catalogue or loads a model must not hold up previews, imports or a generation.
+LANE_THREADS = {"compute": 1, "io": 2, "server": 1, "select": 1}
 PROGRESS_INTERVAL_S = 0.1
 
 

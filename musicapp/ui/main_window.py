@@ -31,6 +31,7 @@ from musicapp.ui.ledger_damage_widget import LedgerDamageWidget, show_ledger_ref
 from musicapp.ui.references_widget import ReferencesWidget
 from musicapp.ui.refusals import readable
 from musicapp.ui.result_widget import ResultWidget
+from musicapp.ui.selection_wiring import SelectionWiring
 from musicapp.ui.sync_status import SyncController, engine_for
 from musicapp.ui.user_audio_widget import UserAudioWidget
 from musicapp.ui.verification_widget import VerificationWidget, refusal_text
@@ -99,25 +100,27 @@ class MainWindow(QMainWindow):
         self.verification = VerificationWidget()
         self.generate_bar = GenerateBar()
         self.result = ResultWidget(self.studio, self.runner, context.settings.exports_dir)
+        self.selection_ui = SelectionWiring(self)  # Prompt, Similar, alternatives, proposals
 
         centre = QWidget()
         centre.setObjectName("centrePanel")
         col = QVBoxLayout(centre)
         col.setContentsMargins(6, 12, 6, 12)
         col.addWidget(_title("References"))
-        col.addWidget(self.references, 3)
+        col.addWidget(self.references, 2)
+        col.addWidget(self.selection_ui.proposals)
         col.addWidget(_title("Take settings", "sectionTitle"))
         col.addWidget(self.settings_panel)
         col.addWidget(_title("Your audio", "sectionTitle"))
         col.addWidget(self.user_audio)
         col.addWidget(_title("Consent check", "sectionTitle"))
-        col.addWidget(self.verification, 2)
+        col.addWidget(self.verification, 3)
         col.addWidget(self.generate_bar)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.setChildrenCollapsible(False)
         splitter.setHandleWidth(1)
-        for w, stretch in ((self.browser, 0), (centre, 1), (self.result, 1)):
+        for w, stretch in ((self.selection_ui.pane, 0), (centre, 1), (self.result, 1)):
             splitter.addWidget(w)
             splitter.setStretchFactor(splitter.indexOf(w), stretch)
         splitter.setSizes([280, 490, 510])
@@ -382,9 +385,6 @@ class MainWindow(QMainWindow):
         """Render the demo catalogue on the I/O lane, showing progress in the catalogue panel."""
         self.browser.show_building(None)
         self._demo_job.start(self.studio.library.build_demo_job())
-
-    def _on_audio_indexed(self, count: int) -> None:
-        self.show_status(f"Catalogue audio indexed: {count} songs")
 
     def _on_demo_progress(self, p: Progress) -> None:
         self.browser.show_building(p)

@@ -82,6 +82,7 @@ class ReferencesWidget(QWidget):
     """
 
     changed = Signal()
+    selected = Signal(int)  # the selected row (the Similar pane follows it), -1 for none
     songs_dropped = Signal(list)  # song ids
     range_requested = Signal(int)  # row: the user wants to pick a temporal reference's range
 
@@ -94,7 +95,9 @@ class ReferencesWidget(QWidget):
         self.table.setObjectName("referencesTable")
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().setVisible(False)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        # One row may be selected: the Similar pane shows the songs nearest to it.
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setShowGrid(False)
@@ -120,6 +123,7 @@ class ReferencesWidget(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.pages)
 
+        self.table.itemSelectionChanged.connect(lambda: self.selected.emit(self.selected_row()))
         for target in (self.table.viewport(), self.placeholder):
             target.setAcceptDrops(True)
             target.installEventFilter(self)
@@ -154,6 +158,17 @@ class ReferencesWidget(QWidget):
 
     def count(self) -> int:
         return len(self._rows)
+
+    def selected_row(self) -> int:
+        rows = self.table.selectionModel().selectedRows()
+        return rows[0].row() if rows else -1
+
+    def level_at(self, row: int) -> Level:
+        return self._rows[row].level_value()
+
+    @property
+    def editable(self) -> bool:
+        return self._editable
 
     # -- editing ---------------------------------------------------------------------------
 
@@ -217,6 +232,35 @@ class ReferencesWidget(QWidget):
         remove.clicked.connect(lambda _c=False, row=row: self.remove_row(self._rows.index(row)))
         self.pages.setCurrentWidget(self.table)
         self.changed.emit()
+
+    def add_reference(self, song: Song, reference: Reference) -> None:
+        """Append `song` used as `reference` says (level, role, range and weight): an accepted
+        proposal."""
+        self.add_song(song, reference.weight)
+        row = len(self._rows) - 1
+        self.set_level(row, reference.level, reference.role)
+        if reference.time_range is not None:
+            self.set_time_range(row, reference.time_range)
+
+    def replace_song(self, row: int, song: Song) -> None:
+        """Use `song` in `row` instead, keeping its level, role and weight (a Swap); a range
+        that does not fit in the new song is cleared, so the row asks for one again."""
+        r = self._rows[row]
+        r.song = song
+        item = self.table.item(row, COL_SONG)
+        if item is not None:
+            item.setText(f"{song.title}\n{song.artist}")
+            item.setToolTip(f"{song.title}\n{song_subtitle(song)}")
+            item.setData(Qt.ItemDataRole.UserRole, song.id)
+        r.remove.setToolTip(f"Remove “{song.title}” from the references")
+        r.range_button.setToolTip(f"Choose the part of “{song.title}” to take material from")
+        fits = r.time_range is None or not song.duration_s or r.time_range.end_s <= song.duration_s
+        if not fits:
+            self.set_time_range(row, None)
+        else:
+            self.changed.emit()
+        if row == self.selected_row():
+            self.selected.emit(row)
 
     def set_level(self, row: int, level: Level, role: Role | None = None) -> None:
         r = self._rows[row]

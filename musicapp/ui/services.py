@@ -10,6 +10,7 @@ the UI still reaches the working packages only through the studio
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -21,10 +22,11 @@ if TYPE_CHECKING:
     from musicapp.catalog.import_report import ImportReport
     from musicapp.catalog.search import SearchFilters, Suggestion
     from musicapp.config import Settings
-    from musicapp.core import GenerationRequest, RightsHolder, Song, Verification
+    from musicapp.core import GenerationRequest, Level, RightsHolder, Song, Use, Verification
     from musicapp.export import ExportResult
     from musicapp.jobs import Job
     from musicapp.ledger import Damage
+    from musicapp.selection.types import Alternatives, Proposal, Ranking
     from musicapp.stems.service import StemsResult
     from musicapp.sync.engine import SyncResult, SyncStatus
     from musicapp.sync.state import SyncState
@@ -136,8 +138,51 @@ class SyncPort(Protocol):
     def start_over_job(self) -> Job[Path]: ...
 
 
+class SelectionPort(Protocol):
+    """``studio.selection``: prompts, "more like this", recommendations, alternatives for
+    refused references and proposals for parameters left open (the prompt, Similar, consent
+    and proposal panes; every call runs off the GUI thread)."""
+
+    def prompt(
+        self,
+        text: str,
+        *,
+        categories: Sequence[str] = (),
+        use: Use | None = None,
+        level: Level | None = None,
+        k: int = 10,
+        exclude: Sequence[str] = (),
+    ) -> Ranking: ...
+    def similar(
+        self,
+        song_id: str,
+        *,
+        use: Use | None = None,
+        level: Level | None = None,
+        k: int = 10,
+        exclude: Sequence[str] = (),
+    ) -> Ranking: ...
+    def recommend(
+        self,
+        session: Sequence[str],
+        *,
+        use: Use | None = None,
+        level: Level | None = None,
+        k: int = 10,
+        exclude: Sequence[str] = (),
+    ) -> Ranking: ...
+    def alternatives(self, verification: Verification, *, k: int = 5) -> list[Alternatives]: ...
+    def propose(self, request: GenerationRequest) -> list[Proposal]: ...
+    def facets(self) -> dict[str, list[tuple[str, int]]]: ...
+    def like(self, song_id: str, liked: bool = True) -> None: ...
+    def likes(self) -> list[str]: ...
+
+
 class StudioPort(CataloguePort, TonePort, Protocol):
     """Everything the window and its views call on the studio, rooms included."""
+
+    @property
+    def selection(self) -> SelectionPort: ...
 
     @property
     def library(self) -> LibraryPort: ...
@@ -165,6 +210,7 @@ __all__ = [
     "LibraryPort",
     "PreviewPort",
     "RecordsPort",
+    "SelectionPort",
     "StemsPort",
     "StudioPort",
     "SyncPort",

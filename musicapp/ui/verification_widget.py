@@ -5,11 +5,12 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from musicapp.core import Decision, Song, Verification
+from musicapp.ui.alternatives_widget import AlternativesWidget
 
 OK_COLOUR = "#15803d"
 REFUSED_COLOUR = "#b91c1c"
@@ -63,8 +64,22 @@ def refusal_text(v: Verification, songs: Mapping[str, Song]) -> str:
     return "\n".join(lines)
 
 
+def _details_label() -> QLabel:
+    label = QLabel()
+    label.setObjectName("verdictDetails")
+    label.setTextFormat(Qt.TextFormat.RichText)
+    label.setWordWrap(True)
+    label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
 class VerificationWidget(QFrame):
-    """The verdict badge, a one-line summary and every reference's decision."""
+    """The verdict badge, a one-line summary and every reference's decision; under them, the
+    permitted alternatives to refused references (filled by the selection wiring, which
+    listens to `shown`: the verification shown, or None when there is none)."""
+
+    shown = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -79,16 +94,20 @@ class VerificationWidget(QFrame):
         head.addWidget(self.badge)
         head.addWidget(self.summary, 1)
 
-        self.details = QLabel()
-        self.details.setObjectName("verdictDetails")
-        self.details.setTextFormat(Qt.TextFormat.RichText)
-        self.details.setWordWrap(True)
-        self.details.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        scroll = QScrollArea()
+        # Refused decisions, then the alternatives to them, then the allowed ones.
+        self.details, self.details_allowed = _details_label(), _details_label()
+        self.alternatives = AlternativesWidget()
+        content = QWidget()
+        content_layout = QVBoxLayout(content)
+        content_layout.setContentsMargins(0, 0, 0, 0)
+        content_layout.addWidget(self.details)
+        content_layout.addWidget(self.alternatives)
+        content_layout.addWidget(self.details_allowed)
+        content_layout.addStretch(1)
+        self.scroll_area = scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(self.details)
+        scroll.setWidget(content)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
         layout = QVBoxLayout(self)
@@ -97,20 +116,36 @@ class VerificationWidget(QFrame):
         layout.addWidget(scroll, 1)
         self.show_empty()
 
+    def reveal_alternatives(self) -> None:
+        """Scroll the alternatives that just arrived into view, unless the user has scrolled
+        the panel already (then they are reading something else)."""
+        if self.scroll_area.verticalScrollBar().value() == 0:
+            QTimer.singleShot(0, self._scroll_to_alternatives)
+
+    def _scroll_to_alternatives(self) -> None:
+        top, bottom = self.alternatives.y(), self.alternatives.y() + self.alternatives.height()
+        self.scroll_area.ensureVisible(0, bottom, 0, 0)
+        self.scroll_area.ensureVisible(0, top, 0, 0)  # the title first, if not all of it fits
+
     def verdict(self) -> str:
         """ "Cleared", "Refused", "NotReady" (the request is incomplete), or "" when empty."""
         return str(self.badge.property("verdict") or "")
 
     def details_text(self) -> str:
         """The decisions as plain text (what the user reads, without the markup)."""
-        doc = QTextDocument()
-        doc.setHtml(self.details.text())
-        return self.summary.text() + "\n" + doc.toPlainText()
+        text = [self.summary.text()]
+        for label in (self.details, self.details_allowed):
+            doc = QTextDocument()
+            doc.setHtml(label.text())
+            text.append(doc.toPlainText())
+        return "\n".join(text)
 
     def show_empty(self, message: str = "Add reference songs to check their consent.") -> None:
         self._set_badge("", "No references")
         self.summary.setText(message)
         self.details.setText("")
+        self.details_allowed.setText("")
+        self.shown.emit(None)
 
     def show_problem(self, message: str) -> None:
         """The request is not complete or not valid (no audio file for an audio-level
@@ -118,6 +153,8 @@ class VerificationWidget(QFrame):
         self._set_badge("NotReady", "Not ready")
         self.summary.setText(message)
         self.details.setText("")
+        self.details_allowed.setText("")
+        self.shown.emit(None)
 
     def show_verification(self, v: Verification, songs: Mapping[str, Song]) -> None:
         n = len(v.decisions)
@@ -133,8 +170,12 @@ class VerificationWidget(QFrame):
                 f"{'is' if k == 1 else 'are'} not cleared for {v.use.label}."
             )
         # Refused ones first: they are what the user has to act on.
-        ordered = sorted(v.decisions, key=lambda d: d.allowed)
-        self.details.setText("".join(decision_html(d, songs) for d in ordered))
+        self.details.setText("".join(decision_html(d, songs) for d in v.refused))
+        allowed = [d for d in v.decisions if d.allowed]
+        self.details_allowed.setText("".join(decision_html(d, songs) for d in allowed))
+        self.details.setVisible(bool(v.refused))
+        self.details_allowed.setVisible(bool(allowed))
+        self.shown.emit(v)
 
     def _set_badge(self, verdict: str, text: str) -> None:
         self.badge.setText(text)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from ui_fake_rooms import FakeLibrary, FakeRecords
+from ui_fake_selection import FakeSelection
 
 from musicapp.catalog.browse import TreeNode
 from musicapp.catalog.search import SearchFilters, Suggestion
@@ -99,6 +100,7 @@ class FakeStudio:
         # The studio's rooms (musicapp/rooms/), over this fake's state.
         self.library = FakeLibrary(self)
         self.records = FakeRecords(self)
+        self.selection = FakeSelection(self)
         self.sync: SyncPort | None = None  # no rights server: the window says sync is unavailable
 
     def era(self, song: Song) -> str:
