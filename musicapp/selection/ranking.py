@@ -26,11 +26,13 @@ class Scored:
 
 
 def head_songs(use_counts: Mapping[str, int], catalogue_size: int) -> frozenset[str]:
-    """The most-used songs: the top HEAD_FRACTION of the catalogue by use, among used songs."""
+    """The most-used songs: the top HEAD_FRACTION of the catalogue by use. Empty (no head, no
+    tail to speak of) until at least that many songs have been used: two songs used in a
+    catalogue of sixty do not make the other fifty-eight "the long tail"."""
     used = sorted((n, sid) for sid, n in use_counts.items() if n > 0)
-    if not used:
-        return frozenset()
     size = max(1, math.ceil(catalogue_size * HEAD_FRACTION))
+    if len(used) < size:
+        return frozenset()
     return frozenset(sid for _, sid in used[-size:])
 
 

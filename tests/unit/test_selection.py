@@ -225,8 +225,9 @@ def test_lists_are_diverse_and_keep_a_share_of_the_long_tail() -> None:
     assert len(picked) == 8 and artists.count("Artist A") <= 2
     assert sum(tail for _, tail in picked) >= 3  # 30 % of 8, rounded up
     assert [s.score for s, _ in picked] == sorted((s.score for s, _ in picked), reverse=True)
-    # Without usage there is no head or tail to speak of.
+    # Without usage there is no head or tail to speak of, nor with too little of it.
     assert not any(tail for _, tail in diversify(pool, 8, frozenset()))
+    assert head_songs({"a0": 3, "a1": 1}, catalogue_size=40) == frozenset()
     assert np.isfinite([s.score for s, _ in picked]).all()
 
 
