@@ -322,6 +322,17 @@ class SelectionRoom:
 
         return FunctionJob("Index the catalogue for prompts", run, lane="compute")
 
+    def catch_up_job(self) -> FunctionJob[int]:
+        """A job that embeds whatever is not embedded yet (nothing when all is): for the
+        window, which submits it after the demo build, an import and at start, on the lane its
+        selection calls run on, without loading a model on the GUI thread to ask first."""
+
+        def run(progress: ProgressCallback, cancel: CancelToken) -> int:
+            job = self.index_job()
+            return 0 if job is None else job.run(progress, cancel)
+
+        return FunctionJob("Index the catalogue for prompts", run, lane="select")
+
     def consent_changed(self) -> None:
         """Consent or the catalogue changed (a sync, an import): filter masks are re-read."""
         self.engine.changed()

@@ -392,6 +392,7 @@ class MainWindow(QMainWindow):
 
     def _on_demo_finished(self, count: int) -> None:
         self.show_status(f"Demo catalogue ready: {count} songs")
+        self.selection_ui.catalogue_changed()
 
     def _on_demo_failed(self, exc: BaseException) -> None:
         self.show_status(f"The demo catalogue could not be built: {exc}")
@@ -417,6 +418,7 @@ class MainWindow(QMainWindow):
 
     def _on_catalogue_imported(self) -> None:
         self.browser.catalogue_changed()
+        self.selection_ui.catalogue_changed()
         self.show_status("Catalogue updated by the import")
 
     # -- audio panel and stems ----------------------------------------------------------------

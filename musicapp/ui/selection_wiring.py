@@ -56,6 +56,7 @@ class SelectionWiring(QObject):
             return studio.selection
 
         self._selection = selection
+        self._runner = runner
         self._references, self._settings, self._verification = references, settings, verification
         self._request, self._status = window.current_request, status
         self.prompt = PromptWidget(selection, runner, browser.preview, self.filters)
@@ -84,6 +85,14 @@ class SelectionWiring(QObject):
         self.proposals.accepted.connect(self.accept)
         self.proposals.dismissed.connect(self.dismiss)
         self.pane.tabs.currentChanged.connect(self._on_tab)
+
+        if not studio.library.is_empty():
+            self.catalogue_changed()  # songs imported by the CLI since the last start
+
+    def catalogue_changed(self) -> None:
+        """Embed new songs for prompts in the background (after the demo build, an import)."""
+        handle = self._runner.submit(self._selection().catch_up_job())
+        handle.done.connect(self.prompt.load_facets)
 
     # -- the consent filter the panes ask with ----------------------------------------------
 

@@ -143,6 +143,7 @@ class SelectionPort(Protocol):
     refused references and proposals for parameters left open (the prompt, Similar, consent
     and proposal panes; every call runs off the GUI thread)."""
 
+    def catch_up_job(self) -> Job[int]: ...
     def prompt(
         self,
         text: str,

@@ -15,6 +15,7 @@ from musicapp.selection.types import FACETS, Alternatives, Candidate, Proposal, 
 if TYPE_CHECKING:
     from ui_fakes import FakeStudio
 
+    from musicapp.jobs import Job
     from musicapp.ui.services import SelectionPort
 
 FAKE_EMBEDDING = "embedded default (fake text embedding)"
@@ -157,6 +158,12 @@ class FakeSelection:
                 reason = "no timbre reference: nearest permitted to your melody reference"
                 return [Proposal(reference, song, reason, FAKE_AUDIO_EMBEDDING)]
         return []
+
+    def catch_up_job(self) -> Job[int]:
+        from musicapp.jobs import FunctionJob
+
+        self._enter("catch_up_job")
+        return FunctionJob("Index", lambda _p, _c: 0, lane="select")
 
     def facets(self) -> dict[str, list[tuple[str, int]]]:
         self._enter("facets")
