@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import shutil
 import statistics
 import sys
@@ -103,6 +104,7 @@ def table_prompts(ctx: AppContext, genre_of: dict[str, str]) -> list[str]:
             embedding="",
             why="",
             diverse=False,
+            words=re.findall(r"[^\W_]+", text),
         ).song_ids
         shown = room.prompt(text, k=5).song_ids
         p, s = precision(plain, genre_of, genre, 5), precision(shown, genre_of, genre, 5)

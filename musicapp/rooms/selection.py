@@ -9,6 +9,7 @@ weights are here, else the embedded MiniLM default) and loaded on first use.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -121,6 +122,7 @@ class SelectionRoom:
             embedding=self.engine.embedders.text.name,
             why="matches the prompt",
             notes=self._notes(),
+            words=re.findall(r"[^\W_]+", text),
         )
 
     def _song_embedding(self) -> str:

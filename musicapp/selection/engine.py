@@ -42,6 +42,12 @@ AUDIO_WEIGHT = 0.5  # without CLAP: the share of "sounds alike" in "more like th
 # them (ConsentTables.usable_version) or, for changes made by another process, after this long.
 MASK_TTL_S = 60.0
 POPULARITY_TTL_S = 60.0
+# A typed prompt's words matched in the songs' descriptions (bm25, scaled to the best match)
+# add up to this to the embedding's cosine: "jig for fiddle" should find songs that say "jig"
+# and "fiddle", which a sentence embedding alone ranks below looser neighbours. Tuned on the
+# demo catalogue (benchmarks/selection_quality.py).
+LEXICAL_WEIGHT = 0.2
+MAX_WORD_SHARE = 0.25  # words in more songs than this say too little to search by
 
 
 def probe_reference(song: Song, like: Reference | None, level: Level) -> Reference:
@@ -271,9 +277,12 @@ class Selector:
         notes: Sequence[str] = (),
         head: frozenset[str] | None = None,
         diverse: bool = True,
+        words: Sequence[str] = (),
     ) -> Ranking:
         """The k best songs near `vector`: consent-filtered (when `use` is given) and verified,
-        diverse by artist, with a share of the long tail."""
+        diverse by artist, with a share of the long tail. With `words` (a typed prompt's), the
+        songs whose descriptions hold them join the pool and each song's score gains up to
+        LEXICAL_WEIGHT for them (bm25, scaled to the best match)."""
         if k < 1 or k > 200:
             raise InvalidInput(f"k: ask for 1 to 200 songs, not {k}")
         if use is not None and level is None:
@@ -290,12 +299,13 @@ class Selector:
         picked: list[tuple[Scored, bool]] = []
         for _attempt in range(4):
             scores, vids = index.search(vector, pool_size + len(skip_vids), allowed)
-            names = self.store.song_ids([int(v) for v in vids[0] if v >= 0])
-            found = [
-                (names[int(v)], float(s))
-                for s, v in zip(scores[0], vids[0], strict=True)
-                if v >= 0 and int(v) in names and names[int(v)] not in skip
-            ]
+            dense = {int(v): float(s) for s, v in zip(scores[0], vids[0], strict=True) if v >= 0}
+            dense = self._with_words(dense, words, index, vector, allowed, pool_size)
+            names = self.store.song_ids(dense)
+            found = sorted(
+                ((names[v], s) for v, s in dense.items() if v in names and names[v] not in skip),
+                key=lambda item: -item[1],
+            )
             songs = self.catalog.songs([sid for sid, _ in found])
             ok = (
                 self.verified([songs[s] for s, _ in found if s in songs], use, level, like)
@@ -317,6 +327,35 @@ class Selector:
             for item, tail in picked
         )
         return Ranking(query, candidates, embedding, level if use else None, use, tuple(notes))
+
+    def _with_words(
+        self,
+        dense: dict[int, float],
+        words: Sequence[str],
+        index: VectorIndex,
+        vector: np.ndarray,
+        allowed: np.ndarray | None,
+        limit: int,
+    ) -> dict[int, float]:
+        """Dense scores plus the lexical bonus; songs found only by their words get their dense
+        score from their stored vector."""
+        if not words:
+            return dense
+        found = self.store.lexical(words, limit, MAX_WORD_SHARE)
+        if not found:
+            return dense
+        best = max(score for _, score in found)
+        out = dict(dense)
+        for vid, score in found:
+            if allowed is not None and (vid >= len(allowed) or not allowed[vid]):
+                continue
+            if vid not in out:
+                stored = index.vector(vid)
+                if stored is None:
+                    continue
+                out[vid] = float(stored @ vector)
+            out[vid] += LEXICAL_WEIGHT * score / best
+        return out
 
     def query_vector(self, text: str, categories: Sequence[str]) -> np.ndarray:
         """The text-space vector of a prompt and its category chips (their mean)."""

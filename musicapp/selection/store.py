@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +42,48 @@ CREATE INDEX IF NOT EXISTS labels_by_label ON labels (facet, label);
 CREATE TABLE IF NOT EXISTS likes (song_id TEXT PRIMARY KEY, liked_at TEXT NOT NULL)
     WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+-- The descriptions' words, for the lexical half of a prompt's ranking (engine.lexical), kept in
+-- step with `songs` by triggers (FTS5's external-content pattern).
+CREATE VIRTUAL TABLE IF NOT EXISTS song_text USING fts5(
+    description, content='songs', content_rowid='vid', tokenize='porter unicode61'
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS song_text_terms USING fts5vocab(song_text, 'row');
+CREATE TRIGGER IF NOT EXISTS song_text_insert AFTER INSERT ON songs BEGIN
+    INSERT INTO song_text (rowid, description) VALUES (new.vid, new.description);
+END;
+CREATE TRIGGER IF NOT EXISTS song_text_delete AFTER DELETE ON songs BEGIN
+    INSERT INTO song_text (song_text, rowid, description)
+        VALUES ('delete', old.vid, old.description);
+END;
+CREATE TRIGGER IF NOT EXISTS song_text_update AFTER UPDATE OF description ON songs BEGIN
+    INSERT INTO song_text (song_text, rowid, description)
+        VALUES ('delete', old.vid, old.description);
+    INSERT INTO song_text (rowid, description) VALUES (new.vid, new.description);
+END;
 """
+
+
+def _stem(word: str) -> str:
+    """The Porter stem FTS5 indexed `word` under (for its document count)."""
+    return _porter(word.lower())
+
+
+def _porter(word: str) -> str:
+    global _stemmer
+    with _stem_lock:
+        if _stemmer is None:
+            db = sqlite3.connect(":memory:", check_same_thread=False)
+            db.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize='porter unicode61')")
+            db.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'row')")
+            _stemmer = db
+        _stemmer.execute("DELETE FROM t")
+        _stemmer.execute("INSERT INTO t VALUES (?)", (word,))
+        row = _stemmer.execute("SELECT term FROM v").fetchone()
+    return str(row[0]) if row else word
+
+
+_stemmer: sqlite3.Connection | None = None
+_stem_lock = threading.Lock()
 
 
 def text_sha256(text: str) -> str:
@@ -81,6 +122,9 @@ class SelectionStore:
             )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(SCHEMA)
+            if self.meta("song_text") is None:  # a store from before the word index
+                self._db.execute("INSERT INTO song_text (song_text) VALUES ('rebuild')")
+                self.set_meta("song_text", "1")
         except sqlite3.DatabaseError as exc:
             raise InvalidInput(
                 f"{self.path}: the selection index cannot be opened ({exc}); it is rebuilt "
@@ -90,6 +134,36 @@ class SelectionStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    # -- words -------------------------------------------------------------------------------
+
+    def lexical(
+        self, words: Sequence[str], limit: int, max_share: float
+    ) -> list[tuple[int, float]]:
+        """(vid, bm25 score, higher is better) of the songs whose descriptions hold any of
+        `words`, best first; words in more than `max_share` of the songs are left out (they say
+        little, and bm25 over every song holding "music" is what is slow at a million)."""
+        with self._lock:
+            total = self._db.execute("SELECT count(*) FROM songs").fetchone()[0]
+            if not total:
+                return []
+            terms = []
+            for word in dict.fromkeys(w.lower() for w in words):
+                row = self._db.execute(
+                    "SELECT doc FROM song_text_terms WHERE term = ?", (_stem(word),)
+                ).fetchone()
+                # At most 20,000 songs per word: bm25 scores every match.
+                if row is not None and row[0] <= max(1, min(max_share * total, 20_000)):
+                    terms.append(word)
+            if not terms:
+                return []
+            query = " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
+            rows = self._db.execute(
+                "SELECT rowid, -bm25(song_text) FROM song_text WHERE song_text MATCH ? "
+                "ORDER BY rank LIMIT ?",
+                (query, limit),
+            ).fetchall()
+        return [(int(v), float(score)) for v, score in rows]
 
     # -- bookkeeping ---------------------------------------------------------------------------
 

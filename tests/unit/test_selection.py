@@ -303,3 +303,18 @@ def test_a_big_catalogues_index_is_saved_and_reused_until_the_catalogue_changes(
         monkeypatch.setattr(engine.store, "song_vectors", no_reading)
         with pytest.raises(AssertionError, match="not used"):
             s.selection.prompt("fiddle tune", k=3)
+
+
+def test_a_prompts_words_find_songs_that_say_them(studio: Studio) -> None:
+    """The description's words count beside the sentence embedding: the one song whose
+    instruments include a piccolo comes first for "piccolo", and the word index follows a
+    changed description."""
+    ranking = studio.selection.prompt("piccolo", k=3)
+    assert ranking.candidates[0].song.id == "fife-british-grenadiers"
+    store = studio.selection.engine.store
+    row = store.song_row("bach-bwv269")
+    assert row is not None
+    store.put_song("bach-bwv269", row[1], row[2] + " Also heard on a glockenspiel.")
+    assert [v for v, _ in store.lexical(["glockenspiel"], 5, 1.0)] == [row[0]]
+    store.put_song("bach-bwv269", row[1], row[2])
+    assert store.lexical(["glockenspiel"], 5, 1.0) == []
