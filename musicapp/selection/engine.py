@@ -86,7 +86,9 @@ class Selector:
         self._indexes: dict[str, tuple[int, VectorIndex]] = {}
         self._generation = 0  # bumped when vectors are added: indexes are rebuilt lazily
         self._masks: tuple[int, float, np.ndarray] | None = None  # version, read at, by vid
+        self._by_bit: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # bit: (masks, allowed)
         self._popularity: tuple[float, Counter[str]] | None = None
+        self._head: tuple[float, frozenset[str]] | None = None
         # VectorIndex keywords (benchmarks and tests: e.g. a smaller ivf_from)
         self.index_options: dict[str, Any] = {}
 
@@ -107,6 +109,7 @@ class Selector:
         with self._lock:
             self._generation += 1
             self._masks = None
+            self._head = None
 
     @property
     def text_by(self) -> str:
@@ -223,7 +226,12 @@ class Selector:
             with self._lock:
                 self._masks = cached = (version, time.monotonic(), table)
         assert cached is not None
-        return (cached[2] & bit) != 0
+        with self._lock:
+            found = self._by_bit.get(bit)
+            if found is None or found[0] is not cached[2]:
+                found = (cached[2], (cached[2] & bit) != 0)
+                self._by_bit[bit] = found
+        return found[1]
 
     def verified(
         self,
@@ -258,6 +266,17 @@ class Selector:
         with self._lock:
             self._popularity = (time.monotonic(), counts)
         return counts
+
+    def head(self) -> frozenset[str]:
+        """The most-used songs (ranking.head_songs), cached with the use counts."""
+        with self._lock:
+            cached = self._head
+            if cached is not None and time.monotonic() - cached[0] < POPULARITY_TTL_S:
+                return cached[1]
+        head = head_songs(self.use_counts(), self.catalog.count())
+        with self._lock:
+            self._head = (time.monotonic(), head)
+        return head
 
     # -- ranking --------------------------------------------------------------------------------
 
@@ -294,7 +313,7 @@ class Selector:
             allowed = allowed.copy()
             allowed[[v for v in skip_vids if v < len(allowed)]] = False
         if head is None:
-            head = head_songs(self.use_counts(), self.catalog.count())
+            head = self.head()
         pool_size = max(20, 4 * k)
         picked: list[tuple[Scored, bool]] = []
         for _attempt in range(4):
