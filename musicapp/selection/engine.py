@@ -25,7 +25,7 @@ from musicapp.core import GenerationRequest, InvalidInput, Level, Reference, Rol
 from musicapp.core.consent import usable_bit
 from musicapp.selection.describe import FEATURES_VERSION, feature_vector, standardise
 from musicapp.selection.indexing import CatalogueIndexer, category_prompt
-from musicapp.selection.ranking import Scored, diversify, head_songs
+from musicapp.selection.ranking import Scored, artist_key, diversify, head_songs
 from musicapp.selection.store import SelectionStore
 from musicapp.selection.types import Candidate, Ranking
 from musicapp.selection.vectors import VectorIndex
@@ -331,7 +331,7 @@ class Selector:
                 if use is not None and level is not None
                 else set(songs)
             )
-            pool = [Scored(s, songs[s].artist, sc) for s, sc in found if s in ok]
+            pool = [Scored(s, artist_key(songs[s].artist, s), sc) for s, sc in found if s in ok]
             picked = (
                 diversify(pool, k, head)
                 if diverse

@@ -25,6 +25,17 @@ class Scored:
     score: float
 
 
+# Catalogue placeholders for "no known artist": songs under them are not one artist's.
+NO_ARTIST = ("traditional", "anonymous", "unknown", "various")
+
+
+def artist_key(artist: str, song_id: str) -> str:
+    """Whom a song counts against in the per-artist cap: its artist, or, under a placeholder
+    ("Traditional (Irish)", "Anonymous"), nobody but itself."""
+    name = artist.strip().lower()
+    return f"\0{song_id}" if not name or name.startswith(NO_ARTIST) else name
+
+
 def head_songs(use_counts: Mapping[str, int], catalogue_size: int) -> frozenset[str]:
     """The most-used songs: the top HEAD_FRACTION of the catalogue by use. Empty (no head, no
     tail to speak of) until at least that many songs have been used: two songs used in a

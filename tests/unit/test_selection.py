@@ -23,7 +23,7 @@ from musicapp.config import Settings
 from musicapp.core import GenerationRequest, InvalidInput, Level, Reference, Role, Use
 from musicapp.jobs import Cancelled, CancelToken
 from musicapp.ledger import Ledger
-from musicapp.selection.ranking import Scored, diversify, head_songs
+from musicapp.selection.ranking import Scored, artist_key, diversify, head_songs
 from musicapp.studio import Studio
 
 pytestmark = pytest.mark.xdist_group("selection")  # one MiniLM load per worker
@@ -225,6 +225,9 @@ def test_lists_are_diverse_and_keep_a_share_of_the_long_tail() -> None:
     assert len(picked) == 8 and artists.count("Artist A") <= 2
     assert sum(tail for _, tail in picked) >= 3  # 30 % of 8, rounded up
     assert [s.score for s, _ in picked] == sorted((s.score for s, _ in picked), reverse=True)
+    # "Traditional (Irish)" is no artist: its tunes are not capped as one artist's songs.
+    assert artist_key("Traditional (Irish)", "a") != artist_key("Traditional (Irish)", "b")
+    assert artist_key("Scott Joplin", "a") == artist_key("scott joplin ", "b")
     # Without usage there is no head or tail to speak of, nor with too little of it.
     assert not any(tail for _, tail in diversify(pool, 8, frozenset()))
     assert head_songs({"a0": 3, "a1": 1}, catalogue_size=40) == frozenset()
