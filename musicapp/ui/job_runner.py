@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
 import itertools
 import logging
+import threading
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
@@ -19,6 +21,27 @@ log = logging.getLogger(__name__)
 # the catalogue or loads a model must not hold up previews, imports or a generation.
 LANE_THREADS = {"compute": 1, "io": 2, "server": 1, "select": 1}
 PROGRESS_INTERVAL_S = 0.1
+
+
+_pinned_threads: set[int] = set()
+_pinned_lock = threading.Lock()
+
+
+def pin_thread_state() -> None:
+    """Keep this pool thread's Python thread state for the thread's whole life.
+
+    PySide makes a Python thread state for each runnable and deletes it when the runnable ends;
+    pybind11 (torch) caches the thread state it first saw in its own thread-local slot and uses
+    it on the next runnable the same thread runs: a deleted one, and the process crashes (seen:
+    a second prompt after the catalogue was embedded, in `Tensor.to`). One extra, never released
+    PyGILState_Ensure keeps the state alive, so the cached one stays the thread's own.
+    """
+    ident = threading.get_ident()
+    with _pinned_lock:
+        if ident in _pinned_threads:
+            return
+        _pinned_threads.add(ident)
+    ctypes.pythonapi.PyGILState_Ensure()
 
 
 class _Bridge(QObject):
@@ -90,6 +113,7 @@ class JobRunnable(QRunnable):
         self._job, self._token, self._number, self._bridge = job, token, number, bridge
 
     def run(self) -> None:
+        pin_thread_state()
         job, token, n, bridge = self._job, self._token, self._number, self._bridge
         if token.cancelled:  # cancelled while still queued
             _emit(bridge.cancelled, n)
@@ -128,6 +152,7 @@ class JobRunner(QObject):
         for lane, threads in LANE_THREADS.items():
             pool = QThreadPool(self)
             pool.setMaxThreadCount(threads)
+            pool.setExpiryTimeout(-1)  # threads live as long as the runner (pin_thread_state)
             self._pools[lane] = pool
         self._bridge = _Bridge(self)
         queued = Qt.ConnectionType.QueuedConnection
