@@ -39,6 +39,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from musicapp.config import Settings  # noqa: E402
 from musicapp.context import AppContext  # noqa: E402
 from musicapp.jobs import CancelToken  # noqa: E402
+from musicapp.selection.indexing import MOOD_TAGS  # noqa: E402
 
 QUERIES = [  # (prompt, expected genre): no prompt names its genre
     ("four-part sacred hymn", "Baroque"),
@@ -52,17 +53,7 @@ QUERIES = [  # (prompt, expected genre): no prompt names its genre
     ("village song with accordion, clarinet and tuba", "German Folk"),
     ("Northumbrian ballad with oboe and strings", "English Folk"),
 ]
-MOOD_TRUTH = {
-    "melancholic": "sad",
-    "bright": "happy",
-    "playful": "happy",
-    "energetic": "energetic",
-    "lively": "energetic",
-    "calm": "relaxed",
-    "serene": "relaxed",
-    "wistful": "nostalgic",
-    "tender": "nostalgic",
-}
+MOOD_TRUTH = MOOD_TAGS  # the app's own mapping of tags to the mood labels
 
 
 def precision(ids: list[str], genre_of: dict[str, str], genre: str, k: int) -> float:
@@ -74,7 +65,16 @@ def open_demo(args: argparse.Namespace) -> tuple[AppContext, Path]:
     data = work / "data"
     if args.data_dir:
         shutil.copytree(args.data_dir, data, ignore=shutil.ignore_patterns("*selection*"))
-    settings = Settings(data_dir=data, models_dir=Path(args.models_dir or work / "models"))
+    models = Path(args.models_dir or work / "models")
+    if getattr(args, "tiny_clap", False):
+        # A tiny randomly initialised CLAP in the real layout, verified by a manifest listing
+        # it: the prompts then go through CLAP's code paths. Its figures are chance level.
+        from musicapp.selection import clap
+        from musicapp.testing.tiny_clap import save_tiny_clap, tiny_manifest
+
+        models = work / "tiny-clap-models"
+        clap.MANIFEST = tiny_manifest(models, save_tiny_clap(models), work / "manifest.toml")
+    settings = Settings(data_dir=data, models_dir=models)
     settings.server_url = ""
     ctx = AppContext.open(settings)
     if ctx.studio.library.is_empty():
@@ -185,7 +185,10 @@ def table_moods(ctx: AppContext) -> list[str]:
         f"{sum(tp.values()) / max(given, 1):9.2f} "
         f"{sum(tp.values()) / max(sum(tp.values()) + sum(fn.values()), 1):6.2f}"
     )
-    rows.append("(labels from descriptions without the mood tags; 'angry' has no song to find)")
+    rows.append(
+        "(zero-shot labels from descriptions without the mood tags; 'angry' has no song to "
+        "find. In the app, songs with mood tags take their mood labels from the tags.)"
+    )
     return rows
 
 
@@ -254,10 +257,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", help="a demo data folder (`musicapp demo --headless`)")
     parser.add_argument("--models-dir", help="models folder (default: a temporary one)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--tiny-clap",
+        action="store_true",
+        help="answer with a tiny random CLAP (wiring only: chance-level figures)",
+    )
     args = parser.parse_args(argv)
     ctx, work = open_demo(args)
     try:
         genre_of = {s.id: s.genre for s in ctx.studio.catalog.all_songs()}
+        if args.tiny_clap:
+            print("\n## Text prompts, tiny random CLAP (wiring only, chance level)\n")
+            print("\n".join(table_prompts(ctx, genre_of)))
+            return 0
         for title, rows in (
             ("Text prompts (precision@5)", table_prompts(ctx, genre_of)),
             ('"More like this" (precision@5 by genre)', table_similar(ctx, genre_of)),

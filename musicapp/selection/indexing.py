@@ -58,6 +58,28 @@ LABEL_PROMPTS: dict[str, dict[str, str]] = {
 }
 assert {f: tuple(v) for f, v in LABEL_PROMPTS.items()} == FACETS
 
+# Catalogue mood tags that name one of the mood facet's labels (the demo's, and common ones).
+MOOD_TAGS = {
+    "happy": "happy",
+    "bright": "happy",
+    "playful": "happy",
+    "joyful": "happy",
+    "cheerful": "happy",
+    "sad": "sad",
+    "melancholic": "sad",
+    "mournful": "sad",
+    "energetic": "energetic",
+    "lively": "energetic",
+    "nostalgic": "nostalgic",
+    "wistful": "nostalgic",
+    "tender": "nostalgic",
+    "angry": "angry",
+    "aggressive": "angry",
+    "relaxed": "relaxed",
+    "calm": "relaxed",
+    "serene": "relaxed",
+}
+
 
 def category_prompt(category: str) -> str:
     """The words behind "facet:label" (or a bare label) for a prompt; InvalidInput if unknown."""
@@ -188,7 +210,9 @@ class CatalogueIndexer:
         return digest, description(song, d), audio
 
     def label_all(self) -> None:
-        """Label every recorded song again: the labels are relative to the whole catalogue."""
+        """Label every recorded song again: the labels are relative to the whole catalogue.
+        A mood the catalogue's own tags name (`MOOD_TAGS`) is taken from the tags, which
+        the rights holders or the label wrote; the zero-shot guess fills in the rest."""
         text = self.embedders.text
         by = "audio" if self.embedders.clap is not None else "description"
         vids, vectors = self.store.song_vectors(text.key, by)
@@ -197,8 +221,20 @@ class CatalogueIndexer:
         names = self.store.song_ids(vids)
         labels = label_songs(vectors, text)
         source = f"zero-shot ({text.name})"
-        self.store.put_labels(
-            (names[int(v)], facet, label, score, source)
-            for v, song_labels in zip(vids, labels, strict=True)
-            for facet, label, score in song_labels
-        )
+        rows: list[tuple[str, str, str, float, str]] = []
+        ids = [names[int(v)] for v in vids]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            songs = self.catalog.songs(chunk)
+            for sid, song_labels in zip(chunk, labels[start : start + 500], strict=True):
+                song = songs.get(sid)
+                tagged = (
+                    sorted({MOOD_TAGS[m] for m in song.moods if m in MOOD_TAGS}) if song else []
+                )
+                rows += [(sid, "mood", label, 1.0, "catalogue tags") for label in tagged]
+                rows += [
+                    (sid, facet, label, score, source)
+                    for facet, label, score in song_labels
+                    if not (facet == "mood" and tagged)
+                ]
+        self.store.put_labels(rows)

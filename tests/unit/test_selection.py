@@ -90,6 +90,8 @@ def test_category_chips_are_prompts_and_unknown_ones_are_named(studio: Studio) -
     facets = studio.selection.facets()
     assert set(facets) == {"mood", "situation", "function"}
     assert sum(n for _, n in facets["mood"]) >= 5  # labels were given at indexing
+    # A mood the catalogue's tags name comes from the tags ("bright" is happy), not a guess.
+    assert studio.selection.labels(PERMITTED_SONG_IDS[0])["mood"] == ("happy",)
     with pytest.raises(InvalidInput, match="mood:furious"):
         studio.selection.prompt("", categories=["mood:furious"])
 
