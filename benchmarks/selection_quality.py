@@ -10,7 +10,8 @@ prints four tables:
    the list the app shows (diverse by artist, which costs precision where one "artist", such as
    "Traditional (Irish)", is most of a genre). Answered by the embedded default (MiniLM over song
    descriptions); CLAP's real weights are not on this machine, and a tiny randomly initialised
-   CLAP (`--tiny-clap`) can only show the wiring works: its figures are chance level.
+   CLAP (`--tiny-clap`) can only show the wiring works: its cosine is noise, and what still ranks
+   is the lexical half (the prompt's words in the song descriptions).
 2. "More like this" precision@5 by genre (each song as the query; the same genre counts).
 3. Category labels against labels we know: the demo's mood tags (melancholic → sad, bright or
    playful → happy, energetic or lively → energetic, calm or serene → relaxed, wistful or tender
@@ -260,14 +261,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--tiny-clap",
         action="store_true",
-        help="answer with a tiny random CLAP (wiring only: chance-level figures)",
+        help="answer with a tiny random CLAP (wiring only: its cosine is noise)",
     )
     args = parser.parse_args(argv)
     ctx, work = open_demo(args)
     try:
         genre_of = {s.id: s.genre for s in ctx.studio.catalog.all_songs()}
         if args.tiny_clap:
-            print("\n## Text prompts, tiny random CLAP (wiring only, chance level)\n")
+            print(
+                "\n## Text prompts, tiny random CLAP (wiring only: its cosine is noise, so what "
+                "ranks here is the prompt's words in the descriptions)\n"
+            )
             print("\n".join(table_prompts(ctx, genre_of)))
             return 0
         for title, rows in (
