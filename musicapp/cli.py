@@ -121,6 +121,12 @@ def cmd_import(args: argparse.Namespace) -> int:
         manifest = Path(args.manifest) if args.manifest else None
         job = ctx.studio.library.import_job(Path(args.path), manifest)
         report = run_with_progress("import", job.run, args.progress)
+        if args.index:
+            # The new songs' descriptors and embeddings for prompts and "more like this"
+            # (resumable: an interrupted run is finished by the next prompt or import).
+            embed = ctx.studio.selection.index_job()
+            if embed is not None:
+                run_with_progress("index", embed.run, args.progress)
         emit(args, report.to_dict(), report.summary())
     return EXIT_OK if report.ok else EXIT_FAILED
 
@@ -207,6 +213,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("path", help="a folder (searched recursively), an audio file or a manifest")
     imp.add_argument("--manifest", help="a .csv or .json manifest describing the files")
+    imp.add_argument(
+        "--index",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="embed the new songs for prompts right away (default; --no-index leaves it to the "
+        "next prompt)",
+    )
     imp.set_defaults(func=cmd_import)
 
     from musicapp.cli_ledger import add_ledger_commands  # they share cli_common's helpers

@@ -14,6 +14,20 @@ pytest_plugins = ["musicapp.testing.server_fixtures"]
 SMALL_DEMO_SONGS = 10
 
 
+@pytest.fixture(scope="session", autouse=True)
+def models_dir_outside_home(tmp_path_factory: pytest.TempPathFactory):
+    """Commands the tests run (an import embeds the new songs with the embedded text model,
+    which is unpacked into the models folder) never write into the user's own models folder."""
+    import os
+
+    if "MUSICAPP_MODELS_DIR" in os.environ:
+        yield
+        return
+    os.environ["MUSICAPP_MODELS_DIR"] = str(tmp_path_factory.mktemp("models"))
+    yield
+    os.environ.pop("MUSICAPP_MODELS_DIR", None)
+
+
 @pytest.fixture(scope="session")
 def demo_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(catalog_path, audio_dir) of the small demo catalogue; copy them before changing them."""

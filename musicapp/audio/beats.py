@@ -63,7 +63,9 @@ def estimate_tempo(
         return prior_bpm
     spec = np.abs(sfft.rfft(env, 2 * n)) ** 2
     ac = sfft.irfft(spec)[: 2 * max_lag + 3]
-    ac = ac / (n - np.arange(len(ac)))  # unbiased: long lags are not penalised for overlapping less
+    # Unbiased: long lags are not penalised for overlapping less (lags past a short envelope's
+    # end overlap nothing: divided by 1, not 0).
+    ac = ac / np.maximum(n - np.arange(len(ac)), 1)
     ac = ac / max(ac[0], 1e-12)
     lags = np.arange(min_lag, max_lag + 1)
     # Half of the autocorrelation at twice the lag rewards the level whose multiples also recur.

@@ -200,6 +200,8 @@ class SelectionRoom:
         """For each refused reference the user picked: the permitted songs nearest to it for
         the same level and use, each checked by the consent service. (Songs found in the
         user's own audio are not swappable: that audio is theirs to change.)"""
+        if any(d.reference.picked for d in verification.refused):
+            self._ready()
         out = []
         for decision in verification.refused:
             ref = decision.reference

@@ -68,6 +68,8 @@ def describe_audio(
         audio = audio[:, start : start + span]
     env, rate = onset_strength(audio, sr)
     tempo = float(tempo_hint) if tempo_hint else float(estimate_tempo(env, rate))
+    if not np.isfinite(tempo) or tempo <= 0:
+        tempo = 0.0  # unknown (too short to tell): left out of the description
     # Onsets: prominent peaks of the onset envelope, at most one per 70 ms.
     if env.size > 2:
         from scipy.signal import find_peaks
@@ -147,10 +149,11 @@ def _tempo_words(bpm: float) -> str:
 
 def descriptor_words(d: Descriptors) -> str:
     """The descriptors as words a prompt might use."""
-    tempo = f"{_tempo_words(d.tempo_bpm)} tempo ({d.tempo_bpm:.0f} BPM)"
+    tempo = f"{_tempo_words(d.tempo_bpm)} tempo ({d.tempo_bpm:.0f} BPM)" if d.tempo_bpm else ""
     mode = f"{d.mode} key"
     # Energy as a listener hears it: pace (tempo) and activity (onsets), then level.
-    energy_index = (d.tempo_bpm - 90) / 30 + (d.density - 4) / 2.5 + (d.loudness_db + 16) / 6
+    pace = (d.tempo_bpm - 90) / 30 if d.tempo_bpm else 0.0
+    energy_index = pace + (d.density - 4) / 2.5 + (d.loudness_db + 16) / 6
     if energy_index < -0.8:
         energy = "calm, gentle, low energy"
     elif energy_index < 0.8:
@@ -163,14 +166,14 @@ def descriptor_words(d: Descriptors) -> str:
         colour = "balanced sound"
     else:
         colour = "bright, crisp sound"
-    per_beat = d.density / max(d.tempo_bpm / 60, 0.5)
+    per_beat = d.density / max((d.tempo_bpm or 90.0) / 60, 0.5)
     if per_beat < 2.5:
         density = "sparse, spacious"
     elif per_beat < 4.0:
         density = "steady"
     else:
         density = "busy, many notes"
-    return f"{tempo}, {mode}, {energy}, {colour}, {density}"
+    return ", ".join(w for w in (tempo, mode, energy, colour, density) if w)
 
 
 def _count_words(n: int) -> str:

@@ -147,3 +147,16 @@ def test_a_million_character_title_is_refused_naming_the_field_and_the_limit(tmp
     # Nothing of it reached the catalogue: a search prints one short line.
     assert main(["search", "x", "--data-dir", str(tmp_path / "data"), "--no-progress"]) == 0
     assert len(capsys.readouterr().out) < 200
+
+
+def test_imported_songs_are_embedded_for_prompts_at_import(tmp_path, capsys):
+    from musicapp.selection.store import SelectionStore
+
+    lib, _ = make_library(tmp_path)
+    code, report, _ = run(capsys, tmp_path / "data", str(lib))
+    assert report["counts"]["imported"] == GOOD
+    store = SelectionStore(tmp_path / "data" / "catalog-selection.sqlite")
+    try:
+        assert len(store.recorded_ids()) == GOOD  # described and embedded already
+    finally:
+        store.close()
