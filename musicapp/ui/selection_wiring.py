@@ -92,7 +92,17 @@ class SelectionWiring(QObject):
     def catalogue_changed(self) -> None:
         """Embed new songs for prompts in the background (after the demo build, an import)."""
         handle = self._runner.submit(self._selection().catch_up_job())
+        # Say what a first prompt is waiting for (the same lane runs it after this job).
+        handle.progress.connect(lambda p: self._status(f"Indexing for prompts: {p.message}"))
+        handle.finished.connect(self._on_caught_up)
+        handle.failed.connect(
+            lambda exc: self._status(f"The catalogue could not be indexed for prompts: {exc}")
+        )
         handle.done.connect(self.prompt.load_facets)
+
+    def _on_caught_up(self, count: object) -> None:
+        if isinstance(count, int) and count > 0:
+            self._status(f"{count} songs indexed for prompts and similar songs")
 
     # -- the consent filter the panes ask with ----------------------------------------------
 

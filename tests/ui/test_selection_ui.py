@@ -316,3 +316,13 @@ def test_the_real_room_in_the_window_names_its_embedding_and_swaps_to_a_cleared_
     button.click()
     qtbot.waitUntil(lambda: window.verification.verdict() == "Cleared", timeout=WAIT_MS)
     window.close()
+
+
+def test_the_status_bar_says_when_new_songs_were_indexed_for_prompts(qtbot, window, room):
+    room.pending_index = 3
+    window.selection_ui.catalogue_changed()  # what the demo build and an import end with
+    qtbot.waitUntil(
+        lambda: "3 songs indexed for prompts" in window.statusBar().currentMessage(),
+        timeout=WAIT_MS,
+    )
+    assert room.calls_of("catch_up_job")

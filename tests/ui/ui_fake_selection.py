@@ -28,6 +28,7 @@ class FakeSelection:
     def __init__(self, studio: FakeStudio, page: int = 3) -> None:
         self._studio = studio
         self.page = page
+        self.pending_index = 0  # what catch_up_job reports it embedded
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.failing: set[str] = set()
         self.liked: list[str] = []
@@ -163,7 +164,7 @@ class FakeSelection:
         from musicapp.jobs import FunctionJob
 
         self._enter("catch_up_job")
-        return FunctionJob("Index", lambda _p, _c: 0, lane="select")
+        return FunctionJob("Index", lambda _p, _c: self.pending_index, lane="select")
 
     def facets(self) -> dict[str, list[tuple[str, int]]]:
         self._enter("facets")
