@@ -75,7 +75,6 @@ class StandInEmbedders:
         self.notes: list[str] = []
         self.clap_detail = ""
         self.audio_name = self.clap.name
-        self.audio_key = KEY
 
 
 def prepare(root: Path, songs: int, seed: int) -> list[str]:

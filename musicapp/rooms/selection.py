@@ -337,10 +337,6 @@ class SelectionRoom:
 
         return FunctionJob("Index the catalogue for prompts", run, lane="select")
 
-    def consent_changed(self) -> None:
-        """Consent or the catalogue changed (a sync, an import): filter masks are re-read."""
-        self.engine.changed()
-
     def _song(self, song_id: str) -> Song:
         song = self._catalog.song(song_id)
         if song is None:

@@ -58,11 +58,9 @@ class Embedders:
         self.models_dir = Path(models_dir)
         self.device = device
         self.notes: list[str] = []
+        self.clap_detail = ""  # why CLAP is not answering, when it is not
         self.clap = self._load_clap()
         self.text: TextEmbedder = self.clap if self.clap is not None else self._load_minilm()
-        self.clap_detail = self._clap_detail
-
-    _clap_detail = ""
 
     def _load_clap(self) -> ClapLike | None:
         import importlib.util
@@ -70,17 +68,17 @@ class Embedders:
         from musicapp.selection import clap
 
         if importlib.util.find_spec("laion_clap") is None:
-            self._clap_detail = "laion-clap is not installed (the ml extra)"
+            self.clap_detail = "laion-clap is not installed (the ml extra)"
             return None
         usable, detail = clap.clap_state(self.models_dir, clap.MANIFEST)
         if not usable:
-            self._clap_detail = detail
+            self.clap_detail = detail
             return None
         try:
             return clap.load_clap(self.models_dir, self.device, manifest=clap.MANIFEST)
         except Exception as exc:  # noqa: BLE001 - any failure leaves the embedded default on
-            self._clap_detail = f"CLAP could not be loaded: {exc}"
-            self.notes.append(self._clap_detail)
+            self.clap_detail = f"CLAP could not be loaded: {exc}"
+            self.notes.append(self.clap_detail)
             return None
 
     def _load_minilm(self) -> TextEmbedder:
@@ -100,11 +98,6 @@ class Embedders:
         if self.clap is not None:
             return self.clap.name
         return "the app's audio analysis (timbre, harmony, tempo, energy)"
-
-    @property
-    def audio_key(self) -> str:
-        """The vectors "more like this" uses: CLAP's, or the analysis features'."""
-        return self.clap.key if self.clap is not None else "features"
 
 
 class ClapLike(TextEmbedder, Protocol):

@@ -394,16 +394,6 @@ class SelectionStore:
             out.setdefault(facet, {})[label] = int(n)
         return out
 
-    def songs_labelled(self, facet: str, label: str) -> list[str]:
-        with self._lock:
-            return [
-                r[0]
-                for r in self._db.execute(
-                    "SELECT song_id FROM labels WHERE facet = ? AND label = ? ORDER BY score DESC",
-                    (facet, label),
-                )
-            ]
-
     def set_like(self, song_id: str, liked: bool, at: str) -> None:
         with self._lock:
             if liked:
