@@ -333,6 +333,12 @@ class CatalogStore:
         with self._lock:
             return [r[0] for r in self._db.execute("SELECT id FROM songs ORDER BY id")]
 
+    def songs_stamp(self) -> int:
+        """Changes when songs are added (the newest row id; one index lookup, not a count):
+        readers that derive data from every song know when to look for new ones."""
+        with self._lock:
+            return int(self._db.execute("SELECT coalesce(max(rowid), 0) FROM songs").fetchone()[0])
+
     def _table(self, name: str) -> Table:
         return self._db.table(name)
 

@@ -57,6 +57,7 @@ class SelectionRoom:
 
         self._validate = validate
         self._catalog = catalog
+        self._indexed_at: int | None = None  # catalog.songs_stamp() at the last complete run
         self.engine: Selector = Selector(
             catalog, consent, ledger, selection_store_path(Path(settings.catalog_path)), embedders
         )
@@ -81,9 +82,18 @@ class SelectionRoom:
     def _ready(self) -> None:
         """Embed what is missing first (a small catalogue in seconds; the app runs the job at
         import and after the demo build, so this is only a catch-up)."""
+        self._catch_up(lambda _p: None, CancelToken())
+
+    def _catch_up(self, progress: ProgressCallback, cancel: CancelToken) -> int:
+        """Run the indexing job unless no song was added since the last complete run: finding
+        what is pending reads every song id, too much for each prompt at a million songs."""
+        stamp = self._catalog.songs_stamp()
+        if stamp == self._indexed_at:
+            return 0
         job = self.index_job()
-        if job is not None:
-            job.run(lambda _p: None, CancelToken())
+        done = 0 if job is None else job.run(progress, cancel)
+        self._indexed_at = stamp
+        return done
 
     def _notes(self) -> list[str]:
         e = self.engine.embedders
@@ -331,11 +341,7 @@ class SelectionRoom:
         window, which submits it after the demo build, an import and at start, on the lane its
         selection calls run on, without loading a model on the GUI thread to ask first."""
 
-        def run(progress: ProgressCallback, cancel: CancelToken) -> int:
-            job = self.index_job()
-            return 0 if job is None else job.run(progress, cancel)
-
-        return FunctionJob("Index the catalogue for prompts", run, lane="select")
+        return FunctionJob("Index the catalogue for prompts", self._catch_up, lane="select")
 
     def _song(self, song_id: str) -> Song:
         song = self._catalog.song(song_id)

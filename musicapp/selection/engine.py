@@ -41,7 +41,7 @@ AUDIO_WEIGHT = 0.5  # without CLAP: the share of "sounds alike" in "more like th
 # The masks are a prefilter only (see the module docstring): re-read when this process changed
 # them (ConsentTables.usable_version) or, for changes made by another process, after this long.
 MASK_TTL_S = 60.0
-POPULARITY_TTL_S = 60.0
+HEAD_TTL_S = 60.0  # the head needs the catalogue's song count: a full count at a million
 # A typed prompt's words matched in the songs' descriptions (bm25, scaled to the best match)
 # add up to this to the embedding's cosine: "jig for fiddle" should find songs that say "jig"
 # and "fiddle", which a sentence embedding alone ranks below looser neighbours. Tuned on the
@@ -87,7 +87,8 @@ class Selector:
         self._generation = 0  # bumped when vectors are added: indexes are rebuilt lazily
         self._masks: tuple[int, float, np.ndarray] | None = None  # version, read at, by vid
         self._by_bit: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # bit: (masks, allowed)
-        self._popularity: tuple[float, Counter[str]] | None = None
+        self._use_counts: Counter[str] = Counter()
+        self._counted_to = 0  # the ledger seq use_counts has read up to
         self._head: tuple[float, frozenset[str]] | None = None
         # VectorIndex keywords (benchmarks and tests: e.g. a smaller ivf_from)
         self.index_options: dict[str, Any] = {}
@@ -253,25 +254,21 @@ class Selector:
     # -- popularity -----------------------------------------------------------------------------
 
     def use_counts(self) -> Counter[str]:
-        """How often each song was a reference in this ledger's takes (for the long tail)."""
+        """How often each song was a reference in this ledger's takes (for the long tail).
+        The ledger only grows: each call reads just the takes logged since the last one."""
         with self._lock:
-            cached = self._popularity
-            if cached is not None and time.monotonic() - cached[0] < POPULARITY_TTL_S:
-                return cached[1]
-        counts: Counter[str] = Counter()
-        for event in self.ledger.events("generation"):
-            for ref in event.payload.get("request", {}).get("references", []):
-                if isinstance(ref, dict) and isinstance(ref.get("song_id"), str):
-                    counts[ref["song_id"]] += 1
-        with self._lock:
-            self._popularity = (time.monotonic(), counts)
-        return counts
+            for event in self.ledger.events("generation", since_seq=self._counted_to):
+                for ref in event.payload.get("request", {}).get("references", []):
+                    if isinstance(ref, dict) and isinstance(ref.get("song_id"), str):
+                        self._use_counts[ref["song_id"]] += 1
+                self._counted_to = event.seq
+            return Counter(self._use_counts)
 
     def head(self) -> frozenset[str]:
-        """The most-used songs (ranking.head_songs), cached with the use counts."""
+        """The most-used songs (ranking.head_songs), recomputed at most every HEAD_TTL_S."""
         with self._lock:
             cached = self._head
-            if cached is not None and time.monotonic() - cached[0] < POPULARITY_TTL_S:
+            if cached is not None and time.monotonic() - cached[0] < HEAD_TTL_S:
                 return cached[1]
         head = head_songs(self.use_counts(), self.catalog.count())
         with self._lock:

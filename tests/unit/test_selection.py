@@ -323,3 +323,23 @@ def test_a_prompts_words_find_songs_that_say_them(studio: Studio) -> None:
     assert [v for v, _ in store.lexical(["glockenspiel"], 5, 1.0)] == [row[0]]
     store.put_song("bach-bwv269", row[1], row[2])
     assert store.lexical(["glockenspiel"], 5, 1.0) == []
+
+
+def test_prompts_look_for_unembedded_songs_only_when_songs_were_added(
+    studio: Studio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Finding what is pending reads every song id: fine once, not before every prompt of a
+    million-song catalogue."""
+    from musicapp.selection.indexing import CatalogueIndexer
+
+    studio.selection.prompt("fiddle", k=2)
+
+    def scanned(_self: object) -> list[str]:
+        raise AssertionError("scanned the catalogue for songs to embed")
+
+    monkeypatch.setattr(CatalogueIndexer, "pending", scanned)
+    studio.selection.prompt("fiddle", k=2)
+    studio.selection.similar(PERMITTED_SONG_IDS[0], k=2)
+    monkeypatch.setattr(CatalogStore, "songs_stamp", lambda _self: 10**9)  # a song was added
+    with pytest.raises(AssertionError, match="scanned"):
+        studio.selection.prompt("fiddle", k=2)
