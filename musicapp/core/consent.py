@@ -228,8 +228,9 @@ def usable_bit(level: Level, use: Use) -> int:
     return 1 << (list(Level).index(level) * len(Use) + list(Use).index(use))
 
 
-def _probe(song_id: str, level: Level) -> Reference:
-    # A reference of each level as the policy sees it: the role and range only make it valid.
+def probe_reference(song_id: str, level: Level) -> Reference:
+    """A reference of `level` as the policy sees it (the role and range only make it valid):
+    what "usable at this level" is decided with, here and by mediated selection."""
     role = Role.MELODY if level is Level.PARAMETER else None
     rng = TimeRange(0.0, 1.0) if level is Level.TEMPORAL else None
     return Reference(song_id, level, role, rng)
@@ -246,7 +247,7 @@ def usable_mask(
     mask = 0
     for level in Level:
         for use in Use:
-            if decide(_probe(song.id, level), use, song, records, at).allowed:
+            if decide(probe_reference(song.id, level), use, song, records, at).allowed:
                 mask |= usable_bit(level, use)
     upcoming = [r.effective_from for r in records if r.effective_from > at]
     upcoming += [r.revoked_at for r in records if r.revoked_at is not None and r.revoked_at > at]

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from musicapp.core import GenerationRequest, InvalidInput, Level, Reference, Role, TimeRange, Use
-from musicapp.core.consent import usable_bit
+from musicapp.core import GenerationRequest, InvalidInput, Level, Reference, TimeRange, Use
+from musicapp.core.consent import probe_reference, usable_bit
 from musicapp.selection.describe import FEATURES_VERSION, feature_vector, standardise
 from musicapp.selection.indexing import CatalogueIndexer, category_prompt
 from musicapp.selection.ranking import Scored, artist_key, diversify, head_songs
@@ -50,14 +50,12 @@ LEXICAL_WEIGHT = 0.2
 MAX_WORD_SHARE = 0.25  # words in more songs than this say too little to search by
 
 
-def probe_reference(song: Song, like: Reference | None, level: Level) -> Reference:
+def shaped_like(song: Song, like: Reference | None, level: Level) -> Reference:
     """A reference to `song` shaped like `like` (a refused one: its level, role, part, weight),
     or a plain one at `level`; a time range is kept when it fits the song, else moved to its
     start with the same length (cut to the song)."""
     if like is None:
-        role = Role.MELODY if level is Level.PARAMETER else None
-        rng = TimeRange(0.0, min(10.0, song.duration_s)) if level is Level.TEMPORAL else None
-        return Reference(song.id, level, role, rng)
+        return probe_reference(song.id, level)
     rng = like.time_range
     if rng is not None and rng.end_s > song.duration_s:
         length = min(rng.end_s - rng.start_s, song.duration_s)
@@ -246,7 +244,7 @@ class Selector:
         one at `level`) for `use`, checked together with `beside` (the rest of a request)."""
         if not songs:
             return set()
-        refs = [probe_reference(s, like, level) for s in songs]
+        refs = [shaped_like(s, like, level) for s in songs]
         request = GenerationRequest(references=(*beside, *refs), use=use)
         verification = self.consent.check(request)
         return {d.reference.song_id for d in verification.decisions[len(beside) :] if d.allowed}
