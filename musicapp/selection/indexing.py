@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from musicapp.core import InvalidInput
 from musicapp.jobs import CancelToken, Progress, ProgressCallback
 from musicapp.selection.describe import FEATURES_VERSION, Descriptors, describe_audio, description
 from musicapp.selection.store import SelectionStore, files_sha256, text_sha256
@@ -83,8 +84,6 @@ MOOD_TAGS = {
 
 def category_prompt(category: str) -> str:
     """The words behind "facet:label" (or a bare label) for a prompt; InvalidInput if unknown."""
-    from musicapp.core import InvalidInput
-
     facet, _, label = category.partition(":")
     if not label:
         facet, label = next(
@@ -186,7 +185,16 @@ class CatalogueIndexer:
             self.store.put_song(song.id, digest, desc)
 
     def _measure(self, song: Song) -> tuple[str, str, np.ndarray | None]:
-        """The song's audio digest, its description, and its audio when it was read."""
+        """The song's audio digest, its description, and its audio when it was read. A song
+        whose audio cannot be read (a damaged or missing file) is described by its metadata
+        alone, and said so in the log: one bad file must not stop the catalogue's prompts."""
+        try:
+            return self._measure_audio(song)
+        except (InvalidInput, OSError) as exc:
+            log.warning("song %s: described without its audio: %s", song.id, exc)
+            return "", description(song, None), None
+
+    def _measure_audio(self, song: Song) -> tuple[str, str, np.ndarray | None]:
         files = list(self.catalog.audio_files(song.id).values())
         if not files:
             return "", description(song, None), None

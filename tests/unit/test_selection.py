@@ -343,3 +343,19 @@ def test_prompts_look_for_unembedded_songs_only_when_songs_were_added(
     monkeypatch.setattr(CatalogStore, "songs_stamp", lambda _self: 10**9)  # a song was added
     with pytest.raises(AssertionError, match="scanned"):
         studio.selection.prompt("fiddle", k=2)
+
+
+def test_a_damaged_song_file_does_not_stop_indexing_or_prompts(
+    tmp_path: Path, demo_dirs: tuple[Path, Path], indexed_dir: Path
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(demo_dirs[0], data / "catalog.sqlite")
+    shutil.copytree(demo_dirs[1], data / "audio")
+    damaged = sorted((data / "audio" / PERMITTED_SONG_IDS[1]).glob("*.flac"))[0]
+    damaged.write_bytes(damaged.read_bytes()[:2000])  # cut off mid-file
+    with _studio(data, indexed_dir.parent / "models") as s:
+        ranking = s.selection.prompt("a reel on the whistle", k=3)  # indexes first
+        assert ranking.candidates and s.selection.status().pending == 0
+        row = s.selection.engine.store.song_row(PERMITTED_SONG_IDS[1])
+        assert row is not None and "Irish Folk" in row[2]  # described by its metadata
