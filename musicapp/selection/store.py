@@ -10,6 +10,8 @@ catalogue; nothing in it is a consent or money fact.
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
@@ -18,6 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from musicapp.core import InvalidInput
+
+log = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS descriptors (
@@ -111,25 +115,44 @@ class SelectionStore:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._lock = threading.RLock()
+        self.set_aside: Path | None = None  # where a damaged file was moved, if one was
         try:
-            # A file: URI, so that the catalogue can be attached read-only by one too
-            # (usable_masks) whatever the SQLite build's default for URIs.
-            self._db = sqlite3.connect(
-                self.path.resolve().as_uri(),
-                check_same_thread=False,
-                isolation_level=None,
-                uri=True,
-            )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(SCHEMA)
-            if self.meta("song_text") is None:  # a store from before the word index
-                self._db.execute("INSERT INTO song_text (song_text) VALUES ('rebuild')")
-                self.set_meta("song_text", "1")
+            self._db = self._open()
         except sqlite3.DatabaseError as exc:
-            raise InvalidInput(
-                f"{self.path}: the selection index cannot be opened ({exc}); it is rebuilt "
-                "from the catalogue when removed"
-            ) from exc
+            # Everything here but the likes is rebuilt from the catalogue: a damaged file is
+            # kept aside (for the likes, or a look) and a new one started, so one bad cache
+            # never stops the app.
+            self.set_aside = self.path.with_name(f"{self.path.name}.damaged")
+            log.warning("%s: damaged (%s); moved to %s, rebuilding", self.path, exc, self.set_aside)
+            for suffix in ("", "-wal", "-shm"):
+                part = self.path.with_name(self.path.name + suffix)
+                if part.exists():
+                    os.replace(part, self.set_aside.with_name(self.set_aside.name + suffix))
+            try:
+                self._db = self._open()
+            except sqlite3.DatabaseError as again:
+                raise InvalidInput(
+                    f"{self.path}: the selection index cannot be created ({again})",
+                    path=str(self.path),
+                ) from again
+
+    def _open(self) -> sqlite3.Connection:
+        # A file: URI, so that the catalogue can be attached read-only by one too
+        # (usable_masks) whatever the SQLite build's default for URIs.
+        db = sqlite3.connect(
+            self.path.resolve().as_uri(), check_same_thread=False, isolation_level=None, uri=True
+        )
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)
+            if db.execute("SELECT 1 FROM meta WHERE key = 'song_text'").fetchone() is None:
+                # a store from before the word index
+                db.execute("INSERT INTO song_text (song_text) VALUES ('rebuild')")
+                db.execute("INSERT INTO meta VALUES ('song_text', '1')")
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
 
     def close(self) -> None:
         with self._lock:

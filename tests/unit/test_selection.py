@@ -359,3 +359,18 @@ def test_a_damaged_song_file_does_not_stop_indexing_or_prompts(
         assert ranking.candidates and s.selection.status().pending == 0
         row = s.selection.engine.store.song_row(PERMITTED_SONG_IDS[1])
         assert row is not None and "Irish Folk" in row[2]  # described by its metadata
+
+
+def test_a_damaged_selection_store_is_set_aside_and_rebuilt(
+    tmp_path: Path, indexed_dir: Path
+) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(indexed_dir, data)
+    store = data / "catalog-selection.sqlite"
+    for extra in ("-wal", "-shm"):
+        store.with_name(store.name + extra).unlink(missing_ok=True)
+    store.write_bytes(b"not a database" * 100)
+    with _studio(data, indexed_dir.parent / "models") as s:  # the app still opens
+        assert s.selection.engine.store.set_aside == data / "catalog-selection.sqlite.damaged"
+        assert s.selection.prompt("fiddle tune", k=2).candidates  # re-embedded first
+    assert (data / "catalog-selection.sqlite.damaged").read_bytes().startswith(b"not a database")
