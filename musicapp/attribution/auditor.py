@@ -15,6 +15,13 @@ if TYPE_CHECKING:
     from musicapp.catalog.store import CatalogStore
 
 
+BASELINE = "baseline"  # plain chroma/embedding similarity of the whole piece, no segments
+FINGERPRINTS = "fingerprints"
+DECOMPOSITION = "decomposition"
+COMBINED = "combined"
+METHODS = (BASELINE, FINGERPRINTS, DECOMPOSITION, COMBINED)
+
+
 def audit_index_path(catalog_path: Path) -> Path:
     """``<catalogue>-audit.sqlite`` beside the catalogue (rebuildable from it)."""
     return catalog_path.with_name(f"{catalog_path.stem}-audit.sqlite")
@@ -43,8 +50,13 @@ class Auditor:
         sample_rate: int,
         progress: ProgressCallback = no_progress,
         cancel: CancelToken | None = None,
+        method: str = COMBINED,
     ) -> AuditResult:
-        """The audit of float ``(channels, samples)`` audio at ``sample_rate``."""
+        """The audit of float ``(channels, samples)`` audio at ``sample_rate``.
+
+        ``method`` is one of METHODS: the combination (the app's), or one detector alone for
+        the evaluation harness: plain similarity (the baseline), fingerprints alone, or the
+        decomposition of segment embeddings alone."""
         raise NotImplementedError
 
     def find_material(
