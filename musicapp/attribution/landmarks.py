@@ -48,6 +48,7 @@ FLOOR_DB = 60.0  # peaks further below the loudest are noise
 FAN = 5  # targets of each anchor: 10 triplets
 TARGET_FRAMES = (1, 48)  # targets lie up to ~1.1 s after the anchor
 MAX_DF = 30  # targets within ± 10 semitones of the anchor
+MIN_DF = 2  # targets at least 2/3 semitone from the anchor
 DT_STEP = 2  # time differences in steps of two frames: a tempo grid step's rounding fits in
 N_DT = TARGET_FRAMES[1] // DT_STEP + 2
 N_DF = 2 * MAX_DF + 1
@@ -163,6 +164,9 @@ def triplets(
     dt = t[idx] - t[:, None]
     df = f[idx] - f[:, None]
     valid &= (dt >= TARGET_FRAMES[0] - 0.5) & (dt <= TARGET_FRAMES[1]) & (np.abs(df) <= MAX_DF)
+    # Not the same pitch again: a held note of a sampled instrument (its vibrato, its decay)
+    # is the same in every song that plays that instrument on that note.
+    valid &= np.abs(df) >= MIN_DF
     valid &= (f[:, None] >= 0) & (f[:, None] < N_BINS)
     valid &= np.cumsum(valid, axis=1) <= FAN
     # The kept targets of each anchor, packed into its first FAN columns.
