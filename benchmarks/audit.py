@@ -150,17 +150,34 @@ def score_clips(auditor: Any, clips: list[audit_clips.ClipRecord]) -> list[dict[
     return rows
 
 
-def build_data(work: Path, sizes: dict[str, int], only: str = "") -> tuple[Any, list, list, float]:
+def _shard_settings(data_dir: Path, i: int) -> Settings:
+    """Settings of take shard i > 0: the same catalogue (and its audio, origins and selection
+    files beside it), a ledger and takes folder of its own, so processes never share a ledger."""
+    own = data_dir.with_name(f"{data_dir.name}-shard{i}")
+    own.mkdir(exist_ok=True)
+    if not (own / "audio").exists():
+        (own / "audio").symlink_to(data_dir / "audio", target_is_directory=True)
+    os.environ["MUSICAPP_CATALOG"] = str(data_dir / "catalog.sqlite")
+    return settings_for(own)
+
+
+def build_data(
+    work: Path, sizes: dict[str, int], only: str = "", shard: tuple[int, int] = (0, 1)
+) -> tuple[Any, list, list, float]:
     """The catalogue, held-out songs, takes and clips (built or reused); the catalogue's build.
-    ``only`` ("takes" or "clips") builds that part alone: two processes can build both at once."""
+    ``only`` ("takes" or "clips") builds that part alone, and ``shard`` (i, k) only the takes
+    whose index is i modulo k: several processes can build the data at once."""
     built = audit_data.build(work, sizes["extra"], sizes["held_out"])
     t0 = time.perf_counter()
     takes: list[audit_takes.TakeRecord] = []
     clips: list[audit_clips.ClipRecord] = []
-    with AppContext.open(settings_for(built.data_dir)) as ctx:
+    settings = settings_for(built.data_dir)
+    if shard[0] > 0:
+        settings = _shard_settings(built.data_dir, shard[0])
+    with AppContext.open(settings) as ctx:
         if only != "clips":
             takes = audit_takes.make_takes(
-                ctx.studio, ctx.catalog, work, built.held_out, sizes["takes"]
+                ctx.studio, ctx.catalog, work, built.held_out, sizes["takes"], shard
             )
         t1 = time.perf_counter()
         if only != "takes":
@@ -185,7 +202,9 @@ def run(
     """Build or reuse the data, audit it, and return every figure (what --json writes)."""
     sizes = dict(QUICK if args.quick else FULL)
     work = args.work / "quick" if args.quick else args.work
-    built, takes, clips, build_s = build_data(work, sizes, args.only if args.data_only else "")
+    shard = tuple(int(x) for x in args.shard.split("/")) if args.data_only else (0, 1)
+    only = args.only if args.data_only else ""
+    built, takes, clips, build_s = build_data(work, sizes, only, (shard[0], shard[1]))
     figures: dict[str, Any] = {
         "config": {"work": str(work), "quick": args.quick, **sizes},
         "data": {
@@ -258,6 +277,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
     ap.add_argument("--data-only", action="store_true", help="build the data and stop")
     ap.add_argument("--only", choices=("takes", "clips"), default="", help="with --data-only")
+    ap.add_argument("--shard", default="0/1", help="with --data-only: takes i/k (i modulo k)")
     ap.add_argument("--keep-index", action="store_true", help="reuse the audit index")
     ap.add_argument("--methods", default="", help="comma-separated subset of METHODS")
     ap.add_argument("--scale", type=int, default=None, help="synthetic segments (0: skip)")

@@ -172,9 +172,15 @@ def draw_request(
 
 
 def make_takes(
-    studio: Any, catalog: Any, work: Path, held_out: list[Path], n: int
+    studio: Any,
+    catalog: Any,
+    work: Path,
+    held_out: list[Path],
+    n: int,
+    shard: tuple[int, int] = (0, 1),
 ) -> list[TakeRecord]:
-    """Make (or reuse) takes 0..n-1 under ``work/takes``; return their records."""
+    """Make (or reuse) takes 0..n-1 under ``work/takes``; return their records. ``shard``
+    (i, k) makes only the takes whose index is i modulo k (the others are read if present)."""
     from musicapp.core import InvalidInput
     from musicapp.studio_types import Refused
 
@@ -194,6 +200,8 @@ def make_takes(
         json_path = takes_dir / f"{index:04d}.json"
         if json_path.exists():
             records.append(TakeRecord.load(json_path))
+            continue
+        if index % shard[1] != shard[0]:
             continue
         for attempt in range(RETRIES):
             request, held = draw_request(index, level, attempt, songs, held_out, user_dir)
