@@ -262,10 +262,12 @@ def run(
 
 
 def _segment_dim(auditor: Any) -> int | None:
-    for name in ("segment_dim", "embedding_dim", "dim"):
-        value = getattr(auditor, name, None)
-        if isinstance(value, int) and value > 0:
-            return value
+    """The size of the auditor's segment embeddings, where it says (its embedder's ``dim``)."""
+    for owner in (auditor, getattr(auditor, "embedder", None)):
+        for name in ("segment_dim", "embedding_dim", "dim"):
+            value = getattr(owner, name, None)
+            if isinstance(value, int) and value > 0:
+                return value
     return None
 
 
