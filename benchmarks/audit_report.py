@@ -79,7 +79,7 @@ def summarise_clips(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         [dict(r, semis_abs=abs(r["semitones"])) for r in hidden],
         "semis_abs",
         SEMITONE_BANDS,
-        lambda v: f"|{v[0]}..{v[1]}| st",
+        lambda v: "0 st" if v[1] == 0 else f"±{v[0]}..{v[1]} st",
     )
     return out
 
@@ -171,7 +171,15 @@ def tables(figures: dict[str, Any], md: bool = False) -> str:
     """Every table of the run, from the figures dict the JSON also holds."""
     from musicapp.attribution.auditor import COMBINED
 
-    out = []
+    d = figures["data"]
+    levels = ", ".join(f"{n} {lvl}" for lvl, n in d["takes_by_level"].items())
+    data_rows = [
+        ["catalogue songs", f"{d['songs']:,} (built in {d['catalogue_build_s']:.0f} s)"],
+        ["held-out songs", str(d["held_out"])],
+        ["takes", f"{d['takes']} ({levels})"],
+        ["user clips", f"{d['clips_hidden']} hidden + {d['clips_clean']} clean"],
+    ]
+    out = [render("Data", ["", "count"], data_rows, md)]
     takes = figures["takes"]
     header = [
         "method",
