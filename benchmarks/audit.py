@@ -5,7 +5,7 @@
 
 Data (built once under --work, default /work/cache/audit-bench, and reused; see
 benchmarks/audit_data.py, audit_takes.py, audit_clips.py):
-- a catalogue of 1,014 songs rendered like the demo (its 64 songs and 950 corpus tunes) and 150
+- a catalogue of 1,014 songs rendered like the demo (its 64 songs and 950 corpus tunes) and 151
   held-out songs rendered the same way but kept out of it;
 - 500 weight-free (concat) takes made through the real Studio, 40 % song level, 30 % parameter
   level, 30 % audio or temporal level over a held-out song; their truth is their Provenance;

@@ -38,7 +38,7 @@ log = logging.getLogger("audit_data")
 SEED = 15
 SHORTEST_S = 12.0  # a tune shorter than this on its own would be mostly its own loop
 CATALOGUE_EXTRA = 950  # on top of the demo's 64 songs
-HELD_OUT = 150
+HELD_OUT = 150  # asked for; the shares round to 151
 
 # (collection, corpus files, arrangements that suit the collection, quota of extra songs,
 #  held-out quota). Quotas are shares of CATALOGUE_EXTRA and HELD_OUT.
