@@ -31,7 +31,6 @@ aside).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import math
@@ -50,11 +49,10 @@ import audit_clips  # noqa: E402
 import audit_data  # noqa: E402
 import audit_report  # noqa: E402
 import audit_scale  # noqa: E402
+import audit_score  # noqa: E402
 import audit_takes  # noqa: E402
 import numpy as np  # noqa: E402
-import soundfile as sf  # noqa: E402
 
-from musicapp.attribution import scoring  # noqa: E402
 from musicapp.attribution.auditor import METHODS, Auditor, audit_index_path  # noqa: E402
 from musicapp.config import Settings  # noqa: E402
 from musicapp.context import AppContext  # noqa: E402
@@ -66,90 +64,6 @@ QUICK = {"extra": 0, "held_out": 20, "takes": 40, "clips": 40, "scale": 100_000}
 SCALE_DIM = 512  # CLAP's; used when the auditor does not say its segment embedding's size
 
 
-def settings_for(data_dir: Path) -> Settings:
-    """The harness's settings: its own data folder, local only; the studio does not audit the
-    takes itself (when it can), since the harness audits each one with every method."""
-    names = {f.name for f in dataclasses.fields(Settings)}
-    extra = {"audit_takes": False} if "audit_takes" in names else {}
-    return Settings(data_dir=data_dir, server_url="", **extra)
-
-
-def _read(path: Path) -> tuple[np.ndarray, int]:
-    audio, sr = sf.read(path, dtype="float32", always_2d=True)
-    return np.ascontiguousarray(audio.T), int(sr)
-
-
-def score_takes(
-    auditor: Any, takes: list[audit_takes.TakeRecord], methods: tuple[str, ...]
-) -> list[dict[str, Any]]:
-    rows = []
-    for i, take in enumerate(takes):
-        audio, sr = _read(take.path)
-        duration = audio.shape[1] / sr
-        truth_s = scoring.truth_per_second(take.timeline, duration)
-        for method in methods:
-            t0 = time.perf_counter()
-            result = auditor.audit(audio, sr, method=method)
-            elapsed = time.perf_counter() - t0
-            found, wanted = scoring.references_recall(result, take.song_shares)
-            agree, seconds = scoring.timeline_agreement(
-                truth_s, scoring.audit_per_second(result, duration)
-            )
-            rows.append(
-                {
-                    "take": take.index,
-                    "level": take.level,
-                    "method": method,
-                    "duration_s": duration,
-                    "elapsed_s": elapsed,
-                    "top1": scoring.top_k_hit(result, take.song_shares, 1),
-                    "top3": scoring.top_k_hit(result, take.song_shares, 3),
-                    "refs_found": found,
-                    "refs_wanted": wanted,
-                    "tl_agree": agree,
-                    "tl_seconds": seconds,
-                    "share_l1": scoring.share_l1(result, take.song_shares),
-                    "truth_top": scoring.true_top(take.song_shares),
-                    "audit_top3": [s for s, _ in result.top(3)],
-                }
-            )
-        if (i + 1) % 25 == 0:
-            log.info("audited %d/%d takes", i + 1, len(takes))
-    return rows
-
-
-def score_clips(auditor: Any, clips: list[audit_clips.ClipRecord]) -> list[dict[str, Any]]:
-    rows = []
-    for i, clip in enumerate(clips):
-        audio, sr = _read(clip.path)
-        t0 = time.perf_counter()
-        findings = auditor.find_material(audio, sr)
-        elapsed = time.perf_counter() - t0
-        truth = scoring.ClipTruth(clip.song_id, clip.start_s, clip.end_s, clip.bar_s)
-        s = scoring.score_clip(findings, truth)
-        rows.append(
-            {
-                "clip": clip.name,
-                "hidden": clip.hidden,
-                "song_id": clip.song_id,
-                "found": s.found,
-                "false_positive": s.false_positive,
-                "start_err_bars": s.start_error_bars,
-                "end_err_bars": s.end_error_bars,
-                "within_bar": s.within_bar,
-                "gain_db": clip.gain_db,
-                "stretch": clip.stretch,
-                "semitones": clip.semitones,
-                "mp3_kbps": clip.mp3_kbps,
-                "elapsed_s": elapsed,
-                "findings": [f.song_id for f in findings],
-            }
-        )
-        if (i + 1) % 50 == 0:
-            log.info("checked %d/%d clips", i + 1, len(clips))
-    return rows
-
-
 def _shard_settings(data_dir: Path, i: int) -> Settings:
     """Settings of take shard i > 0: the same catalogue (and its audio, origins and selection
     files beside it), a ledger and takes folder of its own, so processes never share a ledger."""
@@ -158,7 +72,7 @@ def _shard_settings(data_dir: Path, i: int) -> Settings:
     if not (own / "audio").exists():
         (own / "audio").symlink_to(data_dir / "audio", target_is_directory=True)
     os.environ["MUSICAPP_CATALOG"] = str(data_dir / "catalog.sqlite")
-    return settings_for(own)
+    return audit_score.settings_for(own)
 
 
 def build_data(
@@ -171,7 +85,7 @@ def build_data(
     t0 = time.perf_counter()
     takes: list[audit_takes.TakeRecord] = []
     clips: list[audit_clips.ClipRecord] = []
-    settings = settings_for(built.data_dir)
+    settings = audit_score.settings_for(built.data_dir)
     if shard[0] > 0:
         settings = _shard_settings(built.data_dir, shard[0])
     with AppContext.open(settings) as ctx:
@@ -221,7 +135,7 @@ def run(
     }
     if args.data_only:
         return figures
-    settings = settings_for(built.data_dir)
+    settings = audit_score.settings_for(built.data_dir)
     index_path = audit_index_path(settings.catalog_path)
     methods = tuple(args.methods.split(",")) if args.methods else METHODS
     with AppContext.open(settings) as ctx:
@@ -235,15 +149,25 @@ def run(
             index_s = time.perf_counter() - t0
             log.info("audit index: %d songs added in %.1f s", added, index_s)
             t0 = time.perf_counter()
-            audio, sr = _read(takes[0].path)
+            audio, sr = audit_score.read(takes[0].path)
             auditor.audit(audio, sr)
             first_s = time.perf_counter() - t0
-            take_rows = score_takes(auditor, takes, methods)
-            clip_rows = score_clips(auditor, clips)
+            dim = args.scale_dim or _segment_dim(auditor) or SCALE_DIM
+            take_rows, clip_rows = audit_score.score_all(
+                auditor,
+                takes,
+                clips,
+                methods,
+                audit_takes.COST_S,
+                args.workers,
+                built.data_dir,
+                index_path,
+            )
         finally:
             auditor.close()
     cost = audit_report.summarise_cost(take_rows, clip_rows, audit_takes.COST_S)
     cost.update(index_build_s=index_s, index_songs=added, first_audit_s=first_s)
+    cost["workers"] = args.workers
     figures.update(
         takes=audit_report.summarise_takes(take_rows),
         clips=audit_report.summarise_clips(clip_rows),
@@ -251,7 +175,6 @@ def run(
     )
     scale: dict[str, Any] = {}
     if args.scale:
-        dim = args.scale_dim or _segment_dim(auditor) or SCALE_DIM
         scale[f"segment lookups at {args.scale:,} (synthetic)"] = audit_scale.vector_scale(
             args.scale, dim
         )
@@ -284,6 +207,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--methods", default="", help="comma-separated subset of METHODS")
     ap.add_argument("--scale", type=int, default=None, help="synthetic segments (0: skip)")
     ap.add_argument("--scale-dim", type=int, default=0)
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="score in this many processes (the 30 s cost takes are always audited alone)",
+    )
     args = ap.parse_args(argv)
     if args.scale is None:
         args.scale = (QUICK if args.quick else FULL)["scale"]
