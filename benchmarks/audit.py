@@ -119,8 +119,10 @@ def run(
     shard = tuple(int(x) for x in args.shard.split("/")) if args.data_only else (0, 1)
     only = args.only if args.data_only else ""
     built, takes, clips, build_s = build_data(work, sizes, only, (shard[0], shard[1]))
+    if args.sample:
+        takes, clips = sampled(takes, clips, args.sample)
     figures: dict[str, Any] = {
-        "config": {"work": str(work), "quick": args.quick, **sizes},
+        "config": {"work": str(work), "quick": args.quick, "sample": args.sample, **sizes},
         "data": {
             "songs": built.songs,
             "held_out": len(built.held_out),
@@ -184,6 +186,19 @@ def run(
     return figures
 
 
+def sampled(takes: list, clips: list, n: int) -> tuple[list, list]:
+    """Every k-th take (about ``n``, the levels in their built proportions, since takes are
+    built in a seeded random order of levels) and about ``n`` clips, half hidden, half clean:
+    a run that fits where the whole set does not."""
+    step = max(1, len(takes) // n)
+    kept = takes[::step]
+    hidden = [c for c in clips if c.hidden]
+    clean = [c for c in clips if not c.hidden]
+    h_step = max(1, len(hidden) // max(1, n // 2))
+    c_step = max(1, len(clean) // max(1, n // 2))
+    return kept, hidden[::h_step] + clean[::c_step]
+
+
 def _segment_dim(auditor: Any) -> int | None:
     """The size of the auditor's segment embeddings, where it says (its embedder's ``dim``)."""
     for owner in (auditor, getattr(auditor, "embedder", None)):
@@ -198,6 +213,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--work", type=Path, default=Path("/work/cache/audit-bench"))
     ap.add_argument("--quick", action="store_true", help="a smoke run (see the docstring)")
+    ap.add_argument(
+        "--sample", type=int, default=0, help="score about N takes and N clips of the data"
+    )
     ap.add_argument("--json", type=Path, help="write every figure (and per-item rows) here")
     ap.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
     ap.add_argument("--data-only", action="store_true", help="build the data and stop")

@@ -83,7 +83,7 @@ def fingerprint_scale(n_segments: int) -> dict[str, Any]:
     """The fingerprint lookups at ``n_segments`` segments: `attribution.landmarks.scale_benchmark`
     when the lead's landmark module has it, else "not measured" (said, never made up)."""
     try:
-        from musicapp.attribution import landmarks  # type: ignore[attr-defined]
+        from musicapp.attribution import landmarks
     except ImportError:
         landmarks = None
     bench = getattr(landmarks, "scale_benchmark", None)
@@ -93,5 +93,12 @@ def fingerprint_scale(n_segments: int) -> dict[str, Any]:
     result = bench(n_segments)
     out = dict(result) if isinstance(result, dict) else {"result": result}
     out.setdefault("segments", n_segments)
+    if isinstance(result, dict) and "lookup_s" in result:
+        text = (
+            f"{result['entries'] / 1e6:.0f}M hashes ({result['table_bytes'] / 2**30:.1f} GiB): "
+            f"one 30 s search's {result['query_keys'] / 1e3:.0f}k keys looked up in "
+            f"{result['lookup_s'] * 1000:.0f} ms"
+        )
+        out["text"] = text
     out.setdefault("text", str(result))
     return out

@@ -286,7 +286,8 @@ class Auditor:
         cancel = cancel or CancelToken()
         loaded = self._ready(no_progress, cancel)
         clusters = self._clusters(loaded, _as_audio(audio), sample_rate)
-        return _findings(clusters, loaded)
+        strong = [(c, p) for c, p in clusters if c.votes >= cal.MATERIAL_MIN_VOTES]
+        return _findings(strong, loaded)
 
     def _clusters(
         self, loaded: _Loaded, x: NDArray[np.float32], sample_rate: int
