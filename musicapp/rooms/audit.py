@@ -76,7 +76,9 @@ class AuditRoom:
         self._read_take = read_take
         self._index_path = audit_index_path(Path(settings.catalog_path))
         self._auditor: Auditor | None = None
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()  # making the Auditor, reading the ledger
+        # One catch-up at a time; status() (the window's thread) never waits for one.
+        self._index_lock = threading.Lock()
         self._indexed_at: int | None = None  # catalog.songs_stamp() at the last catch-up
         # take id -> id of its newest audit event; read from the ledger as it grows
         self._audits: dict[str, str] = {}
@@ -105,7 +107,7 @@ class AuditRoom:
         return FunctionJob("Index the catalogue for the audit", self._catch_up, lane="compute")
 
     def _catch_up(self, progress: ProgressCallback, cancel: CancelToken) -> int:
-        with self._lock:
+        with self._index_lock:
             stamp = self._catalog.songs_stamp()
             added = self._get().catch_up(progress, cancel)
             self._indexed_at = stamp
