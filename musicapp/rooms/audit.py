@@ -205,7 +205,9 @@ class AuditRoom:
             return None
         return compare(result, take.provenance.song_shares())
 
-    def _log_take_audit(self, take: Take, result: AuditResult) -> str:
+    def _log_take_audit(self, take: Take, result: AuditResult) -> AuditResult:
+        """Append the take's ``audit`` event; the audit as logged (rounded, each segment's
+        best candidates), so a take shows the same audit now and when read back."""
         by_design = take.provenance.song_shares()
         c = compare(result, by_design)
         summary: AuditComparisonPayload = {
@@ -215,7 +217,8 @@ class AuditRoom:
             "agrees": c.agrees,
         }
         payload = take_audit_payload(take.id, result.to_dict(), by_design, summary)
-        return self._ledger.append(AUDIT, payload).id
+        self._ledger.append(AUDIT, payload)
+        return replace(AuditResult.from_dict(payload["result"]), elapsed_s=result.elapsed_s)
 
     # -- the workflow's steps (called by Studio.generate) ---------------------------------------
 
@@ -233,7 +236,7 @@ class AuditRoom:
             return take
         try:
             result = self._audit(audio, sample_rate, progress, cancel or CancelToken())
-            self._log_take_audit(take, result)
+            result = self._log_take_audit(take, result)
         except Exception as exc:  # the take is already recorded and published
             log.warning("the audit of take %s did not finish: %s", take.id, exc, exc_info=True)
             return replace(take, audit_note=f"the audit of this take did not finish: {exc}")
