@@ -127,6 +127,9 @@ def cmd_import(args: argparse.Namespace) -> int:
             embed = ctx.studio.selection.index_job()
             if embed is not None:
                 run_with_progress("index", embed.run, args.progress)
+            # And their fingerprints and segment embeddings, so the next take's audit (and the
+            # check of the user's audio) does not index them first.
+            run_with_progress("audit index", ctx.studio.audit.index_job().run, args.progress)
         emit(args, report.to_dict(), report.summary())
     return EXIT_OK if report.ok else EXIT_FAILED
 
@@ -217,8 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--index",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="embed the new songs for prompts right away (default; --no-index leaves it to the "
-        "next prompt)",
+        help="embed the new songs for prompts and index them for the audit right away (default; "
+        "--no-index leaves it to the next prompt or take)",
     )
     imp.set_defaults(func=cmd_import)
 
