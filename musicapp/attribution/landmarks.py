@@ -346,3 +346,30 @@ class FingerprintIndex:
 
 _OFF = OFFSET_S / FRAME_S
 _N_VARIANTS = (2 * MAX_SHIFT + 1) * len(SCALES)
+
+
+def scale_benchmark(
+    n_segments: int, entries_per_segment: int = 100, seed: int = 0
+) -> dict[str, float]:
+    """Lookup cost of one 30 s audit's keys (every transposition and tempo of the search) in a
+    table of ``n_segments`` one-second segments with synthetic random hashes: the memory of the
+    table and the seconds one search's lookups take (``benchmarks/audit.py``)."""
+    import time
+
+    rng = np.random.default_rng(seed)
+    n = n_segments * entries_per_segment
+    key_space = N_BINS * N_DF * N_DF * N_DT * N_DT
+    keys = np.sort(rng.integers(0, key_space, n, dtype=np.int64))
+    queries = rng.integers(0, key_space, 30 * 10 * FAN * 2 * len(SCALES) * (2 * MAX_SHIFT + 1))
+    t0 = time.perf_counter()
+    uniq = np.unique(queries)
+    lo = np.searchsorted(keys, uniq, side="left")
+    hits = int((np.searchsorted(keys, uniq, side="right") - lo).sum())
+    seconds = time.perf_counter() - t0
+    return {
+        "entries": float(n),
+        "table_bytes": float(n * (8 + 4 + 4)),
+        "query_keys": float(queries.size),
+        "lookup_s": seconds,
+        "hits": float(hits),
+    }
