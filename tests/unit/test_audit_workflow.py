@@ -326,7 +326,7 @@ def audited_studio(tmp_path_factory, demo_dirs):
     catalog.close()
 
 
-def _hidden_clip(studio, song_id, path, seconds=10.0, at=2.0, excerpt=6.0):
+def _hidden_clip(studio, song_id, path, seconds=14.0, at=2.0, excerpt=10.0):
     """A user clip holding `excerpt` seconds of a catalogue song at -6 dB under a rendered tone
     sequence (not catalogue audio), starting `at` seconds in."""
     _clip(path, seconds)
