@@ -127,6 +127,9 @@ def cmd_import(args: argparse.Namespace) -> int:
             embed = ctx.studio.selection.index_job()
             if embed is not None:
                 run_with_progress("index", embed.run, args.progress)
+            # And their fingerprints and segment embeddings, so the next take's audit (and the
+            # check of the user's audio) does not index them first.
+            run_with_progress("audit index", ctx.studio.audit.index_job().run, args.progress)
         emit(args, report.to_dict(), report.summary())
     return EXIT_OK if report.ok else EXIT_FAILED
 
@@ -217,11 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--index",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="embed the new songs for prompts right away (default; --no-index leaves it to the "
-        "next prompt)",
+        help="embed the new songs for prompts and index them for the audit right away (default; "
+        "--no-index leaves it to the next prompt or take)",
     )
     imp.set_defaults(func=cmd_import)
 
+    from musicapp.cli_audit import add_audit_command
     from musicapp.cli_ledger import add_ledger_commands  # they share cli_common's helpers
     from musicapp.cli_models import add_models_commands
     from musicapp.cli_select import add_select_commands
@@ -233,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_take_commands(sub, common)
     add_ledger_commands(sub, common)
     add_select_commands(sub, common)
+    add_audit_command(sub, common)
     return p
 
 
