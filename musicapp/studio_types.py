@@ -8,6 +8,7 @@ working code. Only classes belong here: a function a front end needs is a studio
 
 from __future__ import annotations
 
+from musicapp.attribution.types import Agreement, AuditResult, AuditStatus, Comparison, Finding
 from musicapp.catalog.search import SearchFilters
 from musicapp.ledger import ChainReport, Damage, Event, LedgerDamaged, LedgerError
 from musicapp.studio import Refused
@@ -15,9 +16,14 @@ from musicapp.sync.engine import SyncError, SyncResult, SyncStatus
 from musicapp.sync.policy import InsecureServer
 
 __all__ = [
+    "Agreement",
+    "AuditResult",
+    "AuditStatus",
     "ChainReport",
+    "Comparison",
     "Damage",
     "Event",
+    "Finding",
     "InsecureServer",
     "LedgerDamaged",
     "LedgerError",
