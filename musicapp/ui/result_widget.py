@@ -13,10 +13,12 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
+    QScrollArea,
     QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
@@ -29,6 +31,7 @@ from musicapp.core import RightsHolder, Song
 from musicapp.jobs import FunctionJob
 from musicapp.studio_types import LedgerDamaged
 from musicapp.ui import icons
+from musicapp.ui.audit_widget import AuditWidget
 from musicapp.ui.error_dialog import show_error
 from musicapp.ui.job_control import JobControl
 from musicapp.ui.job_runner import JobRunner
@@ -118,6 +121,9 @@ class ResultWidget(QWidget):
         self.export_label.setObjectName("hint")
         self.export_label.setWordWrap(True)
         self.export_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # The audit (studio.audit) beside the attribution by design, or "Audit now".
+        self.audit = AuditWidget(service, runner)
+        self.audit.status.connect(self.status)
         buttons = QHBoxLayout()
         buttons.addWidget(self.play_button)
         buttons.addWidget(self.export_button)
@@ -134,10 +140,19 @@ class ResultWidget(QWidget):
         lay.addWidget(self.royalty_table)
         lay.addLayout(buttons)
         lay.addWidget(self.export_label)
+        lay.addWidget(_section("By design and by audit"))
+        lay.addWidget(self.audit)
+        # Everything about a take no longer fits a short window: it scrolls instead of crushing
+        # the waveform.
+        take_scroll = QScrollArea()
+        take_scroll.setWidgetResizable(True)
+        take_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        take_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        take_scroll.setWidget(take_page)
 
         self.pages = QStackedWidget()
         self.pages.addWidget(self.placeholder)
-        self.pages.addWidget(take_page)
+        self.pages.addWidget(take_scroll)
         title = QLabel("Take")
         title.setObjectName("panelTitle")
         layout = QVBoxLayout(self)
@@ -175,6 +190,7 @@ class ResultWidget(QWidget):
         self.waveform.show_take(audio, take.sample_rate, prov)
         self.legend.show_shares(prov, songs)
         self._show_royalties(royalties)
+        self.audit.show_take(take)
         self.export_label.setText("")
         self.pages.setCurrentIndex(1)
         self._update_play_button()

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from ui_fake_rooms import FakeLibrary, FakeRecords
+from ui_fake_rooms import FakeAudit, FakeLibrary, FakeRecords
 from ui_fake_selection import FakeSelection
 
 from musicapp.catalog.browse import TreeNode
@@ -101,6 +101,8 @@ class FakeStudio:
         self.library = FakeLibrary(self)
         self.records = FakeRecords(self)
         self.selection = FakeSelection(self)
+        self.audit = FakeAudit(self)
+        self.requests: list[GenerationRequest] = []  # every request generate_job was given
         self.sync: SyncPort | None = None  # no rights server: the window says sync is unavailable
 
     def era(self, song: Song) -> str:
@@ -321,6 +323,7 @@ class FakeStudio:
 
     # generate
     def generate_job(self, request: GenerationRequest) -> FunctionJob[Take]:
+        self.requests.append(request)
         if request.engine == "tonematch":
             return self._tonematch_job(request)
 
@@ -359,6 +362,7 @@ class FakeStudio:
                 FAKE_TAKE_TIME,
             )
             self.audio[take.id] = np.stack([mono, mono])
+            self.audit.took(take)
             return take
 
         return FunctionJob("Generate", run)
