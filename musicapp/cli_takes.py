@@ -7,7 +7,16 @@ from pathlib import Path
 from typing import Any
 
 from musicapp.cli_common import EXIT_FAILED, EXIT_OK, emit, open_context, run_with_progress
-from musicapp.core import GenerationRequest, InvalidInput, Level, Reference, Role, TimeRange, Use
+from musicapp.core import (
+    UNDECLARED_CHOICES,
+    GenerationRequest,
+    InvalidInput,
+    Level,
+    Reference,
+    Role,
+    TimeRange,
+    Use,
+)
 from musicapp.core.codec import verification_to_dict
 
 
@@ -71,12 +80,50 @@ def _request(args: argparse.Namespace) -> GenerationRequest:
         prompt=args.prompt,
         user_audio=str(Path(args.user_audio).resolve()) if args.user_audio else None,
         user_range=TimeRange.parse(args.user_range) if args.user_range else None,
+        on_undeclared=args.undeclared,
     )
+
+
+def _undeclared(args: argparse.Namespace, err: Any) -> int:
+    """A take refused because the audit found catalogue recordings in the user's audio that no
+    reference declares: what was found where, and how to choose."""
+    found = [
+        {
+            **f.to_dict(),
+            "title": err.titles.get(f.song_id, f.song_id),
+            "at": f"{_clock(f.start_s)}–{_clock(f.end_s)}",
+        }
+        for f in err.findings
+    ]
+    lines = ["Refused: your audio holds catalogue recordings no reference declares:"]
+    lines += [f"  {f['at']}  {f['title']} (p={f['probability']:.2f})" for f in found]
+    lines += [
+        "Choose with --undeclared:",
+        "  add       each song becomes a reference: its consent is checked, its holders paid",
+        "  override  make the take anyway, without them (the override is logged)",
+        f"Logged as audit event {err.event_id}.",
+    ]
+    emit(
+        args,
+        {
+            "allowed": False,
+            "undeclared": found,
+            "audit_event_id": err.event_id,
+            "choices": list(UNDECLARED_CHOICES),
+        },
+        "\n".join(lines),
+    )
+    return EXIT_FAILED
+
+
+def _clock(seconds: float) -> str:
+    whole = max(0, int(round(seconds)))
+    return f"{whole // 60}:{whole % 60:02d}"
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from musicapp.cli_select import alternatives_text, alternatives_to_dict
-    from musicapp.studio_types import Refused
+    from musicapp.studio_types import Refused, UndeclaredMaterial
 
     request = _request(args)
     with open_context(args) as ctx:
@@ -86,6 +133,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
                 lambda p, c: ctx.studio.generate(request, p, c),
                 args.progress,
             )
+        except UndeclaredMaterial as err:
+            return _undeclared(args, err)
         except Refused as refused:
             # Every refusal comes with the permitted songs nearest to what was refused.
             alternatives = ctx.studio.selection.alternatives(refused.verification)
@@ -241,6 +290,14 @@ def add_take_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         "--user-audio", help="your own audio file, for audio- and temporal-level references"
     )
     gen.add_argument("--user-range", help="START-END seconds of your audio to regenerate")
+    gen.add_argument(
+        "--undeclared",
+        choices=UNDECLARED_CHOICES,
+        default="refuse",
+        help="when the audit finds catalogue recordings in your audio that no reference "
+        "declares: refuse the take (default), add each song as a reference (its consent "
+        "checked, its holders paid), or override (make it anyway; logged)",
+    )
     gen.add_argument(
         "--wet", help="tone match: how much of the processed sound, 0-1 or 0-100%% (default 1)"
     )

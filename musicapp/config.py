@@ -62,6 +62,16 @@ class Settings:
         default_factory=lambda: os.environ.get("MUSICAPP_ALLOW_INSECURE_HTTP", "") == "1"
     )
 
+    # Audit every take against the catalogue right after it is made (an ``audit`` ledger event
+    # beside the by-design attribution). MUSICAPP_AUDIT_TAKES=0 turns it off; the check of the
+    # user's own audio for undeclared catalogue recordings is a consent matter and always runs.
+    audit_takes: bool = field(
+        default_factory=lambda: (
+            os.environ.get("MUSICAPP_AUDIT_TAKES", "1").strip().lower()
+            not in ("0", "false", "no", "off")
+        )
+    )
+
     def __post_init__(self) -> None:
         if not 0 < self.consent_ttl_s <= MAX_CONSENT_TTL_S:
             from musicapp.core import InvalidInput

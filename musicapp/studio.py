@@ -48,6 +48,7 @@ from musicapp.material import (
     resample_note,
     take_rate,
 )
+from musicapp.rooms.audit import AuditRoom
 from musicapp.rooms.library import LibraryRoom
 from musicapp.rooms.models import ModelsRoom
 from musicapp.rooms.records import RecordsRoom
@@ -104,7 +105,8 @@ class Studio:
     The front ends' only door: what is not a step of the workflow is in a room, one small
     class per job (``musicapp/rooms/``): ``sync`` (the rights server), ``records`` (ledger
     reads and repairs), ``library`` (catalogue counts and songs by id), ``models`` (weights), ``selection``
-    (prompts, "more like this", recommendations, alternatives, proposals).
+    (prompts, "more like this", recommendations, alternatives, proposals), ``audit`` (the
+    corroborative audit of takes and files).
     """
 
     def __init__(
@@ -141,6 +143,7 @@ class Studio:
         self.your_audio = YourAudio(origins, self.records.find_by_content)
         self.library = LibraryRoom(catalog, ledger, origins)
         self.selection = SelectionRoom(settings, catalog, self.consent, ledger, self.validate)
+        self.audit = AuditRoom(settings, catalog, ledger, self.take, self.takes.read)
 
     # -- select ---------------------------------------------------------------------------------
 
@@ -293,7 +296,10 @@ class Studio:
         """Validate, verify, generate and log one take. Raises Refused, InvalidInput, Cancelled.
 
         The engine conditions on the references the user picked; catalogue audio found in the
-        user's own audio is verified and attributed as the reference it is (with_origins).
+        user's own audio is verified and attributed as the reference it is (with_origins), and
+        recordings the audit finds there that no reference declares are refused, added or
+        overridden as the request says (``audit.declare``; UndeclaredMaterial). The take is
+        audited once it is recorded (``audit.audit_new_take``): the last tenth of the progress.
         """
         from musicapp.generation.base import Conditioning
         from musicapp.generation.registry import get_engine
@@ -305,11 +311,16 @@ class Studio:
         songs = self.validate(request)
         user = self._user_audio(request)
         full = self.your_audio.with_origins(request)
+        user_sha = user_audio_file_sha256(full)
+        declared = self.audit.declare(full, user, user_sha, cancel)
+        full = declared.request
         found = [r for r in full.references if not r.picked]
         songs.update(self.catalog.songs(r.song_id for r in found))
         verification, verification_id = self.verify(full)
         if not verification.allowed:
             raise Refused(verification, verification_id)
+        if declared.overridden:
+            self.audit.log_override(declared, user_sha)
         picked_songs = [songs[r.song_id] for r in request.references]
         rate = take_rate(picked_songs, user)
         materials = load_materials(
@@ -317,7 +328,7 @@ class Studio:
         )
         conditioning = Conditioning(materials, rate, user.audio if user is not None else None)
         engine = get_engine(request.engine, self.settings)
-        result = engine.generate(request, conditioning, scaled(progress, 0.15, 0.95), cancel)
+        result = engine.generate(request, conditioning, scaled(progress, 0.15, 0.88), cancel)
         cancel.check()
         duration = result.audio.shape[1] / result.sample_rate
         if duration < MIN_TAKE_S:
@@ -333,6 +344,7 @@ class Studio:
             resample_note(picked_songs, rate, user)
             + parts_notes(request, songs, self._parts)
             + self.your_audio.notes(full)
+            + declared.notes
         )
         provenance = replace(provenance, notes=provenance.notes + notes)
         staged = self.takes.write_staged(result.audio, result.sample_rate)
@@ -341,7 +353,7 @@ class Studio:
                 GENERATION,
                 generation_payload(
                     request=full,
-                    user_audio_file_sha256=user_audio_file_sha256(full),
+                    user_audio_file_sha256=user_sha,
                     verification_event_id=verification_id,
                     provenance=provenance,
                     royalties=holder_shares(provenance, songs),
@@ -355,8 +367,7 @@ class Studio:
             self.takes.remember_user_audio(event.id, full.user_audio)
         finally:
             staged.unlink(missing_ok=True)
-        progress(Progress(1.0, "done", "Take ready"))
-        return Take(
+        take = Take(
             royalties=dict(event.payload["royalties"]),
             id=event.id,
             request=full,
@@ -368,6 +379,11 @@ class Studio:
             created_at=event.ts,
             verification_event_id=verification_id,
         )
+        take = self.audit.audit_new_take(
+            take, result.audio, result.sample_rate, scaled(progress, 0.9, 1.0), cancel
+        )
+        progress(Progress(1.0, "done", "Take ready"))
+        return take
 
     def generate_job(self, request: GenerationRequest) -> FunctionJob[Take]:
         return FunctionJob(
@@ -384,7 +400,9 @@ class Studio:
             event = self.ledger.get(take_id)
         if event is None or event.kind != "generation":
             raise InvalidInput(f"no take with id {take_id!r} in the ledger")
-        return take_from_event(event.id, event.ts, event.payload, self.takes)
+        return take_from_event(
+            event.id, event.ts, event.payload, self.takes, self.audit.of_take(event.id)
+        )
 
     def take_audio(self, take: Take) -> np.ndarray:
         audio, _ = self.takes.read(take.id)
@@ -433,5 +451,6 @@ class Studio:
         when no context gave it one)."""
         self.your_audio.origins.close()
         self.selection.close()
+        self.audit.close()
         if self._own_sync:
             self.sync.state.close()

@@ -14,6 +14,7 @@ from musicapp.ledger import ChainReport, Damage, Event, LedgerDamaged, LedgerErr
 from musicapp.studio import Refused
 from musicapp.sync.engine import SyncError, SyncResult, SyncStatus
 from musicapp.sync.policy import InsecureServer
+from musicapp.undeclared import UndeclaredMaterial
 
 __all__ = [
     "Agreement",
@@ -32,4 +33,5 @@ __all__ = [
     "SyncError",
     "SyncResult",
     "SyncStatus",
+    "UndeclaredMaterial",
 ]

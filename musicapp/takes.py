@@ -21,6 +21,7 @@ from typing import Any, cast
 import numpy as np
 import soundfile as sf
 
+from musicapp.attribution.types import AuditResult
 from musicapp.core import GenerationRequest, InvalidInput, Provenance, Verification
 from musicapp.core.codec import request_from_dict
 from musicapp.export.fingerprint import file_digests, file_sha256
@@ -49,6 +50,11 @@ class Take:
     verification_event_id: str = ""
     # holder id -> share of the royalties, as logged when the take was made
     royalties: dict[str, float] = field(default_factory=dict, compare=False)
+    # The corroborative audit of the take (its ``audit`` ledger event), beside the by-design
+    # provenance; None when the audit is off, failed or was not run yet.
+    audit: AuditResult | None = field(default=None, compare=False)
+    # Why there is no audit, when one was due and did not finish (shown, never logged).
+    audit_note: str = field(default="", compare=False)
 
 
 class TakeStore:
@@ -111,10 +117,17 @@ class TakeStore:
         return np.ascontiguousarray(data.T), int(sr)
 
 
-def take_from_event(event_id: str, ts: str, payload: Mapping[str, Any], store: TakeStore) -> Take:
-    """Rebuild a Take from its generation event's payload. The request's user audio is the
-    path kept beside the take on this machine; else what the event names (a content reference,
-    or in old events the path itself)."""
+def take_from_event(
+    event_id: str,
+    ts: str,
+    payload: Mapping[str, Any],
+    store: TakeStore,
+    audit: AuditResult | None = None,
+) -> Take:
+    """Rebuild a Take from its generation event's payload (and ``audit``, from the take's
+    ``audit`` event when there is one). The request's user audio is the path kept beside the
+    take on this machine; else what the event names (a content reference, or in old events the
+    path itself)."""
     logged = cast(GenerationPayload, payload)
     request = request_from_dict(logged["request"])
     if is_content_ref(user_audio_ref(logged["request"])):
@@ -130,6 +143,7 @@ def take_from_event(event_id: str, ts: str, payload: Mapping[str, Any], store: T
         created_at=ts,
         verification_event_id=str(logged.get("verification_event_id", "")),
         royalties={str(h): float(s) for h, s in (logged.get("royalties") or {}).items()},
+        audit=audit,
     )
 
 

@@ -13,6 +13,8 @@ from musicapp.core.consent import (
     verify,
 )
 from musicapp.core.model import (
+    UNDECLARED_CHOICES,
+    VIA_AUDIT,
     VIA_USER_AUDIO,
     GenerationRequest,
     InvalidInput,
@@ -57,8 +59,10 @@ __all__ = [
     "TimeRange",
     "TimelineSlot",
     "USER_INDEX",
+    "UNDECLARED_CHOICES",
     "USER_SOURCE",
     "Use",
+    "VIA_AUDIT",
     "VIA_USER_AUDIO",
     "Verification",
     "allocate",

@@ -89,6 +89,9 @@ def request_to_dict(req: GenerationRequest) -> dict[str, Any]:
         "user_audio": req.user_audio,
         "user_range": [req.user_range.start_s, req.user_range.end_s] if req.user_range else None,
         "options": dict(req.options),
+        # Only a choice other than the default is written, so requests logged before (and the
+        # hashes over them) read the same; a reader takes its absence as "refuse".
+        **({"on_undeclared": req.on_undeclared} if req.on_undeclared != "refuse" else {}),
     }
 
 
@@ -103,6 +106,7 @@ def request_from_dict(data: Mapping[str, Any]) -> GenerationRequest:
         user_audio=data.get("user_audio"),
         user_range=TimeRange(*map(float, data["user_range"])) if data.get("user_range") else None,
         options={str(k): str(v) for k, v in (data.get("options") or {}).items()},
+        on_undeclared=str(data.get("on_undeclared") or "refuse"),
     )
 
 

@@ -191,6 +191,10 @@ class TimeRange:
 
 
 VIA_USER_AUDIO = "user_audio"
+# A song the audit found outright in the user's audio (fingerprints), added as a reference
+# because the user chose "add" (GenerationRequest.on_undeclared).
+VIA_AUDIT = "audit"
+VIAS = ("", VIA_USER_AUDIO, VIA_AUDIT)
 
 
 @dataclass(frozen=True)
@@ -203,15 +207,16 @@ class Reference:
     time_range: TimeRange | None = None
     weight: float = 1.0
     # "" for a song the user picked; VIA_USER_AUDIO for one the studio found in the user's own
-    # audio (a catalogue stem or excerpt brought in as "your audio"): verified and attributed like
-    # any reference, but engines never condition on it.
+    # audio by its exact content (a catalogue stem or excerpt brought in as "your audio"), and
+    # VIA_AUDIT for one the audit's fingerprints found there: verified and attributed like any
+    # reference, but engines never condition on it.
     via: str = ""
     # Audio and temporal level: the reference's stems to match, by stem name or instrument
     # family ("guitar"); "" matches the stems playing `role`, or the whole mix.
     part: str = ""
 
     def __post_init__(self) -> None:
-        if self.via not in ("", VIA_USER_AUDIO):
+        if self.via not in VIAS:
             raise InvalidInput(f"reference {self.song_id}: unknown origin {self.via!r}")
         if not self.song_id:
             raise InvalidInput("reference: song id is empty")
@@ -250,6 +255,11 @@ class Reference:
 MIN_DURATION_S = 2.0
 MAX_DURATION_S = 600.0
 
+# What the studio does when the audit finds catalogue recordings in the user's audio that no
+# reference declares: refuse the take, add each song as a reference (verified and paid like a
+# declared one), or make the take anyway (the override is logged before the engine runs).
+UNDECLARED_CHOICES = ("refuse", "add", "override")
+
 
 @dataclass(frozen=True)
 class GenerationRequest:
@@ -264,10 +274,17 @@ class GenerationRequest:
     user_audio: str | None = None
     user_range: TimeRange | None = None
     options: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    on_undeclared: str = "refuse"  # one of UNDECLARED_CHOICES
 
     def __post_init__(self) -> None:
         if not self.references:
             raise InvalidInput("request: pick at least one reference song")
+        if self.on_undeclared not in UNDECLARED_CHOICES:
+            raise InvalidInput(
+                f"request.on_undeclared: {self.on_undeclared!r} is not one of "
+                f"{', '.join(UNDECLARED_CHOICES)}",
+                field="on_undeclared",
+            )
         if not (MIN_DURATION_S <= self.duration_s <= MAX_DURATION_S):
             raise InvalidInput(
                 f"request: duration must be between {MIN_DURATION_S:g} and "

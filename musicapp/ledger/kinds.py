@@ -43,6 +43,8 @@ CatalogRightsKind = Literal["catalog_rights"]
 RepairKind = Literal["ledger_repair"]
 ReanchorKind = Literal["ledger_reanchor"]
 LegacyReanchorKind = Literal["anchor_reset"]  # what Ledger.reanchor() wrote before
+AuditKind = Literal["audit"]
+AuditOverrideKind = Literal["audit_override"]
 EventKind = Literal[
     "verification",
     "generation",
@@ -52,6 +54,8 @@ EventKind = Literal[
     "ledger_repair",
     "ledger_reanchor",
     "anchor_reset",
+    "audit",
+    "audit_override",
 ]
 
 VERIFICATION: Final[VerificationKind] = "verification"
@@ -62,6 +66,16 @@ CATALOG_RIGHTS: Final[CatalogRightsKind] = "catalog_rights"
 LEDGER_REPAIR: Final[RepairKind] = "ledger_repair"
 LEDGER_REANCHOR: Final[ReanchorKind] = "ledger_reanchor"
 ANCHOR_RESET: Final[LegacyReanchorKind] = "anchor_reset"
+AUDIT: Final[AuditKind] = "audit"
+AUDIT_OVERRIDE: Final[AuditOverrideKind] = "audit_override"
+
+# What an audit event is about, and what became of catalogue material found in the user's audio.
+AuditSubject = Literal["take", "user_audio"]
+AuditDecision = Literal["refused", "added", "overridden", "clean"]
+AUDIT_DECISIONS: Final = ("refused", "added", "overridden", "clean")
+# An audit event keeps each segment's best few candidates: enough to show the timeline, and a
+# 10-minute take's event stays well under the server's payload bound (server/payloads.py).
+AUDIT_TOP_CANDIDATES: Final = 3
 
 # The field of old generation events that held the take's memory digest (module docstring).
 LEGACY_TAKE_DIGEST: Final = "audio_sha256"
@@ -94,6 +108,7 @@ class RequestPayload(TypedDict):
     user_audio: str | None
     user_range: list[float] | None
     options: dict[str, str]
+    on_undeclared: NotRequired[str]  # absent: "refuse" (core.model.UNDECLARED_CHOICES)
 
 
 class DecisionPayload(TypedDict):
@@ -174,6 +189,44 @@ class CatalogRightsPayload(TypedDict, total=False):
     splits: dict[str, Any] | None
     consent_added: list[dict[str, Any]]
     changes: list[str]
+
+
+class AuditComparisonPayload(TypedDict):
+    """The audit beside the by-design shares, in short (``attribution.compare``)."""
+
+    missed: list[str]
+    undeclared: list[str]
+    share_l1: float
+    agrees: bool
+
+
+class AuditPayload(TypedDict):
+    """``audit``: one audit of a take (``take_event_id``; the by-design song shares and the
+    comparison beside it) or of the user's audio before a take (``user_audio``, named by
+    content; what was found and the ``decision`` taken on it). ``result`` is
+    ``AuditResult.to_dict()`` with each segment's candidates cut to ``AUDIT_TOP_CANDIDATES``."""
+
+    subject: AuditSubject
+    result: dict[str, Any]
+    take_event_id: NotRequired[str]
+    by_design: NotRequired[dict[str, float]]
+    comparison: NotRequired[AuditComparisonPayload]
+    user_audio: NotRequired[str]
+    user_range: NotRequired[list[float] | None]
+    use: NotRequired[str]
+    undeclared: NotRequired[list[str]]
+    decision: NotRequired[AuditDecision]
+
+
+class AuditOverridePayload(TypedDict):
+    """``audit_override``: the user chose to make a take although the audit found catalogue
+    recordings in their audio that no reference declares; logged before the engine runs."""
+
+    findings: list[dict[str, Any]]
+    song_ids: list[str]
+    request: RequestPayload
+    use: str
+    audit_event_id: str
 
 
 # -- builders ------------------------------------------------------------------------------------
@@ -287,6 +340,72 @@ def export_failed_payload(
         "file_name": file_name,
         "stage": stage,
         "error": error,
+    }
+
+
+def _trimmed(result: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(result)
+    out["segments"] = [
+        {**seg, "candidates": list(seg.get("candidates", ()))[:AUDIT_TOP_CANDIDATES]}
+        for seg in result.get("segments", ())
+    ]
+    return out
+
+
+def take_audit_payload(
+    take_event_id: str,
+    result: Mapping[str, Any],
+    by_design: Mapping[str, float],
+    comparison: AuditComparisonPayload,
+) -> AuditPayload:
+    """``audit`` of a take: ``result`` is ``AuditResult.to_dict()``, ``by_design`` the take's
+    song shares (``Provenance.song_shares()``)."""
+    return {
+        "subject": "take",
+        "take_event_id": take_event_id,
+        "result": _trimmed(result),
+        "by_design": {k: round(v, 9) for k, v in by_design.items()},
+        "comparison": comparison,
+    }
+
+
+def user_audio_audit_payload(
+    request: GenerationRequest,
+    user_audio_file_sha256: str,
+    result: Mapping[str, Any],
+    undeclared: list[str],
+    decision: AuditDecision,
+) -> AuditPayload:
+    """``audit`` of the user's audio before a take: named by ``content_ref`` (never its path),
+    the range the request uses, what was found, which of it no reference declares, and what
+    the user chose (``decision``)."""
+    if decision not in AUDIT_DECISIONS:
+        raise ValueError(f"audit decision {decision!r} is not one of {AUDIT_DECISIONS}")
+    rng = request.user_range
+    return {
+        "subject": "user_audio",
+        "user_audio": content_ref(user_audio_file_sha256),
+        "user_range": [rng.start_s, rng.end_s] if rng is not None else None,
+        "use": request.use.value,
+        "result": _trimmed(result),
+        "undeclared": list(undeclared),
+        "decision": decision,
+    }
+
+
+def audit_override_payload(
+    request: GenerationRequest,
+    user_audio_file_sha256: str | None,
+    findings: list[dict[str, Any]],
+    audit_event_id: str,
+) -> AuditOverridePayload:
+    """``audit_override``: ``findings`` are the undeclared ``Finding.to_dict()``s."""
+    return {
+        "findings": list(findings),
+        "song_ids": sorted({str(f["song_id"]) for f in findings}),
+        "request": request_payload(request, user_audio_file_sha256),
+        "use": request.use.value,
+        "audit_event_id": audit_event_id,
     }
 
 

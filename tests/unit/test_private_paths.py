@@ -10,7 +10,7 @@ import soundfile as sf
 
 from musicapp.catalog.demo import PERMITTED_SONG_IDS
 from musicapp.core import GenerationRequest, Level, Reference, TimeRange
-from musicapp.ledger.kinds import GENERATION, VERIFICATION, content_ref
+from musicapp.ledger.kinds import AUDIT, GENERATION, VERIFICATION, content_ref
 from musicapp.sync.engine import SyncEngine
 from musicapp.takes import take_from_event
 
@@ -49,14 +49,16 @@ def test_generation_events_and_what_sync_sends_hold_no_local_path(
     take = demo_studio.generate(_request(path))
 
     events = list(demo_studio.ledger.events())
-    assert [e.kind for e in events] == [VERIFICATION, GENERATION]
+    # Your audio's audit (issue 15), the decision, the take, the take's audit.
+    assert [e.kind for e in events] == [AUDIT, VERIFICATION, GENERATION, AUDIT]
     for event in events:
         text = json.dumps(event.payload)
         assert USER_NAME not in text and str(tmp_path) not in text, event.kind
-    # The user's audio is named by the sha256 of its bytes, in both events.
+    # The user's audio is named by the sha256 of its bytes, in every event that names it.
     ref = content_ref(hashlib.sha256(path.read_bytes()).hexdigest())
-    assert [e.payload["request"]["user_audio"] for e in events] == [ref, ref]
-    generation = events[1].payload
+    assert [e.payload["request"]["user_audio"] for e in events[1:3]] == [ref, ref]
+    assert events[0].payload["user_audio"] == ref
+    generation = events[2].payload
     assert "audio_sha256" not in generation  # one meaning for that name: the export fingerprint
     assert generation["pcm_sha256"] and generation["user_audio_sha256"]
 
@@ -77,8 +79,8 @@ def test_generation_events_and_what_sync_sends_hold_no_local_path(
         httpx.MockTransport(recording),
         sleep=lambda s: None,
     )
-    assert engine.sync_once().pushed == 2
-    assert sent and len(server.events(engine.state.get("device_id"))) == 2
+    assert engine.sync_once().pushed == 4
+    assert sent and len(server.events(engine.state.get("device_id"))) == 4
     for body in sent:
         assert USER_NAME.encode() not in body and str(tmp_path).encode() not in body
 
