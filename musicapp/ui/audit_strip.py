@@ -81,9 +81,9 @@ class AuditStripWidget(QWidget):
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         width = max(1, self.width() - LABEL_W - 4)
-        painter.setPen(QColor(TEXT_COLOUR))
         for row, (label, cells) in enumerate((("By design", self.design), ("Audit", self.audit))):
             top = row * (ROW_H + ROW_GAP)
+            painter.setPen(QColor(TEXT_COLOUR))
             painter.drawText(
                 QRectF(0, top, LABEL_W - 6, ROW_H),
                 int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
@@ -112,5 +112,5 @@ class AuditStripWidget(QWidget):
                 continue
             x0, x1 = LABEL_W + start * scale, LABEL_W + min(end, self._duration) * scale
             painter.setBrush(QColor(self._colours.get(sid, AXIS_COLOUR)))
-            # A one-pixel white seam between cells keeps neighbouring seconds apart.
+            # A one-pixel pale seam between cells keeps neighbouring seconds apart.
             painter.drawRect(QRectF(x0, top, max(1.0, x1 - x0 - 1), ROW_H - 1))

@@ -12,6 +12,7 @@ from musicapp.core import Song
 from musicapp.studio_types import Agreement, Comparison, Finding
 
 NameOf = Callable[[str], str]  # song id -> "Title — Artist"
+MERGE_GAP_S = 0.5  # found ranges closer than this are shown as one
 
 
 def song_name(song: Song | None, song_id: str) -> str:
@@ -42,14 +43,40 @@ def found_ranges(findings: Iterable[Finding], song_id: str) -> list[Finding]:
     return sorted((f for f in findings if f.song_id == song_id), key=lambda f: f.start_s)
 
 
-def found_cell(findings: Iterable[Finding], song_id: str) -> str:
-    """A song's outright findings for a table cell: its time ranges, then how it was changed."""
+def merged_ranges(findings: Iterable[Finding], song_id: str) -> list[tuple[float, float]]:
+    """A song's found time ranges, touching ones joined (the fingerprints report a recording
+    reused for a minute as many short matches; the user wants to know where it is)."""
+    out: list[tuple[float, float]] = []
+    for f in found_ranges(findings, song_id):
+        if out and f.start_s <= out[-1][1] + MERGE_GAP_S:
+            out[-1] = (out[-1][0], max(out[-1][1], f.end_s))
+        else:
+            out.append((f.start_s, f.end_s))
+    return out
+
+
+def found_mark(findings: Iterable[Finding], song_id: str) -> str:
+    """A narrow cell: ✓ when the recording was found outright, ×n when in n places."""
+    n = len(merged_ranges(findings, song_id))
+    return "" if n == 0 else "✓" if n == 1 else f"✓ ×{n}"
+
+
+def found_line(findings: Iterable[Finding], song_id: str, name: str) -> str:
+    """Where a song's recording was found outright, and how it was changed ("" if nowhere)."""
     mine = found_ranges(findings, song_id)
     if not mine:
         return ""
-    ranges = ", ".join(seconds_range(f.start_s, f.end_s) for f in mine)
+    spans = ", ".join(f"{a:.1f}–{b:.1f}" for a, b in merged_ranges(mine, song_id))
     changes = sorted({c for f in mine if (c := change_text(f.pitch_shift, f.tempo_ratio))})
-    return f"✓ {ranges}" + (f" ({'; '.join(changes)})" if changes else "")
+    return f"{name}: {spans} s" + (f" ({'; '.join(changes)})" if changes else "")
+
+
+def found_cell(findings: Iterable[Finding], song_id: str) -> str:
+    """A song's outright findings for a wide table cell: ✓, its time ranges, how it changed."""
+    mine = found_ranges(findings, song_id)
+    if not mine:
+        return ""
+    return "✓ " + found_line(mine, song_id, "").removeprefix(": ")
 
 
 def finding_text(finding: Finding, name: str, where: str = "the take") -> str:

@@ -46,8 +46,9 @@ OK_COLOUR = "#15803d"
 DISAGREE_COLOUR = "#b91c1c"
 DISAGREE_ROW = "#fef2f2"  # a pale red behind a disagreeing row: legible under dark text
 MUTED_COLOUR = "#64748b"
-COLUMNS = ("Song", "By design", "Audit", "Found outright")
-REST_LABEL = "Rest: your audio / not attributed"
+COLUMNS = ("Song", "By design", "Audit", "Found")
+FOUND_TIP = "Found outright: the fingerprints found the song's recording itself in the take"
+REST_LABEL = "Your audio / unattributed"
 REST_TIP = (
     "By design: the part of the take that is your own audio (no royalties). Audit: what it "
     "could not attribute to any catalogue song."
@@ -57,6 +58,13 @@ NO_AUDIT = (
     "An audit listens to the take and finds which catalogue songs are in it, to check the "
     "attribution by design."
 )
+
+
+def no_audit_text(take: Take) -> str:
+    if not take.audit_note:
+        return NO_AUDIT
+    note = take.audit_note[0].upper() + take.audit_note[1:].rstrip(".")
+    return f"{note}. {NO_AUDIT.split('. ', 1)[1]}"
 
 
 def _swatch(colour: str) -> QIcon:
@@ -144,12 +152,19 @@ class AuditWidget(QWidget):
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((1, 74), (2, 64)):
+        metrics = header.fontMetrics()
+        for col, width in ((1, 80), (2, 64), (3, 56)):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
-            header.resizeSection(col, width)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+            # Never narrower than its title (fonts differ between platforms).
+            header.resizeSection(col, max(width, metrics.horizontalAdvance(COLUMNS[col]) + 20))
+        if (found_header := self.table.horizontalHeaderItem(3)) is not None:
+            found_header.setToolTip(FOUND_TIP)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.strip = AuditStripWidget()
+        self.found = QLabel()
+        self.found.setObjectName("auditFound")
+        self.found.setTextFormat(Qt.TextFormat.RichText)
+        self.found.setWordWrap(True)
         self.explanations = QLabel()
         self.explanations.setObjectName("auditDisagreements")
         self.explanations.setTextFormat(Qt.TextFormat.RichText)
@@ -160,10 +175,11 @@ class AuditWidget(QWidget):
         audit_page = QWidget()
         audit_layout = QVBoxLayout(audit_page)
         audit_layout.setContentsMargins(0, 0, 0, 0)
-        audit_layout.setSpacing(4)
+        audit_layout.setSpacing(6)
         audit_layout.addWidget(self.verdict)
         audit_layout.addWidget(self.table)
         audit_layout.addWidget(self.explanations)
+        audit_layout.addWidget(self.found)
         audit_layout.addWidget(self.strip)
         audit_layout.addWidget(self.method)
 
@@ -188,11 +204,13 @@ class AuditWidget(QWidget):
         self.take = take
         try:
             room = self._service.audit
-            result = room.of_take(take.id)
+            result = take.audit or room.of_take(take.id)
             comparison = room.comparison(take) if result is not None else None
         except Exception:  # the take must still show when its audit cannot be read
             log.exception("could not read the audit of take %s", take.id)
             result = comparison = None
+        # Why it has none, when the studio knows (the audit failed as the take was made).
+        self.none_label.setText(no_audit_text(take))
         self._show(take, result, comparison)
 
     def _show(self, take: Take, result: AuditResult | None, comparison: Comparison | None) -> None:
@@ -210,6 +228,8 @@ class AuditWidget(QWidget):
         self.verdict.setProperty("agrees", ok)
         self.explanations.setText(self._explanations(comparison))
         self.explanations.setVisible(not ok)
+        self.found.setText(self._found_text(result, comparison))
+        self.found.setVisible(bool(result.findings))
         self.strip.show_cells(
             design_cells(take.provenance, take.duration_s),
             audit_cells(result),
@@ -231,17 +251,19 @@ class AuditWidget(QWidget):
         self.table.setRowCount(len(rows) + 1)
         for r, row in enumerate(rows):
             why = words.disagreement(row, comparison)
-            found = words.found_cell(result.findings, row.song_id)
+            name = self.name_of(row.song_id)
+            found = words.found_line(result.findings, row.song_id, name)
             cells = (
-                self.name_of(row.song_id),
+                name,
                 words.percent(row.by_design) if row.by_design > 0 else "—",
                 words.percent(row.audit) if row.audit > 0 else "—",
-                found or ("not found outright" if row.by_design > 0 else ""),
+                words.found_mark(result.findings, row.song_id),
             )
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                item.setToolTip(f"{cells[0]}: {why}" if why else text)
-                if c in (1, 2):
+                tip = f"{name}: {why}" if why else name
+                item.setToolTip(f"Found outright at {found}" if c == 3 and found else tip)
+                if c in (1, 2, 3):
                     item.setTextAlignment(
                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
                     )
@@ -249,10 +271,11 @@ class AuditWidget(QWidget):
                     item.setBackground(QBrush(QColor(DISAGREE_ROW)))
                     if c == 0:
                         item.setForeground(QBrush(QColor(DISAGREE_COLOUR)))
-                if c == 3 and not found:
-                    item.setForeground(QBrush(QColor(MUTED_COLOUR)))
+                if c == 0:
+                    item.setIcon(_swatch(colours.get(row.song_id, UNKNOWN_COLOUR)))
+                if c == 3 and found:
+                    item.setForeground(QBrush(QColor(OK_COLOUR)))
                 self.table.setItem(r, c, item)
-            self.table.item(r, 0).setIcon(_swatch(colours.get(row.song_id, UNKNOWN_COLOUR)))
         design_rest = max(0.0, 1.0 - sum(take.provenance.song_shares().values()))
         rest = (REST_LABEL, words.percent(design_rest), words.percent(result.unattributed), "")
         last = len(rows)
@@ -280,6 +303,14 @@ class AuditWidget(QWidget):
                 )
         return "".join(lines)
 
+    def _found_text(self, result: AuditResult, comparison: Comparison) -> str:
+        lines = [
+            words.found_line(result.findings, row.song_id, self.name_of(row.song_id))
+            for row in comparison.rows
+        ]
+        shown = "".join(f"<p style='margin:0 0 0 12px'>{html.escape(t)}</p>" for t in lines if t)
+        return "<p style='margin:0'><b>Found outright</b> (fingerprints), in the take:</p>" + shown
+
     @staticmethod
     def _method_text(result: AuditResult, comparison: Comparison) -> str:
         parts = [
@@ -298,7 +329,9 @@ class AuditWidget(QWidget):
         """Each table row as plain text, cells joined by " | " (for tests and accessibility)."""
         t = self.table
         return [
-            " | ".join(t.item(r, c).text() for c in range(t.columnCount()))
+            " | ".join(
+                item.text() if (item := t.item(r, c)) else "" for c in range(t.columnCount())
+            )
             for r in range(t.rowCount())
         ]
 
@@ -308,7 +341,7 @@ class AuditWidget(QWidget):
         return [
             r
             for r in range(t.rowCount())
-            if t.item(r, 0).background().color() == QColor(DISAGREE_ROW)
+            if (item := t.item(r, 0)) and item.background().color() == QColor(DISAGREE_ROW)
         ]
 
     def clear(self) -> None:
@@ -342,7 +375,6 @@ class AuditWidget(QWidget):
         take = self.take
         if take is None:
             return
-        self.none_label.setText(NO_AUDIT)
         self.show_take(take)
         if self.result is None:  # the room has no comparison for it: show the audit alone
             self.none_label.setText("The audit finished but could not be compared with the take.")
@@ -354,7 +386,7 @@ class AuditWidget(QWidget):
         self.status.emit(f"Audit failed: {exc}")
 
     def _on_audit_cancelled(self) -> None:
-        self.none_label.setText(NO_AUDIT)
+        self.none_label.setText(NO_AUDIT if self.take is None else no_audit_text(self.take))
         self.status.emit("Audit cancelled")
 
     def _on_audit_done(self) -> None:

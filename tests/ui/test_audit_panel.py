@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from musicapp.studio_types import AuditResult, Finding
 from musicapp.ui.audit_widget import AuditWidget
 from musicapp.ui.main_window import MainWindow
+from musicapp.ui.undeclared_dialog import UndeclaredDialog
 
 TAKE_MS = 10_000
 
@@ -36,9 +37,12 @@ def test_the_panel_shows_by_design_and_audit_side_by_side(qtbot, window):
     audit: AuditWidget = window.result.audit
     assert audit.pages.currentIndex() == AuditWidget.PAGE_AUDIT
     rows = audit.rows_text()
-    assert rows[0].startswith("Song 1 — Baroque A | 50.0 % | 50.0 % | ✓ 0.0–15.0 s")
-    assert rows[1].startswith("Song 2 — Baroque A | 50.0 % | 50.0 % | ✓")
-    assert rows[2].startswith("Rest: your audio / not attributed | 0.0 % | 0.0 %")
+    assert rows == [
+        "Song 1 — Baroque A | 50.0 % | 50.0 % | ✓",
+        "Song 2 — Baroque A | 50.0 % | 50.0 % | ✓",
+        "Your audio / unattributed | 0.0 % | 0.0 % | ",
+    ]
+    assert "Song 1 — Baroque A: 0.0–15.0 s" in audit.found.text()
     assert audit.disagreeing_rows() == []
     assert audit.verdict.text().startswith("✓ The audit agrees")
     assert not audit.explanations.isVisibleTo(audit)
@@ -61,7 +65,8 @@ def test_each_disagreement_is_highlighted_and_said_in_words(qtbot, window, fake_
     rows = audit.rows_text()
     names = [r.split(" | ")[0] for r in rows]
     assert names == ["Song 1 — Baroque A", "Song 2 — Baroque A", "Song 4 — Baroque B", names[3]]
-    assert rows[2] == "Song 4 — Baroque B | — | 40.0 % | ✓ 2.0–10.0 s (+2 semitones, tempo ×1.10)"
+    assert rows[2] == "Song 4 — Baroque B | — | 40.0 % | ✓"
+    assert "Song 4 — Baroque B: 2.0–10.0 s (+2 semitones, tempo ×1.10)" in audit.found.text()
     assert rows[3].endswith("| 0.0 % | 33.0 % | ")  # nothing of the user's; a third unheard
     assert audit.disagreeing_rows() == [0, 1, 2]
     assert audit.verdict.text() == (
@@ -87,3 +92,97 @@ def test_a_take_without_an_audit_offers_audit_now(qtbot, window, fake_studio):
     assert audit.pages.currentIndex() == AuditWidget.PAGE_AUDIT
     assert audit.rows_text()[0].startswith("Song 1 — Baroque A | 100.0 % | 100.0 %")
     qtbot.waitUntil(lambda: audit.audit_button.isEnabled(), timeout=TAKE_MS)
+
+
+# -- undeclared material in the user's audio ---------------------------------------------------
+
+FOUND = Finding("s4", 2.0, 10.0, 30.0, 38.0, 0.96, pitch_shift=-1)
+
+
+def refused_take(qtbot, window, fake_studio) -> UndeclaredDialog:
+    """Generate with material in the (fake) user's audio: the dialog asks what to do."""
+    fake_studio.audit.material = (FOUND,)
+    window.add_reference("s1")
+    window.refresh_check()
+    window.start_generation()
+    qtbot.waitUntil(lambda: window.audit_ui.undeclared_dialog is not None, timeout=TAKE_MS)
+    qtbot.waitUntil(lambda: window.generation is None, timeout=TAKE_MS)
+    dialog = window.audit_ui.undeclared_dialog
+    assert dialog.isVisible() and window.result.take is None
+    return dialog
+
+
+def test_undeclared_material_is_named_with_its_time_range(qtbot, window, fake_studio):
+    dialog = refused_take(qtbot, window, fake_studio)
+    assert dialog.found_lines == [
+        "Song 4 — Baroque B: 2.0–10.0 s of your file (from 30.0–38.0 s of the song, "
+        "-1 semitone; 96 % sure)"
+    ]
+    assert [r.on_undeclared for r in fake_studio.requests] == ["refuse"]
+
+
+def test_refuse_makes_nothing(qtbot, window, fake_studio):
+    dialog = refused_take(qtbot, window, fake_studio)
+    qtbot.mouseClick(dialog.refuse_button, Qt.MouseButton.LeftButton)
+    assert not dialog.isVisible()
+    assert len(fake_studio.requests) == 1 and window.generation is None
+    assert window.result.take is None and not fake_studio.audio
+    assert "Nothing made" in window.statusBar().currentMessage()
+
+
+def test_add_as_reference_generates_again_with_add_and_only_once(qtbot, window, fake_studio):
+    dialog = refused_take(qtbot, window, fake_studio)
+    qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.result.take is not None, timeout=TAKE_MS)
+    assert [r.on_undeclared for r in fake_studio.requests] == ["refuse", "add"]
+    assert fake_studio.requests[1].references == fake_studio.requests[0].references
+    qtbot.waitUntil(lambda: window.generation is None, timeout=TAKE_MS)
+    # The choice is never remembered: the next take asks again.
+    window.audit_ui.undeclared_dialog = None
+    window.start_generation()
+    qtbot.waitUntil(lambda: window.audit_ui.undeclared_dialog is not None, timeout=TAKE_MS)
+    assert fake_studio.requests[-1].on_undeclared == "refuse"
+
+
+def test_override_asks_first_then_generates_with_override(qtbot, window, fake_studio):
+    dialog = refused_take(qtbot, window, fake_studio)
+    qtbot.mouseClick(dialog.override_button, Qt.MouseButton.LeftButton)
+    assert len(fake_studio.requests) == 1  # not yet: the confirmation says what it means
+    assert dialog.pages.currentIndex() == 1
+    said = dialog.confirm_text.text()
+    assert "logged in the ledger" in said and "sent to the rights holders" in said
+    assert "Song 4 — Baroque B" in said
+    qtbot.mouseClick(dialog.back_button, Qt.MouseButton.LeftButton)
+    assert dialog.pages.currentIndex() == 0 and dialog.isVisible()
+    qtbot.mouseClick(dialog.override_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.confirm_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.result.take is not None, timeout=TAKE_MS)
+    assert [r.on_undeclared for r in fake_studio.requests] == ["refuse", "override"]
+
+
+# -- File → Audit a file… ------------------------------------------------------------------------
+
+
+def test_file_audit_a_file_runs_the_job_and_shows_what_it_found(
+    qtbot, window, fake_studio, tmp_path, monkeypatch
+):
+    clip = tmp_path / "clip.wav"
+    clip.write_bytes(b"")  # the fake room does not read it
+    fake_studio.audit.material = (FOUND,)
+    monkeypatch.setattr(
+        "musicapp.ui.audit_wiring.QFileDialog.getOpenFileName",
+        lambda *a, **k: (str(clip), "Audio files"),
+    )
+    action = window.audit_ui.file_action
+    assert action.shortcut().toString() == "Ctrl+Shift+A"
+    assert action in window.menuBar().actions()[0].menu().actions()
+    action.trigger()
+    dialog = window.audit_ui.file_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert dialog.progress.isVisibleTo(dialog)  # the job runs with progress
+    qtbot.waitUntil(lambda: dialog.result is not None, timeout=TAKE_MS)
+    assert fake_studio.audit.file_calls == [clip]
+    assert dialog.rows_text() == ["Song 1 — Baroque A | 60.0 % | "]
+    assert "Song 4 — Baroque B: 2.0–10.0 s of the file" in dialog.findings.text()
+    assert "Not attributed: 40.0 %" in dialog.method.text()
+    qtbot.waitUntil(lambda: not dialog.progress.isVisibleTo(dialog), timeout=TAKE_MS)
