@@ -57,7 +57,7 @@ class AuditFileDialog(QDialog):
         self.resize(620, 460)
         self._room, self._name_of = room, name_of
         self.path: Path | None = None
-        self.result: AuditResult | None = None
+        self.audit_result: AuditResult | None = None
 
         self.file_label = QLabel()
         self.file_label.setObjectName("sectionTitle")
@@ -133,7 +133,7 @@ class AuditFileDialog(QDialog):
         """Audit `path` (unless an audit runs already: one at a time per window)."""
         if self._job.busy:
             return
-        self.path, self.result = Path(path), None
+        self.path, self.audit_result = Path(path), None
         self.file_label.setText(f"Audit of {self.path.name}")
         self.file_label.setToolTip(str(self.path))
         self.stage.setText("Starting…")
@@ -160,7 +160,7 @@ class AuditFileDialog(QDialog):
         self.stage.setText(p.message or p.stage or "Auditing…")
 
     def _on_result(self, result: AuditResult) -> None:
-        self.result = result
+        self.audit_result = result
         top = result.top(TOP_SONGS)
         n = len(result.found_songs())
         if top:

@@ -54,6 +54,7 @@ class UndeclaredDialog(QDialog):
         self.setWindowTitle("Undeclared material in your audio")
         self.setMinimumWidth(560)
         self._decided = False
+        self.pages = QStackedWidget()  # the choice, then the override's confirmation
         self.findings = tuple(findings)
         self.titles = dict(titles)
         where = f"your file {file_name}" if file_name else "your file"
@@ -128,7 +129,6 @@ class UndeclaredDialog(QDialog):
         confirm.addStretch(1)
         confirm.addLayout(confirm_buttons)
 
-        self.pages = QStackedWidget()
         self.pages.addWidget(choice_page)
         self.pages.addWidget(confirm_page)
         layout = QVBoxLayout(self)

@@ -180,7 +180,7 @@ def test_file_audit_a_file_runs_the_job_and_shows_what_it_found(
     dialog = window.audit_ui.file_dialog
     assert dialog is not None and dialog.isVisible()
     assert dialog.progress.isVisibleTo(dialog)  # the job runs with progress
-    qtbot.waitUntil(lambda: dialog.result is not None, timeout=TAKE_MS)
+    qtbot.waitUntil(lambda: dialog.audit_result is not None, timeout=TAKE_MS)
     assert fake_studio.audit.file_calls == [clip]
     assert dialog.rows_text() == ["Song 1 — Baroque A | 60.0 % | "]
     assert "Song 4 — Baroque B: 2.0–10.0 s of the file" in dialog.findings.text()
