@@ -63,7 +63,9 @@ NO_AUDIT = (
 def no_audit_text(take: Take) -> str:
     if not take.audit_note:
         return NO_AUDIT
-    note = take.audit_note[0].upper() + take.audit_note[1:].rstrip(".")
+    # An exception without a message leaves "…did not finish: " behind: end the sentence there.
+    note = take.audit_note.strip().rstrip(":.").strip()
+    note = note[0].upper() + note[1:]
     return f"{note}. {NO_AUDIT.split('. ', 1)[1]}"
 
 

@@ -3,12 +3,19 @@ design, "Audit now", the undeclared-material choice, and File → Audit a file�
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from PySide6.QtCore import Qt
+from ui_fakes import FakePlayer
 
+from musicapp.core import GenerationRequest, Reference
+from musicapp.jobs import CancelToken, FunctionJob
 from musicapp.studio_types import AuditResult, Finding
 from musicapp.ui.audit_widget import AuditWidget
+from musicapp.ui.job_runner import JobRunner
 from musicapp.ui.main_window import MainWindow
+from musicapp.ui.result_widget import ResultWidget
 from musicapp.ui.undeclared_dialog import UndeclaredDialog
 
 TAKE_MS = 10_000
@@ -186,3 +193,28 @@ def test_file_audit_a_file_runs_the_job_and_shows_what_it_found(
     assert "Song 4 — Baroque B: 2.0–10.0 s of the file" in dialog.findings.text()
     assert "Not attributed: 40.0 %" in dialog.method.text()
     qtbot.waitUntil(lambda: not dialog.progress.isVisibleTo(dialog), timeout=TAKE_MS)
+
+
+def test_a_take_whose_audit_failed_says_why_and_a_failed_audit_now_too(
+    qtbot, fake_studio, tmp_path
+):
+    panel = ResultWidget(fake_studio, JobRunner(), tmp_path, FakePlayer())
+    qtbot.addWidget(panel)
+    fake_studio.audit.auto = False
+    request = GenerationRequest((Reference("s1"),), duration_s=4.0)
+    take = fake_studio.generate_job(request).run(lambda _p: None, CancelToken())
+    take = replace(take, audit_note="the audit of this take did not finish: index missing")
+    panel.show_take(take, fake_studio.songs)
+    audit = panel.audit
+    assert audit.none_label.text().startswith(
+        "The audit of this take did not finish: index missing. An audit listens"
+    )
+
+    def broken(_p, _c):
+        raise RuntimeError("the catalogue is being rebuilt")
+
+    fake_studio.audit.audit_take_job = lambda _take_id: FunctionJob("Audit", broken)
+    audit.audit_button.click()
+    qtbot.waitUntil(lambda: audit.audit_button.isEnabled(), timeout=TAKE_MS)
+    assert audit.none_label.text() == "The audit failed: the catalogue is being rebuilt"
+    assert audit.pages.currentIndex() == AuditWidget.PAGE_NONE
