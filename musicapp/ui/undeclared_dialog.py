@@ -57,15 +57,15 @@ class UndeclaredDialog(QDialog):
         self.pages = QStackedWidget()  # the choice, then the override's confirmation
         self.findings = tuple(findings)
         self.titles = dict(titles)
-        where = f"your file {file_name}" if file_name else "your file"
         self.found_lines = [
-            words.finding_text(f, self.titles.get(f.song_id, f.song_id), where)
+            words.finding_text(f, self.titles.get(f.song_id, f.song_id), "your file")
             for f in sorted(self.findings, key=lambda f: (f.start_s, f.song_id))
         ]
         songs = sorted({self.titles.get(f.song_id, f.song_id) for f in self.findings})
 
+        named = f" ({html.escape(file_name)})" if file_name else ""
         head = _rich(
-            "<b>Your audio holds catalogue recordings that you did not declare as "
+            f"<b>Your audio{named} holds catalogue recordings that you did not declare as "
             "references.</b> Nothing has been made."
         )
         found = _rich(
@@ -73,8 +73,9 @@ class UndeclaredDialog(QDialog):
         )
         found.setObjectName("undeclaredFindings")
         explain = _rich(
-            "A take that uses someone else's recording needs their consent and pays them. "
-            "Choose for this take only; the next take asks again."
+            "A take that uses someone else's recording needs their consent and pays them: "
+            "added as a reference, each song's consent is checked and its rights holders get "
+            "their share. Your choice is for this take only; the next take asks again."
         )
         explain.setObjectName("hint")
         self.refuse_button = QPushButton("Refuse")
