@@ -35,7 +35,8 @@ if TYPE_CHECKING:
     from musicapp.ui.services import AuditPort
 
 TOP_SONGS = 8
-COLUMNS = ("Song", "Share", "Found outright")
+COLUMNS = ("Song", "Share", "Found")
+FOUND_TIP = "Found outright: the fingerprints found the song's recording itself in the file"
 
 
 class AuditFileDialog(QDialog):
@@ -96,9 +97,11 @@ class AuditFileDialog(QDialog):
         self.table.setShowGrid(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
-        header.resizeSection(1, 70)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        for col, width in ((1, 70), (2, 60)):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
+            header.resizeSection(col, width)
+        if (found_header := self.table.horizontalHeaderItem(2)) is not None:
+            found_header.setToolTip(FOUND_TIP)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.findings = QLabel()
         self.findings.setObjectName("auditFindings")
@@ -137,6 +140,7 @@ class AuditFileDialog(QDialog):
         self.file_label.setText(f"Audit of {self.path.name}")
         self.file_label.setToolTip(str(self.path))
         self.stage.setText("Starting…")
+        self.stage.show()
         self._show_result_parts(False)
         self.progress.show()
         self.cancel_button.show()
@@ -158,6 +162,7 @@ class AuditFileDialog(QDialog):
 
     def _on_progress(self, p: Progress) -> None:
         self.stage.setText(p.message or p.stage or "Auditing…")
+        self.stage.show()
 
     def _on_result(self, result: AuditResult) -> None:
         self.audit_result = result
@@ -170,15 +175,13 @@ class AuditFileDialog(QDialog):
             self.summary.setText("No catalogue song was found in this file.")
         self.table.setRowCount(len(top))
         for r, (song_id, share) in enumerate(top):
-            cells = (
-                self._name_of(song_id),
-                words.percent(share),
-                words.found_cell(result.findings, song_id),
-            )
+            name = self._name_of(song_id)
+            found = words.found_line(result.findings, song_id, name)
+            cells = (name, words.percent(share), words.found_mark(result.findings, song_id))
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                item.setToolTip(text)
-                if c == 1:
+                item.setToolTip(f"Found outright at {found}" if c == 2 and found else name)
+                if c in (1, 2):
                     item.setTextAlignment(
                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
                     )
@@ -188,7 +191,8 @@ class AuditFileDialog(QDialog):
             for f in sorted(result.findings, key=lambda f: f.start_s)
         ]
         self.findings.setText(
-            "".join(f"<p style='margin:2px 0'>• {html.escape(t)}</p>" for t in lines)
+            "<p style='margin:0'><b>Found outright</b> (fingerprints), in the file:</p>"
+            + "".join(f"<p style='margin:2px 0 0 12px'>{html.escape(t)}</p>" for t in lines)
         )
         self.findings.setVisible(bool(lines))
         parts = [
@@ -202,6 +206,7 @@ class AuditFileDialog(QDialog):
         self._show_result_parts(True)
         self.findings.setVisible(bool(lines))
         self.stage.setText("")
+        self.stage.hide()
         self.status.emit(f"Audit of {self.path.name if self.path else 'the file'} finished")
         self.audited.emit(result)
 
@@ -217,10 +222,12 @@ class AuditFileDialog(QDialog):
 
     def _on_failed(self, exc: BaseException) -> None:
         self.stage.setText(f"The audit failed: {exc}")
+        self.stage.show()
         self.status.emit(f"Audit failed: {exc}")
 
     def _on_cancelled(self) -> None:
         self.stage.setText("The audit was cancelled.")
+        self.stage.show()
         self.status.emit("Audit cancelled")
 
     def _on_end(self) -> None:

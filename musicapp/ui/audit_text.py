@@ -71,14 +71,6 @@ def found_line(findings: Iterable[Finding], song_id: str, name: str) -> str:
     return f"{name}: {spans} s" + (f" ({'; '.join(changes)})" if changes else "")
 
 
-def found_cell(findings: Iterable[Finding], song_id: str) -> str:
-    """A song's outright findings for a wide table cell: ✓, its time ranges, how it changed."""
-    mine = found_ranges(findings, song_id)
-    if not mine:
-        return ""
-    return "✓ " + found_line(mine, song_id, "").removeprefix(": ")
-
-
 def finding_text(finding: Finding, name: str, where: str = "the take") -> str:
     """One recording found outright, as a sentence's worth of facts."""
     text = (
