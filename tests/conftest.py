@@ -36,6 +36,13 @@ def demo_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     store = CatalogStore(catalog_path, audio_dir)
     try:
         built = build_demo(store, limit=SMALL_DEMO_SONGS)
+        # The audit's index, built once: every take is audited, and each test's copy of the
+        # catalogue would otherwise index it again.
+        from musicapp.attribution.auditor import Auditor, audit_index_path
+
+        auditor = Auditor(audit_index_path(catalog_path), store)
+        auditor.catch_up()
+        auditor.close()
     finally:
         store.close()  # checkpoints the WAL, so a copy of the .sqlite file is complete
     assert built == SMALL_DEMO_SONGS, "the small demo catalogue lost songs; see the log"
@@ -59,6 +66,7 @@ def demo_data_dir(tmp_path: Path, demo_dirs: tuple[Path, Path]) -> Path:
     data = tmp_path / "data"
     data.mkdir()
     shutil.copy(catalog_path, data / "catalog.sqlite")
+    shutil.copy(catalog_path.with_name("catalog-audit.sqlite"), data / "catalog-audit.sqlite")
     shutil.copytree(audio_dir, data / "audio")
     return data
 
