@@ -89,11 +89,7 @@ def stage(d: Director, references: tuple[tuple[str, float], ...]) -> None:
         if audit.pages.currentIndex() != AuditWidget.PAGE_AUDIT:
             print("screenshot: the take has no audit (is auditing on?)", file=sys.stderr)
             d.failed = True
-        # Scroll the take panel so the audit, under the royalty split, is in the picture.
-        area = w.result.pages.currentWidget()
-        bar = getattr(area, "verticalScrollBar", None)
-        if bar is not None:
-            bar().setValue(bar().maximum())
+        w.result.details.setCurrentIndex(w.result.AUDIT_TAB)
         QTimer.singleShot(300, lambda: (d.grab("audit-result.png"), d.app.exit(0)))
 
     make()
@@ -173,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--data-dir", type=Path, help="a musicapp data folder with the demo")
     source.add_argument("--fake", action="store_true", help="the tests' fake studio instead")
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
-    parser.add_argument("--size", default="1440x1000", help="window size, WxH")
+    parser.add_argument("--size", default="1440x1200", help="window size, WxH")
     args = parser.parse_args(argv)
     app = make_application(sys.argv[:1])
     width, height = (int(v) for v in args.size.split("x"))

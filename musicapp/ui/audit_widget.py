@@ -92,6 +92,7 @@ class AuditWidget(QWidget):
 
     status = Signal(str)  # a line for the status bar
     audited = Signal(object)  # the AuditResult an "Audit now" produced
+    changed = Signal()  # what it shows changed (the tab title follows: `tab_title`)
 
     PAGE_NONE, PAGE_AUDIT = 0, 1
 
@@ -219,6 +220,7 @@ class AuditWidget(QWidget):
         self.result, self.comparison = result, comparison
         if result is None or comparison is None:
             self.pages.setCurrentIndex(self.PAGE_NONE)
+            self.changed.emit()
             return
         colours = song_colours(take, comparison)
         self._fill_table(take, result, comparison, colours)
@@ -241,6 +243,17 @@ class AuditWidget(QWidget):
         self.strip.setVisible(bool(take.provenance.timeline or result.segments))
         self.method.setText(self._method_text(result, comparison))
         self.pages.setCurrentIndex(self.PAGE_AUDIT)
+        self.changed.emit()
+
+    def tab_title(self) -> str:
+        """Audit, with its verdict: a disagreement shows even while another tab is open."""
+        c = self.comparison
+        if c is None:
+            return "Audit"
+        if c.agrees:
+            return "Audit ✓ agrees"
+        n = sum(1 for r in c.rows if words.disagreement(r, c))
+        return f"Audit ✗ {n} disagree{'s' if n == 1 else ''}"
 
     def _fill_table(
         self,
@@ -349,6 +362,7 @@ class AuditWidget(QWidget):
     def clear(self) -> None:
         self.take = self.result = self.comparison = None
         self.pages.setCurrentIndex(self.PAGE_NONE)
+        self.changed.emit()
 
     # -- Audit now ---------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -61,6 +62,8 @@ class ResultWidget(QWidget):
 
     status = Signal(str)  # a line for the status bar
     exported = Signal(object)  # the studio's ExportResult
+
+    SHARES_TAB, AUDIT_TAB = 0, 1
 
     def __init__(
         self,
@@ -129,30 +132,47 @@ class ResultWidget(QWidget):
         buttons.addWidget(self.export_button)
         buttons.addStretch(1)
 
+        # Who sounds and the royalties, or the audit beside them: one tab at a time, so the
+        # waveform keeps its room in a window of the default size.
+        shares_page = QWidget()
+        shares = QVBoxLayout(shares_page)
+        shares.setContentsMargins(6, 6, 6, 6)
+        shares.addWidget(_section("Who sounds in this take"))
+        shares.addWidget(self.legend)
+        shares.addWidget(_section("Royalty split"))
+        shares.addWidget(self.royalty_table)
+        shares.addStretch(1)
+        audit_scroll = QScrollArea()
+        audit_scroll.setWidgetResizable(True)
+        audit_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        audit_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        audit_page = QWidget()
+        audit_layout = QVBoxLayout(audit_page)
+        audit_layout.setContentsMargins(6, 6, 6, 6)
+        audit_layout.addWidget(self.audit)
+        audit_layout.addStretch(1)
+        audit_scroll.setWidget(audit_page)
+        self.details = QTabWidget()
+        self.details.setObjectName("takeDetails")
+        self.details.addTab(shares_page, "Shares and royalties")
+        self.details.addTab(audit_scroll, self.audit.tab_title())
+        self.details.setTabToolTip(
+            self.AUDIT_TAB, "The attribution by design beside what an audit of the take finds"
+        )
+        self.audit.changed.connect(self._on_audit_changed)
+
         take_page = QWidget()
         lay = QVBoxLayout(take_page)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.info)
         lay.addWidget(self.waveform, 3)
-        lay.addWidget(_section("Who sounds in this take"))
-        lay.addWidget(self.legend)
-        lay.addWidget(_section("Royalty split"))
-        lay.addWidget(self.royalty_table)
+        lay.addWidget(self.details, 5)
         lay.addLayout(buttons)
         lay.addWidget(self.export_label)
-        lay.addWidget(_section("By design and by audit"))
-        lay.addWidget(self.audit)
-        # Everything about a take no longer fits a short window: it scrolls instead of crushing
-        # the waveform.
-        take_scroll = QScrollArea()
-        take_scroll.setWidgetResizable(True)
-        take_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        take_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        take_scroll.setWidget(take_page)
 
         self.pages = QStackedWidget()
         self.pages.addWidget(self.placeholder)
-        self.pages.addWidget(take_scroll)
+        self.pages.addWidget(take_page)
         title = QLabel("Take")
         title.setObjectName("panelTitle")
         layout = QVBoxLayout(self)
@@ -194,6 +214,9 @@ class ResultWidget(QWidget):
         self.export_label.setText("")
         self.pages.setCurrentIndex(1)
         self._update_play_button()
+
+    def _on_audit_changed(self) -> None:
+        self.details.setTabText(self.AUDIT_TAB, self.audit.tab_title())
 
     def _show_royalties(self, royalties: list[tuple[RightsHolder, float]]) -> None:
         rows = sorted(royalties, key=lambda hs: -hs[1])

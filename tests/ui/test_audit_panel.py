@@ -52,6 +52,8 @@ def test_the_panel_shows_by_design_and_audit_side_by_side(qtbot, window):
     assert "Song 1 — Baroque A: 0.0–15.0 s" in audit.found.text()
     assert audit.disagreeing_rows() == []
     assert audit.verdict.text().startswith("✓ The audit agrees")
+    result = window.result
+    assert result.details.tabText(result.AUDIT_TAB) == "Audit ✓ agrees"
     assert not audit.explanations.isVisibleTo(audit)
     assert "embedded audio features (fake)" in audit.method.text()
     # The strip puts the by-design timeline over the audited segments on one axis.
@@ -84,6 +86,10 @@ def test_each_disagreement_is_highlighted_and_said_in_words(qtbot, window, fake_
     assert "Song 2 — Baroque A</b>: declared but not found" in said
     assert "Song 4 — Baroque B</b>: found in the take but not declared" in said
     assert audit.explanations.isVisibleTo(audit)
+    # Seen even from the other tab: the audit's tab says it disagrees.
+    result = window.result
+    assert result.details.currentIndex() == result.SHARES_TAB
+    assert result.details.tabText(result.AUDIT_TAB) == "Audit ✗ 3 disagree"
 
 
 def test_a_take_without_an_audit_offers_audit_now(qtbot, window, fake_studio):
@@ -91,6 +97,7 @@ def test_a_take_without_an_audit_offers_audit_now(qtbot, window, fake_studio):
     take = make_take(qtbot, window, "s1")
     audit = window.result.audit
     assert audit.pages.currentIndex() == AuditWidget.PAGE_NONE
+    assert window.result.details.tabText(window.result.AUDIT_TAB) == "Audit"
     assert "has no audit" in audit.none_label.text()
     assert audit.audit_button.isVisibleTo(audit) and audit.audit_button.isEnabled()
     with qtbot.waitSignal(audit.audited, timeout=TAKE_MS):
