@@ -64,7 +64,7 @@ class UndeclaredDialog(QDialog):
         songs = sorted({self.titles.get(f.song_id, f.song_id) for f in self.findings})
 
         named = f" ({html.escape(file_name)})" if file_name else ""
-        head = _rich(
+        self.head = head = _rich(
             f"<b>Your audio{named} holds catalogue recordings that you did not declare as "
             "references.</b> Nothing has been made."
         )

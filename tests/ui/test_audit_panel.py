@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
+import soundfile as sf
 from PySide6.QtCore import Qt
 from ui_fakes import FakePlayer
 
-from musicapp.core import GenerationRequest, Reference
+from musicapp.catalog.demo import PERMITTED_SONG_IDS
+from musicapp.core import GenerationRequest, Level, Reference, TimeRange
 from musicapp.jobs import CancelToken, FunctionJob
-from musicapp.studio_types import AuditResult, Finding
+from musicapp.studio_types import AuditResult, AuditStatus, Finding
 from musicapp.ui.audit_widget import AuditWidget
 from musicapp.ui.job_runner import JobRunner
 from musicapp.ui.main_window import MainWindow
@@ -19,6 +22,8 @@ from musicapp.ui.result_widget import ResultWidget
 from musicapp.ui.undeclared_dialog import UndeclaredDialog
 
 TAKE_MS = 10_000
+REAL_TAKE_MS = 180_000
+REAL_A, HIDDEN = PERMITTED_SONG_IDS[0], PERMITTED_SONG_IDS[1]
 
 
 @pytest.fixture
@@ -225,3 +230,100 @@ def test_a_take_whose_audit_failed_says_why_and_a_failed_audit_now_too(
     qtbot.waitUntil(lambda: audit.audit_button.isEnabled(), timeout=TAKE_MS)
     assert audit.none_label.text() == "The audit failed: the catalogue is being rebuilt"
     assert audit.pages.currentIndex() == AuditWidget.PAGE_NONE
+
+
+# -- over the real studio (its auditor stood in for, so what it finds is known) -----------------
+
+
+class StandInAuditor:
+    """Finds HIDDEN outright in whatever it is given; an audit hears the references' shares."""
+
+    def __init__(self, index_path, catalog, **options) -> None:
+        self.catalog = catalog
+
+    def status(self) -> AuditStatus:
+        n = self.catalog.count()
+        return AuditStatus(n, n, "stand-in embeddings", "stand-in fingerprints")
+
+    def catch_up(self, progress=None, cancel=None) -> int:
+        return 0
+
+    def audit(self, audio, sample_rate, progress=None, cancel=None, method="combined"):
+        seconds = audio.shape[1] / sample_rate
+        return AuditResult(seconds, sample_rate, (), {REAL_A: 0.5, HIDDEN: 0.3}, self._found())
+
+    def find_material(self, audio, sample_rate, cancel=None):
+        return self._found()
+
+    def _found(self) -> tuple[Finding, ...]:
+        return (Finding(HIDDEN, 1.0, 4.0, 20.0, 23.0, 0.97, pitch_shift=2),)
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def real_window(qtbot, context, monkeypatch, tmp_path):
+    """The window over the real studio and demo catalogue, with the user's own clip loaded and
+    a temporal reference over it: ready to generate."""
+    monkeypatch.setattr("musicapp.rooms.audit.Auditor", StandInAuditor)
+    w = MainWindow(context)
+    qtbot.addWidget(w)
+    w.show()
+    clip = tmp_path / "my clip.wav"
+    t = np.arange(6 * 32_000) / 32_000
+    mono = 0.3 * np.sin(2 * np.pi * 220 * t) * np.sin(np.pi * t / 6)
+    sf.write(clip, np.stack([mono, mono]).T.astype(np.float32), 32_000)
+    monkeypatch.setattr(
+        "musicapp.ui.user_audio_widget.QFileDialog.getOpenFileName",
+        lambda *a, **k: (str(clip), "Audio files"),
+    )
+    w.add_reference(REAL_A)
+    w.references.set_level(0, Level.TEMPORAL)
+    w.references.set_time_range(0, TimeRange(2.0, 6.0))
+    qtbot.mouseClick(w.user_audio.load_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not w.user_audio.loading(), timeout=20_000)
+    w.user_audio.set_range(1.0, 4.0)
+    qtbot.waitUntil(lambda: w.verification.verdict() == "Cleared", timeout=10_000)
+    yield w
+    w.close()
+
+
+def test_real_studio_undeclared_material_added_as_a_reference(qtbot, real_window):
+    w = real_window
+    qtbot.mouseClick(w.generate_bar.generate_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.audit_ui.undeclared_dialog is not None, timeout=REAL_TAKE_MS)
+    dialog = w.audit_ui.undeclared_dialog
+    assert "Your audio (my clip.wav) holds catalogue recordings" in dialog.head.text()
+    assert dialog.found_lines[0].startswith(f"{w.studio.song(HIDDEN).title} — ")
+    # Found 1–4 s into the 1–4 s of the file the take uses: 2–5 s of the file.
+    assert (
+        "2.0–5.0 s of your file (from 20.0–23.0 s of the song, +2 semitones"
+        in (dialog.found_lines[0])
+    )
+    qtbot.waitUntil(lambda: w.generation is None, timeout=REAL_TAKE_MS)
+    qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.result.take is not None, timeout=REAL_TAKE_MS)
+    take = w.result.take
+    assert take.request.on_undeclared == "add"
+    assert HIDDEN in {r.song_id for r in take.request.references}
+    # The take's audit, logged as it was made, is shown beside the attribution by design.
+    assert w.result.audit.pages.currentIndex() == AuditWidget.PAGE_AUDIT
+    assert any(row.startswith(w.result.audit.name_of(HIDDEN)) for row in w.result.audit.rows_text())
+    # The next take asks again: the choice was for that one take.
+    assert w.current_request().on_undeclared == "refuse"
+
+
+def test_real_studio_override_is_logged(qtbot, real_window):
+    w = real_window
+    qtbot.mouseClick(w.generate_bar.generate_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.audit_ui.undeclared_dialog is not None, timeout=REAL_TAKE_MS)
+    qtbot.waitUntil(lambda: w.generation is None, timeout=REAL_TAKE_MS)
+    dialog = w.audit_ui.undeclared_dialog
+    qtbot.mouseClick(dialog.override_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.confirm_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.result.take is not None, timeout=REAL_TAKE_MS)
+    assert w.result.take.request.on_undeclared == "override"
+    assert HIDDEN not in {r.song_id for r in w.result.take.request.references}
+    (override,) = w.studio.ledger.events("audit_override")
+    assert override.payload["findings"][0]["song_id"] == HIDDEN
