@@ -151,7 +151,7 @@ def _take_or_none(ctx: Any, target: str) -> Any:
 def cmd_audit(args: argparse.Namespace) -> int:
     if not args.target and not args.index:
         raise InvalidInput("audit: name an audio file, a take id or 'last' (or give --index)")
-    with open_context(args, build=args.target is None or not Path(args.target).is_file()) as ctx:
+    with open_context(args) as ctx:
         room = ctx.studio.audit
         if args.index:
             added = run_with_progress("audit index", room.index_job().run, args.progress)

@@ -176,9 +176,26 @@ def cmd_generate(args: argparse.Namespace) -> int:
             lines += [f"  - {note}" for note in take.provenance.notes]
         lines.append("Royalties:")
         lines += [f"  {s:6.1%}  {h.name}" for h, s in royalties]
+        lines += _audit_lines(ctx, take, data)
         lines.append(f"Export it with: musicapp export {take.id} OUT.flac")
         emit(args, data, "\n".join(lines))
     return EXIT_OK
+
+
+def _audit_lines(ctx: Any, take: Any, data: dict[str, Any]) -> list[str]:
+    """The take's audit in one line (and in ``data``): whether it agrees with the design."""
+    if take.audit is None:
+        return [f"Audit: {take.audit_note}"] if take.audit_note else []
+    comparison = ctx.studio.audit.comparison(take)
+    data["audit"] = {"influence": dict(take.audit.influence), "agrees": comparison.agrees}
+    if comparison.agrees:
+        verdict = "agrees with the attribution by design"
+    else:
+        verdict = (
+            f"differs from the attribution by design (missed {len(comparison.missed)}, "
+            f"undeclared {len(comparison.undeclared)}, share L1 {comparison.share_l1:.2f})"
+        )
+    return [f"Audit: {verdict}; details: musicapp audit {take.id}"]
 
 
 def _alternatives(v: Any) -> str:

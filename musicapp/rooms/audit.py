@@ -76,7 +76,9 @@ class AuditRoom:
         self._read_take = read_take
         self._index_path = audit_index_path(Path(settings.catalog_path))
         self._auditor: Auditor | None = None
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()  # making the Auditor, reading the ledger
+        # One catch-up at a time; status() (the window's thread) never waits for one.
+        self._index_lock = threading.Lock()
         self._indexed_at: int | None = None  # catalog.songs_stamp() at the last catch-up
         # take id -> id of its newest audit event; read from the ledger as it grows
         self._audits: dict[str, str] = {}
@@ -105,7 +107,7 @@ class AuditRoom:
         return FunctionJob("Index the catalogue for the audit", self._catch_up, lane="compute")
 
     def _catch_up(self, progress: ProgressCallback, cancel: CancelToken) -> int:
-        with self._lock:
+        with self._index_lock:
             stamp = self._catalog.songs_stamp()
             added = self._get().catch_up(progress, cancel)
             self._indexed_at = stamp
@@ -203,7 +205,9 @@ class AuditRoom:
             return None
         return compare(result, take.provenance.song_shares())
 
-    def _log_take_audit(self, take: Take, result: AuditResult) -> str:
+    def _log_take_audit(self, take: Take, result: AuditResult) -> AuditResult:
+        """Append the take's ``audit`` event; the audit as logged (rounded, each segment's
+        best candidates), so a take shows the same audit now and when read back."""
         by_design = take.provenance.song_shares()
         c = compare(result, by_design)
         summary: AuditComparisonPayload = {
@@ -213,7 +217,8 @@ class AuditRoom:
             "agrees": c.agrees,
         }
         payload = take_audit_payload(take.id, result.to_dict(), by_design, summary)
-        return self._ledger.append(AUDIT, payload).id
+        self._ledger.append(AUDIT, payload)
+        return replace(AuditResult.from_dict(payload["result"]), elapsed_s=result.elapsed_s)
 
     # -- the workflow's steps (called by Studio.generate) ---------------------------------------
 
@@ -231,7 +236,7 @@ class AuditRoom:
             return take
         try:
             result = self._audit(audio, sample_rate, progress, cancel or CancelToken())
-            self._log_take_audit(take, result)
+            result = self._log_take_audit(take, result)
         except Exception as exc:  # the take is already recorded and published
             log.warning("the audit of take %s did not finish: %s", take.id, exc, exc_info=True)
             return replace(take, audit_note=f"the audit of this take did not finish: {exc}")

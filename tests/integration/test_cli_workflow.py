@@ -47,7 +47,7 @@ def test_generate_export_verify_round_trip(capsys, data_dir, tmp_path):
     assert shares[A] > shares[B]
     assert take["duration_s"] == pytest.approx(12.0, abs=0.01)
     assert sum(r["share"] for r in take["royalties"]) == pytest.approx(1.0)
-    assert ledger_kinds(data_dir) == ["verification", "generation"]
+    assert ledger_kinds(data_dir) == ["verification", "generation", "audit"]  # issue 15
 
     out = tmp_path / "track.flac"
     code, exported, err = run(capsys, data_dir, "export", take["take_id"], str(out))
@@ -61,7 +61,7 @@ def test_generate_export_verify_round_trip(capsys, data_dir, tmp_path):
     assert code == 0 and report["ok"], report
 
     code, chain, _ = run(capsys, data_dir, "ledger", "verify")
-    assert code == 0 and chain["ok"] and chain["checked"] == 3
+    assert code == 0 and chain["ok"] and chain["checked"] == 4  # with the take's audit
 
 
 def _failed_checks(report):
@@ -142,7 +142,7 @@ def test_unwritable_output_path_is_refused_before_anything_is_written(capsys, da
     target = blocker / "out.flac"
     code, _, err = run(capsys, data_dir, "export", "last", str(target))
     assert code == 2 and str(blocker) in err
-    assert ledger_kinds(data_dir) == ["verification", "generation"]
+    assert ledger_kinds(data_dir) == ["verification", "generation", "audit"]  # no export
     code, _, err = run(capsys, data_dir, "export", "last", str(tmp_path / "out.mp4"))
     assert code == 2 and ".mp4" in err
 

@@ -52,11 +52,16 @@ def test_the_studios_takes_and_exports_are_accepted_and_owe_only_real_songs(
             assert env.post("/v1/consent", env.admin, body).status_code == 201
     device = env.device()
     events = device.upload_dicts(list(demo_studio.ledger.events()))
+    # Each take's audit, and the audit of the user's audio before the second (issue 15): the
+    # intake takes them as it takes any kind it does not price.
     assert [e["kind"] for e in events] == [
         "verification",
         "generation",
+        "audit",
+        "audit",
         "verification",
         "generation",
+        "audit",
         "export",
     ]
     r = env.post("/v1/ledger/events", device.token, {"events": events})

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from musicapp.attribution.auditor import COMBINED, Auditor
+from musicapp.attribution.auditor import COMBINED, audit_index_path
 from musicapp.attribution.types import AuditResult, AuditStatus, Candidate, Finding, Segment
 from musicapp.catalog.demo import (
     NON_COMMERCIAL_SONG_ID,
@@ -294,11 +294,90 @@ def test_on_undeclared_is_checked_and_carried():
 # -- the real auditor ---------------------------------------------------------------------------
 
 
-def _real_auditor_ready() -> bool:
-    try:
-        Auditor.status(Auditor.__new__(Auditor))
-    except NotImplementedError:
-        return False
-    except Exception:
-        return True
-    return True
+@pytest.fixture(scope="module")
+def audited_studio(tmp_path_factory, demo_dirs):
+    """One studio over a copy of the small demo catalogue, with its audit index caught up."""
+    import shutil
+
+    from musicapp.catalog.store import CatalogStore
+    from musicapp.config import Settings
+    from musicapp.jobs import CancelToken
+    from musicapp.ledger import Ledger
+    from musicapp.studio import Studio
+
+    root = tmp_path_factory.mktemp("audited")
+    data = root / "data"
+    data.mkdir()
+    shutil.copy(demo_dirs[0], data / "catalog.sqlite")
+    shutil.copy(audit_index_path(demo_dirs[0]), data / "catalog-audit.sqlite")
+    shutil.copytree(demo_dirs[1], data / "audio")
+    settings = Settings(data_dir=data, models_dir=root / "models", device="cpu")
+    settings.server_url = ""
+    settings.ensure_dirs()
+    catalog = CatalogStore(settings.catalog_path, settings.audio_dir)
+    ledger = Ledger(settings.ledger_path)
+    studio = Studio(settings, catalog, ledger)
+    studio.audit.index_job().run(lambda p: None, CancelToken())
+    yield studio
+    studio.close()
+    ledger.close()
+    catalog.close()
+
+
+def _hidden_clip(studio, song_id, path, seconds=10.0, at=2.0, excerpt=6.0):
+    """A user clip holding `excerpt` seconds of a catalogue song at -6 dB under a rendered tone
+    sequence (not catalogue audio), starting `at` seconds in."""
+    _clip(path, seconds)
+    mine, sr = sf.read(path, dtype="float32", always_2d=True)
+    song = studio.song(song_id)
+    audio = studio.song_audio(song_id)
+    from musicapp.audio.io import resample
+
+    start = int(song.duration_s * 0.3 * song.sample_rate)
+    cut = audio[:, start : start + int(excerpt * song.sample_rate)]
+    cut = resample(cut, song.sample_rate, sr) if song.sample_rate != sr else cut
+    a = int(at * sr)
+    n = min(cut.shape[1], mine.shape[0] - a)
+    mixed = mine.T.copy()
+    mixed[:, a : a + n] += cut[:, :n] * 10 ** (-6 / 20)
+    mixed /= max(1.0, float(np.abs(mixed).max()) / 0.95)
+    sf.write(path, mixed.T, sr, subtype="PCM_16")
+    return path
+
+
+def test_a_take_is_audited_with_its_references_on_top_real_auditor(audited_studio):
+    a, b = PERMITTED_SONG_IDS[0], PERMITTED_SONG_IDS[2]
+    request = GenerationRequest(
+        (Reference(a, weight=0.6), Reference(b, weight=0.4)), duration_s=12, seed=3
+    )
+    take = audited_studio.generate(request)
+    assert take.audit is not None, take.audit_note
+    top = [s for s, _ in take.audit.top(3)]
+    assert {a, b} <= set(top), take.audit.influence
+    assert audited_studio.audit.of_take(take.id) == take.audit
+
+
+@pytest.mark.parametrize("hidden", [NON_COMMERCIAL_SONG_ID, SPLIT_COMMERCIAL_SONG_ID])
+def test_a_hidden_excerpt_is_refused_for_commercial_use_when_its_holder_refuses_real_auditor(
+    audited_studio, tmp_path, hidden
+):
+    clip = _hidden_clip(audited_studio, hidden, tmp_path / "mine.wav")
+    with pytest.raises(UndeclaredMaterial) as found:
+        audited_studio.generate(tone_match(clip))
+    (finding,) = [f for f in found.value.findings if f.song_id == hidden]
+    assert finding.start_s == pytest.approx(2.0, abs=2.0)
+    with pytest.raises(Refused) as refused:
+        audited_studio.generate(tone_match(clip, on_undeclared="add"))
+    assert hidden in refused.value.verification.summary()
+
+
+def test_a_hidden_excerpt_is_added_as_a_reference_when_its_holders_permit_real_auditor(
+    audited_studio, tmp_path
+):
+    clip = _hidden_clip(audited_studio, HIDDEN_OK, tmp_path / "mine.wav")
+    take = audited_studio.generate(tone_match(clip, on_undeclared="add"))
+    added = [r for r in take.request.references if r.via == VIA_AUDIT]
+    assert [r.song_id for r in added] == [HIDDEN_OK]
+    assert take.provenance.song_shares()[HIDDEN_OK] > 0
+    holders = {h.id for h, s in audited_studio.royalties(take) if s > 0}
+    assert {s.holder.id for s in audited_studio.song(HIDDEN_OK).splits} <= holders

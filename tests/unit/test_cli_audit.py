@@ -56,8 +56,9 @@ def test_audit_of_a_file_prints_the_top_songs_and_where_they_were_found_fake_aud
 def test_audit_of_the_last_take_shows_by_design_beside_the_audit_fake_auditor(
     demo_data_dir, capsys, fake
 ):
-    code, _, _ = run(capsys, demo_data_dir, "generate", TARGET, "--duration", "4")
+    code, out, _ = run(capsys, demo_data_dir, "generate", TARGET, "--duration", "4")
     assert code == EXIT_OK
+    assert "Audit: differs from the attribution by design (missed 0, undeclared 1" in out
     code, out, _ = run(capsys, demo_data_dir, "audit", "last")
     assert code == EXIT_OK
     assert "By design beside the audit:" in out and "Where they disagree:" in out
