@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from musicapp.jobs import Progress
 from musicapp.ui import audit_text as words
+from musicapp.ui.audit_widget import OK_COLOUR
 from musicapp.ui.job_control import PROGRESS_STEPS, JobControl
 
 if TYPE_CHECKING:
@@ -55,7 +57,7 @@ class AuditFileDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Audit a file")
-        self.resize(620, 460)
+        self.resize(660, 620)
         self._room, self._name_of = room, name_of
         self.path: Path | None = None
         self.audit_result: AuditResult | None = None
@@ -95,6 +97,7 @@ class AuditFileDialog(QDialog):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.setShowGrid(False)
+        self.table.setMinimumHeight(150)  # the top songs stay readable beside many findings
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for col, width in ((1, 70), (2, 60)):
@@ -185,6 +188,8 @@ class AuditFileDialog(QDialog):
                     item.setTextAlignment(
                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
                     )
+                if c == 2:
+                    item.setForeground(QBrush(QColor(OK_COLOUR)))
                 self.table.setItem(r, c, item)
         lines = [
             words.finding_text(f, self._name_of(f.song_id), "the file")
