@@ -17,6 +17,7 @@ pays for what was used, not for what it resembles.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -110,6 +111,7 @@ class Auditor:
         self._loaded: _Loaded | None = None
         self._stamp: int | None = None  # catalog.songs_stamp() when the index was last caught up
         self._lock = threading.RLock()
+        self._last_clusters: tuple[str, list[tuple[lm.Cluster, float]]] | None = None
 
     @property
     def embedder(self) -> SegmentEmbedder:
@@ -289,10 +291,17 @@ class Auditor:
     def _clusters(
         self, loaded: _Loaded, x: NDArray[np.float32], sample_rate: int
     ) -> list[tuple[lm.Cluster, float]]:
-        """The fingerprint clusters worth reporting, each with its calibrated probability."""
+        """The fingerprint clusters worth reporting, each with its calibrated probability.
+        The last answer is kept: a take's audit and its findings, or one audio audited by
+        several methods, search the index once."""
+        digest = hashlib.sha1(x.tobytes()).hexdigest() + f":{sample_rate}:{id(loaded)}"
+        if self._last_clusters is not None and self._last_clusters[0] == digest:
+            return self._last_clusters[1]
         found = loaded.fingerprints.query(lm.peaks(x, sample_rate))
         out = [(c, cal.cluster_probability(c.votes)) for c in found]
-        return [(c, p) for c, p in out if p >= cal.MIN_PROBABILITY]
+        kept = [(c, p) for c, p in out if p >= cal.MIN_PROBABILITY]
+        self._last_clusters = (digest, kept)
+        return kept
 
     def _likeness(
         self,

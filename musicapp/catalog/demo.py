@@ -47,14 +47,17 @@ def build_demo(
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
     limit: int | None = None,
+    recipe: Recipe | None = None,
 ) -> int:
     """Render the demo songs missing from the store into it; return how many were added.
 
     Songs already in the store are skipped, so a cancelled build can be finished later. Each
     song's rows, consent and files go in together or not at all. `limit` takes the first songs
     of the recipe only (the first ten cover several genres and every kind of consent).
+    `recipe` replaces the packaged one: the audit's evaluation harness renders a larger
+    catalogue the same way (benchmarks/audit_data.py).
     """
-    recipe = load_recipe()
+    recipe = load_recipe() if recipe is None else recipe
     specs = recipe.songs if limit is None else recipe.songs[:limit]
     todo = [s for s in specs if store.song(s.id) is None]
     if not todo:
