@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from musicapp.attribution.types import Finding
-from musicapp.core import VIA_AUDIT, GenerationRequest, Level, Reference
+from musicapp.core import VIA_AUDIT, VIA_USER_AUDIO, GenerationRequest, Level, Reference
 
 
 def clock(seconds: float) -> str:
@@ -70,8 +70,20 @@ def in_file(findings: Iterable[Finding], offset_s: float) -> tuple[Finding, ...]
     )
 
 
+# When songs found by exact identity (``consent/your_audio.py``) account for this much of the
+# user's audio, the file *is* their audio: a fingerprint of another song in it can only be a
+# likeness between catalogue recordings, never material of the user's, and is not undeclared.
+# Not 1: identity counts whole content chunks, so a file's edges read short (a 15 s preview
+# cut from a song reads 0.98).
+IDENTITY_COVERS_ALL = 0.95
+
+
 def undeclared(findings: Iterable[Finding], request: GenerationRequest) -> tuple[Finding, ...]:
-    """The findings whose song is not already a reference (picked, or found by identity)."""
+    """The findings whose song is not already a reference (picked, or found by identity), unless
+    exact identity already explains the whole of the user's audio."""
+    identified = sum(r.weight for r in request.references if r.via == VIA_USER_AUDIO)
+    if identified >= IDENTITY_COVERS_ALL:
+        return ()
     declared = {r.song_id for r in request.references}
     return tuple(f for f in findings if f.song_id not in declared)
 
