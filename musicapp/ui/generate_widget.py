@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QStandardItemModel
@@ -28,6 +30,11 @@ from musicapp.core.model import MAX_DURATION_S, MIN_DURATION_S
 from musicapp.jobs import Progress
 from musicapp.ui import icons
 
+if TYPE_CHECKING:
+    from musicapp.ui.services import GenerationPort
+
+log = logging.getLogger(__name__)
+
 USE_BUTTONS = (
     (Use.PRIVATE, "Private", "Only for you: nothing leaves this machine"),
     (Use.NON_COMMERCIAL, "Non-commercial", "Shared or published without earning money"),
@@ -38,6 +45,22 @@ MAX_SEED = 2**31 - 1
 # (request.options["device"], label); "auto" lets the engine pick CUDA → MPS → CPU.
 DEVICES = (("auto", "Auto"), ("cpu", "CPU"), ("cuda", "CUDA"), ("mps", "MPS"))
 PROMPT_PLACEHOLDER = "optional words for engines that take text, e.g. 'gentle, for a wedding'"
+
+
+def engine_choices(studio: GenerationPort) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """The engines to offer (name, label) and those that cannot run here (name → why). A broken
+    engine registry must not stop the window opening: it falls back to the concat engine."""
+    try:
+        engines = studio.engines() or [("concat", "concat")]
+    except Exception as exc:
+        log.warning("could not list engines: %s", exc)
+        engines = [("concat", "concat")]
+    try:
+        unavailable = studio.unavailable_engines()
+    except Exception as exc:
+        log.warning("could not list unavailable engines: %s", exc)
+        unavailable = {}
+    return engines, unavailable
 
 
 class SettingsWidget(QWidget):

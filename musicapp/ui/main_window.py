@@ -21,9 +21,10 @@ from musicapp.core import GenerationRequest, InvalidInput, Level, Song
 from musicapp.jobs import Progress
 from musicapp.studio import Refused
 from musicapp.studio_types import LedgerDamaged
+from musicapp.ui.audit_wiring import AuditWiring
 from musicapp.ui.browser_widget import BrowserWidget
 from musicapp.ui.error_dialog import show_error
-from musicapp.ui.generate_widget import GenerateBar, SettingsWidget
+from musicapp.ui.generate_widget import GenerateBar, SettingsWidget, engine_choices
 from musicapp.ui.import_dialog import ImportDialog
 from musicapp.ui.job_control import JobControl
 from musicapp.ui.job_runner import JobHandle, JobRunner
@@ -76,6 +77,7 @@ class MainWindow(QMainWindow):
             on_end=self._on_generation_done,
         )
         self._generation_songs: dict[str, Song] = {}
+        self._generation_request: GenerationRequest | None = None  # the last one started
         self.import_dialog: ImportDialog | None = None
         self.audio_panel: AudioPanel | None = None
         self.stems_view: StemsView | None = None
@@ -93,7 +95,7 @@ class MainWindow(QMainWindow):
             on_end=self.browser.show_catalogue,
         )
         self.references = ReferencesWidget()
-        self.settings_panel = SettingsWidget(self._engines(), self._unavailable_engines())
+        self.settings_panel = SettingsWidget(*engine_choices(self.studio))
         self.user_audio = UserAudioWidget(self.runner)
         self.range_dialog: RangeDialog | None = None
         self._range_row = -1
@@ -101,6 +103,7 @@ class MainWindow(QMainWindow):
         self.generate_bar = GenerateBar()
         self.result = ResultWidget(self.studio, self.runner, context.settings.exports_dir)
         self.selection_ui = SelectionWiring(self)  # Prompt, Similar, alternatives, proposals
+        self.audit_ui = AuditWiring(self)  # File → Audit a file…, undeclared material
 
         centre = QWidget()
         centre.setObjectName("centrePanel")
@@ -187,6 +190,7 @@ class MainWindow(QMainWindow):
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(import_action)
+        file_menu.addAction(self.audit_ui.file_action)
         file_menu.addAction(export)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
@@ -210,21 +214,6 @@ class MainWindow(QMainWindow):
         about = QAction("&About musicapp", self)
         about.triggered.connect(self._about)
         help_menu.addAction(about)
-
-    def _engines(self) -> list[tuple[str, str]]:
-        try:
-            return self.studio.engines() or [("concat", "concat")]
-        except Exception as exc:  # a broken engine registry must not stop the window opening
-            log.warning("could not list engines: %s", exc)
-            return [("concat", "concat")]
-
-    def _unavailable_engines(self) -> dict[str, str]:
-        """Engines that cannot run here, name → why."""
-        try:
-            return self.studio.unavailable_engines()
-        except Exception as exc:  # listing what is missing must never stop the window
-            log.warning("could not list unavailable engines: %s", exc)
-            return {}
 
     def show_status(self, text: str) -> None:
         self.statusBar().showMessage(text, STATUS_TIMEOUT_MS)
@@ -310,16 +299,17 @@ class MainWindow(QMainWindow):
 
     # -- generation ----------------------------------------------------------------------
 
-    def start_generation(self) -> None:
+    def start_generation(self, request: GenerationRequest | None = None) -> None:
+        """Make a take of `request` (default: the one the window shows)."""
         if self.generation is not None:
             return
         try:
-            request = self.current_request()
+            request = request or self.current_request()
             job = self.studio.generate_job(request)
         except InvalidInput as exc:
             show_error(self, "Cannot generate", readable(exc, self.references.songs()))
             return
-        self._generation_songs = self.references.songs()
+        self._generation_songs, self._generation_request = self.references.songs(), request
         self._set_generating(True)
         self._generation_job.start(job)
 
@@ -368,6 +358,8 @@ class MainWindow(QMainWindow):
             self.verification.show_verification(exc.verification, self.references.songs())
             self.show_status("Generation refused: consent does not allow it")
             show_error(self, "Generation refused", exc.verification.summary())
+        elif self.audit_ui.offer_choice(exc, self._generation_request):
+            pass  # undeclared material in the user's audio: the user chooses what to do
         elif isinstance(exc, InvalidInput):
             self.show_status(f"Cannot generate: {exc}")
             show_error(self, "Cannot generate", str(exc))

@@ -13,13 +13,16 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
+    QScrollArea,
     QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -29,6 +32,7 @@ from musicapp.core import RightsHolder, Song
 from musicapp.jobs import FunctionJob
 from musicapp.studio_types import LedgerDamaged
 from musicapp.ui import icons
+from musicapp.ui.audit_widget import AuditWidget
 from musicapp.ui.error_dialog import show_error
 from musicapp.ui.job_control import JobControl
 from musicapp.ui.job_runner import JobRunner
@@ -58,6 +62,8 @@ class ResultWidget(QWidget):
 
     status = Signal(str)  # a line for the status bar
     exported = Signal(object)  # the studio's ExportResult
+
+    SHARES_TAB, AUDIT_TAB = 0, 1
 
     def __init__(
         self,
@@ -118,20 +124,49 @@ class ResultWidget(QWidget):
         self.export_label.setObjectName("hint")
         self.export_label.setWordWrap(True)
         self.export_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # The audit (studio.audit) beside the attribution by design, or "Audit now".
+        self.audit = AuditWidget(service, runner)
+        self.audit.status.connect(self.status)
         buttons = QHBoxLayout()
         buttons.addWidget(self.play_button)
         buttons.addWidget(self.export_button)
         buttons.addStretch(1)
+
+        # Who sounds and the royalties, or the audit beside them: one tab at a time, so the
+        # waveform keeps its room in a window of the default size.
+        shares_page = QWidget()
+        shares = QVBoxLayout(shares_page)
+        shares.setContentsMargins(6, 6, 6, 6)
+        shares.addWidget(_section("Who sounds in this take"))
+        shares.addWidget(self.legend)
+        shares.addWidget(_section("Royalty split"))
+        shares.addWidget(self.royalty_table)
+        shares.addStretch(1)
+        audit_scroll = QScrollArea()
+        audit_scroll.setWidgetResizable(True)
+        audit_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        audit_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        audit_page = QWidget()
+        audit_layout = QVBoxLayout(audit_page)
+        audit_layout.setContentsMargins(6, 6, 6, 6)
+        audit_layout.addWidget(self.audit)
+        audit_layout.addStretch(1)
+        audit_scroll.setWidget(audit_page)
+        self.details = QTabWidget()
+        self.details.setObjectName("takeDetails")
+        self.details.addTab(shares_page, "Shares and royalties")
+        self.details.addTab(audit_scroll, self.audit.tab_title())
+        self.details.setTabToolTip(
+            self.AUDIT_TAB, "The attribution by design beside what an audit of the take finds"
+        )
+        self.audit.changed.connect(self._on_audit_changed)
 
         take_page = QWidget()
         lay = QVBoxLayout(take_page)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.info)
         lay.addWidget(self.waveform, 3)
-        lay.addWidget(_section("Who sounds in this take"))
-        lay.addWidget(self.legend)
-        lay.addWidget(_section("Royalty split"))
-        lay.addWidget(self.royalty_table)
+        lay.addWidget(self.details, 5)
         lay.addLayout(buttons)
         lay.addWidget(self.export_label)
 
@@ -175,9 +210,13 @@ class ResultWidget(QWidget):
         self.waveform.show_take(audio, take.sample_rate, prov)
         self.legend.show_shares(prov, songs)
         self._show_royalties(royalties)
+        self.audit.show_take(take)
         self.export_label.setText("")
         self.pages.setCurrentIndex(1)
         self._update_play_button()
+
+    def _on_audit_changed(self) -> None:
+        self.details.setTabText(self.AUDIT_TAB, self.audit.tab_title())
 
     def _show_royalties(self, royalties: list[tuple[RightsHolder, float]]) -> None:
         rows = sorted(royalties, key=lambda hs: -hs[1])

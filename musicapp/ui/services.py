@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from musicapp.ledger import Damage
     from musicapp.selection.types import Alternatives, Proposal, Ranking
     from musicapp.stems.service import StemsResult
+    from musicapp.studio_types import AuditResult, AuditStatus, Comparison, Finding
     from musicapp.sync.engine import SyncResult, SyncStatus
     from musicapp.sync.state import SyncState
     from musicapp.takes import Take
@@ -70,9 +71,25 @@ class CataloguePort(CataloguePagesPort, PreviewPort, Protocol):
     def filter_choices(self) -> dict[str, list[str]]: ...
 
 
-class TakePort(Protocol):
-    """The result panel: a take's audio, its royalties, and exporting it."""
+class AuditPort(Protocol):
+    """``studio.audit``: who is really in a take or a file, found from the audio alone, beside
+    the attribution by design (the result panel, File → Audit a file…)."""
 
+    def status(self) -> AuditStatus: ...
+    def index_job(self) -> Job[int]: ...
+    def audit_file_job(self, path: Path) -> Job[AuditResult]: ...
+    def audit_take_job(self, take_id: str) -> Job[AuditResult]: ...
+    def of_take(self, take_id: str) -> AuditResult | None: ...
+    def comparison(self, take: Take) -> Comparison | None: ...
+    def find_material(self, path: Path) -> tuple[Finding, ...]: ...
+
+
+class TakePort(Protocol):
+    """The result panel: a take's audio, its royalties, its audit, and exporting it."""
+
+    @property
+    def audit(self) -> AuditPort: ...
+    def song(self, song_id: str) -> Song | None: ...
     def take_audio(self, take: Take) -> Audio: ...
     def royalties(self, take: Take) -> list[tuple[RightsHolder, float]]: ...
     def export(self, take: Take, out_path: Path) -> ExportResult: ...
@@ -205,6 +222,7 @@ class AppPort(Protocol):
 
 __all__ = [
     "AppPort",
+    "AuditPort",
     "CataloguePagesPort",
     "CataloguePort",
     "GenerationPort",

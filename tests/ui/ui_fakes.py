@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from ui_fake_rooms import FakeLibrary, FakeRecords
+from ui_fake_rooms import FakeAudit, FakeLibrary, FakeRecords
 from ui_fake_selection import FakeSelection
 
 from musicapp.catalog.browse import TreeNode
@@ -30,6 +30,7 @@ from musicapp.export import ExportResult
 from musicapp.jobs import CancelToken, FunctionJob, Progress, ProgressCallback
 from musicapp.ledger import Damage
 from musicapp.stems.service import StemMethod, StemsResult
+from musicapp.studio_types import UndeclaredMaterial
 from musicapp.takes import Take
 from musicapp.ui.services import AppPort, StudioPort, SyncPort
 
@@ -101,6 +102,8 @@ class FakeStudio:
         self.library = FakeLibrary(self)
         self.records = FakeRecords(self)
         self.selection = FakeSelection(self)
+        self.audit = FakeAudit(self)
+        self.requests: list[GenerationRequest] = []  # every request generate_job was given
         self.sync: SyncPort | None = None  # no rights server: the window says sync is unavailable
 
     def era(self, song: Song) -> str:
@@ -321,11 +324,13 @@ class FakeStudio:
 
     # generate
     def generate_job(self, request: GenerationRequest) -> FunctionJob[Take]:
+        self.requests.append(request)
         if request.engine == "tonematch":
             return self._tonematch_job(request)
 
         def run(progress: ProgressCallback, cancel: CancelToken) -> Take:
             self._refuse_if_damaged()
+            self._refuse_undeclared(request)
             steps = 20
             for k in range(steps):
                 cancel.check()
@@ -359,6 +364,7 @@ class FakeStudio:
                 FAKE_TAKE_TIME,
             )
             self.audio[take.id] = np.stack([mono, mono])
+            self.audit.took(take)
             return take
 
         return FunctionJob("Generate", run)
@@ -411,6 +417,17 @@ class FakeStudio:
         self._refuse_if_damaged()
         sf.write(out_path, self.audio[take.id].T, take.sample_rate)
         return ExportResult(Path(out_path), Path(str(out_path) + ".json"), "evt-123", "")
+
+    def _refuse_undeclared(self, request: GenerationRequest) -> None:
+        """As the real studio when the audit finds `audit.material` in the user's audio (the
+        fake finds it whatever the request) and the request says "refuse"."""
+        found = self.audit.material
+        if found and request.on_undeclared == "refuse":
+            titles = {
+                f.song_id: f"{self.songs[f.song_id].title} — {self.songs[f.song_id].artist}"
+                for f in found
+            }
+            raise UndeclaredMaterial(found, titles, "evt-audit")
 
     def _refuse_if_damaged(self) -> None:
         """As the real studio: nothing is made or written while the ledger is damaged."""
