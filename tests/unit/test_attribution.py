@@ -208,3 +208,24 @@ def test_results_survive_their_dict_form_and_the_comparison_names_disagreements(
     assert comparison.undeclared == ("b",)  # its recording found, not declared
     assert not comparison.agrees
     assert comparison.share_l1 == pytest.approx(0.1 + 0.4 + 0.3 + 0.2)
+
+
+def test_the_demo_build_leaves_the_audit_index_ready_for_the_first_take(tmp_path: Path):
+    from musicapp.config import Settings
+    from musicapp.ledger import Ledger
+    from musicapp.studio import Studio
+
+    settings = Settings(data_dir=tmp_path / "data", models_dir=tmp_path / "models", device="cpu")
+    settings.server_url = ""
+    settings.ensure_dirs()
+    catalog = CatalogStore(settings.catalog_path, settings.audio_dir)
+    ledger = Ledger(settings.ledger_path)
+    studio = Studio(settings, catalog, ledger)
+    try:
+        assert studio.library.build_demo_job(limit=2).run(lambda p: None, CancelToken()) == 2
+        status = studio.audit.status()
+        assert (status.songs, status.indexed) == (2, 2)
+    finally:
+        studio.close()
+        ledger.close()
+        catalog.close()
