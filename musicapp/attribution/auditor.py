@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -68,6 +68,7 @@ METHOD_WORDS = {
     COMBINED: "fingerprints + decomposition",
 }
 
+SILENCE_RMS = 1e-4  # -80 dBFS: quieter segments are silence
 TOP_K = 5  # candidates kept per segment
 NEIGHBOURS = 10  # catalogue windows a segment is decomposed over
 DECOMPOSITION_WEIGHT = 0.3  # likeness counts this much where no recording was found
@@ -101,7 +102,6 @@ class Auditor:
         index_path: Path,
         catalog: CatalogStore,
         embedder: Callable[[], SegmentEmbedder] | None = None,
-        **options: Any,
     ) -> None:
         self.index_path = Path(index_path)
         self.catalog = catalog
@@ -142,7 +142,7 @@ class Auditor:
             stamp = self.catalog.songs_stamp()
             key = f"{self.embedder.name}:{self.embedder.dim}:{lm.FORMAT}"
             if self.store.meta("embedder") != key:
-                self.store.clear_windows()
+                self.store.clear()
                 self.store.set_meta("embedder", key)
             ids = self.catalog.song_ids()
             have = self.store.song_ids()
@@ -233,7 +233,7 @@ class Auditor:
             raise InvalidInput(f"audit method must be one of {', '.join(METHODS)}, not {method!r}")
         cancel = cancel or CancelToken()
         started = time.perf_counter()
-        x = _as_audio(audio)
+        x = _as_audio(audio, sample_rate)
         loaded = self._ready(progress, cancel)
         progress(Progress(0.1, "audit", "Listening for reused recordings"))
         duration = x.shape[1] / sample_rate
@@ -285,7 +285,7 @@ class Auditor:
         user's own audio before an audio- or temporal-level take."""
         cancel = cancel or CancelToken()
         loaded = self._ready(no_progress, cancel)
-        clusters = self._clusters(loaded, _as_audio(audio), sample_rate)
+        clusters = self._clusters(loaded, _as_audio(audio, sample_rate), sample_rate)
         strong = [(c, p) for c, p in clusters if c.votes >= cal.MATERIAL_MIN_VOTES]
         return _findings(strong, loaded)
 
@@ -314,12 +314,21 @@ class Auditor:
     ) -> list[tuple[list[Candidate], dict[str, float]]]:
         raw = self.embedder.embed(x, sample_rate, [(a + b) / 2 for a, b in segs])
         q = standardise(raw, loaded.mean, loaded.std)
+        # Silence resembles nothing: its segments get no candidates and no influence.
+        frames = [
+            x[:, int(a * sample_rate) : max(int(a * sample_rate) + 1, int(b * sample_rate))]
+            for a, b in segs
+        ]
+        audible = [float(np.sqrt(np.mean(f.astype(np.float64) ** 2))) > SILENCE_RMS for f in frames]
         k = min(NEIGHBOURS, len(loaded.vectors))
         sims = q @ loaded.vectors.T
         top = np.argsort(-sims, axis=1)[:, :k]
-        out = []
+        out: list[tuple[list[Candidate], dict[str, float]]] = []
         half = 2.0
         for i in range(len(segs)):
+            if not audible[i]:
+                out.append(([], {}))
+                continue
             idx = top[i]
             cos = sims[i, idx]
             probs, p_none = cal.window_probabilities(cos)
@@ -347,10 +356,17 @@ class Auditor:
         return out
 
 
-def _as_audio(audio: np.ndarray) -> NDArray[np.float32]:
-    from musicapp.audio.io import as_audio
+def _as_audio(audio: np.ndarray, sample_rate: int) -> NDArray[np.float32]:
+    """Checked float32 (channels, samples): AudioError naming what is wrong, never a crash
+    deep in the detectors."""
+    from musicapp.audio.io import AudioError, as_audio
 
-    return as_audio(audio)
+    if not isinstance(sample_rate, int | np.integer) or not 1_000 <= sample_rate <= 768_000:
+        raise AudioError(f"sample_rate: must be 1,000–768,000 Hz, got {sample_rate!r}")
+    x = as_audio(audio)
+    if not np.isfinite(x).all():
+        raise AudioError("audio: holds samples that are not finite numbers (NaN or infinity)")
+    return x
 
 
 def _fingerprint_evidence(

@@ -126,8 +126,8 @@ class AuditStore:
             for song_id in song_ids:
                 self._delete(song_id)
 
-    def clear_windows(self) -> None:
-        """Drop every embedding (the embedder changed); the songs are embedded again."""
+    def clear(self) -> None:
+        """Drop every song (the embedder or the hashing changed): all are indexed again."""
         with self._lock, self._db:
             self._db.execute("DELETE FROM windows")
             self._db.execute("DELETE FROM songs")

@@ -229,3 +229,15 @@ def test_the_demo_build_leaves_the_audit_index_ready_for_the_first_take(tmp_path
         studio.close()
         ledger.close()
         catalog.close()
+
+
+def test_bad_audio_is_refused_by_name_and_silence_resembles_nothing(auditor):
+    from musicapp.audio.io import AudioError
+
+    with pytest.raises(AudioError, match="not finite"):
+        auditor.audit(np.full((2, SR), np.nan, np.float32), SR)
+    with pytest.raises(AudioError, match="sample_rate"):
+        auditor.find_material(np.zeros((2, SR), np.float32), 0)
+    silent = auditor.audit(np.zeros((2, 3 * SR), np.float32), SR)
+    assert silent.influence == {} and silent.unattributed == 1.0
+    assert all(not seg.candidates for seg in silent.segments)
