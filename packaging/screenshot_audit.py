@@ -18,18 +18,17 @@ import argparse
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QTimer
+from screenshot_director import Director  # noqa: E402  (beside this script)
 
 from musicapp.ui.app import make_application
 from musicapp.ui.audit_widget import AuditWidget
 from musicapp.ui.main_window import MainWindow
 
-POLL_MS = 100
 GIVE_UP_S = 600.0
 # (song id, weight): the demo's songs that allow every use, the first twice as loud.
 REFERENCES = (("bach-bwv269", 2.0), ("oneills-1183", 1.0), ("ryans-soldiers-joy", 1.0))
@@ -39,37 +38,6 @@ DEMO_TITLES = {
     "ryans-soldiers-joy": ("Soldier's Joy", "Traditional (American)"),
 }
 TAKE_S = 20.0
-
-
-class Director:
-    """Runs the steps one after another, each waiting for what it needs on screen."""
-
-    def __init__(self, window: MainWindow, out: Path, app: Any) -> None:
-        self.window, self.out, self.app = window, out, app
-        self.failed = False
-
-    def wait_for(self, ready: Callable[[], bool], then: Callable[[], None], what: str) -> None:
-        left = [GIVE_UP_S * 1000 / POLL_MS]
-
-        def poll() -> None:
-            if ready():
-                QTimer.singleShot(600, then)  # let the layout settle before the picture
-                return
-            left[0] -= 1
-            if left[0] <= 0:
-                print(f"screenshot: gave up waiting for {what}", file=sys.stderr)
-                self.failed = True
-                self.app.exit(1)
-                return
-            QTimer.singleShot(POLL_MS, poll)
-
-        poll()
-
-    def grab(self, name: str) -> None:
-        self.out.mkdir(parents=True, exist_ok=True)
-        path = self.out / name
-        self.window.grab().save(str(path))
-        print(f"saved {path}", flush=True)
 
 
 def stage(d: Director, references: tuple[tuple[str, float], ...]) -> None:
@@ -178,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         window = MainWindow(context)
         window.resize(width, height)
         window.show()
-        director = Director(window, args.out.resolve(), app)
+        director = Director(window, args.out.resolve(), app, GIVE_UP_S, 600)
         QTimer.singleShot(800, lambda: stage(director, REFERENCES))
         code = app.exec()
         window.close()

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
+from screenshot_director import Director  # noqa: E402  (beside this script)
 
 from musicapp.core import Level, Role, Use
 from musicapp.ui.app import make_application
@@ -25,39 +25,7 @@ from musicapp.ui.main_window import MainWindow
 from musicapp.ui.select_pane import SelectPane
 
 PROMPT = "a melancholic fiddle tune for a funeral"
-POLL_MS = 100
 GIVE_UP_S = 120.0
-
-
-class Director:
-    """Runs the steps one after another, each waiting for what it needs on screen."""
-
-    def __init__(self, window: MainWindow, out: Path, app) -> None:
-        self.window, self.out, self.app = window, out, app
-        self.failed = False
-
-    def wait_for(self, ready: Callable[[], bool], then: Callable[[], None], what: str) -> None:
-        left = [GIVE_UP_S * 1000 / POLL_MS]
-
-        def poll() -> None:
-            if ready():
-                QTimer.singleShot(400, then)  # let the layout settle before the picture
-                return
-            left[0] -= 1
-            if left[0] <= 0:
-                print(f"screenshot: gave up waiting for {what}", file=sys.stderr)
-                self.failed = True
-                self.app.exit(1)
-                return
-            QTimer.singleShot(POLL_MS, poll)
-
-        poll()
-
-    def grab(self, name: str) -> None:
-        self.out.mkdir(parents=True, exist_ok=True)
-        path = self.out / name
-        self.window.grab().save(str(path))
-        print(f"saved {path}", flush=True)
 
 
 def first_songs(window: MainWindow, want: int, use: Use, allowed: bool) -> list[str]:
@@ -158,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         window = MainWindow(context)
         window.resize(width, height)
         window.show()
-        director = Director(window, args.out.resolve(), app)
+        director = Director(window, args.out.resolve(), app, GIVE_UP_S, 400)
         QTimer.singleShot(800, lambda: stage(director, refused_id))
         code = app.exec()
         window.close()
