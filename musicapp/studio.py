@@ -52,6 +52,7 @@ from musicapp.rooms.audit import AuditRoom
 from musicapp.rooms.library import LibraryRoom
 from musicapp.rooms.models import ModelsRoom
 from musicapp.rooms.records import RecordsRoom
+from musicapp.rooms.royalties import RoyaltiesRoom
 from musicapp.rooms.selection import SelectionRoom
 from musicapp.rooms.sync import SyncRoom
 from musicapp.takes import (
@@ -144,6 +145,7 @@ class Studio:
         self.library = LibraryRoom(catalog, ledger, origins)
         self.selection = SelectionRoom(settings, catalog, self.consent, ledger, self.validate)
         self.audit = AuditRoom(settings, catalog, ledger, self.take, self.takes.read)
+        self.compensation = RoyaltiesRoom(catalog, ledger)
         if settings.audit_takes:
             self.library.indexers.append(lambda p, c: self.audit.index_job().run(p, c))
 
