@@ -1,0 +1,190 @@
+"""Period statements under a chosen mechanism: the period's inputs read from the log and the
+registry (its *basis*), and the statement ``musicapp.royalties`` computes from them.
+
+Beside the per-event lines (``lines.py``, ``GET /v1/statements``: share x split x price, fixed
+at intake), this prices a whole period at once, so a mechanism that looks across a use's songs
+(Top-K) or a pool shared by weight can be applied. What it reads, and how:
+
+- **Events**: the ``generation`` events whose ``created_at`` (in UTC) lies in [start, end),
+  each counted as the intake would now count it (``backfill``'s rule: a payload
+  ``payloads.check_payload`` accepts, and only the first logging of an event id), turned into
+  a ``UseEvent`` by ``royalties.events.use_event``, the one reading the app uses too.
+  The event id is the ledger's own ``event_id``: the intake refuses an id any device logged
+  before, so it is unique across devices, and it is the id the app holds in its own ledger
+  and the id the per-event lines cite. The verification passed along is the event the payload's
+  ``verification_event_id`` names on the same device, logged before it (as ``lines.py`` finds
+  it). The receipt is ``"<leaf_index>@<tree_size>"``: the event's leaf in the server's log and
+  the size of the signed tree head its receipt proves it under, the two numbers
+  ``GET /v1/log/inclusion`` takes (an app reads them from the receipt it stored).
+- **Rights**: for every song the events name (shares and training estimates), its holders and
+  splits, and each holder's prices from their latest consent version, **as the registry stood
+  at the period's last event** (the largest ``registry_seq`` among its events, read with
+  ``lines.Registry``). A period is priced once, by one registry; the per-event lines are
+  priced by the registry at each event's intake and by the version its verification cited, so
+  the two agree where prices did not change within the period.
+
+No amount is carried into a period: the server does not chain periods, so a holder below the
+minimum sees it as ``carried_out_cents`` on the statement.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from musicapp.ledger.kinds import GENERATION
+from musicapp.royalties import period, statement
+from musicapp.royalties.basis import basis_to_dict
+from musicapp.royalties.events import use_event
+from musicapp.royalties.period import HolderTerms, Policy, UseEvent
+from musicapp.server import db, lines
+from musicapp.server.payloads import PayloadError, check_payload
+from musicapp.server.statements import utc_bound
+
+Rights = dict[str, list[HolderTerms]]
+
+# Amounts past this many cents (10 trillion euros) are refused: the engine computes in doubles,
+# exact to the cent only below 2**53 cents.
+MAX_CENTS = 10**15
+
+
+def receipt_id(leaf_index: int, tree_size: int) -> str:
+    """How a statement cites the server's receipt for an event (module docstring)."""
+    return f"{leaf_index}@{tree_size}"
+
+
+def _rows(conn: Connection, lo: str, hi: str) -> list[Any]:
+    t = db.ledger_events.c
+    rows = conn.execute(
+        select(
+            t.device_id,
+            t.seq,
+            t.event_id,
+            t.kind,
+            t.payload,
+            t.registry_seq,
+            t.leaf_index,
+            t.receipt_size,
+        )
+        .where(t.kind == GENERATION, t.created_utc >= lo, t.created_utc < hi)
+        .order_by(t.leaf_index)
+    ).all()
+    first: dict[str, int] = {}
+    ids = sorted({r.event_id for r in rows})
+    for i in range(0, len(ids), 500):
+        for r in conn.execute(
+            select(t.event_id, func.min(t.leaf_index).label("first"))
+            .where(t.event_id.in_(ids[i : i + 500]))
+            .group_by(t.event_id)
+        ):
+            first[r.event_id] = int(r.first)
+    out = []
+    for row in rows:
+        if first.get(row.event_id) != row.leaf_index:
+            continue  # a replay logged before event ids were unique counts once
+        try:
+            check_payload(row.kind, json.loads(row.payload), len(row.payload))
+        except PayloadError:
+            continue
+        out.append(row)
+    return out
+
+
+def basis(conn: Connection, start: datetime, end: datetime) -> tuple[list[UseEvent], Rights]:
+    """The period [start, end)'s use events (by event id) and rights (module docstring)."""
+    rows = _rows(conn, utc_bound(start, "from"), utc_bound(end, "to"))
+    payloads = {(r.device_id, r.seq): json.loads(r.payload) for r in rows}
+    cited = {
+        (r.device_id, vid)
+        for r in rows
+        if isinstance(vid := payloads[(r.device_id, r.seq)].get("verification_event_id"), str)
+    }
+    verifications = lines.load_verifications(conn, cited)
+    events: list[UseEvent] = []
+    for r in rows:
+        payload = payloads[(r.device_id, r.seq)]
+        vid = payload.get("verification_event_id")
+        found = verifications.get((r.device_id, vid)) if isinstance(vid, str) else None
+        verification = found[2] if found is not None and found[0] < r.seq else None
+        ev = use_event(r.event_id, payload, verification, receipt_id(r.leaf_index, r.receipt_size))
+        if ev is not None:
+            events.append(ev)
+    events.sort(key=lambda e: e.event_id)
+    if not events:
+        return events, {}
+    registry_seq = max(r.registry_seq for r in rows)
+    return events, _rights(conn, events, registry_seq)
+
+
+def _rights(conn: Connection, events: list[UseEvent], registry_seq: int) -> Rights:
+    songs = {c.song_id for e in events for c in e.contributions}
+    songs |= {s for e in events for s in e.training}
+    uses = sorted({e.use for e in events})
+    registry = lines.Registry(conn, registry_seq)
+    registry.load(songs, set())
+    rights: Rights = {}
+    for song in sorted(songs):
+        terms = []
+        for holder, split in sorted(registry.holders(song).items()):
+            priced = {use: registry.price(song, holder, use, None) for use in uses}
+            version = next(iter(priced.values()))[0]
+            prices = {use: p[1] for use, p in priced.items()} if version is not None else {}
+            terms.append(HolderTerms(holder, split, prices, version))
+        rights[song] = terms
+    return rights
+
+
+def period_text(start: datetime, end: datetime) -> tuple[str, str]:
+    """The period's bounds as statements and bases state them (UTC, as the API's
+    ``GET /v1/statements`` writes them)."""
+    return start.isoformat(), end.isoformat()
+
+
+def basis_dict(conn: Connection, start: datetime, end: datetime) -> dict[str, Any]:
+    """The period's basis in ``royalties.basis`` form, ready to serve or save."""
+    events, rights = basis(conn, start, end)
+    return basis_to_dict(events, rights, *period_text(start, end))
+
+
+def holder_statement(
+    conn: Connection, holder_id: str, start: datetime, end: datetime, policy: Policy
+) -> dict[str, Any]:
+    """The holder's statement for [start, end) under ``policy``, as ``statement_of`` gives it."""
+    events, rights = basis(conn, start, end)
+    return statement.statement_of(
+        compute(events, rights, policy), *period_text(start, end), holder_id
+    )
+
+
+def compute(events: list[UseEvent], rights: Rights, policy: Policy) -> period.PeriodResult:
+    """``period.compute``, and the result it means for a period no use weighs anything in
+    (no events, or only unpriced songs under tier pricing): nobody earns, the whole pool is
+    undistributed. ``period.compute`` fails on that case for now (its lines assume rows the
+    engine does not return when the total weight is zero); remove this once it does not."""
+    if _weighs(events, rights, policy):
+        return period.compute(events, rights, policy)
+    pool = policy.pool_cents or 0
+    holders = sorted({t.holder_id for terms in rights.values() for t in terms})
+    return period.PeriodResult(
+        policy,
+        pool,
+        pool,
+        tuple(period.Payout(h, 0, 0, 0, 0) for h in holders),
+        (),
+        period.inputs_digest(events, rights),
+    )
+
+
+def _weighs(events: list[UseEvent], rights: Rights, policy: Policy) -> bool:
+    """Whether any use has weight (the engine's rule: share x split x price, or share x split
+    under flat pricing)."""
+    for e in events:
+        for c in e.contributions:
+            for t in rights.get(c.song_id, ()):
+                price = 1.0 if policy.pricing == "flat" else t.price(e.use, c.level)
+                if c.share * t.split * price > 0:
+                    return True
+    return False
