@@ -56,7 +56,8 @@ def receipt_id(leaf_index: int, tree_size: int) -> str:
     return f"{leaf_index}@{tree_size}"
 
 
-def _rows(conn: Connection, lo: str, hi: str) -> list[Any]:
+def _rows(conn: Connection, lo: str, hi: str) -> list[tuple[Any, dict[str, Any]]]:
+    """(row, payload) of the period's generation events that count, in log order."""
     t = db.ledger_events.c
     rows = conn.execute(
         select(
@@ -85,27 +86,26 @@ def _rows(conn: Connection, lo: str, hi: str) -> list[Any]:
     for row in rows:
         if first.get(row.event_id) != row.leaf_index:
             continue  # a replay logged before event ids were unique counts once
+        payload = json.loads(row.payload)
         try:
-            check_payload(row.kind, json.loads(row.payload), len(row.payload))
+            check_payload(row.kind, payload, len(row.payload))
         except PayloadError:
             continue
-        out.append(row)
+        out.append((row, payload))
     return out
 
 
 def basis(conn: Connection, start: datetime, end: datetime) -> tuple[list[UseEvent], Rights]:
     """The period [start, end)'s use events (by event id) and rights (module docstring)."""
     rows = _rows(conn, utc_bound(start, "from"), utc_bound(end, "to"))
-    payloads = {(r.device_id, r.seq): json.loads(r.payload) for r in rows}
     cited = {
         (r.device_id, vid)
-        for r in rows
-        if isinstance(vid := payloads[(r.device_id, r.seq)].get("verification_event_id"), str)
+        for r, payload in rows
+        if isinstance(vid := payload.get("verification_event_id"), str)
     }
     verifications = lines.load_verifications(conn, cited)
     events: list[UseEvent] = []
-    for r in rows:
-        payload = payloads[(r.device_id, r.seq)]
+    for r, payload in rows:
         vid = payload.get("verification_event_id")
         found = verifications.get((r.device_id, vid)) if isinstance(vid, str) else None
         verification = found[2] if found is not None and found[0] < r.seq else None
@@ -115,7 +115,7 @@ def basis(conn: Connection, start: datetime, end: datetime) -> tuple[list[UseEve
     events.sort(key=lambda e: e.event_id)
     if not events:
         return events, {}
-    registry_seq = max(r.registry_seq for r in rows)
+    registry_seq = max(r.registry_seq for r, _ in rows)
     return events, _rights(conn, events, registry_seq)
 
 
