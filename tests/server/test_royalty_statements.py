@@ -366,3 +366,46 @@ def test_a_period_of_unpriced_uses_pays_nobody(env: Env) -> None:
              "carried_out_cents": 0}
         ]  # fmt: skip
         assert (stated["pool_cents"], stated["undistributed_cents"]) == (pool or 0, pool or 0)
+
+
+def test_a_period_is_priced_by_the_registry_at_its_last_event(env: Env) -> None:
+    """Ann raises her price between two uploads: the basis prices the whole period at the
+    version in force at its last event; the line of a use whose verification relied on
+    version 1 still cites version 1."""
+    env.add_songs()
+    consent = {
+        "song_id": "song-a",
+        "holder_id": "h-ann",
+        "permissions": ["song_inference"],
+        "uses": ["commercial"],
+    }
+    assert env.post("/v1/consent", env.ann, {**consent, "prices": {"commercial": 0.1}}).is_success
+    device = env.device()
+    verification = device.ledger.append(
+        "verification", verification_payload("commercial", {"song-a": {"h-ann": 1}})
+    )
+    first = device.ledger.append(
+        "generation", generation_payload("commercial", [("song-a", 1.0)], verification.id)
+    )
+    assert env.post("/v1/ledger/events", device.token, {"events": device.upload_dicts()}).is_success
+    assert env.post("/v1/consent", env.ann, {**consent, "prices": {"commercial": 0.3}}).is_success
+    second = device.ledger.append(
+        "generation", generation_payload("commercial", [("song-a", 0.5), ("@user", 0.5)])
+    )
+    body = {"events": device.upload_dicts([second])}
+    r = env.post("/v1/ledger/events", device.token, body)
+    assert r.status_code == 200, r.text
+    device.ledger.close()
+    now = datetime.now(UTC)
+    when = {
+        "from": (now - timedelta(hours=1)).isoformat(),
+        "to": (now + timedelta(hours=1)).isoformat(),
+    }
+    basis = env.get("/v1/royalties/basis", env.ann, **when).json()
+    ann = next(t for t in basis["rights"]["song-a"] if t["holder_id"] == "h-ann")
+    assert (ann["version"], ann["prices"]) == (2, {"commercial": 0.3})
+    stated = env.get("/v1/royalties/statement", env.ann, holder_id="h-ann", **when).json()
+    cited = {ln["event_id"]: ln["consent_version"] for ln in stated["lines"]}
+    assert cited == {first.id: 1, second.id: 2}
+    # Priced at 0.30 both times: 1.0 x 0.6 x 30 + 0.5 x 0.6 x 30 cents.
+    assert stated["payouts"][0]["earned_cents"] == 27
