@@ -135,14 +135,23 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     for name in ("events", "songs", "holders"):
         if getattr(args, name) < 1:
             raise InvalidInput(f"--{name}: {getattr(args, name)} must be at least 1")
-    usage = simulate.synthetic_usage(
-        args.events, args.songs, args.holders, zipf=args.zipf, seed=args.seed
-    )
-    figures = simulate.run(
-        usage,
-        pool_cents=_euro_cents(args.pool, "--pool") or 0,
-        minimum_cents=_euro_cents(args.minimum, "--minimum") or 0,
-    )
+    pool = _euro_cents(args.pool, "--pool") or 0
+    minimum = _euro_cents(args.minimum, "--minimum") or 0
+    if args.basis or args.ledger:
+        events, rights, source = _real_usage(args)
+        if not events:
+            raise InvalidInput(f"{source}: no generations to simulate with")
+        figures = simulate.run_period(events, rights, pool_cents=pool, minimum_cents=minimum)
+        head = f"{len(events):,} generations from {source}"
+    else:
+        usage = simulate.synthetic_usage(
+            args.events, args.songs, args.holders, zipf=args.zipf, seed=args.seed
+        )
+        figures = simulate.run(usage, pool_cents=pool, minimum_cents=minimum)
+        head = (
+            f"{args.events:,} generations over {args.songs:,} songs and {args.holders:,} "
+            f"holders (Zipf {args.zipf})"
+        )
     rows = [
         {
             "mechanism": simulate.label(f),
@@ -155,8 +164,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         for f in figures
     ]
     text = [
-        f"{args.events:,} generations over {args.songs:,} songs and {args.holders:,} holders "
-        f"(Zipf {args.zipf}), pool {euros(_euro_cents(args.pool, '--pool') or 0)} EUR",
+        f"{head}, pool {euros(pool)} EUR",
         f"  {'mechanism':24} {'Gini':>6} {'top 1 %':>8} {'top 10 %':>9} {'paid ≥ min':>11}",
     ]
     text += [
@@ -174,6 +182,23 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         text.append("Plots: " + ", ".join(str(p) for p in paths))
     emit(args, {"mechanisms": rows}, "\n".join(text))
     return EXIT_OK
+
+
+def _real_usage(args: argparse.Namespace) -> tuple[list[Any], dict[str, Any], str]:
+    """(events, rights, what they came from) for a simulation over real usage."""
+    if args.basis:
+        from musicapp.royalties.basis import basis_from_dict
+
+        try:
+            events, rights, _, _ = basis_from_dict(_read_json(args.basis, "basis"))
+        except ValueError as e:
+            raise InvalidInput(f"basis {args.basis}: {e}") from None
+        return list(events), dict(rights), f"the basis {args.basis}"
+    with open_context(args, build=False) as ctx:
+        room = ctx.studio.compensation
+        events = room.own_events(datetime.min.replace(tzinfo=UTC), datetime.now(UTC))
+        rights = room.rights([c.song_id for e in events for c in e.contributions])
+    return events, rights, "this device's ledger"
 
 
 def _policy_args(p: argparse.ArgumentParser) -> None:
@@ -226,4 +251,7 @@ def add_royalties_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     sim.add_argument("--minimum", type=float, default=10.0, help="minimum payout in EUR")
     sim.add_argument("--seed", type=int, default=0)
     sim.add_argument("--plots", default=None, help="a folder for lorenz.png and payouts.png")
+    real = sim.add_mutually_exclusive_group()
+    real.add_argument("--ledger", action="store_true", help="this device's generations instead")
+    real.add_argument("--basis", default=None, help="a rights server's basis JSON instead")
     sim.set_defaults(func=cmd_simulate)

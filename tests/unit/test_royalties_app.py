@@ -111,6 +111,12 @@ def test_cli_statement_verifies_an_untouched_statement_and_names_a_changed_cent(
     code, _, err = _run(capsys, demo_data_dir, "royalties", "statement", *span, "--k", "0",
                         "--mechanism", "top_k_uniform")  # fmt: skip
     assert code == EXIT_BAD_INPUT and "k: 0" in err
+    # The simulator over this device's real generations: every mechanism, the holders paid.
+    code, out, _ = _run(capsys, demo_data_dir, "royalties", "simulate", "--ledger", "--pool",
+                        "100", "--minimum", "0", "--json")  # fmt: skip
+    assert code == EXIT_OK
+    rows = json.loads(out)["mechanisms"]
+    assert len(rows) == 5 and all(r["holders_paid_at_minimum"] >= 1 for r in rows)
 
 
 def test_cli_simulate_prints_every_mechanism_and_saves_the_plots(tmp_path, capsys):
