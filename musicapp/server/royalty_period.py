@@ -17,11 +17,13 @@ at intake), this prices a whole period at once, so a mechanism that looks across
   the size of the signed tree head its receipt proves it under, the two numbers
   ``GET /v1/log/inclusion`` takes (an app reads them from the receipt it stored).
 - **Rights**: for every song the events name (shares and training estimates), its holders and
-  splits, and each holder's prices from their latest consent version, **as the registry stood
+  splits, and each holder's whole price list (per use, and per use at a level such as
+  ``commercial/audio``) from their latest consent version, **as the registry stood
   at the period's last event** (the largest ``registry_seq`` among its events, read with
   ``lines.Registry``). A period is priced once, by one registry; the per-event lines are
-  priced by the registry at each event's intake and by the version its verification cited, so
-  the two agree where prices did not change within the period.
+  priced by the registry at each event's intake, by the version its verification cited and
+  per use only, so the two agree where prices did not change within the period and no
+  holder priced a use at a level.
 
 No amount is carried into a period: the server does not chain periods, so a holder below the
 minimum sees it as ``carried_out_cents`` on the statement.
@@ -30,6 +32,7 @@ minimum sees it as ``carried_out_cents`` on the statement.
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime
 from typing import Any
 
@@ -125,16 +128,46 @@ def _rights(conn: Connection, events: list[UseEvent], registry_seq: int) -> Righ
     uses = sorted({e.use for e in events})
     registry = lines.Registry(conn, registry_seq)
     registry.load(songs, set())
+    tiers = _price_tiers(conn, songs, registry_seq)
     rights: Rights = {}
     for song in sorted(songs):
         terms = []
         for holder, split in sorted(registry.holders(song).items()):
-            priced = {use: registry.price(song, holder, use, None) for use in uses}
-            version = next(iter(priced.values()))[0]
-            prices = {use: p[1] for use, p in priced.items()} if version is not None else {}
+            version = registry.price(song, holder, uses[0], None)[0]
+            prices = tiers.get((song, holder, version), {}) if version is not None else {}
             terms.append(HolderTerms(holder, split, prices, version))
         rights[song] = terms
     return rights
+
+
+def _price_tiers(
+    conn: Connection, songs: set[str], registry_seq: int
+) -> dict[tuple[str, str, int], dict[str, float]]:
+    """Every consent version's whole price list (use tiers, and uses at a level such as
+    "commercial/audio", which the royalties price more specifically) up to the registry seq.
+    ``lines.Registry`` keeps a use's price only, which is all the per-event lines read."""
+    c = db.consent.c
+    out: dict[tuple[str, str, int], dict[str, float]] = {}
+    ordered = sorted(songs)
+    for i in range(0, len(ordered), 500):
+        for r in conn.execute(
+            select(c.song_id, c.holder_id, c.version, c.prices).where(
+                c.song_id.in_(ordered[i : i + 500]), c.seq <= registry_seq
+            )
+        ):
+            raw = json.loads(r.prices) if r.prices else {}
+            raw = raw if isinstance(raw, dict) else {}
+            out[(r.song_id, r.holder_id, int(r.version))] = {
+                str(tier): _price(value) for tier, value in sorted(raw.items())
+            }
+    return out
+
+
+def _price(value: Any) -> float:
+    """A stored price; one that predates the registry's check counts as 0 (as in lines.py)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0.0
+    return float(value) if math.isfinite(value) and value >= 0 else 0.0
 
 
 def period_text(start: datetime, end: datetime) -> tuple[str, str]:

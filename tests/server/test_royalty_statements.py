@@ -370,8 +370,9 @@ def test_a_period_of_unpriced_uses_pays_nobody(env: Env) -> None:
 
 def test_a_period_is_priced_by_the_registry_at_its_last_event(env: Env) -> None:
     """Ann raises her price between two uploads: the basis prices the whole period at the
-    version in force at its last event; the line of a use whose verification relied on
-    version 1 still cites version 1."""
+    version in force at its last event (its whole price list, a use at a level included); the
+    line of a use whose verification relied on version 1 still cites version 1."""
+    raised = {"commercial": 0.3, "commercial/audio": 0.9}
     env.add_songs()
     consent = {
         "song_id": "song-a",
@@ -388,7 +389,7 @@ def test_a_period_is_priced_by_the_registry_at_its_last_event(env: Env) -> None:
         "generation", generation_payload("commercial", [("song-a", 1.0)], verification.id)
     )
     assert env.post("/v1/ledger/events", device.token, {"events": device.upload_dicts()}).is_success
-    assert env.post("/v1/consent", env.ann, {**consent, "prices": {"commercial": 0.3}}).is_success
+    assert env.post("/v1/consent", env.ann, {**consent, "prices": raised}).is_success
     second = device.ledger.append(
         "generation", generation_payload("commercial", [("song-a", 0.5), ("@user", 0.5)])
     )
@@ -403,7 +404,7 @@ def test_a_period_is_priced_by_the_registry_at_its_last_event(env: Env) -> None:
     }
     basis = env.get("/v1/royalties/basis", env.ann, **when).json()
     ann = next(t for t in basis["rights"]["song-a"] if t["holder_id"] == "h-ann")
-    assert (ann["version"], ann["prices"]) == (2, {"commercial": 0.3})
+    assert (ann["version"], ann["prices"]) == (2, raised)
     stated = env.get("/v1/royalties/statement", env.ann, holder_id="h-ann", **when).json()
     cited = {ln["event_id"]: ln["consent_version"] for ln in stated["lines"]}
     assert cited == {first.id: 1, second.id: 2}
