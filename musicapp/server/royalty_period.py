@@ -188,36 +188,5 @@ def holder_statement(
     """The holder's statement for [start, end) under ``policy``, as ``statement_of`` gives it."""
     events, rights = basis(conn, start, end)
     return statement.statement_of(
-        compute(events, rights, policy), *period_text(start, end), holder_id
+        period.compute(events, rights, policy), *period_text(start, end), holder_id
     )
-
-
-def compute(events: list[UseEvent], rights: Rights, policy: Policy) -> period.PeriodResult:
-    """``period.compute``, and the result it means for a period no use weighs anything in
-    (no events, or only unpriced songs under tier pricing): nobody earns, the whole pool is
-    undistributed. ``period.compute`` fails on that case for now (its lines assume rows the
-    engine does not return when the total weight is zero); remove this once it does not."""
-    if _weighs(events, rights, policy):
-        return period.compute(events, rights, policy)
-    pool = policy.pool_cents or 0
-    holders = sorted({t.holder_id for terms in rights.values() for t in terms})
-    return period.PeriodResult(
-        policy,
-        pool,
-        pool,
-        tuple(period.Payout(h, 0, 0, 0, 0) for h in holders),
-        (),
-        period.inputs_digest(events, rights),
-    )
-
-
-def _weighs(events: list[UseEvent], rights: Rights, policy: Policy) -> bool:
-    """Whether any use has weight (the engine's rule: share x split x price, or share x split
-    under flat pricing)."""
-    for e in events:
-        for c in e.contributions:
-            for t in rights.get(c.song_id, ()):
-                price = 1.0 if policy.pricing == "flat" else t.price(e.use, c.level)
-                if c.share * t.split * price > 0:
-                    return True
-    return False
