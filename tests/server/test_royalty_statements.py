@@ -234,6 +234,10 @@ def test_cli_refusals_name_the_option(
     # The mechanism options belong to the period statement, not the per-event one.
     assert cli.main(_cli(env, "statement", "h-ann", *period_args, "--k", "2")) == 2
     assert "--k: goes with --holder" in capsys.readouterr().err
+    assert cli.main(_cli(env, "statement", *period_args)) == 2
+    assert capsys.readouterr().err.startswith("musicapp-server: holder:")
+    assert cli.main(_cli(env, "statement", "h-ann", "--holder", "h-ann", *period_args)) == 2
+    assert capsys.readouterr().err.startswith("musicapp-server: --holder:")
     missing = Path("/nonexistent/statement.json")
     args = _cli(env, "statement", "--holder", "h-ann", *period_args, "--verify", str(missing))
     assert cli.main(args) == 2
