@@ -114,6 +114,7 @@ def _parser() -> argparse.ArgumentParser:
     statement.add_argument(
         "--holder",
         dest="royalty_holder",
+        metavar="H",
         default=None,
         help="the rights holder's id: the period's statement under a mechanism",
     )
@@ -147,6 +148,7 @@ def _royalty_options(statement: argparse.ArgumentParser) -> None:
     statement.add_argument(
         "--verify",
         type=Path,
+        metavar="FILE",
         default=None,
         help="a statement JSON file: recompute it from the log and compare (exit 1 if it differs)",
     )
@@ -318,6 +320,9 @@ def _royalty_statement(conn: Connection, args: argparse.Namespace) -> int:
 
     if args.royalty_holder is None:
         raise ApiError(2, "holder: give the holder's id (HOLDER, or --holder H)")
+    if args.recompute or args.format != "json":
+        option = "--recompute" if args.recompute else "--format"
+        raise ApiError(2, f"{option}: goes with the per-event HOLDER, not --holder H (JSON only)")
     start, end = _period(args)
     given = {o: getattr(args, o) for o in _ROYALTY_OPTIONS[:-1] if getattr(args, o) is not None}
     for option in ("pool_cents", "minimum_cents"):

@@ -238,6 +238,8 @@ def test_cli_refusals_name_the_option(
     assert capsys.readouterr().err.startswith("musicapp-server: holder:")
     assert cli.main(_cli(env, "statement", "h-ann", "--holder", "h-ann", *period_args)) == 2
     assert capsys.readouterr().err.startswith("musicapp-server: --holder:")
+    assert cli.main(_cli(env, "statement", "--holder", "h-ann", *period_args, "--recompute")) == 2
+    assert capsys.readouterr().err.startswith("musicapp-server: --recompute:")
     missing = Path("/nonexistent/statement.json")
     args = _cli(env, "statement", "--holder", "h-ann", *period_args, "--verify", str(missing))
     assert cli.main(args) == 2
