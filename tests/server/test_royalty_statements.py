@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -416,3 +417,26 @@ def test_a_period_is_priced_by_the_registry_at_its_last_event(env: Env) -> None:
     assert cited == {first.id: 1, second.id: 2}
     # Priced at 0.30 both times: 1.0 x 0.6 x 30 + 0.5 x 0.6 x 30 cents.
     assert stated["payouts"][0]["earned_cents"] == 27
+
+
+def test_the_app_finds_its_own_generations_in_the_servers_basis(env: Env) -> None:
+    """The app's check (``RoyaltiesRoom.check_basis``) over a basis this server serves: every
+    generation of the device's own ledger is there, by its own id, with the same use and
+    shares; one the server altered is named."""
+    from musicapp.rooms.royalties import RoyaltiesRoom
+
+    env.add_songs()
+    device = env.device()
+    for shares in ([("song-a", 0.7), ("song-b", 0.3)], [("song-b", 0.25), ("@user", 0.75)]):
+        device.ledger.append("generation", generation_payload("commercial", shares))
+    assert env.post("/v1/ledger/events", device.token, {"events": device.upload_dicts()}).is_success
+    now = datetime.now(UTC)
+    start, end = now - timedelta(hours=1), now + timedelta(hours=1)
+    when = {"from": start.isoformat(), "to": end.isoformat()}
+    events, _, _, _ = basis_from_dict(env.get("/v1/royalties/basis", env.bob, **when).json())
+    room = RoyaltiesRoom(None, device.ledger)  # type: ignore[arg-type]  # reads the ledger only
+    check = room.check_basis(events, start, end)
+    assert (check.ok, check.own_events, check.matched) == (True, 2, 2)
+    check = room.check_basis([replace(events[0], use="private"), *events[1:]], start, end)
+    assert check.problems == (f"event {events[0].event_id}: the basis has other shares or use",)
+    device.ledger.close()
