@@ -440,3 +440,29 @@ def test_the_app_finds_its_own_generations_in_the_servers_basis(env: Env) -> Non
     check = room.check_basis([replace(events[0], use="private"), *events[1:]], start, end)
     assert check.problems == (f"event {events[0].event_id}: the basis has other shares or use",)
     device.ledger.close()
+
+
+@pytest.mark.parametrize("params", MECHANISMS, ids=lambda p: f"{p['mechanism']}-{p.get('k')}")
+def test_the_apps_command_recomputes_the_servers_statement_from_its_basis(
+    env: Env, logged: dict[str, str], params: dict[str, Any], tmp_path: Path, capsys: Any
+) -> None:
+    """`musicapp royalties statement --basis B --verify S`: the app, holding the server's basis,
+    agrees with the server's statement to the cent under each mechanism, and names a cent
+    that was changed."""
+    from musicapp.cli import main as app_main
+
+    basis = tmp_path / "basis.json"
+    basis.write_text(env.get("/v1/royalties/basis", env.ann, **logged).text)
+    stated = env.get("/v1/royalties/statement", env.ann, holder_id="h-ann", **logged, **params)
+    path = tmp_path / "statement.json"
+    path.write_text(stated.text)
+    argv = ["royalties", "statement", "--from", logged["from"], "--to", logged["to"],
+            "--basis", str(basis), "--verify", str(path), "--data-dir", str(tmp_path / "app"),
+            "--no-progress"]  # fmt: skip
+    assert app_main(argv) == 0
+    assert "statement verified" in capsys.readouterr().out
+    changed = json.loads(stated.text)
+    changed["lines"][0]["amount_cents"] += 1
+    path.write_text(json.dumps(changed))
+    assert app_main(argv) == 1
+    assert "statement.lines[0].amount_cents: stated" in capsys.readouterr().err
