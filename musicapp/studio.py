@@ -145,7 +145,7 @@ class Studio:
         self.library = LibraryRoom(catalog, ledger, origins)
         self.selection = SelectionRoom(settings, catalog, self.consent, ledger, self.validate)
         self.audit = AuditRoom(settings, catalog, ledger, self.take, self.takes.read)
-        self.compensation = RoyaltiesRoom(catalog, ledger)
+        self.compensation = RoyaltiesRoom(catalog, ledger, sync.state.receipts.receipt)
         if settings.audit_takes:
             self.library.indexers.append(lambda p, c: self.audit.index_job().run(p, c))
 

@@ -13,7 +13,7 @@ without the check saying so.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -60,9 +60,17 @@ class BasisCheck:
 class RoyaltiesRoom:
     """Compensation for the window and the CLI (module docstring)."""
 
-    def __init__(self, catalog: CatalogStore, ledger: Ledger) -> None:
+    def __init__(
+        self,
+        catalog: CatalogStore,
+        ledger: Ledger,
+        receipt_of: Callable[[int], Mapping[str, Any] | None] | None = None,
+    ) -> None:
         self._catalog = catalog
         self._ledger = ledger
+        # The rights server's checked receipt for a ledger seq (sync state), so this device's
+        # lines cite the same receipts as the server's statement and its digest can agree.
+        self._receipt_of = receipt_of
 
     # -- rights as the local catalogue knows them ---------------------------------------------
 
@@ -136,10 +144,16 @@ class RoyaltiesRoom:
             if not start <= e.time < end:
                 continue
             ver = verifications.get(str(e.payload.get("verification_event_id", "")))
-            use = royalty_events.use_event(e.id, e.payload, ver)
+            use = royalty_events.use_event(e.id, e.payload, ver, self._receipt(e.seq))
             if use is not None:
                 out.append(use)
         return out
+
+    def _receipt(self, seq: int) -> str | None:
+        r = self._receipt_of(seq) if self._receipt_of is not None else None
+        if not r or type(r.get("leaf_index")) is not int or type(r.get("tree_size")) is not int:
+            return None
+        return royalty_events.receipt_id(r["leaf_index"], r["tree_size"])
 
     def statement(
         self, start: datetime, end: datetime, policy: Policy, holder_id: str | None = None
@@ -165,6 +179,11 @@ class RoyaltiesRoom:
                 problems.append(f"event {e.event_id}: logged here, missing from the basis")
             elif (got.use, got.contributions) != (e.use, e.contributions):
                 problems.append(f"event {e.event_id}: the basis has other shares or use")
+            elif e.receipt is not None and got.receipt != e.receipt:
+                problems.append(
+                    f"event {e.event_id}: the basis cites receipt {got.receipt}, this device "
+                    f"holds {e.receipt}"
+                )
             else:
                 matched += 1
         return BasisCheck(len(own), matched, tuple(problems))

@@ -18,6 +18,13 @@ from musicapp.core.provenance import USER_SOURCE
 from musicapp.royalties.period import LEVELS, Contribution, UseEvent
 
 
+def receipt_id(leaf_index: int, tree_size: int) -> str:
+    """How a statement cites the server's receipt for an event: the two numbers
+    ``GET /v1/log/inclusion`` takes (leaf index, tree size). The app reads them from the
+    receipts it checked and stored; the server from its log."""
+    return f"{leaf_index}@{tree_size}"
+
+
 def consent_versions(verification: Mapping[str, Any] | None) -> dict[str, dict[str, int]]:
     """{song: {holder: version}} a verification payload relied on."""
     out: dict[str, dict[str, int]] = {}

@@ -41,7 +41,7 @@ from sqlalchemy import Connection, func, select
 from musicapp.ledger.kinds import GENERATION
 from musicapp.royalties import period, statement
 from musicapp.royalties.basis import basis_to_dict
-from musicapp.royalties.events import use_event
+from musicapp.royalties.events import receipt_id, use_event
 from musicapp.royalties.period import HolderTerms, Policy, UseEvent
 from musicapp.server import db, lines
 from musicapp.server.payloads import PayloadError, check_payload
@@ -52,11 +52,6 @@ Rights = dict[str, list[HolderTerms]]
 # Amounts past this many cents (10 trillion euros) are refused: the engine computes in doubles,
 # exact to the cent only below 2**53 cents.
 MAX_CENTS = 10**15
-
-
-def receipt_id(leaf_index: int, tree_size: int) -> str:
-    """How a statement cites the server's receipt for an event (module docstring)."""
-    return f"{leaf_index}@{tree_size}"
 
 
 def _rows(conn: Connection, lo: str, hi: str) -> list[tuple[Any, dict[str, Any]]]:

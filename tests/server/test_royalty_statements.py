@@ -429,14 +429,25 @@ def test_the_app_finds_its_own_generations_in_the_servers_basis(env: Env) -> Non
     device = env.device()
     for shares in ([("song-a", 0.7), ("song-b", 0.3)], [("song-b", 0.25), ("@user", 0.75)]):
         device.ledger.append("generation", generation_payload("commercial", shares))
-    assert env.post("/v1/ledger/events", device.token, {"events": device.upload_dicts()}).is_success
+    r = env.post("/v1/ledger/events", device.token, {"events": device.upload_dicts()})
+    assert r.is_success
+    receipts = {rc["seq"]: rc for rc in r.json()["receipts"]}  # as the sync state keeps them
     now = datetime.now(UTC)
     start, end = now - timedelta(hours=1), now + timedelta(hours=1)
     when = {"from": start.isoformat(), "to": end.isoformat()}
     events, _, _, _ = basis_from_dict(env.get("/v1/royalties/basis", env.bob, **when).json())
-    room = RoyaltiesRoom(None, device.ledger)  # type: ignore[arg-type]  # reads the ledger only
+    room = RoyaltiesRoom(None, device.ledger, receipts.get)  # type: ignore[arg-type]
     check = room.check_basis(events, start, end)
     assert (check.ok, check.own_events, check.matched) == (True, 2, 2)
+    # The device's lines cite the receipts it holds, the same the server's basis cites.
+    own = {e.event_id: e.receipt for e in room.own_events(start, end)}
+    assert own == {e.event_id: e.receipt for e in events} and None not in own.values()
+    moved = replace(events[1], receipt="0@1")
+    check = room.check_basis([events[0], moved], start, end)
+    assert check.problems == (
+        f"event {moved.event_id}: the basis cites receipt 0@1, this device holds "
+        f"{events[1].receipt}",
+    )
     check = room.check_basis([replace(events[0], use="private"), *events[1:]], start, end)
     assert check.problems == (f"event {events[0].event_id}: the basis has other shares or use",)
     device.ledger.close()
