@@ -29,6 +29,7 @@ MECHANISM_TIPS = {
 K_RANGE = (1, 8)
 DEFAULT_K = 3
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+AMOUNT_WIDTH = 110  # px: amounts up to millions of euros, clear of the next column
 
 
 def euro_text(cents: int) -> str:
@@ -55,7 +56,11 @@ def cell(text: str, align_right: bool = False, tip: str = "") -> QTableWidgetIte
     return item
 
 
-def read_only_table(columns: tuple[str, ...], name: str) -> QTableWidget:
+def read_only_table(
+    columns: tuple[str, ...], name: str, stretch: int = 0, amounts: tuple[int, ...] = ()
+) -> QTableWidget:
+    """A table to read: column `stretch` takes the room left, the `amounts` columns are right
+    aligned (header too) with room to breathe, the others fit their contents."""
     from PySide6.QtWidgets import QAbstractItemView, QHeaderView
 
     table = QTableWidget(0, len(columns))
@@ -67,10 +72,18 @@ def read_only_table(columns: tuple[str, ...], name: str) -> QTableWidget:
     table.setShowGrid(False)
     table.setAlternatingRowColors(True)
     header = table.horizontalHeader()
-    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-    for col in range(1, len(columns)):
-        header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
     header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    metrics = header.fontMetrics()
+    for col, text in enumerate(columns):
+        if col == stretch:
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch)
+        elif col in amounts:
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
+            header.resizeSection(col, max(AMOUNT_WIDTH, metrics.horizontalAdvance(text) + 28))
+            if (item := table.horizontalHeaderItem(col)) is not None:
+                item.setTextAlignment(RIGHT)
+        else:
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
     return table
 
 
@@ -79,7 +92,7 @@ class MechanismPicker(QWidget):
 
     changed = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, labelled: bool = True, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.combo = QComboBox()
         for key, name in MECHANISM_NAMES:
@@ -94,7 +107,8 @@ class MechanismPicker(QWidget):
         self.k_spin.setToolTip("How many of each take's largest shares are paid")
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(QLabel("Mechanism"))
+        if labelled:
+            row.addWidget(QLabel("Mechanism"))
         row.addWidget(self.combo)
         row.addWidget(self.k_spin)
         row.addStretch(1)

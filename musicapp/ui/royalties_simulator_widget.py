@@ -52,8 +52,17 @@ LORENZ_POINTS = 201
 HIST_BINS = 30
 # One colour per mechanism, readable on white (Tailwind 600s).
 CURVE_COLOURS = ("#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777")
-AXIS_TEXT, AXIS_LINE = "#475569", "#cbd5e1"
-HIST_NOTE = "log-binned payouts (EUR); holders paid nothing are left out"
+# Curves often lie close together: each has its own dash too, so the ones below show through.
+CURVE_STYLES = (
+    Qt.PenStyle.SolidLine,
+    Qt.PenStyle.DashLine,
+    Qt.PenStyle.DotLine,
+    Qt.PenStyle.DashDotLine,
+    Qt.PenStyle.DashDotDotLine,
+)
+AXIS_TEXT, AXIS_LINE, LABEL_TEXT = "#334155", "#cbd5e1", "#334155"
+HIST_TITLE = "Payout histogram (log-binned)"
+HIST_NOTE = "Histogram: payouts in log-spaced bins; holders paid nothing are left out."
 
 
 @dataclass(frozen=True)
@@ -90,9 +99,9 @@ def _plot(title: str, bottom: str, left: str) -> pg.PlotWidget:
     item.showGrid(x=True, y=True, alpha=0.15)
     for side, text in (("bottom", bottom), ("left", left)):
         axis = item.getAxis(side)
-        axis.setLabel(text, color="#64748b")
         axis.setTextPen(pg.mkPen(AXIS_TEXT))
         axis.setPen(pg.mkPen(AXIS_LINE))
+        axis.setLabel(text, color=LABEL_TEXT)  # after setPen, which colours the label too
     plot.setMinimumHeight(220)
     return plot
 
@@ -137,6 +146,7 @@ class SimulatorWidget(QWidget):
         self.progress.setTextVisible(False)
         self.progress.setRange(0, 1)
         self.progress.setMaximumWidth(160)
+        self.progress.hide()  # shown while a run is under way
         self.message = QLabel("Every mechanism pays the same synthetic period.")
         self.message.setObjectName("hint")
         self.message.setWordWrap(True)
@@ -153,8 +163,10 @@ class SimulatorWidget(QWidget):
         self.lorenz_plot.setXRange(0, 1, padding=0.02)
         self.lorenz_plot.setYRange(0, 1, padding=0.02)
         self.lorenz_plot.setAspectLocked(False)
-        self.lorenz_legend = self.lorenz_plot.getPlotItem().addLegend(offset=(10, 10))
-        self.hist_plot = _plot(f"Payout histogram ({HIST_NOTE})", "payout (EUR)", "holders")
+        self.lorenz_legend = self.lorenz_plot.getPlotItem().addLegend(
+            offset=(10, 10), labelTextColor="#0f172a", brush=pg.mkBrush(255, 255, 255, 220)
+        )
+        self.hist_plot = _plot(HIST_TITLE, "payout per holder (EUR, log scale)", "holders")
         self.hist_plot.getPlotItem().setLogMode(x=True, y=False)
         self.lorenz_curves: list[pg.PlotDataItem] = []
         self.hist_curves: list[pg.PlotDataItem] = []
@@ -216,6 +228,7 @@ class SimulatorWidget(QWidget):
 
         self.run_button.setEnabled(False)
         self.progress.setRange(0, 0)  # busy: the simulator reports no steps
+        self.progress.show()
         self.message.setText(f"Simulating {n_events:,} generations over {n_songs:,} songs…")
         self._job.start(FunctionJob("Royalties simulation", work, lane="compute"))
 
@@ -226,7 +239,7 @@ class SimulatorWidget(QWidget):
     def _on_end(self) -> None:
         self.run_button.setEnabled(True)
         self.progress.setRange(0, 1)
-        self.progress.setValue(1 if self.simulation is not None else 0)
+        self.progress.hide()
 
     def _on_failed(self, exc: BaseException) -> None:
         log.error("royalties simulation failed", exc_info=exc)
@@ -238,7 +251,7 @@ class SimulatorWidget(QWidget):
         self.message.setStyleSheet("")
         self.message.setText(
             f"{sim.n_holders:,} rights holders; each mechanism pays the same period. "
-            "Gini: 0 when all earn the same, near 1 when one holder earns everything."
+            "Gini: 0 when all earn the same, near 1 when one holder earns everything. " + HIST_NOTE
         )
         self._fill_table(sim)
         self._draw(sim)
@@ -271,7 +284,11 @@ class SimulatorWidget(QWidget):
         for i, (name, (x, y), counts) in enumerate(
             zip(sim.labels, sim.lorenz, sim.counts, strict=True)
         ):
-            pen = pg.mkPen(CURVE_COLOURS[i % len(CURVE_COLOURS)], width=2)
+            colour, style = (
+                CURVE_COLOURS[i % len(CURVE_COLOURS)],
+                CURVE_STYLES[i % len(CURVE_STYLES)],
+            )
+            pen = pg.mkPen(colour, width=2, style=style)
             self.lorenz_curves.append(self.lorenz_plot.plot(x, y, pen=pen, name=name))
             self.hist_curves.append(self.hist_plot.plot(centres, counts, pen=pen, name=name))
         self.hist_plot.getPlotItem().enableAutoRange()

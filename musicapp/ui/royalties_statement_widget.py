@@ -47,6 +47,7 @@ COLUMNS = ("Rights holder", "Earned", "Carried in", "Paid", "Carried out")
 EUR_MAX = 1_000_000_000.0
 DEFAULT_POOL_EUR = 100.0
 DIGEST_CHARS = 12
+EURO_BOX_WIDTH = 200
 NOTE = (
     "This device's ledger records its takes but not prices (each holder's prices are kept by "
     "the rights server), so the pool above is shared out with flat pricing: every take counts "
@@ -61,6 +62,8 @@ def _euro_box(value: float) -> QDoubleSpinBox:
     box.setSuffix(" EUR")
     box.setGroupSeparatorShown(True)
     box.setValue(value)
+    box.setMinimumWidth(EURO_BOX_WIDTH)
+    box.setMaximumWidth(EURO_BOX_WIDTH)
     return box
 
 
@@ -118,7 +121,7 @@ class StatementWidget(QWidget):
             edit.setCalendarPopup(True)
             edit.setDisplayFormat("yyyy-MM-dd")
         self.to_date.setToolTip("The last day of the period, included (days are UTC)")
-        self.picker = MechanismPicker()
+        self.picker = MechanismPicker(labelled=False)
         self.pool = _euro_box(DEFAULT_POOL_EUR)
         self.pool.setToolTip("The revenue to share out over the period's takes")
         self.minimum = _euro_box(0.0)
@@ -134,7 +137,7 @@ class StatementWidget(QWidget):
         dates.addWidget(self.to_date)
         dates.addStretch(1)
         form.addRow("Period", dates)
-        form.addRow("", self.picker)
+        form.addRow("Mechanism", self.picker)
         form.addRow("Pool", self.pool)
         form.addRow("Minimum payout", self.minimum)
         note = QLabel(NOTE)
@@ -151,7 +154,7 @@ class StatementWidget(QWidget):
         self.stated = QLabel("Choose a period and press Compute.")
         self.stated.setWordWrap(True)
         self.stated.setObjectName("royaltiesStated")
-        self.table = read_only_table(COLUMNS, "royaltiesStatementTable")
+        self.table = read_only_table(COLUMNS, "royaltiesStatementTable", amounts=(1, 2, 3, 4))
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(note)

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ("Rights holder", "EUR per 100 EUR", "Songs")
+COLUMNS = ("Rights holder", "Songs", "EUR per 100 EUR")
 NOTE = (
     "Prices are each holder's own, kept by the rights server; this shows how every 100 EUR a "
     "take earns is shared out (pricing: flat)."
@@ -59,7 +59,7 @@ class TakePreviewWidget(QWidget):
         self.error_label.setStyleSheet("color:#b91c1c")
         self.error_label.setWordWrap(True)
         self.error_label.hide()
-        self.table = read_only_table(COLUMNS, "royaltiesTakeTable")
+        self.table = read_only_table(COLUMNS, "royaltiesTakeTable", stretch=1, amounts=(2,))
         note = QLabel(NOTE)
         note.setObjectName("hint")
         note.setWordWrap(True)
@@ -113,8 +113,8 @@ class TakePreviewWidget(QWidget):
         for row, pay in enumerate(pays):
             titles = [self._title(sid) for sid in pay.songs]
             self.table.setItem(row, 0, cell(pay.name, tip=pay.holder_id))
-            self.table.setItem(row, 1, cell(euro_text(pay.cents), align_right=True))
-            self.table.setItem(row, 2, cell(", ".join(titles), tip="\n".join(titles)))
+            self.table.setItem(row, 1, cell(", ".join(titles), tip="\n".join(titles)))
+            self.table.setItem(row, 2, cell(euro_text(pay.cents), align_right=True))
 
     def _title(self, song_id: str) -> str:
         try:

@@ -68,10 +68,10 @@ def test_before_a_take_the_tab_previews_the_request_being_built(qtbot, window):
     assert room.calls[-1] == ("preview_request", "proportional", 3)
     # Equal weights: each song's holder 30 EUR per 100, the shared estate (e1: s1) and e0 (s2)
     assert table_rows(tab.table) == [
-        ["Holder 1", "30.00", "Song 1"],
-        ["Holder 2", "30.00", "Song 2"],
-        ["Estate 0", "20.00", "Song 2"],
-        ["Estate 1", "20.00", "Song 1"],
+        ["Holder 1", "Song 1", "30.00"],
+        ["Holder 2", "Song 2", "30.00"],
+        ["Estate 0", "Song 2", "20.00"],
+        ["Estate 1", "Song 1", "20.00"],
     ]
 
 
@@ -84,7 +84,7 @@ def test_after_a_take_the_tab_shows_what_the_take_pays(qtbot, window):
     assert take.id[:8] in tab.source_label.text()
     names = [row[0] for row in table_rows(tab.table)]
     assert sorted(names) == ["Estate 0", "Estate 1", "Holder 1", "Holder 2", "Holder 3"]
-    cents = sum(round(float(row[1]) * 100) for row in table_rows(tab.table))
+    cents = sum(round(float(row[2]) * 100) for row in table_rows(tab.table))
     assert cents == 10_000  # per 100 EUR, to the cent
 
 
@@ -102,11 +102,11 @@ def test_changing_the_mechanism_asks_again_with_it_and_k(qtbot, window):
     picker.k_spin.setValue(1)
     assert room.calls[-1] == ("preview_request", "top_k_uniform", 1)
     # Only the largest reference (Song 1, weight 2) is paid under Top-1.
-    assert {row[2] for row in table_rows(tab.table)} == {"Song 1"}
+    assert {row[1] for row in table_rows(tab.table)} == {"Song 1"}
     assert "Top-1 uniform" in tab.source_label.text()
     picker.set_mechanism("proportional")
     assert not picker.k_spin.isEnabled()
-    assert {row[2] for row in table_rows(tab.table)} == {"Song 1", "Song 2"}
+    assert {row[1] for row in table_rows(tab.table)} == {"Song 1", "Song 2"}
 
 
 def test_a_failing_preview_is_said_in_the_view(qtbot, window, monkeypatch):
@@ -236,10 +236,28 @@ def test_the_take_tab_shows_a_real_takes_holders(qtbot, demo_studio):
     expected = {sp.holder.name for s in refs for sp in demo_studio.song(s).splits}
     assert {row[0] for row in table_rows(tab.table)} == expected
     titles = {demo_studio.song(s).title for s in refs}
-    assert {t for row in table_rows(tab.table) for t in row[2].split(", ")} <= titles
-    assert sum(round(float(row[1].replace(",", "")) * 100) for row in table_rows(tab.table)) == (
+    assert {t for row in table_rows(tab.table) for t in row[1].split(", ")} <= titles
+    assert sum(round(float(row[2].replace(",", "")) * 100) for row in table_rows(tab.table)) == (
         10_000
     )
     QApplication.processEvents()
     runner.cancel_all()
     runner.wait()
+
+
+@pytest.mark.parametrize("cls_name", ["RoyaltiesRoom", "FakeRoyalties"])
+def test_the_room_and_its_fake_offer_the_port(cls_name):
+    import inspect
+
+    from ui_fake_rooms import FakeRoyalties
+
+    from musicapp.rooms.royalties import RoyaltiesRoom
+    from musicapp.ui.services import RoyaltiesPort
+
+    cls = {"RoyaltiesRoom": RoyaltiesRoom, "FakeRoyalties": FakeRoyalties}[cls_name]
+    for name in ("preview_request", "preview_take", "statement", "simulate"):
+        wanted = [p for p in inspect.signature(getattr(RoyaltiesPort, name)).parameters]
+        offered = [p for p in inspect.signature(getattr(cls, name)).parameters]
+        wanted = [p for p in wanted if p != "self"]
+        offered = [p for p in offered if p != "self"]
+        assert offered[: len(wanted)] == wanted, f"{cls_name}.{name}"
