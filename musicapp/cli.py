@@ -228,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     from musicapp.cli_audit import add_audit_command
     from musicapp.cli_ledger import add_ledger_commands  # they share cli_common's helpers
     from musicapp.cli_models import add_models_commands
+    from musicapp.cli_royalties import add_royalties_commands
     from musicapp.cli_select import add_select_commands
     from musicapp.cli_sync import add_sync_command
     from musicapp.cli_takes import add_take_commands
@@ -238,6 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_ledger_commands(sub, common)
     add_select_commands(sub, common)
     add_audit_command(sub, common)
+    add_royalties_commands(sub, common)
     return p
 
 

@@ -44,6 +44,6 @@ pip=(.venv/bin/python -m pip --disable-pip-version-check -q)
 # tinysoundfont declares pyaudio for live playback only (we play through sounddevice); pyaudio
 # needs PortAudio headers to build, so tinysoundfont goes in without its dependencies.
 "${pip[@]}" install -c packaging/constraints.txt --no-deps -r packaging/requirements-nodeps.txt
-"${pip[@]}" install -c packaging/constraints.txt -e ".[gui,ml,server,dev]"
+"${pip[@]}" install -c packaging/constraints.txt -e ".[gui,ml,server,plots,dev]"
 echo "$want" > "$stamp"
 echo "Setup complete: .venv is ready."

@@ -81,8 +81,20 @@ class Outcome:
     training_right_cents: F64 | None = None
 
 
-def reshape_shares(uses: Uses, mechanism: str, k: int) -> F64:
-    """Each entry's share after the mechanism (entries sorted by use)."""
+def ranks(uses: Uses) -> I64:
+    """Each entry's rank inside its use: largest share first; ties keep the entry order (by
+    song), lexsort being stable."""
+    use = uses.entry_use
+    order = np.lexsort((-uses.entry_share, use))
+    first = np.searchsorted(use[order], use[order], side="left")
+    rank = np.empty(use.size, np.int64)
+    rank[order] = np.arange(use.size) - first
+    return rank
+
+
+def reshape_shares(uses: Uses, mechanism: str, k: int, rank: I64 | None = None) -> F64:
+    """Each entry's share after the mechanism (entries sorted by use); ``rank`` from ``ranks``
+    when several mechanisms reshape the same uses."""
     share = uses.entry_share
     if mechanism == PROPORTIONAL or share.size == 0:
         return share.copy()
@@ -91,11 +103,7 @@ def reshape_shares(uses: Uses, mechanism: str, k: int) -> F64:
     if k < 1:
         raise ValueError(f"k: {k} must be at least 1")
     use = uses.entry_use
-    # Rank inside each use: largest share first, ties by song index (entries are by song).
-    order = np.lexsort((uses.entry_song, -share, use))
-    first = np.searchsorted(use[order], use[order], side="left")
-    rank = np.empty(share.size, np.int64)
-    rank[order] = np.arange(share.size) - first
+    rank = ranks(uses) if rank is None else rank
     keep = (rank < k) & (share > 0)
     total = np.bincount(use, weights=share, minlength=uses.n_uses)
     out = np.zeros_like(share)
@@ -118,6 +126,32 @@ def _expand(uses: Uses, rights: Rights) -> tuple[I64, I64]:
     return entry, row
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What every mechanism shares for one period and pricing: the expansion of entries to
+    rights rows, each row's split x price, each use's weight, and the entries' ranks."""
+
+    pricing: str
+    entry: I64
+    row: I64
+    use: I64
+    split_price: F64
+    weight: F64  # per use
+    rank: I64
+
+
+def prepare(uses: Uses, rights: Rights, pricing: str = "tier") -> Prepared:
+    if pricing not in ("tier", "flat"):
+        raise ValueError(f"pricing: {pricing!r} is not 'tier' or 'flat'")
+    entry, row = _expand(uses, rights)
+    use = uses.entry_use[entry]
+    split_price = rights.row_split[row]
+    if pricing == "tier":
+        split_price = split_price * rights.row_price[row, uses.entry_tier[entry]]
+    weight = _per_use(use, uses.entry_share[entry] * split_price, uses.n_uses)
+    return Prepared(pricing, entry, row, use, split_price, weight, ranks(uses))
+
+
 def _per_use(use: I64, values: F64, n: int) -> F64:
     return np.bincount(use, weights=values, minlength=n).astype(np.float64)
 
@@ -135,23 +169,21 @@ def compute(
     training: str = "flat",
     training_songs: I64 | None = None,
     keep_rows: bool = False,
+    prepared: Prepared | None = None,
 ) -> Outcome:
-    """Exact amounts (float cents) per holder for one period (module docstring)."""
-    if pricing not in ("tier", "flat"):
-        raise ValueError(f"pricing: {pricing!r} is not 'tier' or 'flat'")
+    """Exact amounts (float cents) per holder for one period (module docstring); pass
+    ``prepared`` (``prepare``, same pricing) to share the work between mechanisms."""
+    if prepared is None:
+        prepared = prepare(uses, rights, pricing)
+    elif prepared.pricing != pricing:
+        raise ValueError(f"pricing: {pricing!r}, but prepared for {prepared.pricing!r}")
     if training not in ("flat", "estimate"):
         raise ValueError(f"training: {training!r} is not 'flat' or 'estimate'")
     if not 0.0 <= training_fraction <= 1.0:
         raise ValueError(f"training_fraction: {training_fraction} is not in [0, 1]")
-    reshaped = reshape_shares(uses, mechanism, k)
-    entry, row = _expand(uses, rights)
-    use = uses.entry_use[entry]
-    split = rights.row_split[row]
-    if pricing == "tier":
-        price = rights.row_price[row, uses.entry_tier[entry]]
-    else:
-        price = np.ones(row.size)
-    weight = _per_use(use, uses.entry_share[entry] * split * price, uses.n_uses)
+    reshaped = reshape_shares(uses, mechanism, k, prepared.rank)
+    entry, row, use = prepared.entry, prepared.row, prepared.use
+    weight = prepared.weight
     total_weight = float(weight.sum())
     # The pool: given, or what the period's uses are priced at (euros to cents).
     pool = float(pool_cents) if pool_cents is not None else total_weight * 100.0
@@ -160,12 +192,12 @@ def compute(
         return Outcome(empty, pool, pool)
     revenue = pool * weight / total_weight
     inference = revenue * (1.0 - training_fraction)
-    row_w = reshaped[entry] * split * price
+    row_w = reshaped[entry] * prepared.split_price
     row_w_total = _per_use(use, row_w, uses.n_uses)
     # A use whose reshaped rows weigh nothing (every kept song unpriced) keeps its weights.
     fallback = row_w_total <= 0
     if np.any(fallback):
-        orig = uses.entry_share[entry] * split * price
+        orig = uses.entry_share[entry] * prepared.split_price
         swap = fallback[use]
         row_w = np.where(swap, orig, row_w)
         row_w_total = _per_use(use, row_w, uses.n_uses)

@@ -29,7 +29,7 @@ def largest_remainder(total: int, weights: NDArray[np.floating]) -> NDArray[np.i
         if total:
             raise ValueError(f"total: {total} cents and every weight is zero")
         return np.zeros(w.size, np.int64)
-    exact = w * (total / s)
+    exact = (w / s) * total  # normalised first: total / s overflows for denormal weights
     floors = np.floor(exact).astype(np.int64)
     # Float error can put a floor one above the truth's when the exact value is an integer.
     floors = np.minimum(floors, total)

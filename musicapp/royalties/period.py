@@ -313,8 +313,9 @@ def _lines(
     song_of_right: list[str],
 ) -> list[Line]:
     """Every holder's lines, their cents rounded (largest remainder) to the holder's earning."""
-    assert out.row_entry is not None and out.row_right is not None
-    assert out.row_cents is not None and out.row_share is not None and out.row_holder is not None
+    if out.row_entry is None or out.row_right is None or out.row_cents is None:
+        return []  # no use weighed anything: nothing was earned
+    assert out.row_share is not None and out.row_holder is not None
     raw: list[tuple[int, Line, float]] = []
     for r in range(out.row_cents.size):
         ui, _, _, _, c = entries[int(out.row_entry[r])]

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select
 
 from musicapp.core.consent import Permission
-from musicapp.core.model import Use
+from musicapp.core.model import Level, Use
 from musicapp.ledger.canonical import canonical_json
 from musicapp.server import db
 from musicapp.server.auth import Account
@@ -24,6 +24,7 @@ from musicapp.server.fields import parse_time
 
 PERMISSIONS = tuple(p.value for p in Permission)
 USES = tuple(u.value for u in Use)
+LEVELS = tuple(lv.value for lv in Level)
 
 
 def now_iso() -> str:
@@ -147,8 +148,15 @@ def check_prices(prices: dict[str, float] | None) -> dict[str, float] | None:
         return None
     out: dict[str, float] = {}
     for tier, price in prices.items():
-        if tier not in USES:
-            raise ApiError(422, f"prices.{tier}: not a use tier ({', '.join(USES)})")
+        # A tier is a use, or a use at a level ("commercial/audio"): the royalties' more
+        # specific price (musicapp/royalties/period.py, HolderTerms.price).
+        use, _, level = tier.partition("/")
+        if use not in USES or (level and level not in LEVELS) or tier.endswith("/"):
+            raise ApiError(
+                422,
+                f"prices.{tier}: not a use tier ({', '.join(USES)}, or one of them at a level: "
+                f"{USES[0]}/{LEVELS[0]}, ... with the levels {', '.join(LEVELS)})",
+            )
         if not math.isfinite(price) or price < 0:
             raise ApiError(422, f"prices.{tier}: {price} is not a price (a number >= 0)")
         out[tier] = float(price)

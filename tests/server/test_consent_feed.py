@@ -60,6 +60,8 @@ def test_bad_consent_bodies_name_the_field(env: Env) -> None:
         ({**GRANT, "uses": ["resale"]}, "uses"),
         ({**GRANT, "effective_from": "2026-01-01T00:00:00"}, "effective_from"),
         ({**GRANT, "prices": {"commercial": -1}}, "prices.commercial"),
+        ({**GRANT, "prices": {"commercial/loud": 1}}, "prices.commercial/loud"),
+        ({**GRANT, "prices": {"resale/audio": 1}}, "prices.resale/audio"),
         ({**GRANT, "song_id": "nope"}, "song_id"),
         ({k: v for k, v in GRANT.items() if k != "uses"}, "uses"),
         ({**GRANT, "permissions": "song_inference"}, "permissions"),
@@ -70,6 +72,17 @@ def test_bad_consent_bodies_name_the_field(env: Env) -> None:
         assert r.json()["detail"].startswith(field), (field, r.json()["detail"])
     r = env.post("/v1/consent/revoke", env.admin, {"song_id": "song-a", "holder_id": "h-ann"})
     assert r.status_code == 404 and "no consent on record" in r.json()["detail"]
+
+
+def test_a_price_can_be_set_for_a_use_at_a_level(env: Env) -> None:
+    # The royalties' tiers (docs/royalties.md): "commercial/audio" beats "commercial" for a
+    # take that reuses the song's recorded audio.
+    env.add_songs()
+    prices = {"commercial": 0.05, "commercial/audio": 0.2}
+    r = env.post("/v1/consent", env.ann, {**GRANT, "prices": prices})
+    assert r.status_code == 201, r.text
+    records = env.get("/v1/consent/song-a/history", env.ann).json()["records"]
+    assert [rec["prices"] for rec in records] == [prices]
 
 
 def test_songs_are_idempotent_and_never_silently_changed(env: Env) -> None:
