@@ -8,7 +8,8 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QSignalBlocker
+from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, QVBoxLayout, QWidget
 
 from musicapp.royalties.period import Policy
 from musicapp.ui.royalties_policy_widget import (
@@ -50,7 +51,20 @@ class TakePreviewWidget(QWidget):
         self._room, self._take, self._request, self._song = room, take, request, song
         self.shows = SHOWS_NOTHING  # what the table holds: the take, the request or nothing
         self.pays: list[HolderPay] = []
+        self._seen_take: Take | None = None
         self.picker = MechanismPicker()
+        # After a take, the user may look ahead at the request they are building again.
+        self.take_choice = QRadioButton("The take")
+        self.request_choice = QRadioButton("The request being built (before generating)")
+        self.take_choice.setChecked(True)
+        choices = QButtonGroup(self)
+        choices.addButton(self.take_choice)
+        choices.addButton(self.request_choice)
+        choice_row = QHBoxLayout()
+        choice_row.addWidget(QLabel("Show"))
+        choice_row.addWidget(self.take_choice)
+        choice_row.addWidget(self.request_choice)
+        choice_row.addStretch(1)
         self.source_label = QLabel()
         self.source_label.setObjectName("sectionTitle")
         self.source_label.setWordWrap(True)
@@ -65,19 +79,29 @@ class TakePreviewWidget(QWidget):
         note.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addWidget(self.picker)
+        layout.addLayout(choice_row)
         layout.addWidget(self.source_label)
         layout.addWidget(self.error_label)
         layout.addWidget(self.table, 1)
         layout.addWidget(note)
         self.picker.changed.connect(self.refresh)
+        self.take_choice.toggled.connect(lambda _on: self.refresh())
 
     def policy(self) -> Policy:
         return Policy(mechanism=self.picker.mechanism(), k=self.picker.k(), pricing="flat")
 
     def refresh(self) -> None:
-        """Preview the take if there is one, else the request being built, else nothing."""
+        """Preview the take if there is one (unless the user chose the request), else the
+        request being built, else nothing. A new take is shown as it arrives."""
         self.error_label.hide()
         take = self._take()
+        if take is not None and take is not self._seen_take:
+            self._seen_take = take
+            with QSignalBlocker(self.take_choice):  # refreshed below, not twice
+                self.take_choice.setChecked(True)
+        self.take_choice.setEnabled(take is not None)
+        if take is not None and not self.take_choice.isChecked():
+            take = None
         request = None if take is not None else self._request()
         try:
             policy = self.policy()

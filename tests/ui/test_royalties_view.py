@@ -60,6 +60,7 @@ def test_before_a_take_the_tab_previews_the_request_being_built(qtbot, window):
     view = window.royalties_ui.open_view()
     tab, room = view.take_tab, window.studio.compensation
     assert tab.shows == "" and tab.table.rowCount() == 0
+    assert not tab.take_choice.isEnabled()  # no take yet
     assert "add reference songs" in tab.source_label.text()
     window.add_reference("s1")
     window.add_reference("s2")
@@ -86,6 +87,18 @@ def test_after_a_take_the_tab_shows_what_the_take_pays(qtbot, window):
     assert sorted(names) == ["Estate 0", "Estate 1", "Holder 1", "Holder 2", "Holder 3"]
     cents = sum(round(float(row[2]) * 100) for row in table_rows(tab.table))
     assert cents == 10_000  # per 100 EUR, to the cent
+    # Looking ahead: the request being built again, before generating it.
+    tab.request_choice.setChecked(True)
+    assert tab.shows == "request" and room.calls[-1][0] == "preview_request"
+    assert "Before generating" in tab.source_label.text()
+    tab.take_choice.setChecked(True)
+    assert tab.shows == "take" and room.calls[-1][0] == "preview_take"
+    # A new take is shown as it arrives, even while the request was chosen.
+    tab.request_choice.setChecked(True)
+    window.start_generation()
+    qtbot.waitUntil(lambda: window.result.take is not take, timeout=TAKE_MS)
+    qtbot.waitUntil(lambda: tab.shows == "take", timeout=2000)
+    assert tab.take_choice.isChecked() and window.result.take.id[:8] in tab.source_label.text()
 
 
 def test_changing_the_mechanism_asks_again_with_it_and_k(qtbot, window):
