@@ -71,6 +71,7 @@ def read_only_table(
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setShowGrid(False)
     table.setAlternatingRowColors(True)
+    table.setStyleSheet("QTableWidget::item { padding: 0 6px 0 3px; }")  # as the header
     header = table.horizontalHeader()
     header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
     metrics = header.fontMetrics()
