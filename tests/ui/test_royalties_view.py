@@ -163,7 +163,7 @@ def test_the_statement_tab_computes_with_a_flat_pool_and_states_it(qtbot, window
     assert "flat pricing" in " ".join(w.text() for w in tab.findChildren(type(tab.stated)))
 
 
-def test_a_bad_policy_shows_an_error_in_the_view(qtbot, window):
+def test_a_bad_policy_shows_an_error_in_the_view(qtbot, window, monkeypatch):
     view = window.royalties_ui.open_view(RoyaltiesView.STATEMENT_TAB)
     tab = view.statement_tab
     window.studio.compensation.fail = "k: 0 must be at least 1"
@@ -172,6 +172,13 @@ def test_a_bad_policy_shows_an_error_in_the_view(qtbot, window):
     assert "k: 0 must be at least 1" in tab.error_label.text()
     assert tab.table.rowCount() == 0 and view.isVisible()
     qtbot.waitUntil(lambda: tab.compute_button.isEnabled(), timeout=5000)
+    # A policy the royalties refuse (here a negative minimum) is said before anything is asked.
+    calls = len(window.studio.compensation.statement_calls)
+    monkeypatch.setattr(tab.minimum, "value", lambda: -1.0)
+    tab.compute_button.click()
+    assert "minimum_cents: -100 is negative" in tab.error_label.text()
+    assert len(window.studio.compensation.statement_calls) == calls
+    monkeypatch.undo()
     # An impossible period is refused before anything is asked.
     calls = len(window.studio.compensation.statement_calls)
     tab.to_date.setDate(tab.from_date.date().addDays(-3))
