@@ -136,7 +136,13 @@ def _check_routes(app: FastAPI) -> None:
 
 
 def create_app(settings: ServerSettings) -> FastAPI:
-    from musicapp.server import routes_accounts, routes_catalog, routes_ledger, routes_statements
+    from musicapp.server import (
+        routes_accounts,
+        routes_catalog,
+        routes_ledger,
+        routes_royalties,
+        routes_statements,
+    )
 
     server = open_server(settings)
 
@@ -170,7 +176,13 @@ def create_app(settings: ServerSettings) -> FastAPI:
         detail = "internal error: the server could not answer this request (see its log)"
         return JSONResponse({"detail": detail}, 500)
 
-    for module in (routes_accounts, routes_catalog, routes_ledger, routes_statements):
+    for module in (
+        routes_accounts,
+        routes_catalog,
+        routes_ledger,
+        routes_statements,
+        routes_royalties,
+    ):
         app.include_router(module.router)
     _check_routes(app)
     app.state.write_bucket = TokenBucket(settings.write_rate_per_s, settings.write_burst)

@@ -11,6 +11,15 @@
     musicapp-server consent set SONG HOLDER --permissions P [P ...] --uses U [U ...] [--prices JSON]
     musicapp-server consent revoke SONG HOLDER
     musicapp-server statement HOLDER --from ISO --to ISO [--format json|csv] [--recompute]
+    musicapp-server statement --holder H --from ISO --to ISO [--mechanism M] [--k K]
+                              [--pricing tier|flat] [--pool-cents N] [--training-fraction F]
+                              [--training flat|estimate] [--minimum-cents N] [--verify FILE]
+    musicapp-server basis --from ISO --to ISO [--out FILE]
+
+``statement HOLDER`` is the per-event statement (``GET /v1/statements``); ``statement --holder``
+the period's statement under a mechanism (``GET /v1/royalties/statement``), and with
+``--verify FILE`` it recomputes that statement from the log and compares: exit 0 when FILE
+holds the same statement, 1 listing what differs.
 
 Refusals print one line on stderr and exit 2, like ``musicapp``.
 """
@@ -99,7 +108,16 @@ def _parser() -> argparse.ArgumentParser:
     statement = sub.add_parser(
         "statement", help="a rights holder's royalty statement for a period (JSON or CSV)"
     )
-    statement.add_argument("holder", help="the rights holder's id")
+    statement.add_argument(
+        "holder", nargs="?", default=None, help="the rights holder's id (per-event statement)"
+    )
+    statement.add_argument(
+        "--holder",
+        dest="royalty_holder",
+        metavar="H",
+        default=None,
+        help="the rights holder's id: the period's statement under a mechanism",
+    )
     statement.add_argument("--from", dest="start", required=True, help="ISO time, inclusive")
     statement.add_argument("--to", dest="end", required=True, help="ISO time, exclusive")
     statement.add_argument("--format", choices=("json", "csv"), default="json")
@@ -108,7 +126,44 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="build it from the stored events alone, not the lines kept at intake (an audit)",
     )
+    _royalty_options(statement)
+    basis = sub.add_parser("basis", help="a period's royalty inputs as JSON (events and rights)")
+    basis.add_argument("--from", dest="start", required=True, help="ISO time, inclusive")
+    basis.add_argument("--to", dest="end", required=True, help="ISO time, exclusive")
+    basis.add_argument("--out", type=Path, default=None, help="write it here, not to stdout")
     return p
+
+
+def _royalty_options(statement: argparse.ArgumentParser) -> None:
+    """The options of ``statement --holder`` (defaults None: given only with ``--holder``)."""
+    from musicapp.royalties.engine import MECHANISMS
+
+    statement.add_argument("--mechanism", choices=MECHANISMS, default=None)
+    statement.add_argument("--k", type=int, default=None, help="songs kept per use (Top-K)")
+    statement.add_argument("--pricing", choices=("tier", "flat"), default=None)
+    statement.add_argument("--pool-cents", type=int, default=None, help="default: priced revenue")
+    statement.add_argument("--training-fraction", type=float, default=None)
+    statement.add_argument("--training", choices=("flat", "estimate"), default=None)
+    statement.add_argument("--minimum-cents", type=int, default=None)
+    statement.add_argument(
+        "--verify",
+        type=Path,
+        metavar="FILE",
+        default=None,
+        help="a statement JSON file: recompute it from the log and compare (exit 1 if it differs)",
+    )
+
+
+_ROYALTY_OPTIONS = (
+    "mechanism",
+    "k",
+    "pricing",
+    "pool_cents",
+    "training_fraction",
+    "training",
+    "minimum_cents",
+    "verify",
+)
 
 
 def _settings(args: argparse.Namespace) -> ServerSettings:
@@ -197,8 +252,19 @@ def _admin(args: argparse.Namespace) -> int:
                 song = _checked_song(song, args.file)
                 _song, created = registry.add_song(conn, song)
                 print(f"song {song['id']}: {'added' if created else 'already registered'}")
+            elif args.command == "statement" and args.holder is None:
+                return _royalty_statement(conn, args)
+            elif args.command == "basis":
+                _basis(conn, args)
             elif args.command == "statement":
                 from musicapp.server import statements
+
+                if args.royalty_holder is not None:
+                    raise ApiError(2, "--holder: give the holder once (HOLDER or --holder H)")
+                given = [o for o in _ROYALTY_OPTIONS if getattr(args, o) is not None]
+                if given:
+                    option = "--" + given[0].replace("_", "-")
+                    raise ApiError(2, f"{option}: goes with --holder H, not the per-event HOLDER")
 
                 start = parse_time(args.start, "--from")
                 end = parse_time(args.end, "--to")
@@ -236,6 +302,70 @@ def _admin(args: argparse.Namespace) -> int:
     finally:
         server.close()
     return 0
+
+
+def _period(args: argparse.Namespace) -> tuple[Any, Any]:
+    start, end = parse_time(args.start, "--from"), parse_time(args.end, "--to")
+    if end <= start:
+        raise ApiError(2, f"--to: {args.end} is not after --from ({args.start})")
+    return start, end
+
+
+def _royalty_statement(conn: Connection, args: argparse.Namespace) -> int:
+    """``statement --holder``: print the statement, or with ``--verify`` compare it (exit 1
+    and the differences when they disagree)."""
+    from musicapp.royalties import statement
+    from musicapp.royalties.period import Policy
+    from musicapp.server import royalty_period
+
+    if args.royalty_holder is None:
+        raise ApiError(2, "holder: give the holder's id (HOLDER, or --holder H)")
+    if args.recompute or args.format != "json":
+        option = "--recompute" if args.recompute else "--format"
+        raise ApiError(2, f"{option}: goes with the per-event HOLDER, not --holder H (JSON only)")
+    start, end = _period(args)
+    given = {o: getattr(args, o) for o in _ROYALTY_OPTIONS[:-1] if getattr(args, o) is not None}
+    for option in ("pool_cents", "minimum_cents"):
+        if given.get(option, 0) > royalty_period.MAX_CENTS:
+            raise ApiError(2, f"--{option.replace('_', '-')}: more than {royalty_period.MAX_CENTS}")
+    try:
+        policy = Policy(**given)
+    except ValueError as exc:  # "k: 0 must be at least 1": name the option
+        field, _, why = str(exc).partition(": ")
+        raise ApiError(2, f"--{field.replace('_', '-')}: {why}") from None
+    stated = royalty_period.holder_statement(conn, args.royalty_holder, start, end, policy)
+    if args.verify is None:
+        print(statement.to_json(stated))
+        return 0
+    try:
+        held = json.loads(args.verify.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ApiError(2, f"{args.verify}: cannot read a JSON statement ({exc})") from None
+    if not isinstance(held, dict):
+        raise ApiError(2, f"{args.verify}: the JSON must be one statement object")
+    found = statement.differences(held, stated)
+    if not found:
+        print("statement verified")
+        return 0
+    print(f"{args.verify}: the statement differs from the one recomputed from the log:")
+    for line in found:
+        print(f"  {line}")
+    return 1
+
+
+def _basis(conn: Connection, args: argparse.Namespace) -> None:
+    from musicapp.royalties import statement
+    from musicapp.server import royalty_period
+
+    text = statement.to_json(royalty_period.basis_dict(conn, *_period(args)))
+    if args.out is None:
+        print(text)
+        return
+    try:
+        args.out.write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise ApiError(2, f"{args.out}: cannot write the basis ({exc})") from None
+    print(f"basis written to {args.out}")
 
 
 def main(argv: list[str] | None = None) -> int:
