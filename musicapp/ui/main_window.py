@@ -32,6 +32,7 @@ from musicapp.ui.ledger_damage_widget import LedgerDamageWidget, show_ledger_ref
 from musicapp.ui.references_widget import ReferencesWidget
 from musicapp.ui.refusals import readable
 from musicapp.ui.result_widget import ResultWidget
+from musicapp.ui.royalties_wiring import RoyaltiesWiring
 from musicapp.ui.selection_wiring import SelectionWiring
 from musicapp.ui.sync_status import SyncController, engine_for
 from musicapp.ui.user_audio_widget import UserAudioWidget
@@ -104,6 +105,7 @@ class MainWindow(QMainWindow):
         self.result = ResultWidget(self.studio, self.runner, context.settings.exports_dir)
         self.selection_ui = SelectionWiring(self)  # Prompt, Similar, alternatives, proposals
         self.audit_ui = AuditWiring(self)  # File → Audit a file…, undeclared material
+        self.royalties_ui = RoyaltiesWiring(self)  # Tools → Royalties…, what takes pay whom
 
         centre = QWidget()
         centre.setObjectName("centrePanel")
@@ -205,6 +207,7 @@ class MainWindow(QMainWindow):
         stems.triggered.connect(self.browser.stems_selected)
         tools_menu.addAction(tone)
         tools_menu.addAction(stems)
+        tools_menu.addAction(self.royalties_ui.action)
         room = engine_for(self.context)  # the rights server (issue 3): jobs on the serial lane
         self.sync = SyncController(room, self.runner, self.context.settings, self)
         tools_menu.addSeparator()

@@ -11,6 +11,7 @@ the UI still reaches the working packages only through the studio
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
     from musicapp.export import ExportResult
     from musicapp.jobs import Job
     from musicapp.ledger import Damage
+    from musicapp.rooms.royalties import HolderPay
+    from musicapp.royalties.period import Policy
+    from musicapp.royalties.simulate import MechanismFigures
     from musicapp.selection.types import Alternatives, Proposal, Ranking
     from musicapp.stems.service import StemsResult
     from musicapp.studio_types import AuditResult, AuditStatus, Comparison, Finding
@@ -196,8 +200,34 @@ class SelectionPort(Protocol):
     def likes(self) -> list[str]: ...
 
 
+class RoyaltiesPort(Protocol):
+    """``studio.compensation``: what a take (or the request being built) pays whom per 100 EUR,
+    the period's statement from the local ledger, and the inequality simulator (the Royalties
+    view; the simulator runs off the GUI thread)."""
+
+    def preview_request(self, request: GenerationRequest, policy: Policy) -> list[HolderPay]: ...
+    def preview_take(self, take: Take, policy: Policy) -> list[HolderPay]: ...
+    def statement(
+        self, start: datetime, end: datetime, policy: Policy, holder_id: str | None = None
+    ) -> dict[str, Any]: ...
+    def simulate(
+        self,
+        n_events: int = 200_000,
+        n_songs: int = 20_000,
+        n_holders: int = 2_000,
+        *,
+        zipf: float = 1.0,
+        pool_cents: int = 10_000_000,
+        minimum_cents: int = 1000,
+        seed: int = 0,
+    ) -> list[MechanismFigures]: ...
+
+
 class StudioPort(CataloguePort, TonePort, Protocol):
     """Everything the window and its views call on the studio, rooms included."""
+
+    @property
+    def compensation(self) -> RoyaltiesPort: ...
 
     @property
     def selection(self) -> SelectionPort: ...
@@ -229,6 +259,7 @@ __all__ = [
     "LibraryPort",
     "PreviewPort",
     "RecordsPort",
+    "RoyaltiesPort",
     "SelectionPort",
     "StemsPort",
     "StudioPort",

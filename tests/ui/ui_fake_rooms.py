@@ -4,20 +4,28 @@ tests that flip its ``empty`` flag or its ``ledger`` damage see the rooms follow
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from musicapp.attribution.compare import compare
 from musicapp.catalog.import_report import ImportReport
 from musicapp.jobs import CancelToken, FunctionJob, Progress, ProgressCallback
 from musicapp.ledger import Damage
+from musicapp.rooms.royalties import PREVIEW_POOL_CENTS, HolderPay
+from musicapp.royalties import simulate as royalty_simulate
+from musicapp.royalties.money import largest_remainder
+from musicapp.royalties.period import Policy
 from musicapp.studio_types import AuditResult, AuditStatus, Comparison, Finding
 
 if TYPE_CHECKING:
     from ui_fakes import FakeStudio
 
+    from musicapp.core import GenerationRequest
     from musicapp.takes import Take
-    from musicapp.ui.services import AuditPort, LibraryPort, RecordsPort
+    from musicapp.ui.services import AuditPort, LibraryPort, RecordsPort, RoyaltiesPort
 
 
 class FakeLibrary:
@@ -149,7 +157,122 @@ class FakeAudit:
         return self.material
 
 
+class FakeRoyalties:
+    """The studio's compensation room over a FakeStudio: previews split 100 EUR by share x
+    split (Top-K keeps the K largest songs, as the real mechanisms do, uniform or scaled);
+    `statement` pays the pool 60/40 to the first song's holders, or raises ValueError(`fail`)
+    when `fail` is set; `simulate` runs the real simulator (small sizes in tests). Every call
+    is recorded in `calls` as (method, mechanism, k)."""
+
+    def __init__(self, studio: FakeStudio) -> None:
+        self._studio = studio
+        self.fail = ""
+        self.calls: list[tuple[str, str, int]] = []
+        self.statement_calls: list[tuple[datetime, datetime, Policy]] = []
+        self.simulate_calls: list[dict[str, Any]] = []
+
+    def _pays(self, song_shares: dict[str, float], policy: Policy) -> list[HolderPay]:
+        ranked = sorted(song_shares.items(), key=lambda kv: (-kv[1], kv[0]))
+        if policy.mechanism != "proportional":
+            ranked = ranked[: policy.k]
+            if policy.mechanism == "top_k_uniform":
+                ranked = [(sid, 1.0) for sid, _ in ranked]
+        weights: dict[tuple[str, str], float] = {}
+        names: dict[str, str] = {}
+        for sid, share in ranked:
+            for split in self._studio.songs[sid].splits:
+                weights[(split.holder.id, sid)] = share * split.share
+                names[split.holder.id] = split.holder.name
+        if not weights:
+            return []
+        keys = sorted(weights)
+        cents = largest_remainder(PREVIEW_POOL_CENTS, np.array([weights[k] for k in keys]))
+        total: dict[str, int] = {}
+        songs: dict[str, set[str]] = {}
+        for (holder, sid), c in zip(keys, cents, strict=True):
+            total[holder] = total.get(holder, 0) + int(c)
+            songs.setdefault(holder, set()).add(sid)
+        pays = [HolderPay(h, names[h], c, tuple(sorted(songs[h]))) for h, c in total.items()]
+        return sorted(pays, key=lambda p: (-p.cents, p.holder_id))
+
+    def preview_request(self, request: GenerationRequest, policy: Policy) -> list[HolderPay]:
+        self.calls.append(("preview_request", policy.mechanism, policy.k))
+        shares: dict[str, float] = {}
+        for ref in request.references:
+            shares[ref.song_id] = shares.get(ref.song_id, 0.0) + ref.weight
+        return self._pays(shares, policy)
+
+    def preview_take(self, take: Take, policy: Policy) -> list[HolderPay]:
+        self.calls.append(("preview_take", policy.mechanism, policy.k))
+        return self._pays(take.provenance.song_shares(), policy)
+
+    def statement(
+        self, start: datetime, end: datetime, policy: Policy, holder_id: str | None = None
+    ) -> dict[str, Any]:
+        self.calls.append(("statement", policy.mechanism, policy.k))
+        self.statement_calls.append((start, end, policy))
+        if self.fail:
+            raise ValueError(self.fail)
+        pool = policy.pool_cents or 0
+        earned = [int(c) for c in largest_remainder(pool, np.array([0.6, 0.4]))] if pool else [0, 0]
+        payouts = []
+        for holder, cents in zip(("h1", "e1"), earned, strict=True):
+            paid = cents if cents >= policy.minimum_cents else 0
+            payouts.append(
+                {
+                    "holder_id": holder,
+                    "earned_cents": cents,
+                    "carried_in_cents": 0,
+                    "paid_cents": paid,
+                    "carried_out_cents": cents - paid,
+                }
+            )
+        lines = [
+            {"holder_id": p["holder_id"], "song_id": "s1", "amount_cents": p["earned_cents"]}
+            for p in payouts
+        ]
+        return {
+            "format": 1,
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            "holder_id": holder_id,
+            "policy": policy.params(),
+            "inputs_sha256": "ab" * 32,
+            "pool_cents": pool,
+            "undistributed_cents": 0,
+            "payouts": payouts,
+            "lines": lines,
+        }
+
+    def simulate(
+        self,
+        n_events: int = 200_000,
+        n_songs: int = 20_000,
+        n_holders: int = 2_000,
+        *,
+        zipf: float = 1.0,
+        pool_cents: int = 10_000_000,
+        minimum_cents: int = 1000,
+        seed: int = 0,
+    ) -> list[royalty_simulate.MechanismFigures]:
+        self.simulate_calls.append(
+            {
+                "n_events": n_events,
+                "n_songs": n_songs,
+                "n_holders": n_holders,
+                "zipf": zipf,
+                "pool_cents": pool_cents,
+                "minimum_cents": minimum_cents,
+            }  # fmt: skip
+        )
+        usage = royalty_simulate.synthetic_usage(n_events, n_songs, n_holders, zipf=zipf, seed=seed)
+        return royalty_simulate.run(usage, pool_cents=pool_cents, minimum_cents=minimum_cents)
+
+
 if TYPE_CHECKING:
+
+    def _royalties_fits(room: FakeRoyalties) -> RoyaltiesPort:
+        return room
 
     def _audit_fits(room: FakeAudit) -> AuditPort:
         return room

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from ui_fake_rooms import FakeAudit, FakeLibrary, FakeRecords
+from ui_fake_rooms import FakeAudit, FakeLibrary, FakeRecords, FakeRoyalties
 from ui_fake_selection import FakeSelection
 
 from musicapp.catalog.browse import TreeNode
@@ -103,6 +103,7 @@ class FakeStudio:
         self.records = FakeRecords(self)
         self.selection = FakeSelection(self)
         self.audit = FakeAudit(self)
+        self.compensation = FakeRoyalties(self)
         self.requests: list[GenerationRequest] = []  # every request generate_job was given
         self.sync: SyncPort | None = None  # no rights server: the window says sync is unavailable
 
