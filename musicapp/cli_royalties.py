@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,22 +31,24 @@ def _when(text: str, field: str) -> datetime:
 def _euro_cents(value: float | None, field: str) -> int | None:
     if value is None:
         return None
-    if not value >= 0:
-        raise InvalidInput(f"{field}: {value} is not an amount in EUR (a number >= 0)")
+    if not (math.isfinite(value) and 0 <= value <= 1e13):
+        raise InvalidInput(f"{field}: {value} is not an amount in EUR (a number from 0 to 1e13)")
     return int(round(value * 100))
 
 
 def _policy(args: argparse.Namespace) -> Any:
     from musicapp.royalties.period import Policy
 
+    pool = _euro_cents(args.pool, "--pool")
+    minimum = _euro_cents(args.minimum, "--minimum") or 0
     try:
         return Policy(
             mechanism=args.mechanism,
             k=args.k,
             pricing=args.pricing,
-            pool_cents=_euro_cents(args.pool, "--pool"),
+            pool_cents=pool,
             training_fraction=args.training_fraction,
-            minimum_cents=_euro_cents(args.minimum, "--minimum") or 0,
+            minimum_cents=minimum,
         )
     except ValueError as e:
         raise InvalidInput(f"--{str(e).replace('_', '-')}") from None
@@ -105,8 +108,9 @@ def cmd_statement(args: argparse.Namespace) -> int:
         if args.basis:
             from musicapp.royalties.basis import basis_from_dict
 
+            data = _read_json(args.basis, "basis")
             try:
-                events, rights, b_from, b_to = basis_from_dict(_read_json(args.basis, "basis"))
+                events, rights, b_from, b_to = basis_from_dict(data)
             except ValueError as e:
                 raise InvalidInput(f"basis {args.basis}: {e}") from None
             check = room.check_basis(events, start, end)
@@ -144,9 +148,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         figures = simulate.run_period(events, rights, pool_cents=pool, minimum_cents=minimum)
         head = f"{len(events):,} generations from {source}"
     else:
-        usage = simulate.synthetic_usage(
-            args.events, args.songs, args.holders, zipf=args.zipf, seed=args.seed
-        )
+        try:
+            usage = simulate.synthetic_usage(
+                args.events, args.songs, args.holders, zipf=args.zipf, seed=args.seed
+            )
+        except ValueError as e:
+            raise InvalidInput(f"--{e}") from None
         figures = simulate.run(usage, pool_cents=pool, minimum_cents=minimum)
         head = (
             f"{args.events:,} generations over {args.songs:,} songs and {args.holders:,} "
@@ -189,8 +196,9 @@ def _real_usage(args: argparse.Namespace) -> tuple[list[Any], dict[str, Any], st
     if args.basis:
         from musicapp.royalties.basis import basis_from_dict
 
+        data = _read_json(args.basis, "basis")
         try:
-            events, rights, _, _ = basis_from_dict(_read_json(args.basis, "basis"))
+            events, rights, _, _ = basis_from_dict(data)
         except ValueError as e:
             raise InvalidInput(f"basis {args.basis}: {e}") from None
         return list(events), dict(rights), f"the basis {args.basis}"

@@ -71,6 +71,10 @@ def synthetic_usage(
     """Synthetic usage (module docstring), vectorised: ten million events in seconds."""
     if min(n_events, n_songs, n_holders) < 1:
         raise ValueError("n_events, n_songs and n_holders must each be at least 1")
+    if not 0.0 <= zipf <= 10.0:  # NaN fails too
+        raise ValueError(f"zipf: {zipf} is not a popularity exponent from 0 to 10")
+    if max_refs < 1:
+        raise ValueError(f"max_refs: {max_refs} must be at least 1")
     rng = np.random.default_rng(seed)
     # Rights: each song 1-3 holders; which holders own which songs is Zipf-skewed too.
     per_song = rng.choice([1, 2, 3], size=n_songs, p=[0.6, 0.3, 0.1])

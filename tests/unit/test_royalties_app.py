@@ -132,3 +132,20 @@ def test_cli_simulate_prints_every_mechanism_and_saves_the_plots(tmp_path, capsy
     assert all(0 < r["gini"] < 1 and r["top1_share"] <= r["top10_share"] for r in rows)
     for name in ("lorenz.png", "payouts.png"):
         assert (tmp_path / "plots" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["simulate", "--pool", "inf"], "--pool: inf is not an amount"),
+        (["simulate", "--zipf", "nan"], "--zipf: nan is not a popularity exponent"),
+        (["simulate", "--events", "0"], "--events: 0 must be at least 1"),
+        (["statement", "--from", "2026-12-05", "--to", "2026-12-01"], "--to: 2026-12-01 is not"),
+        (["statement", "--from", "2026-12-01", "--to", "2027-01-01", "--basis", "nope.json"],
+         "basis nope.json: No such file"),
+    ],
+)  # fmt: skip
+def test_cli_bad_input_is_refused_by_name(tmp_path, capsys, args, said):
+    code = main(["royalties", *args, "--data-dir", str(tmp_path), "--no-progress"])
+    _, err = capsys.readouterr()
+    assert code == EXIT_BAD_INPUT and said in err
