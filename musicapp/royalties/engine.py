@@ -24,6 +24,7 @@ arrays and back. The rules (``docs/royalties.md``):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -35,6 +36,8 @@ MECHANISMS = (PROPORTIONAL, TOP_K_UNIFORM, TOP_K_PROPORTIONAL)
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
+# Indices into rows and entries: int32 while they fit (half the memory at ten million events).
+Idx = NDArray[np.signedinteger[Any]]
 
 
 @dataclass(frozen=True)
@@ -70,11 +73,11 @@ class Outcome:
     pool_cents: float  # the pool distributed (given, or priced revenue)
     undistributed_cents: float  # pool no use could take (no weight at all)
     # per expanded row (kept=True only): use, song, holder, reshaped share, amount
-    row_entry: I64 | None = None
-    row_use: I64 | None = None
-    row_song: I64 | None = None
-    row_holder: I64 | None = None
-    row_right: I64 | None = None
+    row_entry: Idx | None = None
+    row_use: Idx | None = None
+    row_song: Idx | None = None
+    row_holder: Idx | None = None
+    row_right: Idx | None = None
     row_share: F64 | None = None
     row_cents: F64 | None = None
     # training money per (song, holder) right row
@@ -92,7 +95,7 @@ def ranks(uses: Uses) -> I64:
     return rank
 
 
-def reshape_shares(uses: Uses, mechanism: str, k: int, rank: I64 | None = None) -> F64:
+def reshape_shares(uses: Uses, mechanism: str, k: int, rank: Idx | None = None) -> F64:
     """Each entry's share after the mechanism (entries sorted by use); ``rank`` from ``ranks``
     when several mechanisms reshape the same uses."""
     share = uses.entry_share
@@ -116,13 +119,20 @@ def reshape_shares(uses: Uses, mechanism: str, k: int, rank: I64 | None = None) 
     return out
 
 
-def _expand(uses: Uses, rights: Rights) -> tuple[I64, I64]:
+def _index_type(*sizes: int) -> type[np.signedinteger[Any]]:
+    return np.int32 if max(sizes, default=0) < 2**31 - 1 else np.int64
+
+
+def _expand(uses: Uses, rights: Rights) -> tuple[Idx, Idx]:
     """(entry, right row) for every rights row of every entry's song."""
     lo = rights.song_ptr[uses.entry_song]
     n = rights.song_ptr[uses.entry_song + 1] - lo
-    entry = np.repeat(np.arange(uses.entry_song.size), n)
-    start = np.repeat(np.cumsum(n) - n, n)
-    row = np.repeat(lo, n) + (np.arange(entry.size) - start)
+    total = int(n.sum())
+    small = _index_type(total, uses.entry_song.size, rights.row_holder.size)
+    entry = np.repeat(np.arange(uses.entry_song.size, dtype=small), n)
+    # row = lo + (position - first position of the entry's rows)
+    row = np.repeat((lo - (np.cumsum(n) - n)).astype(small), n)
+    row += np.arange(total, dtype=small)
     return entry, row
 
 
@@ -132,27 +142,30 @@ class Prepared:
     rights rows, each row's split x price, each use's weight, and the entries' ranks."""
 
     pricing: str
-    entry: I64
-    row: I64
-    use: I64
+    entry: Idx
+    row: Idx
+    use: Idx
+    holder: Idx
     split_price: F64
     weight: F64  # per use
-    rank: I64
+    rank: Idx
 
 
 def prepare(uses: Uses, rights: Rights, pricing: str = "tier") -> Prepared:
     if pricing not in ("tier", "flat"):
         raise ValueError(f"pricing: {pricing!r} is not 'tier' or 'flat'")
     entry, row = _expand(uses, rights)
-    use = uses.entry_use[entry]
+    use = uses.entry_use[entry].astype(entry.dtype)
+    holder = rights.row_holder[row].astype(entry.dtype)
     split_price = rights.row_split[row]
     if pricing == "tier":
-        split_price = split_price * rights.row_price[row, uses.entry_tier[entry]]
+        split_price *= rights.row_price[row, uses.entry_tier[entry]]
     weight = _per_use(use, uses.entry_share[entry] * split_price, uses.n_uses)
-    return Prepared(pricing, entry, row, use, split_price, weight, ranks(uses))
+    rank = ranks(uses).astype(entry.dtype)
+    return Prepared(pricing, entry, row, use, holder, split_price, weight, rank)
 
 
-def _per_use(use: I64, values: F64, n: int) -> F64:
+def _per_use(use: Idx, values: F64, n: int) -> F64:
     return np.bincount(use, weights=values, minlength=n).astype(np.float64)
 
 
@@ -202,7 +215,7 @@ def compute(
         row_w = np.where(swap, orig, row_w)
         row_w_total = _per_use(use, row_w, uses.n_uses)
     row_cents = inference[use] * row_w / np.where(row_w_total > 0, row_w_total, 1.0)[use]
-    holder = rights.row_holder[row]
+    holder = prepared.holder
     holders = np.bincount(holder, weights=row_cents, minlength=n_holders).astype(np.float64)
     train_rows: F64 | None = None
     undistributed = 0.0
