@@ -430,6 +430,7 @@ class Studio:
         """Write the take as WAV or FLAC, ``bits``-bit (24 or 16) at the take's own rate, with
         its attribution inside; logged before it appears."""
         from musicapp.export import export_audio
+        from musicapp.export.c2pa_manifest import ManifestRequest
 
         self.ledger.refuse_if_damaged()  # before any file is written
         audio, sr = self.takes.read(take.id)
@@ -448,6 +449,11 @@ class Studio:
             self.ledger,
             title=f"After {' & '.join(titles[:3])}" if titles else "musicapp take",
             bits=bits,
+            # signed with the device's identity; the consent records say what training allows
+            c2pa=ManifestRequest(
+                self.settings.data_dir,
+                self.catalog.consent_records([r["song_id"] for r in attribution["references"]]),
+            ),
         )
 
     def close(self) -> None:

@@ -14,6 +14,10 @@ The checks, in order, each with a name a user can act on:
 - ``ledger``: the export event exists, its record equals the file's, its audio hash equals the
   file's audio, and no ``export_failed`` event withdrew it.
 - ``chain``: the ledger as a whole verifies (``Ledger.verify``).
+- ``c2pa``: the C2PA manifest, when the record says one was signed (``c2pa_check.py``): not
+  removed, not another file's, its data hash intact, signed by a CA this device trusts (the
+  local one in the ledger's data folder, unless ``trust_dir`` names another), and agreeing
+  with the tags.
 - ``sidecar``: if ``<file>.attribution.json`` is there, it agrees with the file and the ledger.
 
 A file with none of the musicapp tags (they were stripped, or lost in a conversion; a take
@@ -36,6 +40,7 @@ from typing import Any, cast
 import soundfile as sf
 
 from musicapp.export.by_content import verify_by_content
+from musicapp.export.c2pa_check import check_manifest
 from musicapp.export.fingerprint import Digests, audio_sha256, file_digests
 from musicapp.export.record import ATTRIBUTION_TAG, EVENT_ID_TAG, sidecar_path, split_payload
 from musicapp.export.report import Check, FileReport, check_chain, skipped
@@ -319,9 +324,16 @@ def _skipped(name: str) -> Check:
     return skipped(name, "skipped: no ledger given")
 
 
-def verify_file(path: Path, ledger: Ledger | None, index_path: Path | None = None) -> FileReport:
+def verify_file(
+    path: Path,
+    ledger: Ledger | None,
+    index_path: Path | None = None,
+    *,
+    trust_dir: Path | None = None,
+) -> FileReport:
     """Check an exported file, or identify an untagged one by its audio (``index_path``: the
-    content index, default beside the ledger); never raises for a bad file, reports it."""
+    content index, default beside the ledger); never raises for a bad file, reports it.
+    ``trust_dir``: the data folder whose signing CAs are trusted, default the ledger's."""
     path = Path(path)
     readable, file = _read(path)
     if file is None:
@@ -331,6 +343,10 @@ def verify_file(path: Path, ledger: Ledger | None, index_path: Path | None = Non
     checks = [readable, _check_attribution(file)]
     missing = _find_event(file, ledger) if ledger is not None else None
     checks.append(_check_audio(path, file))
+    if trust_dir is None and ledger is not None:
+        trust_dir = Path(ledger.path).parent  # the data folder holds the ledger and identity
+    pcm = file.digests.pcm_sha256 if file.digests is not None else None
+    checks.append(check_manifest(path, file.record, pcm, trust_dir))
     if ledger is None:
         checks += [_skipped("tags"), _skipped("ledger"), _skipped("chain")]
     else:

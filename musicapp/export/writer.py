@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from musicapp.export.c2pa_manifest import ManifestRequest, plan_manifest, with_note
 from musicapp.export.fingerprint import BITS, check_audio, file_digests, file_sha256, write_pcm
 from musicapp.export.record import (
     ARTIST,
@@ -58,6 +59,7 @@ class ExportResult:
     pcm_sha256: str = ""
     bits: int = 24
     sample_rate: int = 0
+    c2pa: str = ""  # whether a C2PA manifest was signed, and by whom; "" when none was asked
 
 
 def _folder_problem(out_path: Path) -> str | None:
@@ -146,10 +148,12 @@ def export_audio(
     title: str = "",
     artist: str = "musicapp",
     bits: int = 24,
+    c2pa: ManifestRequest | None = None,
 ) -> ExportResult:
     """Write ``audio`` (float32, (channels, samples)) to ``out_path`` (.wav or .flac) as
     ``bits``-bit PCM (16 or 24) at ``sample_rate``, never resampled, with its attribution
-    embedded; record the export in ``ledger``, and write the JSON sidecar."""
+    embedded; record the export in ``ledger``, and write the JSON sidecar. With ``c2pa``, the
+    file is signed with a C2PA manifest once its tags are written (``c2pa_manifest.py``)."""
     out_path = Path(out_path)
     fmt = format_for(out_path)
     if isinstance(bits, bool) or bits not in BITS:
@@ -159,6 +163,7 @@ def export_audio(
     except ExportError as exc:
         raise ExportError(f"export {out_path}: {exc}") from None
     _check_attribution(attribution)
+    manifest = plan_manifest(c2pa, attribution)
     problem = _folder_problem(out_path)
     if problem is not None:
         raise ExportError(f"export {out_path}: {problem}")
@@ -187,7 +192,7 @@ def export_audio(
         }
         event_id = uuid.uuid4().hex
         exported_at = datetime.now(UTC).isoformat(timespec="seconds")
-        record = build_record(attribution, event_id, content, fmt, exported_at)
+        record = build_record(with_note(attribution, manifest), event_id, content, fmt, exported_at)
         stage = "writing the tags"
         wanted = {
             TITLE: title,
@@ -202,6 +207,9 @@ def export_audio(
             raise ExportError(
                 f"export {out_path}: the attribution tag did not read back as written"
             )
+        if manifest is not None:
+            stage = "signing the C2PA manifest"  # after the tags: it binds the final file
+            manifest.sign(tmp, fmt, record, ledger, out_path.name)
         _fsync(tmp)
         stage = "recording the export in the ledger"
         payload = export_payload(record, tags, out_path.name, file_sha256(tmp))
@@ -236,6 +244,7 @@ def export_audio(
         str(digests.pcm_sha256),
         bits,
         sample_rate,
+        manifest.summary if manifest is not None else "",
     )
 
 

@@ -1,0 +1,155 @@
+"""The ``c2pa`` check of ``musicapp verify``: the file's C2PA manifest against the file itself.
+
+c2pa's Reader validates the signature and the data hash (the file's bytes outside the
+manifest), with the CA certificates this device trusts given as trust anchors through a
+``c2pa.Context``. This module turns what it reports, and the manifest's musicapp assertion
+compared with the file's record and audio, into one sentence naming what changed:
+
+- the manifest was removed (the record says one was signed, the file has none);
+- it belongs to another file (its export event id, or its audio digest, is not this file's);
+- the audio was edited after signing (data hash mismatch, and the samples' digest differs);
+- the file was re-signed with another key (a certificate this device does not trust, or not
+  the one the record names);
+- the tags and the manifest disagree (references, shares, event ids: field by field).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from musicapp.export.c2pa_manifest import ASSERTION, RECORD_FIELD, c2pa_module, record_digest
+from musicapp.export.identity import LOCAL_LABEL, trust_anchors
+from musicapp.export.report import Check, skipped
+
+NAME = "c2pa"
+_DATA_HASH = "assertion.dataHash.mismatch"
+_UNTRUSTED = "signingCredential.untrusted"
+_COMPARED = ("export_event_id", "generation_event_id", "verification_event_id", "engine")
+
+
+def _read(path: Path, trust: bytes | None) -> dict[str, Any] | None:
+    c2pa = c2pa_module()
+    assert c2pa is not None
+    settings: dict[str, Any] = {"verify": {"verify_trust": trust is not None}}
+    if trust is not None:
+        settings["trust"] = {"trust_anchors": trust.decode("ascii")}
+    with c2pa.Context.from_dict(settings) as context:
+        reader = c2pa.Reader.try_create(str(path), context=context)
+        if reader is None:
+            return None
+        with reader:
+            data: dict[str, Any] = json.loads(reader.json())
+    return data
+
+
+def _differences(manifest: Mapping[str, Any], record: Mapping[str, Any]) -> list[str]:
+    """Where the manifest's copy of the attribution differs from the record in the tags."""
+    out = [
+        f"{k} is {manifest.get(k)!r} in the manifest, {record.get(k)!r} in the tags"
+        for k in _COMPARED
+        if manifest.get(k) != record.get(k)
+    ]
+    mine = [r for r in record.get("references") or [] if isinstance(r, Mapping)]
+    theirs = [r for r in manifest.get("references") or [] if isinstance(r, Mapping)]
+    if len(mine) != len(theirs):
+        out.append(f"{len(theirs)} reference(s) in the manifest, {len(mine)} in the tags")
+    for i, (a, b) in enumerate(zip(theirs, mine, strict=False)):
+        for k in ("song_id", "share", "level", "role", "title", "artist"):
+            if a.get(k) != b.get(k):
+                out.append(
+                    f"references[{i}].{k} is {a.get(k)!r} in the manifest, {b.get(k)!r} in the tags"
+                )
+    holders = [(h.get("id"), h.get("share")) for h in record.get("rights_holders") or []]
+    signed = [(h.get("id"), h.get("share")) for h in manifest.get("rights_holders") or []]
+    if holders != signed:
+        out.append("the rights holders or their shares differ")
+    if not out:
+        out.append("the record in the tags is not the one the manifest was signed over")
+    return out[:5]
+
+
+def _problems(
+    data: dict[str, Any],
+    record: Mapping[str, Any],
+    note: Mapping[str, Any],
+    pcm_sha256: str | None,
+    trusted: bool,
+) -> tuple[list[str], str]:
+    active = data.get("manifests", {}).get(data.get("active_manifest"), {})
+    sig = active.get("signature_info") or {}
+    signer = f"{sig.get('common_name', '?')} (serial {sig.get('cert_serial_number', '?')})"
+    ours = next(
+        (a["data"] for a in active.get("assertions", []) if a.get("label") == ASSERTION), None
+    )
+    if not isinstance(ours, dict):
+        return [f"the C2PA manifest is not musicapp's: it has no {ASSERTION} assertion"], signer
+    codes = {s.get("code"): s.get("explanation", "") for s in data.get("validation_status") or []}
+    signed_pcm = (ours.get("content") or {}).get("pcm_sha256")
+    if ours.get("export_event_id") != record.get("export_event_id"):
+        return [
+            f"the C2PA manifest belongs to another file: it names export event "
+            f"{ours.get('export_event_id')}, this file's record {record.get('export_event_id')}"
+            + (", and its audio digest is not this file's" if signed_pcm != pcm_sha256 else "")
+        ], signer
+    problems = []
+    if _DATA_HASH in codes and pcm_sha256 is not None and signed_pcm != pcm_sha256:
+        problems.append(
+            f"the audio was edited after signing: the manifest's data hash no longer matches and "
+            f"it was signed over pcm_sha256 {signed_pcm}, the file's audio is {pcm_sha256}"
+        )
+    if ours.get("record_sha256") != record_digest(record):
+        problems.append(
+            "the tags and the manifest disagree: " + "; ".join(_differences(ours, record))
+        )
+    if _DATA_HASH in codes and not problems:
+        problems.append(
+            "the file's bytes were changed after signing (not its audio, not the record)"
+        )
+    if trusted and (
+        _UNTRUSTED in codes or sig.get("cert_serial_number") != note.get("certificate_serial")
+    ):
+        problems.append(
+            f"re-signed with another key: the signing certificate {signer} is not this device's "
+            "and no CA this device trusts issued it"
+        )
+    other = [f"{c}: {e}" for c, e in codes.items() if c not in (_DATA_HASH, _UNTRUSTED)]
+    if other:
+        problems.append("C2PA validation failed: " + "; ".join(other))
+    return problems, signer
+
+
+def check_manifest(
+    path: Path, record: Mapping[str, Any] | None, pcm_sha256: str | None, trust_dir: Path | None
+) -> Check:
+    """The ``c2pa`` check of ``path`` whose tags hold ``record``; ``pcm_sha256`` the digest of
+    its samples now; ``trust_dir`` the data folder whose CAs are trusted (None: none)."""
+    note = record.get(RECORD_FIELD) if isinstance(record, Mapping) else None
+    if record is None:
+        return skipped(NAME, "skipped: no musicapp record to say whether a manifest was signed")
+    if not isinstance(note, Mapping):
+        return skipped(NAME, "skipped: exported without a C2PA manifest")
+    if not note.get("manifest"):
+        return skipped(NAME, f"skipped: {note.get('reason') or 'no C2PA manifest'}")
+    if c2pa_module() is None:
+        return skipped(NAME, "skipped: c2pa-python not available here to read the manifest")
+    trust = trust_anchors(trust_dir) if trust_dir is not None else None
+    try:
+        data = _read(path, trust)
+    except Exception as exc:  # c2pa raises its own errors and ValueError on damaged boxes
+        return Check(NAME, False, f"the C2PA manifest cannot be read ({type(exc).__name__}: {exc})")
+    if data is None:
+        return Check(
+            NAME,
+            False,
+            f"the C2PA manifest was removed: the record says one was signed "
+            f"({note.get('signer', LOCAL_LABEL)}), the file has none",
+        )
+    problems, signer = _problems(data, record, note, pcm_sha256, trust is not None)
+    if problems:
+        return Check(NAME, False, "; ".join(problems))
+    label = note.get("signer", LOCAL_LABEL)
+    how = "by this device" if trust is not None else "(no trust anchors here to check the signer)"
+    return Check(NAME, True, f"C2PA manifest intact, signed {how}: {signer}, {label}")
