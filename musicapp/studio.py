@@ -452,7 +452,9 @@ class Studio:
             # signed with the device's identity; the consent records say what training allows
             c2pa=ManifestRequest(
                 self.settings.data_dir,
-                self.catalog.consent_records([r["song_id"] for r in attribution["references"]]),
+                self.catalog.consent.consent_records(
+                    [r["song_id"] for r in attribution["references"]]
+                ),
             ),
         )
 
