@@ -14,7 +14,7 @@ The checks, in order, each with a name a user can act on:
 - ``ledger``: the export event exists, its record equals the file's, its audio hash equals the
   file's audio, and no ``export_failed`` event withdrew it.
 - ``chain``: the ledger as a whole verifies (``Ledger.verify``).
-- ``c2pa``: the C2PA manifest, when the record says one was signed (``c2pa_check.py``): not
+- ``c2pa``: only for a record that notes its C2PA manifest: the manifest, if one was signed (``c2pa_check.py``): not
   removed, not another file's, its data hash intact, signed by a CA this device trusts (the
   local one in the ledger's data folder, unless ``trust_dir`` names another), and agreeing
   with the tags.
@@ -346,7 +346,9 @@ def verify_file(
     if trust_dir is None and ledger is not None:
         trust_dir = Path(ledger.path).parent  # the data folder holds the ledger and identity
     pcm = file.digests.pcm_sha256 if file.digests is not None else None
-    checks.append(check_manifest(path, file.record, pcm, trust_dir))
+    manifest = check_manifest(path, file.record, pcm, trust_dir)
+    if manifest is not None:
+        checks.append(manifest)
     if ledger is None:
         checks += [_skipped("tags"), _skipped("ledger"), _skipped("chain")]
     else:
