@@ -57,7 +57,7 @@ def c2pa_module() -> Any | None:
     """c2pa-python, or None where it is missing (the frozen app leaves it out)."""
     try:
         import c2pa
-    except ImportError:
+    except (ImportError, OSError):  # OSError: the wheel is there but its native library is not
         return None
     return c2pa
 
