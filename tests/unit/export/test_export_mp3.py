@@ -255,3 +255,14 @@ def test_cli_exports_and_verifies_a_demo_take_as_mp3(capsys, tmp_path, demo_dirs
     code, _, err = run("export", "last", str(tmp_path / "x.flac"), "--bitrate", "192")
     assert code == 2 and "a bitrate applies to MP3 only" in err
     assert not (tmp_path / "x.mp3").exists() and not (tmp_path / "x.flac").exists()
+
+
+def test_an_mp3_with_its_tags_stripped_is_found_by_its_frames(studio, mp3_export) -> None:
+    ID3(mp3_export.path).delete()
+    mp3_export.sidecar_path.unlink()
+    report = studio.records.verify_file(mp3_export.path)
+    assert report.ok, report.failures
+    assert report.match is not None and report.match.event_id == mp3_export.event_id
+    assert report.match.how == "same MP3 audio frames"
+    assert report.check("audio").detail.startswith("MP3 frames equal the recorded")
+    assert "only its MP3 audio frames match" in " ".join(report.not_established)
