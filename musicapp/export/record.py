@@ -2,7 +2,8 @@
 
 The caller's ``attribution`` dict is kept as it is and extended with the export's own fields
 (``export_event_id``, ``format``, ``exported_at`` and the content digests, ``CONTENT_FIELDS``,
-which ``fingerprint.py`` defines). The ledger payload adds ``tags``, ``file_name`` and
+which ``fingerprint.py`` defines; an MP3's PCM digests are null and ``MP3_FIELDS`` identify
+its audio instead, ``mp3.py``). The ledger payload adds ``tags``, ``file_name`` and
 ``file_sha256`` (the bytes of the file as exported, tags and all). The credit line reads
 ``attribution["references"]``, a list of dicts with ``title``, ``artist`` and ``share`` (a
 fraction of 1); entries for the same title and artist are added up.
