@@ -266,3 +266,19 @@ def test_an_mp3_with_its_tags_stripped_is_found_by_its_frames(studio, mp3_export
     assert report.match.how == "same MP3 audio frames"
     assert report.check("audio").detail.startswith("MP3 frames equal the recorded")
     assert "only its MP3 audio frames match" in " ".join(report.not_established)
+
+
+def test_damaged_mp3s_are_reported_never_raised(studio, mp3_export) -> None:
+    rng = np.random.default_rng(17)
+    original = mp3_export.path.read_bytes()
+    damaged = mp3_export.path.with_name("damaged.mp3")
+    for _ in range(40):
+        data = bytearray(original)
+        if rng.random() < 0.3:
+            data = data[: int(rng.integers(0, len(data)))]
+        else:  # the tag and the first frames are where a parser is likeliest to trip
+            for at in rng.integers(0, min(len(data), 8192), size=int(rng.integers(1, 6))):
+                data[at] ^= 1 << int(rng.integers(0, 8))
+        damaged.write_bytes(bytes(data))
+        report = verify_file(damaged, studio.ledger)  # must not raise
+        assert report.checks and all(c.detail for c in report.checks)
