@@ -207,21 +207,35 @@ def _alternatives(v: Any) -> str:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    mp3 = out.suffix.lower() == ".mp3"
+    if mp3 and args.bits is not None:
+        raise InvalidInput(
+            f"export {out}: --bits applies to WAV and FLAC; an MP3 has no bit depth "
+            "(choose its quality with --bitrate)"
+        )
     with open_context(args, build=False) as ctx:
         take = ctx.studio.take(args.take_id)
-        result = ctx.studio.export(take, Path(args.out), bits=args.bits)
+        result = ctx.studio.export(take, out, bits=args.bits or 24, bitrate=args.bitrate)
+        data: dict[str, Any] = {
+            "path": str(result.path),
+            "sidecar": str(result.sidecar_path),
+            "event_id": result.event_id,
+            "bits": result.bits or None,
+            "sample_rate": result.sample_rate,
+            "audio_sha256": result.audio_sha256 or None,
+            "pcm_sha256": result.pcm_sha256 or None,
+        }
+        if mp3:
+            data |= {
+                "bitrate_kbps": result.bitrate_kbps,
+                "mp3_frames_sha256": result.mp3_frames_sha256,
+            }
+        how = f"{result.bitrate_kbps} kbit/s MP3" if mp3 else f"{result.bits}-bit"
         emit(
             args,
-            {
-                "path": str(result.path),
-                "sidecar": str(result.sidecar_path),
-                "event_id": result.event_id,
-                "bits": result.bits,
-                "sample_rate": result.sample_rate,
-                "audio_sha256": result.audio_sha256,
-                "pcm_sha256": result.pcm_sha256,
-            },
-            f"Exported {result.path} ({result.bits}-bit, {result.sample_rate} Hz)\n"
+            data,
+            f"Exported {result.path} ({how}, {result.sample_rate} Hz)\n"
             f"  sidecar {result.sidecar_path}\n  ledger event {result.event_id}",
         )
     return EXIT_OK
@@ -337,13 +351,21 @@ def add_take_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
     exp = sub.add_parser("export", parents=[common], help="export a take with its attribution")
     exp.add_argument("take_id", help="a take id from `generate`, or 'last'")
-    exp.add_argument("out", help="output file, .wav or .flac")
+    exp.add_argument("out", help="output file, .wav, .flac or .mp3")
     exp.add_argument(
         "--bits",
         type=int,
         choices=[16, 24],
-        default=24,
-        help="bits per sample (default 24); the take's own sample rate is kept",
+        default=None,
+        help="WAV/FLAC: bits per sample (default 24); the take's own sample rate is kept",
+    )
+    # No `choices`: the export refuses a bitrate it cannot write, naming the ones it can.
+    exp.add_argument(
+        "--bitrate",
+        type=int,
+        default=None,
+        help="MP3: constant bitrate in kbit/s, 128 to 320 (default 320); an MP3 is written "
+        "at the take's own rate, which must be 32, 44.1 or 48 kHz",
     )
     exp.set_defaults(func=cmd_export)
 

@@ -426,9 +426,11 @@ class Studio:
 
         return attribution(take, self.catalog)
 
-    def export(self, take: Take, out_path: Path, bits: int = 24) -> ExportResult:
-        """Write the take as WAV or FLAC, ``bits``-bit (24 or 16) at the take's own rate, with
-        its attribution inside; logged before it appears."""
+    def export(
+        self, take: Take, out_path: Path, bits: int = 24, bitrate: int | None = None
+    ) -> ExportResult:
+        """Write the take as WAV or FLAC, ``bits``-bit (24 or 16), or as MP3 (``bitrate``
+        kbit/s), at the take's own rate, with its attribution inside; logged before it appears."""
         from musicapp.export import export_audio
         from musicapp.export.c2pa_manifest import ManifestRequest
 
@@ -449,6 +451,7 @@ class Studio:
             self.ledger,
             title=f"After {' & '.join(titles[:3])}" if titles else "musicapp take",
             bits=bits,
+            bitrate=bitrate,
             # signed with the device's identity; the consent records say what training allows
             c2pa=ManifestRequest(
                 self.settings.data_dir,

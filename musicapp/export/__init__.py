@@ -1,5 +1,5 @@
-"""Exports that carry their attribution inside (WAV ID3, FLAC Vorbis) and beside (JSON sidecar),
-and finding an export or take again by its audio alone."""
+"""Exports that carry their attribution inside (WAV ID3, FLAC Vorbis, MP3 ID3v2.4) and beside
+(JSON sidecar), and finding an export or take again by its audio alone."""
 
 from musicapp.export.fingerprint import Digests, array_digests, audio_sha256, file_digests
 from musicapp.export.lookup import ContentMatch, find_by_content

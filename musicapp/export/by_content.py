@@ -19,7 +19,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from musicapp.core import InvalidInput
-from musicapp.export.lookup import SAME_AT_16, SAME_AUDIO, SAME_FILE, ContentMatch, find_by_content
+from musicapp.export.lookup import (
+    SAME_AT_16,
+    SAME_AUDIO,
+    SAME_FILE,
+    SAME_MP3,
+    ContentMatch,
+    find_by_content,
+)
 from musicapp.export.record import ATTRIBUTION_TAG, sidecar_path
 from musicapp.export.report import Check, FileReport, check_chain, skipped
 from musicapp.ledger import Ledger
@@ -56,6 +63,11 @@ def _audio_check(match: ContentMatch) -> Check:
             f"export is {recorded.get('pcm_format', 'deeper')})"
         )
         return Check("audio", True, detail)
+    if match.how == SAME_MP3:
+        digest = str(recorded.get("mp3_frames_sha256"))
+        return Check(
+            "audio", True, f"MP3 frames equal the recorded mp3_frames_sha256 {digest[:16]}…"
+        )
     fmt = recorded.get("pcm_format") or "s16le"
     digest = str(recorded.get("pcm_sha256") or recorded.get("audio_sha256") or "")
     if match.how == SAME_FILE:
@@ -90,6 +102,8 @@ def _not_established(path: Path, match: ContentMatch) -> tuple[str, ...]:
         out.append("takes carry no tags, so no tag or sidecar check")
     if match.how == SAME_AT_16:
         out.append("converted: the PCM matches the export at 16-bit, not bit-identical")
+    elif match.how == SAME_MP3:
+        out.append("the file's bytes differ from the export's: only its MP3 audio frames match")
     elif match.how == SAME_AUDIO:
         source = "export" if match.kind == "export" else "take file"
         out.append(f"the file's bytes differ from the {source}'s: only its samples match")

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from musicapp.export.c2pa_manifest import ASSERTION, RECORD_FIELD, c2pa_module, record_digest
+from musicapp.export.c2pa_manifest import ASSERTION, NOTE_TAG, c2pa_module, record_digest
 from musicapp.export.identity import LOCAL_LABEL, trust_anchors
 from musicapp.export.report import Check, skipped
 
@@ -122,12 +122,19 @@ def _problems(
 
 
 def check_manifest(
-    path: Path, record: Mapping[str, Any] | None, pcm_sha256: str | None, trust_dir: Path | None
+    path: Path,
+    record: Mapping[str, Any] | None,
+    note_text: Any,
+    pcm_sha256: str | None,
+    trust_dir: Path | None,
 ) -> Check | None:
     """The ``c2pa`` check of ``path`` whose tags hold ``record``; ``pcm_sha256`` the digest of
-    its samples now; ``trust_dir`` the data folder whose CAs are trusted (None: none). None
-    when the record does not say whether a manifest was signed."""
-    note = record.get(RECORD_FIELD) if isinstance(record, Mapping) else None
+    its samples now, ``note_text`` its MUSICAPP_C2PA tag; ``trust_dir`` the data folder whose
+    CAs are trusted (None: none). None when no tag says whether a manifest was signed."""
+    try:
+        note = json.loads(note_text) if isinstance(note_text, str) else None
+    except ValueError:
+        return Check(NAME, False, f"{NOTE_TAG} is not valid JSON")
     if record is None or not isinstance(note, Mapping):
         # Exported before manifests, or by a caller that asked for none: nothing to check,
         # and no check shown (a stripped note is a tags/ledger failure already).

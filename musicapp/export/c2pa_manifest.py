@@ -43,9 +43,10 @@ from musicapp.export.record import ExportError
 from musicapp.ledger import Ledger, LedgerError, canonical_json
 
 ASSERTION = "org.musicapp.attribution"
-RECORD_FIELD = "c2pa"  # the record's note of whether a manifest was signed, and by whom
+NOTE_TAG = "MUSICAPP_C2PA"  # the tag that says whether a manifest was signed, and by whom
 UNAVAILABLE = "no C2PA manifest: c2pa-python not available"
 MIME = {"wav": "audio/wav", "flac": "audio/flac", "mp3": "audio/mpeg"}
+SIGNED_FORMATS = ("wav", "flac")
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 TRAINED = IPTC + "compositeWithTrainedAlgorithmicMedia"
 ALGORITHMIC = IPTC + "algorithmicMedia"
@@ -179,8 +180,8 @@ def build_manifest(
 
 @dataclass
 class ManifestPlan:
-    """One export's manifest, decided before its record is built: ``record_note`` goes into
-    the record (so a removed manifest is noticed), ``sign`` runs after the tags."""
+    """One export's manifest, decided before its tags are written: ``record_note`` goes into
+    the MUSICAPP_C2PA tag (so a removed manifest is noticed), ``sign`` runs after the tags."""
 
     request: ManifestRequest
     identity: SigningIdentity | None
@@ -228,14 +229,14 @@ class ManifestPlan:
 
 
 def plan_manifest(
-    request: ManifestRequest | None, attribution: Mapping[str, Any]
+    request: ManifestRequest | None, attribution: Mapping[str, Any], fmt: str = "wav"
 ) -> ManifestPlan | None:
     """None when no manifest was asked for (the record stays as before); else the plan, whose
     note says either who signs or that c2pa-python is missing."""
-    if request is None:
+    if request is None or fmt not in SIGNED_FORMATS:
+        # MP3 is not signed yet: c2pa puts its manifest in the ID3 tag, among the frames the
+        # export records, which needs its own change to the MP3 tag check.
         return None
-    if RECORD_FIELD in attribution:
-        raise ExportError(f"attribution: {RECORD_FIELD} cannot be given; the export sets it")
     if c2pa_module() is None:
         return ManifestPlan(request, None, {"manifest": False, "reason": UNAVAILABLE})
     identity = load_identity(request.data_dir)
@@ -243,6 +244,7 @@ def plan_manifest(
     return ManifestPlan(request, identity, note)
 
 
-def with_note(attribution: dict[str, Any], plan: ManifestPlan | None) -> dict[str, Any]:
-    """The attribution to record: unchanged without a plan, else with the plan's note."""
-    return attribution if plan is None else {**attribution, RECORD_FIELD: plan.record_note}
+def note_tags(plan: ManifestPlan | None) -> dict[str, str]:
+    """The tag that notes the manifest (none without a plan): a tag, not a record field, so
+    the record stays the same for every format, signed or not."""
+    return {} if plan is None else {NOTE_TAG: json.dumps(plan.record_note, sort_keys=True)}

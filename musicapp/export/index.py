@@ -8,7 +8,8 @@ indexed. Rows, by the payload field they come from:
 
 - export events: ``file_sha256`` (role "file"), ``pcm_sha256`` ("pcm"), ``audio_sha256``
   ("pcm" for the first 16-bit exports, which recorded nothing else; "pcm16" for deeper
-  exports, where it is their 16-bit read), ``pcm16_rounded_sha256`` ("pcm16_rounded").
+  exports, where it is their 16-bit read), ``pcm16_rounded_sha256`` ("pcm16_rounded"), and
+  for an MP3 export ``mp3_frames_sha256`` ("mp3": its encoded audio frames, ``mp3.py``).
 - generation events (takes): ``file_sha256`` ("file") and ``pcm_sha256`` ("pcm"). The
   ``audio_sha256`` of the first takes hashed the audio rounded at another scale than the file
   holds, so it identifies no file and is not indexed.
@@ -96,6 +97,7 @@ def event_rows(kind: str, payload: dict[str, Any]) -> Iterator[tuple[bytes, str]
         if native != "s16le":  # a 16-bit export's audio_sha256 is its pcm_sha256
             fields.append(("audio_sha256", legacy_role))
         fields.append(("pcm16_rounded_sha256", "pcm16_rounded"))
+        fields.append(("mp3_frames_sha256", "mp3"))
     for name, role in fields:
         digest = _hex(payload.get(name))
         if digest is not None:

@@ -15,6 +15,10 @@ What is compared (``fingerprint.py`` defines each digest):
   quantised as an export at 24 and at 16 bits would quantise it; a match of that with an
   export's samples is "same audio once quantised to 24-bit" (or 16-bit).
 
+- an MP3 file: also the digest of its encoded audio frames (``mp3.py``), which equals an MP3
+  export's own when only its tags were changed or stripped: "same MP3 audio frames". Its
+  decoded samples match nothing: MP3 is lossy.
+
 Nothing else is recognised: a resampled, remixed, dithered (sox's default when it lowers the
 depth), lossy-coded or otherwise re-processed copy has other samples, and so does a file with
 one sample changed.
@@ -35,6 +39,7 @@ from numpy.typing import NDArray
 from musicapp.audio.io import AudioError
 from musicapp.export.fingerprint import Digests, array_digests, file_digests, file_sha256
 from musicapp.export.index import ContentIndex, IndexRow, default_index_path
+from musicapp.export.mp3 import mp3_frames_sha256
 from musicapp.export.record import ExportError
 from musicapp.ledger import Event, Ledger
 
@@ -43,6 +48,7 @@ log = logging.getLogger(__name__)
 SAME_FILE = "same file"
 SAME_AUDIO = "same audio (decoded PCM)"
 SAME_AT_16 = "same audio at 16-bit"
+SAME_MP3 = "same MP3 audio frames"
 
 
 def _quantised_how(fmt: str) -> str:
@@ -153,10 +159,14 @@ def _share(value: Any) -> str:
     return f"{float(value):6.1%}" if ok else "     ?"
 
 
-def _rank(row: IndexRow, exact: dict[str, bool], file_digest: str | None) -> tuple[int, str]:
+def _rank(
+    row: IndexRow, exact: dict[str, bool], file_digest: str | None, frames: str | None = None
+) -> tuple[int, str]:
     """How good a match a row is (lower is better; -1: no match) and its phrase."""
     if row.role == "file":
         return (0, SAME_FILE) if row.digest == file_digest else (-1, "")
+    if row.role == "mp3":
+        return (1, SAME_MP3) if row.digest == frames else (-1, "")
     if row.digest not in exact:
         return -1, ""
     if row.role == "pcm":
@@ -212,13 +222,15 @@ def find_by_content(
     digests = digests_of(path_or_audio, sample_rate)
     exact = dict.fromkeys(digests.exact.values(), True)
     exact |= dict.fromkeys(digests.quantised.values(), False)
-    file_digest = None
+    file_digest = frames = None
     if not isinstance(path_or_audio, np.ndarray):
         file_digest = file_sha256(Path(path_or_audio))
-    rows = _indexed(ledger, index_path, [*exact, *([file_digest] if file_digest else [])])
+        frames = _mp3_frames(Path(path_or_audio))
+    wanted = [*exact, *(d for d in (file_digest, frames) if d)]
+    rows = _indexed(ledger, index_path, wanted)
     best: dict[str, tuple[int, int, str, IndexRow]] = {}
     for row in rows:
-        rank, how = _rank(row, exact, file_digest)
+        rank, how = _rank(row, exact, file_digest, frames)
         if rank < 0:
             continue
         if rank == 3:
@@ -249,3 +261,13 @@ def find_by_content(
             others=tuple(k[3].event_id for k in ranked if k[3].event_id != event.id),
         )
     return None
+
+
+def _mp3_frames(path: Path) -> str | None:
+    """The digest of an MP3 file's audio frames; None for any other file, or damaged tags."""
+    try:
+        if sf.info(str(path)).format != "MP3":
+            return None
+        return mp3_frames_sha256(path)
+    except (sf.LibsndfileError, RuntimeError, OSError, ValueError):
+        return None

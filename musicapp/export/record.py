@@ -2,7 +2,8 @@
 
 The caller's ``attribution`` dict is kept as it is and extended with the export's own fields
 (``export_event_id``, ``format``, ``exported_at`` and the content digests, ``CONTENT_FIELDS``,
-which ``fingerprint.py`` defines). The ledger payload adds ``tags``, ``file_name`` and
+which ``fingerprint.py`` defines; an MP3's PCM digests are null and ``MP3_FIELDS`` identify
+its audio instead, ``mp3.py``). The ledger payload adds ``tags``, ``file_name`` and
 ``file_sha256`` (the bytes of the file as exported, tags and all). The credit line reads
 ``attribution["references"]``, a list of dicts with ``title``, ``artist`` and ``share`` (a
 fraction of 1); entries for the same title and artist are added up.
@@ -17,7 +18,7 @@ from typing import Any
 from musicapp.core import InvalidInput
 from musicapp.ledger.kinds import EXPORT, EXPORT_FAILED
 
-FORMATS = {".wav": "wav", ".flac": "flac"}
+FORMATS = {".wav": "wav", ".flac": "flac", ".mp3": "mp3"}
 
 # Logical tag names, the same for both formats; tags.py maps them onto ID3 frames.
 TITLE = "TITLE"
@@ -40,8 +41,11 @@ CONTENT_FIELDS = (
     "sample_rate",
     "channels",
 )
+# An MP3 export (mp3.py) has no PCM digests (its CONTENT_FIELDS digests are null): its audio is
+# identified by the sha256 of its encoded frames instead, and it records its bitrate.
+MP3_FIELDS = ("mp3_frames_sha256", "mp3_bitrate_kbps")
 # Fields the export adds to the record, and the ones the ledger payload and sidecar add on top.
-RECORD_FIELDS = ("export_event_id", "format", "exported_at", *CONTENT_FIELDS)
+RECORD_FIELDS = ("export_event_id", "format", "exported_at", *CONTENT_FIELDS, *MP3_FIELDS)
 PAYLOAD_FIELDS = ("tags", "file_name", "file_sha256")
 SIDECAR_FIELDS = ("ledger_event_hash", "ledger_event_seq")
 RESERVED = RECORD_FIELDS + PAYLOAD_FIELDS + SIDECAR_FIELDS
@@ -52,11 +56,11 @@ class ExportError(InvalidInput):
 
 
 def format_for(path: Path) -> str:
-    """ "wav" or "flac" from the file name; ExportError for anything else."""
+    """ "wav", "flac" or "mp3" from the file name; ExportError for anything else."""
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         what = f"cannot write {path.suffix} files" if path.suffix else "the name has no suffix"
-        raise ExportError(f"export {path}: {what}; use .wav or .flac")
+        raise ExportError(f"export {path}: {what}; use .wav, .flac or .mp3")
     return fmt
 
 
@@ -80,10 +84,12 @@ def build_record(
     fmt: str,
     exported_at: str,
 ) -> dict[str, Any]:
-    """The record for the tags: ``content`` holds exactly the ``CONTENT_FIELDS``."""
+    """The record for the tags: ``content`` holds exactly the ``CONTENT_FIELDS`` (and for an
+    MP3 the ``MP3_FIELDS`` too)."""
     check_reserved(attribution)
-    if set(content) != set(CONTENT_FIELDS):
-        raise ValueError(f"content fields {sorted(content)}, expected {sorted(CONTENT_FIELDS)}")
+    expected = set(CONTENT_FIELDS) | (set(MP3_FIELDS) if fmt == "mp3" else set())
+    if set(content) != expected:
+        raise ValueError(f"content fields {sorted(content)}, expected {sorted(expected)}")
     return {
         **attribution,
         "export_event_id": event_id,

@@ -2,19 +2,22 @@
 
 The checks, in order, each with a name a user can act on:
 
-- ``readable``: a WAV or FLAC file whose header and tags can be read (else nothing more is run).
+- ``readable``: a WAV, FLAC or MP3 file whose header and tags can be read (else nothing more is
+  run).
 - ``attribution``: the MUSICAPP_ATTRIBUTION tag is there and holds a JSON record naming its
   export event and audio hash, and MUSICAPP_EVENT_ID agrees with it.
 - ``audio``: the sha256 of the decoded samples equals the one recorded (in the file, or in the
   ledger when the file's record is gone): ``pcm_sha256`` at the file's own depth, or for the
   first exports, which recorded only that, ``audio_sha256`` over 16-bit samples; one changed
-  sample is enough to fail it.
+  sample is enough to fail it. An MP3 is lossy, so its audio is checked by the sha256 of its
+  encoded frames, ``mp3_frames_sha256`` (``mp3.py``): one changed byte of audio, or a re-encode,
+  fails it; retagging does not.
 - ``tags``: every tag equals what the ledger's export event recorded; names the tag that differs,
   was added, or was removed.
 - ``ledger``: the export event exists, its record equals the file's, its audio hash equals the
   file's audio, and no ``export_failed`` event withdrew it.
 - ``chain``: the ledger as a whole verifies (``Ledger.verify``).
-- ``c2pa``: only for a record that notes its C2PA manifest: the manifest, if one was signed (``c2pa_check.py``): not
+- ``c2pa``: only for a file whose MUSICAPP_C2PA tag notes its C2PA manifest: the manifest, if one was signed (``c2pa_check.py``): not
   removed, not another file's, its data hash intact, signed by a CA this device trusts (the
   local one in the ledger's data folder, unless ``trust_dir`` names another), and agreeing
   with the tags.
@@ -41,7 +44,9 @@ import soundfile as sf
 
 from musicapp.export.by_content import verify_by_content
 from musicapp.export.c2pa_check import check_manifest
+from musicapp.export.c2pa_manifest import NOTE_TAG
 from musicapp.export.fingerprint import Digests, audio_sha256, file_digests
+from musicapp.export.mp3 import mp3_frames_sha256
 from musicapp.export.record import ATTRIBUTION_TAG, EVENT_ID_TAG, sidecar_path, split_payload
 from musicapp.export.report import Check, FileReport, check_chain, skipped
 from musicapp.export.tags import TagValue, read_tags
@@ -50,9 +55,11 @@ from musicapp.ledger.kinds import EXPORT, EXPORT_FAILED, ExportFailedPayload, Ex
 
 __all__ = ["Check", "FileReport", "verify_file"]
 
-_FORMATS = {"WAV": "wav", "WAVEX": "wav", "FLAC": "flac"}
-# The recorded digests the audio is checked against, the stronger first.
-_AUDIO_FIELDS = ("pcm_sha256", "audio_sha256")
+_FORMATS = {"WAV": "wav", "WAVEX": "wav", "FLAC": "flac", "MP3": "mp3"}
+# The recorded digests the audio is checked against, the stronger first; an MP3 export records
+# only the last (its PCM ones are null).
+_MP3_FIELD = "mp3_frames_sha256"
+_AUDIO_FIELDS = ("pcm_sha256", "audio_sha256", _MP3_FIELD)
 
 
 @dataclass
@@ -66,9 +73,12 @@ class _File:
     digests: Digests | None = None  # recomputed; None if the audio could not be decoded
     audio_sha256: str | None = None  # its 16-bit read digest, worked out when it is needed
     event: Event | None = None
+    frames_sha256: str | None = None  # an MP3's, worked out by _check_mp3_audio
 
     def current(self, field: str, path: Path) -> str | None:
         """The file's own value of a recorded digest field; None if it cannot be decoded."""
+        if field == _MP3_FIELD:
+            return self.frames_sha256
         if self.digests is None:
             return None
         if field == "pcm_sha256":
@@ -147,7 +157,7 @@ def _read(path: Path) -> tuple[Check, _File | None]:
         return Check("readable", False, f"not an audio file musicapp can read ({exc})"), None
     fmt = _FORMATS.get(info.format)
     if fmt is None:
-        detail = f"a {info.format} file; musicapp exports, and checks, only WAV and FLAC"
+        detail = f"a {info.format} file; musicapp exports, and checks, only WAV, FLAC and MP3"
         return Check("readable", False, detail), None
     try:
         tags = read_tags(path, fmt)
@@ -177,7 +187,8 @@ def _check_attribution(file: _File) -> Check:
     if not isinstance(record, dict):
         return Check("attribution", False, f"{ATTRIBUTION_TAG} holds JSON but not a record")
     file.record = record
-    missing = [k for k in ("export_event_id", "audio_sha256") if not isinstance(record.get(k), str)]
+    digest = _MP3_FIELD if record.get("format") == "mp3" else "audio_sha256"
+    missing = [k for k in ("export_event_id", digest) if not isinstance(record.get(k), str)]
     if missing:
         return Check("attribution", False, f"the record lacks {', '.join(missing)}")
     record_id = record["export_event_id"]
@@ -203,7 +214,37 @@ def _recorded_audio(file: _File) -> tuple[str, str, str, Mapping[str, Any]] | No
     return None
 
 
+def _check_mp3_audio(path: Path, file: _File) -> Check:
+    """An MP3's audio against the recorded digest of its frames (the PCM of a lossy file is no
+    proof: decoders differ, and a re-encode of the same take is other audio)."""
+    try:
+        file.frames_sha256 = mp3_frames_sha256(path)
+    except (OSError, ValueError) as exc:
+        return Check("audio", False, f"the MP3's audio frames cannot be read ({exc})")
+    recorded = _recorded_audio(file)
+    if recorded is None:
+        return Check("audio", False, "no recorded audio hash to compare the audio with")
+    field, digest, where, _ = recorded
+    if field != _MP3_FIELD:
+        return Check(
+            "audio",
+            False,
+            "converted after export: the export is PCM (its record has a "
+            f"{field}), this file an MP3; a lossy copy cannot match it",
+        )
+    if digest != file.frames_sha256:
+        return Check(
+            "audio",
+            False,
+            "the audio was changed after export (edited or re-encoded): the sha256 of its MP3 "
+            f"frames is {file.frames_sha256}, {where} says {digest}",
+        )
+    return Check("audio", True, f"MP3 frames match the recorded {field} {digest[:16]}…")
+
+
 def _check_audio(path: Path, file: _File) -> Check:
+    if file.fmt == "mp3":
+        return _check_mp3_audio(path, file)
     try:
         digests = file.digests = file_digests(path)
         recorded = _recorded_audio(file)
@@ -214,6 +255,10 @@ def _check_audio(path: Path, file: _File) -> Check:
         return Check("audio", False, "no recorded audio hash to compare the audio with")
     field, digest, where, source = recorded
     was, fmt = source.get("pcm_format"), digests.pcm_format or "coded audio"
+    if field == _MP3_FIELD:
+        return Check(
+            "audio", False, f"converted after export: the export is an MP3, this file {fmt}"
+        )
     if field == "pcm_sha256" and was is not None and was != digests.pcm_format:
         detail = f"converted after export: the export is {was}, this file {fmt}"
         if digests.exact.get("s16le") in (
@@ -346,7 +391,7 @@ def verify_file(
     if trust_dir is None and ledger is not None:
         trust_dir = Path(ledger.path).parent  # the data folder holds the ledger and identity
     pcm = file.digests.pcm_sha256 if file.digests is not None else None
-    manifest = check_manifest(path, file.record, pcm, trust_dir)
+    manifest = check_manifest(path, file.record, file.tags.get(NOTE_TAG), pcm, trust_dir)
     if manifest is not None:
         checks.append(manifest)
     if ledger is None:

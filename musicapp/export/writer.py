@@ -1,4 +1,4 @@
-"""export_audio: write WAV or FLAC with the attribution inside, logged before the file appears.
+"""export_audio: write WAV, FLAC or MP3 with the attribution inside, logged before the file appears.
 
 The order is the point. Everything is checked before anything is written; the audio and its tags
 go to a temp file in the target folder; the export event is appended to the ledger (write-ahead:
@@ -6,7 +6,8 @@ its id is already in the file's tags); only then is the temp file renamed into p
 JSON sidecar beside it. A failure before the ledger append leaves no file and no event; a
 failure after it leaves no file and an ``export_failed`` event naming the export event, since the
 ledger is corrected by new events, never by edits. Nothing partial is ever left under the final
-names.
+names. An MP3 goes through the same steps; only its audio (``mp3.py``), its content fields and
+its ID3v2.4 frames differ (``_encode_mp3``, ``_write_mp3_tags``).
 """
 
 from __future__ import annotations
@@ -22,10 +23,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from mutagen.mp3 import MP3
 from numpy.typing import NDArray
 
-from musicapp.export.c2pa_manifest import ManifestRequest, plan_manifest, with_note
+from musicapp.export.c2pa_manifest import ManifestRequest, note_tags, plan_manifest
 from musicapp.export.fingerprint import BITS, check_audio, file_digests, file_sha256, write_pcm
+from musicapp.export.mp3 import (
+    DEFAULT_BITRATE,
+    check_mp3,
+    encode_mp3,
+    involved_people,
+    mp3_frames_sha256,
+)
 from musicapp.export.record import (
     ARTIST,
     ATTRIBUTION_TAG,
@@ -41,7 +50,7 @@ from musicapp.export.record import (
     format_for,
     sidecar_path,
 )
-from musicapp.export.tags import read_tags, write_tags
+from musicapp.export.tags import read_tags, write_mp3_tags, write_tags
 from musicapp.ledger import CanonicalError, Event, Ledger, LedgerDamaged, canonical_json
 from musicapp.ledger.kinds import export_failed_payload, export_payload
 
@@ -57,8 +66,10 @@ class ExportResult:
     event_id: str
     audio_sha256: str
     pcm_sha256: str = ""
-    bits: int = 24
+    bits: int = 24  # 0 for an MP3, which has no bit depth
     sample_rate: int = 0
+    bitrate_kbps: int = 0  # MP3 only
+    mp3_frames_sha256: str = ""  # MP3 only: what identifies its audio (mp3.py)
     c2pa: str = ""  # whether a C2PA manifest was signed, and by whom; "" when none was asked
 
 
@@ -148,22 +159,26 @@ def export_audio(
     title: str = "",
     artist: str = "musicapp",
     bits: int = 24,
+    bitrate: int | None = None,
     c2pa: ManifestRequest | None = None,
 ) -> ExportResult:
-    """Write ``audio`` (float32, (channels, samples)) to ``out_path`` (.wav or .flac) as
-    ``bits``-bit PCM (16 or 24) at ``sample_rate``, never resampled, with its attribution
-    embedded; record the export in ``ledger``, and write the JSON sidecar. With ``c2pa``, the
-    file is signed with a C2PA manifest once its tags are written (``c2pa_manifest.py``)."""
+    """Write ``audio`` (float32, (channels, samples)) to ``out_path`` (.wav, .flac or .mp3) at
+    ``sample_rate``, never resampled, with its attribution embedded; record the export in
+    ``ledger``, and write the JSON sidecar. WAV and FLAC are ``bits``-bit PCM (16 or 24); an MP3
+    is constant ``bitrate`` kbit/s (default 320), mono or stereo, and ignores ``bits``. With
+    ``c2pa``, a WAV or FLAC is signed with a C2PA manifest once its tags are written
+    (``c2pa_manifest.py``)."""
     out_path = Path(out_path)
     fmt = format_for(out_path)
     if isinstance(bits, bool) or bits not in BITS:
         raise ExportError(f"export {out_path}: bits per sample must be 16 or 24, got {bits!r}")
     try:
         check_audio(audio, sample_rate)
+        _check_mp3_options(fmt, audio, sample_rate, bitrate)
     except ExportError as exc:
         raise ExportError(f"export {out_path}: {exc}") from None
     _check_attribution(attribution)
-    manifest = plan_manifest(c2pa, attribution)
+    manifest = plan_manifest(c2pa, attribution, fmt)
     problem = _folder_problem(out_path)
     if problem is not None:
         raise ExportError(f"export {out_path}: {problem}")
@@ -179,20 +194,13 @@ def export_audio(
     final_written = False
     stage = "writing the audio"
     try:
-        write_pcm(tmp, audio, sample_rate, bits, fmt)
-        # The digests come from the file as written, not from the samples meant for it.
-        digests = file_digests(tmp)
-        content = {
-            "audio_sha256": digests.audio_sha256,
-            "pcm_format": digests.pcm_format,
-            "pcm_sha256": digests.pcm_sha256,
-            "pcm16_rounded_sha256": digests.pcm16_rounded_sha256,
-            "sample_rate": digests.sample_rate,
-            "channels": digests.channels,
-        }
+        if fmt == "mp3":
+            content = _encode_mp3(tmp, audio, sample_rate, bitrate or DEFAULT_BITRATE)
+        else:
+            content = _write_pcm(tmp, audio, sample_rate, bits, fmt)
         event_id = uuid.uuid4().hex
         exported_at = datetime.now(UTC).isoformat(timespec="seconds")
-        record = build_record(with_note(attribution, manifest), event_id, content, fmt, exported_at)
+        record = build_record(attribution, event_id, content, fmt, exported_at)
         stage = "writing the tags"
         wanted = {
             TITLE: title,
@@ -201,7 +209,12 @@ def export_audio(
             ATTRIBUTION_TAG: canonical_json(record),
             EVENT_ID_TAG: event_id,
         }
-        write_tags(tmp, fmt, {name: text for name, text in wanted.items() if text})
+        wanted.update(note_tags(manifest))
+        wanted = {name: text for name, text in wanted.items() if text}
+        if fmt == "mp3":
+            _write_mp3_tags(tmp, wanted, event_id, attribution, content)
+        else:
+            write_tags(tmp, fmt, wanted)
         tags = read_tags(tmp, fmt)
         if tags.get(ATTRIBUTION_TAG) != wanted[ATTRIBUTION_TAG]:
             raise ExportError(
@@ -240,12 +253,85 @@ def export_audio(
         out_path,
         sidecar,
         event.id,
-        str(digests.audio_sha256),
-        str(digests.pcm_sha256),
-        bits,
+        content["audio_sha256"] or "",
+        content["pcm_sha256"] or "",
+        bits if fmt != "mp3" else 0,
         sample_rate,
-        manifest.summary if manifest is not None else "",
+        content.get("mp3_bitrate_kbps", 0),
+        content.get("mp3_frames_sha256", ""),
+        c2pa=manifest.summary if manifest is not None else "",
     )
+
+
+def _write_pcm(
+    tmp: Path, audio: NDArray[np.floating[Any]], sample_rate: int, bits: int, fmt: str
+) -> dict[str, Any]:
+    """WAV or FLAC: the PCM written, and its content fields (record.CONTENT_FIELDS)."""
+    write_pcm(tmp, audio, sample_rate, bits, fmt)
+    # The digests come from the file as written, not from the samples meant for it.
+    digests = file_digests(tmp)
+    return {
+        "audio_sha256": digests.audio_sha256,
+        "pcm_format": digests.pcm_format,
+        "pcm_sha256": digests.pcm_sha256,
+        "pcm16_rounded_sha256": digests.pcm16_rounded_sha256,
+        "sample_rate": digests.sample_rate,
+        "channels": digests.channels,
+    }
+
+
+# -- MP3 ------------------------------------------------------------------------------------
+
+
+def _check_mp3_options(
+    fmt: str, audio: NDArray[np.floating[Any]], sample_rate: int, bitrate: int | None
+) -> None:
+    """Refuse, before anything is written, an MP3 that cannot be made, or a bitrate for PCM."""
+    if fmt != "mp3":
+        if bitrate is not None:
+            raise ExportError(f"a bitrate applies to MP3 only; {fmt.upper()} is lossless PCM")
+        return
+    check_mp3(sample_rate, DEFAULT_BITRATE if bitrate is None else bitrate)
+    if audio.shape[0] > 2:
+        raise ExportError(f"MP3 holds mono or stereo audio; this one has {audio.shape[0]} channels")
+
+
+def _encode_mp3(
+    tmp: Path, audio: NDArray[np.floating[Any]], sample_rate: int, bitrate: int
+) -> dict[str, Any]:
+    """MP3: the audio encoded, and its content fields: no PCM digests (it is lossy; mp3.py),
+    the digest of its frames, its bitrate, and the rate and channels the encoder wrote."""
+    encode_mp3(tmp, audio, sample_rate, bitrate)
+    info: Any = MP3(tmp).info
+    if (info.sample_rate, info.channels) != (sample_rate, audio.shape[0]):
+        raise RuntimeError(
+            f"the MP3 encoder wrote {info.sample_rate} Hz, {info.channels} channel(s) instead "
+            f"of {sample_rate} Hz, {audio.shape[0]}"
+        )
+    return {
+        "audio_sha256": None,
+        "pcm_format": None,
+        "pcm_sha256": None,
+        "pcm16_rounded_sha256": None,
+        "sample_rate": info.sample_rate,
+        "channels": info.channels,
+        "mp3_frames_sha256": mp3_frames_sha256(tmp),
+        "mp3_bitrate_kbps": bitrate,
+    }
+
+
+def _write_mp3_tags(
+    tmp: Path,
+    tags: dict[str, str],
+    event_id: str,
+    attribution: Mapping[str, Any],
+    content: Mapping[str, Any],
+) -> None:
+    """The ID3v2.4 tag, with the event id in a UFID frame and the rights holders in TIPL; the
+    frames' digest is checked again, as tagging must leave the audio alone."""
+    write_mp3_tags(tmp, tags, event_id=event_id, people=involved_people(dict(attribution)))
+    if mp3_frames_sha256(tmp) != content["mp3_frames_sha256"]:
+        raise RuntimeError("writing the MP3's tags changed its audio frames")
 
 
 def _record_failure(

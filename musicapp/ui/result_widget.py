@@ -47,7 +47,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EXPORT_FILTERS = {"WAV audio (*.wav)": ".wav", "FLAC audio (*.flac)": ".flac"}
+EXPORT_FILTERS = {
+    "WAV audio (*.wav)": ".wav",
+    "FLAC audio (*.flac)": ".flac",
+    "MP3 audio (*.mp3)": ".mp3",
+}
 PLAYHEAD_INTERVAL_MS = 40
 
 

@@ -236,7 +236,7 @@ def test_an_audio_format_we_do_not_export(tmp_path: Path, ledger: Ledger) -> Non
     sf.write(aiff, np.zeros((100, 1), dtype=np.int16), 44100, subtype="PCM_16")
     report = verify_file(aiff, ledger)
     assert not report.ok and [c.name for c in report.checks] == ["readable"]
-    assert "only WAV and FLAC" in report.checks[0].detail
+    assert "only WAV, FLAC and MP3" in report.checks[0].detail
 
 
 def test_damaged_files_are_reported_never_raised(exported: Path, ledger: Ledger) -> None:
