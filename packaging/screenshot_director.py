@@ -45,3 +45,60 @@ class Director:
         path = self.out / name
         self.window.grab().save(str(path))
         print(f"saved {path}", flush=True)
+
+
+def screenshot_main(
+    argv: list[str] | None,
+    description: str,
+    stage: Callable[[Director], None],
+    fake_context: Callable[[], Any],
+    *,
+    prefix: str,
+    size: str,
+    give_up_s: float,
+) -> int:
+    """The screenshot scripts' shared command line: ``--data-dir DIR`` (a copy of it is opened,
+    never the folder itself) or ``--fake`` (the tests' fake studio), ``--out``, ``--size``; the
+    window is shown and ``stage`` drives it through a Director."""
+    import argparse
+    import shutil
+    import tempfile
+
+    from musicapp.ui.app import make_application
+    from musicapp.ui.main_window import MainWindow
+
+    parser = argparse.ArgumentParser(description=description)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data-dir", type=Path, help="a musicapp data folder with the demo")
+    source.add_argument("--fake", action="store_true", help="the tests' fake studio instead")
+    parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    parser.add_argument("--size", default=size, help="window size, WxH")
+    args = parser.parse_args(argv)
+    app = make_application(sys.argv[:1])
+    width, height = (int(v) for v in args.size.split("x"))
+
+    def run(context: Any) -> int:
+        window = MainWindow(context)
+        window.resize(width, height)
+        window.show()
+        director = Director(window, args.out.resolve(), app, give_up_s, 600)
+        QTimer.singleShot(800, lambda: stage(director))
+        code = app.exec()
+        window.close()
+        return 1 if director.failed else code
+
+    if args.fake:
+        return run(fake_context())
+
+    from musicapp.config import Settings
+    from musicapp.context import AppContext
+
+    copy = Path(tempfile.mkdtemp(prefix=prefix)) / "data"
+    shutil.copytree(args.data_dir, copy, ignore=shutil.ignore_patterns("*-shm", "*-wal"))
+    settings = Settings()
+    settings.data_dir = copy
+    try:
+        with AppContext.open(settings) as ctx:
+            return run(ctx)
+    finally:
+        shutil.rmtree(copy.parent, ignore_errors=True)

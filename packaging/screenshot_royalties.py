@@ -14,8 +14,6 @@ royalties-take.png (This take) and royalties-statement.png (Statement), the view
 
 from __future__ import annotations
 
-import argparse
-import shutil
 import sys
 import tempfile
 from dataclasses import replace
@@ -23,10 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QTimer
-from screenshot_director import Director  # noqa: E402  (beside this script)
+from screenshot_director import Director, screenshot_main  # noqa: E402  (beside this script)
 
-from musicapp.ui.app import make_application
-from musicapp.ui.main_window import MainWindow
 from musicapp.ui.royalties_view import RoyaltiesView
 
 GIVE_UP_S = 600.0
@@ -112,41 +108,15 @@ def fake_context() -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--data-dir", type=Path, help="a musicapp data folder with the demo")
-    source.add_argument("--fake", action="store_true", help="the tests' fake studio instead")
-    parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
-    parser.add_argument("--size", default="1440x900", help="main window size, WxH")
-    args = parser.parse_args(argv)
-    app = make_application(sys.argv[:1])
-    width, height = (int(v) for v in args.size.split("x"))
-
-    def run(context: Any) -> int:
-        window = MainWindow(context)
-        window.resize(width, height)
-        window.show()
-        director = Director(window, args.out.resolve(), app, GIVE_UP_S, 600)
-        QTimer.singleShot(800, lambda: stage(director, REFERENCES))
-        code = app.exec()
-        window.close()
-        return 1 if director.failed else code
-
-    if args.fake:
-        return run(fake_context())
-
-    from musicapp.config import Settings
-    from musicapp.context import AppContext
-
-    copy = Path(tempfile.mkdtemp(prefix="musicapp-royalties-shot-")) / "data"
-    shutil.copytree(args.data_dir, copy, ignore=shutil.ignore_patterns("*-shm", "*-wal"))
-    settings = Settings()
-    settings.data_dir = copy
-    try:
-        with AppContext.open(settings) as ctx:
-            return run(ctx)
-    finally:
-        shutil.rmtree(copy.parent, ignore_errors=True)
+    return screenshot_main(
+        argv,
+        __doc__.splitlines()[0],
+        lambda d: stage(d, REFERENCES),
+        fake_context,
+        prefix="musicapp-royalties-shot-",
+        size="1440x900",
+        give_up_s=GIVE_UP_S,
+    )
 
 
 if __name__ == "__main__":
