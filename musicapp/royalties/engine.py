@@ -72,10 +72,8 @@ class Outcome:
     holder_cents: F64  # inference + training, per holder index
     pool_cents: float  # the pool distributed (given, or priced revenue)
     undistributed_cents: float  # pool no use could take (no weight at all)
-    # per expanded row (kept=True only): use, song, holder, reshaped share, amount
+    # per expanded row (keep_rows=True only): entry, holder, right row, reshaped share, amount
     row_entry: Idx | None = None
-    row_use: Idx | None = None
-    row_song: Idx | None = None
     row_holder: Idx | None = None
     row_right: Idx | None = None
     row_share: F64 | None = None
@@ -231,8 +229,6 @@ def compute(
         pool,
         undistributed,
         row_entry=entry,
-        row_use=use,
-        row_song=uses.entry_song[entry],
         row_holder=holder,
         row_right=row,
         row_share=reshaped[entry],
