@@ -13,7 +13,6 @@ anywhere), ``device-chain.pem`` (device certificate, then the local CA's), ``ca.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import shutil
 import uuid
@@ -22,20 +21,16 @@ from pathlib import Path
 from typing import Literal
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from musicapp.export.record import ExportError
+from musicapp.transparency import certs
 
 IdentityKind = Literal["local", "server"]
 FOLDER = "c2pa"
 LOCAL_LABEL = "self-asserted (local CA)"
 SERVER_LABEL = "issued by the rights server"
-# C2PA readers check the signing certificate against the time they read, unless a time-stamp
-# authority countersigned; there is none offline, so the certificates outlive the files' use.
-CA_YEARS = 30
-DEVICE_YEARS = 25
 
 
 @dataclass(frozen=True)
@@ -59,79 +54,18 @@ class SigningIdentity:
         return str(x509.load_pem_x509_certificate(self.chain_pem).serial_number)
 
 
-def _name(common_name: str) -> x509.Name:
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "musicapp"),
-        ]
-    )
-
-
-def _usage(*, sign: bool, ca: bool) -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=sign,
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=ca,
-        crl_sign=ca,
-        encipher_only=False,
-        decipher_only=False,
-    )
-
-
-def _pem(cert: x509.Certificate) -> bytes:
-    return cert.public_bytes(serialization.Encoding.PEM)
-
-
-def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-
-
 def make_local_chain() -> tuple[bytes, bytes, bytes, bytes]:
-    """A new local CA and device certificate: (chain_pem, device_key_pem, ca_pem, ca_key_pem).
-
-    The leaf is what C2PA asks of a signing certificate: digitalSignature, the
-    emailProtection extended key usage, and key identifiers linking it to its CA."""
-    now = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)  # tolerate a clock a little behind
+    """A new local CA and device certificate: (chain_pem, device_key_pem, ca_pem, ca_key_pem)."""
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = _name(f"musicapp local CA {uuid.uuid4().hex[:8]} ({LOCAL_LABEL})")
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + dt.timedelta(days=365 * CA_YEARS))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(_usage(sign=False, ca=True), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
-        .sign(ca_key, hashes.SHA256())
-    )
+    ca = certs.make_ca(ca_key, f"musicapp local CA {uuid.uuid4().hex[:8]} ({LOCAL_LABEL})")
     key = ec.generate_private_key(ec.SECP256R1())
-    leaf = (
-        x509.CertificateBuilder()
-        .subject_name(_name("musicapp device"))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + dt.timedelta(days=365 * DEVICE_YEARS))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_usage(sign=True, ca=False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
-        .sign(ca_key, hashes.SHA256())
+    leaf = certs.issue(ca_key, ca, key.public_key())
+    return (
+        certs.pem(leaf) + certs.pem(ca),
+        certs.key_pem(key),
+        certs.pem(ca),
+        certs.key_pem(ca_key),
     )
-    return _pem(leaf) + _pem(ca), _key_pem(key), _pem(ca), _key_pem(ca_key)
 
 
 def _write(path: Path, data: bytes, mode: int) -> None:
