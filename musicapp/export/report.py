@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from musicapp.ledger import Ledger, LedgerError
 
@@ -28,8 +28,10 @@ class FileReport:
     """All checks of one file; ``ok`` when every check passed (or was skipped).
 
     ``match`` is set when the file was identified by its audio rather than by its tags (they
-    were stripped, or it is a take file); ``not_established`` then says, one phrase each, what
-    that identification cannot vouch for.
+    were stripped, or it is a take file); ``not_established`` says, one phrase each, what the
+    checks could not vouch for (an identification by audio, or an offline check without a
+    ledger). ``record`` is the attribution record the file carries, as read (None if none);
+    ``offline`` that the file was checked with no ledger, against a CA certificate only.
     """
 
     path: Path
@@ -37,6 +39,8 @@ class FileReport:
     ok: bool
     match: ContentMatch | None = None
     not_established: tuple[str, ...] = ()
+    record: dict[str, Any] | None = None
+    offline: bool = False
 
     def check(self, name: str) -> Check | None:
         return next((c for c in self.checks if c.name == name), None)

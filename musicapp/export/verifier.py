@@ -403,4 +403,4 @@ def verify_file(
             check_chain(ledger),
         ]
     checks.append(_check_sidecar(path, file))
-    return FileReport(path, checks, all(c.ok for c in checks))
+    return FileReport(path, checks, all(c.ok for c in checks), record=file.record)
