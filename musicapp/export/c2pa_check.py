@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from musicapp.export.c2pa_manifest import ASSERTION, NOTE_TAG, c2pa_module, record_digest
-from musicapp.export.identity import LOCAL_LABEL, trust_anchors
+from musicapp.export.identity import LOCAL_LABEL
 from musicapp.export.report import Check, skipped
 
 NAME = "c2pa"
@@ -71,11 +71,23 @@ def _differences(manifest: Mapping[str, Any], record: Mapping[str, Any]) -> list
     return out[:5]
 
 
+def _signed_audio(
+    ours: Mapping[str, Any], audio_now: Mapping[str, str | None]
+) -> tuple[str, Any, Any]:
+    """(field, digest signed, digest now) of the audio digest the manifest was signed over:
+    the PCM's, or an MP3's frames'."""
+    content = ours.get("content") or {}
+    for field in ("mp3_frames_sha256", "pcm_sha256"):
+        if content.get(field):
+            return field, content.get(field), audio_now.get(field)
+    return "pcm_sha256", content.get("pcm_sha256"), audio_now.get("pcm_sha256")
+
+
 def _problems(
     data: dict[str, Any],
     record: Mapping[str, Any],
     note: Mapping[str, Any],
-    pcm_sha256: str | None,
+    audio_now: Mapping[str, str | None],
     trusted: bool,
 ) -> tuple[list[str], str]:
     active = data.get("manifests", {}).get(data.get("active_manifest"), {})
@@ -87,18 +99,18 @@ def _problems(
     if not isinstance(ours, dict):
         return [f"the C2PA manifest is not musicapp's: it has no {ASSERTION} assertion"], signer
     codes = {s.get("code"): s.get("explanation", "") for s in data.get("validation_status") or []}
-    signed_pcm = (ours.get("content") or {}).get("pcm_sha256")
+    field, signed_audio, audio = _signed_audio(ours, audio_now)
     if ours.get("export_event_id") != record.get("export_event_id"):
         return [
             f"the C2PA manifest belongs to another file: it names export event "
             f"{ours.get('export_event_id')}, this file's record {record.get('export_event_id')}"
-            + (", and its audio digest is not this file's" if signed_pcm != pcm_sha256 else "")
+            + (", and its audio digest is not this file's" if signed_audio != audio else "")
         ], signer
     problems = []
-    if _DATA_HASH in codes and pcm_sha256 is not None and signed_pcm != pcm_sha256:
+    if _DATA_HASH in codes and audio is not None and signed_audio != audio:
         problems.append(
             f"the audio was edited after signing: the manifest's data hash no longer matches and "
-            f"it was signed over pcm_sha256 {signed_pcm}, the file's audio is {pcm_sha256}"
+            f"it was signed over {field} {signed_audio}, the file's audio is {audio}"
         )
     if ours.get("record_sha256") != record_digest(record):
         problems.append(
@@ -125,12 +137,14 @@ def check_manifest(
     path: Path,
     record: Mapping[str, Any] | None,
     note_text: Any,
-    pcm_sha256: str | None,
-    trust_dir: Path | None,
+    audio_now: Mapping[str, str | None],
+    trust: bytes | None,
 ) -> Check | None:
-    """The ``c2pa`` check of ``path`` whose tags hold ``record``; ``pcm_sha256`` the digest of
-    its samples now, ``note_text`` its MUSICAPP_C2PA tag; ``trust_dir`` the data folder whose
-    CAs are trusted (None: none). None when no tag says whether a manifest was signed."""
+    """The ``c2pa`` check of ``path`` whose tags hold ``record``; ``audio_now`` the digests of
+    its audio now (``pcm_sha256``, an MP3's ``mp3_frames_sha256``), ``note_text`` its
+    MUSICAPP_C2PA tag; ``trust`` the CA certificates (PEM) trusted to have issued the signing
+    certificate (None: none to check with). None when no tag says whether a manifest was
+    signed."""
     try:
         note = json.loads(note_text) if isinstance(note_text, str) else None
     except ValueError:
@@ -143,7 +157,6 @@ def check_manifest(
         return skipped(NAME, f"skipped: {note.get('reason') or 'no C2PA manifest'}")
     if c2pa_module() is None:
         return skipped(NAME, "skipped: c2pa-python not available here to read the manifest")
-    trust = trust_anchors(trust_dir) if trust_dir is not None else None
     try:
         data = _read(path, trust)
     except Exception as exc:  # c2pa raises its own errors and ValueError on damaged boxes
@@ -155,7 +168,7 @@ def check_manifest(
             f"the C2PA manifest was removed: the record says one was signed "
             f"({note.get('signer', LOCAL_LABEL)}), the file has none",
         )
-    problems, signer = _problems(data, record, note, pcm_sha256, trust is not None)
+    problems, signer = _problems(data, record, note, audio_now, trust is not None)
     if problems:
         return Check(NAME, False, "; ".join(problems))
     label = note.get("signer", LOCAL_LABEL)

@@ -21,7 +21,10 @@ each reference's rights holders and the consent versions the verification relied
   ingredient without its asset has nothing to bind.
 
 Signing happens after the tags are written, so the manifest's data hash binds the final audio
-and tags; only the manifest itself is outside it.
+and tags; only the manifest itself is outside it. WAV keeps it in a ``C2PA`` chunk, FLAC in an
+ID3 tag before ``fLaC``, MP3 in a GEOB frame of its ID3v2.4 tag (``tags.read_tags`` leaves that
+frame out, and the frames digest the MP3 record holds covers the audio frames only, so neither
+changes when it is added).
 """
 
 from __future__ import annotations
@@ -46,11 +49,18 @@ ASSERTION = "org.musicapp.attribution"
 NOTE_TAG = "MUSICAPP_C2PA"  # the tag that says whether a manifest was signed, and by whom
 UNAVAILABLE = "no C2PA manifest: c2pa-python not available"
 MIME = {"wav": "audio/wav", "flac": "audio/flac", "mp3": "audio/mpeg"}
-SIGNED_FORMATS = ("wav", "flac")
+SIGNED_FORMATS = ("wav", "flac", "mp3")
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 TRAINED = IPTC + "compositeWithTrainedAlgorithmicMedia"
 ALGORITHMIC = IPTC + "algorithmicMedia"
-_CONTENT = ("audio_sha256", "pcm_format", "pcm_sha256", "sample_rate", "channels")
+_CONTENT = (
+    "audio_sha256",
+    "pcm_format",
+    "pcm_sha256",
+    "sample_rate",
+    "channels",
+    "mp3_frames_sha256",
+)
 _REF_FIELDS = ("song_id", "title", "artist", "level", "role", "share")
 
 
@@ -234,8 +244,6 @@ def plan_manifest(
     """None when no manifest was asked for (the record stays as before); else the plan, whose
     note says either who signs or that c2pa-python is missing."""
     if request is None or fmt not in SIGNED_FORMATS:
-        # MP3 is not signed yet: c2pa puts its manifest in the ID3 tag, among the frames the
-        # export records, which needs its own change to the MP3 tag check.
         return None
     if c2pa_module() is None:
         return ManifestPlan(request, None, {"manifest": False, "reason": UNAVAILABLE})

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mutagen.flac import FLAC
-from mutagen.id3 import COMM, ID3, TIPL, TIT2, TPE1, TXXX, UFID, Frame, ID3NoHeaderError
+from mutagen.id3 import COMM, GEOB, ID3, TIPL, TIT2, TPE1, TXXX, UFID, Frame, ID3NoHeaderError
 from mutagen.wave import WAVE
 
 from musicapp.export.record import ARTIST, COMMENT, TITLE
@@ -120,13 +120,21 @@ def _id3_value(frame: Frame) -> TagValue:
     return "sha256:" + hashlib.sha256(repr(frame).encode("utf-8", "replace")).hexdigest()
 
 
+def _is_c2pa(frame: Frame) -> bool:
+    """The GEOB frame c2pa keeps an MP3's manifest store in: the manifest, not a tag (the
+    ``c2pa`` check reads it; it is added after the tags are recorded)."""
+    found: Any = frame
+    return isinstance(frame, GEOB) and str(getattr(found, "mime", "")) == "application/c2pa"
+
+
 def read_tags(path: Path, fmt: str) -> dict[str, TagValue]:
     """Every tag in the file as ``{name: value}``; mutagen errors pass to the caller."""
     out: dict[str, TagValue] = {}
     if fmt in ("wav", "mp3"):
         id3: Any = WAVE(path).tags if fmt == "wav" else _mp3_id3(path)
         for key, frame in (id3 or {}).items():
-            out[_id3_name(key)] = _id3_value(frame)
+            if not _is_c2pa(frame):
+                out[_id3_name(key)] = _id3_value(frame)
         return out
     if fmt == "flac":
         grouped: dict[str, list[str]] = {}

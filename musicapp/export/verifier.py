@@ -46,6 +46,7 @@ from musicapp.export.by_content import verify_by_content
 from musicapp.export.c2pa_check import check_manifest
 from musicapp.export.c2pa_manifest import NOTE_TAG
 from musicapp.export.fingerprint import Digests, audio_sha256, file_digests
+from musicapp.export.identity import trust_anchors
 from musicapp.export.mp3 import mp3_frames_sha256
 from musicapp.export.record import ATTRIBUTION_TAG, EVENT_ID_TAG, sidecar_path, split_payload
 from musicapp.export.report import Check, FileReport, check_chain, skipped
@@ -390,8 +391,12 @@ def verify_file(
     checks.append(_check_audio(path, file))
     if trust_dir is None and ledger is not None:
         trust_dir = Path(ledger.path).parent  # the data folder holds the ledger and identity
-    pcm = file.digests.pcm_sha256 if file.digests is not None else None
-    manifest = check_manifest(path, file.record, file.tags.get(NOTE_TAG), pcm, trust_dir)
+    audio_now = {
+        "pcm_sha256": file.digests.pcm_sha256 if file.digests is not None else None,
+        "mp3_frames_sha256": file.frames_sha256,
+    }
+    trust = trust_anchors(trust_dir) if trust_dir is not None else None
+    manifest = check_manifest(path, file.record, file.tags.get(NOTE_TAG), audio_now, trust)
     if manifest is not None:
         checks.append(manifest)
     if ledger is None:

@@ -166,8 +166,9 @@ def export_audio(
     ``sample_rate``, never resampled, with its attribution embedded; record the export in
     ``ledger``, and write the JSON sidecar. WAV and FLAC are ``bits``-bit PCM (16 or 24); an MP3
     is constant ``bitrate`` kbit/s (default 320), mono or stereo, and ignores ``bits``. With
-    ``c2pa``, a WAV or FLAC is signed with a C2PA manifest once its tags are written
-    (``c2pa_manifest.py``)."""
+    ``c2pa``, the file is signed with a C2PA manifest once its tags are written
+    (``c2pa_manifest.py``; an MP3's manifest goes in an ID3 GEOB frame, which ``read_tags``
+    leaves out: it is the manifest, not a tag)."""
     out_path = Path(out_path)
     fmt = format_for(out_path)
     if isinstance(bits, bool) or bits not in BITS:
