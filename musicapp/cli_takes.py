@@ -241,13 +241,35 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_verify(args: argparse.Namespace) -> int:
+def cmd_reexport(args: argparse.Namespace) -> int:
     with open_context(args, build=False) as ctx:
-        report = ctx.studio.records.verify_file(Path(args.file))
+        result = ctx.studio.reexport(Path(args.file), Path(args.out) if args.out else None)
+    emit(
+        args,
+        {"path": str(result.path), "event_id": result.event_id, "receipts": result.receipts},
+        f"Exported {result.path} with the server's receipts for {result.receipts} event(s)\n"
+        f"  ledger event {result.event_id}; {args.file} is unchanged",
+    )
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    if (args.ca or args.crl) and not args.offline:
+        raise InvalidInput("verify: --ca and --crl go with --offline")
+    with open_context(args, build=False) as ctx:
+        report = ctx.studio.records.verify_file(
+            Path(args.file),
+            offline=args.offline,
+            ca=Path(args.ca) if args.ca else None,
+            crl=Path(args.crl) if args.crl else None,
+        )
     lines = [report.summary]
     if report.match is not None:
         lines += [f"  {line}" for line in report.match.describe()]
-    lines += [f"  [{'ok' if c.ok else 'FAIL'}] {c.name}: {c.detail}" for c in report.checks]
+    lines += [
+        f"  [{'skip' if c.skipped else 'ok' if c.ok else 'FAIL'}] {c.name}: {c.detail}"
+        for c in report.checks
+    ]
     lines += [f"  not established: {what}" for what in report.not_established]
     emit(
         args,
@@ -375,7 +397,32 @@ def add_take_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         help="check an exported file's attribution, or find an untagged file by its audio",
     )
     ver.add_argument("file")
+    ver.add_argument(
+        "--offline",
+        action="store_true",
+        help="as a third party would: no ledger, only the file and the rights server's CA "
+        "certificate; says what it could and could not establish",
+    )
+    ver.add_argument(
+        "--ca",
+        help="with --offline: the rights server's CA certificate (PEM); "
+        "default the one this device pinned at its last sync",
+    )
+    ver.add_argument(
+        "--crl",
+        help="with --offline: the CA's revocation list (PEM); default "
+        "the one the last sync fetched",
+    )
     ver.set_defaults(func=cmd_verify)
+
+    rex = sub.add_parser(
+        "reexport",
+        parents=[common],
+        help="export an earlier export's take again, now with the server's receipts inside",
+    )
+    rex.add_argument("file", help="an earlier export (.wav, .flac or .mp3)")
+    rex.add_argument("--out", help="where to write it (default: <name>-receipts<suffix> beside it)")
+    rex.set_defaults(func=cmd_reexport)
 
     stems = sub.add_parser(
         "stems",

@@ -432,7 +432,8 @@ class Studio:
         """Write the take as WAV or FLAC, ``bits``-bit (24 or 16), or as MP3 (``bitrate``
         kbit/s), at the take's own rate, with its attribution inside; logged before it appears."""
         from musicapp.export import export_audio
-        from musicapp.export.c2pa_manifest import ManifestRequest
+        from musicapp.export.c2pa_manifest import ManifestRequest, c2pa_module
+        from musicapp.export.identity import load_identity
 
         self.ledger.refuse_if_damaged()  # before any file is written
         audio, sr = self.takes.read(take.id)
@@ -443,6 +444,13 @@ class Studio:
             )
         attribution = self.attribution(take)
         titles = [r["title"] for r in attribution["references"] if r["title"]]
+        events = [self.ledger.get(i) for i in (take.verification_event_id, take.id)]
+        proofs = self.sync.proofs(
+            [e for e in events if e is not None],
+            lambda: (
+                load_identity(self.settings.data_dir).chain_pem.decode() if c2pa_module() else ""
+            ),
+        )
         return export_audio(
             audio,
             sr,
@@ -459,7 +467,23 @@ class Studio:
                     [r["song_id"] for r in attribution["references"]]
                 ),
             ),
+            proofs=proofs,  # the server's receipts for the take's events, once synced
         )
+
+    def reexport(self, path: Path, out: Path | None = None) -> ExportResult:
+        """Export the take of the earlier export ``path`` again, beside it, now with the server's
+        receipts inside (``export/reexport.py``); refused until the take has been synced."""
+        from musicapp.export.reexport import plan_reexport
+
+        plan = plan_reexport(path, out)
+        take = self.take(plan.take_id)
+        events = [e for e in (self.ledger.get(take.id),) if e is not None]
+        if self.sync.proofs(events, str) is None:
+            raise InvalidInput(
+                f"reexport {path}: the rights server has not receipted take {take.id} yet; "
+                "run `musicapp sync` first"
+            )
+        return self.export(take, plan.out, bits=plan.bits, bitrate=plan.bitrate)
 
     def close(self) -> None:
         """Close what the studio itself opened (the audio origins index, and the sync state

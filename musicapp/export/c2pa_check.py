@@ -27,6 +27,7 @@ from musicapp.export.report import Check, skipped
 NAME = "c2pa"
 _DATA_HASH = "assertion.dataHash.mismatch"
 _UNTRUSTED = "signingCredential.untrusted"
+THIS_DEVICE = "this device"
 _COMPARED = ("export_event_id", "generation_event_id", "verification_event_id", "engine")
 
 
@@ -88,7 +89,7 @@ def _problems(
     record: Mapping[str, Any],
     note: Mapping[str, Any],
     audio_now: Mapping[str, str | None],
-    trusted: bool,
+    anchor: str | None,
 ) -> tuple[list[str], str]:
     active = data.get("manifests", {}).get(data.get("active_manifest"), {})
     sig = active.get("signature_info") or {}
@@ -120,13 +121,24 @@ def _problems(
         problems.append(
             "the file's bytes were changed after signing (not its audio, not the record)"
         )
-    if trusted and (
+    if anchor is not None and (
         _UNTRUSTED in codes or sig.get("cert_serial_number") != note.get("certificate_serial")
     ):
-        problems.append(
-            f"re-signed with another key: the signing certificate {signer} is not this device's "
-            "and no CA this device trusts issued it"
-        )
+        if anchor == THIS_DEVICE:
+            problems.append(
+                f"re-signed with another key: the signing certificate {signer} is not this "
+                "device's and no CA this device trusts issued it"
+            )
+        elif note.get("signer") == LOCAL_LABEL and _UNTRUSTED in codes:
+            problems.append(
+                f"signed by the device's own local CA ({LOCAL_LABEL}), not by a certificate "
+                f"{anchor} issued: who signed cannot be established"
+            )
+        else:
+            problems.append(
+                f"re-signed with another key: the signing certificate {signer} was not issued "
+                f"by {anchor}"
+            )
     other = [f"{c}: {e}" for c, e in codes.items() if c not in (_DATA_HASH, _UNTRUSTED)]
     if other:
         problems.append("C2PA validation failed: " + "; ".join(other))
@@ -139,12 +151,13 @@ def check_manifest(
     note_text: Any,
     audio_now: Mapping[str, str | None],
     trust: bytes | None,
+    anchor: str = THIS_DEVICE,
 ) -> Check | None:
     """The ``c2pa`` check of ``path`` whose tags hold ``record``; ``audio_now`` the digests of
     its audio now (``pcm_sha256``, an MP3's ``mp3_frames_sha256``), ``note_text`` its
     MUSICAPP_C2PA tag; ``trust`` the CA certificates (PEM) trusted to have issued the signing
     certificate (None: none to check with). None when no tag says whether a manifest was
-    signed."""
+    signed. ``anchor`` names whose CAs ``trust`` holds, for the messages."""
     try:
         note = json.loads(note_text) if isinstance(note_text, str) else None
     except ValueError:
@@ -168,9 +181,11 @@ def check_manifest(
             f"the C2PA manifest was removed: the record says one was signed "
             f"({note.get('signer', LOCAL_LABEL)}), the file has none",
         )
-    problems, signer = _problems(data, record, note, audio_now, trust is not None)
+    problems, signer = _problems(data, record, note, audio_now, anchor if trust else None)
     if problems:
         return Check(NAME, False, "; ".join(problems))
     label = note.get("signer", LOCAL_LABEL)
-    how = "by this device" if trust is not None else "(no trust anchors here to check the signer)"
+    how = f"by {anchor}" if trust is not None else "(no trust anchors here to check the signer)"
+    if trust is not None and anchor != THIS_DEVICE:
+        how = f"with a certificate {anchor} issued"
     return Check(NAME, True, f"C2PA manifest intact, signed {how}: {signer}, {label}")

@@ -61,7 +61,11 @@ class FileReport:
                 return f"IDENTIFIED by its audio: {head}"
             return f"FAILED: identified by its audio as {head}, but " + self.failures[0].detail
         if self.ok:
-            return f"OK: {self.path}"
+            return (
+                f"OK (offline, without a ledger): {self.path}"
+                if self.offline
+                else f"OK: {self.path}"
+            )
         content = self.check("content")
         if content is not None and not content.ok:
             return f"NOT IDENTIFIED: {self.path}: {content.detail}"

@@ -48,6 +48,8 @@ from musicapp.export.c2pa_manifest import NOTE_TAG
 from musicapp.export.fingerprint import Digests, audio_sha256, file_digests
 from musicapp.export.identity import trust_anchors
 from musicapp.export.mp3 import mp3_frames_sha256
+from musicapp.export.proof_checks import check_proofs, load_anchor, note_of
+from musicapp.export.proofs import TAG as PROOFS_TAG
 from musicapp.export.record import ATTRIBUTION_TAG, EVENT_ID_TAG, sidecar_path, split_payload
 from musicapp.export.report import Check, FileReport, check_chain, skipped
 from musicapp.export.tags import TagValue, read_tags
@@ -64,7 +66,7 @@ _AUDIO_FIELDS = ("pcm_sha256", "audio_sha256", _MP3_FIELD)
 
 
 @dataclass
-class _File:
+class ExportFile:
     """What was read from the file, shared between the checks."""
 
     fmt: str
@@ -147,7 +149,7 @@ def _record_differences(a: Any, b: Any, a_name: str, b_name: str, limit: int = 5
     return out
 
 
-def _read(path: Path) -> tuple[Check, _File | None]:
+def read_export(path: Path) -> tuple[Check, ExportFile | None]:
     if not path.exists():
         return Check("readable", False, f"no such file: {path}"), None
     if path.is_dir():
@@ -169,10 +171,10 @@ def _read(path: Path) -> tuple[Check, _File | None]:
         f"{fmt.upper()}, {info.channels} channel{'s' if info.channels != 1 else ''}, "
         f"{info.samplerate} Hz, {info.duration:.2f} s"
     )
-    return Check("readable", True, detail), _File(fmt, tags)
+    return Check("readable", True, detail), ExportFile(fmt, tags)
 
 
-def _check_attribution(file: _File) -> Check:
+def check_attribution(file: ExportFile) -> Check:
     raw = file.tags.get(ATTRIBUTION_TAG)
     tag_id = file.tags.get(EVENT_ID_TAG)
     if isinstance(tag_id, str):
@@ -205,7 +207,7 @@ def _check_attribution(file: _File) -> Check:
     return Check("attribution", True, f"{count}export event {record_id}")
 
 
-def _recorded_audio(file: _File) -> tuple[str, str, str, Mapping[str, Any]] | None:
+def _recorded_audio(file: ExportFile) -> tuple[str, str, str, Mapping[str, Any]] | None:
     """(field, digest, where, record) of the strongest audio digest recorded for the file."""
     payload = file.event.payload if file.event is not None else None
     for source, where in ((file.record, "the file's record"), (payload, "the ledger")):
@@ -215,7 +217,7 @@ def _recorded_audio(file: _File) -> tuple[str, str, str, Mapping[str, Any]] | No
     return None
 
 
-def _check_mp3_audio(path: Path, file: _File) -> Check:
+def _check_mp3_audio(path: Path, file: ExportFile) -> Check:
     """An MP3's audio against the recorded digest of its frames (the PCM of a lossy file is no
     proof: decoders differ, and a re-encode of the same take is other audio)."""
     try:
@@ -243,7 +245,7 @@ def _check_mp3_audio(path: Path, file: _File) -> Check:
     return Check("audio", True, f"MP3 frames match the recorded {field} {digest[:16]}…")
 
 
-def _check_audio(path: Path, file: _File) -> Check:
+def check_file_audio(path: Path, file: ExportFile) -> Check:
     if file.fmt == "mp3":
         return _check_mp3_audio(path, file)
     try:
@@ -278,7 +280,7 @@ def _check_audio(path: Path, file: _File) -> Check:
     return Check("audio", True, f"samples match the recorded {field} {digest[:16]}…")
 
 
-def _find_event(file: _File, ledger: Ledger) -> str | None:
+def _find_event(file: ExportFile, ledger: Ledger) -> str | None:
     """Look the export event up; a sentence on why it is not usable, or None."""
     if file.event_id is None:
         return "the file names no export event"
@@ -294,7 +296,7 @@ def _find_event(file: _File, ledger: Ledger) -> str | None:
     return None
 
 
-def _check_tags(file: _File, missing: str | None) -> Check:
+def _check_tags(file: ExportFile, missing: str | None) -> Check:
     if file.event is None:
         return Check("tags", False, f"cannot compare the tags: {missing}")
     # Read as the vocabulary defines it, checked all the same: the ledger may have been edited.
@@ -307,7 +309,7 @@ def _check_tags(file: _File, missing: str | None) -> Check:
     return Check("tags", True, f"all {len(recorded)} tags match ledger event {file.event.seq}")
 
 
-def _check_ledger(file: _File, ledger: Ledger, missing: str | None, path: Path) -> Check:
+def _check_ledger(file: ExportFile, ledger: Ledger, missing: str | None, path: Path) -> Check:
     event = file.event
     if event is None:
         return Check("ledger", False, missing or "no export event")
@@ -338,7 +340,7 @@ def _check_ledger(file: _File, ledger: Ledger, missing: str | None, path: Path) 
     return Check("ledger", True, f"export event {event.seq} of {event.ts} matches the file")
 
 
-def _check_sidecar(path: Path, file: _File) -> Check:
+def _check_sidecar(path: Path, file: ExportFile) -> Check:
     side = sidecar_path(path)
     if not side.exists():
         return Check("sidecar", True, f"no sidecar {side.name} next to the file (it is optional)")
@@ -381,14 +383,14 @@ def verify_file(
     content index, default beside the ledger); never raises for a bad file, reports it.
     ``trust_dir``: the data folder whose signing CAs are trusted, default the ledger's."""
     path = Path(path)
-    readable, file = _read(path)
+    readable, file = read_export(path)
     if file is None:
         return FileReport(path, [readable], False)
     if ledger is not None and ATTRIBUTION_TAG not in file.tags and EVENT_ID_TAG not in file.tags:
         return verify_by_content(path, readable, ledger, index_path)
-    checks = [readable, _check_attribution(file)]
+    checks = [readable, check_attribution(file)]
     missing = _find_event(file, ledger) if ledger is not None else None
-    checks.append(_check_audio(path, file))
+    checks.append(check_file_audio(path, file))
     if trust_dir is None and ledger is not None:
         trust_dir = Path(ledger.path).parent  # the data folder holds the ledger and identity
     audio_now = {
@@ -399,6 +401,14 @@ def verify_file(
     manifest = check_manifest(path, file.record, file.tags.get(NOTE_TAG), audio_now, trust)
     if manifest is not None:
         checks.append(manifest)
+    not_established: tuple[str, ...] = ()
+    if PROOFS_TAG in file.tags:  # the server's receipts, checked with the CA this device pinned
+        anchor = load_anchor(None, None, trust_dir)
+        proofs = check_proofs(
+            file.tags[PROOFS_TAG], file.record, note_of(file.tags), anchor, strict=False
+        )
+        checks += proofs.checks
+        not_established = tuple(proofs.not_established)
     if ledger is None:
         checks += [_skipped("tags"), _skipped("ledger"), _skipped("chain")]
     else:
@@ -408,4 +418,5 @@ def verify_file(
             check_chain(ledger),
         ]
     checks.append(_check_sidecar(path, file))
-    return FileReport(path, checks, all(c.ok for c in checks), record=file.record)
+    ok = all(c.ok for c in checks)
+    return FileReport(path, checks, ok, not_established=not_established, record=file.record)

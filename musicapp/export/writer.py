@@ -35,6 +35,8 @@ from musicapp.export.mp3 import (
     involved_people,
     mp3_frames_sha256,
 )
+from musicapp.export.proofs import TAG as PROOFS_TAG
+from musicapp.export.proofs import Proofs
 from musicapp.export.record import (
     ARTIST,
     ATTRIBUTION_TAG,
@@ -71,6 +73,7 @@ class ExportResult:
     bitrate_kbps: int = 0  # MP3 only
     mp3_frames_sha256: str = ""  # MP3 only: what identifies its audio (mp3.py)
     c2pa: str = ""  # whether a C2PA manifest was signed, and by whom; "" when none was asked
+    receipts: int = 0  # how many of the take's events the file carries the server's receipts for
 
 
 def _folder_problem(out_path: Path) -> str | None:
@@ -161,6 +164,7 @@ def export_audio(
     bits: int = 24,
     bitrate: int | None = None,
     c2pa: ManifestRequest | None = None,
+    proofs: Proofs | None = None,
 ) -> ExportResult:
     """Write ``audio`` (float32, (channels, samples)) to ``out_path`` (.wav, .flac or .mp3) at
     ``sample_rate``, never resampled, with its attribution embedded; record the export in
@@ -168,7 +172,8 @@ def export_audio(
     is constant ``bitrate`` kbit/s (default 320), mono or stereo, and ignores ``bits``. With
     ``c2pa``, the file is signed with a C2PA manifest once its tags are written
     (``c2pa_manifest.py``; an MP3's manifest goes in an ID3 GEOB frame, which ``read_tags``
-    leaves out: it is the manifest, not a tag)."""
+    leaves out: it is the manifest, not a tag). ``proofs``, the server's receipts for the
+    take's events, go in the MUSICAPP_RECEIPTS tag (``proofs.py``)."""
     out_path = Path(out_path)
     fmt = format_for(out_path)
     if isinstance(bits, bool) or bits not in BITS:
@@ -211,6 +216,8 @@ def export_audio(
             EVENT_ID_TAG: event_id,
         }
         wanted.update(note_tags(manifest))
+        if proofs is not None:
+            wanted[PROOFS_TAG] = proofs.to_json()
         wanted = {name: text for name, text in wanted.items() if text}
         if fmt == "mp3":
             _write_mp3_tags(tmp, wanted, event_id, attribution, content)
@@ -261,6 +268,7 @@ def export_audio(
         content.get("mp3_bitrate_kbps", 0),
         content.get("mp3_frames_sha256", ""),
         c2pa=manifest.summary if manifest is not None else "",
+        receipts=len(proofs.events) if proofs is not None else 0,
     )
 
 

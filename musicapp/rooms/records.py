@@ -71,16 +71,22 @@ class RecordsRoom:
     # -- files checked against the records ------------------------------------------------------
 
     def verify_file(
-        self, path: Path, *, offline: bool = False, ca: Path | None = None
+        self,
+        path: Path,
+        *,
+        offline: bool = False,
+        ca: Path | None = None,
+        crl: Path | None = None,
     ) -> FileReport:
         """Check a file against its tags and the ledger; an untagged one is found by content.
         ``offline``: as a third party would, with no ledger, only the file and the rights
-        server's CA certificate ``ca`` (default: the one this device pinned, if any)."""
+        server's CA certificate ``ca`` and its revocation list ``crl`` (default: the ones this
+        device pinned and fetched, if any)."""
         from musicapp.export import verify_file
         from musicapp.export.offline import verify_offline
 
         if offline:
-            return verify_offline(Path(path), ca, data_dir=self.path.parent)
+            return verify_offline(Path(path), ca, crl=crl, data_dir=self.path.parent)
         return verify_file(Path(path), self._ledger, self.content_index_path)
 
     @property

@@ -8,6 +8,7 @@ The free functions are re-exported here so a front end needs no import from ``sy
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,8 @@ from musicapp.sync.state import effective_server_url, effective_ttl_s
 if TYPE_CHECKING:
     from musicapp.consent import ConsentService
     from musicapp.consent.service import Freshness
+    from musicapp.export.proofs import Proofs
+    from musicapp.ledger import Event
     from musicapp.sync.engine import SyncEngine
     from musicapp.sync.state import SyncState
 
@@ -55,6 +58,27 @@ class SyncRoom:
 
     def status(self) -> SyncStatus:
         return self._engine.status()
+
+    def proofs(self, events: list[Event], chain_pem: Callable[[], str]) -> Proofs | None:
+        """What an export carries so a third party can check ``events`` offline: each with
+        the device's signature and the server's receipt (``export/proofs.py``); None until
+        the server has receipted at least one of them. ``chain_pem()``: the signing certificate
+        chain the export will sign with."""
+        from musicapp.export import proofs
+
+        device_id = self.state.get("device_id")
+        receipts = self.state.receipts
+        if not device_id or not any(receipts.receipt(e.seq) for e in events):
+            return None
+        key = self._engine.key
+        return proofs.build(
+            events,
+            receipts.receipt,
+            key.sign_event_hash,
+            device_id,
+            key.public_key_b64,
+            chain_pem(),
+        )
 
     def consent_cache(self) -> Freshness:
         """How fresh the consent cache is now, as the consent check would judge it."""

@@ -184,7 +184,7 @@ def device_of(cert: x509.Certificate) -> DeviceNames:
 
 
 def issued_by(cert: x509.Certificate, ca: x509.Certificate, when: dt.datetime | None = None) -> str:
-    """"" if ``ca`` signed ``cert`` and both are valid at ``when`` (default now), else why not."""
+    """ "" if ``ca`` signed ``cert`` and both are valid at ``when`` (default now), else why not."""
     when = when or dt.datetime.now(dt.UTC)
     if cert.issuer != ca.subject:
         return f"issued by {cert.issuer.rfc4514_string()}, not by {ca.subject.rfc4514_string()}"
@@ -221,9 +221,7 @@ def make_crl(
         .next_update(now + dt.timedelta(days=CRL_DAYS))
     )
     for serial, when in revoked:
-        entry = (
-            x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when).build()
-        )
+        entry = x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when).build()
         builder = builder.add_revoked_certificate(entry)
     return builder.sign(ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
 
