@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import struct
 from pathlib import Path
+from typing import Any
 
 import soundfile as sf
 from mutagen.flac import FLAC
@@ -155,10 +156,12 @@ def set_tag(path: Path, name: str, text: str) -> None:
         flac[name] = [text]
         flac.save()
         return
-    holder = WAVE(path) if path.suffix == ".wav" else None
-    id3 = holder.tags if holder is not None else ID3(path)
-    id3.add(TXXX(encoding=3, desc=name, text=[text]))
-    if holder is not None:
-        holder.save(v2_version=3)
-    else:
-        id3.save(path, v2_version=4)
+    frame = TXXX(encoding=3, desc=name, text=[text])
+    if path.suffix == ".wav":
+        wave: Any = WAVE(path)
+        wave.tags.add(frame)
+        wave.save(v2_version=3)
+        return
+    id3: Any = ID3(path)
+    id3.add(frame)
+    id3.save(path, v2_version=4)
