@@ -21,6 +21,7 @@ from musicapp.ledger import Ledger
 from musicapp.sync import certificate
 from musicapp.sync.engine import SyncEngine
 from musicapp.testing.server_helpers import Env
+from musicapp.testing.sync_helpers import AppTransport
 from musicapp.transparency import certs, signing
 
 SERVER_URL = "https://rights.test"
@@ -44,22 +45,17 @@ def _engine(app, transport: httpx.BaseTransport) -> SyncEngine:
 
 
 def _server(env: Env) -> httpx.BaseTransport:
-    return _rewriting(env, None, None)
+    return AppTransport(env.client)
 
 
-def _rewriting(env: Env, path: str | None, answer) -> httpx.MockTransport:
-    """The real server app in process (as its TestClient reaches it), except that ``path`` is
-    answered by ``answer(real_response)``."""
-    inner = env.client._transport
+def _rewriting(env: Env, path: str, answer) -> httpx.MockTransport:
+    """The real server app in process, except that ``path`` is answered by
+    ``answer(real_response)``."""
+    inner = AppTransport(env.client)
 
     def handle(request: httpx.Request) -> httpx.Response:
         response = inner.handle_request(request)
-        response.read()
-        if request.url.path == path:
-            return answer(response)
-        return httpx.Response(
-            response.status_code, headers=response.headers, content=response.content
-        )
+        return answer(response) if request.url.path == path else response
 
     return httpx.MockTransport(handle)
 
