@@ -28,7 +28,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 
 from musicapp.core.times import excerpt
-from musicapp.server import db, files, migrations
+from musicapp.server import ca, db, files, migrations
 from musicapp.server.auth import lookup_token
 from musicapp.server.errors import ApiError
 from musicapp.server.fastjson import FastJSONRoute
@@ -50,6 +50,7 @@ class Server:
     key: signing.Ed25519PrivateKey
     write_lock: threading.Lock
     signatures: SignatureChecker
+    ca: ca.ServerCA
     inline_writes: bool = True  # writes.run_write: on the event loop when the lock is free
 
     def close(self) -> None:
@@ -58,16 +59,21 @@ class Server:
 
 
 def open_server(settings: ServerSettings) -> Server:
-    """Create the data folder, key and schema if missing; shared by the app and the CLI.
+    """Create the data folder, keys, CA and schema if missing; shared by the app and the CLI.
 
-    The folder and its secret files are made 0700/0600 (or checked, ``files``) first.
+    The folder and its secret files are made 0700/0600 (or checked, ``files``) first. A CA
+    certificate naming another log key than the server's refuses the start (``ca``).
     """
     url = settings.resolved_database_url()
-    files.secure_data_dir(settings.data_dir, settings.key_path, url)
+    files.secure_data_dir(settings.data_dir, settings.key_path, url, settings.ca_key_path)
+    key = signing.load_or_create_key(settings.key_path)
+    authority = ca.load_or_create(
+        settings.ca_key_path, settings.ca_cert_path, key, settings.key_path
+    )
     engine = db.make_engine(url)
     migrations.migrate(engine)
-    key = signing.load_or_create_key(settings.key_path)
-    return Server(settings, engine, key, threading.Lock(), SignatureChecker(settings.sig_workers))
+    checker = SignatureChecker(settings.sig_workers)
+    return Server(settings, engine, key, threading.Lock(), checker, authority)
 
 
 def safe_text(text: str, limit: int = MAX_DETAIL) -> str:
@@ -138,6 +144,7 @@ def _check_routes(app: FastAPI) -> None:
 def create_app(settings: ServerSettings) -> FastAPI:
     from musicapp.server import (
         routes_accounts,
+        routes_ca,
         routes_catalog,
         routes_ledger,
         routes_royalties,
@@ -178,6 +185,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     for module in (
         routes_accounts,
+        routes_ca,
         routes_catalog,
         routes_ledger,
         routes_statements,

@@ -24,7 +24,7 @@ from fastapi import Depends, Request
 from sqlalchemy import Connection, Engine, insert, select, update
 from starlette.concurrency import run_in_threadpool
 
-from musicapp.server import db
+from musicapp.server import ca, db
 from musicapp.server.errors import ApiError
 
 ROLES = ("admin", "holder", "device")
@@ -124,7 +124,10 @@ def rotate_token(conn: Connection, account_id: str, by: str, old_token: str | No
 
 
 def revoke_token(conn: Connection, account_id: str, by: str) -> str:
-    """Make the account's token worthless; returns when (ISO UTC). 409 if already revoked."""
+    """Make the account's token worthless; returns when (ISO UTC). 409 if already revoked.
+
+    A device's signing certificates are revoked with it: a device the server no longer trusts
+    must not go on signing files in its name."""
     row = conn.execute(
         select(db.accounts.c.token_hash).where(db.accounts.c.id == account_id)
     ).first()
@@ -137,7 +140,9 @@ def revoke_token(conn: Connection, account_id: str, by: str) -> str:
         .where(db.accounts.c.id == account_id)
         .values(token_hash=REVOKED_PREFIX + uuid.uuid4().hex)
     )
-    return _log(conn, account_id, "revoked", by)
+    at = _log(conn, account_id, "revoked", by)
+    ca.revoke_device(conn, account_id, ca.TOKEN_REVOKED, at)
+    return at
 
 
 def account_info(row: Any) -> dict[str, Any]:

@@ -6,7 +6,9 @@
     musicapp-server account create --role admin|holder [--holder-id H] --name N
     musicapp-server account list | show ACCOUNT_ID
     musicapp-server account rotate ACCOUNT_ID     (prints the new token once)
-    musicapp-server account revoke ACCOUNT_ID
+    musicapp-server account revoke ACCOUNT_ID     (a device's certificates are revoked too)
+    musicapp-server certificate list [--device ID]
+    musicapp-server certificate revoke SERIAL [--reason R]
     musicapp-server song add FILE.json
     musicapp-server consent set SONG HOLDER --permissions P [P ...] --uses U [U ...] [--prices JSON]
     musicapp-server consent revoke SONG HOLDER
@@ -87,6 +89,13 @@ def _parser() -> argparse.ArgumentParser:
     rotate.add_argument("account_id")
     revoke_token = account.add_parser("revoke", help="revoke an account's token at once")
     revoke_token.add_argument("account_id")
+
+    cert = sub.add_parser("certificate").add_subparsers(dest="action", required=True)
+    clist = cert.add_parser("list", help="the device certificates the server's CA issued")
+    clist.add_argument("--device", default=None, help="one device's only")
+    crevoke = cert.add_parser("revoke", help="revoke a certificate: it goes on the CRL")
+    crevoke.add_argument("serial", help="the serial in decimal (as `certificate list` shows)")
+    crevoke.add_argument("--reason", default="revoked by the server's administrator")
 
     song = sub.add_parser("song").add_subparsers(dest="action", required=True)
     add = song.add_parser("add", help="register a song from a JSON file (song_to_dict form)")
@@ -235,6 +244,15 @@ def _account(conn: Connection, args: argparse.Namespace) -> None:
         print(json.dumps({"account_id": args.account_id, "revoked_at": at}))
 
 
+def _certificate(conn: Connection, args: argparse.Namespace) -> None:
+    from musicapp.server import ca
+
+    if args.action == "list":
+        print(json.dumps(ca.listed(conn, args.device), indent=2))
+    else:
+        print(json.dumps(ca.revoke(conn, args.serial, args.reason)))
+
+
 def _admin(args: argparse.Namespace) -> int:
     from musicapp.server import registry
     from musicapp.server.app import open_server
@@ -244,6 +262,8 @@ def _admin(args: argparse.Namespace) -> int:
         with server.engine.begin() as conn:
             if args.command == "account":
                 _account(conn, args)
+            elif args.command == "certificate":
+                _certificate(conn, args)
             elif args.command == "song":
                 try:
                     song = json.loads(args.file.read_text(encoding="utf-8"))

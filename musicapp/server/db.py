@@ -177,6 +177,19 @@ device_keys = Table(
     Column("device_id", String(64), ForeignKey("accounts.id"), nullable=False),
 )
 
+# The C2PA signing certificates the server's CA issued (server/ca.py); revoked ones are on the CRL.
+device_certificates = Table(
+    "device_certificates",
+    metadata,
+    Column("serial", String(50), primary_key=True),  # decimal: up to 159 bits
+    Column("device_id", String(64), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("key_fingerprint", String(64), nullable=False),  # sha256 hex of the key's SPKI
+    Column("issued_at", String(40), nullable=False),
+    Column("revoked_at", String(40), nullable=True),
+    Column("reason", String(200), nullable=True),
+    Column("certificate", Text, nullable=False),  # PEM
+)
+
 log_state = Table(
     "log_state",
     metadata,

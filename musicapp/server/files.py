@@ -73,14 +73,19 @@ def _check_key(key_path: Path) -> None:
         )
 
 
-def secure_data_dir(data_dir: Path, key_path: Path, database_url: str) -> list[str]:
-    """Create or check the data folder, key and SQLite files; returns the paths it tightened."""
+def secure_data_dir(
+    data_dir: Path, key_path: Path, database_url: str, *more_keys: Path
+) -> list[str]:
+    """Create or check the data folder, keys and SQLite files; returns the paths it tightened.
+
+    ``more_keys``: other secret keys checked like the signing key (the CA's, ``ca.py``)."""
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
     if os.name == "nt":
         return []  # no POSIX modes: the folder's ACL is the operator's to set
     fixed: list[str] = []
-    _check_key(key_path)
+    for path in (key_path, *more_keys):
+        _check_key(path)
     database = sqlite_path(database_url)
     if database is not None:
         database.parent.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)

@@ -19,6 +19,7 @@ from musicapp.server.db import (
     accounts,
     changes,
     consent,
+    device_certificates,
     device_keys,
     ledger_events,
     log_state,
@@ -78,10 +79,15 @@ def _v3_lines_and_keys(conn: Connection) -> None:
     backfill.lines_table(conn)
 
 
+def _v4_device_certificates(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[device_certificates])
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial tables", _v1_initial),
     (2, "token log", _v2_token_log),
     (3, "statement lines, unique device keys, event lookups", _v3_lines_and_keys),
+    (4, "device certificates", _v4_device_certificates),
 ]
 
 MIGRATION_LOCK = 0x6D75_7369_6361_7070  # pg_advisory_lock key: "musicapp" in ASCII

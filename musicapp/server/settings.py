@@ -35,3 +35,12 @@ class ServerSettings:
     @property
     def key_path(self) -> Path:
         return Path(self.data_dir) / "server_key.pem"
+
+    @property
+    def ca_key_path(self) -> Path:
+        """The certificate authority's P-256 key (``server/ca.py``), secret like ``key_path``."""
+        return Path(self.data_dir) / "server_ca.key"
+
+    @property
+    def ca_cert_path(self) -> Path:
+        return Path(self.data_dir) / "server_ca.pem"

@@ -33,7 +33,7 @@ import httpx
 
 from musicapp.core import InvalidInput
 from musicapp.jobs import CancelToken, FunctionJob, Progress, ProgressCallback, no_progress
-from musicapp.sync import policy, recovery, upload
+from musicapp.sync import certificate, policy, recovery, upload
 from musicapp.sync.device import DeviceKey, retire_key
 from musicapp.sync.errors import SyncError
 from musicapp.sync.feed import FeedApplier, consent_from_feed, verify_page
@@ -200,6 +200,7 @@ class SyncEngine(RetryingHTTP):
                 applier = FeedApplier(self.catalog, self.state, self._registry)
                 pulled = self._pull(applier, progress, cancel)
                 pushed = self._push(progress, cancel)
+                problem = self._certify(cancel)
         except SyncError as exc:
             self.state.last_error = str(exc)
             raise
@@ -211,7 +212,7 @@ class SyncEngine(RetryingHTTP):
             raise SyncError(self.state.last_error) from exc
         finally:
             self._client = None
-        self.state.last_error = None
+        self.state.last_error = problem
         self.state.last_sync_at = datetime.now(UTC)
         pending = self.pending_count()
         quarantined = applier.quarantined if applier else 0
@@ -285,6 +286,25 @@ class SyncEngine(RetryingHTTP):
         )
         self.state.set("device_id", str(body["device_id"]))
         self.state.set("token", str(body["token"]))
+
+    def _certify(self, cancel: CancelToken) -> str | None:
+        """The device's signing certificate from the server's CA (``certificate.py``); what
+        went wrong, or None. Never fails the sync: the events are up, and exports go on being
+        signed by the local identity."""
+        try:
+            certificate.ensure_certificate(
+                self,
+                self.settings.data_dir,
+                self.state.get("server_key") or "",
+                self.state.get("device_id") or "",
+                self.key.public_key_b64,
+                cancel,
+            )
+        except (SyncError, httpx.HTTPError, OSError, ValueError, KeyError) as exc:
+            problem = f"signing certificate: {exc}"
+            log.warning("sync: %s", problem)
+            return problem
+        return None
 
     def _registration_proof(self) -> bytes:
         raw = base64.b64decode(self.state.get("server_key") or "")

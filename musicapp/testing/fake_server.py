@@ -105,6 +105,8 @@ class FakeServer:
             return httpx.Response(
                 200, json={"public_key": _b64(raw), "key_id": hashlib.sha256(raw).hexdigest()}
             )
+        if path.startswith("/v1/ca"):  # a server without a CA (the real one has one)
+            return httpx.Response(404, json={"detail": f"no route {method} {path}"})
         auth = request.headers.get("authorization", "")
         caller = self.tokens.get(auth.removeprefix("Bearer "))
         if caller is None:

@@ -14,6 +14,9 @@ by the app, which signs with what it was issued and checks files offline.
   digitalSignature, the emailProtection extended key usage, key identifiers linking it to its
   issuer.
 - A **CRL** lists the serials the server revoked; ``revoked_at`` reads it.
+- A **certificate request** (CSR) is how a device asks for its certificate: it carries the
+  device's public key and is signed by its private key, which never leaves the device
+  (``make_request``; the server checks it with ``request_key``).
 
 The local CA a device makes without a server (``export/identity.py``) uses the same builders,
 without the URIs.
@@ -22,6 +25,7 @@ without the URIs.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -38,6 +42,7 @@ LEDGER_KEY_URI = "urn:musicapp:ledger-key:"
 CA_YEARS = 30
 DEVICE_YEARS = 25
 CRL_DAYS = 7  # how long a published CRL is current
+MAX_REQUEST = 4096  # characters of a PEM certificate request (a P-256 one is about 500)
 
 
 class CertificateError(ValueError):
@@ -238,3 +243,46 @@ def revoked_at(cert: x509.Certificate, crl_pem: bytes, ca: x509.Certificate) -> 
         raise CertificateError("the CRL is not signed by the CA")
     entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
     return None if entry is None else entry.revocation_date_utc
+
+
+def make_request(key: ec.EllipticCurvePrivateKey, common_name: str = "musicapp device") -> bytes:
+    """A PEM certificate request for ``key``'s public half, signed by ``key`` (which stays)."""
+    csr = x509.CertificateSigningRequestBuilder().subject_name(name(common_name))
+    return csr.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+
+
+def request_key(data: bytes, what: str = "csr") -> ec.EllipticCurvePublicKey:
+    """The P-256 public key of a PEM certificate request whose signature is its own key's.
+
+    CertificateError naming ``what`` otherwise: without the signature check anyone could get
+    a certificate for a key they do not hold; another curve or an RSA key is no use to C2PA's
+    es256, the one algorithm the app signs with."""
+    if len(data) > MAX_REQUEST:
+        raise CertificateError(f"{what}: {len(data)} bytes, more than a request ({MAX_REQUEST})")
+    try:
+        csr = x509.load_pem_x509_csr(data)
+    except ValueError as exc:
+        raise CertificateError(f"{what}: not a PEM certificate request ({exc})") from None
+    try:
+        public = csr.public_key()
+    except (ValueError, TypeError) as exc:  # an algorithm the library cannot load
+        raise CertificateError(f"{what}: its public key cannot be read ({exc})") from None
+    if not isinstance(public, ec.EllipticCurvePublicKey) or not isinstance(
+        public.curve, ec.SECP256R1
+    ):
+        if isinstance(public, ec.EllipticCurvePublicKey):
+            kind = f"one on the curve {public.curve.name}"
+        else:
+            kind = "a key of type " + type(public).__name__.lstrip("_").removesuffix("PublicKey")
+        raise CertificateError(f"{what}: the key must be an EC P-256 key (es256), not {kind}")
+    if not csr.is_signature_valid:
+        raise CertificateError(f"{what}: its signature is not made by its own key")
+    return public
+
+
+def fingerprint(public: ec.EllipticCurvePublicKey) -> str:
+    """SHA-256 hex of the key's SubjectPublicKeyInfo: how the server's table names a key."""
+    der = public.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return hashlib.sha256(der).hexdigest()
