@@ -19,10 +19,13 @@ from musicapp.catalog.synth import instrument_name, normalise, render
 from musicapp.config import CATALOGUE_RATE
 from musicapp.core import Stem
 
+# One song in a stretch of demo music: (song id, title, artist, seconds of it used).
+Used = tuple[str, str, str, float]
 
-def render_song_mix(index: int) -> tuple[str, NDArray[np.float32]]:
-    """(the song's "title (artist)", its stereo float32 (2, n) mix at CATALOGUE_RATE) for the
-    recipe's song at ``index``."""
+
+def render_song_mix(index: int) -> tuple[str, str, str, NDArray[np.float32]]:
+    """(the song's id, title, artist, its stereo float32 (2, n) mix at CATALOGUE_RATE) for
+    the recipe's song at ``index``."""
     recipe = load_recipe()
     spec = recipe.songs[index]
     arranged = arrange(
@@ -37,21 +40,40 @@ def render_song_mix(index: int) -> tuple[str, NDArray[np.float32]]:
         stems.append(Stem(track.voice.name, instrument, track.voice.family, track.role))
     mix = mixdown(tracks, stereo_gains(stems))
     mix *= np.float32(peak_safe_gain(mix))
-    return f"{spec.meta['title']} ({spec.meta['artist']})", mix
+    return spec.id, str(spec.meta["title"]), str(spec.meta["artist"]), mix
 
 
-def demo_music(seconds: float, first: int = 0) -> tuple[list[str], NDArray[np.float32]]:
-    """(the songs used, in order; float32 stereo (2, n) of exactly ``seconds`` at
-    CATALOGUE_RATE): the recipe's songs from ``first`` on, mixed, one after another, the last
-    one cut."""
+def demo_music(seconds: float, first: int = 0) -> tuple[list[Used], NDArray[np.float32]]:
+    """(the songs used, in order, as (id, title, artist, seconds used); float32 stereo
+    (2, n) of exactly ``seconds`` at CATALOGUE_RATE): the recipe's songs from ``first`` on,
+    mixed, one after another, the last one cut."""
     want = round(seconds * CATALOGUE_RATE)
     parts: list[NDArray[np.float32]] = []
-    names: list[str] = []
+    used: list[Used] = []
     have, index = 0, first
     while have < want:
-        name, mix = render_song_mix(index)
-        names.append(name)
+        song_id, title, artist, mix = render_song_mix(index)
         parts.append(mix[:, : want - have])
+        used.append((song_id, title, artist, parts[-1].shape[1] / CATALOGUE_RATE))
         have += parts[-1].shape[1]
         index += 1
-    return names, np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.float32)
+    return used, np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.float32)
+
+
+def attribution_for(used: list[Used]) -> dict[str, object]:
+    """An attribution record for audio made of ``used`` (demo_music's list): each song a
+    reference with its share of the time, one rights holder per song; what a concat take of
+    these songs would carry, without a ledger behind it."""
+    total = sum(secs for *_, secs in used)
+    refs, holders = [], []
+    for song_id, title, artist, secs in used:
+        share = round(secs / total, 6)
+        refs.append({"song_id": song_id, "title": title, "artist": artist, "share": share})
+        holders.append({"id": f"holder-{song_id}", "name": artist, "share": share})
+    return {
+        "generation_event_id": "demo-generation",
+        "use": "commercial",
+        "engine": "concat",
+        "references": refs,
+        "rights_holders": holders,
+    }

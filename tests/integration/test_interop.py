@@ -135,3 +135,28 @@ def test_c2patool_reads_the_manifest(exported: ExportResult) -> None:
     report = interop.run_c2patool(exported.path)
     assert exported.event_id in report
     assert "org.musicapp.attribution" in report
+
+
+def test_make_samples_writes_each_format_and_what_each_reader_printed(tmp_path: Path) -> None:
+    # packaging/make_samples.py is the one command that refreshes docs/samples.
+    import importlib.util
+
+    pytest.importorskip("c2pa")
+    pytest.importorskip("mediafile")
+
+    script = Path(__file__).resolve().parents[2] / "packaging" / "make_samples.py"
+    spec = importlib.util.spec_from_file_location("make_samples", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    readme = module.make(tmp_path).read_text(encoding="utf-8")
+    for name in ("sample.wav", "sample.flac", "sample.mp3"):
+        assert (tmp_path / name).stat().st_size < 1_500_000
+        assert (tmp_path / f"{name}.attribution.json").is_file()
+        assert f"## {name}" in readme
+    assert (tmp_path / "ca.pem").read_text().startswith("-----BEGIN CERTIFICATE-----")
+    assert not list(tmp_path.glob("*.key"))  # the signing keys stay in the throwaway folder
+    wav = readme.split("## sample.wav")[1].split("## sample.flac")[0]
+    assert '"manifest_found": true' in wav and '"validation_state": "Valid"' in wav
+    assert '"title": "Sample take after Soldier\'s Joy"' in wav  # mediafile's view
+    assert "OK: sample.wav" in wav  # musicapp's own offline check
