@@ -52,8 +52,15 @@ for key, value in (f.tags.items() if f.tags is not None else []):
     text = getattr(value, "text", None)
     if text is None and hasattr(value, "people"):
         text = [f"{r}: {n}" for r, n in value.people]
-    if text is None and hasattr(value, "data"):
-        text = [bytes(value.data).decode("utf-8", "replace")]
+    if text is None and hasattr(value, "data"):  # UFID, or a binary frame (GEOB, PRIV)
+        raw = bytes(value.data)
+        try:
+            text = [raw.decode("utf-8")] if len(raw) <= 200 else None
+        except UnicodeDecodeError:
+            text = None
+        if text is None:
+            kind = getattr(value, "mime", "") or getattr(value, "desc", "")
+            text = [f"<{len(raw):,} bytes of binary data{', ' + kind if kind else ''}>"]
     if text is None:
         text = value if isinstance(value, list) else [repr(value)]
     tags[str(key)] = [str(t) for t in text]
