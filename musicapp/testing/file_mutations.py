@@ -43,7 +43,7 @@ def _id3_size(data: bytes) -> int:
     return 10 + sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(data[6:10]))
 
 
-def _c2pa_frame(id3: ID3) -> GEOB:
+def _c2pa_frame(id3: ID3) -> Any:  # mutagen's frames declare their fields at run time
     return next(f for f in id3.getall("GEOB") if f.mime == "application/c2pa")
 
 
@@ -102,7 +102,7 @@ def edit_one_sample(path: Path) -> None:
         path.write_bytes(bytes(data))
         return
     _, manifest = split_manifest(path)
-    tags = FLAC(path).tags
+    tags: Any = FLAC(path).tags
     audio, rate = sf.read(path, dtype="int32")
     audio[500, 0] ^= 1 << 12
     fresh = path.with_name("fresh.flac")
@@ -124,7 +124,7 @@ def set_record_share(path: Path, share: float) -> None:
         id3.save(path, v2_version=4)
         return
     if path.suffix == ".wav":
-        wave = WAVE(path)
+        wave: Any = WAVE(path)
         record = json.loads(wave.tags["TXXX:MUSICAPP_ATTRIBUTION"].text[0])
         record["references"][0]["share"] = share
         wave.tags.add(TXXX(encoding=1, desc="MUSICAPP_ATTRIBUTION", text=[json.dumps(record)]))
@@ -141,7 +141,8 @@ def read_tag(path: Path, name: str) -> str:
     if path.suffix == ".mp3":
         return str(ID3(path)[f"TXXX:{name}"].text[0])
     if path.suffix == ".wav":
-        return str(WAVE(path).tags[f"TXXX:{name}"].text[0])
+        wave: Any = WAVE(path)
+        return str(wave.tags[f"TXXX:{name}"].text[0])
     return str(FLAC(path)[name][0])
 
 

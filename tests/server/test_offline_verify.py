@@ -8,14 +8,13 @@ import json
 import shutil
 from pathlib import Path
 
+import httpx
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec
 from mutagen.flac import FLAC
 
 from musicapp.cli import main
 from musicapp.export.offline import verify_offline
 from musicapp.export.proofs import TAG
-from musicapp.transparency import certs, signing
 
 pytest.importorskip("c2pa")
 
@@ -30,18 +29,10 @@ def run(capsys, *argv):
 
 
 def server_ca(live_server, tmp_path: Path) -> Path:
-    """The server's CA certificate: the one the server publishes when it has one, else (in a
-    tree without the server's CA) one made here that names the server's log key."""
-    published = live_server.data_dir / "server_ca.pem"
+    """The server's CA certificate, as anyone can fetch it from the server (GET /v1/ca)."""
     out = tmp_path / "server-ca.pem"
-    if published.is_file():
-        shutil.copyfile(published, out)
-        return out
-    log_key = signing.public_key_b64(
-        signing.load_private_key(live_server.data_dir / "server_key.pem")
-    )
-    ca = certs.make_ca(ec.generate_private_key(ec.SECP256R1()), "test CA", log_key)
-    out.write_bytes(certs.pem(ca))
+    with httpx.Client(base_url=live_server.url) as client:
+        out.write_text(client.get("/v1/ca").json()["certificate"])
     return out
 
 
@@ -90,6 +81,10 @@ def test_a_synced_export_carries_the_receipts_of_its_take(
     assert "generation at" in by_name["receipt"].detail
     assert by_name["consent"].ok and "permitted for private use" in by_name["consent"].detail
     assert by_name["ledger"].skipped
+    # The device's certificate, issued by the server's CA at the sync, ties it all together.
+    assert by_name["device"].ok, by_name["device"]
+    assert "issued" in by_name["c2pa"].detail
+    assert report.ok, report.failures
     assert any("export itself" in n for n in report.not_established)
     assert any("withdrawn" in n for n in report.not_established)
 
