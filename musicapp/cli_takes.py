@@ -225,6 +225,8 @@ def cmd_export(args: argparse.Namespace) -> int:
             "sample_rate": result.sample_rate,
             "audio_sha256": result.audio_sha256 or None,
             "pcm_sha256": result.pcm_sha256 or None,
+            "c2pa": result.c2pa or None,
+            "receipts": result.receipts,
         }
         if mp3:
             data |= {

@@ -3,11 +3,12 @@
 Run (one command; again whenever exports change):
     PYTHONPATH=. .venv/bin/python packaging/make_samples.py [--out docs/samples]
 
-Renders 8 s of a demo song (musicapp/testing/demo_music.py), exports it as sample.wav,
+In a throwaway data folder with the small demo catalogue and a throwaway rights server (the
+real one, in a subprocess): makes an 8 s take of a demo song, syncs (the server receipts the
+take's events and certifies the device's signing key), and exports the take as sample.wav,
 sample.flac (both 16-bit, to keep them small) and sample.mp3 (320 kbit/s), each with its JSON
-sidecar and a C2PA manifest where the format is signed, from a throwaway data folder: a fresh
-ledger and a fresh signing identity, whose CA certificate is kept as ca.pem (the private keys go
-with the folder). Then each reader of musicapp/testing/interop.py (c2pa-python's Reader,
+sidecar, its C2PA manifest and the server's receipts inside. The server's CA certificate is kept
+as server-ca.pem; every private key goes with the throwaway folders. Then each reader of musicapp/testing/interop.py (c2pa-python's Reader,
 mutagen, beets' mediafile; each in a fresh interpreter importing only its library) and
 ``c2patool`` when installed read each file, and README.md records what each printed.
 """
@@ -15,24 +16,28 @@ mutagen, beets' mediafile; each in a fresh interpreter importing only its librar
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
-import shutil
 import tempfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from musicapp.catalog.demo import build_demo
+from musicapp.catalog.store import CatalogStore
+from musicapp.cli import main as cli_main
 from musicapp.config import CATALOGUE_RATE
-from musicapp.export import ExportResult, export_audio
-from musicapp.export.c2pa_manifest import ManifestRequest
 from musicapp.export.offline import verify_offline
-from musicapp.ledger import Ledger
 from musicapp.testing import interop
-from musicapp.testing.demo_music import attribution_for, demo_music
+from musicapp.testing.server_process import ServerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 SECONDS = 8.0
-FIRST_SONG = 2  # Soldier's Joy: a band with drums, more to hear in 8 s than a chorale
+SONG = "fife-british-grenadiers"  # in the first demo songs; song-level use allowed for all uses
+DEMO_SONGS = 10
 FORMATS = (("wav", {"bits": 16}), ("flac", {"bits": 16}), ("mp3", {"bitrate": 320}))
 COMMAND = "PYTHONPATH=. .venv/bin/python packaging/make_samples.py"
 
@@ -47,25 +52,32 @@ C2PATOOL_TRIED = """\
   GitHub can be reached from this machine, so it could not be built or downloaded."""
 
 
-def _export(out: Path, data: Path, ledger: Ledger) -> tuple[list[ExportResult], str]:
-    used, audio = demo_music(SECONDS, first=FIRST_SONG)
-    _, title, artist, _ = used[0]
+def _cli(*argv: str) -> Any:
+    """Run one `musicapp` command the way a user would; its --json answer."""
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        code = cli_main([*argv, "--json", "--no-progress"])
+    if code != 0:
+        raise SystemExit(f"musicapp {' '.join(argv)} failed ({code}): {buffer.getvalue()}")
+    return json.loads(buffer.getvalue())
+
+
+def _export(out: Path, data: Path, server_url: str) -> tuple[list[dict[str, Any]], str]:
+    """A take of a demo song made, synced to the rights server, and exported in each format:
+    each file carries the C2PA manifest signed with the certificate the server issued at the
+    sync, and the server's receipts for the take."""
+    base = ["--data-dir", str(data)]
+    take = _cli("generate", SONG, "--use", "commercial", "--duration", f"{SECONDS:g}", *base)
+    _cli("sync", "--server", server_url, *base)
     results = []
     for fmt, options in FORMATS:
-        results.append(
-            export_audio(
-                audio,
-                CATALOGUE_RATE,
-                out / f"sample.{fmt}",
-                dict(attribution_for(used)),
-                ledger,
-                title=f"Sample take after {title}",
-                artist="musicapp sample",
-                c2pa=ManifestRequest(data),
-                **options,
-            )
-        )
-    return results, f"{SECONDS:g} s of {title} ({artist}), rendered by the demo renderer"
+        flags = [f"--{k}={v}" for k, v in options.items()]
+        results.append(_cli("export", "last", str(out / f"sample.{fmt}"), *flags, *base))
+    what = (
+        f"{SECONDS:g} s take (`musicapp generate {SONG} --use commercial`, weight-free engine, "
+        f"{take.get('sample_rate', CATALOGUE_RATE)} Hz) of the demo catalogue"
+    )
+    return results, what
 
 
 def _block(text: str, lang: str = "") -> list[str]:
@@ -104,6 +116,7 @@ def _offline_block(path: Path, ca: Path) -> list[str]:
     for c in report.checks:
         state = "skipped" if c.skipped else ("ok" if c.ok else "FAILED")
         rows.append(f"  {c.name:12} {state:8} {c.detail}")
+    rows += [f"  not established: {what}" for what in report.not_established]
     return _block("\n".join(rows))
 
 
@@ -117,18 +130,24 @@ def _versions() -> str:
     return ", ".join(found)
 
 
-def readme(results: list[ExportResult], what: str, out: Path) -> str:
+def readme(results: list[dict[str, Any]], what: str, out: Path) -> str:
     lines = [
         "# Sample exports and what other programs read in them",
         "",
         "Made from the repository root by",
         "",
         *_block(COMMAND, "sh"),
-        f"{what}, exported by `export_audio` from a throwaway data folder (fresh ledger, fresh",
-        "signing identity). WAV and FLAC are 16-bit here to keep the samples small (the app",
-        "exports 24-bit by default); the MP3 is 320 kbit/s. Each has its JSON sidecar beside it.",
-        "`ca.pem` is the throwaway identity's CA certificate, for offline verification; its keys",
-        "were deleted with the folder.",
+        f"{what}, synced to a throwaway rights server and exported by `musicapp export` (WAV",
+        "and FLAC 16-bit here to keep the samples small, the app exports 24-bit by default; the",
+        "MP3 at 320 kbit/s). Each has its JSON sidecar beside it, a C2PA manifest signed with the",
+        "certificate the server issued for the device's key, and the server's receipts for the",
+        "take's events. `server-ca.pem` is that server's CA certificate: with it anyone can run",
+        "",
+        *_block(
+            "musicapp verify docs/samples/sample.flac --offline --ca docs/samples/server-ca.pem",
+            "sh",
+        ),
+        "and check the whole chain without a ledger. The server's keys went with its folder.",
         "",
         "Each reader runs as `python -c SCRIPT FILE` in a fresh interpreter that imports only its",
         "own library, none of musicapp; the scripts are C2PA_READER, MUTAGEN_READER and",
@@ -138,7 +157,7 @@ def readme(results: list[ExportResult], what: str, out: Path) -> str:
         f"Versions: {_versions()}.",
         "",
         "The last block of each file is musicapp's own offline check (`verify_offline`, the file",
-        "and ca.pem only).",
+        "and server-ca.pem only), with what it could not establish.",
         "",
         "## c2patool",
         "",
@@ -150,29 +169,33 @@ def readme(results: list[ExportResult], what: str, out: Path) -> str:
         "|---|---|---|",
     ]
     for r in results:
-        size = r.path.stat().st_size
-        lines.append(f"| {r.path.name} | {size:,} | {r.c2pa or 'none: format not signed yet'} |")
+        path = Path(r["path"])
+        manifest = f"{r['c2pa'] or 'none'}; receipts for {r['receipts']} event(s)"
+        lines.append(f"| {path.name} | {path.stat().st_size:,} | {manifest} |")
     lines.append("")
     for r in results:
-        lines += [f"## {r.path.name}", "", f"Export event `{r.event_id}`.", ""]
-        lines += _reader_blocks(r.path)
+        path = Path(r["path"])
+        lines += [f"## {path.name}", "", f"Export event `{r['event_id']}`.", ""]
+        lines += _reader_blocks(path)
         lines += ["**musicapp verify_offline**:", ""]
-        lines += _offline_block(r.path, out / "ca.pem")
+        lines += _offline_block(path, out / "server-ca.pem")
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def make(out: Path) -> Path:
     """Replace the samples in ``out`` and write its README.md; returns the README's path."""
     out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("sample.*"):
-        old.unlink()
+    for old in [*out.glob("sample.*"), out / "ca.pem", out / "server-ca.pem"]:
+        old.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp)
-        with Ledger(data / "ledger.sqlite") as ledger:
-            results, what = _export(out, data, ledger)
-        ca = data / "c2pa" / "ca.pem"
-        if ca.exists():
-            shutil.copyfile(ca, out / "ca.pem")
+        data, server_dir = Path(tmp) / "data", Path(tmp) / "server"
+        data.mkdir()
+        with CatalogStore(data / "catalog.sqlite", data / "audio") as store:
+            build_demo(store, limit=DEMO_SONGS)
+        with ServerProcess(server_dir) as server:
+            results, what = _export(out, data, server.url)
+            with httpx.Client(base_url=server.url) as client:
+                (out / "server-ca.pem").write_text(client.get("/v1/ca").json()["certificate"])
         text = readme(results, what, out)
     path = out / "README.md"
     path.write_text(text, encoding="utf-8")

@@ -154,9 +154,12 @@ def test_make_samples_writes_each_format_and_what_each_reader_printed(tmp_path: 
         assert (tmp_path / name).stat().st_size < 1_500_000
         assert (tmp_path / f"{name}.attribution.json").is_file()
         assert f"## {name}" in readme
-    assert (tmp_path / "ca.pem").read_text().startswith("-----BEGIN CERTIFICATE-----")
-    assert not list(tmp_path.glob("*.key"))  # the signing keys stay in the throwaway folder
-    wav = readme.split("## sample.wav")[1].split("## sample.flac")[0]
-    assert '"manifest_found": true' in wav and '"validation_state": "Valid"' in wav
-    assert '"title": "Sample take after Soldier\'s Joy"' in wav  # mediafile's view
-    assert "OK: sample.wav" in wav  # musicapp's own offline check
+    assert (tmp_path / "server-ca.pem").read_text().startswith("-----BEGIN CERTIFICATE-----")
+    assert not list(tmp_path.glob("*.key"))  # the signing keys stay in the throwaway folders
+    for name in ("sample.wav", "sample.flac", "sample.mp3"):
+        part = readme.split(f"## {name}")[1].split("## sample.")[0]
+        assert '"manifest_found": true' in part and '"validation_state": "Valid"' in part
+        assert '"title": "After ' in part  # mediafile's view of the take's title
+        # musicapp's own offline check: the whole chain with the server's CA certificate only
+        assert f"OK (offline, without a ledger): {name}" in part, part[-3000:]
+        assert "receipt      ok" in part
