@@ -86,6 +86,7 @@ def make_export(settings: Settings) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tampered", action="store_true", help="one sample changed after export")
+    parser.add_argument("--offline", action="store_true", help="check as a third party would")
     parser.add_argument("--size", default="860x820", help="window size, WxH")
     parser.add_argument("--hold", type=float, default=30.0, help="seconds to stay open")
     parser.add_argument("--grab", type=Path, help="save the window here once verified, then end")
@@ -103,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             window = VerifyWindow(ctx.studio.records, runner, path)
             window.resize(width, height)
             window.move(0, 0)
+            window.offline.setChecked(args.offline)
             window.show()
             if args.grab is not None:
                 grab: Path = args.grab
