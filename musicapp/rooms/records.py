@@ -14,6 +14,7 @@ from musicapp.ledger import LedgerError
 
 if TYPE_CHECKING:
     from musicapp.export import ContentMatch, FileReport
+    from musicapp.export.links import Credit, Link
     from musicapp.ledger import ChainReport, Damage, Event, Ledger
 
 
@@ -88,6 +89,19 @@ class RecordsRoom:
         if offline:
             return verify_offline(Path(path), ca, crl=crl, data_dir=self.path.parent)
         return verify_file(Path(path), self._ledger, self.content_index_path)
+
+    def links(self, report: FileReport) -> list[Link]:
+        """``report`` as the chain the Verify window shows: file → record → C2PA → ledger event
+        → device → receipt → consent, each link with its state and why."""
+        from musicapp.export.links import links_of
+
+        return links_of(report)
+
+    def credits(self, report: FileReport) -> list[Credit]:
+        """The references the file's record names, with their shares (largest first)."""
+        from musicapp.export.links import credits_of
+
+        return credits_of(report)
 
     @property
     def content_index_path(self) -> Path:

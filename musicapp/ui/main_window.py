@@ -37,6 +37,7 @@ from musicapp.ui.selection_wiring import SelectionWiring
 from musicapp.ui.sync_status import SyncController, engine_for
 from musicapp.ui.user_audio_widget import UserAudioWidget
 from musicapp.ui.verification_widget import VerificationWidget, refusal_text
+from musicapp.ui.verify_wiring import VerifyWiring
 
 if TYPE_CHECKING:  # the panels are loaded when first opened: they bring pyqtgraph's image widgets
     from musicapp.catalog.import_report import ImportReport
@@ -106,6 +107,7 @@ class MainWindow(QMainWindow):
         self.selection_ui = SelectionWiring(self)  # Prompt, Similar, alternatives, proposals
         self.audit_ui = AuditWiring(self)  # File → Audit a file…, undeclared material
         self.royalties_ui = RoyaltiesWiring(self)  # Tools → Royalties…, what takes pay whom
+        self.verify_ui = VerifyWiring(self)  # File → Verify…, audio files dropped on the window
 
         centre = QWidget()
         centre.setObjectName("centrePanel")
@@ -193,6 +195,7 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
         file_menu.addAction(import_action)
         file_menu.addAction(self.audit_ui.file_action)
+        file_menu.addAction(self.verify_ui.action)
         file_menu.addAction(export)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)

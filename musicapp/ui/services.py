@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from musicapp.catalog.search import SearchFilters, Suggestion
     from musicapp.config import Settings
     from musicapp.core import GenerationRequest, Level, RightsHolder, Song, Use, Verification
-    from musicapp.export import ExportResult
+    from musicapp.export import ExportResult, FileReport
+    from musicapp.export.links import Credit, Link
     from musicapp.jobs import Job
     from musicapp.ledger import Damage
     from musicapp.rooms.royalties import HolderPay
@@ -141,8 +142,20 @@ class LibraryPort(Protocol):
     def import_job(self, path: Path, manifest: Path | None = None) -> Job[ImportReport]: ...
 
 
-class RecordsPort(Protocol):
-    """``studio.records``: the ledger damage the banner shows, and looking again."""
+class VerifyPort(Protocol):
+    """What the Verify window calls on ``studio.records``: check a file (off the GUI thread:
+    it reads and hashes the whole file) and read the report as the chain and its references."""
+
+    def verify_file(
+        self, path: Path, *, offline: bool = False, ca: Path | None = None
+    ) -> FileReport: ...
+    def links(self, report: FileReport) -> list[Link]: ...
+    def credits(self, report: FileReport) -> list[Credit]: ...
+
+
+class RecordsPort(VerifyPort, Protocol):
+    """``studio.records``: the ledger damage the banner shows, looking again, and checking a
+    file (the Verify window)."""
 
     @property
     def damage(self) -> Damage | None: ...
@@ -266,4 +279,5 @@ __all__ = [
     "SyncPort",
     "TakePort",
     "TonePort",
+    "VerifyPort",
 ]

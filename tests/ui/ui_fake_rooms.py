@@ -4,6 +4,7 @@ tests that flip its ``empty`` flag or its ``ledger`` damage see the rooms follow
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,6 +13,8 @@ import numpy as np
 
 from musicapp.attribution.compare import compare
 from musicapp.catalog.import_report import ImportReport
+from musicapp.export.links import Credit, Link, credits_of, links_of
+from musicapp.export.report import Check, FileReport
 from musicapp.jobs import CancelToken, FunctionJob, Progress, ProgressCallback
 from musicapp.ledger import Damage
 from musicapp.rooms.royalties import PREVIEW_POOL_CENTS, HolderPay
@@ -59,10 +62,31 @@ class FakeLibrary:
 
 
 class FakeRecords:
-    """The studio's records room over a FakeStudio (its `ledger` damage)."""
+    """The studio's records room over a FakeStudio (its `ledger` damage). `verify_file` answers
+    `report` (or raises `verify_error`) and records each call's (path, offline, ca) in
+    `verify_calls`; `links` and `credits` are the real readings of a report."""
 
     def __init__(self, studio: FakeStudio) -> None:
         self._studio = studio
+        self.report: FileReport | None = None
+        self.verify_error: Exception | None = None
+        self.verify_calls: list[tuple[Path, bool, Path | None]] = []
+
+    def verify_file(
+        self, path: Path, *, offline: bool = False, ca: Path | None = None
+    ) -> FileReport:
+        self.verify_calls.append((Path(path), offline, ca))
+        time.sleep(self._studio.step_s)
+        if self.verify_error is not None:
+            raise self.verify_error
+        report = self.report or FileReport(path, [Check("readable", True, "WAV, 1 channel")], True)
+        return replace(report, path=Path(path), offline=offline)
+
+    def links(self, report: FileReport) -> list[Link]:
+        return links_of(report)
+
+    def credits(self, report: FileReport) -> list[Credit]:
+        return credits_of(report)
 
     @property
     def damage(self) -> Damage | None:
