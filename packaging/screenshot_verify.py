@@ -7,6 +7,10 @@ sample changed, for the pictures docs/screenshots/verify-clean.png and verify-ta
         .venv/bin/python packaging/screenshot_verify.py --tampered --hold 30
     convert /tmp/clean.png -crop 860x820+0+0 +repage docs/screenshots/verify-clean.png
 
+The pictures in docs/ are of the signed sample, checked offline with the server's CA only:
+
+    --file docs/samples/sample.flac --offline --ca docs/samples/server-ca.pem [--tampered]
+
 The script makes a small data folder of its own (removed when it ends): a ledger, the device's
 signing identity, and one take of three demo songs exported the way ``Studio.export`` does
 (``export_audio`` with a C2PA manifest request). It then opens the studio over that folder and
@@ -87,6 +91,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tampered", action="store_true", help="one sample changed after export")
     parser.add_argument("--offline", action="store_true", help="check as a third party would")
+    parser.add_argument(
+        "--file",
+        type=Path,
+        help="verify this export instead of making one (docs/samples/sample.flac: synced, "
+        "signed with the server's certificate, receipts inside)",
+    )
+    parser.add_argument("--ca", type=Path, help="with --offline: the server's CA certificate")
     parser.add_argument("--size", default="860x820", help="window size, WxH")
     parser.add_argument("--hold", type=float, default=30.0, help="seconds to stay open")
     parser.add_argument("--grab", type=Path, help="save the window here once verified, then end")
@@ -96,15 +107,21 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(tempfile.mkdtemp(prefix="musicapp-verify-shot-"))
     try:
         settings = Settings(data_dir=folder / "data", models_dir=folder / "models", device="cpu")
-        path = make_export(settings)
+        if args.file is not None:
+            path = folder / args.file.name
+            shutil.copyfile(args.file, path)
+        else:
+            path = make_export(settings)
         if args.tampered:
-            path = edit_one_sample(path, path.with_name("after-aus-meines-herzens-grunde-ed.flac"))
+            path = edit_one_sample(path, path.with_name(f"{path.stem}-edited{path.suffix}"))
         with AppContext.open(settings) as ctx:
             runner = JobRunner()
             window = VerifyWindow(ctx.studio.records, runner, path)
             window.resize(width, height)
             window.move(0, 0)
             window.offline.setChecked(args.offline)
+            if args.ca is not None:
+                window.set_ca(args.ca)
             window.show()
             if args.grab is not None:
                 grab: Path = args.grab

@@ -56,7 +56,7 @@ def links_of(report: FileReport) -> list[Link]:
     for key, title, names in LINKS:
         checks = [c for n in names if (c := report.check(n)) is not None]
         state = _state(checks)
-        ordered = sorted(checks, key=lambda c: c.ok)  # failures first
+        ordered = sorted(checks, key=lambda c: (c.ok, c.skipped))  # failures first, skips last
         detail = "; ".join(c.detail for c in ordered) if checks else _absent(key, report)
         out.append(Link(key, title, state, detail))
     return out
