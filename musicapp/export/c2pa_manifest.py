@@ -16,9 +16,14 @@ each reference's rights holders and the consent versions the verification relied
 - ``org.musicapp.attribution``: the references (song id, title, holders with their consent
   versions, level, role, share), the rights holders, engine and model, the ledger's export
   event id and the sha256 of the record that event holds (the event's own hash cannot be
-  inside the file whose bytes the event records), and the audio digests. References are an
-  assertion, not ingredients: the catalogue's audio does not travel with the file, and an
-  ingredient without its asset has nothing to bind.
+  inside the file whose bytes the event records), and the audio digests.
+- ``ingredients``: each reference as a C2PA ingredient (``c2pa.ingredient.v3``: title, the
+  catalogue song as ``instance_id`` ``musicapp:song:<id>``, "componentOf" where the engine
+  reuses the references' recorded audio, "inputTo" where a trained model only took them as
+  conditioning), its song id, holders with consent versions, level, role and share in the
+  ingredient's metadata. The catalogue's audio does not travel with the file, so an ingredient
+  has no data of its own to bind: it says what went in, the assertion above says it again for
+  readers that skip ingredients.
 
 Signing happens after the tags are written, so the manifest's data hash binds the final audio
 and tags; only the manifest itself is outside it. WAV keeps it in a ``C2PA`` chunk, FLAC in an
@@ -46,6 +51,7 @@ from musicapp.export.record import ExportError
 from musicapp.ledger import Ledger, LedgerError, canonical_json
 
 ASSERTION = "org.musicapp.attribution"
+INGREDIENT_METADATA = "org.musicapp.reference"
 NOTE_TAG = "MUSICAPP_C2PA"  # the tag that says whether a manifest was signed, and by whom
 UNAVAILABLE = "no C2PA manifest: c2pa-python not available"
 MIME = {"wav": "audio/wav", "flac": "audio/flac", "mp3": "audio/mpeg"}
@@ -177,9 +183,21 @@ def build_manifest(
         "cawg.data_mining": _use(train_all),
         "cawg.ai_inference": _use(infer_all),
     }
+    relationship = "inputTo" if model else "componentOf"
+    ingredients = [
+        {
+            "title": str(ref.get("title") or ref.get("song_id")),
+            "format": "application/octet-stream",
+            "instance_id": f"musicapp:song:{ref.get('song_id')}",
+            "relationship": relationship,
+            "metadata": {INGREDIENT_METADATA: ref},
+        }
+        for ref in refs
+    ]
     return {
         "claim_generator_info": [{"name": "musicapp", "version": __version__}],
         "title": title,
+        "ingredients": ingredients,
         "assertions": [
             {"label": "c2pa.actions", "data": {"actions": [action]}},
             {"label": "cawg.training-mining", "data": {"entries": training}},

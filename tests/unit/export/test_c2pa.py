@@ -108,7 +108,8 @@ with c2pa.Reader(sys.argv[1]) as reader:
 active = data["manifests"][data["active_manifest"]]
 print(json.dumps({"state": data.get("validation_state"),
                   "codes": [s["code"] for s in data.get("validation_status") or []],
-                  "assertions": {a["label"]: a["data"] for a in active["assertions"]}}))
+                  "assertions": {a["label"]: a["data"] for a in active["assertions"]},
+                  "ingredients": active.get("ingredients") or []}))
 """
 
 
@@ -134,6 +135,12 @@ def test_another_process_reads_the_manifest_with_c2pa_reader(signed: Path) -> No
     digest = "mp3_frames_sha256" if signed.suffix == ".mp3" else "pcm_sha256"
     assert ours["content"][digest] == record[digest] is not None
     assert ours["signer"] == LOCAL_LABEL
+    # The references as ingredients too, for readers that show a manifest's ingredients.
+    assert [(i["instance_id"], i["relationship"]) for i in seen["ingredients"]] == [
+        ("musicapp:song:s1", "componentOf"),
+        ("musicapp:song:s2", "componentOf"),
+    ]
+    assert seen["ingredients"][0]["metadata"]["org.musicapp.reference"]["share"] == 0.625
 
 
 def test_the_identity_is_made_once_with_private_keys(tmp_path: Path, ledger: Ledger) -> None:

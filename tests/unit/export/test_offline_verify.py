@@ -3,7 +3,7 @@
 A small rights server is played here with its two keys (the Ed25519 log key that signs tree
 heads, and the CA that certifies the device's C2PA key and names the log key) and a Merkle log
 of the take's events, so every link of the chain can be checked and then broken. The same
-chain against the real server process is in tests/server/test_offline_verify.py.
+chain against the real server process is in tests/server/test_receipts_in_file.py.
 """
 
 from __future__ import annotations
