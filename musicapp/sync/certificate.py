@@ -180,3 +180,25 @@ def ensure_certificate(
     _write(folder / CHAIN_FILE, certs.pem(leaf) + certs.pem(ca))
     log.info("sync: the server issued certificate %s for this device", leaf.serial_number)
     return str(leaf.serial_number)
+
+
+def refresh_revocation(http: RetryingHTTP, data_dir: Path, cancel: CancelToken) -> bool:
+    """After a sync that could not finish (a device whose token the server revoked cannot pull
+    or push), still read the pinned CA's revocation list, which needs no token: a certificate
+    the server revoked is put aside now, so exports stop being signed with it. True when one was
+    put aside."""
+    folder = Path(data_dir) / FOLDER
+    pinned = folder / CA_FILE
+    if not pinned.is_file():
+        return False
+    ca = certs.load_chain(pinned.read_bytes(), str(pinned))[0]
+    crl = _crl(http, folder, ca, cancel)
+    path = folder / CHAIN_FILE
+    if not path.is_file():
+        return False
+    leaf = certs.load_chain(path.read_bytes(), str(path))[0]
+    if certs.revoked_at(leaf, crl, ca) is None:
+        return False
+    os.replace(path, path.with_name(CHAIN_FILE + REVOKED_SUFFIX))
+    log.warning("sync: the server revoked certificate %s; signing locally", leaf.serial_number)
+    return True

@@ -195,11 +195,15 @@ class SyncEngine(RetryingHTTP):
             ) as client:
                 self._client = client
                 progress(Progress(0.0, "connect", f"Connecting to {url}"))
-                self._pin_server_key(cancel)
-                self._register(cancel)
-                applier = FeedApplier(self.catalog, self.state, self._registry)
-                pulled = self._pull(applier, progress, cancel)
-                pushed = self._push(progress, cancel)
+                try:
+                    self._pin_server_key(cancel)
+                    self._register(cancel)
+                    applier = FeedApplier(self.catalog, self.state, self._registry)
+                    pulled = self._pull(applier, progress, cancel)
+                    pushed = self._push(progress, cancel)
+                except SyncError:
+                    self._revocation_only(cancel)
+                    raise
                 problem = self._certify(cancel)
         except SyncError as exc:
             self.state.last_error = str(exc)
@@ -305,6 +309,16 @@ class SyncEngine(RetryingHTTP):
             log.warning("sync: %s", problem)
             return problem
         return None
+
+    def _revocation_only(self, cancel: CancelToken) -> None:
+        """A sync that failed still reads the CA's revocation list (``certificate.py``): best
+        effort, the sync's own error is the one reported."""
+        if not self.state.get("server_key"):
+            return
+        try:
+            certificate.refresh_revocation(self, self.settings.data_dir, cancel)
+        except (SyncError, httpx.HTTPError, OSError, ValueError, KeyError) as exc:
+            log.info("sync: the revocation list could not be read either (%s)", exc)
 
     def _registration_proof(self) -> bytes:
         raw = base64.b64decode(self.state.get("server_key") or "")

@@ -20,6 +20,7 @@ from musicapp.export.identity import LOCAL_LABEL, SERVER_LABEL, load_identity
 from musicapp.ledger import Ledger
 from musicapp.sync import certificate
 from musicapp.sync.engine import SyncEngine
+from musicapp.sync.errors import SyncError
 from musicapp.testing.server_helpers import Env
 from musicapp.testing.sync_helpers import AppTransport
 from musicapp.transparency import certs, signing
@@ -188,6 +189,21 @@ def test_a_revoked_certificate_is_put_aside_and_replaced_on_the_next_sync(env, a
     assert certs.revoked_at(leaf, crl, _authority(env)) is None
     kept = (_folder(app) / (certificate.CHAIN_FILE + certificate.REVOKED_SUFFIX)).read_bytes()
     assert str(certs.load_chain(kept, "old")[0].serial_number) == first
+
+
+def test_a_device_whose_token_is_revoked_stops_signing_with_its_certificate(env, app) -> None:
+    """Revoking the device's token revokes its certificates; its next sync fails (401), but it
+    still reads the CRL and puts the certificate aside: exports are self-asserted again."""
+    engine = _engine(app, _server(env))
+    engine.sync_once()
+    assert load_identity(app[0].data_dir).kind == "server"
+    device_id = engine.state.get("device_id")
+    r = env.post(f"/v1/accounts/{device_id}/revoke", env.admin, {})
+    assert r.status_code == 200, r.text
+    with pytest.raises(SyncError):
+        engine.sync_once()
+    assert load_identity(app[0].data_dir).kind == "local"
+    assert (_folder(app) / (certificate.CHAIN_FILE + certificate.REVOKED_SUFFIX)).is_file()
 
 
 def test_a_server_without_a_ca_leaves_the_local_identity_and_no_error(app, server) -> None:
