@@ -20,12 +20,12 @@ import os
 import tempfile
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from musicapp.core import InvalidInput, Song
 
 if TYPE_CHECKING:
-    import symusic
+    from symusic.core import ScoreTick
 
     from musicapp.catalog.arrange import Arranged
     from musicapp.catalog.store import CatalogStore
@@ -40,7 +40,7 @@ _GIVEN_NAMES = ("score.mid", "score.midi", "score.musicxml", "score.mxl", "score
 _SCORE_SUFFIXES = (".mid", ".midi", ".musicxml", ".mxl", ".xml")
 
 
-def score_of(song: Song, where: CatalogStore | Path) -> symusic.Score | None:
+def score_of(song: Song, where: CatalogStore | Path) -> ScoreTick | None:
     """The song's score, or None when its symbolic form is not known.
 
     `where` is the catalogue (CatalogStore) or its audio folder (the folder that holds one
@@ -70,7 +70,7 @@ def score_of(song: Song, where: CatalogStore | Path) -> symusic.Score | None:
     return _read(beside) if beside is not None else None
 
 
-def audio_start_s(score: symusic.Score) -> float:
+def audio_start_s(score: ScoreTick) -> float:
     """Where the audio's time 0 lies in the score, in seconds of the score's own tempo (the
     pickup shift of a demo score; 0 for any other score)."""
     tick = next(
@@ -83,7 +83,7 @@ def audio_start_s(score: symusic.Score) -> float:
     return tick / score.ticks_per_quarter * 60.0 / qpm
 
 
-def demo_score(song: Song) -> symusic.Score | None:
+def demo_score(song: Song) -> ScoreTick | None:
     """A demo song's arrangement made again from the recipe (no cache); None if the song is not
     in the recipe or its stems are not the arrangement's (a song that only shares the id)."""
     from musicapp.catalog.arrange import arrange
@@ -101,7 +101,7 @@ def demo_score(song: Song) -> symusic.Score | None:
     return arranged_score(arranged)
 
 
-def arranged_score(arranged: Arranged) -> symusic.Score:
+def arranged_score(arranged: Arranged) -> ScoreTick:
     """An arrangement's tracks as a Score: one track per stem (its name, GM program or drum
     kit), the notes at TPQ ticks a quarter, the tempo in quarters a minute (a 6/8 song's
     tempo counts dotted quarters: the quarter's length in seconds holds it) and the meter."""
@@ -112,7 +112,7 @@ def arranged_score(arranged: Arranged) -> symusic.Score:
     bar_ticks = round(num * TPQ * 4 / den)
     pickup = round(arranged.downbeat_s / quarter_s * TPQ)
     shift = (bar_ticks - pickup) % bar_ticks if pickup else 0
-    score = Score(TPQ)
+    score: Any = Score(TPQ)  # symusic's factories are untyped: Score(...) is a ScoreTick
     score.tempos.append(Tempo(0, qpm=60.0 / quarter_s))
     score.time_signatures.append(TimeSignature(0, num, den))
     score.markers.append(TextMeta(0, FORMAT_MARK))
@@ -120,7 +120,7 @@ def arranged_score(arranged: Arranged) -> symusic.Score:
     for track in arranged.tracks:
         drums = track.kit is not None
         program = track.kit.preset if track.kit is not None else track.voice.program
-        out = Track(name=track.voice.name, program=program, is_drum=drums)
+        out: Any = Track(name=track.voice.name, program=program, is_drum=drums)
         for start, end, key, velocity in track.events:
             on = round(start / quarter_s * TPQ) + shift
             off = round(end / quarter_s * TPQ) + shift
@@ -156,14 +156,16 @@ def _beside_source(song: Song, where: CatalogStore | Path) -> Path | None:
     return None
 
 
-def _read(path: Path) -> symusic.Score:
+def _read(path: Path) -> ScoreTick:
     """A MIDI file through symusic; MusicXML through music21, written to MIDI first."""
     from symusic import Score
 
     try:
         if path.suffix.lower() in (".mid", ".midi"):
-            return Score(str(path))
-        return Score.from_midi(_musicxml_to_midi(path))
+            read: Any = Score(str(path))
+        else:
+            read = Score.from_midi(_musicxml_to_midi(path))
+        return cast("ScoreTick", read)
     except InvalidInput:
         raise
     except Exception as exc:  # symusic and music21 raise several kinds on a damaged file
@@ -182,7 +184,7 @@ def _musicxml_to_midi(path: Path) -> bytes:
     return data
 
 
-def _write_atomically(score: symusic.Score, path: Path) -> None:
+def _write_atomically(score: ScoreTick, path: Path) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".score-", suffix=".mid", dir=path.parent)
     os.close(fd)
     try:

@@ -22,7 +22,7 @@ import numpy as np
 from musicapp.core import InvalidInput, Stem
 
 if TYPE_CHECKING:
-    import symusic
+    from symusic.core import ScoreTick
 
 ROLES = ("melody", "harmony", "bass", "drums")
 # The catalogue calls a drum stem's role "rhythm"; the composer calls the part "drums".
@@ -92,7 +92,7 @@ class ReferenceFeatures:
         return next((p.program for p in self.parts if p.role == role), None)
 
 
-def features_of(score: symusic.Score, stems: Sequence[Stem] = ()) -> ReferenceFeatures:
+def features_of(score: ScoreTick, stems: Sequence[Stem] = ()) -> ReferenceFeatures:
     """Everything a reference's score gives the composer. `stems` are the catalogue song's
     stems: a track named as one takes its role from it."""
     if score.note_num() == 0:
@@ -110,7 +110,7 @@ def features_of(score: symusic.Score, stems: Sequence[Stem] = ()) -> ReferenceFe
     )
 
 
-def meter_of(score: symusic.Score) -> tuple[int, int]:
+def meter_of(score: ScoreTick) -> tuple[int, int]:
     """The first time signature (4/4 when the file gives none, as MIDI assumes)."""
     if len(score.time_signatures) == 0:
         return (4, 4)
@@ -118,7 +118,7 @@ def meter_of(score: symusic.Score) -> tuple[int, int]:
     return (int(ts.numerator), int(ts.denominator))
 
 
-def pitch_histogram(score: symusic.Score) -> np.ndarray:
+def pitch_histogram(score: ScoreTick) -> np.ndarray:
     """Twelve pitch-class weights: each pitched note's length in quarters (drums left out)."""
     hist = np.zeros(12)
     for track in score.tracks:
@@ -142,7 +142,7 @@ def key_fit(hist: np.ndarray, key: Key) -> float:
     return float(np.corrcoef(hist, key_profile(key))[0, 1])
 
 
-def detect_key(score: symusic.Score) -> Key:
+def detect_key(score: ScoreTick) -> Key:
     """The best-fitting of the 24 major and minor keys (Krumhansl-Kessler profiles)."""
     hist = pitch_histogram(score)
     if not np.any(hist):
@@ -154,7 +154,7 @@ def detect_key(score: symusic.Score) -> Key:
     return best
 
 
-def parts_of(score: symusic.Score, stems: Sequence[Stem] = ()) -> list[Part]:
+def parts_of(score: ScoreTick, stems: Sequence[Stem] = ()) -> list[Part]:
     """Each track with notes, with its role: the stem's of the same name, a name hint, or
     the register (highest melody, lowest bass, the rest harmony); drum tracks are drums."""
     by_stem = {s.name: _STEM_ROLE.get(s.role, "harmony") for s in stems}
@@ -192,9 +192,7 @@ def _with_role(part: Part, role: str) -> Part:
     )
 
 
-def melody_line(
-    score: symusic.Score, parts: Sequence[Part] | None = None
-) -> tuple[MelodyNote, ...]:
+def melody_line(score: ScoreTick, parts: Sequence[Part] | None = None) -> tuple[MelodyNote, ...]:
     """The melody track's top voice: at each onset its highest note, cut where the next begins."""
     parts = parts_of(score) if parts is None else parts
     melody = next((p for p in parts if p.role == "melody"), None)
@@ -203,7 +201,7 @@ def melody_line(
     return top_voice(score, melody.index)
 
 
-def top_voice(score: symusic.Score, track_index: int) -> tuple[MelodyNote, ...]:
+def top_voice(score: ScoreTick, track_index: int) -> tuple[MelodyNote, ...]:
     """One track's skyline: the highest note at each onset, lasting until the next onset."""
     tpq = score.ticks_per_quarter
     highest: dict[int, tuple[int, int]] = {}  # onset tick -> (pitch, end tick)

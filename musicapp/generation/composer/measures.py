@@ -33,7 +33,7 @@ from musicapp.generation.composer.conditioning import (
 )
 
 if TYPE_CHECKING:
-    import symusic
+    from symusic.core import ScoreTick
 
 Step = tuple[int, int]  # (semitones from the previous note, duration in 1/12 quarters)
 GRID_PER_QUARTER = 12
@@ -56,7 +56,7 @@ class Following:
     contour_correlation: float | None  # None without a melody to compare with
 
 
-def lines(score: symusic.Score) -> list[list[MelodyNote]]:
+def lines(score: ScoreTick) -> list[list[MelodyNote]]:
     """Each pitched track's top voice (drums have no intervals)."""
     return [
         list(top_voice(score, i))
@@ -73,7 +73,7 @@ def steps(line: Sequence[MelodyNote]) -> list[Step]:
     ]
 
 
-def song_steps(score: symusic.Score) -> list[list[Step]]:
+def song_steps(score: ScoreTick) -> list[list[Step]]:
     return [steps(line) for line in lines(score)]
 
 
@@ -127,7 +127,7 @@ def ngram_overlap(
     return len(mine & seen) / len(mine)
 
 
-def novelty(take: symusic.Score, training: dict[str, symusic.Score]) -> Novelty:
+def novelty(take: ScoreTick, training: dict[str, ScoreTick]) -> Novelty:
     """How much of the take is copied from the training songs (song id -> score)."""
     own = song_steps(take)
     theirs = {name: song_steps(s) for name, s in training.items()}
@@ -155,7 +155,7 @@ def contour_correlation(
 
 
 def following(
-    take: symusic.Score,
+    take: ScoreTick,
     take_melody: Sequence[MelodyNote],
     references: ReferenceFeatures,
     melody_reference: Sequence[MelodyNote] = (),
@@ -185,7 +185,7 @@ def _pyplot() -> Any:
         raise RuntimeError("piano rolls need matplotlib: pip install 'musicapp[plots]'") from None
 
 
-def piano_roll_png(score: symusic.Score, path: Path, title: str) -> Path:
+def piano_roll_png(score: ScoreTick, path: Path, title: str) -> Path:
     """A piano roll of the score (one colour per track, time in quarter notes) as a PNG."""
     plt = _pyplot()
     tpq = score.ticks_per_quarter

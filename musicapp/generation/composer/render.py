@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from musicapp.catalog import mix
 from musicapp.catalog.mix import Audio
@@ -20,7 +20,7 @@ from musicapp.core import InvalidInput, Stem
 from musicapp.generation.composer.conditioning import Part, parts_of
 
 if TYPE_CHECKING:
-    import symusic
+    from symusic.core import ScoreTick
 
 TAIL_S = 1.5  # the last notes' release
 _STEM_ROLE = {"drums": "rhythm"}  # the catalogue's name for a drum stem's role
@@ -35,7 +35,7 @@ class RenderedScore:
 
 
 def render_score(
-    score: symusic.Score,
+    score: ScoreTick,
     instruments: Mapping[str, int] | None = None,
     stems: Sequence[Stem] = (),
     length_s: float | None = None,
@@ -51,7 +51,7 @@ def render_score(
     parts = parts_of(score, stems)
     if not parts:
         raise InvalidInput("composed score: it has no notes to render")
-    timed = score.to("second")
+    timed: Any = score.to("second")
     end_s = max(float(timed.end()), 0.0) + TAIL_S if length_s is None else length_s
     if end_s <= 0:
         raise InvalidInput(f"render: length {end_s:g} s must be above 0")

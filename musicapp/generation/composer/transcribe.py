@@ -14,14 +14,14 @@ from __future__ import annotations
 import functools
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from musicapp.core import InvalidInput
 
 if TYPE_CHECKING:
-    import symusic
+    from symusic.core import ScoreTick
 
     from musicapp.catalog.mix import Audio
 
@@ -39,22 +39,22 @@ class Transcribed:
 
     notes: tuple[tuple[float, float, int, float], ...]
 
-    def score(self, tempo_qpm: float = 120.0, program: int = 0) -> symusic.Score:
+    def score(self, tempo_qpm: float = 120.0, program: int = 0) -> ScoreTick:
         """The notes as a one-track score at this tempo (times in seconds kept exactly)."""
         from symusic import Note, Score, Tempo, Track
 
         if tempo_qpm <= 0:
             raise InvalidInput(f"transcription: tempo {tempo_qpm:g} must be above 0")
         ticks_per_s = TPQ * tempo_qpm / 60.0
-        score = Score(TPQ)
+        score: Any = Score(TPQ)
         score.tempos.append(Tempo(0, qpm=tempo_qpm))
-        track = Track(name="transcription", program=program, is_drum=False)
+        track: Any = Track(name="transcription", program=program, is_drum=False)
         for start, end, key, amp in self.notes:
             on = round(start * ticks_per_s)
             off = max(on + 1, round(end * ticks_per_s))
             track.notes.append(Note(on, off - on, key, max(1, min(127, round(amp * 127)))))
         score.tracks.append(track)
-        return score
+        return cast("ScoreTick", score)
 
 
 def available() -> bool:
