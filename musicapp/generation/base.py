@@ -27,6 +27,7 @@ ENGINE_LABELS: dict[str, str] = {
     "concat": "Concatenative (no weights)",
     "tonematch": "Tone match (DSP)",
     "musicgen-melody": "MusicGen-melody (neural)",
+    "composer": "Composer (trained here on consented scores)",
 }
 
 

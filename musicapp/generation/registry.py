@@ -25,6 +25,13 @@ def _tonematch() -> Engine:
     return ToneMatchEngine()
 
 
+def _composer(settings: Settings) -> Engine:
+    from musicapp.generation.composer.engine import ComposerEngine
+    from musicapp.generation.device import choose_device
+
+    return ComposerEngine(settings.audio_dir, None, choose_device(settings.device))
+
+
 def _musicgen(settings: Settings) -> Engine:
     from musicapp.generation.musicgen import MusicGenMelodyEngine
 
@@ -34,12 +41,29 @@ def _musicgen(settings: Settings) -> Engine:
 # name -> factory. Factories import their engine's module themselves, so an engine that needs
 # torch or weights costs nothing until it is asked for.
 _FACTORIES: dict[str, Callable[[], Engine]] = {"concat": _concat, "tonematch": _tonematch}
+# Engines that need the settings (where the catalogue's scores are) but no downloaded weights:
+# the composer's ship with the app.
+_SETTINGS_ENGINES: dict[str, Callable[[Settings], Engine]] = {"composer": _composer}
 
 # Engines that need weights: name -> (manifest entry, factory). They are offered only when the
 # manifest's files are in the models folder; otherwise `unavailable_engines` says why.
 _MODEL_ENGINES: dict[str, tuple[str, Callable[[Settings], Engine]]] = {
     "musicgen-melody": ("musicgen-melody", _musicgen),
 }
+
+
+def _settings_engine_problem(name: str) -> str | None:
+    """Why an engine of ``_SETTINGS_ENGINES`` cannot run here (the composer needs torch and
+    miditok, the ``ml`` extra, and its shipped weights), or None. Nothing is imported."""
+    import importlib.util
+
+    missing = [m for m in ("torch", "miditok", "symusic") if importlib.util.find_spec(m) is None]
+    if missing:
+        return f"needs {', '.join(missing)} (install the ml extra)"
+    weights = Path(__file__).resolve().parents[2] / "models" / "composer" / "composer.pt"
+    if not weights.is_file():
+        return f"weights missing: {weights} (`musicapp train` makes them)"
+    return None
 
 
 def register(name: str, factory: Callable[[], Engine]) -> None:
@@ -79,6 +103,10 @@ def unavailable_engines(settings: Settings | None = None) -> dict[str, str]:
         reason = _missing_weights(entry_name, settings.models_dir)
         if reason is not None:
             out[name] = reason
+    for name in _SETTINGS_ENGINES:
+        reason = _settings_engine_problem(name)
+        if reason is not None:
+            out[name] = reason
     return out
 
 
@@ -86,6 +114,9 @@ def engines(settings: Settings | None = None) -> dict[str, Engine]:
     """Every engine that can run here by name, the default first (model engines only when their
     weights are present)."""
     listed = {name: factory() for name, factory in _FACTORIES.items()}
+    for name, with_settings in _SETTINGS_ENGINES.items():
+        if _settings_engine_problem(name) is None and name not in listed:
+            listed[name] = with_settings(settings or Settings())
     if _MODEL_ENGINES:
         settings = settings or Settings()
         missing = unavailable_engines(settings)
@@ -99,6 +130,7 @@ def engine_labels(settings: Settings | None = None) -> list[tuple[str, str]]:
     """(name, label) of every engine that can run here, as engines() lists them, without
     building any: the window's start must not wait for scipy or torch."""
     names = list(_FACTORIES)
+    names += [n for n in _SETTINGS_ENGINES if _settings_engine_problem(n) is None]
     if _MODEL_ENGINES:
         missing = unavailable_engines(settings or Settings())
         names += [n for n in _MODEL_ENGINES if n not in missing and n not in _FACTORIES]
@@ -111,6 +143,11 @@ def get_engine(name: str, settings: Settings | None = None) -> Engine:
     factory = _FACTORIES.get(name)
     if factory is not None:
         return factory()
+    if name in _SETTINGS_ENGINES:
+        problem = _settings_engine_problem(name)
+        if problem is not None:
+            raise InvalidInput(f"engine {name!r} cannot run: {problem}")
+        return _SETTINGS_ENGINES[name](settings or Settings())
     if name in _MODEL_ENGINES:
         settings = settings or Settings()
         entry_name, model_factory = _MODEL_ENGINES[name]
@@ -120,7 +157,7 @@ def get_engine(name: str, settings: Settings | None = None) -> Engine:
                 f"engine {name!r} cannot run: {reason}; the concat engine needs no weights"
             )
         return model_factory(settings)
-    known = ", ".join(sorted({*_FACTORIES, *_MODEL_ENGINES}))
+    known = ", ".join(sorted({*_FACTORIES, *_SETTINGS_ENGINES, *_MODEL_ENGINES}))
     raise InvalidInput(f"engine {name!r} is not known (known engines: {known})")
 
 
