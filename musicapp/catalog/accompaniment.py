@@ -25,6 +25,8 @@ class Meter:
     beat_ql: float
     beats: int  # beats in a bar: 2 in 6/8, 4 in 4/4, 1 in 3/8
     division: int  # pulses in a beat: 3 in compound meters, else 2
+    numerator: int = 4  # the time signature as written (6/8, 3/4...)
+    denominator: int = 4
 
     @property
     def pulse_ql(self) -> float:

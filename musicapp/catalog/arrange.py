@@ -34,6 +34,10 @@ class Arranged:
     tracks: tuple[Track, ...]
     beats_per_bar: int = 4
     downbeat_s: float = 0.0  # the first full bar's start: a pickup bar comes before it
+    # The score's own time signature and the length of a quarter note at the song's tempo:
+    # what catalog/scores.py needs to write these notes back as a score.
+    time_signature: tuple[int, int] = (4, 4)
+    quarter_s: float = 0.5
 
 
 def arrange(
@@ -83,6 +87,8 @@ def arrange(
         tuple(tracks),
         beats_per_bar=max(1, meter.beats),
         downbeat_s=first_full * sec_per_ql,
+        time_signature=(meter.numerator, meter.denominator),
+        quarter_s=sec_per_ql,
     )
 
 
@@ -118,6 +124,8 @@ def _meter(score: Any) -> Meter:
         beat_ql=float(ts.beatDuration.quarterLength),
         beats=int(ts.beatCount),
         division=int(ts.beatDivisionCount) or 2,
+        numerator=int(ts.numerator),
+        denominator=int(ts.denominator),
     )
 
 

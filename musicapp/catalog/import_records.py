@@ -43,3 +43,14 @@ class ImportRecords:
                 [path],
             ).fetchone()
         return None if row is None else str(row[0])
+
+    def source_of(self, song_id: str) -> str | None:
+        """The path the song was imported from (its latest import), or None for a song that
+        was not imported (the demo's)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT path FROM imported_files WHERE song_id = ? "
+                "ORDER BY imported_at DESC, rowid DESC LIMIT 1",
+                [song_id],
+            ).fetchone()
+        return None if row is None else str(row[0])
