@@ -40,7 +40,7 @@ class ModelInfo:
 
     model_id: str
     training_event_id: str
-    origin: str  # "trained" (here) or "installed" (shipped)
+    origin: str  # "trained" (here), "installed" (shipped, recorded here) or "shipped" (not yet)
     logged_at: str
     state: str  # "published", "not published" (event, no weights) or "changed" (bad sha256)
     folder: str
@@ -120,8 +120,17 @@ class TrainingRoom:
             refresh_marks(self._ledger, self._catalog)
         return logged_marks(self._ledger)
 
+    def record_shipped(self) -> str | None:
+        """Load the shipped composer (checked against the manifest) and log ``model_installed``
+        in this ledger the first time; returns the new event's id, None when already logged.
+        What the composing engine's first take calls, so the ledger names what it composes with."""
+        from musicapp.generation.composer.weights import load_composer, record_installed
+
+        return record_installed(self._ledger, load_composer())
+
     def models(self) -> list[ModelInfo]:
-        """The models of this ledger, oldest first, with their weights' state here."""
+        """The models of this ledger, oldest first, with their weights' state here; then the
+        shipped model, when this ledger has not recorded it yet (origin "shipped")."""
         from musicapp.generation.composer.weights import SHIPPED_MODELS_DIR, WEIGHTS_FILE
         from musicapp.weights import sha256_file
 
@@ -157,4 +166,40 @@ class TrainingRoom:
                     counts.get(m.model_id, 0),
                 )
             )
+        shipped = _shipped_info()
+        if shipped is not None and shipped.model_id not in {m.model_id for m in out}:
+            out.append(shipped)
         return out
+
+
+def _shipped_info() -> ModelInfo | None:
+    """The shipped model as its files describe it (sha256s checked, nothing loaded), or None
+    when this checkout has none."""
+    import json
+
+    from musicapp.generation.composer.weights import MODEL_NAME, SHIPPED_MODELS_DIR, TRAINING_FILE
+    from musicapp.weights import check_model, find_entry, load_manifest
+
+    if not any(e.name == MODEL_NAME for e in load_manifest()):
+        return None
+    check = check_model(find_entry(MODEL_NAME), SHIPPED_MODELS_DIR)
+    folder = SHIPPED_MODELS_DIR / MODEL_NAME
+    try:
+        event = json.loads((folder / TRAINING_FILE).read_text("utf-8"))
+        p = event["payload"]
+        items = p["items"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return ModelInfo(
+        str(p["model_id"]),
+        str(event.get("id", "")),
+        "shipped",
+        str(event.get("ts", "")),
+        "published" if check.usable else check.state.value,
+        str(folder),
+        sum(1 for i in items if i.get("kind") == "song"),
+        sum(1 for i in items if i.get("kind") == "public_domain"),
+        float(p.get("final_loss", float("nan"))),
+        str(p.get("device", "")),
+        0,
+    )

@@ -79,3 +79,19 @@ def test_the_shipped_model_is_recorded_once_in_the_users_ledger(tmp_path):
         assert model.origin == "installed"
         assert model.consent_versions == loaded.training["consent_versions"]
     assert torch.is_tensor(next(loaded.model.parameters()))
+
+
+def test_the_training_room_lists_the_shipped_model_until_recorded_then_as_installed(tmp_path):
+    from musicapp.config import Settings
+    from musicapp.rooms.training import TrainingRoom
+
+    settings = Settings(data_dir=tmp_path / "data", models_dir=tmp_path / "models")
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        room = TrainingRoom(settings, catalog=None, ledger=ledger, blocked=lambda ids: {})
+        (shipped,) = room.models()
+        assert (shipped.origin, shipped.state) == ("shipped", "published")
+        assert shipped.songs > 0 and shipped.public_domain > 0
+        assert room.record_shipped() is not None and room.record_shipped() is None
+        (installed,) = room.models()
+        assert installed.origin == "installed" and installed.model_id == shipped.model_id
+        assert installed.state == "published"
