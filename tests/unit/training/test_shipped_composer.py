@@ -95,3 +95,13 @@ def test_the_training_room_lists_the_shipped_model_until_recorded_then_as_instal
         (installed,) = room.models()
         assert installed.origin == "installed" and installed.model_id == shipped.model_id
         assert installed.state == "published"
+
+
+def test_musicapp_models_reports_the_shipped_composer_verified_whatever_the_models_folder(
+    tmp_path,
+):
+    from musicapp.rooms.models import ModelsRoom
+
+    checks = {entry.name: check for entry, check in ModelsRoom(tmp_path / "empty").checks()}
+    assert checks["composer"].state.value == "verified"
+    assert checks["htdemucs"].state.value == "missing"  # the others still live in that folder
