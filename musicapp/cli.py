@@ -232,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     from musicapp.cli_select import add_select_commands
     from musicapp.cli_sync import add_sync_command
     from musicapp.cli_takes import add_take_commands
+    from musicapp.cli_train import add_train_commands
 
     add_models_commands(sub, common)
     add_sync_command(sub, common)
@@ -240,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_select_commands(sub, common)
     add_audit_command(sub, common)
     add_royalties_commands(sub, common)
+    add_train_commands(sub, common)
     return p
 
 

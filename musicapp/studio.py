@@ -55,6 +55,7 @@ from musicapp.rooms.records import RecordsRoom
 from musicapp.rooms.royalties import RoyaltiesRoom
 from musicapp.rooms.selection import SelectionRoom
 from musicapp.rooms.sync import SyncRoom
+from musicapp.rooms.training import TrainingRoom
 from musicapp.takes import (
     Take,
     TakeStore,
@@ -107,7 +108,7 @@ class Studio:
     class per job (``musicapp/rooms/``): ``sync`` (the rights server), ``records`` (ledger
     reads and repairs), ``library`` (catalogue counts and songs by id), ``models`` (weights), ``selection``
     (prompts, "more like this", recommendations, alternatives, proposals), ``audit`` (the
-    corroborative audit of takes and files).
+    corroborative audit of takes and files), ``training`` (the composer's training).
     """
 
     def __init__(
@@ -146,6 +147,7 @@ class Studio:
         self.selection = SelectionRoom(settings, catalog, self.consent, ledger, self.validate)
         self.audit = AuditRoom(settings, catalog, ledger, self.take, self.takes.read)
         self.compensation = RoyaltiesRoom(catalog, ledger, sync.state.receipts.receipt)
+        self.training = TrainingRoom(settings, catalog, ledger, self.consent.blocked)
         if settings.audit_takes:
             self.library.indexers.append(lambda p, c: self.audit.index_job().run(p, c))
 

@@ -45,6 +45,9 @@ ReanchorKind = Literal["ledger_reanchor"]
 LegacyReanchorKind = Literal["anchor_reset"]  # what Ledger.reanchor() wrote before
 AuditKind = Literal["audit"]
 AuditOverrideKind = Literal["audit_override"]
+TrainingKind = Literal["training"]
+ModelMarkedKind = Literal["model_marked"]
+ModelInstalledKind = Literal["model_installed"]
 EventKind = Literal[
     "verification",
     "generation",
@@ -56,6 +59,9 @@ EventKind = Literal[
     "anchor_reset",
     "audit",
     "audit_override",
+    "training",
+    "model_marked",
+    "model_installed",
 ]
 
 VERIFICATION: Final[VerificationKind] = "verification"
@@ -68,6 +74,10 @@ LEDGER_REANCHOR: Final[ReanchorKind] = "ledger_reanchor"
 ANCHOR_RESET: Final[LegacyReanchorKind] = "anchor_reset"
 AUDIT: Final[AuditKind] = "audit"
 AUDIT_OVERRIDE: Final[AuditOverrideKind] = "audit_override"
+TRAINING: Final[TrainingKind] = "training"
+MODEL_MARKED: Final[ModelMarkedKind] = "model_marked"
+MODEL_INSTALLED: Final[ModelInstalledKind] = "model_installed"
+# The payloads of the three model kinds, and their builders, are in ledger/training_kinds.py.
 
 # What an audit event is about, and what became of catalogue material found in the user's audio.
 AuditSubject = Literal["take", "user_audio"]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from musicapp.model_trust import trust_path
 from musicapp.weights import (
+    MANIFEST,
     Imported,
     ModelCheck,
     ModelEntry,
@@ -17,6 +18,11 @@ from musicapp.weights import (
     import_file,
     load_manifest,
 )
+
+# Models whose files ship in the repository's models/ folder, beside the manifest, rather than
+# in the user's models folder (the composer, trained by this project: docs/training.md). They
+# are checked where they are, against the same manifest sha256.
+SHIPPED = frozenset({"composer"})
 
 
 class ModelsRoom:
@@ -32,7 +38,13 @@ class ModelsRoom:
 
     def checks(self) -> list[tuple[ModelEntry, ModelCheck]]:
         """Every model in the manifest with the state of its files here."""
-        return [(entry, check_model(entry, self.models_dir)) for entry in load_manifest()]
+        return [
+            (
+                entry,
+                check_model(entry, MANIFEST.parent if entry.name in SHIPPED else self.models_dir),
+            )
+            for entry in load_manifest()
+        ]
 
     def import_file(self, path: Path, model: str | None = None, *, trust: bool = False) -> Imported:
         """Check a weight file against the manifest and copy it into place (``--trust``: record

@@ -1,0 +1,1 @@
+"""Training the composer on consented scores: the training set, the run, and revocation marks."""
