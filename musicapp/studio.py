@@ -334,6 +334,8 @@ class Studio:
         )
         conditioning = Conditioning(materials, rate, user.audio if user is not None else None)
         engine = get_engine(request.engine, self.settings)
+        if engine.name == "composer":  # the ledger names the model before its first take
+            self.training.record_shipped()
         result = engine.generate(request, conditioning, scaled(progress, 0.15, 0.88), cancel)
         cancel.check()
         duration = result.audio.shape[1] / result.sample_rate

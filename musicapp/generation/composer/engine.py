@@ -136,50 +136,58 @@ class ComposerEngine:
         progress: ProgressCallback,
         cancel: CancelToken,
     ) -> GenerationResult:
+        return self.compose(request, conditioning, progress, cancel).result
+
+    def compose(
+        self,
+        request: GenerationRequest,
+        conditioning: Conditioning,
+        progress: ProgressCallback,
+        cancel: CancelToken,
+    ) -> Composition:
+        """The take, and what went into it: the composed score (the continuation alone), the
+        references as read, the plan (``benchmarks/composer.py`` measures and draws them)."""
         self.check_request(request)
         check_conditioning(self, request, conditioning)
         temporal = any(r.level is Level.TEMPORAL for r in request.references)
         if temporal and conditioning.user_audio is None:
             raise InvalidInput("user audio: a temporal-level reference needs your audio")
         progress(Progress(0.05, "read", "Reading the references' scores"))
-        refs = [self._reference(m, request) for m in conditioning.materials]
+        refs = [self._reference(m) for m in conditioning.materials]
         cancel.check()
         loaded = self.loaded()
         plan = _plan(refs, request)
         rate = conditioning.sample_rate
+        start_s = 0.0
         if temporal:
-            assert conditioning.user_audio is not None and request.user_range is not None
-            start_s, end_s = request.user_range.start_s, request.user_range.end_s
-            length_s = end_s - start_s
+            assert request.user_range is not None
+            start_s = request.user_range.start_s
+            length_s = request.user_range.end_s - start_s
         else:
             length_s = request.duration_s
         progress(Progress(0.15, "compose", f"Composing {length_s:.0f} s"))
         score = _compose(loaded.model, plan, length_s, request.seed, cancel)
         progress(Progress(0.8, "render", "Playing it with the references' instruments"))
         audio = _render(score, plan, length_s, rate)
-        notes = list(plan.notes)
+        user_share = 0.0
         if temporal:
             assert conditioning.user_audio is not None
             audio, user_share = _splice(conditioning.user_audio, audio, start_s, rate)
-        else:
-            user_share = 0.0
-        provenance = _provenance(refs, audio.shape[1] / rate, user_share, request, loaded)
+        shares, timeline = _provenance(refs, audio.shape[1] / rate, user_share, request)
         progress(Progress(1.0, "done", "Composed"))
-        return GenerationResult(
-            audio.astype(np.float32),
-            rate,
-            Provenance(
-                shares=provenance[0],
-                timeline=provenance[1],
-                engine=self.name,
-                model=str(loaded.model_id),
-                device=self.device,
-                method="symbolic transformer continuing the references' bars",
-                notes=tuple(notes),
-            ),
+        provenance = Provenance(
+            shares=shares,
+            timeline=timeline,
+            engine=self.name,
+            model=str(loaded.model_id),
+            device=self.device,
+            method="symbolic transformer continuing the references' bars",
+            notes=plan.notes,
         )
+        result = GenerationResult(audio.astype(np.float32), rate, provenance)
+        return Composition(result, score, tuple(refs), plan)
 
-    def _reference(self, mat: Material, request: GenerationRequest) -> Reference:
+    def _reference(self, mat: Material) -> Reference:
         from musicapp.catalog.scores import score_of
 
         score = score_of(mat.song, self.audio_dir)
@@ -210,6 +218,16 @@ class Plan:
     prompts: tuple[tuple[Reference, int, bool], ...]  # (reference, bars, melody line only)
     instruments: dict[str, int]  # role -> GM program
     notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Composition:
+    """A composer take with what it was made from."""
+
+    result: GenerationResult
+    score: ScoreTick  # the composed continuation, before rendering
+    references: tuple[Reference, ...]
+    plan: Plan
 
 
 def _role(ref: Reference) -> Role | None:
@@ -309,52 +327,52 @@ def _bar_s(plan: Plan) -> float:
 
 
 def _compose(model: Any, plan: Plan, length_s: float, seed: int, cancel: CancelToken) -> ScoreTick:
-    """Sample a continuation of the prompt long enough for ``length_s`` and return it alone,
-    as a score starting at its first bar."""
+    """Sample a continuation of the prompt long enough for ``length_s``, keeping to REMI's
+    grammar and the references' instruments (``sampling.py``), and return it alone, as a score
+    starting at its first bar."""
     from musicapp.generation.composer import tokens
-    from musicapp.generation.composer.model import generate
+    from musicapp.generation.composer.sampling import Grammar, sample_bars, vocab
 
     prompt = [tokens.bos_id()]
     for ref, bars, melody_only in plan.prompts:
         ids = tokens.encode(_prompt_score(ref, bars, melody_only, plan))
         prompt += [i for i in ids if i not in (tokens.bos_id(), tokens.eos_id())]
-    bar_id = tokens.tokenizer()["Bar_None"]
-    prompt_bars = sum(1 for i in prompt if i == bar_id)
+    v = vocab()
+    programs = {v.value[i] for i in prompt if v.kind[i] == "Program"}
+    grammar = Grammar(
+        programs, plan.meter[0] * 4 / plan.meter[1], f"{plan.meter[0]}/{plan.meter[1]}"
+    )
     wanted = math.ceil(length_s / _bar_s(plan)) + 1
-    per_bar = max(8, len(prompt) // max(prompt_bars, 1))
-    ids = list(prompt)
-    budget = min(MAX_TOKENS, int(wanted * per_bar * 1.5) + 64)
-    round_seed = seed
-    while sum(1 for i in ids[len(prompt) :] if i == bar_id) < wanted and budget > 0:
-        cancel.check()
-        step = min(budget, 256)
-        ids = generate(
-            model,
-            ids,
-            step,
-            temperature=TEMPERATURE,
-            top_k=TOP_K,
-            seed=round_seed,
-            stop=tokens.eos_id(),
-        )
-        budget -= step
-        round_seed += 1
-        if ids[-1] == tokens.eos_id():
-            ids.pop()  # a piece that ends early is continued from its last bars
-    continuation = [bar_id] + ids[len(prompt) :]
-    head = [i for i in prompt if _is_header(i)]
-    score = tokens.decode(head + continuation)
+    ids = sample_bars(
+        model,
+        prompt,
+        wanted,
+        grammar,
+        temperature=TEMPERATURE,
+        top_k=TOP_K,
+        seed=seed,
+        max_tokens=MAX_TOKENS,
+        cancel=cancel,
+    )
+    bar_id = tokens.tokenizer()["Bar_None"]
+    continuation = ids[len(prompt) :]
+    # The continuation from its first new bar, with the prompt's meter and tempo ahead of it.
+    first = continuation.index(bar_id) if bar_id in continuation else 0
+    rest = continuation[first + 1 :]
+    meter = next((i for i in prompt if v.kind[i] == "TimeSig"), None)
+    tempo = next((i for i in prompt if v.kind[i] == "Tempo"), None)
+    head = [meter] if meter is not None and (not rest or v.kind[rest[0]] != "TimeSig") else []
+    if tempo is not None:
+        start = tokens.tokenizer()["Position_0"]
+        body = rest[1:] if rest and v.kind[rest[0]] == "TimeSig" else rest
+        lead = rest[:1] if rest and v.kind[rest[0]] == "TimeSig" else []
+        if body and body[0] == start:
+            body = body[1:]
+        rest = [*lead, start, tempo, *body]
+    score = tokens.decode([bar_id, *head, *rest])
     if score.note_num() == 0:
         raise InvalidInput("composer: the model wrote no notes; try another seed")
     return score
-
-
-def _is_header(token: int) -> bool:
-    """Time-signature and tempo tokens: the continuation keeps the prompt's meter and tempo."""
-    from musicapp.generation.composer import tokens
-
-    name = str(tokens.tokenizer()[token])
-    return name.startswith(("TimeSig_", "Tempo_"))
 
 
 def _render(score: ScoreTick, plan: Plan, length_s: float, rate: int) -> np.ndarray:
@@ -401,7 +419,6 @@ def _provenance(
     duration_s: float,
     user_share: float,
     request: GenerationRequest,
-    loaded: Any,
 ) -> tuple[tuple[SourceShare, ...], tuple[TimelineSlot, ...]]:
     total = sum(r.weight for r in refs) or 1.0
     ours = 1.0 - user_share
