@@ -1,0 +1,1 @@
+"""The composing engine: a small symbolic transformer trained here on consented scores."""
