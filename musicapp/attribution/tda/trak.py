@@ -71,7 +71,8 @@ class Projector:
             return self._cache[b]
         rows = min(BLOCK, self.size - b * BLOCK)
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + b)
-        m = (torch.randint(0, 2, (rows, self.dim), generator=g).float() * 2 - 1) / self.dim**0.5
+        m: torch.Tensor = torch.randint(0, 2, (rows, self.dim), generator=g).float() * 2 - 1
+        m = m / self.dim**0.5
         if self._keep:
             self._cache[b] = m
         return m

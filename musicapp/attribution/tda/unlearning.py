@@ -82,13 +82,14 @@ class UnlearningIndex:
         student = copy.deepcopy(self.model)
         student.eval()  # no dropout: every setting unlearns the same function
         gen_before = float(window_losses(student, gen, self.batch).mean())
-        torch.manual_seed(0)
         opt = torch.optim.Adam([p for p in student.parameters() if p.requires_grad], lr=lr)
         out: dict[int, Outcome] = {}
         for step in range(1, wanted[-1] + 1):
             opt.zero_grad()
-            total = sum(example_loss(student, ids).sum() for _, ids in batches(gen, self.batch))
-            (-total / len(gen)).backward()  # ascent
+            total = torch.zeros(())
+            for _, ids in batches(gen, self.batch):
+                total = total + example_loss(student, ids).sum()
+            (-total / len(gen)).backward()  # type: ignore[no-untyped-call]  # ascent
             opt.step()
             if step in wanted:
                 after = window_losses(student, self.windows, self.batch)

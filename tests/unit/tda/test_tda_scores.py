@@ -12,13 +12,11 @@ from musicapp.attribution.tda.api import attribute, shares  # noqa: E402
 from musicapp.attribution.tda.trak import Projector, TrakIndex  # noqa: E402
 from musicapp.attribution.tda.unlearning import UnlearningIndex, grid_search  # noqa: E402
 
-from .tiny import TinyRandomLM, random_items  # noqa: E402
-
 
 @pytest.fixture(scope="module")
-def setup():
-    model = TinyRandomLM()
-    items = random_items(12)
+def setup(tiny_random_lm, items_of):
+    model = tiny_random_lm()
+    items = items_of(12)
     generated = items[5][1][0]  # the first window of song-5, verbatim
     return model, items, generated
 
@@ -64,9 +62,9 @@ def test_unlearning_leaves_the_callers_model_untouched(setup):
     assert all(np.array_equal(before[k], v) for k, v in model.state_dict().items())
 
 
-def test_tiny_random_model_ensemble_and_index_agree_with_the_one_shot_call(setup):
+def test_tiny_random_model_ensemble_and_index_agree_with_the_one_shot_call(setup, tiny_random_lm):
     model, items, generated = setup
-    other = TinyRandomLM(seed=1)
+    other = tiny_random_lm(seed=1)
     index = TrakIndex([model, other], items, dim=128)
     one_shot = attribute(model, items, generated, "trak", models=[model, other], dim=128)
     assert np.allclose(index.scores(generated), list(one_shot.values()))
@@ -108,9 +106,9 @@ def test_shares_are_non_negative_and_sum_to_one():
     assert shares({"a": -1.0, "b": 0.0}) == {}  # nothing to pay: the flat-rate pool instead
 
 
-def test_bad_input_is_named():
-    model = TinyRandomLM()
-    items = random_items(3)
+def test_bad_input_is_named(tiny_random_lm, items_of):
+    model = tiny_random_lm()
+    items = items_of(3)
     with pytest.raises(ValueError, match="method"):
         attribute(model, items, items[0][1][0], "psychic")
     with pytest.raises(ValueError, match="generated"):
@@ -119,3 +117,18 @@ def test_bad_input_is_named():
         attribute(model, [items[0], items[0]], items[0][1][0], "trak")
     with pytest.raises(ValueError, match="top"):
         shares({"a": 1.0}, top=0)
+
+
+def test_tiny_random_composer_model_works_with_trak_and_unlearning(items_of):
+    """The real ComposerModel (tied embeddings, causal SDPA, PAD-masked loss), tiny and
+    random: per-example gradients go through it and the copied item still comes first."""
+    from musicapp.generation.composer.model import ComposerConfig, ComposerModel
+
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    model = ComposerModel(ComposerConfig(vocab=40, d_model=16, n_layers=1, n_heads=2, context=32))
+    items = [(k, [[t or 1 for t in w] for w in ws]) for k, ws in items_of(8)]  # no PAD (0)
+    generated = items[3][1][1]
+    for method, settings in (("trak", {"dim": 256}), ("unlearning", {"lr": 1e-2, "steps": 2})):
+        scores = attribute(model, items, generated, method, **settings)
+        assert max(scores, key=lambda k: scores[k]) == "song-3", method

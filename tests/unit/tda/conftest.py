@@ -7,8 +7,10 @@ from __future__ import annotations
 import random
 from types import SimpleNamespace
 
-import torch
-import torch.nn.functional as F
+import pytest
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
 
 
 class TinyRandomLM(torch.nn.Module):
@@ -42,3 +44,14 @@ def random_items(n: int, vocab: int = 40, length: int = 24, seed: int = 1):
         (f"song-{i}", [[rng.randrange(vocab) for _ in range(length)] for _ in range(2)])
         for i in range(n)
     ]
+
+
+@pytest.fixture(scope="module")
+def tiny_random_lm():
+    """The class, so a test can build several (different seeds) of them."""
+    return TinyRandomLM
+
+
+@pytest.fixture(scope="module")
+def items_of():
+    return random_items
