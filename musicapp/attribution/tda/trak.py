@@ -24,6 +24,7 @@ nonzero per parameter: far cheaper on big models, the same expectation of inner 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -162,12 +163,22 @@ class TrakIndex:
             raise ValueError(f"reg: {reg} must be positive")
         windows, self.owners = flatten(items)
         self.n_items, self.batch = len(items), batch
-        self.maps: list[tuple[NDArray[np.float64], Projector]] = []
+        self.phis: list[tuple[NDArray[np.float64], Projector]] = []
         for j, model in enumerate(self.models):  # each model its own projection, as in TRAK
             phi, proj = features(
                 model, windows, dim=dim, seed=seed + j, projection=projection, batch=batch
             )
-            self.maps.append((kernel_map(phi, reg), proj))
+            self.phis.append((phi, proj))
+        self.maps = [(kernel_map(phi, reg), proj) for phi, proj in self.phis]
+
+    def with_reg(self, reg: float) -> TrakIndex:
+        """The same gradients under another ridge (no gradient recomputed): for the harness's
+        look at how much λ matters."""
+        if reg <= 0:
+            raise ValueError(f"reg: {reg} must be positive")
+        other = copy.copy(self)
+        other.maps = [(kernel_map(phi, reg), proj) for phi, proj in self.phis]
+        return other
 
     def scores(self, generated: Sequence[int]) -> NDArray[np.float64]:
         """One score per training item (the index's order), averaged over the ensemble."""
