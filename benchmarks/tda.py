@@ -294,7 +294,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--quick", action="store_true", help="a smoke run: everything small")
     ap.add_argument("--json", type=Path, help="write every figure here")
     ap.add_argument("--tunes", type=int, default=40)
-    ap.add_argument("--subsets", type=int, default=60)
+    ap.add_argument("--subsets", type=int, default=20)
     ap.add_argument("--samples", type=int, default=10)
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--ensemble", type=int, default=2, help="TRAK's models (seeds)")

@@ -74,3 +74,16 @@ def shares(scores: Mapping[str, float], top: int | None = None) -> dict[str, flo
     if not positive or total <= 0 or total == float("inf"):
         return {}
     return {k: s / total for s, k in sorted(positive, key=lambda p: p[1])}
+
+
+def training_attribution(
+    model: Any,
+    training_items: TrainingItems,
+    generated: Sequence[int],
+    method: str = "trak",
+    *,
+    top: int | None = 10,
+    **settings: Any,
+) -> dict[str, float]:
+    """What a take's ``provenance.training_attribution`` holds: the ``top`` songs' shares."""
+    return shares(attribute(model, training_items, generated, method, **settings), top)

@@ -132,3 +132,13 @@ def test_tiny_random_composer_model_works_with_trak_and_unlearning(items_of):
     for method, settings in (("trak", {"dim": 256}), ("unlearning", {"lr": 1e-2, "steps": 2})):
         scores = attribute(model, items, generated, method, **settings)
         assert max(scores, key=lambda k: scores[k]) == "song-3", method
+
+
+def test_tiny_random_model_training_attribution_is_what_the_royalties_read(setup):
+    from musicapp.attribution.tda.api import training_attribution
+
+    model, items, generated = setup
+    weights = training_attribution(model, items, generated, "trak", top=3, dim=128)
+    assert 1 <= len(weights) <= 3 and "song-5" in weights
+    assert sum(weights.values()) == pytest.approx(1.0) and min(weights.values()) > 0
+    assert max(weights, key=lambda k: weights[k]) == "song-5"
