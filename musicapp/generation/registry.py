@@ -27,9 +27,9 @@ def _tonematch() -> Engine:
 
 def _composer(settings: Settings) -> Engine:
     from musicapp.generation.composer.engine import ComposerEngine
-    from musicapp.generation.device import choose_device
 
-    return ComposerEngine(settings.audio_dir, None, choose_device(settings.device))
+    # The device is chosen when the model loads: listing engines imports no torch.
+    return ComposerEngine(settings.audio_dir, None, settings.device)
 
 
 def _musicgen(settings: Settings) -> Engine:

@@ -99,7 +99,7 @@ class ComposerEngine:
         self,
         audio_dir: Path,
         models_dir: Path | None = None,
-        device: str = "cpu",
+        device: str = "auto",
         loader: Callable[[Path | None, str], Any] = _default_loader,
     ) -> None:
         self.audio_dir = Path(audio_dir)
@@ -111,6 +111,9 @@ class ComposerEngine:
     def loaded(self) -> Any:
         """The model with its id and training set, loaded (and checked) on first use."""
         if self._loaded is None:
+            from musicapp.generation.device import choose_device
+
+            self.device = choose_device(self.device)  # "auto" -> cuda, mps or cpu
             self._loaded = self._loader(self.models_dir, self.device)
         return self._loaded
 
@@ -217,6 +220,7 @@ class Plan:
     tempo_qpm: float
     prompts: tuple[tuple[Reference, int, bool], ...]  # (reference, bars, melody line only)
     instruments: dict[str, int]  # role -> GM program
+    programs: frozenset[int]  # what the references play (the drum kit as -1): all it may write
     notes: tuple[str, ...]
 
 
@@ -275,12 +279,14 @@ def _plan(refs: Sequence[Reference], request: GenerationRequest) -> Plan:
         for r in refs
         if r.transcribed
     ]
+    programs = frozenset(-1 if p.is_drum else p.program for r in refs for p in r.features.parts)
     return Plan(
         key_ref.features.key.tonic,
         meter_ref.features.meter,
         float(tempo),
         tuple(prompts),
         instruments,
+        programs,
         tuple(notes),
     )
 
@@ -291,8 +297,8 @@ def _shift(tonic: int, target: int) -> int:
 
 
 def _prompt_score(ref: Reference, bars: int, melody_only: bool, plan: Plan) -> ScoreTick:
-    """The reference's first ``bars`` bars (its melody line only, if asked), in the plan's key
-    and tempo."""
+    """The reference's first ``bars`` bars (its melody line only, if asked), in the plan's key,
+    tempo and meter."""
     from symusic import Tempo, TimeSignature
 
     score: Any = ref.score.copy()
@@ -318,7 +324,7 @@ def _prompt_score(ref: Reference, bars: int, melody_only: bool, plan: Plan) -> S
     score.tempos.clear()
     score.tempos.append(Tempo(0, qpm=plan.tempo_qpm))
     score.time_signatures.clear()
-    score.time_signatures.append(TimeSignature(0, meter[0], meter[1]))
+    score.time_signatures.append(TimeSignature(0, plan.meter[0], plan.meter[1]))
     return score  # type: ignore[no-any-return]
 
 
@@ -338,7 +344,7 @@ def _compose(model: Any, plan: Plan, length_s: float, seed: int, cancel: CancelT
         ids = tokens.encode(_prompt_score(ref, bars, melody_only, plan))
         prompt += [i for i in ids if i not in (tokens.bos_id(), tokens.eos_id())]
     v = vocab()
-    programs = {v.value[i] for i in prompt if v.kind[i] == "Program"}
+    programs = set(plan.programs) | {v.value[i] for i in prompt if v.kind[i] == "Program"}
     grammar = Grammar(
         programs, plan.meter[0] * 4 / plan.meter[1], f"{plan.meter[0]}/{plan.meter[1]}"
     )

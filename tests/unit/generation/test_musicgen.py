@@ -81,6 +81,8 @@ def test_with_its_files_present_and_trusted_the_engine_is_offered_without_loadin
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     listed, imported = out.stdout.strip().splitlines()
+    # The composer is listed too where the ml extra is installed (its weights ship with it).
+    listed = listed.replace("'composer', ", "")
     assert listed == "['concat', 'tonematch', 'musicgen-melody'] {} MusicGen-melody (neural)"
     assert imported == "False False"
 
