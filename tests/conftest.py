@@ -72,6 +72,15 @@ def demo_data_dir(tmp_path: Path, demo_dirs: tuple[Path, Path]) -> Path:
 
 
 @pytest.fixture
+def ledger(tmp_path: Path):
+    """An empty ledger in the test's own folder."""
+    from musicapp.ledger import Ledger
+
+    with Ledger(tmp_path / "ledger.sqlite") as led:
+        yield led
+
+
+@pytest.fixture
 def demo_studio(tmp_path: Path, demo_data_dir: Path, monkeypatch: pytest.MonkeyPatch):
     """A Studio over `demo_data_dir` (its own catalogue copy, ledger and takes), no server."""
     from musicapp.config import Settings

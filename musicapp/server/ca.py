@@ -18,8 +18,6 @@ Revoked serials are published in a CRL signed by the CA (``GET /v1/ca/crl``).
 
 from __future__ import annotations
 
-import os
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import Connection, insert, select, update
 
+from musicapp.files import write_once
 from musicapp.server import db
 from musicapp.server.errors import ApiError
 from musicapp.transparency import certs, signing
@@ -59,38 +58,9 @@ class ServerCA:
         return certs.pem(self.cert)
 
 
-def _write_once(path: Path, data: bytes) -> None:
-    """``data`` at ``path`` (0600) unless a file is there already: written to a temporary file,
-    synced, then linked into place, so no process ever reads half a file and the first of two
-    writers wins."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass  # another process made it first: theirs is the one
-    finally:
-        tmp.unlink(missing_ok=True)
-    try:
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
-
-
 def _load_key(path: Path) -> ec.EllipticCurvePrivateKey:
     if not path.exists():
-        _write_once(path, certs.key_pem(ec.generate_private_key(ec.SECP256R1())))
+        write_once(path, certs.key_pem(ec.generate_private_key(ec.SECP256R1())))
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except (OSError, ValueError) as exc:
@@ -102,7 +72,7 @@ def _load_key(path: Path) -> ec.EllipticCurvePrivateKey:
 
 def _load_cert(path: Path, key: ec.EllipticCurvePrivateKey, log_key_b64: str) -> x509.Certificate:
     if not path.exists():
-        _write_once(path, certs.pem(certs.make_ca(key, CA_NAME, log_key_b64)))
+        write_once(path, certs.pem(certs.make_ca(key, CA_NAME, log_key_b64)))
     try:
         cert = certs.load_chain(path.read_bytes(), str(path))[0]
     except (OSError, certs.CertificateError) as exc:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,6 +33,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from musicapp.export.identity import FOLDER, load_identity
+from musicapp.files import write_atomic
 from musicapp.jobs import CancelToken
 from musicapp.sync.errors import SyncError
 from musicapp.transparency import certs, signing
@@ -47,21 +47,6 @@ CA_FILE = "server-ca.pem"
 CHAIN_FILE = "server-chain.pem"
 CRL_FILE = "server-crl.pem"
 REVOKED_SUFFIX = ".revoked"
-
-
-def _write(path: Path, data: bytes) -> None:
-    """``data`` at ``path`` (0644) all at once: a temporary file, synced, renamed over it."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _pinned_ca(http: RetryingHTTP, folder: Path, server_key: str, cancel: CancelToken) -> bool:
@@ -98,7 +83,7 @@ def _pinned_ca(http: RetryingHTTP, folder: Path, server_key: str, cancel: Cancel
         if held == ca:
             return True
         log.info("sync: a new server is pinned; its CA replaces the previous server's")
-    _write(stored, certs.pem(ca))
+    write_atomic(stored, certs.pem(ca))
     return True
 
 
@@ -108,7 +93,7 @@ def _crl(http: RetryingHTTP, folder: Path, ca: x509.Certificate, cancel: CancelT
         http._expect(resp, 200)  # raises, naming the status
     crl = resp.content
     certs.revoked_at(ca, crl, ca)  # CertificateError unless the CA signed it
-    _write(folder / CRL_FILE, crl)
+    write_atomic(folder / CRL_FILE, crl)
     return crl
 
 
@@ -177,7 +162,7 @@ def ensure_certificate(
             f"the certificate the server issued names the device {device.device_id} with the "
             f"ledger key {device.ledger_key_b64}, not this device ({device_id}, {ledger_key_b64})"
         )
-    _write(folder / CHAIN_FILE, certs.pem(leaf) + certs.pem(ca))
+    write_atomic(folder / CHAIN_FILE, certs.pem(leaf) + certs.pem(ca))
     log.info("sync: the server issued certificate %s for this device", leaf.serial_number)
     return str(leaf.serial_number)
 

@@ -112,3 +112,16 @@ def legacy_export(audio: NDArray[np.float32], rate: int, out: Path, ledger: Ledg
     write_tags(out, "wav", {ATTRIBUTION_TAG: canonical_json(record), EVENT_ID_TAG: event_id})
     payload = {**record, "tags": read_tags(out, "wav"), "file_name": out.name}
     return ledger.append("export", payload, event_id=event_id).id
+
+
+SAMPLE_ATTRIBUTION: dict[str, object] = {
+    "generation_event_id": "gen-1",
+    "use": "commercial",
+    "engine": "concat",
+    "references": [
+        {"song_id": "s1", "title": "Song A", "artist": "Composer", "share": 0.625},
+        {"song_id": "s2", "title": "Song B", "artist": "Band", "share": 0.375},
+    ],
+    "rights_holders": [{"id": "h1", "name": "Composer", "share": 1.0}],
+}
+"""An export's attribution as the export tests write it: two references, one holder."""

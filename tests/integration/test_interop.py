@@ -16,26 +16,11 @@ from musicapp.export import ExportResult, export_audio, verify_file
 from musicapp.export.c2pa_manifest import ManifestRequest
 from musicapp.ledger import Ledger
 from musicapp.testing import interop
+from musicapp.testing.exports import SAMPLE_ATTRIBUTION as ATTRIBUTION
 from musicapp.testing.exports import stereo_music
 
-ATTRIBUTION = {
-    "generation_event_id": "gen-1",
-    "use": "commercial",
-    "engine": "concat",
-    "references": [
-        {"song_id": "s1", "title": "Song A", "artist": "Composer", "share": 0.625},
-        {"song_id": "s2", "title": "Song B", "artist": "Band", "share": 0.375},
-    ],
-    "rights_holders": [{"id": "h1", "name": "Composer", "share": 1.0}],
-}
 TITLE, ARTIST = "Interop take", "Interop Artist"
 CREDIT = "Made with musicapp from: Song A (Composer) 62.5%, Song B (Band) 37.5%"
-
-
-@pytest.fixture
-def ledger(tmp_path: Path):
-    with Ledger(tmp_path / "ledger.sqlite") as led:
-        yield led
 
 
 def _export(tmp_path: Path, ledger: Ledger, name: str) -> ExportResult:

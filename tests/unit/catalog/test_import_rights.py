@@ -11,7 +11,6 @@ import soundfile as sf
 from musicapp.catalog.importer import import_library
 from musicapp.consent.service import ConsentService
 from musicapp.core import GenerationRequest, Reference, Use
-from musicapp.ledger import Ledger
 
 RATE = 44100
 HEADER = "file,title,artist,stems,rights_holders,permissions,uses\n"
@@ -40,12 +39,6 @@ def multitrack(root: Path, name: str, seconds: float = 1.5, seed: int = 0) -> di
 def row(name: str, title: str, holders: str, uses: str, stems: bool = True) -> str:
     stem_text = f"guitar={name}/guitar.wav;vocals={name}/vocals.wav" if stems else ""
     return f"{name}/mix.wav,{title},Ann Archer,{stem_text},{holders},song_level,{uses}\n"
-
-
-@pytest.fixture
-def ledger(tmp_path):
-    with Ledger(tmp_path / "ledger.sqlite") as led:
-        yield led
 
 
 def recorder(ledger):

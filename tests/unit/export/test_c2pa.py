@@ -24,6 +24,7 @@ from musicapp.export.c2pa_manifest import (
 )
 from musicapp.export.identity import LOCAL_LABEL, load_identity
 from musicapp.ledger import Ledger
+from musicapp.testing.exports import SAMPLE_ATTRIBUTION as ATTRIBUTION
 from musicapp.testing.file_mutations import (
     edit_one_sample,
     put_manifest,
@@ -34,23 +35,6 @@ from musicapp.testing.file_mutations import (
 )
 
 pytest.importorskip("c2pa")
-
-ATTRIBUTION = {
-    "generation_event_id": "gen-1",
-    "use": "commercial",
-    "engine": "concat",
-    "references": [
-        {"song_id": "s1", "title": "Song A", "artist": "Composer", "share": 0.625},
-        {"song_id": "s2", "title": "Song B", "artist": "Band", "share": 0.375},
-    ],
-    "rights_holders": [{"id": "h1", "name": "Composer", "share": 1.0}],
-}
-
-
-@pytest.fixture
-def ledger(tmp_path: Path):
-    with Ledger(tmp_path / "ledger.sqlite") as led:
-        yield led
 
 
 def _export(tmp_path: Path, ledger: Ledger, name: str, seed: int = 3) -> Path:

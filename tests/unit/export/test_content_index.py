@@ -6,18 +6,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import pytest
-
 from musicapp.export import export_audio, find_by_content
 from musicapp.export.index import INDEX_NAME, ContentIndex, default_index_path
 from musicapp.ledger import Ledger
 from musicapp.testing.exports import stereo_music, strip_tags
-
-
-@pytest.fixture
-def ledger(tmp_path: Path):
-    with Ledger(tmp_path / "ledger.sqlite") as led:
-        yield led
 
 
 def export(ledger: Ledger, folder: Path, seed: int, bits: int = 24):

@@ -17,23 +17,7 @@ from mutagen.wave import WAVE
 from musicapp.export import export_audio, verify_file
 from musicapp.export.fingerprint import file_digests
 from musicapp.ledger import Ledger
-
-ATTRIBUTION = {
-    "generation_event_id": "gen-1",
-    "use": "commercial",
-    "engine": "concat",
-    "references": [
-        {"song_id": "s1", "title": "Song A", "artist": "Composer", "share": 0.625},
-        {"song_id": "s2", "title": "Song B", "artist": "Band", "share": 0.375},
-    ],
-    "rights_holders": [{"id": "h1", "name": "Composer", "share": 1.0}],
-}
-
-
-@pytest.fixture
-def ledger(tmp_path: Path):
-    with Ledger(tmp_path / "ledger.sqlite") as led:
-        yield led
+from musicapp.testing.exports import SAMPLE_ATTRIBUTION as ATTRIBUTION
 
 
 @pytest.fixture(params=[".wav", ".flac"])

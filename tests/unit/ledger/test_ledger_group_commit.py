@@ -6,19 +6,12 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from musicapp.ledger import GENESIS_HASH, Event, Ledger, LedgerError
 from musicapp.ledger.anchor import Anchor, read_anchor
-
-
-@pytest.fixture
-def ledger(tmp_path: Path):
-    with Ledger(tmp_path / "ledger.sqlite") as led:
-        yield led
 
 
 def _stored(ledger: Ledger) -> list[Event]:

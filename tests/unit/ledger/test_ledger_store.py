@@ -14,12 +14,6 @@ from musicapp.core import InvalidInput, Use
 from musicapp.ledger import GENESIS_HASH, Event, Ledger, LedgerError
 
 
-@pytest.fixture
-def ledger(tmp_path: Path):
-    with Ledger(tmp_path / "ledger.sqlite") as led:
-        yield led
-
-
 def test_append_links_events_into_a_chain(ledger: Ledger) -> None:
     first = ledger.append("verification", {"allowed": True, "songs": ["a", "b"]})
     second = ledger.append("generation", {"engine": "concat", "share": 0.625})
