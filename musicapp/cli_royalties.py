@@ -8,6 +8,7 @@ import argparse
 import json
 import math
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ def _policy(args: argparse.Namespace) -> Any:
             pricing=args.pricing,
             pool_cents=pool,
             training_fraction=args.training_fraction,
+            training=args.training,
             minimum_cents=minimum,
         )
     except ValueError as e:
@@ -66,6 +68,20 @@ def _read_json(path: str, what: str) -> dict[str, Any]:
     return data
 
 
+def _training_policy(p: dict[str, Any]) -> str:
+    if not p.get("training_fraction"):
+        return "none (no part of the pool goes to training)"
+    n = len(p.get("training_songs") or ())
+    if n == 0 and p.get("training") != "estimate":
+        return "flat-rate, but no model of this ledger names its training songs: undistributed"
+    if p.get("training") == "estimate":
+        return (
+            "by each use's training-data attribution estimate (unlearning), flat over the "
+            f"{n} training songs for uses without one"
+        )
+    return f"flat-rate over the {n} songs the models were trained on"
+
+
 def statement_text(st: dict[str, Any]) -> str:
     p = st["policy"]
     mech = p["mechanism"] + (f" (K={p['k']})" if "k" in p else "")
@@ -74,6 +90,7 @@ def statement_text(st: dict[str, Any]) -> str:
         + (f" for {st['holder_id']}" if st["holder_id"] else ""),
         f"  mechanism {mech}, pricing {p['pricing']}, pool {euros(st['pool_cents'])} "
         f"{p['currency']}, minimum {euros(p['minimum_cents'])}, training {p['training_fraction']:.0%}",
+        f"  training pool: {_training_policy(p)}",
         f"  inputs sha256 {st['inputs_sha256'][:16]}…, {len(st['lines'])} lines",
         "  holder                      earned   carried in        paid  carried out",
     ]
@@ -105,6 +122,10 @@ def cmd_statement(args: argparse.Namespace) -> int:
     holder = args.holder or (stated.get("holder_id") if stated else None)
     with open_context(args, build=False) as ctx:
         room = ctx.studio.compensation
+        if stated is None and policy.training_fraction > 0 and not policy.training_songs:
+            # The flat pool (and estimate-less uses) go to the songs the models used here were
+            # trained on, as this ledger's training and model_installed events list them.
+            policy = replace(policy, training_songs=tuple(ctx.studio.training.training_songs()))
         if args.basis:
             from musicapp.royalties.basis import basis_from_dict
 
@@ -221,7 +242,19 @@ def _policy_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--pool", type=float, default=None, help="the period's pool in EUR")
     p.add_argument("--minimum", type=float, default=0.0, help="minimum payout in EUR")
-    p.add_argument("--training-fraction", type=float, default=0.0)
+    p.add_argument(
+        "--training-fraction",
+        type=float,
+        default=0.0,
+        help="the part of the pool paid to the songs the models learned from (default 0)",
+    )
+    p.add_argument(
+        "--training",
+        choices=("flat", "estimate"),
+        default="flat",
+        help="pay that part flat-rate over the training songs (default, until training-data "
+        "attribution is credible) or by each take's logged estimate",
+    )
 
 
 def add_royalties_commands(sub: Any, common: argparse.ArgumentParser) -> None:

@@ -176,10 +176,25 @@ def cmd_generate(args: argparse.Namespace) -> int:
             lines += [f"  - {note}" for note in take.provenance.notes]
         lines.append("Royalties:")
         lines += [f"  {s:6.1%}  {h.name}" for h, s in royalties]
+        lines += _training_lines(take.provenance.training)
         lines += _audit_lines(ctx, take, data)
         lines.append(f"Export it with: musicapp export {take.id} OUT.flac")
         emit(args, data, "\n".join(lines))
     return EXIT_OK
+
+
+def _training_lines(training: Any) -> list[str]:
+    """A trained engine's take: the training pieces it leaned on most, and the pool's policy."""
+    if not training:
+        return []
+    from musicapp.attribution.tda.take import influence_rows, policy_text
+
+    lines = ["Learned from (unlearning, TRAK; estimate share):"]
+    for title, kind, unlearning, trak, share in influence_rows(training)[:5]:
+        est = "" if share is None else f"; {share:.1%}"
+        lines.append(f"  {title[:40]:40} {kind:14} {unlearning:+8.3f} {trak:+8.3f}{est}")
+    lines.append(f"  {policy_text(training)}")
+    return lines
 
 
 def _audit_lines(ctx: Any, take: Any, data: dict[str, Any]) -> list[str]:

@@ -53,6 +53,9 @@ class Provenance:
     device: str = "cpu"
     method: str = ""
     notes: tuple[str, ...] = ()
+    # Training-data attribution of a trained engine's take (``attribution/tda/take.py``): the
+    # model, the pool's policy, the estimate {song: weight} under "songs", the top items.
+    training: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if not self.shares:
@@ -72,12 +75,26 @@ class Provenance:
                 out[s.song_id] = out.get(s.song_id, 0.0) + s.share
         return out
 
+    def training_estimate(self) -> dict[str, float]:
+        """{song: weight} the training pool is paid by under the "estimate" policy (empty
+        when the engine learned from no one, or no song scored above zero)."""
+        songs = (self.training or {}).get("songs") or {}
+        return {str(k): float(v) for k, v in songs.items()}
+
     @property
     def user_share(self) -> float:
         """How much of the output is the user's own audio (0 when none of it is audible)."""
         return sum(s.share for s in self.shares if s.is_user)
 
     def to_dict(self) -> dict[str, Any]:
+        out = self._to_dict()
+        if self.training is not None:
+            out["training"] = dict(self.training)
+            # What the royalties read (royalties/events.py), client and server alike.
+            out["training_attribution"] = self.training_estimate()
+        return out
+
+    def _to_dict(self) -> dict[str, Any]:
         return {
             "engine": self.engine,
             "model": self.model,
@@ -118,6 +135,7 @@ class Provenance:
             device=str(data.get("device", "cpu")),
             method=str(data.get("method", "")),
             notes=tuple(str(n) for n in data.get("notes", ())),
+            training=dict(data["training"]) if isinstance(data.get("training"), dict) else None,
         )
 
 

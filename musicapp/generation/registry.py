@@ -29,7 +29,10 @@ def _composer(settings: Settings) -> Engine:
     from musicapp.generation.composer.engine import ComposerEngine
 
     # The device is chosen when the model loads: listing engines imports no torch.
-    return ComposerEngine(settings.audio_dir, None, settings.device)
+    attribution_dir = Path(settings.data_dir) / "training" / "attribution"
+    return ComposerEngine(
+        settings.audio_dir, None, settings.device, attribution_dir=attribution_dir
+    )
 
 
 def _musicgen(settings: Settings) -> Engine:

@@ -161,6 +161,8 @@ class RoyaltiesRoom:
         """The period's statement from this device's own generations and the local splits."""
         events = self.own_events(start, end)
         songs = [c.song_id for e in events for c in e.contributions]
+        # The training pool's songs too: the takes' estimates and the flat pool's songs.
+        songs += [s for e in events for s in e.training] + list(policy.training_songs)
         result = period.compute(events, self.rights(songs), policy)
         return statement_of(result, start.isoformat(), end.isoformat(), holder_id)
 

@@ -120,6 +120,17 @@ class TrainingRoom:
             refresh_marks(self._ledger, self._catalog)
         return logged_marks(self._ledger)
 
+    def training_songs(self) -> list[str]:
+        """Every catalogue song a model of this ledger learned from (trained here or
+        installed): whom a flat training pool is paid to."""
+        songs = {
+            str(i.get("id"))
+            for m in trained_models(self._ledger)
+            for i in m.payload.get("items", [])
+            if i.get("kind") == "song"
+        }
+        return sorted(songs)
+
     def record_shipped(self) -> str | None:
         """Load the shipped composer (checked against the manifest) and log ``model_installed``
         in this ledger the first time; returns the new event's id, None when already logged.

@@ -4,7 +4,8 @@ The order that never leaves published weights without their event:
 
 1. the training set is read from current consent (``corpus.py``) and tokenised;
 2. the model is trained (cancellable at every step; nothing is written before this ends);
-3. the weights and ``config.json`` are written into a staging folder beside the published
+3. the weights, ``config.json`` and ``training-tokens.npz`` (every item's tokens, which
+   training-data attribution reads: ``sequences.py``) are written into a staging folder beside the published
    ones (``.staging-*``, same file system) and the weights' sha256 is computed;
 4. the ``training`` event is appended to the ledger: the model id, every song with the
    consent versions relied on, every public-domain tune, the songs left out and why, the seed,
@@ -35,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from musicapp.jobs import CancelToken, Progress, ProgressCallback, scaled
 from musicapp.training.corpus import TrainingSet, build_training_set
+from musicapp.training.sequences import SEQUENCES_FILE, write_sequences
 
 if TYPE_CHECKING:
     from musicapp.catalog.store import CatalogStore
@@ -197,6 +199,7 @@ def publish(
         event_id = uuid.uuid4().hex
         payload = _payload(tset, model_id, config, spec, device, log, sha, len(data))
         _write_json(staging / CONFIG_FILE, _config_json(model_id, config, sha, event_id))
+        write_sequences(staging / SEQUENCES_FILE, tset.items, tset.sequences)
         progress(Progress(0.98, STAGE, f"logging the training event of {model_id}"))
         from musicapp.ledger.kinds import TRAINING
 

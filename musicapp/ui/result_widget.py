@@ -39,6 +39,7 @@ from musicapp.ui.job_runner import JobRunner
 from musicapp.ui.labels import placeholder_label
 from musicapp.ui.ledger_damage_widget import show_ledger_refusal
 from musicapp.ui.services import TakePort
+from musicapp.ui.training_widget import TrainingWidget
 from musicapp.ui.waveform_widget import LegendWidget, WaveformWidget
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ class ResultWidget(QWidget):
     status = Signal(str)  # a line for the status bar
     exported = Signal(object)  # the studio's ExportResult
 
-    SHARES_TAB, AUDIT_TAB = 0, 1
+    SHARES_TAB, AUDIT_TAB, TRAINING_TAB = 0, 1, 2
 
     def __init__(
         self,
@@ -164,6 +165,16 @@ class ResultWidget(QWidget):
             self.AUDIT_TAB, "The attribution by design beside what an audit of the take finds"
         )
         self.audit.changed.connect(self._on_audit_changed)
+        # A trained engine's take: the training songs it leaned on, and how its pool is paid.
+        self.training = TrainingWidget()
+        training_page = QWidget()
+        training_layout = QVBoxLayout(training_page)
+        training_layout.setContentsMargins(6, 6, 6, 6)
+        training_layout.addWidget(self.training)
+        self.details.addTab(training_page, "Learned from")
+        self.details.setTabToolTip(
+            self.TRAINING_TAB, "The training songs the model leaned on for this take"
+        )
 
         take_page = QWidget()
         lay = QVBoxLayout(take_page)
@@ -215,6 +226,8 @@ class ResultWidget(QWidget):
         self.legend.show_shares(prov, songs)
         self._show_royalties(royalties)
         self.audit.show_take(take)
+        self.training.show_training(prov.training, prov.engine)
+        self.details.setTabEnabled(self.TRAINING_TAB, prov.training is not None)
         self.export_label.setText("")
         self.pages.setCurrentIndex(1)
         self._update_play_button()

@@ -149,3 +149,22 @@ def test_cli_bad_input_is_refused_by_name(tmp_path, capsys, args, said):
     code = main(["royalties", *args, "--data-dir", str(tmp_path), "--no-progress"])
     _, err = capsys.readouterr()
     assert code == EXIT_BAD_INPUT and said in err
+
+
+def test_cli_statement_states_how_the_training_pool_is_paid(demo_data_dir, capsys):
+    code, _, _ = _run(capsys, demo_data_dir, "generate", TARGET, "--duration", "4")
+    assert code == EXIT_OK
+    start, end = _period()
+    span = ["--from", start.isoformat(), "--to", end.isoformat(), "--pool", "10"]
+    code, out, _ = _run(capsys, demo_data_dir, "royalties", "statement", *span)
+    assert code == EXIT_OK and "training pool: none (no part of the pool goes to training)" in out
+    code, out, _ = _run(
+        capsys, demo_data_dir, "royalties", "statement", *span, "--training-fraction", "0.2"
+    )
+    # The weight-free engine's take names no training songs: nobody to pay, said so.
+    assert code == EXIT_OK and "no model of this ledger names its training songs" in out
+    code, out, _ = _run(
+        capsys, demo_data_dir, "royalties", "statement", *span,
+        "--training-fraction", "0.2", "--training", "estimate", "--json",
+    )  # fmt: skip
+    assert code == EXIT_OK and json.loads(out)["policy"]["training"] == "estimate"

@@ -79,7 +79,11 @@ def batches(
 
 
 def example_loss(model: Any, ids: torch.Tensor) -> torch.Tensor:
-    """Mean next-token NLL per row: the model's own ``example_loss`` when it has one."""
+    """Mean next-token NLL per row: the model's own ``example_loss`` when it has one. The ids
+    go to the model's device (a composer loaded on CUDA or MPS)."""
+    first = next(iter(model.parameters()), None) if hasattr(model, "parameters") else None
+    if first is not None and ids.device != first.device:
+        ids = ids.to(first.device)
     if hasattr(model, "example_loss"):
         out: torch.Tensor = model.example_loss(ids)
         return out
@@ -103,7 +107,7 @@ def window_losses(
     model.eval()
     with torch.no_grad():
         for part, ids in batches(windows, batch):
-            out[part] = example_loss(model, ids).double().numpy()
+            out[part] = example_loss(model, ids).double().cpu().numpy()
     model.train(was_training)
     return out
 

@@ -62,11 +62,22 @@ class Outcome:
 class UnlearningIndex:
     """The training windows and their losses before any unlearning, computed once."""
 
-    def __init__(self, model: Any, items: TrainingItems, *, batch: int = 32) -> None:
+    def __init__(
+        self,
+        model: Any,
+        items: TrainingItems,
+        *,
+        batch: int = 32,
+        before: NDArray[np.float64] | None = None,
+    ) -> None:
+        """``before``: the windows' losses computed earlier for this very model (kept on
+        disk), so they are not computed again."""
         self.model, self.batch = model, batch
         self.windows, self.owners = flatten(items)
         self.n_items = len(items)
-        self.before = window_losses(model, self.windows, batch)
+        if before is not None and before.shape != (len(self.windows),):
+            raise ValueError(f"before: {before.shape} losses for {len(self.windows)} windows")
+        self.before = before if before is not None else window_losses(model, self.windows, batch)
 
     def path(self, generated: Sequence[int], lr: float, steps: Sequence[int]) -> dict[int, Outcome]:
         """Unlearn ``generated`` with step size ``lr`` and read the scores after each count

@@ -19,8 +19,10 @@ continuation is kept: the output starts where the references stop.
 
 Provenance by design: the references' shares are their weights (the model was conditioned on
 nothing else), the user's share at temporal level is the part of the take left as it was. The
-model itself is credited by name (``model``) and by its training set: the take's training-data
-attribution is ``musicapp/attribution/tda``'s, added by the studio when it is enabled.
+model itself is credited by name (``model``) and by its training set: each take is attributed
+to the training songs by TRAK and unlearning (``attribution/tda/take.py``) before it is
+logged, so ``provenance.training`` holds both methods' top items and the estimate the training
+pool can be paid by (``provenance.training_attribution``, read by the royalties).
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ from musicapp.generation.base import (
     check_conditioning,
 )
 from musicapp.generation.composer.conditioning import ReferenceFeatures, features_of
-from musicapp.jobs import CancelToken, Progress, ProgressCallback
+from musicapp.jobs import CancelToken, Progress, ProgressCallback, scaled
 
 if TYPE_CHECKING:
     from symusic.core import ScoreTick
@@ -101,8 +103,13 @@ class ComposerEngine:
         models_dir: Path | None = None,
         device: str = "auto",
         loader: Callable[[Path | None, str], Any] = _default_loader,
+        attribution_dir: Path | None = None,
     ) -> None:
+        """``attribution_dir``: where training-data attribution keeps each model's training
+        side (``attribution/tda/take.py``); None: takes are not attributed to training songs."""
         self.audio_dir = Path(audio_dir)
+        self.attribution_dir = attribution_dir
+        self._attributor: Any = None
         self.models_dir = models_dir
         self.device = device
         self._loader = loader
@@ -170,13 +177,14 @@ class ComposerEngine:
             length_s = request.duration_s
         progress(Progress(0.15, "compose", f"Composing {length_s:.0f} s"))
         score = _compose(loaded.model, plan, length_s, request.seed, cancel)
-        progress(Progress(0.8, "render", "Playing it with the references' instruments"))
+        progress(Progress(0.7, "render", "Playing it with the references' instruments"))
         audio = _render(score, plan, length_s, rate)
         user_share = 0.0
         if temporal:
             assert conditioning.user_audio is not None
             audio, user_share = _splice(conditioning.user_audio, audio, start_s, rate)
         shares, timeline = _provenance(refs, audio.shape[1] / rate, user_share, request)
+        training, notes = self._attribute(loaded, score, scaled(progress, 0.75, 0.99), cancel)
         progress(Progress(1.0, "done", "Composed"))
         provenance = Provenance(
             shares=shares,
@@ -185,10 +193,29 @@ class ComposerEngine:
             model=str(loaded.model_id),
             device=self.device,
             method="symbolic transformer continuing the references' bars",
-            notes=plan.notes,
+            notes=plan.notes + notes,
+            training=training,
         )
         result = GenerationResult(audio.astype(np.float32), rate, provenance)
         return Composition(result, score, tuple(refs), plan)
+
+    def _attribute(
+        self, loaded: Any, score: ScoreTick, progress: ProgressCallback, cancel: CancelToken
+    ) -> tuple[dict[str, Any] | None, tuple[str, ...]]:
+        """The take's training-data attribution for its provenance, or None with a note
+        saying why there is none (a model folder without its training tokens, say)."""
+        if self.attribution_dir is None:
+            return None, ()
+        from musicapp.attribution.tda.take import TakeAttributor
+        from musicapp.generation.composer import tokens
+
+        if self._attributor is None or self._attributor.loaded is not loaded:
+            self._attributor = TakeAttributor(loaded, self.attribution_dir)
+        try:
+            found = self._attributor.attribute(tokens.encode(score), progress, cancel)
+        except InvalidInput as exc:
+            return None, (f"No training-data attribution for this take: {exc}",)
+        return found.to_dict(), ()
 
     def _reference(self, mat: Material) -> Reference:
         from musicapp.catalog.scores import score_of

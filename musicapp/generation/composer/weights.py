@@ -7,9 +7,11 @@ A composer's folder holds three files:
 - ``config.json``: the network's shape, the tokenizer it was trained with (by name and
   settings), the model id, the sha256 of ``composer.pt`` and the id of its training event;
 - ``training.json``: the training event itself (id, time, payload): every song it learned
-  from with the consent versions relied on, every public-domain tune, the seed and settings.
+  from with the consent versions relied on, every public-domain tune, the seed and settings;
+- ``training-tokens.npz``: every item's tokens, for training-data attribution (each checked
+  against its sha256 in the event when read: ``training/sequences.py``).
 
-The shipped model's three files are listed with their sha256 in ``models/manifest.toml`` and
+The shipped model's files are listed with their sha256 in ``models/manifest.toml`` and
 checked by ``musicapp.weights`` before anything is read; a model trained here is checked
 against the sha256 its training event in this machine's ledger logged. Nothing is downloaded.
 Its training event belongs to the ledger of the machine that trained it, so on first use here
@@ -53,6 +55,16 @@ class LoadedComposer:
     folder: Path
     weights_sha256: str
     training: dict[str, Any]  # the training event's payload
+
+    def training_sequences(self) -> list[list[int]]:
+        """Every training item's tokens (the event's order), checked against the event; an
+        InvalidInput when the folder has none (a model trained before they were kept)."""
+        from musicapp.training.sequences import SEQUENCES_FILE, read_sequences
+
+        path = self.folder / SEQUENCES_FILE
+        if not path.is_file():
+            raise InvalidInput(f"composer model: {path} is missing: retrain to attribute takes")
+        return read_sequences(path, self.training_set)
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -34,7 +34,8 @@ def test_the_shipped_composer_loads_from_the_repository_and_composes():
     loaded = load_composer()
     entry = find_entry("composer")
     assert {f.path for f in entry.files} == {
-        "composer/composer.pt", "composer/config.json", "composer/training.json"
+        "composer/composer.pt", "composer/config.json", "composer/training.json",
+        "composer/training-tokens.npz",
     }  # fmt: skip
     assert (SHIPPED_MODELS_DIR / "composer" / WEIGHTS_FILE).stat().st_size <= 20 * 2**20
     assert loaded.training_event_id and loaded.model_id.startswith("composer-")
@@ -43,6 +44,8 @@ def test_the_shipped_composer_loads_from_the_repository_and_composes():
     assert all(not i.holders for i in loaded.training_set if i.kind == "public_domain")
     out = generate(loaded.model, [tokens.bos_id()], 40, seed=1, top_k=20)
     assert len(out) > 1 and all(0 <= t < tokens.VOCAB_SIZE for t in out)
+    sequences = loaded.training_sequences()  # every item's tokens, each checked against the event
+    assert [len(s) for s in sequences] == [i.tokens for i in loaded.training_set]
 
 
 def test_load_composer_refuses_weights_whose_sha256_differs(tmp_path):

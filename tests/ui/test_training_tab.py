@@ -1,0 +1,68 @@
+"""The take panel's "Learned from" tab: a composer take's training songs, with both methods'
+scores and the pool's policy; a take from an engine that learned from no one says so."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ui_fakes import FakePlayer
+
+from musicapp.core import GenerationRequest, Reference
+from musicapp.jobs import CancelToken
+from musicapp.ui.job_runner import JobRunner
+from musicapp.ui.result_widget import ResultWidget
+
+TRAINING = {
+    "model_id": "composer-test",
+    "training_event_id": "ev1",
+    "policy": "flat",
+    "training_songs": 52,
+    "estimate_method": "unlearning",
+    "songs": {"aird-0021": 0.6, "ryans-soldiers-joy": 0.4},
+    "public_domain_part": 0.25,
+    "top": [
+        {"id": "aird-0021", "kind": "song", "title": "The Campbells Are Coming",
+         "trak": 0.72, "unlearning": 8.06},
+        {"id": "pd:bach/bwv79.3", "kind": "public_domain", "title": "Chorale 79.3",
+         "trak": 0.1, "unlearning": 5.0},
+        {"id": "ryans-soldiers-joy", "kind": "song", "title": "Soldier's Joy",
+         "trak": -0.004, "unlearning": 2.81},
+    ],
+}  # fmt: skip
+
+
+def _panel(qtbot, fake_studio, tmp_path):
+    panel = ResultWidget(fake_studio, JobRunner(), tmp_path, FakePlayer())
+    qtbot.addWidget(panel)
+    request = GenerationRequest((Reference("s1"),), duration_s=4.0)
+    take = fake_studio.generate_job(request).run(lambda _p: None, CancelToken())
+    return panel, take
+
+
+def test_a_composer_take_lists_the_training_songs_it_leaned_on(qtbot, fake_studio, tmp_path):
+    panel, take = _panel(qtbot, fake_studio, tmp_path)
+    prov = replace(take.provenance, engine="composer", training=TRAINING)
+    panel.show_take(replace(take, provenance=prov), fake_studio.songs)
+    assert panel.details.isTabEnabled(panel.TRAINING_TAB)
+    table = panel.training.table
+    rows = [
+        [table.item(r, c).text() for c in range(table.columnCount())]
+        for r in range(table.rowCount())
+    ]
+    assert rows == [
+        ["The Campbells Are Coming", "catalogue song", "+8.060", "+0.720", "60.0 %"],
+        ["Chorale 79.3", "public domain", "+5.000", "+0.100", "—"],
+        ["Soldier's Joy", "catalogue song", "+2.810", "-0.004", "40.0 %"],
+    ]
+    policy = panel.training.policy.text()
+    assert "paid flat-rate over the 52 catalogue songs composer-test learned from" in policy
+    assert "The Campbells Are Coming 60%, Soldier's Joy 40%" in policy
+    assert "Public-domain tunes: 25% of the influence, owed to no one" in policy
+
+
+def test_a_take_of_an_engine_that_learned_from_no_one_says_so(qtbot, fake_studio, tmp_path):
+    panel, take = _panel(qtbot, fake_studio, tmp_path)
+    panel.show_take(take, fake_studio.songs)
+    assert not panel.details.isTabEnabled(panel.TRAINING_TAB)
+    assert "learned from no one's music" in panel.training.policy.text()
+    assert panel.training.table.rowCount() == 0
