@@ -71,13 +71,14 @@ class TrainingWidget(QWidget):
         for r, (title, kind, unlearning, trak, share) in enumerate(rows):
             cells = (
                 title,
-                kind,
+                "catalogue" if kind == "catalogue song" else kind,
                 f"{unlearning:+.3f}",
                 f"{trak:+.3f}",
                 "—" if share is None else f"{share * 100:.1f} %",
             )
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
+                item.setToolTip(f"{title} ({kind})")  # the title column elides long titles
                 if c >= 2:
                     item.setTextAlignment(
                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter

@@ -50,10 +50,11 @@ def test_a_composer_take_lists_the_training_songs_it_leaned_on(qtbot, fake_studi
         for r in range(table.rowCount())
     ]
     assert rows == [
-        ["The Campbells Are Coming", "catalogue song", "+8.060", "+0.720", "60.0 %"],
+        ["The Campbells Are Coming", "catalogue", "+8.060", "+0.720", "60.0 %"],
         ["Chorale 79.3", "public domain", "+5.000", "+0.100", "—"],
-        ["Soldier's Joy", "catalogue song", "+2.810", "-0.004", "40.0 %"],
+        ["Soldier's Joy", "catalogue", "+2.810", "-0.004", "40.0 %"],
     ]
+    assert table.item(0, 0).toolTip() == "The Campbells Are Coming (catalogue song)"
     policy = panel.training.policy.text()
     assert "paid flat-rate over the 52 catalogue songs composer-test learned from" in policy
     assert "The Campbells Are Coming 60%, Soldier's Joy 40%" in policy
