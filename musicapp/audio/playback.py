@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from types import ModuleType
@@ -9,16 +10,34 @@ from types import ModuleType
 import numpy as np
 import numpy.typing as npt
 
+log = logging.getLogger(__name__)
+
+NO_DEVICE = (
+    "this computer has no audio output set up (connect speakers or headphones, or choose an "
+    "output in the system's sound settings)"
+)
+
 
 def _load_sounddevice() -> tuple[ModuleType | None, str]:
     """Import sounddevice lazily: it raises OSError at import when PortAudio is missing."""
     try:
         import sounddevice
-    except ImportError as exc:
-        return None, f"sounddevice is not installed ({exc})"
-    except OSError as exc:  # the PortAudio shared library is missing
-        return None, f"{exc}; install the libportaudio2 package"
+    except ImportError:
+        return None, "the sounddevice package is not installed (pip install sounddevice)"
+    except OSError:  # the PortAudio shared library is missing
+        return None, "the PortAudio sound library is missing (install the libportaudio2 package)"
     return sounddevice, ""
+
+
+def plain_reason(exc: BaseException) -> str:
+    """What PortAudio's error means to a listener. Its own texts ("Error querying device -1",
+    "Invalid device", "Device unavailable") are for the log, not for the window."""
+    text = str(exc).lower()
+    if "device unavailable" in text or "busy" in text:
+        return "the audio output is in use by another program or was unplugged"
+    if "sample rate" in text:
+        return "the audio output cannot play at this sample rate"
+    return NO_DEVICE
 
 
 class Player:
@@ -45,7 +64,8 @@ class Player:
             try:
                 sd.query_devices(kind="output")
             except Exception as exc:  # PortAudio reports a missing device in several ways
-                sd, reason = None, str(exc) or type(exc).__name__
+                log.info("no audio output: %s", exc)
+                sd, reason = None, plain_reason(exc)
         self._sd, self._reason = sd, reason
 
     @property
@@ -62,11 +82,15 @@ class Player:
         """Start playing `audio` (channels, samples) and return at once."""
         self._probe()
         if self._sd is None:
-            raise RuntimeError(f"No audio output device ({self._reason})")
+            raise RuntimeError(f"No audio output device: {self._reason}")
         frames = np.ascontiguousarray(np.asarray(audio, dtype=np.float32).T)
         with self._lock:
             self._sd.stop()
-            self._sd.play(frames, samplerate=sample_rate)
+            try:
+                self._sd.play(frames, samplerate=sample_rate)
+            except Exception as exc:  # the device went away, or PortAudio refuses it
+                log.warning("playback failed: %s", exc)
+                raise RuntimeError(f"Cannot play: {plain_reason(exc)}") from exc
             self._started_at = time.monotonic()
             self._duration_s = frames.shape[0] / float(sample_rate)
 

@@ -62,8 +62,21 @@ class Browsing:
     def suggest(
         self, text: str, limit: int = 10, filters: SearchFilters | None = None
     ) -> list[Suggestion]:
-        """Completions for the search box, ranked like search(), without loading the songs."""
-        return [Suggestion(*row[:3]) for row in self._ranked(text, limit, filters)]
+        """Completions for the search box, ranked like search(), without loading the songs
+        (only their albums and years, to tell same-titled songs apart)."""
+        rows = self._ranked(text, limit, filters)
+        if not rows:
+            return []
+        ids = [row[0] for row in rows]
+        marks = ",".join("?" * len(ids))
+        with self._lock:
+            extra = {
+                r[0]: (r[1] or "", r[2])
+                for r in self._db.execute(
+                    f"SELECT id, album, year FROM songs WHERE id IN ({marks})", ids
+                )
+            }
+        return [Suggestion(*row[:3], *extra.get(row[0], ("", None))) for row in rows]
 
     def _ranked(
         self, text: str, limit: int, filters: SearchFilters | None

@@ -38,11 +38,19 @@ class SearchFilters:
 
 @dataclass(frozen=True)
 class Suggestion:
-    """One completion for the search box: a song's id, title and artist."""
+    """One completion for the search box: a song's id, title and artist, and its album and
+    year so that songs of the same title and artist are told apart."""
 
     song_id: str
     title: str
     artist: str
+    album: str = ""
+    year: int | None = None
+
+    def label(self) -> str:
+        """ "Title — Artist (Album, Year)", the album and year where known."""
+        extra = ", ".join(x for x in (self.album, str(self.year) if self.year else "") if x)
+        return f"{self.title} — {self.artist}" + (f" ({extra})" if extra else "")
 
 
 def fts_query(text: str) -> str | None:

@@ -195,7 +195,10 @@ class BrowserWidget(QWidget):
         self.completer.setCompletionMode(QCompleter.CompletionMode.UnfilteredPopupCompletion)
         self.completer.setCompletionRole(Qt.ItemDataRole.UserRole)
         self.completer.setWidget(self.search_box)
-        self.completer.activated[str].connect(self.search_box.setText)  # type: ignore[index]
+        # Choosing a completion (click or Enter) adds exactly that song: by its id, never the
+        # results' stale first row, which the box's own Enter would otherwise add.
+        self.completer.activated[QModelIndex].connect(self._on_completion)  # type: ignore[index]
+        self._completion_chosen = False
 
         # `activated` is a double-click or Enter (a single click where the platform says so);
         # a double-click also emits `doubleClicked`, so listening to both would add twice.
@@ -227,7 +230,7 @@ class BrowserWidget(QWidget):
             found = []
         self.suggestions.clear()
         for s in found:
-            item = QStandardItem(f"{s.title} — {s.artist}")
+            item = QStandardItem(s.label())
             item.setData(s.title, Qt.ItemDataRole.UserRole)
             item.setData(s.song_id, SONG_ID_ROLE)
             self.suggestions.appendRow(item)
@@ -321,10 +324,36 @@ class BrowserWidget(QWidget):
         self.run_search()
 
     def _on_return(self) -> None:
+        popup = self.completer.popup()
+        if self._completion_chosen or (popup is not None and popup.isVisible()):
+            self._completion_chosen = False  # this Enter chose a completion: it is added
+            return
         if self._debounce.isActive():
             self.run_search()
         if self.pages.currentIndex() == self.PAGE_RESULTS:
             self._add_selected()
+
+    def _on_completion(self, index: QModelIndex) -> None:
+        """A completion was chosen: search its title, select that very song and add it."""
+        song_id = index.data(SONG_ID_ROLE)
+        title = index.data(Qt.ItemDataRole.UserRole)
+        if not song_id:
+            return
+        self._completion_chosen = True
+        QTimer.singleShot(0, self._forget_completion)  # an Enter, if any, arrives before this
+        self.search_box.blockSignals(True)
+        self.search_box.setText(str(title or ""))
+        self.search_box.blockSignals(False)
+        self.run_search()
+        model = self.results_model
+        for row in range(model.rowCount()):
+            if model.index(row, 0).data(SONG_ID_ROLE) == song_id:
+                self.results.setCurrentIndex(model.index(row, 0))
+                break
+        self.song_chosen.emit(song_id)
+
+    def _forget_completion(self) -> None:
+        self._completion_chosen = False
 
     # -- choosing ---------------------------------------------------------------------------
 

@@ -76,7 +76,7 @@ class PreviewPlayer(QObject):
         return self._player.available
 
     def unavailable_text(self) -> str:
-        return f"Previews cannot play: no audio output device ({self._player.unavailable_reason})"
+        return f"Previews cannot play: {self._player.unavailable_reason}."
 
     def preview(self, song_id: str) -> None:
         """Stop what plays, then load and play `song_id`'s preview."""

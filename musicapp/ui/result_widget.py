@@ -255,9 +255,7 @@ class ResultWidget(QWidget):
     def _update_play_button(self) -> None:
         if not self._player.available:
             self.play_button.setEnabled(False)
-            self.play_button.setToolTip(
-                f"No audio output device ({self._player.unavailable_reason})"
-            )
+            self.play_button.setToolTip(f"Cannot play: {self._player.unavailable_reason}")
         else:
             self.play_button.setEnabled(self._audio is not None)
             self.play_button.setToolTip("Play the take")

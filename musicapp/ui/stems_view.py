@@ -360,9 +360,7 @@ class StemsView(QDialog):
         if not self.player.available:
             self.hearing.setText(self.hearing.text() + " · cannot play here: no audio output")
             self.play_button.setEnabled(False)
-            self.play_button.setToolTip(
-                f"No audio output device ({self.player.unavailable_reason})"
-            )
+            self.play_button.setToolTip(f"Cannot play: {self.player.unavailable_reason}")
         else:
             self.play_button.setEnabled(bool(names))
         if self.play_button.isChecked():  # playing: carry on from here with the new mix

@@ -302,9 +302,7 @@ class ABPlayer(QWidget):
         for b in (self.play_button, self.a_button, self.b_button):
             b.setEnabled(ready)
         if audio and not self.player.available:
-            self.play_button.setToolTip(
-                f"No audio output device ({self.player.unavailable_reason})"
-            )
+            self.play_button.setToolTip(f"Cannot play: {self.player.unavailable_reason}")
 
     def _start(self, from_s: float) -> bool:
         try:

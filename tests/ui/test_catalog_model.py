@@ -150,13 +150,39 @@ def test_typing_in_the_search_box_shows_completions_and_choosing_one_searches_it
     qtbot.keyClicks(browser.search_box, song.title[:3])
     qtbot.waitUntil(lambda: browser.suggestions.rowCount() > 0, timeout=3000)
     shown = [browser.suggestions.item(r).text() for r in range(browser.suggestions.rowCount())]
-    assert f"{song.title} — {song.artist}" in shown
+    # Album and year tell same-titled songs apart.
+    assert f"{song.title} — {song.artist} ({song.album}, {song.year})" in shown
     assert all(t.lower().startswith(song.title[:3].lower()) or "—" in t for t in shown)
     assert browser.completer.popup().isVisible()
 
-    browser.completer.activated[str].emit(song.title)
-    assert browser.search_box.text() == song.title
-    browser.run_search()
-    results = browser.results_model
-    ids = [results.index(r, 0).data(SONG_ID_ROLE) for r in range(results.rowCount())]
-    assert song.id in ids
+
+def test_enter_on_a_completion_adds_that_song_not_the_previous_top_result(qtbot):
+    """The bug: picking the third completion with the arrows and Enter added the results'
+    first row (the song that topped the search before the choice)."""
+    from ui_fakes import FakeStudio
+
+    from musicapp.ui.browser_widget import BrowserWidget
+
+    studio = FakeStudio()
+    browser = BrowserWidget(studio)
+    qtbot.addWidget(browser)
+    browser.show()
+    chosen: list[str] = []
+    browser.song_chosen.connect(chosen.append)
+    qtbot.keyClicks(browser.search_box, "Song")
+    popup = browser.completer.popup()
+    qtbot.waitUntil(lambda: popup.isVisible() and browser.suggestions.rowCount() >= 3, timeout=3000)
+    third = browser.suggestions.item(2).data(SONG_ID_ROLE)
+    first_result = browser.results_model.index(0, 0).data(SONG_ID_ROLE)
+    assert third != first_result
+    for _ in range(3):
+        qtbot.keyClick(popup, Qt.Key.Key_Down)
+    assert popup.currentIndex().row() == 2
+    qtbot.keyClick(popup, Qt.Key.Key_Return)
+    qtbot.wait(50)
+    assert chosen == [third]  # that song, once
+    assert browser.selected_song_id() == third
+    assert not popup.isVisible()
+    # The next plain Enter in the box adds the selected result again, as before.
+    qtbot.keyClick(browser.search_box, Qt.Key.Key_Return)
+    assert chosen == [third, third]

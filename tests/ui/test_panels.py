@@ -153,7 +153,7 @@ def test_play_is_disabled_with_the_reason_when_there_is_no_device(qtbot, window,
     window.result._update_play_button()
     button = window.result.play_button
     assert not button.isEnabled()
-    assert button.toolTip() == "No audio output device (PortAudio library not found)"
+    assert button.toolTip() == "Cannot play: PortAudio library not found"
 
 
 def test_peaks_downsample_long_audio():

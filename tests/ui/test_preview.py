@@ -117,7 +117,7 @@ def test_without_an_output_device_a_message_says_so_and_nothing_loads(qtbot, fak
     _select_result(browser, "Song 1")
     with qtbot.waitSignal(browser.status) as status:
         qtbot.mouseClick(browser.preview_button, Qt.MouseButton.LeftButton)
-    assert "no audio output device" in status.args[0]
+    assert status.args[0] == "Previews cannot play: PortAudio library not found."
     assert "PortAudio library not found" in browser.preview_bar.label.text()
     assert browser.preview_bar.isVisible() and not browser.preview_bar.stop_button.isEnabled()
     assert fake_studio.preview_calls == []

@@ -200,7 +200,7 @@ class FakeStudio:
         if not t:
             return []
         return [
-            Suggestion(s.id, s.title, s.artist)
+            Suggestion(s.id, s.title, s.artist, s.album, s.year)
             for s in self.songs.values()
             if (s.title.lower().startswith(t) or s.artist.lower().startswith(t))
             and self.passes(s, filters)

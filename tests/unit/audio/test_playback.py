@@ -36,7 +36,7 @@ def test_missing_portaudio_gives_a_reason(monkeypatch):
     player = Player()
     assert not player.available
     assert "PortAudio" in player.unavailable_reason
-    with pytest.raises(RuntimeError, match="No audio output device"):
+    with pytest.raises(RuntimeError, match="No audio output device: PortAudio"):
         player.play(np.zeros((2, 10), np.float32), 32000)
 
 
@@ -49,7 +49,7 @@ def test_import_error_of_sounddevice_is_caught(monkeypatch):
     monkeypatch.delitem(sys.modules, "sounddevice", raising=False)
     monkeypatch.setattr(sys, "meta_path", [Boom(), *sys.meta_path])
     sd, reason = playback._load_sounddevice()
-    assert sd is None and "libportaudio2" in reason
+    assert sd is None and "install the libportaudio2 package" in reason
 
 
 def test_no_output_device_gives_a_reason(monkeypatch):
@@ -57,7 +57,24 @@ def test_no_output_device_gives_a_reason(monkeypatch):
     monkeypatch.setattr(playback, "_load_sounddevice", lambda: (fake, ""))
     player = Player()
     assert not player.available
-    assert player.unavailable_reason == "Error querying device -1"
+    # PortAudio's own words are for the log; the listener reads what to do.
+    assert player.unavailable_reason == playback.NO_DEVICE
+    assert "-1" not in player.unavailable_reason
+
+
+def test_a_device_that_fails_when_played_gives_a_plain_error(monkeypatch):
+    fake = FakeSd()
+
+    def refuse(frames, samplerate):
+        raise RuntimeError("Error opening OutputStream: Device unavailable [PaErrorCode -9985]")
+
+    fake.play = refuse
+    monkeypatch.setattr(playback, "_load_sounddevice", lambda: (fake, ""))
+    with pytest.raises(RuntimeError) as err:
+        Player().play(np.zeros((2, 10), np.float32), 32000)
+    assert str(err.value) == (
+        "Cannot play: the audio output is in use by another program or was unplugged"
+    )
 
 
 def test_play_hands_frames_to_the_device_and_stop_stops(monkeypatch):

@@ -134,3 +134,16 @@ def test_a_short_prefix_after_a_common_word_finds_titles_first(store, make_song)
     assert set(found) == {"river", "road", "roof", "ruby"}
     assert [s.song_id for s in store.browse.suggest("the r", limit=2)] == ["river", "road"]
     assert store.browse.suggest("the ri")[0].title == "The River"
+
+
+def test_completions_of_same_titled_songs_name_their_album_and_year(store, make_song):
+    """Three "Kyrie" by one composer used to read as three identical completion rows."""
+    for sid, album, year in [("k1", "Missa Brevis", 1570), ("k2", "Missa Papae", 1567),
+                             ("k3", "", None)]:  # fmt: skip
+        store.add_song(*make_song(sid, title="Kyrie", artist="Palestrina", album=album, year=year))
+    labels = sorted(s.label() for s in store.browse.suggest("kyr"))
+    assert labels == [
+        "Kyrie — Palestrina",
+        "Kyrie — Palestrina (Missa Brevis, 1570)",
+        "Kyrie — Palestrina (Missa Papae, 1567)",
+    ]
