@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from musicapp.core import Song, TimeRange
+from musicapp.core import InvalidInput, Song, TimeRange
 from musicapp.jobs import FunctionJob
 from musicapp.ui.job_runner import JobRunner
 from musicapp.ui.range_widget import MIN_RANGE_S, RANGE_PEAK_BINS, RangePlotWidget, range_text
@@ -110,7 +110,17 @@ class RangeDialog(QDialog):
         handle.failed.connect(self._on_failed)
 
     def time_range(self) -> TimeRange | None:
-        return self.plot.time_range()
+        """The range as the spin boxes show it (tenths of a second): what the label says and
+        what the take uses are the same numbers, never a hidden hundredth apart."""
+        if self.plot.time_range() is None:
+            return None
+        start, end = self.start.value(), min(self.end.value(), self.song.duration_s)
+        if end - start < MIN_RANGE_S - 1e-9:
+            return None
+        try:
+            return TimeRange(start, end)
+        except InvalidInput:
+            return None
 
     def set_range(self, start_s: float, end_s: float) -> None:
         self.plot.set_range(start_s, end_s)

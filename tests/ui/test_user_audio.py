@@ -129,6 +129,19 @@ def test_temporal_reference_takes_its_range_from_the_dialog(qtbot, window, user_
 
     assert tray.time_range(0) == TimeRange(2.0, 6.5)
     assert button.text() == "2.0–6.5 s"
+
+    # A drag that ends between tenths: the label, the spin boxes and the range agree (the label
+    # once read 13.3 s beside a spin box reading 13.4 s).
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    dialog = window.range_dialog
+    dialog.plot.region.setRegion((3.3449, 13.3501))
+    chosen = dialog.time_range()
+    assert chosen == TimeRange(dialog.start.value(), dialog.end.value())
+    assert dialog.start.text() == "3.3 s" and dialog.end.text() == "13.4 s"
+    assert dialog.summary.text() == "3.3–13.4 s"
+    dialog.accept()
+    assert tray.time_range(0) == TimeRange(3.3, 13.4) and button.text() == "3.3–13.4 s"
+    tray.set_time_range(0, TimeRange(2.0, 6.5))
     load(qtbot, window, user_wav, monkeypatch)
     window.user_audio.set_range(1.0, 3.0)
     request = window.current_request()
