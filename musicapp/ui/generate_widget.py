@@ -47,6 +47,11 @@ DEVICES = (("auto", "Auto"), ("cpu", "CPU"), ("cuda", "CUDA"), ("mps", "MPS"))
 PROMPT_PLACEHOLDER = "optional words for engines that take text, e.g. 'gentle, for a wedding'"
 
 
+# Engines with a window of their own, not offered for a take from references: tone matching
+# reshapes the user's own stem (Tools → Tone match…, audio_panel.py).
+TOOL_ENGINES = frozenset({"tonematch"})
+
+
 def engine_choices(studio: GenerationPort) -> tuple[list[tuple[str, str]], dict[str, str]]:
     """The engines to offer (name, label) and those that cannot run here (name → why). A broken
     engine registry must not stop the window opening: it falls back to the concat engine."""
@@ -60,6 +65,10 @@ def engine_choices(studio: GenerationPort) -> tuple[list[tuple[str, str]], dict[
     except Exception as exc:
         log.warning("could not list unavailable engines: %s", exc)
         unavailable = {}
+    engines = [(n, label) for n, label in engines if n not in TOOL_ENGINES] or [
+        ("concat", "concat")
+    ]
+    unavailable = {n: why for n, why in unavailable.items() if n not in TOOL_ENGINES}
     return engines, unavailable
 
 

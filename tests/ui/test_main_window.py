@@ -195,3 +195,13 @@ def test_the_tree_fetches_children_only_on_expand(qtbot, context):
     QApplication.processEvents()
     assert len(calls) == 2
     w.close()
+
+
+def test_the_engine_menu_offers_no_tool_engines(qtbot, window):
+    """Tone match has its own window (Tools → Tone match…); it used to be offered beside the
+    engines that make a take from references too."""
+    combo = window.settings_panel.engine
+    names = [combo.itemData(i) for i in range(combo.count())]
+    assert "concat" in names and "tonematch" not in names
+    labels = [combo.itemText(i) for i in range(combo.count())]
+    assert not any("Tone match" in label for label in labels)
