@@ -63,9 +63,9 @@ def _catalogue_source(catalog: CatalogStore, song_id: str) -> StemsResult | Audi
         return ChannelFilesSource(list(files.values()), song_id)  # an older import's channels
     paths = {s.name: catalog.stem_path(song_id, s.name) for s in song.stems}
     if catalog.stems_are_recorded(song_id):
-        label, reason = "the recording's own stems", f"song {song_id} was imported with its stems"
+        label, reason = "the recording's own stems", f"“{song.title}” was imported with its stems"
     else:
-        label, reason = "rendered stems from the catalogue", f"song {song_id} comes with its stems"
+        label, reason = "rendered stems from the catalogue", f"“{song.title}” comes with its stems"
     return StemsResult(
         StemMethod.CATALOGUE, paths, song.sample_rate, label, reason, song_id=song_id
     )

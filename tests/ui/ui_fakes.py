@@ -270,7 +270,7 @@ class FakeStudio:
                 stems,
                 self.sample_rate,
                 "rendered stems from the catalogue",
-                f"song {source} comes with its stems",
+                f"“{self.songs[source].title}” comes with its stems",
             )
 
         return FunctionJob("Separate stems", run)

@@ -128,6 +128,9 @@ def test_demo_song_uses_its_rendered_stems(tmp_path, demo_store):
     assert set(result.stems) == {s.name for s in song.stems}
     assert all(p.is_file() for p in result.stems.values())
     assert not (settings.data_dir / "stems").exists()  # nothing separated, nothing cached
+    # The Stems window shows the reason: the song by its title, never its internal id.
+    assert result.reason == f"“{song.title}” comes with its stems"
+    assert song.id not in result.reason
 
 
 def test_an_imported_songs_own_stems_are_labelled_as_the_recordings(tmp_path):
@@ -146,4 +149,4 @@ def test_an_imported_songs_own_stems_are_labelled_as_the_recordings(tmp_path):
         result = stems_for(song.id, settings, catalog=store)
     assert result.method is StemMethod.CATALOGUE and set(result.stems) == {"guitar"}
     assert result.label == "the recording's own stems"
-    assert "imported with its stems" in result.reason
+    assert result.reason == "“Take” was imported with its stems"
