@@ -295,15 +295,20 @@ def downbeat_in_cut(song: Song, time_range: TimeRange | None) -> float | None:
     return (song.downbeat_s - time_range.start_s) % bar_s
 
 
-def parts_notes(
+def request_notes(
     request: GenerationRequest, songs: dict[str, Song], parts: PartsLookup
 ) -> tuple[str, ...]:
-    """Which references were matched against parts separated from them, and how made."""
+    """How the request was read: which references were matched against parts separated from
+    them (and how made), and words given to an engine that takes none."""
+    from musicapp.generation.base import prompt_note
+
     notes = []
     for ref in request.picked:
         song = songs[ref.song_id]
         if _targets_a_part(ref) and not song.stems and (found := parts(song.id)) is not None:
             notes.append(f"{song.title} has no stems of its own: its parts {found.label} were used")
+    if note := prompt_note(request.engine, request.prompt):
+        notes.append(note[:1].upper() + note[1:])
     return tuple(notes)
 
 

@@ -43,8 +43,8 @@ from musicapp.material import (
     UserAudio,
     check_request,
     load_materials,
-    parts_notes,
     read_user_audio,
+    request_notes,
     resample_note,
     take_rate,
 )
@@ -350,7 +350,7 @@ class Studio:
         )
         notes = (
             resample_note(picked_songs, rate, user)
-            + parts_notes(request, songs, self._parts)
+            + request_notes(request, songs, self._parts)
             + self.your_audio.notes(full)
             + declared.notes
         )

@@ -29,6 +29,16 @@ ENGINE_LABELS: dict[str, str] = {
     "musicgen-melody": "MusicGen-melody (neural)",
     "composer": "Composer (trained here on consented scores)",
 }
+# The engines that read the request's prompt (words); the others ignore it, and say so.
+TEXT_ENGINES = frozenset({"musicgen-melody"})
+
+
+def prompt_note(engine: str, prompt: str) -> str:
+    """Why the take's words were not used ("" when the engine reads them, or none given)."""
+    if not prompt.strip() or engine in TEXT_ENGINES:
+        return ""
+    label = ENGINE_LABELS.get(engine, engine)
+    return f"the prompt was not used: the {label} engine takes no words, only its references"
 
 
 @dataclass(frozen=True, eq=False)

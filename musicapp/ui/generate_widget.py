@@ -156,10 +156,12 @@ class SettingsWidget(QWidget):
         self.engine.currentIndexChanged.connect(lambda *_: self.changed.emit())
         self.device.currentIndexChanged.connect(lambda *_: self.changed.emit())
         self.prompt.textChanged.connect(lambda *_: self.changed.emit())
+        self.engine.currentIndexChanged.connect(self._update_prompt)
         self._editable = True
         self._length_from_audio = False
         self._manual_duration = DEFAULT_DURATION_S
         self.set_editable(True)
+        self._update_prompt()
 
     def _fill_engines(
         self, engines: Sequence[tuple[str, str]], unavailable: Mapping[str, str]
@@ -183,6 +185,30 @@ class SettingsWidget(QWidget):
         model = self.engine.model()  # a QComboBox's model is a QStandardItemModel by default
         assert isinstance(model, QStandardItemModel)
         return model
+
+    def _update_prompt(self, *_: object) -> None:
+        """The prompt box is open only for engines that read words; for the others it says
+        so instead of taking text that would be silently ignored."""
+        from musicapp.generation.base import TEXT_ENGINES
+
+        name = self.engine_name()
+        reads = name in TEXT_ENGINES
+        self.prompt.setEnabled(reads and self._editable)
+        label = self.engine.currentText() or name
+        self.prompt.setPlaceholderText(
+            PROMPT_PLACEHOLDER if reads else f"the {label} engine takes no words"
+        )
+        self.prompt.setToolTip(
+            "Words the engine adds to its prompt"
+            if reads
+            else f"The {label} engine makes a take from its references only; choose an engine "
+            "that takes text (MusicGen) to describe the take in words"
+        )
+
+    def _reads_words(self) -> bool:
+        from musicapp.generation.base import TEXT_ENGINES
+
+        return self.engine_name() in TEXT_ENGINES
 
     def engine_name(self) -> str:
         return str(self.engine.currentData() or "concat")
@@ -217,7 +243,7 @@ class SettingsWidget(QWidget):
             duration_s=float(self.duration.value()),
             seed=int(self.seed.value()),
             engine=self.engine_name(),
-            prompt=self.prompt.text().strip(),
+            prompt=self.prompt.text().strip() if self._reads_words() else "",
             user_audio=user_audio,
             user_range=user_range,
             options={"device": self.device_choice()},
@@ -247,8 +273,9 @@ class SettingsWidget(QWidget):
     def set_editable(self, editable: bool) -> None:
         self._editable = editable
         self.duration.setEnabled(editable and not self._length_from_audio)
-        for w in (self.seed, self._dice, self.device, self.prompt):
+        for w in (self.seed, self._dice, self.device):
             w.setEnabled(editable)
+        self.prompt.setEnabled(editable and self._reads_words())
         for b in self._use_group.buttons():
             b.setEnabled(editable)
         self.engine.setEnabled(editable and self.engine.count() > 1)

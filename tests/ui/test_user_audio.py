@@ -74,6 +74,16 @@ def test_prompt_device_and_engine_reach_the_request(qtbot, make_window, monkeypa
     assert combo.currentData() == "concat"
 
     window.add_reference(A)
+    # The weight-free engine takes no words: the box says so instead of ignoring them.
+    assert not panel.prompt.isEnabled()
+    assert "takes no words" in panel.prompt.placeholderText()
+    assert window.current_request().prompt == ""
+    # An engine that reads words opens the box, and its words reach the request.
+    from musicapp.generation import base
+
+    monkeypatch.setattr(base, "TEXT_ENGINES", frozenset({"concat"}))
+    panel._update_prompt()
+    assert panel.prompt.isEnabled()
     qtbot.keyClicks(panel.prompt, "gentle, for a wedding")
     panel.set_device("cuda")
     request = window.current_request()
