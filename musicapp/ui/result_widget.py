@@ -56,6 +56,11 @@ EXPORT_FILTERS = {
 PLAYHEAD_INTERVAL_MS = 40
 
 
+def share_text(share: float) -> str:
+    """ "12.5 %", or "< 0.1 %" for a share that would read as nothing."""
+    return "< 0.1 %" if 0 < share < 0.0005 else f"{share * 100:.1f} %"
+
+
 def _section(text: str) -> QLabel:
     label = QLabel(text)
     label.setObjectName("sectionTitle")
@@ -236,10 +241,12 @@ class ResultWidget(QWidget):
         self.details.setTabText(self.AUDIT_TAB, self.audit.tab_title())
 
     def _show_royalties(self, royalties: list[tuple[RightsHolder, float]]) -> None:
-        rows = sorted(royalties, key=lambda hs: -hs[1])
+        # A holder owed nothing (a zero split, a song not heard) is not a row; a share too
+        # small to show at one decimal says so rather than "0.0 %".
+        rows = sorted(((h, s) for h, s in royalties if s > 0), key=lambda hs: -hs[1])
         self.royalty_table.setRowCount(len(rows))
         for r, (holder, share) in enumerate(rows):
-            pct = QTableWidgetItem(f"{share * 100:.1f} %")
+            pct = QTableWidgetItem(share_text(share))
             pct.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.royalty_table.setItem(r, 0, QTableWidgetItem(holder.name))
             self.royalty_table.setItem(r, 1, QTableWidgetItem(holder.kind))

@@ -1,5 +1,6 @@
-"""The take panel's "Learned from" tab: a composer take's training songs, with both methods'
-scores and the pool's policy; a take from an engine that learned from no one says so."""
+"""The take panel: the "Learned from" tab (a composer take's training songs, with both methods'
+scores and the pool's policy; a take from an engine that learned from no one says so) and the
+royalty table (no rows of nothing)."""
 
 from __future__ import annotations
 
@@ -67,3 +68,21 @@ def test_a_take_of_an_engine_that_learned_from_no_one_says_so(qtbot, fake_studio
     assert not panel.details.isTabEnabled(panel.TRAINING_TAB)
     assert "learned from no one's music" in panel.training.policy.text()
     assert panel.training.table.rowCount() == 0
+
+
+def test_the_royalty_table_has_no_zero_rows_and_says_when_a_share_is_tiny(
+    qtbot, fake_studio, tmp_path
+):
+    from musicapp.core import RightsHolder
+
+    panel, take = _panel(qtbot, fake_studio, tmp_path)
+    owed = [
+        (RightsHolder("a", "Ana"), 0.9996),
+        (RightsHolder("b", "Ben"), 0.0004),
+        (RightsHolder("c", "Cleo"), 0.0),
+    ]
+    fake_studio.royalties = lambda _take: owed
+    panel.show_take(take, fake_studio.songs)
+    table = panel.royalty_table
+    rows = [(table.item(r, 0).text(), table.item(r, 2).text()) for r in range(table.rowCount())]
+    assert rows == [("Ana", "100.0 %"), ("Ben", "< 0.1 %")]
