@@ -28,6 +28,7 @@ from musicapp.ui.generate_widget import GenerateBar, SettingsWidget, engine_choi
 from musicapp.ui.import_dialog import ImportDialog
 from musicapp.ui.job_control import JobControl
 from musicapp.ui.job_runner import JobHandle, JobRunner
+from musicapp.ui.keyboard import Keyboard
 from musicapp.ui.ledger_damage_widget import LedgerDamageWidget, show_ledger_refusal
 from musicapp.ui.references_widget import ReferencesWidget
 from musicapp.ui.refusals import readable
@@ -217,6 +218,7 @@ class MainWindow(QMainWindow):
         tools_menu.addAction(self.sync.sync_action)
         tools_menu.addAction(self.sync.settings_action)
         help_menu = self.menuBar().addMenu("&Help")
+        self.keyboard = Keyboard(self, help_menu)  # Ctrl+F, Ctrl+Enter, F1: the shortcut sheet
         about = QAction("&About musicapp", self)
         about.triggered.connect(self._about)
         help_menu.addAction(about)

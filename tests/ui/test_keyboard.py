@@ -1,0 +1,87 @@
+"""The window's keyboard: Ctrl+F to the search, Ctrl+Enter to generate, the window's shortcuts
+working from inside text fields (Ctrl+E used to be swallowed as "end of line"), a sheet."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from musicapp.ui.main_window import MainWindow
+
+TAKE_MS = 20_000
+
+
+@pytest.fixture
+def window(qtbot, fake_context):
+    w = MainWindow(fake_context)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    w.activateWindow()
+    return w
+
+
+def test_ctrl_f_goes_to_the_search_with_its_text_selected(qtbot, window):
+    box = window.browser.search_box
+    box.setText("Song")
+    window.settings_panel.seed.setFocus()
+    qtbot.waitUntil(lambda: window.settings_panel.seed.hasFocus())
+    qtbot.keyClick(window.settings_panel.seed, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: box.hasFocus())
+    assert box.selectedText() == "Song"
+
+
+def test_ctrl_enter_generates_from_a_text_field(qtbot, window):
+    window.add_reference("s1")
+    window.refresh_check()
+    qtbot.waitUntil(lambda: window.generate_bar.generate_button.isEnabled())
+    box = window.browser.search_box
+    box.setFocus()
+    qtbot.waitUntil(lambda: box.hasFocus())
+    qtbot.keyClick(box, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.result.take is not None, timeout=TAKE_MS)
+
+
+def test_ctrl_enter_without_a_cleared_request_says_why(qtbot, window):
+    qtbot.keyClick(
+        window.browser.search_box, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier
+    )
+    assert window.generation is None
+    assert "reference" in window.statusBar().currentMessage()
+
+
+def test_ctrl_e_exports_even_from_a_text_field(qtbot, window, monkeypatch):
+    window.add_reference("s1")
+    window.refresh_check()
+    qtbot.waitUntil(lambda: window.generate_bar.generate_button.isEnabled())
+    window.start_generation()
+    qtbot.waitUntil(lambda: window.result.take is not None and window.generation is None,
+                    timeout=TAKE_MS)  # fmt: skip
+    asked: list[str] = []
+
+    def ask(*_a, **_k):
+        asked.append("save")
+        return "", ""  # the user cancels the file dialog
+
+    monkeypatch.setattr("musicapp.ui.result_widget.QFileDialog.getSaveFileName", ask)
+    box = window.browser.search_box
+    box.setText("anything")
+    box.setFocus()
+    qtbot.waitUntil(lambda: box.hasFocus())
+    qtbot.keyClick(box, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    assert asked == ["save"]
+    assert box.text() == "anything"
+
+
+def test_the_sheet_lists_every_shortcut(qtbot, window):
+    rows = dict((what, keys) for keys, what in window.keyboard.sheet_rows())
+    assert rows["Find in the catalogue"] == "Ctrl+F"
+    assert rows["Generate"] == "Ctrl+Return or Ctrl+Enter"
+    assert rows["Export take"] == "Ctrl+E"
+    assert "Space" in [k for k, _w in window.keyboard.sheet_rows()]
+    window.keyboard.sheet_action.trigger()
+    qtbot.waitUntil(lambda: QApplication.activeModalWidget() is not None or any(
+        w.windowTitle() == "Keyboard shortcuts" and w.isVisible()
+        for w in QApplication.topLevelWidgets()
+    ))  # fmt: skip
