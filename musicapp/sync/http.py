@@ -75,7 +75,10 @@ class RetryingHTTP:
                     method, path, json=json_body, content=content, params=params, headers=headers
                 )
             except httpx.TransportError as exc:
-                problem = f"cannot reach the server ({type(exc).__name__}: {exc})"
+                problem, refused = unreachable(exc, self.server_url)
+                log.info("sync: %s %s: %s: %s", method, path, type(exc).__name__, exc)
+                if refused and attempt >= 1:
+                    break  # nothing listens there: retrying for seconds will not change it
             else:
                 if auth and resp.status_code == 401:
                     raise SyncError(
@@ -95,6 +98,8 @@ class RetryingHTTP:
                 delay = max(delay, min(retry_after, self.max_delay_s))
             log.info("sync: %s %s failed (%s); retrying in %.2f s", method, path, problem, delay)
             self._wait(delay, cancel)
+        if problem.startswith("cannot reach"):
+            raise SyncError(problem)
         raise SyncError(f"{method} {path}: gave up after {self.max_attempts} attempts: {problem}")
 
     def _wait(self, delay: float, cancel: CancelToken) -> None:
@@ -116,6 +121,30 @@ class RetryingHTTP:
         if not isinstance(body, dict):
             raise SyncError(f"{resp.request.url.path}: the server's answer is not a JSON object")
         return body
+
+
+def unreachable(exc: httpx.TransportError, server_url: str) -> tuple[str, bool]:
+    """What a network failure means and what to do, in words; and whether nothing listens at
+    the address (a refused connection, not worth retrying for long)."""
+    text = str(exc).lower()
+    refused = "refused" in text or "errno 111" in text or "errno 61" in text
+    if refused:
+        why = "nothing answers at that address (is the server running?)"
+    elif "name or service not known" in text or "nodename nor servname" in text or (
+        "getaddrinfo" in text
+    ):
+        why = "that host name is not known (check the address)"
+    elif isinstance(exc, httpx.TimeoutException):
+        why = "it did not answer in time"
+    elif "ssl" in text or "certificate" in text:
+        why = "its secure connection could not be checked (https certificate)"
+    else:
+        why = "the network connection failed"
+    return (
+        f"cannot reach the rights server at {server_url}: {why}. Your takes and ledger stay "
+        "here and are sent at the next sync; the server's address is in Sync settings.",
+        refused,
+    )
 
 
 def json_object(resp: httpx.Response) -> dict[str, Any]:

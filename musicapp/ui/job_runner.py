@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 
 from musicapp.core import InvalidInput
 from musicapp.jobs import Cancelled, CancelToken, Job, Progress, Throttled
+from musicapp.sync.errors import SyncError
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +124,8 @@ class JobRunnable(QRunnable):
             result = job.run(report, token)
         except Cancelled:
             _emit(bridge.cancelled, n)
-        except InvalidInput as exc:  # the user's to fix (the GUI says how): no traceback
-            log.info("job %r refused: %s", job.name, exc)
+        except (InvalidInput, SyncError) as exc:  # the user's to fix (the GUI says how)
+            log.info("job %r refused: %s", job.name, exc)  # no traceback on the console
             _emit(bridge.failed, n, exc)
         except Exception as exc:  # any failure goes to the GUI, which stays up
             log.exception("job %r failed", job.name)

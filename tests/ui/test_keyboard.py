@@ -35,7 +35,7 @@ def test_ctrl_f_goes_to_the_search_with_its_text_selected(qtbot, window):
 def test_ctrl_enter_generates_from_a_text_field(qtbot, window):
     window.add_reference("s1")
     window.refresh_check()
-    qtbot.waitUntil(lambda: window.generate_bar.generate_button.isEnabled())
+    qtbot.waitUntil(lambda: window.generate_bar.generate_button.isEnabled(), timeout=TAKE_MS)
     box = window.browser.search_box
     box.setFocus()
     qtbot.waitUntil(lambda: box.hasFocus())
@@ -54,7 +54,7 @@ def test_ctrl_enter_without_a_cleared_request_says_why(qtbot, window):
 def test_ctrl_e_exports_even_from_a_text_field(qtbot, window, monkeypatch):
     window.add_reference("s1")
     window.refresh_check()
-    qtbot.waitUntil(lambda: window.generate_bar.generate_button.isEnabled())
+    qtbot.waitUntil(lambda: window.generate_bar.generate_button.isEnabled(), timeout=TAKE_MS)
     window.start_generation()
     qtbot.waitUntil(lambda: window.result.take is not None and window.generation is None,
                     timeout=TAKE_MS)  # fmt: skip

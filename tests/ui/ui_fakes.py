@@ -270,7 +270,7 @@ class FakeStudio:
                 stems,
                 self.sample_rate,
                 "rendered stems from the catalogue",
-                f"“{self.songs[source].title}” comes with its stems",
+                f"“{self.songs[source].title if source in self.songs else source}” comes with its stems",
             )
 
         return FunctionJob("Separate stems", run)
