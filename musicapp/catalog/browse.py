@@ -70,13 +70,17 @@ class Browsing:
         ids = [row[0] for row in rows]
         marks = ",".join("?" * len(ids))
         with self._lock:
-            extra = {
+            extra: dict[str, tuple[str, int | None]] = {
                 r[0]: (r[1] or "", r[2])
                 for r in self._db.execute(
                     f"SELECT id, album, year FROM songs WHERE id IN ({marks})", ids
                 )
             }
-        return [Suggestion(*row[:3], *extra.get(row[0], ("", None))) for row in rows]
+        out = []
+        for row in rows:
+            album, year = extra.get(row[0], ("", None))
+            out.append(Suggestion(str(row[0]), str(row[1]), str(row[2]), album, year))
+        return out
 
     def _ranked(
         self, text: str, limit: int, filters: SearchFilters | None

@@ -75,10 +75,8 @@ class RetryingHTTP:
                     method, path, json=json_body, content=content, params=params, headers=headers
                 )
             except httpx.TransportError as exc:
-                problem, refused = unreachable(exc, self.server_url)
+                problem = unreachable(exc, self.server_url)
                 log.info("sync: %s %s: %s: %s", method, path, type(exc).__name__, exc)
-                if refused and attempt >= 1:
-                    break  # nothing listens there: retrying for seconds will not change it
             else:
                 if auth and resp.status_code == 401:
                     raise SyncError(
@@ -123,15 +121,16 @@ class RetryingHTTP:
         return body
 
 
-def unreachable(exc: httpx.TransportError, server_url: str) -> tuple[str, bool]:
-    """What a network failure means and what to do, in words; and whether nothing listens at
-    the address (a refused connection, not worth retrying for long)."""
+def unreachable(exc: httpx.TransportError, server_url: str) -> str:
+    """What a network failure means and what to do, in words (the exception's own text goes
+    to the log)."""
     text = str(exc).lower()
-    refused = "refused" in text or "errno 111" in text or "errno 61" in text
-    if refused:
+    if "refused" in text or "errno 111" in text or "errno 61" in text:
         why = "nothing answers at that address (is the server running?)"
-    elif "name or service not known" in text or "nodename nor servname" in text or (
-        "getaddrinfo" in text
+    elif (
+        "name or service not known" in text
+        or "nodename nor servname" in text
+        or ("getaddrinfo" in text)
     ):
         why = "that host name is not known (check the address)"
     elif isinstance(exc, httpx.TimeoutException):
@@ -142,8 +141,7 @@ def unreachable(exc: httpx.TransportError, server_url: str) -> tuple[str, bool]:
         why = "the network connection failed"
     return (
         f"cannot reach the rights server at {server_url}: {why}. Your takes and ledger stay "
-        "here and are sent at the next sync; the server's address is in Sync settings.",
-        refused,
+        "here and are sent at the next sync; the server's address is in Sync settings."
     )
 
 

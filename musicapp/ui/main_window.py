@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
-    QMessageBox,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -28,25 +27,28 @@ from musicapp.ui.generate_widget import GenerateBar, SettingsWidget, engine_choi
 from musicapp.ui.import_dialog import ImportDialog
 from musicapp.ui.job_control import JobControl
 from musicapp.ui.job_runner import JobHandle, JobRunner
-from musicapp.ui.keyboard import Keyboard
 from musicapp.ui.ledger_damage_widget import LedgerDamageWidget, show_ledger_refusal
+from musicapp.ui.menus import build_menus
 from musicapp.ui.references_widget import ReferencesWidget
 from musicapp.ui.refusals import readable
 from musicapp.ui.result_widget import ResultWidget
 from musicapp.ui.royalties_wiring import RoyaltiesWiring
 from musicapp.ui.selection_wiring import SelectionWiring
-from musicapp.ui.sync_status import SyncController, engine_for
 from musicapp.ui.user_audio_widget import UserAudioWidget
 from musicapp.ui.verification_widget import VerificationWidget, refusal_text
 from musicapp.ui.verify_wiring import VerifyWiring
 
 if TYPE_CHECKING:  # the panels are loaded when first opened: they bring pyqtgraph's image widgets
+    from PySide6.QtGui import QAction
+
     from musicapp.catalog.import_report import ImportReport
     from musicapp.jobs import Job
     from musicapp.ui.audio_panel import AudioPanel
+    from musicapp.ui.keyboard import Keyboard
     from musicapp.ui.range_dialog import RangeDialog
     from musicapp.ui.services import AppPort
     from musicapp.ui.stems_view import StemsView
+    from musicapp.ui.sync_status import SyncController
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,13 @@ def _title(text: str, name: str = "panelTitle") -> QLabel:
 
 class MainWindow(QMainWindow):
     """Wires the panels to the studio; the panels do the drawing, the studio does the work."""
+
+    # Set by menus.build_menus.
+    export_action: QAction
+    import_action: QAction
+    tone_action: QAction
+    sync: SyncController
+    keyboard: Keyboard
 
     def __init__(self, context: AppPort, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -141,7 +150,7 @@ class MainWindow(QMainWindow):
         body_layout.addWidget(self.ledger_banner)
         body_layout.addWidget(splitter, 1)
         self.setCentralWidget(body)
-        self._build_menu()
+        build_menus(self)  # File, Tools, Help; sets export_action, tone_action, sync, …
 
         # Coalesce bursts of edits (a spin box held down) into one consent check.
         self._check_timer = QTimer(self)
@@ -178,50 +187,6 @@ class MainWindow(QMainWindow):
             self.runner.submit(job).done.connect(
                 lambda: self.show_status("Catalogue audio indexed")
             )
-
-    def _build_menu(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        export = QAction("&Export take…", self)
-        export.setShortcut(QKeySequence("Ctrl+E"))
-        export.setEnabled(False)  # until there is a take
-        export.triggered.connect(self.result.export_take)
-        self.export_action = export
-        import_action = QAction("&Import music…", self)
-        import_action.setShortcut(QKeySequence("Ctrl+I"))
-        import_action.setToolTip("Add a folder of audio files (and a manifest) to the catalogue")
-        import_action.triggered.connect(self.open_import_dialog)
-        self.import_action = import_action
-        quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        file_menu.addAction(import_action)
-        file_menu.addAction(self.audit_ui.file_action)
-        file_menu.addAction(self.verify_ui.action)
-        file_menu.addAction(export)
-        file_menu.addSeparator()
-        file_menu.addAction(quit_action)
-        tools_menu = self.menuBar().addMenu("&Tools")
-        tone = QAction("&Tone match…", self)
-        tone.setShortcut(QKeySequence("Ctrl+T"))
-        tone.setToolTip("Make your own stem sound like weighted, consented reference songs")
-        tone.triggered.connect(self.open_audio_panel)
-        self.tone_action = tone
-        stems = QAction("&Stems of the selected song…", self)
-        stems.setToolTip("Hear the selected song's stems with solo and mute")
-        stems.triggered.connect(self.browser.stems_selected)
-        tools_menu.addAction(tone)
-        tools_menu.addAction(stems)
-        tools_menu.addAction(self.royalties_ui.action)
-        room = engine_for(self.context)  # the rights server (issue 3): jobs on the serial lane
-        self.sync = SyncController(room, self.runner, self.context.settings, self)
-        tools_menu.addSeparator()
-        tools_menu.addAction(self.sync.sync_action)
-        tools_menu.addAction(self.sync.settings_action)
-        help_menu = self.menuBar().addMenu("&Help")
-        self.keyboard = Keyboard(self, help_menu)  # Ctrl+F, Ctrl+Enter, F1: the shortcut sheet
-        about = QAction("&About musicapp", self)
-        about.triggered.connect(self._about)
-        help_menu.addAction(about)
 
     def show_status(self, text: str) -> None:
         self.statusBar().showMessage(text, STATUS_TIMEOUT_MS)
@@ -478,14 +443,6 @@ class MainWindow(QMainWindow):
             self.browser.preview.stop()
 
     # -- shutdown -----------------------------------------------------------------------
-
-    def _about(self) -> None:
-        QMessageBox.about(
-            self,
-            "About musicapp",
-            "<b>musicapp</b><br>Attribution-by-design music generation: pick consented "
-            "references, generate on your machine, and pay everyone who contributed.",
-        )
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         self.result.stop()

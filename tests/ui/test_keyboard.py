@@ -19,6 +19,7 @@ def window(qtbot, fake_context):
     w.show()
     qtbot.waitExposed(w)
     w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow)  # window shortcuts reach the active window only
     return w
 
 
