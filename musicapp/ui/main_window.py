@@ -226,6 +226,7 @@ class MainWindow(QMainWindow):
             self.studio.validate(request)
             verification = self.studio.check(request)
         except InvalidInput as exc:
+            self.references.show_verdicts({})  # no verdict now: no stale marks
             message = readable(exc, self.references.songs())
             if self.user_audio.loading():
                 message = "Reading your audio file…"
@@ -239,6 +240,9 @@ class MainWindow(QMainWindow):
             return
         songs = self.references.songs()
         self.verification.show_verification(verification, songs)
+        self.references.show_verdicts(
+            {i: "; ".join(d.reasons) for i, d in enumerate(verification.decisions) if not d.allowed}
+        )
         self.generate_bar.set_allowed(verification.allowed, refusal_text(verification, songs))
 
     def current_request(self) -> GenerationRequest:

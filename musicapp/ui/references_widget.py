@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -43,6 +44,8 @@ LEVEL_TIPS = {
 }
 COLUMNS = ("Song", "Level", "Role / range", "Weight", "")
 COL_SONG, COL_LEVEL, COL_ROLE, COL_WEIGHT, COL_REMOVE = range(len(COLUMNS))
+REFUSED_MARK = "✗ "
+REFUSED_COLOUR = "#b91c1c"
 MIN_WEIGHT = 0.05
 MAX_WEIGHT = 10.0
 
@@ -89,6 +92,7 @@ class ReferencesWidget(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._rows: list[_Row] = []
+        self.refused_rows: list[int] = []  # rows the last consent check refused
         self._editable = True
 
         self.table = QTableWidget(0, len(COLUMNS))
@@ -241,6 +245,26 @@ class ReferencesWidget(QWidget):
         self.set_level(row, reference.level, reference.role)
         if reference.time_range is not None:
             self.set_time_range(row, reference.time_range)
+
+    def show_verdicts(self, refused: Mapping[int, str]) -> None:
+        """Mark the rows the consent check refused (row → the reasons, in words): a cross and
+        red text, the reasons in the tooltip; every other row back to plain."""
+        for i, row in enumerate(self._rows):
+            item = self.table.item(i, COL_SONG)
+            if item is None:
+                continue
+            reason = refused.get(i)
+            text = f"{row.song.title}\n{row.song.artist}"
+            tip = f"{row.song.title}\n{song_subtitle(row.song)}"
+            if reason:
+                item.setText(f"{REFUSED_MARK}{text}")
+                item.setForeground(QColor(REFUSED_COLOUR))
+                item.setToolTip(f"Refused: {reason}\n\n{tip}")
+            else:
+                item.setText(text)
+                item.setForeground(self.palette().text())
+                item.setToolTip(tip)
+        self.refused_rows = sorted(refused)
 
     def replace_song(self, row: int, song: Song) -> None:
         """Use `song` in `row` instead, keeping its level, role and weight (a Swap); a range

@@ -125,11 +125,19 @@ def test_refused_song_for_commercial_use_disables_generate(qtbot, window):
     button = window.generate_bar.generate_button
     assert not button.isEnabled()
     assert "Refused" in button.toolTip() and refused.reasons[0] in button.toolTip()
+    # The refused reference is marked in the references table itself, with why.
+    table = window.references.table
+    assert window.references.refused_rows == [1]
+    assert table.item(1, 0).text().startswith("✗ ")
+    assert table.item(1, 0).toolTip().startswith(f"Refused: {refused.reasons[0]}")
+    assert not table.item(0, 0).text().startswith("✗ ")
 
     # Back to private use clears it again.
     qtbot.mouseClick(window.settings_panel._use_group.button(0), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.verification.verdict() == "Cleared")
     assert button.isEnabled()
+    assert window.references.refused_rows == []
+    assert not table.item(1, 0).text().startswith("✗ ")
 
 
 def test_an_opted_out_song_is_refused_even_for_private_use(qtbot, window):
