@@ -30,7 +30,7 @@ from musicapp.ui.job_runner import JobHandle, JobRunner
 from musicapp.ui.ledger_damage_widget import LedgerDamageWidget, show_ledger_refusal
 from musicapp.ui.menus import build_menus
 from musicapp.ui.references_widget import ReferencesWidget
-from musicapp.ui.refusals import readable
+from musicapp.ui.refusals import level_fixes, readable
 from musicapp.ui.result_widget import ResultWidget
 from musicapp.ui.royalties_wiring import RoyaltiesWiring
 from musicapp.ui.selection_wiring import SelectionWiring
@@ -230,7 +230,8 @@ class MainWindow(QMainWindow):
             message = readable(exc, self.references.songs())
             if self.user_audio.loading():
                 message = "Reading your audio file…"
-            self.verification.show_problem(message)
+            audio_out = self.user_audio.clear if self.user_audio.path() else None
+            self.verification.show_problem(message, level_fixes(self.references, audio_out))
             self.generate_bar.set_allowed(False, message)
             return
         except Exception as exc:  # keep the window alive; say what went wrong

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QTextDocument
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from musicapp.core import Decision, Song, Verification
 from musicapp.ui.alternatives_widget import AlternativesWidget
@@ -101,6 +109,12 @@ class VerificationWidget(QFrame):
         content_layout = QVBoxLayout(content)
         content_layout.setContentsMargins(0, 0, 0, 0)
         content_layout.addWidget(self.details)
+        # One-click fixes for a request that cannot be made as it stands (show_problem).
+        self.fixes = QWidget()
+        self.fixes_layout = QHBoxLayout(self.fixes)
+        self.fixes_layout.setContentsMargins(0, 4, 0, 4)
+        self.fixes.hide()
+        content_layout.addWidget(self.fixes)
         content_layout.addWidget(self.alternatives)
         content_layout.addWidget(self.details_allowed)
         content_layout.addStretch(1)
@@ -141,22 +155,47 @@ class VerificationWidget(QFrame):
         return "\n".join(text)
 
     def show_empty(self, message: str = "Add reference songs to check their consent.") -> None:
+        self._show_fixes(())
         self._set_badge("", "No references")
         self.summary.setText(message)
         self.details.setText("")
         self.details_allowed.setText("")
         self.shown.emit(None)
 
-    def show_problem(self, message: str) -> None:
+    def show_problem(
+        self, message: str, fixes: Sequence[tuple[str, Callable[[], None]]] = ()
+    ) -> None:
         """The request is not complete or not valid (no audio file for an audio-level
-        reference, a bad length): say what to do instead of a verdict."""
+        reference, a bad length): say what to do instead of a verdict, with a button for each
+        of ``fixes`` (label, what it does) that makes the request valid in one click."""
         self._set_badge("NotReady", "Not ready")
+        self._show_fixes(fixes)
         self.summary.setText(message)
         self.details.setText("")
         self.details_allowed.setText("")
         self.shown.emit(None)
 
+    def _show_fixes(self, fixes: Sequence[tuple[str, Callable[[], None]]]) -> None:
+        while (item := self.fixes_layout.takeAt(0)) is not None:
+            if (widget := item.widget()) is not None:
+                widget.deleteLater()
+        for label, fix in fixes:
+            button = QPushButton(label)
+            button.setObjectName("fixButton")
+            button.clicked.connect(lambda _c=False, fix=fix: fix())
+            self.fixes_layout.addWidget(button)
+        self.fixes_layout.addStretch(1)
+        self.fixes.setVisible(bool(fixes))
+
+    def fix_labels(self) -> list[str]:
+        return [
+            w.text()
+            for i in range(self.fixes_layout.count())
+            if isinstance(w := self.fixes_layout.itemAt(i).widget(), QPushButton)
+        ]
+
     def show_verification(self, v: Verification, songs: Mapping[str, Song]) -> None:
+        self._show_fixes(())
         n = len(v.decisions)
         if v.allowed:
             self._set_badge("Cleared", "Cleared")

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPushButton
 
 from musicapp.catalog.demo import PERMITTED_SONG_IDS
 from musicapp.core import USER_SOURCE, Level, Provenance, SourceShare, TimelineSlot, TimeRange
@@ -266,3 +267,27 @@ def test_a_temporal_reference_with_all_of_the_audio_selected_sends_the_whole_ran
     load(qtbot, window, user_wav, monkeypatch)
     assert window.user_audio.user_range() is None
     assert window.current_request().user_range == TimeRange(0.0, 6.0)
+
+
+def test_levels_that_cannot_be_combined_get_one_click_fixes(qtbot, window, user_wav, monkeypatch):
+    """Temporal beside whole-song references used to be a raw "cannot be combined" line."""
+    window.add_reference(A)
+    window.add_reference(PERMITTED_SONG_IDS[1])
+    load(qtbot, window, user_wav, monkeypatch)
+    tray = window.references
+    tray.set_level(0, Level.AUDIO)
+    window.refresh_check()
+    qtbot.waitUntil(lambda: window.verification.verdict() == "NotReady")
+    assert "cannot be combined" in window.verification.summary.text()
+    fixes = window.verification.fix_labels()
+    assert fixes == [
+        "Make every reference audio-level",
+        "Make every reference a whole song (without your audio)",
+    ]
+    buttons = window.verification.fixes.findChildren(QPushButton)
+    whole = next(b for b in buttons if b.text() == fixes[1])
+    qtbot.mouseClick(whole, Qt.MouseButton.LeftButton)
+    window.refresh_check()
+    assert tray.levels() == {Level.SONG} and window.user_audio.path() is None
+    qtbot.waitUntil(lambda: window.verification.verdict() == "Cleared")
+    assert window.verification.fix_labels() == []
