@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from musicapp.audio.playback import Player
-from musicapp.core import RightsHolder, Song
+from musicapp.core import GenerationRequest, RightsHolder, Song
 from musicapp.jobs import FunctionJob
 from musicapp.studio_types import LedgerDamaged
 from musicapp.ui import icons
@@ -54,6 +54,15 @@ EXPORT_FILTERS = {
     "MP3 audio (*.mp3)": ".mp3",
 }
 PLAYHEAD_INTERVAL_MS = 40
+
+
+def weight_fractions(request: GenerationRequest) -> dict[str, float]:
+    """Each song's part of the references' total weight (a song referenced twice, summed)."""
+    total = sum(r.weight for r in request.references) or 1.0
+    out: dict[str, float] = {}
+    for r in request.references:
+        out[r.song_id] = out.get(r.song_id, 0.0) + r.weight / total
+    return out
 
 
 def share_text(share: float) -> str:
@@ -228,7 +237,7 @@ class ResultWidget(QWidget):
         self.info.setText(text + notes)
         self.info.setToolTip(f"Take {take.id}\nMade {take.created_at}")
         self.waveform.show_take(audio, take.sample_rate, prov)
-        self.legend.show_shares(prov, songs)
+        self.legend.show_shares(prov, songs, weight_fractions(req))
         self._show_royalties(royalties)
         self.audit.show_take(take)
         self.training.show_training(prov.training, prov.engine)

@@ -197,6 +197,9 @@ class WaveformWidget(pg.PlotWidget):  # type: ignore[misc]
             self.playhead.show()
 
 
+WEIGHT_SHARE_GAP = 0.02  # shares this far from the weights are explained
+
+
 class LegendWidget(QWidget):
     """A swatch, the song and its share of the take, one line per referenced song."""
 
@@ -212,6 +215,7 @@ class LegendWidget(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addLayout(self._grid)
         self.entries: list[str] = []  # the plain text of each line, for tests and accessibility
+        self.why = ""  # why shares differ from the weights, when they do
 
     def clear(self) -> None:
         while self._grid.count():
@@ -221,8 +225,17 @@ class LegendWidget(QWidget):
                 w.deleteLater()
         self.entries = []
 
-    def show_shares(self, provenance: Provenance, songs: Mapping[str, Song]) -> None:
+    def show_shares(
+        self,
+        provenance: Provenance,
+        songs: Mapping[str, Song],
+        weights: Mapping[str, float] | None = None,
+    ) -> None:
+        """One line per song: swatch, name, the weight asked for (``weights``: song → its
+        fraction of the references' total weight) and the share it got, and a line saying why
+        they differ when they do."""
         self.clear()
+        weights = weights or {}
         colours = source_colours(provenance)
         shares = provenance.song_shares()
         ranked = sorted(
@@ -239,9 +252,15 @@ class LegendWidget(QWidget):
             pct = QLabel(f"{share * 100:.1f} %")
             pct.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             pct.setObjectName("shareValue")
+            if sid in weights:
+                asked = QLabel(f"weight {weights[sid] * 100:.0f} % →")
+                asked.setObjectName("hint")
+                asked.setToolTip("The part of the references' total weight you gave this song")
+                self._grid.addWidget(asked, row, 2)
+            pct.setToolTip("The part of the take this song is heard in, and paid by")
             self._grid.addWidget(swatch, row, 0)
             self._grid.addWidget(label, row, 1)
-            self._grid.addWidget(pct, row, 2)
+            self._grid.addWidget(pct, row, 3)
             self.entries.append(f"{name} {share * 100:.1f} %")
         if has_user_audio(provenance) or provenance.user_share > 0:
             # What is heard of the user's own audio: its share of the take, owed to nobody.
@@ -256,5 +275,16 @@ class LegendWidget(QWidget):
             row = len(ranked)
             self._grid.addWidget(swatch, row, 0)
             self._grid.addWidget(label, row, 1)
-            self._grid.addWidget(pct, row, 2)
+            self._grid.addWidget(pct, row, 3)
             self.entries.append(f"{USER_LABEL} {provenance.user_share * 100:.1f} %")
+        self.why = ""
+        if any(abs(weights.get(sid, share) - share) > WEIGHT_SHARE_GAP for sid, share in ranked):
+            self.why = (
+                "Shares are the parts of the take each song is heard in (and paid by); they "
+                "follow your weights as closely as the songs' material allows: the notes above "
+                "say where they could not."
+            )
+            why = QLabel(self.why)
+            why.setObjectName("hint")
+            why.setWordWrap(True)
+            self._grid.addWidget(why, len(ranked) + 1, 0, 1, 4)

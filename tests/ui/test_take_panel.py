@@ -86,3 +86,28 @@ def test_the_royalty_table_has_no_zero_rows_and_says_when_a_share_is_tiny(
     table = panel.royalty_table
     rows = [(table.item(r, 0).text(), table.item(r, 2).text()) for r in range(table.rowCount())]
     assert rows == [("Ana", "100.0 %"), ("Ben", "< 0.1 %")]
+
+
+def test_the_legend_shows_weight_beside_share_and_says_why_they_differ(
+    qtbot, fake_studio, tmp_path
+):
+    from PySide6.QtWidgets import QLabel
+
+    from musicapp.core import SourceShare
+
+    panel = ResultWidget(fake_studio, JobRunner(), tmp_path, FakePlayer())
+    qtbot.addWidget(panel)
+    request = GenerationRequest((Reference("s1", weight=3.0), Reference("s2", weight=1.0)),
+                                duration_s=4.0)  # fmt: skip
+    take = fake_studio.generate_job(request).run(lambda _p: None, CancelToken())
+    even = (SourceShare(0, "s1", 0.5), SourceShare(1, "s2", 0.5))
+    panel.show_take(replace(take, provenance=replace(take.provenance, shares=even)),
+                    fake_studio.songs)  # fmt: skip
+    texts = [w.text() for w in panel.legend.findChildren(QLabel)]
+    assert "weight 75 % →" in texts and "weight 25 % →" in texts
+    assert panel.legend.why.startswith("Shares are the parts of the take each song is heard in")
+    # Shares that follow the weights need no explanation.
+    close = (SourceShare(0, "s1", 0.75), SourceShare(1, "s2", 0.25))
+    panel.show_take(replace(take, provenance=replace(take.provenance, shares=close)),
+                    fake_studio.songs)  # fmt: skip
+    assert panel.legend.why == ""
