@@ -188,10 +188,11 @@ class VerificationWidget(QFrame):
         self.fixes.setVisible(bool(fixes))
 
     def fix_labels(self) -> list[str]:
+        items = (self.fixes_layout.itemAt(i) for i in range(self.fixes_layout.count()))
         return [
             w.text()
-            for i in range(self.fixes_layout.count())
-            if isinstance(w := self.fixes_layout.itemAt(i).widget(), QPushButton)
+            for item in items
+            if item is not None and isinstance(w := item.widget(), QPushButton)
         ]
 
     def show_verification(self, v: Verification, songs: Mapping[str, Song]) -> None:
