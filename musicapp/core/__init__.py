@@ -13,6 +13,7 @@ from musicapp.core.consent import (
     verify,
 )
 from musicapp.core.model import (
+    TEXT_ENGINES,
     UNDECLARED_CHOICES,
     VIA_AUDIT,
     VIA_USER_AUDIO,
@@ -41,6 +42,7 @@ from musicapp.core.provenance import (
 )
 
 __all__ = [
+    "TEXT_ENGINES",
     "LEVEL_PERMISSION",
     "ConsentRecord",
     "Decision",

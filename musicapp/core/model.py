@@ -259,6 +259,9 @@ MAX_DURATION_S = 600.0
 # reference declares: refuse the take, add each song as a reference (verified and paid like a
 # declared one), or make the take anyway (the override is logged before the engine runs).
 UNDECLARED_CHOICES = ("refuse", "add", "override")
+# The engines that read a request's prompt (words); the others make a take from the references
+# alone, and a take made with words they ignored says so (generation.base.prompt_note).
+TEXT_ENGINES = frozenset({"musicgen-melody"})
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from musicapp.core import (
+    TEXT_ENGINES,
     USER_SOURCE,
     GenerationRequest,
     InvalidInput,
@@ -19,7 +20,7 @@ from musicapp.core import (
 )
 from musicapp.jobs import CancelToken, ProgressCallback
 
-__all__ = ["USER_SOURCE"]  # re-exported: engines name the user's own audio with it
+__all__ = ["TEXT_ENGINES", "USER_SOURCE"]  # re-exported for the engines
 
 # What the app calls each engine, by name: the engine classes take their label from here, and
 # the window lists engines from here without importing their modules (scipy, torch).
@@ -29,8 +30,6 @@ ENGINE_LABELS: dict[str, str] = {
     "musicgen-melody": "MusicGen-melody (neural)",
     "composer": "Composer (trained here on consented scores)",
 }
-# The engines that read the request's prompt (words); the others ignore it, and say so.
-TEXT_ENGINES = frozenset({"musicgen-melody"})
 
 
 def prompt_note(engine: str, prompt: str) -> str:

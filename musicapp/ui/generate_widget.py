@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from musicapp.core import GenerationRequest, Reference, TimeRange, Use
+from musicapp.core import TEXT_ENGINES, GenerationRequest, Reference, TimeRange, Use
 from musicapp.core.model import MAX_DURATION_S, MIN_DURATION_S
 from musicapp.jobs import Progress
 from musicapp.ui import icons
@@ -189,8 +189,6 @@ class SettingsWidget(QWidget):
     def _update_prompt(self, *_: object) -> None:
         """The prompt box is open only for engines that read words; for the others it says
         so instead of taking text that would be silently ignored."""
-        from musicapp.generation.base import TEXT_ENGINES
-
         name = self.engine_name()
         reads = name in TEXT_ENGINES
         self.prompt.setEnabled(reads and self._editable)
@@ -206,8 +204,6 @@ class SettingsWidget(QWidget):
         )
 
     def _reads_words(self) -> bool:
-        from musicapp.generation.base import TEXT_ENGINES
-
         return self.engine_name() in TEXT_ENGINES
 
     def engine_name(self) -> str:

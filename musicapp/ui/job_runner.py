@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 
 from musicapp.core import InvalidInput
 from musicapp.jobs import Cancelled, CancelToken, Job, Progress, Throttled
-from musicapp.sync.errors import SyncError
+from musicapp.studio_types import SyncError
 
 log = logging.getLogger(__name__)
 

@@ -80,9 +80,9 @@ def test_prompt_device_and_engine_reach_the_request(qtbot, make_window, monkeypa
     assert "takes no words" in panel.prompt.placeholderText()
     assert window.current_request().prompt == ""
     # An engine that reads words opens the box, and its words reach the request.
-    from musicapp.generation import base
+    from musicapp.ui import generate_widget
 
-    monkeypatch.setattr(base, "TEXT_ENGINES", frozenset({"concat"}))
+    monkeypatch.setattr(generate_widget, "TEXT_ENGINES", frozenset({"concat"}))
     panel._update_prompt()
     assert panel.prompt.isEnabled()
     qtbot.keyClicks(panel.prompt, "gentle, for a wedding")
