@@ -14,9 +14,12 @@ def compare(
     result: AuditResult,
     by_design: Mapping[str, float],
     tolerance: float = SHARE_TOLERANCE,
+    new_notes: bool = False,
 ) -> Comparison:
     """Compare the audit with the by-design song shares (``Provenance.song_shares()``; the
-    user's own audio is the rest, which the audit calls unattributed)."""
+    user's own audio is the rest, which the audit calls unattributed). ``new_notes``: the take
+    was written note by note (the composer), so a reference the audit does not hear as audio is
+    expected, not missed; a recording found outright still disagrees."""
     found = result.found_songs()
     songs = sorted(
         {s for s, v in by_design.items() if v > 0}
@@ -31,8 +34,9 @@ def compare(
         r.song_id
         for r in rows
         if r.by_design > 0 and r.audit < FOUND_MIN_SHARE and not r.found_outright
-    )
+        and not new_notes
+    )  # fmt: skip
     undeclared = tuple(r.song_id for r in rows if r.by_design == 0 and r.found_outright)
     user_rest = max(0.0, 1.0 - sum(by_design.values()))
     l1 = sum(abs(r.difference) for r in rows) + abs(result.unattributed - user_rest)
-    return Comparison(rows, missed, undeclared, l1, tolerance)
+    return Comparison(rows, missed, undeclared, l1, tolerance, new_notes)

@@ -13,6 +13,7 @@ from musicapp.core.consent import (
     verify,
 )
 from musicapp.core.model import (
+    NOTE_ENGINES,
     TEXT_ENGINES,
     UNDECLARED_CHOICES,
     VIA_AUDIT,
@@ -42,6 +43,7 @@ from musicapp.core.provenance import (
 )
 
 __all__ = [
+    "NOTE_ENGINES",
     "TEXT_ENGINES",
     "LEVEL_PERMISSION",
     "ConsentRecord",

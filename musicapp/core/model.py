@@ -262,6 +262,9 @@ UNDECLARED_CHOICES = ("refuse", "add", "override")
 # The engines that read a request's prompt (words); the others make a take from the references
 # alone, and a take made with words they ignored says so (generation.base.prompt_note).
 TEXT_ENGINES = frozenset({"musicgen-melody"})
+# The engines that write new notes: no reference's recording is in their takes, so an audit of
+# one looks for reused recordings only (attribution.compare, new_notes).
+NOTE_ENGINES = frozenset({"composer"})
 
 
 @dataclass(frozen=True)

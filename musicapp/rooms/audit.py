@@ -203,13 +203,13 @@ class AuditRoom:
         result = result or take.audit or self.of_take(take.id)
         if result is None:
             return None
-        return compare(result, take.provenance.song_shares())
+        return compare(result, take.provenance.song_shares(), new_notes=_new_notes(take))
 
     def _log_take_audit(self, take: Take, result: AuditResult) -> AuditResult:
         """Append the take's ``audit`` event; the audit as logged (rounded, each segment's
         best candidates), so a take shows the same audit now and when read back."""
         by_design = take.provenance.song_shares()
-        c = compare(result, by_design)
+        c = compare(result, by_design, new_notes=_new_notes(take))
         summary: AuditComparisonPayload = {
             "missed": list(c.missed),
             "undeclared": list(c.undeclared),
@@ -322,3 +322,10 @@ class AuditRoom:
     def _titles(self, song_ids: set[str]) -> dict[str, str]:
         songs = self._catalog.songs(sorted(song_ids)) if song_ids else {}
         return {s: f"{songs[s].title} — {songs[s].artist}" if s in songs else s for s in song_ids}
+
+
+def _new_notes(take: Take) -> bool:
+    """Whether the take's engine writes new notes (no reference's recording is in it)."""
+    from musicapp.core import NOTE_ENGINES
+
+    return (take.provenance.engine or take.request.engine) in NOTE_ENGINES

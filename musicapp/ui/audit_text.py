@@ -87,6 +87,8 @@ def disagreement(row: Agreement, comparison: Comparison) -> str:
     """Why a song's row disagrees, in words ("" when it agrees)."""
     if row.song_id in comparison.undeclared:
         return "found in the take but not declared"
+    if comparison.new_notes:
+        return ""  # a composed take: likeness is shown, only reused recordings disagree
     if row.song_id in comparison.missed:
         return "declared but not found"
     if abs(row.difference) > comparison.tolerance:
@@ -97,6 +99,11 @@ def disagreement(row: Agreement, comparison: Comparison) -> str:
 
 def summary(comparison: Comparison) -> str:
     """The one line that says whether the audit and the attribution by design agree."""
+    if comparison.new_notes and comparison.agrees:
+        return (
+            "The composer wrote new notes: the audit finds no catalogue recording reused in "
+            "the take, as expected. The table shows how much it sounds like each song."
+        )
     if comparison.agrees:
         return (
             "The audit agrees with the attribution by design "

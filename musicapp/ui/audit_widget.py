@@ -251,7 +251,7 @@ class AuditWidget(QWidget):
         if c is None:
             return "Audit"
         if c.agrees:
-            return "Audit ✓ agrees"
+            return "Audit ✓ nothing reused" if c.new_notes else "Audit ✓ agrees"
         n = sum(1 for r in c.rows if words.disagreement(r, c))
         return f"Audit ✗ {n} disagree{'s' if n == 1 else ''}"
 

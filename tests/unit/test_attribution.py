@@ -210,6 +210,19 @@ def test_results_survive_their_dict_form_and_the_comparison_names_disagreements(
     assert comparison.share_l1 == pytest.approx(0.1 + 0.4 + 0.3 + 0.2)
 
 
+def test_a_composed_take_disagrees_only_on_a_reused_recording():
+    """The composer writes new notes: a reference the audit does not hear as audio is
+    expected, not missed; a catalogue recording found outright still disagrees."""
+    heard = AuditResult(10.0, SR, (), {"a": 0.2}, (), embedder="x")
+    composed = compare(heard, {"a": 0.6, "c": 0.4}, new_notes=True)
+    assert composed.missed == () and composed.agrees
+    assert not compare(heard, {"a": 0.6, "c": 0.4}).agrees  # the same, from a concat take
+    reused = Finding("b", 1.0, 5.0, 10.0, 14.0, 0.9, 2, 1.1)
+    with_b = AuditResult(10.0, SR, (), {"a": 0.2, "b": 0.3}, (reused,), embedder="x")
+    composed = compare(with_b, {"a": 0.6, "c": 0.4}, new_notes=True)
+    assert composed.undeclared == ("b",) and not composed.agrees
+
+
 def test_the_demo_build_leaves_the_audit_index_ready_for_the_first_take(tmp_path: Path):
     from musicapp.config import Settings
     from musicapp.ledger import Ledger

@@ -153,6 +153,11 @@ def test_tiny_random_model_studio_take_logs_its_training_attribution(
     assert logged["training"]["top"] == training["top"]
     assert logged["training_attribution"] == take.provenance.training_estimate()
     assert set(logged["training_attribution"]) <= set(SONGS)
+    # The audit of a composed take looks for reused recordings only: a reference it does not
+    # hear as audio is not "missed" (the composer wrote new notes).
+    comparison = demo_studio.audit.comparison(take)
+    if comparison is not None:
+        assert comparison.new_notes and comparison.missed == ()
 
     # A period paid by estimate sends the training half of the pool to those songs' holders.
     now = datetime.now(UTC)
