@@ -11,7 +11,6 @@ import numpy as np
 import numpy.typing as npt
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFileDialog,
     QFrame,
     QHBoxLayout,
@@ -20,7 +19,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QStackedWidget,
-    QTableWidget,
     QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
@@ -36,7 +34,7 @@ from musicapp.ui.audit_widget import AuditWidget
 from musicapp.ui.error_dialog import show_error
 from musicapp.ui.job_control import JobControl
 from musicapp.ui.job_runner import JobRunner
-from musicapp.ui.labels import placeholder_label
+from musicapp.ui.labels import placeholder_label, read_only_table
 from musicapp.ui.ledger_damage_widget import show_ledger_refusal
 from musicapp.ui.services import TakePort
 from musicapp.ui.training_widget import TrainingWidget
@@ -115,16 +113,8 @@ class ResultWidget(QWidget):
         self.waveform = WaveformWidget()
         self.legend = LegendWidget()
 
-        self.royalty_table = QTableWidget(0, 3)
-        self.royalty_table.setObjectName("royaltyTable")
-        self.royalty_table.setHorizontalHeaderLabels(("Rights holder", "Type", "Share"))
-        self.royalty_table.verticalHeader().setVisible(False)
-        self.royalty_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.royalty_table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.royalty_table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.royalty_table.setShowGrid(False)
+        self.royalty_table = read_only_table("royaltyTable", ("Rights holder", "Type", "Share"))
         header = self.royalty_table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Fixed)
         header.resizeSection(1, 110)

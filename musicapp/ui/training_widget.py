@@ -8,16 +8,15 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHeaderView,
     QLabel,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from musicapp.attribution.tda.take import influence_rows, policy_text
+from musicapp.ui.labels import read_only_table
 
 HEADERS = ("Learned from", "Kind", "Unlearning", "TRAK", "Estimate")
 
@@ -31,16 +30,8 @@ class TrainingWidget(QWidget):
         self.policy.setObjectName("hint")
         self.policy.setWordWrap(True)
         self.policy.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.table = QTableWidget(0, len(HEADERS))
-        self.table.setObjectName("trainingTable")
-        self.table.setHorizontalHeaderLabels(HEADERS)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.table.setShowGrid(False)
+        self.table = read_only_table("trainingTable", HEADERS)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for column in range(1, len(HEADERS)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         for column, tip in (
