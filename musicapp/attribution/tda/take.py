@@ -26,6 +26,7 @@ What a take's provenance gets (``TakeAttribution.to_dict``):
 from __future__ import annotations
 
 import time
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,8 +201,8 @@ def _read_cache(
         with np.load(path, allow_pickle=False) as data:
             amap = np.asarray(data["amap"], dtype=np.float64)
             before = np.asarray(data["before"], dtype=np.float64)
-    except (OSError, ValueError, KeyError):
-        return None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None  # missing, truncated or foreign: computed again and rewritten
     if amap.shape != (n_windows, DIM) or before.shape != (n_windows,):
         return None
     return amap, before

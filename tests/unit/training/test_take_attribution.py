@@ -96,6 +96,20 @@ def test_tiny_random_model_take_gets_both_methods_and_an_estimate_over_songs_onl
     ]
 
 
+def test_a_truncated_cache_is_computed_again_not_a_failed_take(published, tmp_path):
+    _, result, tset = published
+    loaded = load_trained(result.folder, result.weights_sha256)
+    first = TakeAttributor(loaded, tmp_path / "cache")
+    found = first.attribute(tset.sequences[0], lambda p: None, CancelToken())
+    cache = first.cache_path
+    cache.write_bytes(cache.read_bytes()[:100])  # a crash halfway through writing it
+    again = TakeAttributor(loaded, tmp_path / "cache").attribute(
+        tset.sequences[0], lambda p: None, CancelToken()
+    )
+    assert [i.item_id for i in again.top] == [i.item_id for i in found.top]
+    assert cache.stat().st_size > 100  # rewritten whole
+
+
 def test_a_cancelled_attribution_keeps_no_cache(published, tmp_path):
     _, result, tset = published
     loaded = load_trained(result.folder, result.weights_sha256)
