@@ -116,6 +116,11 @@ def run(
     """Build or reuse the data, audit it, and return every figure (what --json writes)."""
     sizes = dict(QUICK if args.quick else FULL)
     work = args.work / "quick" if args.quick else args.work
+    for pair in filter(None, args.sizes.split(",")):
+        name, _, value = pair.partition("=")
+        if name not in sizes:
+            raise SystemExit(f"--sizes: {name!r} is not one of {', '.join(sizes)}")
+        sizes[name] = int(value)
     shard = tuple(int(x) for x in args.shard.split("/")) if args.data_only else (0, 1)
     only = args.only if args.data_only else ""
     built, takes, clips, build_s = build_data(work, sizes, only, (shard[0], shard[1]))
@@ -221,6 +226,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--data-only", action="store_true", help="build the data and stop")
     ap.add_argument("--only", choices=("takes", "clips"), default="", help="with --data-only")
     ap.add_argument("--shard", default="0/1", help="with --data-only: takes i/k (i modulo k)")
+    ap.add_argument(
+        "--sizes",
+        default="",
+        help="override sizes, e.g. extra=250,held_out=40,takes=100,clips=60 (use its own --work)",
+    )
     ap.add_argument("--keep-index", action="store_true", help="reuse the audit index")
     ap.add_argument("--methods", default="", help="comma-separated subset of METHODS")
     ap.add_argument("--scale", type=int, default=None, help="synthetic segments (0: skip)")

@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 
 from musicapp.attribution import calibration as cal
 from musicapp.attribution import landmarks as lm
+from musicapp.attribution import verify
 from musicapp.attribution.index_store import AuditStore, SongIndex
 from musicapp.attribution.segments import (
     FeatureSegments,
@@ -86,6 +87,9 @@ class _Loaded:
 
     fingerprints: lm.FingerprintIndex
     item_song: list[str]
+    item_peaks: list[lm.Peaks | None]  # each item's own peaks, to verify a match
+    item_bar_s: list[float | None]  # and its song's bar, where the catalogue knows it
+    item_is_mix: list[bool]  # the song's mix (not one of its stems)
     window_song: list[str]
     window_centre: NDArray[np.float32]
     vectors: NDArray[np.float32]  # standardised, one per window
@@ -111,7 +115,7 @@ class Auditor:
         self._loaded: _Loaded | None = None
         self._stamp: int | None = None  # catalog.songs_stamp() when the index was last caught up
         self._lock = threading.RLock()
-        self._last_clusters: tuple[str, list[tuple[lm.Cluster, float]]] | None = None
+        self._last_clusters: tuple[str, list[tuple[lm.Cluster, float, float]]] | None = None
 
     @property
     def embedder(self) -> SegmentEmbedder:
@@ -189,11 +193,17 @@ class Auditor:
 
     def _load(self) -> _Loaded:
         item_song: list[str] = []
+        item_peaks: list[lm.Peaks | None] = []
         hashes: list[tuple[int, lm.Hashes]] = []
-        for song_id, _item, h in self.store.items():
+        item_is_mix: list[bool] = []
+        for song_id, item, h in self.store.items():
             hashes.append((len(item_song), h))
             item_song.append(song_id)
+            item_peaks.append(h.peaks)
+            item_is_mix.append(item == "mix")
         song_ids = sorted(set(item_song))
+        bars = {s: _bar_s(self.catalog, s) for s in song_ids}
+        item_bar_s = [bars[s] for s in item_song]
         number = {s: i for i, s in enumerate(song_ids)}
         songs_of = np.array([number[s] for s in item_song], np.int32)
         fingerprints = lm.FingerprintIndex.build(hashes, songs_of)
@@ -208,7 +218,7 @@ class Auditor:
             mean, std = np.zeros(dim, np.float32), np.ones(dim, np.float32)
             vectors = np.zeros((0, dim), np.float32)
         return _Loaded(
-            fingerprints, item_song, window_song, centres, vectors, mean, std,
+            fingerprints, item_song, item_peaks, item_bar_s, item_is_mix, window_song, centres, vectors, mean, std,
             len(self.store.song_ids()),
         )  # fmt: skip
 
@@ -240,7 +250,7 @@ class Auditor:
         segs = grid(duration)
         clusters: list[tuple[lm.Cluster, float]] = []
         if method in (FINGERPRINTS, COMBINED):
-            clusters = self._clusters(loaded, x, sample_rate)
+            clusters = [(c, p) for c, p, _ in self._clusters(loaded, x, sample_rate)]
         cancel.check()
         progress(Progress(0.6, "audit", "Comparing segments with the catalogue"))
         likeness: list[tuple[list[Candidate], dict[str, float]]] = []
@@ -286,21 +296,32 @@ class Auditor:
         cancel = cancel or CancelToken()
         loaded = self._ready(no_progress, cancel)
         clusters = self._clusters(loaded, _as_audio(audio, sample_rate), sample_rate)
-        strong = [(c, p) for c, p in clusters if c.votes >= cal.MATERIAL_MIN_VOTES]
+        # The user's audio is refused only for a song's recording as released (its mix) whose
+        # own peaks stand out in it, run after run: one arrangement's drone, drum pattern or
+        # bass line (a stem) is shared by every song of that arrangement and names none.
+        strong = [
+            (c, p)
+            for c, p, z in clusters
+            if loaded.item_is_mix[c.item] and cal.is_material(z, c.votes)
+        ]
         return _findings(strong, loaded)
 
     def _clusters(
         self, loaded: _Loaded, x: NDArray[np.float32], sample_rate: int
-    ) -> list[tuple[lm.Cluster, float]]:
-        """The fingerprint clusters worth reporting, each with its calibrated probability.
+    ) -> list[tuple[lm.Cluster, float, float]]:
+        """The fingerprint clusters worth reporting. Votes only nominate: each cluster is
+        checked against the audio itself (``verify.py``) and narrowed to the seconds that hold
+        its recording; it comes with its calibrated probability and its verification's z.
         The last answer is kept: a take's audit and its findings, or one audio audited by
         several methods, search the index once."""
         digest = hashlib.sha1(x.tobytes()).hexdigest() + f":{sample_rate}:{id(loaded)}"
         if self._last_clusters is not None and self._last_clusters[0] == digest:
             return self._last_clusters[1]
         found = loaded.fingerprints.query(lm.peaks(x, sample_rate))
-        out = [(c, cal.cluster_probability(c.votes)) for c in found]
-        kept = [(c, p) for c, p in out if p >= cal.MIN_PROBABILITY]
+        salience = verify.Salience.of(x, sample_rate)
+        checked = verify.check(found, loaded.item_peaks, salience, loaded.item_bar_s)
+        out = [(c, cal.verified_probability(z, c.votes), z) for c, z in checked]
+        kept = [(c, p, z) for c, p, z in out if p >= cal.MIN_PROBABILITY]
         self._last_clusters = (digest, kept)
         return kept
 
@@ -356,6 +377,14 @@ class Auditor:
         return out
 
 
+def _bar_s(catalog: CatalogStore, song_id: str) -> float | None:
+    """A song's bar in seconds, where the catalogue knows its tempo and meter."""
+    song = catalog.song(song_id)
+    if song is None or not song.tempo_bpm or not song.beats_per_bar:
+        return None
+    return 60.0 / float(song.tempo_bpm) * int(song.beats_per_bar)
+
+
 def _as_audio(audio: np.ndarray, sample_rate: int) -> NDArray[np.float32]:
     """Checked float32 (channels, samples): AudioError naming what is wrong, never a crash
     deep in the detectors."""
@@ -392,8 +421,11 @@ def _fingerprint_evidence(
     total = sum(weights.values())
     if total <= 0:
         return [], {}
+    # A segment where a recording is found is that recording's (shared by weight where
+    # several are); one where the best is only likely is attributed that much.
     sure = max(c.probability for c in best.values())
-    return list(best.values()), {s: sure * v / total for s, v in weights.items()}
+    amount = 1.0 if sure >= cal.FOUND else sure
+    return list(best.values()), {s: amount * v / total for s, v in weights.items()}
 
 
 def _findings(clusters: list[tuple[lm.Cluster, float]], loaded: _Loaded) -> tuple[Finding, ...]:

@@ -1,6 +1,7 @@
 """The audit's index on disk: ``<catalogue>-audit.sqlite`` beside the catalogue.
 
-Per song: the landmark hashes of its mix and of each stem (an item each), and the embedding
+Per song: the landmark hashes of its mix and of each stem (an item each), the spectral peaks
+they were made from (to verify a match), and the embedding
 of a window every few seconds. Rebuildable from the catalogue at any time; a damaged file is
 moved aside and rebuilt, never a reason to stop the app.
 """
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from musicapp.attribution.landmarks import Hashes
+from musicapp.attribution.landmarks import Hashes, Peaks
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,9 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS songs (song_id TEXT PRIMARY KEY, duration_s REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS items (
     song_id TEXT NOT NULL, item TEXT NOT NULL, keys BLOB NOT NULL, times BLOB NOT NULL,
+    PRIMARY KEY (song_id, item));
+CREATE TABLE IF NOT EXISTS peaks (
+    song_id TEXT NOT NULL, item TEXT NOT NULL, times BLOB NOT NULL, bins BLOB NOT NULL,
     PRIMARY KEY (song_id, item));
 CREATE TABLE IF NOT EXISTS windows (
     song_id TEXT NOT NULL, centre REAL NOT NULL, vector BLOB NOT NULL,
@@ -110,6 +114,19 @@ class AuditStore:
                 ],
             )
             self._db.executemany(
+                "INSERT INTO peaks VALUES (?, ?, ?, ?)",
+                [
+                    (
+                        song.song_id,
+                        name,
+                        h.peaks.times.astype("<i4").tobytes(),
+                        h.peaks.bins.astype("<i2").tobytes(),
+                    )
+                    for name, h in song.items.items()
+                    if h.peaks is not None
+                ],
+            )
+            self._db.executemany(
                 "INSERT INTO windows VALUES (?, ?, ?)",
                 [
                     (song.song_id, float(c), np.asarray(v, "<f4").tobytes())
@@ -118,7 +135,7 @@ class AuditStore:
             )
 
     def _delete(self, song_id: str) -> None:
-        for table in ("songs", "items", "windows"):
+        for table in ("songs", "items", "peaks", "windows"):
             self._db.execute(f"DELETE FROM {table} WHERE song_id = ?", (song_id,))
 
     def remove(self, song_ids: set[str]) -> None:
@@ -132,14 +149,20 @@ class AuditStore:
             self._db.execute("DELETE FROM windows")
             self._db.execute("DELETE FROM songs")
             self._db.execute("DELETE FROM items")
+            self._db.execute("DELETE FROM peaks")
 
     def items(self) -> Iterator[tuple[str, str, Hashes]]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT song_id, item, keys, times FROM items ORDER BY song_id, item"
+                "SELECT i.song_id, i.item, i.keys, i.times, p.times, p.bins FROM items i"
+                " LEFT JOIN peaks p ON p.song_id = i.song_id AND p.item = i.item"
+                " ORDER BY i.song_id, i.item"
             ).fetchall()
-        for song_id, item, keys, times in rows:
-            yield song_id, item, Hashes(np.frombuffer(keys, "<i8"), np.frombuffer(times, "<f4"))
+        for song_id, item, keys, times, p_times, p_bins in rows:
+            p = None
+            if p_times is not None:
+                p = Peaks(np.frombuffer(p_times, "<i4"), np.frombuffer(p_bins, "<i2"))
+            yield song_id, item, Hashes(np.frombuffer(keys, "<i8"), np.frombuffer(times, "<f4"), p)
 
     def windows(self) -> tuple[list[str], NDArray[np.float32], NDArray[np.float32]]:
         """(song id, centre, raw vector) of every window."""

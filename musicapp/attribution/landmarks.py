@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 from scipy.ndimage import maximum_filter, uniform_filter1d
 from scipy.signal import resample_poly
 
-FORMAT = 1  # changes when the hashes change: the index is rebuilt
+FORMAT = 2  # changes when the hashes (or the peaks kept with them) change: the index is rebuilt
 FP_RATE = 11_025  # enough for the peaks we hash (up to ~4.2 kHz); a quarter of 44.1 kHz
 N_FFT = 2048  # 186 ms: a third of a semitone resolves from ~170 Hz
 HOP = 256  # 23.2 ms a frame
@@ -75,10 +75,12 @@ class Peaks:
 
 @dataclass(frozen=True)
 class Hashes:
-    """Triplet hashes: key, anchor time (frames)."""
+    """Triplet hashes: key, anchor time (frames); and the item's peaks they were made from,
+    which the verification of a match (``verify.py``) looks for in the audited audio."""
 
     keys: NDArray[np.int64]
     times: NDArray[np.float32]
+    peaks: Peaks | None = None
 
     def __len__(self) -> int:
         return int(self.keys.size)
@@ -118,8 +120,8 @@ def log_spectrogram(x: NDArray[np.float32]) -> NDArray[np.float32]:
     return (20 * np.log10(spec + 1e-6)).astype(np.float32)
 
 
-def peaks(audio: NDArray[np.floating], sample_rate: int) -> Peaks:
-    """The spectral peaks of float audio at its own rate, the loudest PEAKS_PER_S a second."""
+def peaks(audio: NDArray[np.floating], sample_rate: int, per_s: int = PEAKS_PER_S) -> Peaks:
+    """The spectral peaks of float audio at its own rate, the loudest ``per_s`` a second."""
     x = to_fp_rate(audio, sample_rate)
     if not np.any(x):
         return Peaks(np.zeros(0, np.int32), np.zeros(0, np.int16))
@@ -136,14 +138,14 @@ def peaks(audio: NDArray[np.floating], sample_rate: int) -> Peaks:
     order = np.lexsort((-level, second))
     t, f, second = t[order], f[order], second[order]
     first = np.searchsorted(second, second, side="left")
-    keep = (np.arange(t.size) - first) < PEAKS_PER_S
+    keep = (np.arange(t.size) - first) < per_s
     t, f = t[keep], f[keep]
     order = np.lexsort((f, t))
     return Peaks(t[order].astype(np.int32), f[order].astype(np.int16))
 
 
 def triplets(
-    p: Peaks, shift_bins: int = 0, scale: float = 1.0
+    p: Peaks, shift_bins: int = 0, scale: float = 1.0, fan: int = FAN
 ) -> tuple[NDArray[np.int64], NDArray[np.float32], NDArray[np.float32], NDArray[np.float32]]:
     """Triplet hashes of peaks after undoing a change: bins moved down by ``shift_bins`` and
     times divided by ``scale`` (the audited audio's time over the item's). Each anchor is
@@ -157,7 +159,7 @@ def triplets(
         return np.zeros(0, np.int64), empty, empty, empty
     t = p.times.astype(np.float64) / scale
     f = p.bins.astype(np.int64) - shift_bins
-    look = 3 * FAN
+    look = 3 * fan
     idx = np.arange(n)[:, None] + 1 + np.arange(look)[None, :]
     valid = idx < n
     idx = np.minimum(idx, n - 1)
@@ -168,15 +170,15 @@ def triplets(
     # is the same in every song that plays that instrument on that note.
     valid &= np.abs(df) >= MIN_DF
     valid &= (f[:, None] >= 0) & (f[:, None] < N_BINS)
-    valid &= np.cumsum(valid, axis=1) <= FAN
-    # The kept targets of each anchor, packed into its first FAN columns.
+    valid &= np.cumsum(valid, axis=1) <= fan
+    # The kept targets of each anchor, packed into its first ``fan`` columns.
     rank = np.cumsum(valid, axis=1) - 1
     rows, cols = np.nonzero(valid)
-    tdt = np.full((n, FAN), np.nan)
-    tdf = np.zeros((n, FAN), np.int64)
+    tdt = np.full((n, fan), np.nan)
+    tdf = np.zeros((n, fan), np.int64)
     tdt[rows, rank[rows, cols]] = dt[rows, cols]
     tdf[rows, rank[rows, cols]] = df[rows, cols]
-    j, k = np.triu_indices(FAN, 1)
+    j, k = np.triu_indices(fan, 1)
     ok = ~np.isnan(tdt[:, j]) & ~np.isnan(tdt[:, k])
     a, c = np.nonzero(ok)
     j, k = j[c], k[c]
@@ -208,8 +210,9 @@ def _with_neighbours(
 
 def item_hashes(audio: NDArray[np.floating], sample_rate: int) -> Hashes:
     """The hashes an index stores for one item (a song's mix or one stem), as recorded."""
-    key, times, _, _ = triplets(peaks(audio, sample_rate))
-    return Hashes(key, times)
+    p = peaks(audio, sample_rate)
+    key, times, _, _ = triplets(p)
+    return Hashes(key, times, p)
 
 
 # -- the index ---------------------------------------------------------------------------------
@@ -280,7 +283,9 @@ class FingerprintIndex:
         first = np.repeat(np.cumsum(n) - n, n)
         return qi, np.repeat(lo, n) + (np.arange(total) - first)
 
-    def query(self, p: Peaks, min_votes: int = MIN_VOTES) -> list[Cluster]:
+    def query(
+        self, p: Peaks, min_votes: int = MIN_VOTES, fan: int = FAN, limit: int = 400
+    ) -> list[Cluster]:
         """Clusters of matches under every transposition and tempo ratio of the search."""
         if len(p) < 2 or len(self) == 0:
             return []
@@ -290,7 +295,7 @@ class FingerprintIndex:
         itimes: list[NDArray[np.float32]] = []
         for k in range(-MAX_SHIFT, MAX_SHIFT + 1):
             for si, s in enumerate(SCALES):
-                keys, anchor = _with_neighbours(*triplets(p, k * BINS_PER_SEMITONE, s))
+                keys, anchor = _with_neighbours(*triplets(p, k * BINS_PER_SEMITONE, s, fan))
                 qi, e = self._lookup(keys)
                 if qi.size == 0:
                     continue
@@ -321,7 +326,7 @@ class FingerprintIndex:
         bounds = np.concatenate([[0], np.cumsum(raw)])
         used: set[int] = set()
         clusters: list[Cluster] = []
-        for c in order[:400]:
+        for c in order[:limit]:
             c = int(c)
             members = [c] + ([int(nxt[c])] if has[c] else [])
             if any(m in used for m in members):

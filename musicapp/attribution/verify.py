@@ -1,0 +1,203 @@
+"""Checking a fingerprint cluster against the audio itself: is the item's recording really there?
+
+Hash votes find candidates; they do not prove them. In a catalogue rendered with shared
+instruments, a few matching triplets can come from one note of the same sample in the same key,
+and at −20 dB under other music a reused excerpt keeps only a few triplets. So every candidate
+cluster is *verified*: the item's own spectral peaks (kept in the index) are moved by the
+cluster's transposition, tempo ratio and offset onto the audited audio's spectrogram, and we ask
+how much louder the audio is at those points than around them (its *salience*), against the same
+peaks moved a second or two away (the null: same notes, same instrument, wrong place). A
+recording that is there lifts the salience at its own peaks, bar after bar; a chance alignment
+does not. The result is a per-second evidence profile, which also places the material.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.ndimage import maximum_filter, uniform_filter1d
+
+from musicapp.attribution import landmarks as lm
+
+TOL_FRAMES = 2  # a peak may land ± this many frames (46 ms) from where the map puts it
+TOL_BINS = 1  # and ± this many bins (1/3 semitone)
+CEILING_DB = 20.0  # salience above this counts no more: one loud note is not a melody
+NULL_SHIFTS = (-113, -89, -61, -37, 37, 61, 89, 113)  # frames: 0.9-2.6 s away
+NULL_BARS = (-2, -1, 1, 2)  # where the item's bar is known: its own bars away
+FIT_SPAN_S = 2.0  # a cluster spanning this much of the item fits its own tempo ratio
+MAX_REFIT = 0.03  # ... within ± this of the grid's
+RUN_LIFT_DB = 1.0  # a second belongs to a run when its peaks (smoothed over 3 s) stand this high
+
+
+@dataclass(frozen=True)
+class Salience:
+    """The audited audio's salience: how far each spectrogram cell stands above its
+    neighbourhood, in dB, 0 to CEILING_DB, spread over the tolerance of a peak's position."""
+
+    grid: NDArray[np.float32]  # (frames, lm.N_BINS)
+
+    @property
+    def frames(self) -> int:
+        return int(self.grid.shape[0])
+
+    @classmethod
+    def of(cls, audio: NDArray[np.floating], sample_rate: int) -> Salience:
+        x = lm.to_fp_rate(audio, sample_rate)
+        spec = lm.log_spectrogram(x)
+        mean = uniform_filter1d(uniform_filter1d(spec, 2 * lm.PEAK_TIME + 1, axis=0), 15, axis=1)
+        s = np.clip(spec - mean, 0.0, CEILING_DB)
+        s[spec < float(spec.max()) - lm.FLOOR_DB] = 0.0
+        size = (2 * TOL_FRAMES + 1, 2 * TOL_BINS + 1)
+        return cls(maximum_filter(s, size=size).astype(np.float32))
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """How strongly the audio holds one cluster's recording, second by second."""
+
+    lift_db: float  # mean salience at the item's peaks above the null, over the whole overlap
+    z: float  # that lift over its standard error
+    sd: float  # the spread of one peak's lift (dB)
+    per_second: NDArray[np.float32]  # mean lift of the peaks in each second of the audio (dB)
+    counts: NDArray[np.int32]  # peaks mapped into each second
+    scale: float  # the tempo ratio the map used (audited time / item time)
+    offset_s: float  # where item time 0 falls in the audited audio
+
+    def run(self, min_lift_db: float, min_peaks: int = 8) -> tuple[float, float, float]:
+        """The strongest run of consecutive seconds whose lift (smoothed over 3 s) is at least
+        ``min_lift_db``: (start s, end s, z of its lift); (0, 0, 0) when there is none."""
+        w = self.counts.astype(np.float64)
+        lift = self.per_second.astype(np.float64) * w
+        smooth = _box(lift, 3) / np.maximum(_box(w, 3), 1.0)
+        good = (smooth >= min_lift_db) & (_box(w, 3) >= min_peaks)
+        best = (0.0, 0.0, 0.0)
+        best_mass = 0.0
+        i = 0
+        n = good.size
+        while i < n:
+            if not good[i]:
+                i += 1
+                continue
+            j = i
+            while j < n and good[j]:
+                j += 1
+            end = j
+            # The smoothing spills a second past each end: trim seconds that hold no lift.
+            while i < j and self.per_second[i] < min_lift_db:
+                i += 1
+            while j > i and self.per_second[j - 1] < min_lift_db:
+                j -= 1
+            if j <= i:
+                i = end
+                continue
+            mass = float(lift[i:j].sum())
+            if mass > best_mass:
+                best_mass = mass
+                n_peaks = max(1.0, float(w[i:j].sum()))
+                best = (float(i), float(j), mass / (self.sd * np.sqrt(n_peaks)))
+            i = end
+        return best
+
+
+def _box(v: NDArray[np.float64], width: int) -> NDArray[np.float64]:
+    return np.asarray(np.convolve(v, np.ones(width), mode="same"), np.float64)
+
+
+def _map(cluster: lm.Cluster) -> tuple[float, float]:
+    """(scale, offset in seconds): audited time = scale × item time + offset, fitted to the
+    cluster's matches (its grid ratio refined where the matches span enough of the item)."""
+    q = cluster.query_s.astype(np.float64)
+    i = cluster.item_s.astype(np.float64)
+    scale = float(cluster.scale)
+    if i.size >= 4 and float(i.max() - i.min()) >= FIT_SPAN_S:
+        a, _ = np.polyfit(i, q, 1)
+        scale = float(np.clip(a, scale * (1 - MAX_REFIT), scale * (1 + MAX_REFIT)))
+    return scale, float(np.median(q - scale * i))
+
+
+def _null_shifts(bar_s: float | None, scale: float) -> NDArray[np.int64]:
+    """Where the null looks: a second or two away and, where the item's bar is known, whole
+    bars away too. A song's accompaniment, drum pattern and key line up bars away as well as
+    at the true place, and only its tune does not (so another song of the same arrangement is
+    not found for its patterns); a tune that repeats its bars lines up bars away too, and only
+    the shifts of a second or two tell it (so a reel is still found)."""
+    seconds = np.array(NULL_SHIFTS, np.int64)
+    if bar_s and bar_s > 0:
+        frames = np.rint(np.array(NULL_BARS) * bar_s * scale / lm.FRAME_S).astype(np.int64)
+        if np.all(np.abs(frames) > 2 * TOL_FRAMES):
+            return np.concatenate([frames, seconds])
+    return seconds
+
+
+def evidence(
+    cluster: lm.Cluster, item: lm.Peaks, audio: Salience, bar_s: float | None = None
+) -> Evidence:
+    """The evidence that ``audio`` holds the stretch of ``item`` the cluster points at;
+    ``bar_s`` is the item's bar in seconds, where known."""
+    scale, offset = _map(cluster)
+    seconds = max(1, int(np.ceil(audio.frames * lm.FRAME_S)))
+    zero = Evidence(0.0, 0.0, 1.0, np.zeros(seconds, np.float32), np.zeros(seconds, np.int32),
+                    scale, offset)  # fmt: skip
+    if len(item) == 0 or audio.frames == 0:
+        return zero
+    t = np.rint((item.times * lm.FRAME_S * scale + offset) / lm.FRAME_S).astype(np.int64)
+    f = item.bins.astype(np.int64) + cluster.semitones * lm.BINS_PER_SEMITONE
+    ok = (t >= 0) & (t < audio.frames) & (f >= 0) & (f < lm.N_BINS)
+    t, f = t[ok], f[ok]
+    if t.size < 4:
+        return zero
+    g = audio.grid
+    here = g[t, f].astype(np.float64)
+    shifted = t[:, None] + _null_shifts(bar_s, scale)[None, :]
+    inside = (shifted >= 0) & (shifted < audio.frames)
+    null_vals = np.where(inside, g[np.clip(shifted, 0, audio.frames - 1), f[:, None]], 0.0)
+    null = null_vals.sum(axis=1) / np.maximum(inside.sum(axis=1), 1)
+    d = here - null
+    sec = np.minimum((t * lm.FRAME_S).astype(np.int64), seconds - 1)
+    counts = np.bincount(sec, minlength=seconds).astype(np.int32)
+    sums = np.bincount(sec, weights=d, minlength=seconds)
+    per_second = (sums / np.maximum(counts, 1)).astype(np.float32)
+    sd = float(d.std()) or 1.0
+    lift = float(d.mean())
+    return Evidence(lift, lift / sd * np.sqrt(d.size), sd, per_second, counts, scale, offset)
+
+
+def narrowed(cluster: lm.Cluster, e: Evidence, start_s: float, end_s: float) -> lm.Cluster:
+    """The cluster as verified: its matches replaced by the run of seconds the audio holds the
+    item in (a point every QBIN_S), mapped back to item time by the fitted map."""
+    q: NDArray[np.float64] = np.arange(
+        start_s, max(start_s + lm.QBIN_S, end_s), lm.QBIN_S, dtype=np.float64
+    )
+    q = q[(q - e.offset_s) / e.scale >= 0]
+    if q.size == 0:
+        q = np.array([max(start_s, e.offset_s)], np.float64)
+    i = (q - e.offset_s) / e.scale
+    return lm.Cluster(
+        cluster.item, cluster.semitones, e.scale, cluster.votes,
+        q.astype(np.float32), i.astype(np.float32),
+    )  # fmt: skip
+
+
+def check(
+    clusters: list[lm.Cluster],
+    item_peaks: list[lm.Peaks | None],
+    audio: Salience,
+    item_bar_s: list[float | None] | None = None,
+) -> list[tuple[lm.Cluster, float]]:
+    """Every cluster checked against the audio: (the cluster narrowed to the run of seconds
+    that holds its recording, the z of that run's lift). Clusters whose item has no kept peaks
+    (an index from before they were kept) pass unnarrowed with z = nan; clusters with no run
+    are left out."""
+    out: list[tuple[lm.Cluster, float]] = []
+    for c in clusters:
+        p = item_peaks[c.item]
+        if p is None:
+            out.append((c, float("nan")))
+            continue
+        e = evidence(c, p, audio, item_bar_s[c.item] if item_bar_s else None)
+        start, end, z = e.run(RUN_LIFT_DB)
+        if end > start:
+            out.append((narrowed(c, e, start, end), z))
+    return out
