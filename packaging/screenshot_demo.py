@@ -2,6 +2,7 @@
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python packaging/screenshot_demo.py docs/screenshot-main.png
     .venv/bin/python packaging/screenshot_demo.py --temporal docs/screenshot-temporal.png
+    .venv/bin/python packaging/screenshot_demo.py --theme dark --size 1024x640 OUT.png
     ../shared/tools/screenshot /tmp/screen.png 120 -- .venv/bin/python packaging/screenshot_demo.py
 
 The data folder defaults to a fresh temporary one (the demo catalogue is built there first);
@@ -11,6 +12,7 @@ pass --data-dir to reuse a built catalogue.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -142,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         "--temporal", action="store_true", help="stage a temporal take on your own audio"
     )
     parser.add_argument("--data-dir", type=Path, help="a musicapp data folder (default: fresh)")
+    parser.add_argument("--theme", choices=("light", "dark"), help="the theme (default: saved)")
+    parser.add_argument("--size", default="", metavar="WxH", help="the window's size")
     parser.add_argument(
         "--keep-open",
         type=float,
@@ -153,9 +157,14 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="musicapp-shot-"))
     settings = Settings()
     settings.data_dir = data_dir
+    if args.theme:
+        os.environ["MUSICAPP_THEME"] = args.theme
     app = make_application(sys.argv[:1])
     with AppContext.open(settings) as ctx:
         window = MainWindow(ctx)
+        if args.size:
+            width, height = (int(v) for v in args.size.lower().split("x"))
+            window.resize(width, height)
         window.show()
 
         def when_ready() -> None:

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 # the lift of the item's own peaks in the audited audio over a run of seconds.
 # P(cluster is the song it names) = 1 / (1 + exp(-(Z_SLOPE * (z - Z_MIDPOINT)))).
 Z_SLOPE = 0.8
-Z_MIDPOINT = 6.0
+Z_MIDPOINT = 8.0
 # An index without kept peaks (built before they were) falls back on the votes.
 VOTES_SLOPE = 0.45
 VOTES_MIDPOINT = 12.0

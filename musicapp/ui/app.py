@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication
 
-from musicapp.ui import icons
+from musicapp.ui import icons, theme
 from musicapp.ui.main_window import MainWindow
 
 if TYPE_CHECKING:
@@ -30,15 +30,16 @@ def make_application(argv: Sequence[str] | None = None) -> QApplication:
     return app
 
 
-def apply_style(app: QApplication) -> None:
-    """Fusion everywhere (the same look on every platform) plus the app's style sheet."""
+def apply_style(app: QApplication, choice: str | None = None) -> None:
+    """Fusion everywhere (the same look on every platform) plus the app's theme: the saved
+    choice (follow the system, light or dark) unless ``choice`` is given."""
     app.setStyle("Fusion")
     font = app.font()
     if font.pointSizeF() < 10:
         font.setPointSizeF(10)
     font.setStyleStrategy(QFont.StyleStrategy.PreferAntialias)
     app.setFont(font)
-    app.setStyleSheet(icons.style_sheet())
+    theme.apply(app, choice or theme.saved_choice(), icons.style_sheet())
     app.setWindowIcon(icons.icon("song"))
 
 

@@ -36,7 +36,7 @@ from musicapp.core import (
 )
 from musicapp.jobs import CancelToken, FunctionJob, Progress, ProgressCallback
 from musicapp.studio_types import LedgerDamaged
-from musicapp.ui import icons
+from musicapp.ui import icons, theme
 from musicapp.ui.error_dialog import show_error
 from musicapp.ui.job_control import JobControl
 from musicapp.ui.job_runner import JobHandle, JobRunner
@@ -63,8 +63,6 @@ log = logging.getLogger(__name__)
 ENGINE = "tonematch"
 MIN_TAKE_S, MAX_TAKE_S = 2.0, 600.0
 EXPORT_FILTERS = {"WAV audio (*.wav)": ".wav", "FLAC audio (*.flac)": ".flac"}
-OK_STYLE = "color:#166534"
-BAD_STYLE = "color:#b91c1c"
 
 
 class AudioPanel(QDialog):
@@ -310,7 +308,8 @@ class AudioPanel(QDialog):
     def _verdict(self, allowed: bool, text: str) -> None:
         self.check_label.setText(text)
         refused = not allowed and text.startswith("Refused")
-        self.check_label.setStyleSheet(OK_STYLE if allowed else (BAD_STYLE if refused else ""))
+        tone = "ok" if allowed else ("bad" if refused else "")
+        self.check_label.setStyleSheet(f"color:{theme.colour(tone)}" if tone else "")
         self.apply_button.setEnabled(allowed and self.handle is None)
         self.apply_button.setToolTip(
             "Tone-match the stem (consent-checked and logged)" if allowed else text
@@ -395,7 +394,7 @@ class AudioPanel(QDialog):
         self.shares.show_shares(prov, songs)
         self.result_info.setText(
             f"{take.duration_s:.1f} s · for {take.request.use.label} · ledger event {take.id}"
-            f"<br><span style='color:#64748b'>{html.escape(prov.method or '')}</span>"
+            f"<br><span style='color:{theme.colour('muted')}'>{html.escape(prov.method or '')}</span>"
             + "".join(f"<br>• {html.escape(n)}" for n in prov.notes)
         )
         sides = {"B": np.asarray(processed, dtype=np.float32)}

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from musicapp.jobs import Progress
 from musicapp.ui import audit_text as words
-from musicapp.ui.audit_widget import OK_COLOUR
+from musicapp.ui import theme
 from musicapp.ui.job_control import PROGRESS_STEPS, JobControl
 
 if TYPE_CHECKING:
@@ -189,7 +189,7 @@ class AuditFileDialog(QDialog):
                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
                     )
                 if c == 2:
-                    item.setForeground(QBrush(QColor(OK_COLOUR)))
+                    item.setForeground(QBrush(theme.qcolour("ok")))
                 self.table.setItem(r, c, item)
         lines = [
             words.finding_text(f, self._name_of(f.song_id), "the file")

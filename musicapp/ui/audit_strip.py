@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from musicapp.core import USER_SOURCE, Provenance
 from musicapp.studio_types import AuditResult
+from musicapp.ui import theme
 
 # (start s, end s, song id or None for nothing attributed)
 Cell = tuple[float, float, str | None]
@@ -19,11 +20,7 @@ LABEL_W = 74
 ROW_H = 14
 ROW_GAP = 5
 AXIS_H = 14
-TEXT_COLOUR = "#334155"
-AXIS_COLOUR = "#94a3b8"
 # Nothing attributed there: a pale fill with an outline, so it reads as "empty", not as a song.
-EMPTY_FILL = "#f1f5f9"
-EMPTY_EDGE = "#cbd5e1"
 MIN_INFLUENCE = 0.1  # a segment whose strongest song is weaker than this counts as unattributed
 
 
@@ -83,7 +80,7 @@ class AuditStripWidget(QWidget):
         width = max(1, self.width() - LABEL_W - 4)
         for row, (label, cells) in enumerate((("By design", self.design), ("Audit", self.audit))):
             top = row * (ROW_H + ROW_GAP)
-            painter.setPen(QColor(TEXT_COLOUR))
+            painter.setPen(QColor(theme.colour("text_2")))
             painter.drawText(
                 QRectF(0, top, LABEL_W - 6, ROW_H),
                 int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
@@ -91,7 +88,7 @@ class AuditStripWidget(QWidget):
             )
             self._paint_row(painter, cells, top, width)
         axis_top = 2 * ROW_H + ROW_GAP + 1
-        painter.setPen(QColor(AXIS_COLOUR))
+        painter.setPen(QColor(theme.colour("faint")))
         flags = int(Qt.AlignmentFlag.AlignTop)
         painter.drawText(QRectF(LABEL_W, axis_top, 60, AXIS_H), flags, "0 s")
         painter.drawText(
@@ -103,14 +100,14 @@ class AuditStripWidget(QWidget):
 
     def _paint_row(self, painter: QPainter, cells: Sequence[Cell], top: int, width: int) -> None:
         scale = width / self._duration
-        painter.setPen(QPen(QColor(EMPTY_EDGE), 1))
-        painter.setBrush(QColor(EMPTY_FILL))
+        painter.setPen(QPen(theme.qcolour("border_strong"), 1))
+        painter.setBrush(theme.qcolour("surface_alt"))
         painter.drawRect(QRectF(LABEL_W, top, width - 1, ROW_H - 1))
         painter.setPen(Qt.PenStyle.NoPen)
         for start, end, sid in cells:
             if sid is None:
                 continue
             x0, x1 = LABEL_W + start * scale, LABEL_W + min(end, self._duration) * scale
-            painter.setBrush(QColor(self._colours.get(sid, AXIS_COLOUR)))
+            painter.setBrush(QColor(self._colours.get(sid, theme.colour("faint"))))
             # A one-pixel pale seam between cells keeps neighbouring seconds apart.
             painter.drawRect(QRectF(x0, top, max(1.0, x1 - x0 - 1), ROW_H - 1))

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from musicapp.jobs import Progress
 from musicapp.ui import audit_text as words
+from musicapp.ui import theme
 from musicapp.ui.audit_strip import AuditStripWidget, audit_cells, design_cells
 from musicapp.ui.job_control import PROGRESS_STEPS, JobControl
 from musicapp.ui.waveform_widget import SOURCE_COLOURS, UNKNOWN_COLOUR, source_colours
@@ -42,10 +43,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-OK_COLOUR = "#15803d"
-DISAGREE_COLOUR = "#b91c1c"
-DISAGREE_ROW = "#fef2f2"  # a pale red behind a disagreeing row: legible under dark text
-MUTED_COLOUR = "#64748b"
 COLUMNS = ("Song", "By design", "Audit", "Found")
 FOUND_TIP = "Found outright: the fingerprints found the song's recording itself in the take"
 REST_LABEL = "Your audio / unattributed"
@@ -226,7 +223,7 @@ class AuditWidget(QWidget):
         self._fill_table(take, result, comparison, colours)
         ok = comparison.agrees
         mark = "✓" if ok else "✗"
-        colour = OK_COLOUR if ok else DISAGREE_COLOUR
+        colour = theme.colour("ok") if ok else theme.colour("bad")
         self.verdict.setText(f"{mark} {words.summary(comparison)}")
         self.verdict.setStyleSheet(f"color:{colour};font-weight:600")
         self.verdict.setProperty("agrees", ok)
@@ -283,13 +280,13 @@ class AuditWidget(QWidget):
                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
                     )
                 if why:
-                    item.setBackground(QBrush(QColor(DISAGREE_ROW)))
+                    item.setBackground(QBrush(QColor(theme.colour("bad_soft"))))
                     if c == 0:
-                        item.setForeground(QBrush(QColor(DISAGREE_COLOUR)))
+                        item.setForeground(QBrush(QColor(theme.colour("bad"))))
                 if c == 0:
                     item.setIcon(_swatch(colours.get(row.song_id, UNKNOWN_COLOUR)))
                 if c == 3 and found:
-                    item.setForeground(QBrush(QColor(OK_COLOUR)))
+                    item.setForeground(QBrush(QColor(theme.colour("ok"))))
                 self.table.setItem(r, c, item)
         design_rest = max(0.0, 1.0 - sum(take.provenance.song_shares().values()))
         rest = (REST_LABEL, words.percent(design_rest), words.percent(result.unattributed), "")
@@ -297,7 +294,7 @@ class AuditWidget(QWidget):
         for c, text in enumerate(rest):
             item = QTableWidgetItem(text)
             item.setToolTip(REST_TIP)
-            item.setForeground(QBrush(QColor(MUTED_COLOUR)))
+            item.setForeground(QBrush(QColor(theme.colour("muted"))))
             if c in (1, 2):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.table.setItem(last, c, item)
@@ -313,7 +310,7 @@ class AuditWidget(QWidget):
             if why:
                 name = html.escape(self.name_of(row.song_id))
                 lines.append(
-                    f"<p style='margin:0'><span style='color:{DISAGREE_COLOUR}'>✗</span> "
+                    f"<p style='margin:0'><span style='color:{theme.colour('bad')}'>✗</span> "
                     f"<b>{name}</b>: {html.escape(why)}</p>"
                 )
         return "".join(lines)
@@ -356,7 +353,8 @@ class AuditWidget(QWidget):
         return [
             r
             for r in range(t.rowCount())
-            if (item := t.item(r, 0)) and item.background().color() == QColor(DISAGREE_ROW)
+            if (item := t.item(r, 0))
+            and item.background().color() == QColor(theme.colour("bad_soft"))
         ]
 
     def clear(self) -> None:

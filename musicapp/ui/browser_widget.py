@@ -79,6 +79,10 @@ class BrowserWidget(QWidget):
 
         self.hierarchy_box = QComboBox()
         self.hierarchy_box.setObjectName("hierarchyBox")
+        self.hierarchy_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.hierarchy_box.setMinimumContentsLength(14)
         self.hierarchy_box.setToolTip("How the catalogue is arranged")
         for key, label in service.hierarchies():
             self.hierarchy_box.addItem(label, key)
@@ -136,7 +140,10 @@ class BrowserWidget(QWidget):
         self.pages.addWidget(results_page)
         self.pages.addWidget(building_page)
 
-        self.add_button = QPushButton(icons.icon("add"), "Add to references")
+        # "Add" beside the catalogue reads as adding to the references (its tooltip and
+        # accessible name say it whole): the pane stays narrow enough for a 1,024 px screen.
+        self.add_button = QPushButton(icons.icon("add"), "Add")
+        self.add_button.setAccessibleName("Add to references")
         self.add_button.setObjectName("addButton")
         self.add_button.setEnabled(False)
         self.add_button.setToolTip("Add the selected song to the references (or double-click it)")

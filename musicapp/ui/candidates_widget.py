@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QMimeData, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QKeyEvent, QPainter, QPalette
+from PySide6.QtGui import QFont, QFontMetrics, QKeyEvent, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from musicapp.ui import icons
+from musicapp.ui import icons, theme
 from musicapp.ui.catalog_model import SONG_ID_ROLE, song_ids_mime
 from musicapp.ui.labels import placeholder_label
 from musicapp.ui.preview_player import PreviewBar, PreviewPlayer
@@ -93,8 +93,6 @@ def _item(candidate: Candidate) -> QListWidgetItem:
     return item
 
 
-MUTED = QColor("#64748b")
-ACCENT = QColor("#4f46e5")
 LONG_TAIL = "long tail"
 
 
@@ -130,7 +128,7 @@ class _CandidateDelegate(QStyledItemDelegate):
         x, y = rect.left(), rect.top() + metrics.height() + 1
         for k, part in enumerate(second.split(" · ") if second else []):
             text = part if k == 0 else f" · {part}"
-            painter.setPen(ACCENT if part == LONG_TAIL else MUTED)
+            painter.setPen(theme.qcolour("accent") if part == LONG_TAIL else theme.qcolour("muted"))
             width = small_metrics.horizontalAdvance(text)
             painter.drawText(x, y, width + 1, small_metrics.height(), flags, text)
             x += width

@@ -124,6 +124,11 @@ class SettingsWidget(QWidget):
         seed_row.addWidget(self.seed, 1)
         seed_row.addWidget(dice)
         self.engine = QComboBox()
+        # The longest engine name must not set the window's width: the box shows what fits.
+        self.engine.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.engine.setMinimumContentsLength(12)
         self._fill_engines(engines, unavailable or {})
         self.device = QComboBox()
         for value, label in DEVICES:

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from musicapp.jobs import Job, Progress
+from musicapp.ui import theme
 from musicapp.ui.job_control import JobControl
 from musicapp.ui.job_runner import JobHandle, JobRunner
 
@@ -260,7 +261,9 @@ class ImportDialog(QDialog):
         self._set_running(False)
 
     def _show_problem(self, text: str) -> None:
-        self.stage_label.setText(f"<span style='color:#b91c1c'>{_escape(text)}</span>")
+        self.stage_label.setText(
+            f"<span style='color:{theme.colour('bad')}'>{_escape(text)}</span>"
+        )
 
     # -- the report -----------------------------------------------------------------------
 

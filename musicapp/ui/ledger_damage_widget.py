@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from musicapp.ui import theme
 from musicapp.ui.error_dialog import show_error
 from musicapp.ui.job_control import JobControl
 from musicapp.ui.job_runner import JobRunner
@@ -32,13 +33,18 @@ HEADLINE = (
     "The attribution ledger is damaged. New takes, tone matches and exports are refused until "
     "the damage is on record; browsing and listening still work."
 )
+
+
 # A banner, not a dialog at start: the catalogue stays usable, and the reason stays in view.
-BANNER_STYLE = (
-    "QFrame#ledgerBanner { background: #fef2f2; border: 1px solid #fca5a5; border-radius: 8px; }"
-    "QLabel#ledgerHeadline { color: #991b1b; font-weight: 600; }"
-    "QLabel#ledgerWhat { color: #7f1d1d; }"
-    "QLabel#ledgerCommands { color: #0f172a; font-family: monospace; }"
-)
+def banner_style() -> str:
+    c = theme.current()
+    return (
+        f"QFrame#ledgerBanner {{ background: {c['bad_soft']}; border: 1px solid {c['bad_edge']};"
+        " border-radius: 8px; }"
+        f"QLabel#ledgerHeadline {{ color: {c['bad']}; font-weight: 600; }}"
+        f"QLabel#ledgerWhat {{ color: {c['bad_text']}; }}"
+        f"QLabel#ledgerCommands {{ color: {c['text']}; font-family: monospace; }}"
+    )
 
 
 def _sentence(text: str) -> str:
@@ -80,7 +86,7 @@ class LedgerDamageWidget(QWidget):
         )
         frame = QFrame()
         frame.setObjectName("ledgerBanner")
-        frame.setStyleSheet(BANNER_STYLE)
+        frame.setStyleSheet(banner_style())
         self.headline = QLabel(HEADLINE)
         self.headline.setObjectName("ledgerHeadline")
         self.what = QLabel()

@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
     tone_action: QAction
     sync: SyncController
     keyboard: Keyboard
+    theme_actions: dict[str, QAction]  # View → Theme: follow the system, light, dark
 
     def __init__(self, context: AppPort, parent: QWidget | None = None) -> None:
         super().__init__(parent)

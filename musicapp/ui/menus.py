@@ -1,16 +1,18 @@
-"""The main window's menu bar: File, Tools and Help, with their shortcuts.
+"""The main window's menu bar: File, View, Tools and Help, with their shortcuts.
 
 ``build_menus(window)`` adds the menus and keeps the actions other code uses on the window
-(``export_action``, ``import_action``, ``tone_action``, ``sync``, ``keyboard``).
+(``export_action``, ``import_action``, ``tone_action``, ``sync``, ``keyboard``,
+``theme_actions``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QApplication, QMenu, QMessageBox
 
+from musicapp.ui import icons, theme
 from musicapp.ui.keyboard import Keyboard
 from musicapp.ui.sync_status import SyncController, engine_for
 
@@ -45,6 +47,8 @@ def build_menus(w: MainWindow) -> None:
     file_menu.addSeparator()
     file_menu.addAction(quit_action)
 
+    w.theme_actions = _theme_menu(w, w.menuBar().addMenu("&View").addMenu("&Theme"))
+
     tools_menu = w.menuBar().addMenu("&Tools")
     tone = QAction("&Tone match…", w)
     tone.setShortcut(QKeySequence("Ctrl+T"))
@@ -68,3 +72,35 @@ def build_menus(w: MainWindow) -> None:
     about = QAction("&About musicapp", w)
     about.triggered.connect(lambda: QMessageBox.about(w, "About musicapp", ABOUT))
     help_menu.addAction(about)
+
+
+THEME_WORDS = {theme.SYSTEM: "Follow the &system", theme.LIGHT: "&Light", theme.DARK: "&Dark"}
+
+
+def _theme_menu(w: MainWindow, menu: QMenu) -> dict[str, QAction]:
+    """Follow the system, light or dark: one checked, the choice kept for the next start."""
+    group = QActionGroup(w)
+    group.setExclusive(True)
+    chosen = theme.saved_choice()
+    actions = {}
+    for choice, words in THEME_WORDS.items():
+        action = QAction(words, w)
+        action.setCheckable(True)
+        action.setChecked(choice == chosen)
+        action.triggered.connect(lambda _=False, c=choice: set_theme(c))
+        group.addAction(action)
+        menu.addAction(action)
+        actions[choice] = action
+    return actions
+
+
+def set_theme(choice: str) -> None:
+    """Apply ``choice`` to the whole app now (palette, style sheet, plots) and keep it."""
+    from musicapp.ui.plot_theme import restyle_all
+
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        return
+    theme.save_choice(choice)
+    theme.apply(app, choice, icons.style_sheet())
+    restyle_all(app)

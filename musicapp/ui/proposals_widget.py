@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from musicapp.ui import theme
 from musicapp.ui.candidates_widget import clear_layout, holders_text
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ class ProposalsWidget(QFrame):
             what = ref.role.value if ref.role is not None else f"{ref.level.value} level"
             text = QLabel(
                 f"<b>{html.escape(song.title)}</b> — {html.escape(song.artist)}<br>"
-                f"<span style='color:#64748b'>{html.escape(what)} · rights: "
+                f"<span style='color:{theme.colour('muted')}'>{html.escape(what)} · rights: "
                 f"{html.escape(holders_text(song))}</span>"
             )
             text.setWordWrap(True)

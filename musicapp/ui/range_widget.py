@@ -12,10 +12,10 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWidget
 
 from musicapp.core import InvalidInput, TimeRange
+from musicapp.ui import theme
+from musicapp.ui.plot_theme import style_plot
 
-WAVE_COLOUR = "#94a3b8"
 REGION_BRUSH = (79, 70, 229, 50)  # the accent colour, translucent over the waveform
-REGION_EDGE = "#4f46e5"
 MIN_RANGE_S = 0.5
 RANGE_PEAK_BINS = 800
 
@@ -38,15 +38,13 @@ class RangePlotWidget(pg.PlotWidget):  # type: ignore[misc]
     range_chosen = Signal()  # when a drag ends, or after `set_range`
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent=parent, background="w")
+        super().__init__(parent=parent, background=theme.colour("surface"))
         self.setObjectName("rangePlot")
         item = self.getPlotItem()
         item.hideAxis("left")
         item.setMenuEnabled(False)
         item.hideButtons()
-        axis = item.getAxis("bottom")
-        axis.setTextPen(pg.mkPen("#475569"))
-        axis.setPen(pg.mkPen("#cbd5e1"))
+        style_plot(self)
         self.setMouseEnabled(x=False, y=False)
         self.setYRange(-1.05, 1.05, padding=0)
         self.duration_s = 0.0
@@ -54,7 +52,7 @@ class RangePlotWidget(pg.PlotWidget):  # type: ignore[misc]
         self.region = pg.LinearRegionItem(
             values=(0.0, 1.0),
             brush=pg.mkBrush(*REGION_BRUSH),
-            pen=pg.mkPen(REGION_EDGE, width=2),
+            pen=pg.mkPen(theme.colour("accent"), width=2),
             hoverBrush=pg.mkBrush(79, 70, 229, 80),
         )
         self.region.setZValue(10)
@@ -80,10 +78,10 @@ class RangePlotWidget(pg.PlotWidget):  # type: ignore[misc]
         if len(t) == 0:
             return
         scale = 1.0 / max(1e-6, float(max(np.abs(lo).max(), np.abs(hi).max())))
-        pen = pg.mkPen(WAVE_COLOUR, width=1)
+        pen = pg.mkPen(theme.colour("faint"), width=1)
         upper = pg.PlotDataItem(t, hi * scale, pen=pen)
         lower = pg.PlotDataItem(t, lo * scale, pen=pen)
-        fill = pg.FillBetweenItem(upper, lower, brush=pg.mkBrush(WAVE_COLOUR))
+        fill = pg.FillBetweenItem(upper, lower, brush=pg.mkBrush(theme.colour("faint")))
         for it in (upper, lower, fill):
             self.addItem(it)
             self._wave.append(it)

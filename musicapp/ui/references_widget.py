@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from musicapp.core import InvalidInput, Level, Reference, Role, Song, TimeRange
-from musicapp.ui import icons
+from musicapp.ui import icons, theme
 from musicapp.ui.catalog_model import SONG_IDS_MIME, song_ids_from_mime
 from musicapp.ui.labels import placeholder_label
 from musicapp.ui.range_widget import range_text
@@ -45,7 +45,6 @@ LEVEL_TIPS = {
 COLUMNS = ("Song", "Level", "Role / range", "Weight", "")
 COL_SONG, COL_LEVEL, COL_ROLE, COL_WEIGHT, COL_REMOVE = range(len(COLUMNS))
 REFUSED_MARK = "✗ "
-REFUSED_COLOUR = "#b91c1c"
 MIN_WEIGHT = 0.05
 MAX_WEIGHT = 10.0
 
@@ -258,7 +257,7 @@ class ReferencesWidget(QWidget):
             tip = f"{row.song.title}\n{song_subtitle(row.song)}"
             if reason:
                 item.setText(f"{REFUSED_MARK}{text}")
-                item.setForeground(QColor(REFUSED_COLOUR))
+                item.setForeground(QColor(theme.colour("bad")))
                 item.setToolTip(f"Refused: {reason}\n\n{tip}")
             else:
                 item.setText(text)

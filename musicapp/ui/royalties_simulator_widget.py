@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from musicapp.jobs import FunctionJob, Progress
 from musicapp.royalties.inequality import lorenz
 from musicapp.royalties.simulate import label
+from musicapp.ui import theme
 from musicapp.ui.job_control import JobControl
 from musicapp.ui.royalties_policy_widget import cell, read_only_table
 
@@ -60,7 +61,6 @@ CURVE_STYLES = (
     Qt.PenStyle.DashDotLine,
     Qt.PenStyle.DashDotDotLine,
 )
-AXIS_TEXT, AXIS_LINE, LABEL_TEXT = "#334155", "#cbd5e1", "#334155"
 HIST_TITLE = "Payout histogram (log-binned)"
 HIST_NOTE = "Histogram: payouts in log-spaced bins; holders paid nothing are left out."
 
@@ -91,17 +91,19 @@ def summarise(figures: list[MechanismFigures], minimum_cents: int) -> Simulation
 
 
 def _plot(title: str, bottom: str, left: str) -> pg.PlotWidget:
-    plot = pg.PlotWidget(background="w")
+    plot = pg.PlotWidget(background=theme.colour("surface"))
     item = plot.getPlotItem()
-    item.setTitle(title, color="#0f172a", size="10pt")
+    item.setTitle(title, color=theme.colour("text"), size="10pt")
     item.setMenuEnabled(False)
     item.hideButtons()
     item.showGrid(x=True, y=True, alpha=0.15)
     for side, text in (("bottom", bottom), ("left", left)):
         axis = item.getAxis(side)
-        axis.setTextPen(pg.mkPen(AXIS_TEXT))
-        axis.setPen(pg.mkPen(AXIS_LINE))
-        axis.setLabel(text, color=LABEL_TEXT)  # after setPen, which colours the label too
+        axis.setTextPen(pg.mkPen(theme.colour("text_2")))
+        axis.setPen(pg.mkPen(theme.colour("border_strong")))
+        axis.setLabel(
+            text, color=theme.colour("text_2")
+        )  # after setPen, which colours the label too
     plot.setMinimumHeight(220)
     return plot
 
@@ -164,7 +166,9 @@ class SimulatorWidget(QWidget):
         self.lorenz_plot.setYRange(0, 1, padding=0.02)
         self.lorenz_plot.setAspectLocked(False)
         self.lorenz_legend = self.lorenz_plot.getPlotItem().addLegend(
-            offset=(10, 10), labelTextColor="#0f172a", brush=pg.mkBrush(255, 255, 255, 220)
+            offset=(10, 10),
+            labelTextColor=theme.colour("text"),
+            brush=pg.mkBrush(theme.colour("surface") + "dc"),
         )
         self.hist_plot = _plot(HIST_TITLE, "payout per holder (EUR, log scale)", "holders")
         self.hist_plot.getPlotItem().setLogMode(x=True, y=False)
@@ -244,7 +248,7 @@ class SimulatorWidget(QWidget):
     def _on_failed(self, exc: BaseException) -> None:
         log.error("royalties simulation failed", exc_info=exc)
         self.message.setText(f"The simulation failed: {exc}")
-        self.message.setStyleSheet("color:#b91c1c")
+        self.message.setStyleSheet(f"color:{theme.colour('bad')}")
 
     def _on_result(self, sim: Simulation) -> None:
         self.simulation = sim
@@ -278,7 +282,7 @@ class SimulatorWidget(QWidget):
         self.hist_plot.getPlotItem().clear()
         self.lorenz_legend.clear()
         self.lorenz_curves, self.hist_curves = [], []
-        equality = pg.mkPen("#94a3b8", width=1, style=Qt.PenStyle.DashLine)
+        equality = pg.mkPen(theme.colour("faint"), width=1, style=Qt.PenStyle.DashLine)
         self.lorenz_plot.plot([0.0, 1.0], [0.0, 1.0], pen=equality, name="equality")
         centres = np.sqrt(sim.bin_edges_eur[:-1] * sim.bin_edges_eur[1:])
         for i, (name, (x, y), counts) in enumerate(

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from musicapp.jobs import FunctionJob
 from musicapp.royalties.period import Policy
+from musicapp.ui import theme
 from musicapp.ui.job_control import JobControl
 from musicapp.ui.royalties_policy_widget import (
     MechanismPicker,
@@ -148,7 +149,7 @@ class StatementWidget(QWidget):
         run_row.addWidget(self.compute_button)
         self.error_label = QLabel()
         self.error_label.setObjectName("royaltiesError")
-        self.error_label.setStyleSheet("color:#b91c1c")
+        self.error_label.setStyleSheet(f"color:{theme.colour('bad')}")
         self.error_label.setWordWrap(True)
         self.error_label.hide()
         self.stated = QLabel("Choose a period and press Compute.")

@@ -12,6 +12,7 @@ from PySide6.QtCore import QSignalBlocker
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, QVBoxLayout, QWidget
 
 from musicapp.royalties.period import Policy
+from musicapp.ui import theme
 from musicapp.ui.royalties_policy_widget import (
     MechanismPicker,
     cell,
@@ -70,7 +71,7 @@ class TakePreviewWidget(QWidget):
         self.source_label.setWordWrap(True)
         self.error_label = QLabel()
         self.error_label.setObjectName("royaltiesError")
-        self.error_label.setStyleSheet("color:#b91c1c")
+        self.error_label.setStyleSheet(f"color:{theme.colour('bad')}")
         self.error_label.setWordWrap(True)
         self.error_label.hide()
         self.table = read_only_table(COLUMNS, "royaltiesTakeTable", stretch=1, amounts=(2,))

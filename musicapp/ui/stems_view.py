@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from musicapp.audio.playback import Player
 from musicapp.jobs import CancelToken, FunctionJob, Progress, ProgressCallback
 from musicapp.rooms.stems import audible, mix, read_stems
-from musicapp.ui import icons
+from musicapp.ui import icons, theme
 from musicapp.ui.job_control import JobControl
 from musicapp.ui.job_runner import JobHandle, JobRunner
 from musicapp.ui.seek_player import SeekPlayer
@@ -48,15 +48,15 @@ POLL_MS = 100
 CANCELLED = "Separation cancelled"
 READING = "Reading the stems…"
 MINI_BINS = 200
-NOTE_STYLE = (
-    "background:#fef3c7;color:#78350f;border:1px solid #f59e0b;border-radius:4px;padding:6px"
-)
-INFO_STYLE = (
-    "background:#eef2ff;color:#312e81;border:1px solid #c7d2fe;border-radius:4px;padding:6px"
-)
-ERROR_STYLE = (
-    "background:#fee2e2;color:#7f1d1d;border:1px solid #f87171;border-radius:4px;padding:6px"
-)
+NOTE_TONES = {"note": ("warn_soft", "warn_text", "warn_edge"),
+              "info": ("info_soft", "info_text", "info_edge"),
+              "error": ("bad_soft", "bad_text", "bad_edge")}  # fmt: skip
+
+
+def note_style(kind: str) -> str:
+    """The note's box in the current theme: a fallback, plain information, or an error."""
+    back, text, edge = (theme.colour(n) for n in NOTE_TONES[kind])
+    return f"background:{back};color:{text};border:1px solid {edge};border-radius:4px;padding:6px"
 
 
 # The part of the studio this view uses (musicapp/ui/services.py).
@@ -79,7 +79,7 @@ def method_note(result: StemsResult) -> tuple[str, str]:
     if reason:
         text += f"<br>{html.escape(reason)}"
     fallback = method == "fallback" or bool(missing)
-    return text, NOTE_STYLE if fallback else INFO_STYLE
+    return text, note_style("note" if fallback else "info")
 
 
 class MiniWave(QWidget):
@@ -103,10 +103,10 @@ class MiniWave(QWidget):
 
     def paintEvent(self, _event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
         p = QPainter(self)
-        p.fillRect(self.rect(), QColor("#f8fafc"))
+        p.fillRect(self.rect(), theme.qcolour("window"))
         n = len(self._lo)
         if n:
-            colour = QColor("#cbd5e1") if self.dimmed else self._colour
+            colour = theme.qcolour("border_strong") if self.dimmed else self._colour
             p.setPen(QPen(colour, 1))
             w, h = self.width(), self.height()
             mid = h / 2
@@ -328,7 +328,7 @@ class StemsView(QDialog):
 
     def _show_error(self, text: str) -> None:
         self.note.setText(html.escape(text))
-        self.note.setStyleSheet(ERROR_STYLE)
+        self.note.setStyleSheet(note_style("error"))
         self.note.show()
         self.status.emit(text)
 

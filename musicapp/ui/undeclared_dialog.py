@@ -23,9 +23,9 @@ from PySide6.QtWidgets import (
 
 from musicapp.studio_types import Finding
 from musicapp.ui import audit_text as words
+from musicapp.ui import theme
 
 REFUSE, ADD, OVERRIDE = "refuse", "add", "override"
-WARNING_COLOUR = "#b91c1c"
 
 
 def _rich(text: str) -> QLabel:
@@ -107,7 +107,7 @@ class UndeclaredDialog(QDialog):
 
         logged = f" (audit event {html.escape(event_id)})" if event_id else ""
         self.confirm_text = _rich(
-            f"<p><b style='color:{WARNING_COLOUR}'>Override the audit?</b></p>"
+            f"<p><b style='color:{theme.colour('bad')}'>Override the audit?</b></p>"
             f"<p>The take will be made with {html.escape(', '.join(songs))} in it, undeclared: "
             "not added as references, their consent not asked and their rights holders not "
             "paid from it.</p>"

@@ -20,12 +20,12 @@ from PySide6.QtWidgets import (
 
 from musicapp.core import TimeRange
 from musicapp.jobs import FunctionJob
+from musicapp.ui import theme
 from musicapp.ui.job_runner import JobRunner
 from musicapp.ui.range_widget import RANGE_PEAK_BINS, RangePlotWidget, range_text
 from musicapp.ui.waveform_widget import peaks
 
 AUDIO_FILTER = "Audio files (*.wav *.flac *.ogg *.mp3);;All files (*)"
-ERROR_COLOUR = "#b91c1c"
 
 
 @dataclass(frozen=True)
@@ -195,7 +195,7 @@ class UserAudioWidget(QWidget):
             self.info.setStyleSheet("")
             self.info.setText(f"Reading {html.escape(Path(self._pending).name)}…")
         elif error:
-            self.info.setStyleSheet(f"color:{ERROR_COLOUR}")
+            self.info.setStyleSheet(f"color:{theme.colour('bad')}")
             self.info.setText(html.escape(error))
         elif loaded is not None:
             self.info.setStyleSheet("")

@@ -18,11 +18,8 @@ from PySide6.QtWidgets import (
 )
 
 from musicapp.core import Decision, Song, Verification
+from musicapp.ui import theme
 from musicapp.ui.alternatives_widget import AlternativesWidget
-
-OK_COLOUR = "#15803d"
-REFUSED_COLOUR = "#b91c1c"
-MUTED_COLOUR = "#64748b"
 
 
 def _name(song_id: str, songs: Mapping[str, Song]) -> str:
@@ -40,15 +37,15 @@ def _how(decision: Decision) -> str:
 
 def decision_html(decision: Decision, songs: Mapping[str, Song]) -> str:
     """One reference's verdict as a small block of rich text."""
-    colour = OK_COLOUR if decision.allowed else REFUSED_COLOUR
+    colour = theme.colour("ok") if decision.allowed else theme.colour("bad")
     mark = "✓" if decision.allowed else "✗"
     title = html.escape(_name(decision.reference.song_id, songs))
     out = [
         f"<p style='margin:6px 0 2px 0'><span style='color:{colour};font-weight:600'>{mark}"
-        f"</span>&nbsp;<b>{title}</b> <span style='color:{MUTED_COLOUR}'>"
+        f"</span>&nbsp;<b>{title}</b> <span style='color:{theme.colour('muted')}'>"
         f"({html.escape(_how(decision))})</span></p>"
     ]
-    reason_colour = MUTED_COLOUR if decision.allowed else REFUSED_COLOUR
+    reason_colour = theme.colour("muted") if decision.allowed else theme.colour("bad")
     for reason in decision.reasons:
         out.append(f"<p style='margin:0 0 0 18px;color:{reason_colour}'>{html.escape(reason)}</p>")
     if not decision.allowed:

@@ -10,22 +10,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from musicapp.ui import theme
+
 if TYPE_CHECKING:
     from musicapp.export import FileReport
     from musicapp.export.links import Credit, Link
 
-# Light theme (house rule): dark enough on white to read, the same hues as the audit's marks.
-OK_COLOUR = "#15803d"
-FAILED_COLOUR = "#b91c1c"
-IDENTIFIED_COLOUR = "#b45309"  # amber: the file is known by its audio, not by its own record
-MUTED_COLOUR = "#64748b"
-
-# state: (mark, colour, the word the plain text uses)
+# state: (mark, the theme's colour name, the word the plain text uses); amber ("warn") is a
+# file known by its audio, not by its own record.
 MARKS = {
-    "ok": ("✓", OK_COLOUR, "ok"),
-    "failed": ("✗", FAILED_COLOUR, "FAILED"),
-    "skipped": ("–", MUTED_COLOUR, "skipped"),
-    "absent": ("–", MUTED_COLOUR, "absent"),
+    "ok": ("✓", "ok", "ok"),
+    "failed": ("✗", "bad", "FAILED"),
+    "skipped": ("–", "muted", "skipped"),
+    "absent": ("–", "muted", "absent"),
 }
 STATE_TIPS = {
     "ok": "Checked and vouched for",
@@ -38,14 +35,15 @@ OFFLINE_NOTE = "Checked offline, as a third party would: the file and the server
 
 def mark(state: str) -> tuple[str, str, str]:
     """(symbol, colour, word) for a link's state; an unknown state reads as absent."""
-    return MARKS.get(state, MARKS["absent"])
+    symbol, name, word = MARKS.get(state, MARKS["absent"])
+    return symbol, theme.colour(name), word
 
 
 def tone(report: FileReport) -> str:
     """The summary's colour: green vouched for, amber identified only by its audio, red not."""
     if not report.ok:
-        return FAILED_COLOUR
-    return IDENTIFIED_COLOUR if report.match is not None else OK_COLOUR
+        return theme.colour("bad")
+    return theme.colour("warn" if report.match is not None else "ok")
 
 
 def summary_line(report: FileReport) -> str:

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from musicapp.jobs import FunctionJob
+from musicapp.ui import theme
 from musicapp.ui import verify_text as words
 from musicapp.ui.job_control import JobControl
 
@@ -49,8 +50,6 @@ COLUMNS = ("Title", "Artist", "Level", "Role", "Share")
 DEFAULT_SIZE = (820, 760)
 OFFLINE_LABEL = "Offline (as a third party: file + server CA only)"
 PINNED_CA = "the server CA this device pinned"
-TEXT_COLOUR = "#0f172a"
-DETAIL_COLOUR = "#334155"
 
 
 def _label(text: str = "", name: str = "", *, wrap: bool = True) -> QLabel:
@@ -77,16 +76,18 @@ class LinkRow(QWidget):
         checked = link.state in ("ok", "failed")
         self.title = _label(link.title, wrap=False)
         self.title.setStyleSheet(
-            f"font-weight: bold; color: {TEXT_COLOUR if checked else words.MUTED_COLOUR};"
+            f"font-weight: bold; color: {theme.colour('text' if checked else 'muted')};"
         )
         self.detail = _label(link.detail)
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        detail_colour = {"ok": DETAIL_COLOUR, "failed": colour}.get(link.state, colour)
+        detail_colour = {"ok": theme.colour("text_2"), "failed": colour}.get(link.state, colour)
         self.detail.setStyleSheet(f"color: {detail_colour}; margin-bottom: 10px;")
         # The chain's line runs down the marks' column to the next link.
         joint = QFrame()
         joint.setFixedWidth(2)
-        joint.setStyleSheet(f"background: {'transparent' if last else '#cbd5e1'};")
+        joint.setStyleSheet(
+            f"background: {'transparent' if last else theme.colour('border_strong')};"
+        )
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setHorizontalSpacing(8)
@@ -131,7 +132,7 @@ class VerifyWindow(QWidget):
         self.summary = _label()
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label = _label()
-        self.error_label.setStyleSheet(f"color: {words.FAILED_COLOUR};")
+        self.error_label.setStyleSheet(f"color: {theme.colour('bad')};")
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)  # checking has no steps to count: a busy bar
@@ -157,7 +158,7 @@ class VerifyWindow(QWidget):
             header.resizeSection(col, width)
         self.no_references = _label("The file's record names no references.", "hint")
         self.unproven = _label()
-        self.unproven.setStyleSheet(f"color: {words.IDENTIFIED_COLOUR};")
+        self.unproven.setStyleSheet(f"color: {theme.colour('warn')};")
         self.unproven.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         body = QWidget()
@@ -237,7 +238,7 @@ class VerifyWindow(QWidget):
         self.error = ""
         self.error_label.hide()
         self.summary.setText("Verifying…")
-        self.summary.setStyleSheet(f"color: {words.MUTED_COLOUR};")
+        self.summary.setStyleSheet(f"color: {theme.colour('muted')};")
         self.progress.show()
         self.again_button.setEnabled(False)
         self.status.emit(f"Verifying {path.name}…")
@@ -263,7 +264,7 @@ class VerifyWindow(QWidget):
         self.error_label.show()
         report = self.report
         self.summary.setText("Not verified." if report is None else words.summary_line(report))
-        self.summary.setStyleSheet(f"color: {words.FAILED_COLOUR}; font-weight: bold;")
+        self.summary.setStyleSheet(f"color: {theme.colour('bad')}; font-weight: bold;")
         self.status.emit(f"Could not verify {self.path.name}: {self.error}")
 
     def _on_end(self) -> None:

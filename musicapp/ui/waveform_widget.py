@@ -13,6 +13,9 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from musicapp.core import USER_SOURCE, Provenance, Song
+from musicapp.ui import theme
+from musicapp.ui.labels import ElidedLabel
+from musicapp.ui.plot_theme import style_plot
 
 # Distinct at a glance and readable on white; assigned to songs in provenance order.
 SOURCE_COLOURS = (
@@ -106,25 +109,31 @@ class WaveformWidget(pg.PlotWidget):  # type: ignore[misc]
     """Peaks as bars tinted by source, the timeline as a stacked band below, and a playhead."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent=parent, background="w")
+        super().__init__(parent=parent, background=theme.colour("surface"))
         self.setObjectName("waveform")
         self.setMinimumHeight(170)
         item = self.getPlotItem()
         item.hideAxis("left")
         item.setMenuEnabled(False)
         item.hideButtons()
-        axis = item.getAxis("bottom")
-        axis.setLabel("seconds", color="#64748b")
-        axis.setTextPen(pg.mkPen("#475569"))
-        axis.setPen(pg.mkPen("#cbd5e1"))
+        item.getAxis("bottom").setLabel("seconds")
+        style_plot(self)
         self.setMouseEnabled(x=True, y=False)
         self.setYRange(BAND_BOTTOM - 0.04, 1.04, padding=0)
         self._items: list[pg.GraphicsObject] = []
-        self.playhead = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#0f172a", width=1.5))
+        self.playhead = pg.InfiniteLine(
+            angle=90, movable=False, pen=pg.mkPen(theme.colour("text"), width=1.5)
+        )
         self.playhead.setZValue(10)
         self.playhead.hide()
         self.addItem(self.playhead)
         self.point_count = 0  # how many bars were drawn (tests check we downsampled)
+
+    def retheme(self) -> None:
+        """The theme changed: axes, background and playhead follow (the take's bars keep their
+        sources' colours)."""
+        style_plot(self)
+        self.playhead.setPen(pg.mkPen(theme.colour("text"), width=1.5))
 
     def clear_take(self) -> None:
         for it in self._items:
@@ -150,7 +159,7 @@ class WaveformWidget(pg.PlotWidget):  # type: ignore[misc]
             self.point_count = len(t)
         duration = len(audio[0]) / sample_rate if np.ndim(audio) == 2 else len(audio) / sample_rate
         self._add_band(provenance, colours, duration)
-        self._add(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen("#e2e8f0")))
+        self._add(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen(theme.colour("border"))))
         self.setXRange(0, max(duration, 1e-3), padding=0.01)
 
     def _add_band(
@@ -181,7 +190,12 @@ class WaveformWidget(pg.PlotWidget):  # type: ignore[misc]
                 bottom += h
         if x0:
             band = pg.BarGraphItem(
-                x0=x0, x1=x1, y0=y0, y1=y1, brushes=brushes, pen=pg.mkPen("#ffffff", width=1)
+                x0=x0,
+                x1=x1,
+                y0=y0,
+                y1=y1,
+                brushes=brushes,
+                pen=pg.mkPen(theme.colour("surface"), width=1),
             )
             self._add(band)
 
@@ -247,7 +261,9 @@ class LegendWidget(QWidget):
             swatch = QLabel()
             swatch.setFixedSize(12, 12)
             swatch.setStyleSheet(f"background:{colours.get(sid, UNKNOWN_COLOUR)};border-radius:3px")
-            label = QLabel(name)
+            label: QLabel = ElidedLabel(
+                name
+            )  # a long title ends in "…" rather than widen the window
             label.setToolTip(song.describe() if song else sid)
             pct = QLabel(f"{share * 100:.1f} %")
             pct.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)

@@ -123,7 +123,9 @@ def test_a_take_of_known_references_is_audited_with_them_on_top(demo_studio):
     finally:
         auditor.close()
     assert {s for s, _ in result.top(2)} == set(refs)
-    assert {f.song_id for f in result.findings} >= set(refs)
+    # what is claimed "found outright" is a reference: no stray song is said to be reused
+    found = {f.song_id for f in result.findings}
+    assert found and found <= set(refs)
     comparison = compare(result, take.provenance.song_shares())
     assert not comparison.missed
     # every second has candidates, each with a probability
