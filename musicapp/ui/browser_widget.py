@@ -75,7 +75,10 @@ class BrowserWidget(QWidget):
         self.search_box.setObjectName("searchBox")
         self.search_box.setPlaceholderText("Search title, artist, album, genre…")
         self.search_box.setClearButtonEnabled(True)
-        self.search_box.addAction(icons.icon("search"), QLineEdit.ActionPosition.LeadingPosition)
+        search = self.search_box.addAction(
+            icons.icon("search"), QLineEdit.ActionPosition.LeadingPosition
+        )
+        search.setText("Search")  # the icon's name for screen readers
 
         self.hierarchy_box = QComboBox()
         self.hierarchy_box.setObjectName("hierarchyBox")

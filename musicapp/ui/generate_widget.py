@@ -116,6 +116,7 @@ class SettingsWidget(QWidget):
         dice = QToolButton()
         dice.setIcon(icons.icon("dice"))
         dice.setToolTip("Pick a random seed")
+        dice.setAccessibleName("Random seed")
         dice.setAutoRaise(True)
         dice.clicked.connect(lambda: self.seed.setValue(random.randint(0, 99999)))
         self._dice = dice

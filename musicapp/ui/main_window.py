@@ -152,6 +152,8 @@ class MainWindow(QMainWindow):
         body_layout.addWidget(splitter, 1)
         self.setCentralWidget(body)
         build_menus(self)  # File, Tools, Help; sets export_action, tone_action, sync, …
+        # Tab reads the window left to right: the catalogue, then the references, then the rest.
+        QWidget.setTabOrder(self.browser.add_button, self.references.table)
 
         # Coalesce bursts of edits (a spin box held down) into one consent check.
         self._check_timer = QTimer(self)

@@ -96,12 +96,16 @@ class ReferencesWidget(QWidget):
 
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setObjectName("referencesTable")
+        # Tab leaves the table for the next control (each row's level, weight and remove are
+        # in the window's reading order): moving from cell to cell trapped the keyboard here.
+        self.table.setTabKeyNavigation(False)
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().setVisible(False)
         # One row may be selected: the Similar pane shows the songs nearest to it.
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        # A Tab stop: arrows then pick the row (and the Similar pane follows it).
+        self.table.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setShowGrid(False)
         self.table.setWordWrap(False)
@@ -209,6 +213,7 @@ class ReferencesWidget(QWidget):
         remove.setAutoRaise(True)
         remove.setToolTip(f"Remove “{song.title}” from the references")
         remove.setObjectName("removeButton")
+        remove.setAccessibleName(f"Remove “{song.title}”")
 
         range_button = QPushButton("Range…")
         range_button.setObjectName("rangeButton")
@@ -223,6 +228,12 @@ class ReferencesWidget(QWidget):
         self.table.setCellWidget(r, COL_ROLE, detail)
         self.table.setCellWidget(r, COL_WEIGHT, spin)
         self.table.setCellWidget(r, COL_REMOVE, remove)
+        # Tab goes through the rows in order, right after the table: a row added later would
+        # otherwise join the window's tab order at its very end, after the take.
+        before: QWidget = self._rows[-2].remove if len(self._rows) > 1 else self.table
+        order = (before, level, role, range_button, spin, remove)
+        for a, b in zip(order, order[1:], strict=False):
+            QWidget.setTabOrder(a, b)
 
         level.currentIndexChanged.connect(lambda _i, row=row: self._on_level(row))
         # Only a user's choice (not set_level) opens the range dialog straight away.
