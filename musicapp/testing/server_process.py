@@ -34,6 +34,7 @@ class ServerProcess:
         workers: int = 1,  # serve --workers (more than 1 needs PostgreSQL)
     ) -> None:
         self.data_dir = data_dir
+        self._port_given = port is not None
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.database_url = database_url
@@ -51,6 +52,22 @@ class ServerProcess:
         return subprocess.run([*self._base(), *args], capture_output=True, text=True, timeout=120)
 
     def start(self, timeout_s: float = 60.0) -> None:
+        """Start the server and return once *it* answers. A free port can be taken by another
+        process between ``free_port`` and the server's bind (parallel test workers start their
+        servers at once): then the server exits with "address already in use" while the other
+        one answers on that port. So an answer counts only with this server's own key (from
+        its data folder), and a first start whose port was taken moves to another free port."""
+        for attempt in range(3):
+            if self._start_once(timeout_s):
+                return
+            taken = "address already in use" in self.log_text()
+            if not (taken and self.starts == 1 + attempt and not self._port_given and attempt < 2):
+                raise RuntimeError(f"the server exited: {self.log_text()}")
+            self.port = free_port()
+            self.url = f"http://127.0.0.1:{self.port}"
+
+    def _start_once(self, timeout_s: float) -> bool:
+        """True once this server answers; False if it exited first."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.starts += 1
         cmd = [*self._base(), "serve", "--port", str(self.port)]
@@ -65,17 +82,31 @@ class ServerProcess:
         deadline = time.monotonic() + timeout_s
         while True:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"the server exited: {self.log_text()}")
+                self.proc = None
+                return False
             try:
-                if httpx.get(f"{self.url}/v1/server-key", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
+                answer = httpx.get(f"{self.url}/v1/server-key", timeout=2)
+                if answer.status_code == 200 and self._is_ours(answer.json()):
+                    return True
+            except (httpx.TransportError, ValueError):
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError(
                     f"the server did not answer in {timeout_s:g} s: {self.log_text()}"
                 )
             time.sleep(0.05)
+
+    def _is_ours(self, answer: object) -> bool:
+        """Whether a /v1/server-key answer names the key in this server's data folder."""
+        from musicapp.transparency import signing
+
+        path = self.data_dir / "server_key.pem"
+        if not isinstance(answer, dict) or not path.exists():
+            return False
+        try:
+            return answer.get("key_id") == signing.key_id(signing.load_private_key(path))
+        except (OSError, signing.SigningError):
+            return False
 
     def kill(self) -> None:
         if self.proc is None:
