@@ -226,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.set_defaults(func=cmd_import)
 
     from musicapp.cli_audit import add_audit_command
+    from musicapp.cli_export import add_export_commands
     from musicapp.cli_ledger import add_ledger_commands  # they share cli_common's helpers
     from musicapp.cli_models import add_models_commands
     from musicapp.cli_royalties import add_royalties_commands
@@ -237,6 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_models_commands(sub, common)
     add_sync_command(sub, common)
     add_take_commands(sub, common)
+    add_export_commands(sub, common)
     add_ledger_commands(sub, common)
     add_select_commands(sub, common)
     add_audit_command(sub, common)

@@ -1,4 +1,5 @@
-"""The `musicapp` commands that make and check takes: generate, export, verify, stems."""
+"""The `musicapp` commands that make and check takes: generate, verify, stems (export and
+reexport: ``cli_export.py``)."""
 
 from __future__ import annotations
 
@@ -221,55 +222,6 @@ def _alternatives(v: Any) -> str:
     return "".join(lines)
 
 
-def cmd_export(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    mp3 = out.suffix.lower() == ".mp3"
-    if mp3 and args.bits is not None:
-        raise InvalidInput(
-            f"export {out}: --bits applies to WAV and FLAC; an MP3 has no bit depth "
-            "(choose its quality with --bitrate)"
-        )
-    with open_context(args, build=False) as ctx:
-        take = ctx.studio.take(args.take_id)
-        result = ctx.studio.export(take, out, bits=args.bits or 24, bitrate=args.bitrate)
-        data: dict[str, Any] = {
-            "path": str(result.path),
-            "sidecar": str(result.sidecar_path),
-            "event_id": result.event_id,
-            "bits": result.bits or None,
-            "sample_rate": result.sample_rate,
-            "audio_sha256": result.audio_sha256 or None,
-            "pcm_sha256": result.pcm_sha256 or None,
-            "c2pa": result.c2pa or None,
-            "receipts": result.receipts,
-        }
-        if mp3:
-            data |= {
-                "bitrate_kbps": result.bitrate_kbps,
-                "mp3_frames_sha256": result.mp3_frames_sha256,
-            }
-        how = f"{result.bitrate_kbps} kbit/s MP3" if mp3 else f"{result.bits}-bit"
-        emit(
-            args,
-            data,
-            f"Exported {result.path} ({how}, {result.sample_rate} Hz)\n"
-            f"  sidecar {result.sidecar_path}\n  ledger event {result.event_id}",
-        )
-    return EXIT_OK
-
-
-def cmd_reexport(args: argparse.Namespace) -> int:
-    with open_context(args, build=False) as ctx:
-        result = ctx.studio.reexport(Path(args.file), Path(args.out) if args.out else None)
-    emit(
-        args,
-        {"path": str(result.path), "event_id": result.event_id, "receipts": result.receipts},
-        f"Exported {result.path} with the server's receipts for {result.receipts} event(s)\n"
-        f"  ledger event {result.event_id}; {args.file} is unchanged",
-    )
-    return EXIT_OK
-
-
 def cmd_verify(args: argparse.Namespace) -> int:
     if (args.ca or args.crl) and not args.offline:
         raise InvalidInput("verify: --ca and --crl go with --offline")
@@ -388,26 +340,6 @@ def add_take_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     gen.set_defaults(func=cmd_generate)
 
-    exp = sub.add_parser("export", parents=[common], help="export a take with its attribution")
-    exp.add_argument("take_id", help="a take id from `generate`, or 'last'")
-    exp.add_argument("out", help="output file, .wav, .flac or .mp3")
-    exp.add_argument(
-        "--bits",
-        type=int,
-        choices=[16, 24],
-        default=None,
-        help="WAV/FLAC: bits per sample (default 24); the take's own sample rate is kept",
-    )
-    # No `choices`: the export refuses a bitrate it cannot write, naming the ones it can.
-    exp.add_argument(
-        "--bitrate",
-        type=int,
-        default=None,
-        help="MP3: constant bitrate in kbit/s, 128 to 320 (default 320); an MP3 is written "
-        "at the take's own rate, which must be 32, 44.1 or 48 kHz",
-    )
-    exp.set_defaults(func=cmd_export)
-
     ver = sub.add_parser(
         "verify",
         parents=[common],
@@ -431,15 +363,6 @@ def add_take_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         "the one the last sync fetched",
     )
     ver.set_defaults(func=cmd_verify)
-
-    rex = sub.add_parser(
-        "reexport",
-        parents=[common],
-        help="export an earlier export's take again, now with the server's receipts inside",
-    )
-    rex.add_argument("file", help="an earlier export (.wav, .flac or .mp3)")
-    rex.add_argument("--out", help="where to write it (default: <name>-receipts<suffix> beside it)")
-    rex.set_defaults(func=cmd_reexport)
 
     stems = sub.add_parser(
         "stems",

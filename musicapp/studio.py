@@ -49,6 +49,7 @@ from musicapp.material import (
     take_rate,
 )
 from musicapp.rooms.audit import AuditRoom
+from musicapp.rooms.exports import ExportsRoom
 from musicapp.rooms.library import LibraryRoom
 from musicapp.rooms.models import ModelsRoom
 from musicapp.rooms.records import RecordsRoom
@@ -69,6 +70,7 @@ if TYPE_CHECKING:
     from musicapp.catalog.search import SearchFilters
     from musicapp.catalog.store import CatalogStore, TreeNode
     from musicapp.export import ExportResult
+    from musicapp.export.master import Mastering
     from musicapp.ledger import Ledger
     from musicapp.stems.service import StemsResult
     from musicapp.sync.engine import SyncEngine
@@ -148,6 +150,7 @@ class Studio:
         self.audit = AuditRoom(settings, catalog, ledger, self.take, self.takes.read)
         self.compensation = RoyaltiesRoom(catalog, ledger, sync.state.receipts.receipt)
         self.training = TrainingRoom(settings, catalog, ledger, self.consent.blocked)
+        self.exports = ExportsRoom(settings, catalog, ledger, self.sync, self.takes, self.take)
         if settings.audit_takes:
             self.library.indexers.append(lambda p, c: self.audit.index_job().run(p, c))
 
@@ -426,68 +429,24 @@ class Studio:
 
     def attribution(self, take: Take) -> dict[str, Any]:
         """The attribution record that travels inside exported files."""
-        from musicapp.credits import attribution
-
-        return attribution(take, self.catalog)
+        return self.exports.attribution(take)
 
     def export(
-        self, take: Take, out_path: Path, bits: int = 24, bitrate: int | None = None
+        self,
+        take: Take,
+        out_path: Path,
+        bits: int = 24,
+        bitrate: int | None = None,
+        mastering: Mastering | None = None,
     ) -> ExportResult:
         """Write the take as WAV or FLAC, ``bits``-bit (24 or 16), or as MP3 (``bitrate``
-        kbit/s), at the take's own rate, with its attribution inside; logged before it appears."""
-        from musicapp.export import export_audio
-        from musicapp.export.c2pa_manifest import ManifestRequest, c2pa_module
-        from musicapp.export.identity import load_identity
-
-        self.ledger.refuse_if_damaged()  # before any file is written
-        audio, sr = self.takes.read(take.id)
-        if sr != take.sample_rate:
-            raise InvalidInput(
-                f"take {take.id}: its file {take.audio_path} is at {sr} Hz but the ledger "
-                f"recorded {take.sample_rate} Hz"
-            )
-        attribution = self.attribution(take)
-        titles = [r["title"] for r in attribution["references"] if r["title"]]
-        events = [self.ledger.get(i) for i in (take.verification_event_id, take.id)]
-        proofs = self.sync.proofs(
-            [e for e in events if e is not None],
-            lambda: (
-                load_identity(self.settings.data_dir).chain_pem.decode() if c2pa_module() else ""
-            ),
-        )
-        return export_audio(
-            audio,
-            sr,
-            Path(out_path),
-            attribution,
-            self.ledger,
-            title=f"After {' & '.join(titles[:3])}" if titles else "musicapp take",
-            bits=bits,
-            bitrate=bitrate,
-            # signed with the device's identity; the consent records say what training allows
-            c2pa=ManifestRequest(
-                self.settings.data_dir,
-                self.catalog.consent.consent_records(
-                    [r["song_id"] for r in attribution["references"]]
-                ),
-            ),
-            proofs=proofs,  # the server's receipts for the take's events, once synced
-        )
+        kbit/s), with its attribution inside, as made or ``mastering``; logged before it
+        appears (``rooms/exports.py``, which also writes a take's stems and re-exports)."""
+        return self.exports.export(take, out_path, bits, bitrate, mastering)
 
     def reexport(self, path: Path, out: Path | None = None) -> ExportResult:
-        """Export the take of the earlier export ``path`` again, beside it, now with the server's
-        receipts inside (``export/reexport.py``); refused until the take has been synced."""
-        from musicapp.export.reexport import plan_reexport
-
-        plan = plan_reexport(path, out)
-        take = self.take(plan.take_id)
-        events = [e for e in (self.ledger.get(take.id),) if e is not None]
-        if self.sync.proofs(events, str) is None:
-            raise InvalidInput(
-                f"reexport {path}: the rights server has not receipted take {take.id} yet; "
-                "run `musicapp sync` first"
-            )
-        return self.export(take, plan.out, bits=plan.bits, bitrate=plan.bitrate)
+        """The take of the earlier export ``path`` again, with the server's receipts inside."""
+        return self.exports.reexport(path, out)
 
     def close(self) -> None:
         """Close what the studio itself opened (the audio origins index, and the sync state

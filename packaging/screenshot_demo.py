@@ -3,6 +3,7 @@
     QT_QPA_PLATFORM=offscreen .venv/bin/python packaging/screenshot_demo.py docs/screenshot-main.png
     .venv/bin/python packaging/screenshot_demo.py --temporal docs/screenshot-temporal.png
     .venv/bin/python packaging/screenshot_demo.py --theme dark --size 1024x640 OUT.png
+    .venv/bin/python packaging/screenshot_demo.py --dialog export docs/screenshots/export.png
     ../shared/tools/screenshot /tmp/screen.png 120 -- .venv/bin/python packaging/screenshot_demo.py
 
 The data folder defaults to a fresh temporary one (the demo catalogue is built there first);
@@ -63,12 +64,34 @@ def generate_then_grab(window: MainWindow, out: Path, app, keep_open_s: float) -
 
     def grab() -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        window.grab().save(str(out))
+        shown = DIALOGS[DIALOG](window) if DIALOG else window
+        app.processEvents()
+        shown.grab().save(str(out))
         print(f"saved {out}", flush=True)
         code = 0 if window.result.take is not None else 1
         QTimer.singleShot(round(keep_open_s * 1000), lambda: app.exit(code))
 
     handle.done.connect(lambda: QTimer.singleShot(600, grab))
+
+
+def export_dialog(window: MainWindow):
+    """The Export dialog over the take, set as a producer delivering to a streaming service."""
+    from musicapp.ui.export_dialog import ExportDialog
+
+    take = window.result.take
+    folder = window.context.settings.exports_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    dialog = ExportDialog(window.studio.exports, take, folder, window)
+    dialog.format.setCurrentIndex(dialog.format.findData(".flac"))
+    dialog.rate.setCurrentIndex(dialog.rate.findData(48000))
+    dialog.normalise.setChecked(True)
+    dialog.stems.setChecked(True)
+    dialog.show()
+    return dialog
+
+
+DIALOGS = {"export": export_dialog}
+DIALOG = ""  # set by --dialog
 
 
 def stage(window: MainWindow, out: Path, app, keep_open_s: float) -> None:
@@ -146,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, help="a musicapp data folder (default: fresh)")
     parser.add_argument("--theme", choices=("light", "dark"), help="the theme (default: saved)")
     parser.add_argument("--size", default="", metavar="WxH", help="the window's size")
+    parser.add_argument("--dialog", choices=sorted(DIALOGS), help="picture this dialog instead")
     parser.add_argument(
         "--keep-open",
         type=float,
@@ -154,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         help="leave the window up S seconds after the picture (for a screen capture)",
     )
     args = parser.parse_args(argv)
+    global DIALOG
+    DIALOG = args.dialog or ""
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="musicapp-shot-"))
     settings = Settings()
     settings.data_dir = data_dir

@@ -2,7 +2,7 @@
 
 A file exported before its take's events were synced cannot carry their receipts, and a file
 is never edited after its export event vouches for its bytes. So the take is exported anew, in
-the same format, depth and bitrate, under a new name beside the old file (which stays valid):
+the same format, depth, bitrate and mastering, under a new name beside the old file (which stays valid):
 ``song.flac`` becomes ``song-receipts.flac``.
 """
 
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from musicapp.core import InvalidInput
+from musicapp.export.master import Mastering
 from musicapp.export.verifier import check_attribution, read_export
 
 
@@ -23,6 +24,7 @@ class Reexport:
     out: Path
     bits: int
     bitrate: int | None
+    mastering: Mastering | None = None  # as the earlier export was mastered
 
 
 def plan_reexport(path: Path, out: Path | None = None) -> Reexport:
@@ -49,4 +51,8 @@ def plan_reexport(path: Path, out: Path | None = None) -> Reexport:
     fmt = str(file.record.get("pcm_format") or "")
     bits = 16 if fmt == "s16le" else 24
     rate = file.record.get("mp3_bitrate_kbps")
-    return Reexport(take_id, target, bits, int(rate) if isinstance(rate, int) else None)
+    try:
+        mastering = Mastering.from_report(file.record.get("mastering"))
+    except InvalidInput as exc:
+        raise InvalidInput(f"reexport {path}: {exc}") from None
+    return Reexport(take_id, target, bits, int(rate) if isinstance(rate, int) else None, mastering)

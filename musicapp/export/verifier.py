@@ -47,6 +47,7 @@ from musicapp.export.c2pa_check import check_manifest
 from musicapp.export.c2pa_manifest import NOTE_TAG
 from musicapp.export.fingerprint import Digests, audio_sha256, file_digests
 from musicapp.export.identity import trust_anchors
+from musicapp.export.master import describe
 from musicapp.export.mp3 import mp3_frames_sha256
 from musicapp.export.proof_checks import check_proofs, load_anchor, note_of
 from musicapp.export.proofs import TAG as PROOFS_TAG
@@ -204,7 +205,15 @@ def check_attribution(file: ExportFile) -> Check:
     file.event_id = record_id
     refs = record.get("references")
     count = f"{len(refs)} reference(s), " if isinstance(refs, list) else ""
-    return Check("attribution", True, f"{count}export event {record_id}")
+    extra = ""
+    if isinstance(record.get("stem"), str):
+        extra += f"; the take's {record['stem']} stem"
+    if isinstance(record.get("mastering"), dict) and record["mastering"]:
+        try:
+            extra += f"; mastered on export: {describe(record['mastering'])}"
+        except (KeyError, TypeError):
+            extra += "; mastered on export (the record's mastering field is unreadable)"
+    return Check("attribution", True, f"{count}export event {record_id}{extra}")
 
 
 def _recorded_audio(file: ExportFile) -> tuple[str, str, str, Mapping[str, Any]] | None:

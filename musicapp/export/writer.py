@@ -74,6 +74,7 @@ class ExportResult:
     mp3_frames_sha256: str = ""  # MP3 only: what identifies its audio (mp3.py)
     c2pa: str = ""  # whether a C2PA manifest was signed, and by whom; "" when none was asked
     receipts: int = 0  # how many of the take's events the file carries the server's receipts for
+    mastering: str = "as made"  # what the export did to the take's sound (master.describe)
 
 
 def _folder_problem(out_path: Path) -> str | None:

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
-    QFileDialog,
     QFrame,
     QHBoxLayout,
     QHeaderView,
@@ -29,7 +29,7 @@ from musicapp.audio.playback import Player
 from musicapp.core import GenerationRequest, RightsHolder, Song
 from musicapp.jobs import FunctionJob
 from musicapp.studio_types import LedgerDamaged
-from musicapp.ui import icons
+from musicapp.ui import export_dialog, icons
 from musicapp.ui.audit_widget import AuditWidget
 from musicapp.ui.error_dialog import show_error
 from musicapp.ui.job_control import JobControl
@@ -41,16 +41,11 @@ from musicapp.ui.training_widget import TrainingWidget
 from musicapp.ui.waveform_widget import LegendWidget, WaveformWidget
 
 if TYPE_CHECKING:
-    from musicapp.export import ExportResult
+    from musicapp.rooms.exports import ExportBatch
     from musicapp.takes import Take
 
 log = logging.getLogger(__name__)
 
-EXPORT_FILTERS = {
-    "WAV audio (*.wav)": ".wav",
-    "FLAC audio (*.flac)": ".flac",
-    "MP3 audio (*.mp3)": ".mp3",
-}
 PLAYHEAD_INTERVAL_MS = 40
 
 
@@ -127,12 +122,19 @@ class ResultWidget(QWidget):
         self.play_button.toggled.connect(self._on_play_toggled)
         self.export_button = QPushButton(icons.icon("export"), "Export…")
         self.export_button.setObjectName("exportButton")
-        self.export_button.setToolTip("Save the take as WAV or FLAC with its attribution embedded")
+        self.export_button.setToolTip(
+            "Save the take as WAV, FLAC or MP3, mastered as you choose, with its attribution inside"
+        )
         self.export_button.clicked.connect(self.export_take)
         self.export_label = QLabel()
         self.export_label.setObjectName("hint")
         self.export_label.setWordWrap(True)
         self.export_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.reveal_button = QPushButton("Reveal in folder")
+        self.reveal_button.setToolTip("Open the folder of the exported files")
+        self.reveal_button.clicked.connect(self.reveal_exported)
+        self.reveal_button.hide()
+        self._exported_folder: Path | None = None
         # The audit (studio.audit) beside the attribution by design, or "Audit now".
         self.audit = AuditWidget(service, runner)
         self.audit.status.connect(self.status)
@@ -187,7 +189,10 @@ class ResultWidget(QWidget):
         lay.addWidget(self.waveform, 3)
         lay.addWidget(self.details, 5)
         lay.addLayout(buttons)
-        lay.addWidget(self.export_label)
+        exported = QHBoxLayout()
+        exported.addWidget(self.export_label, 1)
+        exported.addWidget(self.reveal_button)
+        lay.addLayout(exported)
 
         self.pages = QStackedWidget()
         self.pages.addWidget(self.placeholder)
@@ -233,6 +238,7 @@ class ResultWidget(QWidget):
         self.training.show_training(prov.training, prov.engine)
         self.details.setTabEnabled(self.TRAINING_TAB, prov.training is not None)
         self.export_label.setText("")
+        self.reveal_button.hide()
         self.pages.setCurrentIndex(1)
         self._update_play_button()
 
@@ -300,33 +306,42 @@ class ResultWidget(QWidget):
     # -- export --------------------------------------------------------------------------
 
     def export_take(self) -> None:
-        """Ask where, then export on the I/O lane; report the path and ledger event."""
+        """The Export dialog, then the export on a worker (the I/O lane, the compute lane when
+        stems are separated); reports the files, their ledger events and the mastering."""
         if self.take is None:
             return
-        default = self._exports_dir / f"take-{str(self.take.id)[:8]}.wav"
-        path_text, chosen = QFileDialog.getSaveFileName(
-            self, "Export take", str(default), ";;".join(EXPORT_FILTERS)
-        )
-        if not path_text:
+        exports = self._service.exports
+        plan = export_dialog.ask_export_plan(self, exports, self.take, self._exports_dir)
+        if plan is None:
             return
-        path = Path(path_text)
-        if path.suffix.lower() not in EXPORT_FILTERS.values():
-            path = path.with_suffix(EXPORT_FILTERS.get(chosen, ".wav"))
-        take, service = self.take, self._service
+        take = self.take
         # The job runs and is freed on a worker thread: it must not hold any widget.
         job = FunctionJob(
-            f"export {path.name}", lambda _p, _c: service.export(take, path), lane="io"
+            f"export take {take.id[:8]}",
+            lambda p, c: exports.export_plan(take, plan, p, c),
+            lane="compute" if plan.stems else "io",
         )
         self.export_button.setEnabled(False)
-        self.status.emit(f"Exporting to {path}…")
-        self._export_path = path
+        self.reveal_button.hide()
+        self.status.emit(f"Exporting to {plan.folder}…")
+        self._export_path = exports.names(take, plan)[0]  # checked by the dialog
         self._export_job.start(job)
 
-    def _on_exported(self, result: ExportResult) -> None:
-        text = f"Exported to {result.path} · ledger event {result.event_id}"
+    def _on_exported(self, batch: ExportBatch) -> None:
+        mix = batch.files[0]
+        stems = len(batch.files) - 1
+        more = f" and {stems} stems ({batch.stems_label})" if stems else ""
+        text = f"Exported {mix.path}{more} · {batch.mastering} · ledger event {mix.event_id}"
         self.export_label.setText(text)
+        self._exported_folder = batch.folder
+        self.reveal_button.show()
         self.status.emit(text)
-        self.exported.emit(result)
+        self.exported.emit(mix)
+
+    def reveal_exported(self) -> None:
+        """Open the folder of the last export in the desktop's file manager."""
+        if self._exported_folder is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self._exported_folder)))
 
     def _on_export_failed(self, exc: BaseException) -> None:
         self.status.emit(f"Export failed: {exc}")

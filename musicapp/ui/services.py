@@ -26,8 +26,9 @@ if TYPE_CHECKING:
     from musicapp.core import GenerationRequest, Level, RightsHolder, Song, Use, Verification
     from musicapp.export import ExportResult, FileReport
     from musicapp.export.links import Credit, Link
-    from musicapp.jobs import Job
+    from musicapp.jobs import CancelToken, Job, ProgressCallback
     from musicapp.ledger import Damage
+    from musicapp.rooms.exports import ExportBatch, ExportPlan
     from musicapp.rooms.royalties import HolderPay
     from musicapp.royalties.period import Policy
     from musicapp.royalties.simulate import MechanismFigures
@@ -89,11 +90,22 @@ class AuditPort(Protocol):
     def find_material(self, path: Path) -> tuple[Finding, ...]: ...
 
 
+class ExportsPort(Protocol):
+    """The Export dialog and its job (``rooms/exports.py``)."""
+
+    def names(self, take: Take, plan: ExportPlan) -> list[Path]: ...
+    def export_plan(
+        self, take: Take, plan: ExportPlan, progress: ProgressCallback, cancel: CancelToken
+    ) -> ExportBatch: ...
+
+
 class TakePort(Protocol):
     """The result panel: a take's audio, its royalties, its audit, and exporting it."""
 
     @property
     def audit(self) -> AuditPort: ...
+    @property
+    def exports(self) -> ExportsPort: ...
     def song(self, song_id: str) -> Song | None: ...
     def take_audio(self, take: Take) -> Audio: ...
     def royalties(self, take: Take) -> list[tuple[RightsHolder, float]]: ...

@@ -11,6 +11,16 @@ import pytest  # noqa: E402
 from ui_fakes import FakeContext, FakeSettings, FakeStudio  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def own_qsettings(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Each test keeps its choices (theme, export options) in a settings folder of its own, so
+    no test sees another's or the user's."""
+    from PySide6.QtCore import QSettings
+
+    folder = tmp_path_factory.mktemp("qsettings")
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
+
+
 @pytest.fixture
 def fake_studio() -> FakeStudio:
     return FakeStudio()

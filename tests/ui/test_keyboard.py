@@ -3,9 +3,12 @@ working from inside text fields (Ctrl+E used to be swallowed as "end of line"), 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
+from ui_fakes import answer_export_dialog
 
 from musicapp.ui.main_window import MainWindow
 
@@ -59,19 +62,14 @@ def test_ctrl_e_exports_even_from_a_text_field(qtbot, window, monkeypatch):
     window.start_generation()
     qtbot.waitUntil(lambda: window.result.take is not None and window.generation is None,
                     timeout=TAKE_MS)  # fmt: skip
-    asked: list[str] = []
-
-    def ask(*_a, **_k):
-        asked.append("save")
-        return "", ""  # the user cancels the file dialog
-
-    monkeypatch.setattr("musicapp.ui.result_widget.QFileDialog.getSaveFileName", ask)
+    asked: list[Path] = []
+    answer_export_dialog(monkeypatch, None, asked)  # the user cancels the Export dialog
     box = window.browser.search_box
     box.setText("anything")
     box.setFocus()
     qtbot.waitUntil(lambda: box.hasFocus())
     qtbot.keyClick(box, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
-    assert asked == ["save"]
+    assert len(asked) == 1
     assert box.text() == "anything"
 
 

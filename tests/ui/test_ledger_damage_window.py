@@ -7,7 +7,7 @@ import numpy as np
 import soundfile as sf
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
-from ui_fakes import FakePlayer
+from ui_fakes import FakePlayer, answer_export_dialog
 
 from musicapp.catalog.demo import PERMITTED_SONG_IDS
 from musicapp.core import GenerationRequest, Reference
@@ -115,10 +115,7 @@ def test_the_take_panel_refuses_export_without_a_traceback(
     panel.show()
     panel.show_take(take, songs)
     out = tmp_path / "take.wav"
-    monkeypatch.setattr(
-        "musicapp.ui.result_widget.QFileDialog.getSaveFileName",
-        lambda *a, **k: (str(out), "WAV audio (*.wav)"),
-    )
+    answer_export_dialog(monkeypatch, out)
     fake_studio.ledger = DAMAGE
     qtbot.mouseClick(panel.export_button, Qt.MouseButton.LeftButton)
     box = refusal(qtbot, panel)

@@ -3,6 +3,7 @@
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QApplication
+from ui_fakes import answer_export_dialog
 
 from musicapp.catalog.demo import (
     NON_COMMERCIAL_SONG_ID,
@@ -92,10 +93,7 @@ def test_select_generate_export(qtbot, window, monkeypatch, tmp_path):
 
     out = tmp_path / "exported" / "my take"
     out.parent.mkdir()
-    monkeypatch.setattr(
-        "musicapp.ui.result_widget.QFileDialog.getSaveFileName",
-        lambda *a, **k: (str(out), "FLAC audio (*.flac)"),
-    )
+    answer_export_dialog(monkeypatch, out.with_suffix(".flac"))
     with qtbot.waitSignal(window.result.exported, timeout=60_000) as exported:
         qtbot.mouseClick(window.result.export_button, Qt.MouseButton.LeftButton)
     result = exported.args[0]

@@ -7,6 +7,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMessageBox
+from ui_fakes import answer_export_dialog
 
 from musicapp.core import Level, Reference, Role, Use
 from musicapp.ui.browser_widget import BrowserWidget
@@ -131,10 +132,7 @@ def test_export_failure_shows_a_message_and_keeps_the_window(
         raise OSError("read-only file system")
 
     monkeypatch.setattr(fake_studio, "export", broken_export)
-    monkeypatch.setattr(
-        "musicapp.ui.result_widget.QFileDialog.getSaveFileName",
-        lambda *a, **k: ("/nowhere/take", "FLAC audio (*.flac)"),
-    )
+    answer_export_dialog(monkeypatch, Path("/nowhere/take.flac"))
     window.result.export_take()
     qtbot.waitUntil(lambda: window.findChild(QMessageBox, "errorBox") is not None, timeout=5000)
     box = window.findChild(QMessageBox, "errorBox")
@@ -183,16 +181,11 @@ def test_exports_default_to_the_exports_folder(qtbot, window, monkeypatch, tmp_p
     window.add_reference("s1")
     window.start_generation()
     qtbot.waitUntil(lambda: window.result.take is not None, timeout=10000)
-    asked = {}
-
-    def fake_dialog(parent, title, default, filters):
-        asked["default"] = default
-        return str(tmp_path / "mine.wav"), "WAV audio (*.wav)"
-
-    monkeypatch.setattr("musicapp.ui.result_widget.QFileDialog.getSaveFileName", fake_dialog)
+    asked: list[Path] = []
+    answer_export_dialog(monkeypatch, tmp_path / "mine.wav", asked)
     with qtbot.waitSignal(window.result.exported, timeout=5000):
         window.result.export_take()
-    assert Path(asked["default"]).parent == window.context.settings.exports_dir
+    assert asked == [window.context.settings.exports_dir]
     assert (tmp_path / "mine.wav").is_file()
     assert "evt-123" in window.statusBar().currentMessage()
 

@@ -14,9 +14,11 @@ import numpy as np
 from musicapp.attribution.compare import compare
 from musicapp.catalog.import_report import ImportReport
 from musicapp.export.links import Credit, Link, credits_of, links_of
+from musicapp.export.master import describe, file_name
 from musicapp.export.report import Check, FileReport
 from musicapp.jobs import CancelToken, FunctionJob, Progress, ProgressCallback
 from musicapp.ledger import Damage
+from musicapp.rooms.exports import ExportBatch, ExportPlan
 from musicapp.rooms.royalties import PREVIEW_POOL_CENTS, HolderPay
 from musicapp.royalties import simulate as royalty_simulate
 from musicapp.royalties.money import largest_remainder
@@ -306,3 +308,34 @@ if TYPE_CHECKING:
 
     def _records_fits(room: FakeRecords) -> RecordsPort:
         return room
+
+
+class FakeExports:
+    """The exports room: names from the real template code, the mix written by the studio's
+    ``export`` (which tests replace to fail or to record), each stem a copy at half level."""
+
+    def __init__(self, studio: FakeStudio) -> None:
+        self._studio = studio
+        self.plans: list[ExportPlan] = []  # every plan export_plan was given
+
+    def names(self, take: Take, plan: ExportPlan) -> list[Path]:
+        fields = {"title": "After fake", "take": take.id[:8], "engine": "fake"}
+        fields |= {"references": "fake", "format": plan.suffix.lstrip(".")}
+        return [plan.folder / file_name(plan.template, fields, plan.suffix)]
+
+    def export_plan(
+        self, take: Take, plan: ExportPlan, progress: ProgressCallback, cancel: CancelToken
+    ) -> ExportBatch:
+        self.plans.append(plan)
+        (out,) = self.names(take, plan)
+        files = [self._studio.export(take, out)]
+        if plan.stems:
+            import soundfile as sf
+
+            for name in ("drums", "other"):
+                path = out.with_name(f"{out.stem} - {name}{out.suffix}")
+                sf.write(path, 0.5 * self._studio.audio[take.id].T, take.sample_rate)
+                files.append(replace(files[0], path=path))
+        report = {"sample_rate": {"from": take.sample_rate, "to": 48000}}
+        mastered = plan.mastering is not None and plan.mastering.sample_rate == 48000
+        return ExportBatch(files, describe(report) if mastered else "as made", "fake stems")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from ui_fake_rooms import FakeAudit, FakeLibrary, FakeRecords, FakeRoyalties
+from ui_fake_rooms import FakeAudit, FakeExports, FakeLibrary, FakeRecords, FakeRoyalties
 from ui_fake_selection import FakeSelection
 
 from musicapp.catalog.browse import TreeNode
@@ -103,6 +103,7 @@ class FakeStudio:
         self.records = FakeRecords(self)
         self.selection = FakeSelection(self)
         self.audit = FakeAudit(self)
+        self.exports = FakeExports(self)
         self.compensation = FakeRoyalties(self)
         self.requests: list[GenerationRequest] = []  # every request generate_job was given
         self.sync: SyncPort | None = None  # no rights server: the window says sync is unavailable
@@ -485,3 +486,18 @@ if TYPE_CHECKING:
 
     def _context_fits(context: AppContext) -> AppPort:
         return context
+
+
+def answer_export_dialog(
+    monkeypatch: Any, path: Path | None, asked: list[Path] | None = None
+) -> None:
+    """The Export dialog answers "write ``path``" (its folder, its name as the template, its
+    suffix as the format), or Cancel for None; ``asked`` collects the folder it opened in."""
+    from musicapp.rooms.exports import ExportPlan
+
+    def ask(parent: Any, exports: Any, take: Take, folder: Path) -> ExportPlan | None:
+        if asked is not None:
+            asked.append(folder)
+        return None if path is None else ExportPlan(path.parent, path.stem, path.suffix)
+
+    monkeypatch.setattr("musicapp.ui.export_dialog.ask_export_plan", ask)
