@@ -175,6 +175,11 @@ class ExportPayload(TypedDict, total=False):
     tags: dict[str, Any]
     file_name: str
     file_sha256: str
+    # what the export did to the take's sound (export/master.py), when anything
+    mastering: dict[str, Any]
+    # a stem written with its mix: the stem's name, and the mix's export event
+    stem: str
+    part_of_export: str
 
 
 class ExportFailedPayload(TypedDict):

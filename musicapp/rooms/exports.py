@@ -105,6 +105,7 @@ class ExportsRoom:
         mastering: Mastering | None = None,
         audio: Any = None,
         part: str = "",
+        part_of: str = "",
     ) -> ExportResult:
         """Write the take (or ``audio``, one of its stems) as WAV or FLAC, ``bits``-bit (24 or
         16), or as MP3 (``bitrate`` kbit/s), with its attribution inside; at the take's own rate
@@ -132,7 +133,10 @@ class ExportsRoom:
             if report:
                 attribution["mastering"] = report
         if part:
+            # A stem of the export ``part_of`` (its mix): its own event vouches for its file.
+            # Exports earn no statement lines (the generation does), so a stem costs nothing.
             attribution["stem"] = part
+            attribution["part_of_export"] = part_of
         titles = [r["title"] for r in attribution["references"] if r["title"]]
         events = [self._ledger.get(i) for i in (take.verification_event_id, take.id)]
         proofs = self._sync.proofs(
@@ -213,7 +217,16 @@ class ExportsRoom:
             progress(Progress(0.7 + 0.3 * i / len(stems.stems), "export", f"writing {target.name}"))
             data, _sr = sf.read(path, dtype="float32", always_2d=True)
             batch.files.append(
-                self.export(take, target, plan.bits, plan.bitrate, plan.mastering, data.T, name)
+                self.export(
+                    take,
+                    target,
+                    plan.bits,
+                    plan.bitrate,
+                    plan.mastering,
+                    data.T,
+                    name,
+                    mix.event_id,
+                )
             )
         return ExportBatch(batch.files, batch.mastering, stems.label)
 

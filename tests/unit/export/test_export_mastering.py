@@ -163,6 +163,7 @@ def test_an_export_plan_writes_the_mix_and_its_stems_each_logged(
         record = record_of(stem.path)
         assert record["stem"] in stem.path.stem
         assert record["generation_event_id"] == take.id
+        assert record["part_of_export"] == mix.event_id
         assert verify_file(stem.path, studio.ledger).ok
     ids = {e.id for e in studio.ledger.events("export")}
     assert {f.event_id for f in batch.files} <= ids
