@@ -227,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from musicapp.cli_audit import add_audit_command
     from musicapp.cli_export import add_export_commands
+    from musicapp.cli_history import add_takes_command
     from musicapp.cli_ledger import add_ledger_commands  # they share cli_common's helpers
     from musicapp.cli_models import add_models_commands
     from musicapp.cli_royalties import add_royalties_commands
@@ -239,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_sync_command(sub, common)
     add_take_commands(sub, common)
     add_export_commands(sub, common)
+    add_takes_command(sub, common)
     add_ledger_commands(sub, common)
     add_select_commands(sub, common)
     add_audit_command(sub, common)

@@ -50,6 +50,7 @@ from musicapp.material import (
 )
 from musicapp.rooms.audit import AuditRoom
 from musicapp.rooms.exports import ExportsRoom
+from musicapp.rooms.history import HistoryRoom
 from musicapp.rooms.library import LibraryRoom
 from musicapp.rooms.models import ModelsRoom
 from musicapp.rooms.records import RecordsRoom
@@ -151,6 +152,7 @@ class Studio:
         self.compensation = RoyaltiesRoom(catalog, ledger, sync.state.receipts.receipt)
         self.training = TrainingRoom(settings, catalog, ledger, self.consent.blocked)
         self.exports = ExportsRoom(settings, catalog, ledger, self.sync, self.takes, self.take)
+        self.history = HistoryRoom(ledger, self.takes, catalog)
         if settings.audit_takes:
             self.library.indexers.append(lambda p, c: self.audit.index_job().run(p, c))
 
@@ -402,15 +404,16 @@ class Studio:
         )
 
     def take(self, take_id: str) -> Take:
-        """A take by id (or "last" for the newest); raises InvalidInput when unknown."""
-        event = None
+        """A take by id (or "last" for the newest still kept); InvalidInput when unknown or
+        deleted (Take history)."""
         if take_id == "last":
-            for candidate in self.ledger.events("generation"):
-                event = candidate
-        else:
-            event = self.ledger.get(take_id)
-        if event is None or event.kind != "generation":
-            raise InvalidInput(f"no take with id {take_id!r} in the ledger")
+            kept = self.history.entries(limit=1)
+            if not kept:
+                raise InvalidInput("no take yet: make one with `musicapp generate`")
+            take_id = kept[0].id
+        self.history.check_kept(take_id)
+        event = self.ledger.get(take_id)
+        assert event is not None  # check_kept
         return take_from_event(
             event.id, event.ts, event.payload, self.takes, self.audit.of_take(event.id)
         )

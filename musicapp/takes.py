@@ -31,6 +31,10 @@ TAKE_SUBTYPE = "FLOAT"
 # Beside each take that reshaped the user's audio: where that file is on this machine. The
 # ledger names it by content only (ledger/kinds.py), so this is the one place its path is kept.
 LOCAL_SUFFIX = ".local.json"
+# Beside a take the user named in Take history: the name, on this machine only (a name is the
+# user's own note, not a fact about who contributed, so it never goes to the ledger or server).
+NAME_SUFFIX = ".name.json"
+MAX_NAME = 120
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +112,36 @@ class TakeStore:
             return None
         value = data.get("user_audio") if isinstance(data, dict) else None
         return value if isinstance(value, str) and value else None
+
+    def name_of(self, take_id: str) -> str:
+        """The name the user gave the take, or ""."""
+        try:
+            data = json.loads((self.folder / f"{take_id}{NAME_SUFFIX}").read_text("utf-8"))
+        except (OSError, ValueError):
+            return ""
+        value = data.get("name") if isinstance(data, dict) else None
+        return value if isinstance(value, str) else ""
+
+    def set_name(self, take_id: str, name: str) -> str:
+        """Name the take (an empty name removes it); the name as kept, or InvalidInput
+        saying what is wrong with it."""
+        name = " ".join(name.split())
+        if len(name) > MAX_NAME:
+            raise InvalidInput(f"take name: {len(name)} characters, at most {MAX_NAME}")
+        path = self.folder / f"{take_id}{NAME_SUFFIX}"
+        if not name:
+            path.unlink(missing_ok=True)
+            return ""
+        fd, tmp = tempfile.mkstemp(prefix=".name-", suffix=".json", dir=self.folder)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump({"name": name}, out, ensure_ascii=False)
+        os.replace(tmp, path)
+        return name
+
+    def remove(self, take_id: str) -> None:
+        """Delete the take's audio and what this machine kept beside it."""
+        for suffix in (".wav", LOCAL_SUFFIX, NAME_SUFFIX):
+            (self.folder / f"{take_id}{suffix}").unlink(missing_ok=True)
 
     def read(self, take_id: str) -> tuple[np.ndarray, int]:
         path = self.path_of(take_id)

@@ -3,7 +3,8 @@
     QT_QPA_PLATFORM=offscreen .venv/bin/python packaging/screenshot_demo.py docs/screenshot-main.png
     .venv/bin/python packaging/screenshot_demo.py --temporal docs/screenshot-temporal.png
     .venv/bin/python packaging/screenshot_demo.py --theme dark --size 1024x640 OUT.png
-    .venv/bin/python packaging/screenshot_demo.py --dialog export docs/screenshots/export.png
+    .venv/bin/python packaging/screenshot_demo.py --dialog export docs/screenshots/export-dialog.png
+    .venv/bin/python packaging/screenshot_demo.py --dialog history --size 1440x900 OUT.png
     ../shared/tools/screenshot /tmp/screen.png 120 -- .venv/bin/python packaging/screenshot_demo.py
 
 The data folder defaults to a fresh temporary one (the demo catalogue is built there first);
@@ -18,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QTimer
+from PySide6.QtCore import QModelIndex, Qt, QTimer
 
 from musicapp.audio.io import write_wav
 from musicapp.config import Settings
@@ -90,7 +91,23 @@ def export_dialog(window: MainWindow):
     return dialog
 
 
-DIALOGS = {"export": export_dialog}
+def history_dock(window: MainWindow):
+    """The window with the Take history dock open, the two newest takes chosen for A/B."""
+    history = window.history_ui
+    history.show_dock()
+    widget = history.widget
+    if widget.entries and not widget.entries[0].name:
+        window.studio.history.rename(widget.entries[0].id, "Chorus idea, brighter")
+    widget.refresh()
+    model = widget.table.selectionModel()
+    for row in range(min(2, widget.table.rowCount())):
+        index = widget.table.model().index(row, 0)
+        model.select(index, model.SelectionFlag.Select | model.SelectionFlag.Rows)
+    window.resizeDocks([history.dock], [230], Qt.Orientation.Vertical)
+    return window
+
+
+DIALOGS = {"export": export_dialog, "history": history_dock}
 DIALOG = ""  # set by --dialog
 
 

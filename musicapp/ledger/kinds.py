@@ -48,6 +48,7 @@ AuditOverrideKind = Literal["audit_override"]
 TrainingKind = Literal["training"]
 ModelMarkedKind = Literal["model_marked"]
 ModelInstalledKind = Literal["model_installed"]
+TakeDeletedKind = Literal["take_deleted"]
 EventKind = Literal[
     "verification",
     "generation",
@@ -62,6 +63,7 @@ EventKind = Literal[
     "training",
     "model_marked",
     "model_installed",
+    "take_deleted",
 ]
 
 VERIFICATION: Final[VerificationKind] = "verification"
@@ -77,6 +79,7 @@ AUDIT_OVERRIDE: Final[AuditOverrideKind] = "audit_override"
 TRAINING: Final[TrainingKind] = "training"
 MODEL_MARKED: Final[ModelMarkedKind] = "model_marked"
 MODEL_INSTALLED: Final[ModelInstalledKind] = "model_installed"
+TAKE_DELETED: Final[TakeDeletedKind] = "take_deleted"
 # The payloads of the three model kinds, and their builders, are in ledger/training_kinds.py.
 
 # What an audit event is about, and what became of catalogue material found in the user's audio.
@@ -189,6 +192,14 @@ class ExportFailedPayload(TypedDict):
     file_name: str
     stage: str
     error: str
+
+
+class TakeDeletedPayload(TypedDict):
+    """``take_deleted``: the user deleted a take's audio from this machine (Take history). Its
+    ``generation`` event stays, and what it earned; this says why its file is gone."""
+
+    generation_event_id: str
+    file_sha256: str | None  # the deleted file's bytes, as the generation event recorded them
 
 
 class CatalogRightsPayload(TypedDict, total=False):
@@ -345,6 +356,11 @@ def export_payload(
     payload["file_name"] = file_name
     payload["file_sha256"] = file_sha256
     return payload
+
+
+def take_deleted_payload(generation_event_id: str, file_sha256: str | None) -> TakeDeletedPayload:
+    """``take_deleted``, logged before the take's file is removed."""
+    return {"generation_event_id": generation_event_id, "file_sha256": file_sha256}
 
 
 def export_failed_payload(

@@ -24,6 +24,7 @@ from musicapp.ui.audit_wiring import AuditWiring
 from musicapp.ui.browser_widget import BrowserWidget
 from musicapp.ui.error_dialog import show_error
 from musicapp.ui.generate_widget import GenerateBar, SettingsWidget, engine_choices
+from musicapp.ui.history_wiring import HistoryWiring
 from musicapp.ui.import_dialog import ImportDialog
 from musicapp.ui.job_control import JobControl
 from musicapp.ui.job_runner import JobHandle, JobRunner
@@ -119,6 +120,7 @@ class MainWindow(QMainWindow):
         self.audit_ui = AuditWiring(self)  # File → Audit a file…, undeclared material
         self.royalties_ui = RoyaltiesWiring(self)  # Tools → Royalties…, what takes pay whom
         self.verify_ui = VerifyWiring(self)  # File → Verify…, audio files dropped on the window
+        self.history_ui = HistoryWiring(self)  # the Take history dock, View → Take history
 
         centre = QWidget()
         centre.setObjectName("centrePanel")
@@ -152,6 +154,7 @@ class MainWindow(QMainWindow):
         body_layout.addWidget(splitter, 1)
         self.setCentralWidget(body)
         build_menus(self)  # File, Tools, Help; sets export_action, tone_action, sync, …
+        self.history_ui.restore()  # the docks as the last session left them
         # Tab reads the window left to right: the catalogue, then the references, then the rest.
         QWidget.setTabOrder(self.browser.add_button, self.references.table)
 
@@ -320,6 +323,7 @@ class MainWindow(QMainWindow):
     def _on_take(self, take: Any) -> None:
         try:
             self.result.show_take(take, self._generation_songs)
+            self.history_ui.took(take)
         except Exception as exc:
             log.exception("could not show the take")
             show_error(self, "Cannot show the take", f"Take {take.id} was made but not shown.", exc)
@@ -454,6 +458,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         self.result.stop()
+        self.history_ui.widget.stop()
+        self.history_ui.save()
         if self.audio_panel is not None:
             self.audio_panel.ab.stop()
         if self.stems_view is not None:

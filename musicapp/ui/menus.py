@@ -47,7 +47,9 @@ def build_menus(w: MainWindow) -> None:
     file_menu.addSeparator()
     file_menu.addAction(quit_action)
 
-    w.theme_actions = _theme_menu(w, w.menuBar().addMenu("&View").addMenu("&Theme"))
+    view = w.menuBar().addMenu("&View")
+    view.addAction(w.history_ui.action)
+    w.theme_actions = _theme_menu(w, view.addMenu("&Theme"))
 
     tools_menu = w.menuBar().addMenu("&Tools")
     tone = QAction("&Tone match…", w)

@@ -142,6 +142,10 @@ class ResultWidget(QWidget):
         buttons.addWidget(self.play_button)
         buttons.addWidget(self.export_button)
         buttons.addStretch(1)
+        # Shows the Take history dock (history_wiring.py sets its count).
+        self.history_button = QPushButton("History")
+        self.history_button.setToolTip("Every take made so far: open, name, compare A/B, delete")
+        buttons.addWidget(self.history_button)
 
         # Who sounds and the royalties, or the audit beside them: one tab at a time, so the
         # waveform keeps its room in a window of the default size.
@@ -298,6 +302,17 @@ class ResultWidget(QWidget):
         self.waveform.set_playhead(None)
         self.play_button.setText("Play")
         self.play_button.setIcon(icons.icon("play"))
+
+    @property
+    def player(self) -> Player:
+        """The one player of the window's takes (Take history's A/B plays through it too)."""
+        return self._player
+
+    def clear(self) -> None:
+        """Back to the placeholder (the take shown was deleted)."""
+        self.stop()
+        self.take, self._audio = None, None
+        self.pages.setCurrentIndex(0)
 
     def stop(self) -> None:
         if self.play_button.isChecked():

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from musicapp.jobs import CancelToken, Job, ProgressCallback
     from musicapp.ledger import Damage
     from musicapp.rooms.exports import ExportBatch, ExportPlan
+    from musicapp.rooms.history import TakeEntry
     from musicapp.rooms.royalties import HolderPay
     from musicapp.royalties.period import Policy
     from musicapp.royalties.simulate import MechanismFigures
@@ -97,6 +98,24 @@ class ExportsPort(Protocol):
     def export_plan(
         self, take: Take, plan: ExportPlan, progress: ProgressCallback, cancel: CancelToken
     ) -> ExportBatch: ...
+
+
+class HistoryPort(Protocol):
+    """Take history (``rooms/history.py``)."""
+
+    def entries(self, limit: int = 500) -> list[TakeEntry]: ...
+    def rename(self, take_id: str, name: str) -> str: ...
+    def delete(self, take_id: str) -> str: ...
+    def matched_gains(self, take_ids: list[str]) -> dict[str, float]: ...
+
+
+class HistoryViewPort(Protocol):
+    """The Take history dock: the list, and a take and its audio by id."""
+
+    @property
+    def history(self) -> HistoryPort: ...
+    def take(self, take_id: str) -> Take: ...
+    def take_audio(self, take: Take) -> Audio: ...
 
 
 class TakePort(Protocol):
@@ -248,7 +267,7 @@ class RoyaltiesPort(Protocol):
     ) -> list[MechanismFigures]: ...
 
 
-class StudioPort(CataloguePort, TonePort, Protocol):
+class StudioPort(CataloguePort, TonePort, HistoryViewPort, Protocol):
     """Everything the window and its views call on the studio, rooms included."""
 
     @property

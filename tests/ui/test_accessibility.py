@@ -52,9 +52,16 @@ def test_every_button_without_words_has_an_accessible_name(window):
     assert not nameless, nameless
 
 
-def test_tab_reaches_every_control_left_to_right(qtbot, window):
+@pytest.mark.parametrize("history_shown", [False, True])
+def test_tab_reaches_every_control_left_to_right(qtbot, window, history_shown):
     """From the search box, Tab visits every visible, enabled control that takes focus, and
-    the panels in reading order: catalogue, references, take settings, Generate, the take."""
+    the panels in reading order: catalogue, references, take settings, Generate, the take,
+    and the Take history dock when it is shown (its list and buttons)."""
+    if history_shown:
+        window.history_ui.show_dock()
+        window.history_ui.widget.refresh()
+        window.history_ui.widget.table.selectRow(0)
+        qtbot.wait(50)
     window.browser.search_box.setFocus()
     qtbot.waitUntil(lambda: window.browser.search_box.hasFocus())
     seen: list[QWidget] = []
@@ -100,4 +107,7 @@ def test_tab_reaches_every_control_left_to_right(qtbot, window):
         first(window.generate_bar.generate_button),
         first(window.result),
     ]
+    if history_shown:
+        order.append(first(window.history_ui.widget))
+        assert window.history_ui.widget.delete_button in seen
     assert order == sorted(order), order

@@ -13,12 +13,14 @@ import numpy as np
 
 from musicapp.attribution.compare import compare
 from musicapp.catalog.import_report import ImportReport
+from musicapp.core import InvalidInput
 from musicapp.export.links import Credit, Link, credits_of, links_of
 from musicapp.export.master import describe, file_name
 from musicapp.export.report import Check, FileReport
 from musicapp.jobs import CancelToken, FunctionJob, Progress, ProgressCallback
 from musicapp.ledger import Damage
 from musicapp.rooms.exports import ExportBatch, ExportPlan
+from musicapp.rooms.history import TakeEntry
 from musicapp.rooms.royalties import PREVIEW_POOL_CENTS, HolderPay
 from musicapp.royalties import simulate as royalty_simulate
 from musicapp.royalties.money import largest_remainder
@@ -339,3 +341,49 @@ class FakeExports:
         report = {"sample_rate": {"from": take.sample_rate, "to": 48000}}
         mastered = plan.mastering is not None and plan.mastering.sample_rate == 48000
         return ExportBatch(files, describe(report) if mastered else "as made", "fake stems")
+
+
+class FakeHistory:
+    """Take history over the fake's takes (``FakeStudio.made``), names and deletions in memory."""
+
+    def __init__(self, studio: FakeStudio) -> None:
+        self._studio = studio
+        self.names: dict[str, str] = {}
+        self.deleted: list[str] = []
+
+    def entries(self, limit: int = 500) -> list[TakeEntry]:
+        out = []
+        for take in reversed(list(self._studio.made.values())):
+            titles = tuple(self._studio.songs[r.song_id].title for r in take.request.references)
+            out.append(
+                TakeEntry(
+                    take.id,
+                    self.names.get(take.id, ""),
+                    take.created_at,
+                    take.provenance.engine,
+                    take.request.use.value,
+                    take.duration_s,
+                    take.sample_rate,
+                    titles,
+                    True,
+                )
+            )
+        return out[:limit]
+
+    def rename(self, take_id: str, name: str) -> str:
+        name = " ".join(name.split())
+        if len(name) > 120:
+            raise InvalidInput(f"take name: {len(name)} characters, at most 120")
+        self.names[take_id] = name
+        return name
+
+    def delete(self, take_id: str) -> str:
+        self._studio._refuse_if_damaged()
+        self._studio.made.pop(take_id)
+        self.deleted.append(take_id)
+        return f"evt-deleted-{take_id}"
+
+    def matched_gains(self, take_ids: list[str]) -> dict[str, float]:
+        levels = {t: float(np.sqrt(np.mean(self._studio.audio[t] ** 2))) for t in take_ids}
+        quietest = min(levels.values())
+        return {t: quietest / v for t, v in levels.items()}

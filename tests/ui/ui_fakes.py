@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from ui_fake_rooms import FakeAudit, FakeExports, FakeLibrary, FakeRecords, FakeRoyalties
+from ui_fake_rooms import (
+    FakeAudit,
+    FakeExports,
+    FakeHistory,
+    FakeLibrary,
+    FakeRecords,
+    FakeRoyalties,
+)
 from ui_fake_selection import FakeSelection
 
 from musicapp.catalog.browse import TreeNode
@@ -104,6 +111,8 @@ class FakeStudio:
         self.selection = FakeSelection(self)
         self.audit = FakeAudit(self)
         self.exports = FakeExports(self)
+        self.history = FakeHistory(self)
+        self.made: dict[str, Take] = {}  # every take generated, in order (Take history)
         self.compensation = FakeRoyalties(self)
         self.requests: list[GenerationRequest] = []  # every request generate_job was given
         self.sync: SyncPort | None = None  # no rights server: the window says sync is unavailable
@@ -366,6 +375,7 @@ class FakeStudio:
                 FAKE_TAKE_TIME,
             )
             self.audio[take.id] = np.stack([mono, mono])
+            self.made[take.id] = take
             self.audit.took(take)
             return take
 
@@ -402,6 +412,11 @@ class FakeStudio:
             return take
 
         return FunctionJob("Tone match", run)
+
+    def take(self, take_id: str) -> Take:
+        if take_id not in self.made:
+            raise InvalidInput(f"no take with id {take_id!r} in the ledger")
+        return self.made[take_id]
 
     def take_audio(self, take: Take) -> np.ndarray:
         return self.audio[take.id]
