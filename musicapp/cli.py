@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -75,6 +76,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     if not args.headless:
+        # `musicapp demo` is the answer to the first-run question (ui/first_run.py).
+        os.environ.setdefault("MUSICAPP_FIRST_RUN", "demo")
         return cmd_gui(args)
     with open_context(args) as ctx:
         permitted = ctx.studio.library.demo_song_ids()
@@ -230,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     from musicapp.cli_history import add_takes_command
     from musicapp.cli_ledger import add_ledger_commands  # they share cli_common's helpers
     from musicapp.cli_models import add_models_commands
+    from musicapp.cli_rights import add_rights_command
     from musicapp.cli_royalties import add_royalties_commands
     from musicapp.cli_select import add_select_commands
     from musicapp.cli_sync import add_sync_command
@@ -241,6 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_take_commands(sub, common)
     add_export_commands(sub, common)
     add_takes_command(sub, common)
+    add_rights_command(sub, common)
     add_ledger_commands(sub, common)
     add_select_commands(sub, common)
     add_audit_command(sub, common)

@@ -107,7 +107,30 @@ def history_dock(window: MainWindow):
     return window
 
 
-DIALOGS = {"export": export_dialog, "history": history_dock}
+def first_run_dialog(window: MainWindow):
+    """The first-run question, as a new user sees it."""
+    from musicapp.ui.first_run import FirstRunDialog
+
+    dialog = FirstRunDialog(window)
+    dialog.show()
+    return dialog
+
+
+def rights_wizard(window: MainWindow):
+    """The rights wizard over the catalogue's songs nobody holds (import some first:
+    `musicapp import FOLDER --data-dir DIR`), filled in as a musician would."""
+    wizard = window.onboarding.open_wizard()
+    wizard.name.setText(wizard.name.text() or "Ann Archer")
+    wizard.non_commercial.setChecked(True)
+    return wizard
+
+
+DIALOGS = {
+    "export": export_dialog,
+    "history": history_dock,
+    "first-run": first_run_dialog,
+    "rights": rights_wizard,
+}
 DIALOG = ""  # set by --dialog
 
 
@@ -202,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     settings.data_dir = data_dir
     if args.theme:
         os.environ["MUSICAPP_THEME"] = args.theme
+    os.environ.setdefault("MUSICAPP_FIRST_RUN", "demo")  # a fresh folder: build the demo
     app = make_application(sys.argv[:1])
     with AppContext.open(settings) as ctx:
         window = MainWindow(ctx)

@@ -8,6 +8,7 @@ effect (``catalog/importer.py``'s ``record`` hook).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from musicapp.catalog.import_report import ImportReport
     from musicapp.catalog.store import CatalogStore
     from musicapp.consent.origins import AudioOrigins
-    from musicapp.core import Song
+    from musicapp.core import Song, Use
     from musicapp.ledger import Ledger
 
 
@@ -58,7 +59,12 @@ class LibraryRoom:
         from musicapp.catalog.demo import build_demo
 
         def run(progress: ProgressCallback, cancel: CancelToken) -> int:
+            # Until the build finishes, a marker says it was asked for: a build cut short (the
+            # app closed, the machine slept) is resumed at the next start (demo_unfinished).
+            marker = self._demo_marker()
+            marker.write_text(json.dumps({"limit": limit}), encoding="utf-8")
             built = build_demo(self._catalog, scaled(progress, 0.0, 0.6), cancel, limit=limit)
+            marker.unlink(missing_ok=True)
             self.index_audio(scaled(progress, 0.6, 0.75), cancel)
             for i, index in enumerate(self.indexers):
                 share = 0.25 / len(self.indexers)
@@ -66,6 +72,37 @@ class LibraryRoom:
             return built
 
         return FunctionJob("Build the demo catalogue", run, lane="io")
+
+    def _demo_marker(self) -> Path:
+        return self._catalog.path.with_name(f"{self._catalog.path.stem}-demo-build.json")
+
+    def demo_unfinished(self) -> tuple[int, int] | None:
+        """(demo songs in the catalogue, songs the build was to make) when a demo build was
+        started and did not finish; None otherwise."""
+        from musicapp.catalog.recipe import load_recipe
+
+        marker = self._demo_marker()
+        if not marker.exists():
+            return None
+        try:
+            limit = json.loads(marker.read_text("utf-8")).get("limit")
+        except (OSError, ValueError, AttributeError):
+            limit = None
+        specs = load_recipe().songs
+        wanted = specs if not isinstance(limit, int) else specs[:limit]
+        have = len(self._catalog.songs([s.id for s in wanted]))
+        return have, len(wanted)
+
+    def resume_demo_job(self) -> FunctionJob[int] | None:
+        """The unfinished demo build, to finish it (only the missing songs are rendered)."""
+        unfinished = self.demo_unfinished()
+        if unfinished is None:
+            return None
+        try:
+            limit = json.loads(self._demo_marker().read_text("utf-8")).get("limit")
+        except (OSError, ValueError, AttributeError):
+            limit = None
+        return self.build_demo_job(limit if isinstance(limit, int) else None)
 
     def index_audio(
         self, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None
@@ -109,6 +146,27 @@ class LibraryRoom:
             lambda progress, cancel: self.import_library(path, manifest, progress, cancel),
             lane="io",
         )
+
+    # -- the user's own music ---------------------------------------------------------------
+
+    def unclaimed(self) -> list[Song]:
+        """Songs nobody holds (imported without a manifest): every use of them is refused
+        until someone is their holder (``declare_own_rights``)."""
+        from musicapp.catalog.own_rights import unclaimed
+
+        return unclaimed(self._catalog)
+
+    def declare_own_rights(
+        self, song_ids: list[str], name: str, kind: str = "composer", uses: Iterable[Use] = ()
+    ) -> list[str]:
+        """Make the user the holder of their own songs (the rights wizard): logged as
+        ``catalog_rights`` events before they take effect; their ids."""
+        from musicapp.catalog.own_rights import Declaration, declare
+        from musicapp.core import Use
+
+        self._ledger.refuse_if_damaged()
+        declaration = Declaration(name.strip(), kind, frozenset({Use.PRIVATE, *uses}))
+        return declare(self._catalog, list(song_ids), declaration, self._record_catalog_event)
 
     def _record_catalog_event(self, kind: str, payload: dict[str, Any]) -> str:
         if kind == CATALOG_RIGHTS:  # the import's folders stay on this machine

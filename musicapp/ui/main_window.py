@@ -30,6 +30,7 @@ from musicapp.ui.job_control import JobControl
 from musicapp.ui.job_runner import JobHandle, JobRunner
 from musicapp.ui.ledger_damage_widget import LedgerDamageWidget, show_ledger_refusal
 from musicapp.ui.menus import build_menus
+from musicapp.ui.onboarding import Onboarding
 from musicapp.ui.references_widget import ReferencesWidget
 from musicapp.ui.refusals import level_fixes, readable
 from musicapp.ui.result_widget import ResultWidget
@@ -121,6 +122,7 @@ class MainWindow(QMainWindow):
         self.royalties_ui = RoyaltiesWiring(self)  # Tools → Royalties…, what takes pay whom
         self.verify_ui = VerifyWiring(self)  # File → Verify…, audio files dropped on the window
         self.history_ui = HistoryWiring(self)  # the Take history dock, View → Take history
+        self.onboarding = Onboarding(self)  # the first run; Tools → Declare my rights…
 
         centre = QWidget()
         centre.setObjectName("centrePanel")
@@ -186,9 +188,8 @@ class MainWindow(QMainWindow):
         self.sync.message.connect(self.show_status)
         self.sync.synced.connect(lambda _: self.refresh_check())  # consent may have changed
         self.statusBar().addPermanentWidget(self.sync.label)
-        if self.studio.library.is_empty():
-            self.build_demo_catalogue()
-        elif (job := self.studio.library.index_audio_job()) is not None:
+        started = self.onboarding.start()  # resume the demo build, or ask how to start
+        if not started and (job := self.studio.library.index_audio_job()) is not None:
             # A catalogue from before audio identity: index it so its audio is recognised.
             self.runner.submit(job).done.connect(
                 lambda: self.show_status("Catalogue audio indexed")
@@ -358,10 +359,11 @@ class MainWindow(QMainWindow):
 
     # -- first run ----------------------------------------------------------------------
 
-    def build_demo_catalogue(self) -> None:
-        """Render the demo catalogue on the I/O lane, showing progress in the catalogue panel."""
+    def build_demo_catalogue(self, job: Job[int] | None = None) -> None:
+        """Render the demo catalogue (or finish ``job``, a build cut short) on the I/O lane,
+        showing progress in the catalogue panel."""
         self.browser.show_building(None)
-        self._demo_job.start(self.studio.library.build_demo_job())
+        self._demo_job.start(job or self.studio.library.build_demo_job())
 
     def _on_demo_progress(self, p: Progress) -> None:
         self.browser.show_building(p)

@@ -63,6 +63,7 @@ def build_menus(w: MainWindow) -> None:
     tools_menu.addAction(tone)
     tools_menu.addAction(stems)
     tools_menu.addAction(w.royalties_ui.action)
+    tools_menu.addAction(w.onboarding.rights_action)
     room = engine_for(w.context)  # the rights server (issue 3): jobs on the serial lane
     w.sync = SyncController(room, w.runner, w.context.settings, w)
     tools_menu.addSeparator()

@@ -190,12 +190,14 @@ def test_exports_default_to_the_exports_folder(qtbot, window, monkeypatch, tmp_p
     assert "evt-123" in window.statusBar().currentMessage()
 
 
-def test_first_run_builds_the_demo_catalogue_then_shows_the_tree(qtbot, fake_context):
+def test_first_run_builds_the_demo_catalogue_then_shows_the_tree(qtbot, fake_context, monkeypatch):
     fake_context.studio.empty = True
     fake_context.studio.step_s = 0.1
+    monkeypatch.setenv("MUSICAPP_FIRST_RUN", "demo")  # the first-run question, answered
     w = MainWindow(fake_context)
     qtbot.addWidget(w)
     w.show()
+    qtbot.waitUntil(lambda: w.demo_build is not None, timeout=5000)
     browser = w.browser
     assert browser.pages.currentIndex() == browser.PAGE_BUILDING
     assert "public-domain scores" in browser.building_label.text()

@@ -28,9 +28,11 @@ from musicapp.royalties.period import Policy
 from musicapp.studio_types import AuditResult, AuditStatus, Comparison, Finding
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from ui_fakes import FakeStudio
 
-    from musicapp.core import GenerationRequest
+    from musicapp.core import GenerationRequest, Song, Use
     from musicapp.takes import Take
     from musicapp.ui.services import AuditPort, LibraryPort, RecordsPort, RoyaltiesPort
 
@@ -40,6 +42,7 @@ class FakeLibrary:
 
     def __init__(self, studio: FakeStudio) -> None:
         self._studio = studio
+        self.declared: list[tuple[list[str], str, str, list[str]]] = []
 
     def is_empty(self) -> bool:
         return self._studio.empty
@@ -59,6 +62,30 @@ class FakeLibrary:
 
     def index_audio_job(self) -> FunctionJob[int] | None:
         return None  # the fake catalogue has no audio to index
+
+    def demo_unfinished(self) -> tuple[int, int] | None:
+        return self._studio.demo_unfinished
+
+    def resume_demo_job(self) -> FunctionJob[int] | None:
+        return None if self._studio.demo_unfinished is None else self.build_demo_job()
+
+    def unclaimed(self) -> list[Song]:
+        return [self._studio.songs[i] for i in sorted(self._studio.unclaimed_ids)]
+
+    def declare_own_rights(
+        self, song_ids: list[str], name: str, kind: str = "composer", uses: Iterable[Use] = ()
+    ) -> list[str]:
+        self._studio._refuse_if_damaged()
+        if not name.strip():
+            raise InvalidInput("your name as rights holder: it is empty")
+        for song_id in song_ids:
+            if song_id not in self._studio.unclaimed_ids:
+                raise InvalidInput(
+                    f"“{self._studio.songs[song_id].title}” already has rights holders"
+                )
+        self.declared.append((list(song_ids), name.strip(), kind, sorted(u.value for u in uses)))
+        self._studio.unclaimed_ids -= set(song_ids)
+        return [f"evt-rights-{i}" for i in song_ids]
 
     def import_job(self, path: Path, manifest: Path | None = None) -> FunctionJob[ImportReport]:
         """An import that finds nothing (the import dialog's tests give their own job)."""

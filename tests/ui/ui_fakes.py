@@ -113,6 +113,8 @@ class FakeStudio:
         self.exports = FakeExports(self)
         self.history = FakeHistory(self)
         self.made: dict[str, Take] = {}  # every take generated, in order (Take history)
+        self.unclaimed_ids: set[str] = set()  # songs nobody holds (the rights wizard's)
+        self.demo_unfinished: tuple[int, int] | None = None  # a demo build cut short
         self.compensation = FakeRoyalties(self)
         self.requests: list[GenerationRequest] = []  # every request generate_job was given
         self.sync: SyncPort | None = None  # no rights server: the window says sync is unavailable
