@@ -15,10 +15,12 @@ from musicapp.jobs import CancelToken
 
 
 def audible(names: list[str], solo: set[str], muted: set[str]) -> list[str]:
-    """The stems one hears: the soloed ones if any are soloed, else all that are not muted."""
-    if solo:
-        return [n for n in names if n in solo]
-    return [n for n in names if n not in muted]
+    """The stems one hears: the soloed ones if any are soloed, else all; never a muted one.
+
+    Mute wins over solo, as on a mixing desk: a stem soloed and muted is silent (issue 19:
+    it was heard)."""
+    heard = [n for n in names if n in solo] if solo else names
+    return [n for n in heard if n not in muted]
 
 
 def mix(stems: Mapping[str, npt.NDArray[Any]], names: list[str]) -> npt.NDArray[np.float32]:

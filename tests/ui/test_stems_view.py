@@ -63,6 +63,19 @@ def test_solo_one_stem_then_play_plays_only_that_stem(qtbot, fake_studio):
     assert not player.playing and view.play_button.text() == "Play"
 
 
+def test_a_soloed_and_muted_stem_is_not_heard(qtbot, fake_studio):
+    player = FakePlayer()
+    view = _open(qtbot, fake_studio, player)
+    qtbot.mouseClick(view.rows["bass"].solo, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(view.rows["melody"].solo, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(view.rows["bass"].mute, Qt.MouseButton.LeftButton)
+    assert view.audible_names() == ["melody"]
+    qtbot.mouseClick(view.play_button, Qt.MouseButton.LeftButton)
+    audio, _rate = player.played[-1]
+    np.testing.assert_array_equal(audio, _file(view, "melody"))
+    assert "bass" not in view.hearing.text()
+
+
 def test_mute_takes_a_stem_out_of_the_mix(qtbot, fake_studio):
     player = FakePlayer()
     view = _open(qtbot, fake_studio, player)

@@ -9,10 +9,12 @@ from musicapp.stems.mix import audible, mix, read_stems
 from musicapp.stems.service import StemMethod, StemsResult
 
 
-def test_solo_wins_over_mute_and_keeps_the_order():
+def test_mute_wins_over_solo_and_the_order_is_kept():
     names = ["vocals", "drums", "bass"]
     assert audible(names, set(), {"drums"}) == ["vocals", "bass"]
-    assert audible(names, {"bass", "vocals"}, {"vocals"}) == ["vocals", "bass"]
+    assert audible(names, {"bass", "vocals"}, set()) == ["vocals", "bass"]
+    assert audible(names, {"bass", "vocals"}, {"vocals"}) == ["bass"]
+    assert audible(names, {"bass"}, {"bass"}) == []
     assert audible(names, set(), set(names)) == []
 
 
