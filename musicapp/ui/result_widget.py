@@ -63,6 +63,32 @@ def share_text(share: float) -> str:
     return "< 0.1 %" if 0 < share < 0.0005 else f"{share * 100:.1f} %"
 
 
+def royalty_rows(
+    royalties: list[tuple[RightsHolder, float]],
+    shares: Mapping[str, float],
+    songs: Mapping[str, Song],
+) -> list[tuple[bool, str, str, float, str]] | None:
+    """(heading, name, kind, share of the take, tooltip) rows: each song heard, then its
+    holders' parts of the take (song share × split). None when a song is unknown or the
+    splits no longer add up to the logged royalties (they changed since the take)."""
+    rows: list[tuple[bool, str, str, float, str]] = []
+    owed: dict[str, float] = {}
+    for song_id, share in sorted(shares.items(), key=lambda kv: -kv[1]):
+        song = songs.get(song_id)
+        if song is None or share <= 0:
+            return None
+        rows.append((True, song.title, "song", share, f"“{song.title}” is {share:.1%} of the take"))
+        for split in sorted(song.splits, key=lambda sp: -sp.share):
+            part = share * split.share
+            tip = f"{split.share:.0%} of “{song.title}” × {share:.1%} of the take"
+            rows.append((False, split.holder.name, split.holder.kind, part, tip))
+            owed[split.holder.id] = owed.get(split.holder.id, 0.0) + part
+    logged = {h.id: s for h, s in royalties if s > 0}
+    if any(abs(owed.get(h, 0.0) - logged.get(h, 0.0)) > 1e-6 for h in {*owed, *logged}):
+        return None
+    return rows
+
+
 def _section(text: str) -> QLabel:
     label = QLabel(text)
     label.setObjectName("sectionTitle")
@@ -237,7 +263,7 @@ class ResultWidget(QWidget):
         self.info.setToolTip(f"Take {take.id}\nMade {take.created_at}")
         self.waveform.show_take(audio, take.sample_rate, prov)
         self.legend.show_shares(prov, songs, weight_fractions(req))
-        self._show_royalties(royalties)
+        self._show_royalties(royalties, take, songs)
         self.audit.show_take(take)
         self.training.show_training(prov.training, prov.engine)
         self.details.setTabEnabled(self.TRAINING_TAB, prov.training is not None)
@@ -249,22 +275,41 @@ class ResultWidget(QWidget):
     def _on_audit_changed(self) -> None:
         self.details.setTabText(self.AUDIT_TAB, self.audit.tab_title())
 
-    def _show_royalties(self, royalties: list[tuple[RightsHolder, float]]) -> None:
-        # A holder owed nothing (a zero split, a song not heard) is not a row; a share too
-        # small to show at one decimal says so rather than "0.0 %".
-        rows = sorted(((h, s) for h, s in royalties if s > 0), key=lambda hs: -hs[1])
-        self.royalty_table.setRowCount(len(rows))
-        for r, (holder, share) in enumerate(rows):
-            pct = QTableWidgetItem(share_text(share))
-            pct.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            self.royalty_table.setItem(r, 0, QTableWidgetItem(holder.name))
-            self.royalty_table.setItem(r, 1, QTableWidgetItem(holder.kind))
-            self.royalty_table.setItem(r, 2, pct)
-        # As tall as its rows (up to eight), so the waveform gets the room that is left.
+    def _show_royalties(
+        self,
+        royalties: list[tuple[RightsHolder, float]],
+        take: Take | None = None,
+        songs: Mapping[str, Song] | None = None,
+    ) -> None:
+        """Holders grouped under the song they are paid for (song share × their split), or,
+        when the songs' splits no longer give the logged royalties, the logged list as is."""
+        grouped = None
+        if take is not None and songs is not None:
+            grouped = royalty_rows(royalties, take.provenance.song_shares(), songs)
+        if grouped is None:
+            # A holder owed nothing (a zero split, a song not heard) is not a row; a share too
+            # small to show at one decimal says so rather than "0.0 %".
+            flat = sorted(((h, s) for h, s in royalties if s > 0), key=lambda hs: -hs[1])
+            grouped = [(False, h.name, h.kind, s, "") for h, s in flat]
+        self.royalty_table.setRowCount(len(grouped))
+        bold = self.royalty_table.font()
+        bold.setBold(True)
+        for r, (heading, name, kind, share, tip) in enumerate(grouped):
+            items = (QTableWidgetItem(name if heading else f"   {name}" if tip else name),
+                     QTableWidgetItem(kind), QTableWidgetItem(share_text(share)))  # fmt: skip
+            items[2].setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            for c, item in enumerate(items):
+                if heading:
+                    item.setFont(bold)
+                item.setToolTip(tip)
+                self.royalty_table.setItem(r, c, item)
+        # As tall as its rows (up to ten), so the waveform gets the room that is left; on a
+        # small screen it gives way down to three rows and scrolls.
         t = self.royalty_table
-        shown = min(len(rows), 8)
-        rows_h = sum(t.rowHeight(r) for r in range(shown))
-        t.setFixedHeight(t.horizontalHeader().sizeHint().height() + rows_h + 2 * t.frameWidth() + 2)
+        frame = t.horizontalHeader().sizeHint().height() + 2 * t.frameWidth() + 2
+        heights = [t.rowHeight(r) for r in range(len(grouped))]
+        t.setMaximumHeight(frame + sum(heights[:10]))
+        t.setMinimumHeight(frame + sum(heights[:3]))
 
     # -- playback ------------------------------------------------------------------------
 

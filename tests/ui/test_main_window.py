@@ -89,7 +89,17 @@ def test_select_generate_export(qtbot, window, monkeypatch, tmp_path):
         assert window.studio.song(sid).title in legend
     shares = take.provenance.song_shares()
     assert f"{shares[A] * 100:.1f} %" in legend and shares[A] > shares[B]
-    assert window.result.royalty_table.rowCount() == len(window.studio.royalties(take))
+    # the royalty table: each song heard, then the holders paid for it, summing to the logged
+    table = window.result.royalty_table
+    rows = [[table.item(r, c).text() for c in range(3)] for r in range(table.rowCount())]
+    assert [r[0] for r in rows if r[1] == "song"] == [window.studio.song(s).title for s in (A, B)]
+    logged = {h.name: s for h, s in window.studio.royalties(take)}
+    paid: dict[str, float] = {}
+    for name, kind, share in rows:
+        if kind != "song":
+            paid[name.strip()] = paid.get(name.strip(), 0.0) + float(share.rstrip(" %")) / 100
+    assert paid.keys() == logged.keys()
+    assert all(abs(paid[n] - logged[n]) < 0.002 for n in logged)
 
     out = tmp_path / "exported" / "my take"
     out.parent.mkdir()

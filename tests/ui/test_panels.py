@@ -117,7 +117,11 @@ def test_generate_shows_waveform_legend_and_royalties(qtbot, window, fake_studio
     entries = window.result.legend.entries
     assert entries[0].startswith("Song 1") and "75.0 %" in entries[0]
     assert entries[1].startswith("Song 2") and "25.0 %" in entries[1]
-    assert window.result.royalty_table.rowCount() == 4
+    table = window.result.royalty_table
+    rows = [(table.item(r, 0).text(), table.item(r, 1).text()) for r in range(table.rowCount())]
+    # each song, then the holders paid for it (song share × split)
+    assert [name for name, kind in rows if kind == "song"] == ["Song 1", "Song 2"]
+    assert len(rows) == 6 and rows[0] == ("Song 1", "song") and rows[3] == ("Song 2", "song")
     qtbot.waitUntil(lambda: window.generate_bar.generate_button.isVisible())
 
 

@@ -111,3 +111,27 @@ def test_the_legend_shows_weight_beside_share_and_says_why_they_differ(
     panel.show_take(replace(take, provenance=replace(take.provenance, shares=close)),
                     fake_studio.songs)  # fmt: skip
     assert panel.legend.why == ""
+
+
+def test_holders_are_grouped_under_the_song_they_are_paid_for(qtbot, fake_studio, tmp_path):
+    """Issue 19: "the royalty table does not say which song a holder belongs to". Estate 1
+    holds part of Song 1 and of Song 3: it appears under each, with its part of the take."""
+    panel = ResultWidget(fake_studio, JobRunner(), tmp_path, FakePlayer())
+    qtbot.addWidget(panel)
+    request = GenerationRequest(
+        (Reference("s1", weight=3.0), Reference("s3", weight=1.0)), duration_s=4.0
+    )
+    take = fake_studio.generate_job(request).run(lambda _p: None, CancelToken())
+    panel.show_take(take, fake_studio.songs)
+    table = panel.royalty_table
+    rows = [tuple(table.item(r, c).text() for c in range(3)) for r in range(table.rowCount())]
+    assert rows == [
+        ("Song 1", "song", "75.0 %"),
+        ("   Holder 1", "composer", "45.0 %"),
+        ("   Estate 1", "publisher", "30.0 %"),
+        ("Song 3", "song", "25.0 %"),
+        ("   Holder 3", "composer", "15.0 %"),
+        ("   Estate 1", "publisher", "10.0 %"),
+    ]
+    assert table.item(2, 0).toolTip() == "40% of “Song 1” × 75.0% of the take"
+    assert table.item(0, 0).font().bold() and not table.item(1, 0).font().bold()
