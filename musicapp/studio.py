@@ -17,9 +17,11 @@ from musicapp.consent.your_audio import YourAudio
 from musicapp.core import (
     GenerationRequest,
     InvalidInput,
+    Level,
     RightsHolder,
     Song,
     TimeRange,
+    Use,
     Verification,
     holder_shares,
 )
@@ -68,6 +70,7 @@ from musicapp.takes import (
 )
 
 if TYPE_CHECKING:
+    from musicapp.catalog.browse import SongRow
     from musicapp.catalog.search import SearchFilters
     from musicapp.catalog.store import CatalogStore, TreeNode
     from musicapp.export import ExportResult
@@ -167,6 +170,11 @@ class Studio:
     ) -> list[TreeNode]:
         """One page of a node's children in one of the catalogue's hierarchies."""
         return self.catalog.browse.children(path, hierarchy, offset, limit)
+
+    def song_rows(self, song_ids: list[str], level: Level, use: Use) -> dict[str, SongRow]:
+        """What catalogue rows show beside the titles: length, tempo, key, and a consent badge
+        for ``level`` and ``use`` (the same mask the "usable for" filter reads)."""
+        return self.catalog.browse.song_rows(list(song_ids), level, use)
 
     def hierarchies(self) -> list[tuple[str, str]]:
         """The ways the browser can arrange the catalogue, as (key, label)."""

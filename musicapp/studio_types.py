@@ -9,6 +9,7 @@ working code. Only classes belong here: a function a front end needs is a studio
 from __future__ import annotations
 
 from musicapp.attribution.types import Agreement, AuditResult, AuditStatus, Comparison, Finding
+from musicapp.catalog.browse import SongRow
 from musicapp.catalog.search import SearchFilters
 from musicapp.ledger import ChainReport, Damage, Event, LedgerDamaged, LedgerError
 from musicapp.studio import Refused
@@ -30,6 +31,7 @@ __all__ = [
     "LedgerError",
     "Refused",
     "SearchFilters",
+    "SongRow",
     "SyncError",
     "SyncResult",
     "SyncStatus",

@@ -226,6 +226,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.theme:
         os.environ["MUSICAPP_THEME"] = args.theme
     os.environ.setdefault("MUSICAPP_FIRST_RUN", "demo")  # a fresh folder: build the demo
+    # The window's kept choices (docks, export options) from a folder of its own, so a picture
+    # does not show what the last one (or the user's own session) left open.
+    from PySide6.QtCore import QSettings
+
+    QSettings.setPath(
+        QSettings.Format.IniFormat,
+        QSettings.Scope.UserScope,
+        tempfile.mkdtemp(prefix="musicapp-shot-settings-"),
+    )
     app = make_application(sys.argv[:1])
     with AppContext.open(settings) as ctx:
         window = MainWindow(ctx)

@@ -14,7 +14,7 @@ from sqlite_utils import Database
 from musicapp.catalog import hierarchy as _hier
 from musicapp.catalog.consent_tables import SongSource
 from musicapp.catalog.search import SearchFilters, Suggestion, browse_query, tier_queries
-from musicapp.core import InvalidInput, Song
+from musicapp.core import InvalidInput, Level, Song, Use
 
 _SEP = _hier.SEP
 
@@ -30,6 +30,27 @@ class TreeNode:
     count: int
     path: tuple[str, ...]
     song_id: str | None = None
+
+
+@dataclass(frozen=True)
+class SongRow:
+    """What a catalogue row shows beside a song's title: its length, tempo and key, and
+    whether its consent allows the level and use asked about (the "usable for" filter's mask)."""
+
+    duration_s: float
+    tempo_bpm: float | None
+    key: str
+    usable: bool
+
+    def details(self) -> str:
+        """ "3:12 · 96 BPM · D major" (what is known)."""
+        whole = int(round(self.duration_s))
+        parts = [f"{whole // 60}:{whole % 60:02d}"] if self.duration_s > 0 else []
+        if self.tempo_bpm:
+            parts.append(f"{self.tempo_bpm:.0f} BPM")
+        if self.key:
+            parts.append(self.key)
+        return " · ".join(parts)
 
 
 class Browsing:
@@ -124,6 +145,27 @@ class Browsing:
     def hierarchies(self) -> list[tuple[str, str]]:
         """The ways to browse, as (key for children(), label for the user)."""
         return [(h.key, h.label) for h in _hier.HIERARCHIES]
+
+    def song_rows(self, song_ids: list[str], level: Level, use: Use) -> dict[str, SongRow]:
+        """The rows' details of these songs; usable for (level, use) as the filter says."""
+        from musicapp.core import usable_bit
+
+        bit = usable_bit(level, use)
+        songs = self._songs.songs(song_ids)
+        with self._lock:
+            self._refresh_due_usable()
+            masks: dict[str, int] = {}
+            for i in range(0, len(song_ids), 500):
+                chunk = song_ids[i : i + 500]
+                marks = ", ".join("?" for _ in chunk)
+                for sid, mask in self._db.execute(
+                    f"SELECT song_id, mask FROM usable WHERE song_id IN ({marks})", chunk
+                ):
+                    masks[sid] = int(mask)
+        return {
+            sid: SongRow(s.duration_s, s.tempo_bpm, s.key, bool(masks.get(sid, 0) & bit))
+            for sid, s in songs.items()
+        }
 
     def children(
         self,

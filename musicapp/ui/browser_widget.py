@@ -25,10 +25,11 @@ from PySide6.QtWidgets import (
 )
 
 from musicapp.audio.playback import Player
+from musicapp.core import Level, Use
 from musicapp.jobs import Progress
 from musicapp.studio_types import SearchFilters
 from musicapp.ui import icons
-from musicapp.ui.catalog_model import SONG_ID_ROLE, CatalogTreeModel
+from musicapp.ui.catalog_model import SONG_ID_ROLE, CatalogTreeModel, SongRowDelegate
 from musicapp.ui.filter_bar import FilterBar
 from musicapp.ui.job_runner import JobRunner
 from musicapp.ui.labels import placeholder_label
@@ -97,6 +98,9 @@ class BrowserWidget(QWidget):
         self.tree.setObjectName("catalogueTree")
         self.tree.setModel(self.tree_model)
         self.tree.setHeaderHidden(True)
+        # A song's badge, length, tempo and key, right-aligned in its row.
+        self.tree.setItemDelegate(SongRowDelegate(self.tree))
+        self._take_use = Use.PRIVATE
         self.tree.setUniformRowHeights(True)
         self.tree.setAnimated(True)
         self.tree.setExpandsOnDoubleClick(True)
@@ -317,6 +321,18 @@ class BrowserWidget(QWidget):
     def _on_filters_changed(self, _filters: SearchFilters) -> None:
         # The same debounce as typing: several combos changed in a row cost one search.
         self._debounce.start()
+        self._update_badges()
+
+    def set_take_use(self, use: Use) -> None:
+        """The take settings' use: what the rows' consent badges answer for, unless the
+        filters name a use."""
+        if use != self._take_use:
+            self._take_use = use
+            self._update_badges()
+
+    def _update_badges(self) -> None:
+        f = self.filter_bar.filters()
+        self.tree_model.set_badge_context(f.level or Level.SONG, f.use or self._take_use)
 
     def refresh_filter_choices(self) -> None:
         """Offer the catalogue's current genres, eras and instruments in the filter bar."""

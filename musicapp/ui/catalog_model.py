@@ -8,6 +8,7 @@ canFetchMore/fetchMore, which QTreeView calls when the user scrolls to the end o
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -20,20 +21,28 @@ from PySide6.QtCore import (
     Qt,
     QTimer,
 )
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QIcon, QPainter
+from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from musicapp.ui import icons
+from musicapp.core import Level, Use
+from musicapp.studio_types import SongRow
+from musicapp.ui import icons, theme
 from musicapp.ui.services import CataloguePagesPort
 
 SONG_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 SONG_IDS_MIME = "application/x-musicapp-song-ids"  # newline-separated song ids, UTF-8
 PATH_ROLE = Qt.ItemDataRole.UserRole + 2
+# A song row's "✓ 3:12 · 96 BPM · D" (its consent badge, length, tempo, key), and whether the
+# badge is a tick; painted right-aligned in the row by SongRowDelegate.
+DETAILS_ROLE = Qt.ItemDataRole.UserRole + 3
+CLEARED_ROLE = Qt.ItemDataRole.UserRole + 4
 
 _KIND_BY_DEPTH = {1: "genre", 2: "artist", 3: "album"}
 DEFAULT_HIERARCHY = "genre"
 PAGE_SIZE = 200
 
 Index = QModelIndex | QPersistentModelIndex
+log = logging.getLogger(__name__)
 _NO_PARENT = QModelIndex()  # Qt's "no parent" default, built once
 
 
@@ -43,7 +52,17 @@ class _Node:
     `complete` turns true once a page came back shorter than PAGE_SIZE (no more children).
     """
 
-    __slots__ = ("children", "complete", "count", "label", "parent", "path", "row", "song_id")
+    __slots__ = (
+        "children",
+        "complete",
+        "count",
+        "info",
+        "label",
+        "parent",
+        "path",
+        "row",
+        "song_id",
+    )
 
     def __init__(
         self,
@@ -62,6 +81,7 @@ class _Node:
         self.row = row
         self.children: list[_Node] | None = [] if song_id else None
         self.complete = bool(song_id)
+        self.info: SongRow | None = None  # a song's length, tempo, key and consent badge
 
 
 class CatalogTreeModel(QAbstractItemModel):
@@ -85,6 +105,8 @@ class CatalogTreeModel(QAbstractItemModel):
         # row height while laying out), which would drain a wide node on expand; one page per
         # node per turn keeps it to one batch until the view asks again (scrolling to the end).
         self._paged: set[int] = set()
+        # The level and use the rows' consent badges answer for (the take settings' use).
+        self._badge: tuple[Level, Use] = (Level.SONG, Use.PRIVATE)
 
     @property
     def hierarchy(self) -> str:
@@ -168,12 +190,52 @@ class CatalogTreeModel(QAbstractItemModel):
                 # The view drew an expander; tell it there is nothing behind it.
                 self.dataChanged.emit(parent, parent)
             return
-        self.beginInsertRows(parent, first, first + len(fetched) - 1)
-        node.children.extend(
+        added = [
             _Node(t.label, int(t.count), tuple(t.path), t.song_id, node, first + i)
             for i, t in enumerate(fetched)
-        )
+        ]
+        self._attach_info(added)
+        self.beginInsertRows(parent, first, first + len(fetched) - 1)
+        node.children.extend(added)
         self.endInsertRows()
+
+    # -- the songs' details and consent badges -----------------------------------------------
+
+    def _attach_info(self, nodes: Sequence[_Node]) -> None:
+        ids = [n.song_id for n in nodes if n.song_id]
+        if not ids:
+            return
+        try:
+            rows = self._source.song_rows(ids, *self._badge)
+        except Exception:  # the titles still show; the details are a courtesy
+            log.exception("could not read the details of %d songs", len(ids))
+            rows = {}
+        for n in nodes:
+            if n.song_id:
+                n.info = rows.get(n.song_id)
+
+    def set_badge_context(self, level: Level, use: Use) -> None:
+        """Badges answer "may this song be used at ``level`` for ``use``?" from now on (the
+        take settings' use or the filters changed); every fetched song is read again."""
+        if (level, use) != self._badge:
+            self._badge = (level, use)
+            self.refresh_badges()
+
+    def refresh_badges(self) -> None:
+        """Read every fetched song's badge again (its consent may have changed)."""
+        parents: list[_Node] = []
+        stack = [self._root]
+        while stack:
+            node = stack.pop()
+            kids = node.children or []
+            if any(k.song_id for k in kids):
+                parents.append(node)
+            stack.extend(k for k in kids if not k.song_id)
+        for node in parents:
+            kids = node.children or []
+            self._attach_info(kids)
+            parent = QModelIndex() if node is self._root else self.createIndex(node.row, 0, node)
+            self.dataChanged.emit(self.index(0, 0, parent), self.index(len(kids) - 1, 0, parent))
 
     def reload(self) -> None:
         """Forget everything fetched (e.g. after the demo catalogue was built)."""
@@ -197,11 +259,13 @@ class CatalogTreeModel(QAbstractItemModel):
         if not index.isValid():
             return None
         node = self._node(index)
+        if role in (DETAILS_ROLE, CLEARED_ROLE, Qt.ItemDataRole.AccessibleDescriptionRole):
+            return self._info_data(node, role)
         if role == Qt.ItemDataRole.DisplayRole:
             return node.label if node.song_id else f"{node.label} ({node.count})"
         if role == Qt.ItemDataRole.ToolTipRole:
             if node.song_id:
-                return f"{node.label}\nDouble-click to add it to the references"
+                return f"{node.label}\n{self._info_words(node)}Double-click to add it to the references"
             noun = "song" if node.count == 1 else "songs"
             return f"{self._kind(node).capitalize()}: {node.label} — {node.count} {noun}"
         if role == Qt.ItemDataRole.DecorationRole:
@@ -211,6 +275,26 @@ class CatalogTreeModel(QAbstractItemModel):
         if role == PATH_ROLE:
             return node.path
         return None
+
+    def _info_words(self, node: _Node) -> str:
+        if node.info is None:
+            return ""
+        level, use = self._badge
+        verdict = "Cleared" if node.info.usable else "Not cleared"
+        details = node.info.details()
+        return (f"{details}\n" if details else "") + (
+            f"{verdict} for {use.label} at {level.value} level\n"
+        )
+
+    def _info_data(self, node: _Node, role: int) -> Any:
+        info = node.info
+        if info is None:
+            return None
+        if role == DETAILS_ROLE:
+            return f"{'✓' if info.usable else '✕'} {short_details(info)}"
+        if role == CLEARED_ROLE:
+            return info.usable
+        return self._info_words(node).replace("\n", ", ").strip(", ")  # for screen readers
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         if not index.isValid():
@@ -232,6 +316,47 @@ class CatalogTreeModel(QAbstractItemModel):
             # Levels of other hierarchies (decade, instrument, ...) have no icon of their own.
             self._icons[kind] = icon if not icon.isNull() else icons.icon("genre")
         return self._icons[kind]
+
+
+class SongRowDelegate(QStyledItemDelegate):
+    """Paints a song row's title, elided, and its badge and details right-aligned beside it
+    (muted when cleared, the theme's red when not); other rows as usual."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        details = index.data(DETAILS_ROLE)
+        if not details:
+            super().paint(painter, option, index)
+            return
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        metrics = opt.fontMetrics
+        width = metrics.horizontalAdvance(details) + 8
+        rect = opt.rect
+        room = rect.width() - width - 24  # the icon and a gap
+        text = opt.text
+        if room < metrics.horizontalAdvance("Abc…"):
+            width = 0  # too narrow: the title alone, the details in the tooltip
+        else:
+            opt.text = metrics.elidedText(text, Qt.TextElideMode.ElideRight, room)
+        style = opt.widget.style() if opt.widget is not None else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        if width:
+            painter.save()
+            selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+            name = "select_text" if selected else "muted" if index.data(CLEARED_ROLE) else "bad"
+            painter.setPen(theme.qcolour(name))
+            area = rect.adjusted(rect.width() - width, 0, -4, 0)
+            align = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+            painter.drawText(area, int(align), details)
+            painter.restore()
+
+
+def short_details(info: SongRow) -> str:
+    """ "0:34 · 60 BPM · Bm": a row's length, tempo and key, short."""
+    key = info.key.replace(" major", "").replace(" minor", "m")
+    return " · ".join(
+        p for p in (SongRow(info.duration_s, info.tempo_bpm, "", True).details(), key) if p
+    )
 
 
 def song_ids_mime(ids: Iterable[str | None]) -> QMimeData:

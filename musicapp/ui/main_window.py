@@ -220,6 +220,7 @@ class MainWindow(QMainWindow):
         self._check_timer.stop()
         if self.generation is not None:
             return
+        self.browser.set_take_use(self.settings_panel.use())  # the catalogue's badges
         self.settings_panel.set_length_from_audio(
             bool(self.references.levels() & USER_LEVELS), self.user_audio.duration_s()
         )

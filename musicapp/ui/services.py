@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from musicapp.royalties.simulate import MechanismFigures
     from musicapp.selection.types import Alternatives, Proposal, Ranking
     from musicapp.stems.service import StemsResult
-    from musicapp.studio_types import AuditResult, AuditStatus, Comparison, Finding
+    from musicapp.studio_types import AuditResult, AuditStatus, Comparison, Finding, SongRow
     from musicapp.sync.engine import SyncResult, SyncStatus
     from musicapp.sync.state import SyncState
     from musicapp.takes import Take
@@ -63,6 +63,7 @@ class CataloguePagesPort(Protocol):
         offset: int = 0,
         limit: int | None = None,
     ) -> list[TreeNode]: ...
+    def song_rows(self, song_ids: list[str], level: Level, use: Use) -> dict[str, SongRow]: ...
 
 
 class CataloguePort(CataloguePagesPort, PreviewPort, Protocol):

@@ -24,6 +24,7 @@ from musicapp.core import (
     Decision,
     GenerationRequest,
     InvalidInput,
+    Level,
     Provenance,
     RightsHolder,
     Song,
@@ -31,13 +32,14 @@ from musicapp.core import (
     Split,
     Stem,
     TimelineSlot,
+    Use,
     Verification,
 )
 from musicapp.export import ExportResult
 from musicapp.jobs import CancelToken, FunctionJob, Progress, ProgressCallback
 from musicapp.ledger import Damage
 from musicapp.stems.service import StemMethod, StemsResult
-from musicapp.studio_types import UndeclaredMaterial
+from musicapp.studio_types import SongRow, UndeclaredMaterial
 from musicapp.takes import Take
 from musicapp.ui.services import AppPort, StudioPort, SyncPort
 
@@ -58,7 +60,9 @@ def _song(i: int, genre: str, artist: str, album: str, commercial: bool) -> Song
         genre=genre,
         year=1700 + i,
         splits=(Split(holder, 0.6), Split(estate, 0.4)),
-        duration_s=30.0,
+        duration_s=30.0 + i,
+        tempo_bpm=90.0 + i,
+        key="D major" if i % 2 else "B minor",
         stems=(
             Stem("lead", "Violin", "strings", "melody"),
             Stem("chords", "Piano", "piano", "harmony"),
@@ -112,6 +116,7 @@ class FakeStudio:
         self.audit = FakeAudit(self)
         self.exports = FakeExports(self)
         self.history = FakeHistory(self)
+        self.row_calls: list[tuple[tuple[str, ...], Level, Use]] = []  # song_rows asked
         self.made: dict[str, Take] = {}  # every take generated, in order (Take history)
         self.unclaimed_ids: set[str] = set()  # songs nobody holds (the rights wizard's)
         self.demo_unfinished: tuple[int, int] | None = None  # a demo build cut short
@@ -169,6 +174,22 @@ class FakeStudio:
         self.page_calls.append((path, hierarchy, offset, limit))
         nodes = self._children(path, hierarchy)
         return nodes[offset:] if limit is None else nodes[offset : offset + limit]
+
+    def song_rows(self, song_ids: list[str], level: Level, use: Use) -> dict[str, SongRow]:
+        """Length, tempo and key as the songs say; the badge from the fake's consent check."""
+        from musicapp.core.consent import probe_reference
+
+        self.row_calls.append((tuple(song_ids), level, use))
+        out = {}
+        for sid in song_ids:
+            song = self.songs.get(sid)
+            if song is None:  # a made-up row (the tree paging tests' "Wide" genre)
+                continue
+            request = GenerationRequest((probe_reference(sid, level),), use=use)
+            out[sid] = SongRow(
+                song.duration_s, song.tempo_bpm, song.key, self.check(request).allowed
+            )
+        return out
 
     def _children(self, path: tuple[str, ...], hierarchy: str) -> list[TreeNode]:
         if self.empty:
