@@ -73,6 +73,7 @@ if TYPE_CHECKING:
     from musicapp.catalog.browse import SongRow
     from musicapp.catalog.search import SearchFilters
     from musicapp.catalog.store import CatalogStore, TreeNode
+    from musicapp.consent.service import ConsentSource
     from musicapp.export import ExportResult
     from musicapp.export.master import Mastering
     from musicapp.ledger import Ledger
@@ -280,6 +281,11 @@ class Studio:
 
     def _user_audio(self, request: GenerationRequest) -> UserAudio | None:
         return read_user_audio(request, self.settings.max_user_audio_s, MIN_TAKE_S)
+
+    def consent_sources(self, song_ids: list[str]) -> dict[str, ConsentSource]:
+        """Where each song's consent decision comes from (the rights server or this computer),
+        for the consent panel to say beside each verdict."""
+        return self.consent.sources(list(song_ids))
 
     def check(self, request: GenerationRequest) -> Verification:
         """The policy's verdict without writing to the ledger (for live previews), including

@@ -11,6 +11,7 @@ from __future__ import annotations
 from musicapp.attribution.types import Agreement, AuditResult, AuditStatus, Comparison, Finding
 from musicapp.catalog.browse import SongRow
 from musicapp.catalog.search import SearchFilters
+from musicapp.consent.service import ConsentSource
 from musicapp.ledger import ChainReport, Damage, Event, LedgerDamaged, LedgerError
 from musicapp.studio import Refused
 from musicapp.sync.engine import SyncError, SyncResult, SyncStatus
@@ -23,6 +24,7 @@ __all__ = [
     "AuditStatus",
     "ChainReport",
     "Comparison",
+    "ConsentSource",
     "Damage",
     "Event",
     "Finding",

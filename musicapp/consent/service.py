@@ -160,6 +160,38 @@ class ConsentFacts(Protocol):
     def quarantined(self, blocking_only: bool = False) -> list[Quarantined]: ...
 
 
+@dataclass(frozen=True)
+class ConsentSource:
+    """Whose records decided a song's consent: the server's (by holder name) and this
+    computer's (the others); ``server`` is "" in local-only mode."""
+
+    server: str
+    from_server: tuple[str, ...]
+    local: tuple[str, ...]
+
+    @property
+    def unknown_to_server(self) -> bool:
+        """A server is bound but published nothing for some holder of the song."""
+        return bool(self.server) and bool(self.local)
+
+    def words(self) -> str:
+        """ "Consent from the rights server rights.example.org" and the like."""
+        host = self.server.split("://", 1)[-1].rstrip("/")
+        if not self.server:
+            return "Consent from this computer's records (no rights server set)"
+        if not self.local:
+            return f"Consent from the rights server {host}"
+        if not self.from_server:
+            return (
+                f"Consent from this computer's records: the rights server {host} has no "
+                "record for this song"
+            )
+        return (
+            f"Consent from the rights server {host} for {', '.join(self.from_server)}; from "
+            f"this computer's records for {', '.join(self.local)} (the server has none)"
+        )
+
+
 class ConsentService:
     """Looks up the songs and consent versions a request needs and applies the policy.
 
@@ -209,6 +241,21 @@ class ConsentService:
         last = state.last_pull_at if (state is not None and server) else None
         age = None if last is None else (at - last).total_seconds()
         return Freshness(not server, server, ttl, last, age)
+
+    def sources(self, song_ids: list[str]) -> dict[str, ConsentSource]:
+        """Where each song's consent decision comes from: the rights server's published
+        versions, this computer's records (the demo, a manifest, your own declaration), or
+        both (per holder)."""
+        server = self._server(self._sync_state())
+        published = self._catalog.consent.registry_versions(song_ids) if server else {}
+        songs = self._catalog.songs(list(dict.fromkeys(song_ids)))
+        out = {}
+        for sid, song in songs.items():
+            holders = [s.holder for s in song.splits]
+            remote = tuple(h.name for h in holders if (sid, h.id) in published)
+            local = tuple(h.name for h in holders if (sid, h.id) not in published)
+            out[sid] = ConsentSource(server, remote, local)
+        return out
 
     def blocked(self, song_ids: list[str]) -> dict[str, list[str]]:
         """Songs refused because a consent record the server published for them could not be

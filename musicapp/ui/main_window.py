@@ -248,7 +248,14 @@ class MainWindow(QMainWindow):
             self.generate_bar.set_allowed(False, f"The consent check did not run: {exc}")
             return
         songs = self.references.songs()
-        self.verification.show_verification(verification, songs)
+        try:
+            sources = self.studio.consent_sources(
+                [d.reference.song_id for d in verification.decisions]
+            )
+        except Exception:  # the verdict stands; where it came from is a courtesy
+            log.exception("could not read where consent came from")
+            sources = {}
+        self.verification.show_verification(verification, songs, sources)
         self.references.show_verdicts(
             {i: "; ".join(d.reasons) for i, d in enumerate(verification.decisions) if not d.allowed}
         )

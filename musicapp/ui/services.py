@@ -35,7 +35,14 @@ if TYPE_CHECKING:
     from musicapp.royalties.simulate import MechanismFigures
     from musicapp.selection.types import Alternatives, Proposal, Ranking
     from musicapp.stems.service import StemsResult
-    from musicapp.studio_types import AuditResult, AuditStatus, Comparison, Finding, SongRow
+    from musicapp.studio_types import (
+        AuditResult,
+        AuditStatus,
+        Comparison,
+        ConsentSource,
+        Finding,
+        SongRow,
+    )
     from musicapp.sync.engine import SyncResult, SyncStatus
     from musicapp.sync.state import SyncState
     from musicapp.takes import Take
@@ -154,6 +161,7 @@ class GenerationPort(Protocol):
     def unavailable_engines(self) -> dict[str, str]: ...
     def validate(self, request: GenerationRequest) -> dict[str, Song]: ...
     def check(self, request: GenerationRequest) -> Verification: ...
+    def consent_sources(self, song_ids: list[str]) -> dict[str, ConsentSource]: ...
     def load_user_audio(self, request: GenerationRequest) -> Audio | None: ...
     def generate_job(self, request: GenerationRequest) -> Job[Take]: ...
 

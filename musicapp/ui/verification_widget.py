@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from musicapp.core import Decision, Song, Verification
+from musicapp.studio_types import ConsentSource
 from musicapp.ui import theme
 from musicapp.ui.alternatives_widget import AlternativesWidget
 
@@ -35,8 +36,11 @@ def _how(decision: Decision) -> str:
     return how
 
 
-def decision_html(decision: Decision, songs: Mapping[str, Song]) -> str:
-    """One reference's verdict as a small block of rich text."""
+def decision_html(
+    decision: Decision, songs: Mapping[str, Song], source: ConsentSource | None = None
+) -> str:
+    """One reference's verdict as a small block of rich text, and where its consent came from
+    (in the warning colour when a rights server is bound but has no record for the song)."""
     colour = theme.colour("ok") if decision.allowed else theme.colour("bad")
     mark = "✓" if decision.allowed else "✗"
     title = html.escape(_name(decision.reference.song_id, songs))
@@ -48,6 +52,12 @@ def decision_html(decision: Decision, songs: Mapping[str, Song]) -> str:
     reason_colour = theme.colour("muted") if decision.allowed else theme.colour("bad")
     for reason in decision.reasons:
         out.append(f"<p style='margin:0 0 0 18px;color:{reason_colour}'>{html.escape(reason)}</p>")
+    if source is not None:
+        tone = theme.colour("warn_text" if source.unknown_to_server else "muted")
+        out.append(
+            f"<p style='margin:0 0 0 18px;color:{tone};font-style:italic'>"
+            f"{html.escape(source.words())}</p>"
+        )
     if not decision.allowed:
         if decision.alternatives:
             alts = "; ".join(html.escape(a) for a in decision.alternatives)
@@ -194,7 +204,12 @@ class VerificationWidget(QFrame):
             if item is not None and isinstance(w := item.widget(), QPushButton)
         ]
 
-    def show_verification(self, v: Verification, songs: Mapping[str, Song]) -> None:
+    def show_verification(
+        self,
+        v: Verification,
+        songs: Mapping[str, Song],
+        sources: Mapping[str, ConsentSource] | None = None,
+    ) -> None:
         self._show_fixes(())
         n = len(v.decisions)
         if v.allowed:
@@ -209,9 +224,14 @@ class VerificationWidget(QFrame):
                 f"{'is' if k == 1 else 'are'} not cleared for {v.use.label}."
             )
         # Refused ones first: they are what the user has to act on.
-        self.details.setText("".join(decision_html(d, songs) for d in v.refused))
+        where = sources or {}
+
+        def block(d: Decision) -> str:
+            return decision_html(d, songs, where.get(d.reference.song_id))
+
+        self.details.setText("".join(block(d) for d in v.refused))
         allowed = [d for d in v.decisions if d.allowed]
-        self.details_allowed.setText("".join(decision_html(d, songs) for d in allowed))
+        self.details_allowed.setText("".join(block(d) for d in allowed))
         self.details.setVisible(bool(v.refused))
         self.details_allowed.setVisible(bool(allowed))
         self.shown.emit(v)

@@ -21,6 +21,19 @@ def own_qsettings(tmp_path_factory: pytest.TempPathFactory) -> None:
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
 
 
+@pytest.fixture(autouse=True)
+def no_dialog_left_open(qapp):
+    """A window-modal dialog a test leaves open would swallow the next tests' clicks."""
+    yield
+    for _ in range(10):
+        dialog = qapp.activeModalWidget()
+        if dialog is None:
+            break
+        dialog.close()
+        dialog.deleteLater()
+        qapp.processEvents()
+
+
 @pytest.fixture
 def fake_studio() -> FakeStudio:
     return FakeStudio()

@@ -39,7 +39,7 @@ from musicapp.export import ExportResult
 from musicapp.jobs import CancelToken, FunctionJob, Progress, ProgressCallback
 from musicapp.ledger import Damage
 from musicapp.stems.service import StemMethod, StemsResult
-from musicapp.studio_types import SongRow, UndeclaredMaterial
+from musicapp.studio_types import ConsentSource, SongRow, UndeclaredMaterial
 from musicapp.takes import Take
 from musicapp.ui.services import AppPort, StudioPort, SyncPort
 
@@ -116,6 +116,8 @@ class FakeStudio:
         self.audit = FakeAudit(self)
         self.exports = FakeExports(self)
         self.history = FakeHistory(self)
+        self.server = ""  # the rights server consent is bound to ("" local-only)
+        self.server_has: set[str] = set()  # songs whose consent the server published
         self.row_calls: list[tuple[tuple[str, ...], Level, Use]] = []  # song_rows asked
         self.made: dict[str, Take] = {}  # every take generated, in order (Take history)
         self.unclaimed_ids: set[str] = set()  # songs nobody holds (the rights wizard's)
@@ -334,6 +336,22 @@ class FakeStudio:
                 )
             audio_info(request.user_audio)
         return {r.song_id: self.songs[r.song_id] for r in request.references}
+
+    def consent_sources(self, song_ids: list[str]) -> dict[str, ConsentSource]:
+        """Local records for every song, unless ``server_has`` says the server published them."""
+        return {
+            sid: ConsentSource(
+                self.server,
+                tuple(s.holder.name for s in self.songs[sid].splits)
+                if sid in self.server_has
+                else (),
+                ()
+                if sid in self.server_has
+                else tuple(s.holder.name for s in self.songs[sid].splits),
+            )
+            for sid in song_ids
+            if sid in self.songs
+        }
 
     def check(self, request: GenerationRequest) -> Verification:
         decisions = []
