@@ -1,7 +1,7 @@
 """Connects Take history (``take_history.py``) to the window: a dock under the panels, View →
 Take history (Ctrl+Shift+H) and the Take panel's History button to show it, a new take listed
 as it arrives, a take opened or exported from the list, a deleted take's panel cleared. Whether
-the dock is shown, and where, is kept between sessions with the window's geometry."""
+the dock is shown, and where, and the widths of the three panels are kept between sessions."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 STATE_KEY = "window/state"
 STATE_VERSION = 1
+SPLITTER_KEY = "window/panels"
 
 
 def _settings() -> QSettings:
@@ -99,9 +100,16 @@ class HistoryWiring(QObject):
     # -- the window's layout between sessions ----------------------------------------------------
 
     def restore(self) -> None:
-        state = _settings().value(STATE_KEY)
+        """The docks and the panels' widths as the last session left them."""
+        settings = _settings()
+        state = settings.value(STATE_KEY)
         if state is not None:
             self._window.restoreState(state, STATE_VERSION)
+        panels = settings.value(SPLITTER_KEY)
+        if panels is not None:
+            self._window.splitter.restoreState(panels)
 
     def save(self) -> None:
-        _settings().setValue(STATE_KEY, self._window.saveState(STATE_VERSION))
+        settings = _settings()
+        settings.setValue(STATE_KEY, self._window.saveState(STATE_VERSION))
+        settings.setValue(SPLITTER_KEY, self._window.splitter.saveState())

@@ -146,6 +146,7 @@ class MainWindow(QMainWindow):
             splitter.addWidget(w)
             splitter.setStretchFactor(splitter.indexOf(w), stretch)
         splitter.setSizes([280, 490, 510])
+        self.splitter = splitter  # its sizes are kept between sessions (history_wiring.py)
         # Above everything while the ledger is damaged (hidden otherwise).
         self.ledger_banner = LedgerDamageWidget(self.studio.records, self.runner)
         body = QWidget()

@@ -175,15 +175,20 @@ def test_export_from_the_history_opens_that_take_and_exports_it(
     assert (tmp_path / "older.wav").is_file()
 
 
-def test_the_dock_is_where_the_user_left_it_in_the_next_session(qtbot, fake_context) -> None:
+def test_the_dock_and_the_panels_are_as_the_user_left_them_in_the_next_session(qtbot, fake_context) -> None:
     first = MainWindow(fake_context)
     qtbot.addWidget(first)
     first.show()
     first.history_ui.action.trigger()
     assert first.history_ui.dock.isVisible()
+    first.resize(1300, 800)
+    first.splitter.setSizes([400, 450, 450])
+    widths = first.splitter.sizes()
     first.close()
     again = MainWindow(fake_context)
     qtbot.addWidget(again)
     again.show()
     assert again.history_ui.dock.isVisible()
     assert again.history_ui.action.isChecked()
+    again.resize(1300, 800)
+    assert again.splitter.sizes()[0] == widths[0]  # the catalogue as wide as it was left
