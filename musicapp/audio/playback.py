@@ -1,4 +1,5 @@
-"""Plays audio on the default output device through sounddevice, when there is one."""
+"""Plays audio through sounddevice, on the output the user chose (``set_output``) or the
+system's default, when there is one."""
 
 from __future__ import annotations
 
@@ -38,6 +39,50 @@ def plain_reason(exc: BaseException) -> str:
     if "sample rate" in text:
         return "the audio output cannot play at this sample rate"
     return NO_DEVICE
+
+
+# The output every Player plays on, by device name (names survive replugging, indexes do not);
+# "" is the system's default. Set from the window's Audio output menu (kept in its settings).
+_output = {"name": ""}
+
+
+def set_output(name: str) -> None:
+    """Play on the output device called ``name`` from now on ("" for the system's default)."""
+    _output["name"] = name
+
+
+def current_output() -> str:
+    return _output["name"]
+
+
+def outputs() -> tuple[list[str], str]:
+    """(the names of the outputs that can play, why none can when the list is empty)."""
+    sd, reason = _load_sounddevice()
+    if sd is None:
+        return [], reason
+    try:
+        found = [
+            str(d["name"]) for d in sd.query_devices() if int(d.get("max_output_channels", 0)) > 0
+        ]
+    except Exception as exc:  # PortAudio reports a missing device in several ways
+        log.info("no audio outputs: %s", exc)
+        return [], plain_reason(exc)
+    return list(dict.fromkeys(found)), "" if found else NO_DEVICE
+
+
+def _device(sd: ModuleType) -> int | None:
+    """The chosen output's index now, or None (the default) when it is gone."""
+    name = _output["name"]
+    if not name:
+        return None
+    try:
+        for i, d in enumerate(sd.query_devices()):
+            if str(d["name"]) == name and int(d.get("max_output_channels", 0)) > 0:
+                return i
+    except Exception:  # the default is tried; its error is the one the user sees
+        return None
+    log.warning("audio output %r is gone; playing on the default output", name)
+    return None
 
 
 class Player:
@@ -87,7 +132,7 @@ class Player:
         with self._lock:
             self._sd.stop()
             try:
-                self._sd.play(frames, samplerate=sample_rate)
+                self._sd.play(frames, samplerate=sample_rate, device=_device(self._sd))
             except Exception as exc:  # the device went away, or PortAudio refuses it
                 log.warning("playback failed: %s", exc)
                 raise RuntimeError(f"Cannot play: {plain_reason(exc)}") from exc

@@ -45,6 +45,7 @@ if TYPE_CHECKING:  # the panels are loaded when first opened: they bring pyqtgra
 
     from musicapp.catalog.import_report import ImportReport
     from musicapp.jobs import Job
+    from musicapp.ui.audio_output import AudioOutputMenu
     from musicapp.ui.audio_panel import AudioPanel
     from musicapp.ui.keyboard import Keyboard
     from musicapp.ui.range_dialog import RangeDialog
@@ -71,6 +72,7 @@ class MainWindow(QMainWindow):
 
     # Set by menus.build_menus.
     export_action: QAction
+    audio_output: AudioOutputMenu
     import_action: QAction
     tone_action: QAction
     sync: SyncController

@@ -13,6 +13,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QApplication, QMenu, QMessageBox
 
 from musicapp.ui import icons, theme
+from musicapp.ui.audio_output import AudioOutputMenu
 from musicapp.ui.keyboard import Keyboard
 from musicapp.ui.sync_status import SyncController, engine_for
 
@@ -64,6 +65,8 @@ def build_menus(w: MainWindow) -> None:
     tools_menu.addAction(stems)
     tools_menu.addAction(w.royalties_ui.action)
     tools_menu.addAction(w.onboarding.rights_action)
+    w.audio_output = AudioOutputMenu(w)  # where previews, takes and stems are heard
+    tools_menu.addMenu(w.audio_output.menu)
     room = engine_for(w.context)  # the rights server (issue 3): jobs on the serial lane
     w.sync = SyncController(room, w.runner, w.context.settings, w)
     tools_menu.addSeparator()

@@ -175,7 +175,9 @@ def test_export_from_the_history_opens_that_take_and_exports_it(
     assert (tmp_path / "older.wav").is_file()
 
 
-def test_the_dock_and_the_panels_are_as_the_user_left_them_in_the_next_session(qtbot, fake_context) -> None:
+def test_the_dock_and_the_panels_are_as_the_user_left_them_in_the_next_session(
+    qtbot, fake_context
+) -> None:
     first = MainWindow(fake_context)
     qtbot.addWidget(first)
     first.show()

@@ -17,13 +17,20 @@ class FakeSd(types.ModuleType):
         self.played = []
         self.stops = 0
 
+    devices = [
+        {"name": "Built-in Microphone", "max_output_channels": 0},
+        {"name": "Built-in Output", "max_output_channels": 2},
+        {"name": "USB DAC", "max_output_channels": 2},
+    ]
+
     def query_devices(self, kind=None):
         if self.device_error:
             raise self.device_error
-        return {"name": "fake out"}
+        return self.devices[1] if kind == "output" else list(self.devices)
 
-    def play(self, frames, samplerate):
+    def play(self, frames, samplerate, device=None):
         self.played.append((frames, samplerate))
+        self.devices_used = [*getattr(self, "devices_used", []), device]
 
     def stop(self):
         self.stops += 1
@@ -65,7 +72,7 @@ def test_no_output_device_gives_a_reason(monkeypatch):
 def test_a_device_that_fails_when_played_gives_a_plain_error(monkeypatch):
     fake = FakeSd()
 
-    def refuse(frames, samplerate):
+    def refuse(frames, samplerate, device=None):
         raise RuntimeError("Error opening OutputStream: Device unavailable [PaErrorCode -9985]")
 
     fake.play = refuse
@@ -89,3 +96,29 @@ def test_play_hands_frames_to_the_device_and_stop_stops(monkeypatch):
     assert player.position_s is not None and player.position_s < 0.1
     player.stop()
     assert player.position_s is None and fake.stops >= 2
+
+
+def test_outputs_are_listed_and_the_chosen_one_plays(monkeypatch):
+    fake = FakeSd()
+    monkeypatch.setattr(playback, "_load_sounddevice", lambda: (fake, ""))
+    monkeypatch.setattr(playback, "_output", {"name": ""})
+    assert playback.outputs() == (["Built-in Output", "USB DAC"], "")  # no microphone
+    player = Player()
+    player.play(np.zeros((2, 10), np.float32), 44100)
+    playback.set_output("USB DAC")
+    player.play(np.zeros((2, 10), np.float32), 44100)
+    assert fake.devices_used == [None, 2]
+    # Unplugged: the default plays rather than nothing, and the log says why.
+    fake.devices = fake.devices[:2]
+    player.play(np.zeros((2, 10), np.float32), 44100)
+    assert fake.devices_used[-1] is None
+
+
+def test_no_outputs_says_why(monkeypatch):
+    monkeypatch.setattr(
+        playback, "_load_sounddevice", lambda: (None, "the PortAudio sound library is missing")
+    )
+    assert playback.outputs() == ([], "the PortAudio sound library is missing")
+    fake = FakeSd(device_error=ValueError("Error querying device -1"))
+    monkeypatch.setattr(playback, "_load_sounddevice", lambda: (fake, ""))
+    assert playback.outputs() == ([], playback.NO_DEVICE)
