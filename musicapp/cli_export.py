@@ -74,7 +74,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_reexport(args: argparse.Namespace) -> int:
     with open_context(args, build=False) as ctx:
-        result = ctx.studio.reexport(Path(args.file), Path(args.out) if args.out else None)
+        result = ctx.studio.exports.reexport(Path(args.file), Path(args.out) if args.out else None)
     emit(
         args,
         {"path": str(result.path), "event_id": result.event_id, "receipts": result.receipts},

@@ -458,12 +458,9 @@ class Studio:
     ) -> ExportResult:
         """Write the take as WAV or FLAC, ``bits``-bit (24 or 16), or as MP3 (``bitrate``
         kbit/s), with its attribution inside, as made or ``mastering``; logged before it
-        appears (``rooms/exports.py``, which also writes a take's stems and re-exports)."""
+        appears (``rooms/exports.py``, which also writes a take's stems and re-exports:
+        ``studio.exports.reexport``)."""
         return self.exports.export(take, out_path, bits, bitrate, mastering)
-
-    def reexport(self, path: Path, out: Path | None = None) -> ExportResult:
-        """The take of the earlier export ``path`` again, with the server's receipts inside."""
-        return self.exports.reexport(path, out)
 
     def close(self) -> None:
         """Close what the studio itself opened (the audio origins index, and the sync state

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from musicapp.jobs import CancelToken, FunctionJob, ProgressCallback, no_progress
-from musicapp.sync.engine import SyncResult, SyncStatus, start_over_job, sync_job
+from musicapp.sync.engine import SYNC_LANE, SyncEngine, SyncResult, SyncStatus
 from musicapp.sync.policy import check_server_url, is_insecure
 from musicapp.sync.state import effective_server_url, effective_ttl_s
 
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from musicapp.consent.service import Freshness
     from musicapp.export.proofs import Proofs
     from musicapp.ledger import Event
-    from musicapp.sync.engine import SyncEngine
     from musicapp.sync.state import SyncState
 
 __all__ = [
@@ -127,3 +126,16 @@ class SyncRoom:
             # Saved before the first contact: a server that cannot be reached yet still makes
             # commercial use wait for a sync, rather than leaving the folder local-only.
             state.save_server_url(url)
+
+
+def sync_job(engine: SyncEngine) -> FunctionJob[SyncResult]:
+    """``engine.sync_once`` as a job on the serial server lane (one sync at a time)."""
+    return FunctionJob("Sync with the rights server", engine.sync_once, lane=SYNC_LANE)
+
+
+def start_over_job(engine: SyncEngine) -> FunctionJob[Path]:
+    """``engine.start_over`` on the same serial lane: never while a sync runs, and the copy
+    of a state file with many receipts stays off the GUI thread."""
+    return FunctionJob(
+        "Start over with the rights server", lambda _p, _c: engine.start_over(), lane=SYNC_LANE
+    )

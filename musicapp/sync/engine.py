@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from musicapp.core import InvalidInput
-from musicapp.jobs import CancelToken, FunctionJob, Progress, ProgressCallback, no_progress
+from musicapp.jobs import CancelToken, Progress, ProgressCallback, no_progress
 from musicapp.sync import certificate, policy, recovery, upload
 from musicapp.sync.device import DeviceKey, retire_key
 from musicapp.sync.errors import SyncError
@@ -252,12 +252,18 @@ class SyncEngine(RetryingHTTP):
             # records of the one before.
             stamp = datetime.now(UTC).isoformat(timespec="seconds")
             self.state.set("registry", f"{self.server_url} key {body['key_id'][:16]} {stamp}")
-        elif self.state.get("server_key_url") not in (None, self.server_url):
-            raise SyncError(
-                f"this data folder is bound to the server {self.state.get('server_key_url')} "
-                f"(its key is pinned and its receipts kept here), not {self.server_url}. "
-                f"To use {self.server_url} instead, {START_OVER}"
-            )
+        elif (bound := self.state.get("server_key_url")) not in (None, self.server_url):
+            # Another name for the pinned server (127.0.0.1 → localhost)? Its key says so.
+            body = self._expect(self._request("GET", "/v1/server-key", cancel, auth=False), 200)
+            if body.get("public_key") != pinned:
+                raise SyncError(
+                    f"this data folder is bound to the server {bound} (its key is pinned and its "
+                    f"receipts kept here), not {self.server_url}. To use {self.server_url} "
+                    f"instead, {START_OVER}"
+                )
+            log.info("%s holds the key pinned for %s: the same server", self.server_url, bound)
+            self.state.set("server_key_url", self.server_url)
+            self.state.set("server_url", self.server_url)
         if self._receipts is None:
             self._receipts = ReceiptChecker(self.state, pinned)
             self._feed_verifier = signing.Verifier(pinned)
@@ -483,16 +489,3 @@ class SyncEngine(RetryingHTTP):
             return self._expect(resp, 200)
 
         self._receipts.accept(events, receipts, fetch, offered)
-
-
-def sync_job(engine: SyncEngine) -> FunctionJob[SyncResult]:
-    """``engine.sync_once`` as a job on the serial server lane (one sync at a time)."""
-    return FunctionJob("Sync with the rights server", engine.sync_once, lane=SYNC_LANE)
-
-
-def start_over_job(engine: SyncEngine) -> FunctionJob[Path]:
-    """``engine.start_over`` on the same serial lane: never while a sync runs, and the copy
-    of a state file with many receipts stays off the GUI thread."""
-    return FunctionJob(
-        "Start over with the rights server", lambda _p, _c: engine.start_over(), lane=SYNC_LANE
-    )

@@ -80,6 +80,9 @@ def engine_for(context: AppPort) -> SyncPort | None:
     return context.studio.sync
 
 
+SAME_SERVER, START_OVER, CANCEL = "same", "start over", "cancel"
+
+
 class SyncSettingsDialog(QDialog):
     """Server URL and consent TTL, saved in the sync state file (the app has no settings file).
 
@@ -149,6 +152,27 @@ class SyncSettingsDialog(QDialog):
         """The server this data folder synced with (its key is pinned), if any."""
         return self._state.synced_server
 
+    def ask_switch(self, bound: str, url: str) -> str:
+        """SAME_SERVER, START_OVER or CANCEL for a URL other than the server synced with
+        (tests replace this)."""
+        box = QMessageBox(self)
+        box.setWindowTitle("Another rights server address")
+        box.setText(
+            f"This data folder has synced with {bound}. Is {url} the same server under another "
+            f"name (127.0.0.1 and localhost, a new domain name), or another server?"
+        )
+        box.setInformativeText(
+            "The same server is recognised by its key at the next sync: nothing is sent again. "
+            f"Another server means registering there and sending it the whole ledger; the "
+            f"receipts from {bound} are kept in an archive in the data folder."
+        )
+        same = box.addButton("Same server, new address", QMessageBox.ButtonRole.AcceptRole)
+        other = box.addButton("Another server: start over", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        clicked = box.clickedButton()
+        return SAME_SERVER if clicked is same else START_OVER if clicked is other else CANCEL
+
     def confirm(self, title: str, text: str) -> bool:
         """Ask yes or no (tests replace this)."""
         answer = QMessageBox.question(self, title, text)
@@ -187,17 +211,16 @@ class SyncSettingsDialog(QDialog):
         if not self.url.isReadOnly():
             bound = self._state.pinned_server
             if url and bound and url != bound:
-                if self._start_over is None or not self.confirm(
-                    "Switch rights server?",
-                    f"This data folder has synced with {bound}. Using {url} means registering "
-                    f"there and sending it the whole ledger; the receipts from {bound} are kept "
-                    f"in an archive in the data folder.",
-                ):
+                choice = self.ask_switch(bound, url)
+                if choice == CANCEL or (choice == START_OVER and self._start_over is None):
                     self.problem.setText(
                         f"Kept {bound}: this data folder's receipts come from that server."
                     )
                     return
-                self._do_start_over()
+                if choice == START_OVER:
+                    self._do_start_over()
+                # SAME_SERVER: the next sync checks the key the server at `url` holds; another
+                # server is refused there, with how to start over.
             self._state.save_server_url(url or None)
         allowed = self.insecure.isChecked() and bool(url) and is_insecure(url)
         self._state.save_insecure_http(url if allowed else None)

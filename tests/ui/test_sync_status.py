@@ -6,16 +6,18 @@ import pytest
 from PySide6.QtWidgets import QMainWindow
 
 from musicapp.jobs import Progress
-from musicapp.sync.engine import (
-    SyncError,
-    SyncResult,
-    SyncStatus,
-    start_over_job,
-    sync_job,
-)
+from musicapp.rooms.sync import start_over_job, sync_job
+from musicapp.sync.engine import SyncError, SyncResult, SyncStatus
 from musicapp.sync.state import SyncState
 from musicapp.ui.job_runner import JobRunner
-from musicapp.ui.sync_status import SyncController, SyncSettingsDialog, status_text
+from musicapp.ui.sync_status import (
+    CANCEL,
+    SAME_SERVER,
+    START_OVER,
+    SyncController,
+    SyncSettingsDialog,
+    status_text,
+)
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -151,18 +153,35 @@ def test_switching_away_from_the_synced_server_asks_and_starts_over_only_if_told
     dialog = SyncSettingsDialog(FakeSettings(), state, start_over=start_over)
     qtbot.addWidget(dialog)
     asked = []
-    dialog.confirm = lambda title, text: asked.append(text) or False
+    dialog.ask_switch = lambda bound, url: asked.append((bound, url)) or CANCEL
     dialog.url.setText("https://new.example.org")
     dialog.accept()
-    assert "has synced with https://old.example.org" in asked[0]
+    assert asked == [("https://old.example.org", "https://new.example.org")]
     assert "Kept https://old.example.org" in dialog.problem.text()
     assert state.get("server_url") == "https://old.example.org" and not archives
 
-    dialog.confirm = lambda title, text: True
+    dialog.ask_switch = lambda bound, url: START_OVER
     dialog.accept()
     assert state.get("server_url") == "https://new.example.org"
     assert len(archives) == 1 and archives[0].exists()
     assert state.get("device_id") is None and state.get("server_key_url") is None
+
+
+def test_the_same_server_at_a_new_address_keeps_everything(qtbot, state):
+    """Issue 19: moving 127.0.0.1 → localhost forced a start over. "Same server, new address"
+    saves the address and keeps the device and its receipts; the next sync checks the key."""
+    state.set("server_key_url", "http://127.0.0.1:8000")
+    state.set("server_url", "http://127.0.0.1:8000")
+    state.set("device_id", "d-1")
+    dialog = SyncSettingsDialog(FakeSettings(), state, start_over=state.start_over)
+    qtbot.addWidget(dialog)
+    dialog.ask_switch = lambda bound, url: SAME_SERVER
+    dialog.url.setText("http://localhost:8000")
+    dialog.accept()
+    assert state.get("server_url") == "http://localhost:8000"
+    assert (
+        state.get("device_id") == "d-1" and state.get("server_key_url") == "http://127.0.0.1:8000"
+    )
 
 
 def test_start_over_button_needs_a_synced_server_and_a_yes(qtbot, state):

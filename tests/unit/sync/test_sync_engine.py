@@ -7,7 +7,8 @@ import httpx
 import pytest
 
 from musicapp.jobs import Cancelled, CancelToken
-from musicapp.sync.engine import SYNC_LANE, SyncEngine, SyncError, sync_job
+from musicapp.rooms.sync import sync_job
+from musicapp.sync.engine import SYNC_LANE, SyncEngine, SyncError
 from musicapp.testing.fake_server import FlakyTransport
 
 
@@ -394,3 +395,19 @@ def test_a_server_that_is_not_running_is_said_in_plain_words(synced_app):
     assert "nothing answers at that address (is the server running?)" in message
     assert "Errno" not in message and "ConnectError" not in message and "GET /v1" not in message
     assert engine.status().last_error == message
+
+
+def test_the_same_server_under_another_name_is_recognised_by_its_key(synced_app, server):
+    """Issue 19: moving 127.0.0.1 → localhost forced a start over. The server at the new name
+    holds the pinned key, so it is the same server: nothing is sent twice, nothing archived."""
+    settings, _, ledger = synced_app
+    _append(ledger, 5)
+    engine = _engine(synced_app, server.transport())
+    engine.sync_once()
+    settings.server_url = "https://alias.test"  # the same server (same transport, same key)
+    _append(ledger, 2, 5)
+    engine = _engine(synced_app, server.transport())
+    result = engine.sync_once()
+    assert (result.pushed, result.pending) == (2, 0)
+    assert engine.state.pinned_server == "https://alias.test"
+    _server_matches_ledger(server, engine, ledger)
