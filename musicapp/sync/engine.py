@@ -184,7 +184,7 @@ class SyncEngine(RetryingHTTP):
         cancelled. Whatever was done before either is kept and not done again next time.
         """
         cancel = cancel or CancelToken()
-        url = self.server_url
+        url, self.contacted = self.server_url, False
         if not url:
             raise SyncError("No rights server is set (local-only mode): set one in Settings")
         applier: FeedApplier | None = None

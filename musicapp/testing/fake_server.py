@@ -249,7 +249,7 @@ class FlakyTransport(httpx.BaseTransport):
         roll = self.rng.random()
         if roll < self.drop_rate / 2:
             self.dropped += 1
-            raise httpx.ConnectError("injected: connection refused", request=request)
+            raise httpx.ConnectError("injected: connection dropped before sending", request=request)
         response = self.inner.handle_request(request)
         if roll < self.drop_rate:
             self.dropped += 1

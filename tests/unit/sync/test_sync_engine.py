@@ -383,18 +383,40 @@ def test_starting_over_keeps_the_old_servers_consent_apart(synced_app, server):
 
 
 def test_a_server_that_is_not_running_is_said_in_plain_words(synced_app):
+    tries = []
+
     def refused(request):
+        tries.append(request)
         raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
 
     delays: list[float] = []
     engine = _engine(synced_app, httpx.MockTransport(refused), sleep=delays.append)
     with pytest.raises(SyncError) as err:
         engine.sync_once()
+    # Tried once more, then said: no quarter of a minute of retries for a server that is down.
+    assert len(tries) == 2 and len(delays) == 1
     message = str(err.value)
     assert message.startswith("cannot reach the rights server at ")
     assert "nothing answers at that address (is the server running?)" in message
     assert "Errno" not in message and "ConnectError" not in message and "GET /v1" not in message
     assert engine.status().last_error == message
+
+
+def test_a_refusal_after_the_server_answered_is_a_restart_and_is_retried(synced_app, server):
+    settings, _, ledger = synced_app
+    _append(ledger, 3)
+    inner = server.transport()
+    refusals = {"left": 0}
+
+    def restarting(request):
+        if request.url.path == "/v1/ledger/events" and refusals["left"]:
+            refusals["left"] -= 1
+            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+        return inner.handle_request(request)
+
+    refusals["left"] = 3  # the server restarts while the events go up
+    engine = _engine(synced_app, httpx.MockTransport(restarting), sleep=lambda _s: None)
+    assert engine.sync_once().pushed == 3
 
 
 def test_the_same_server_under_another_name_is_recognised_by_its_key(synced_app, server):
