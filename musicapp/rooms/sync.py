@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from musicapp.consent.service import Freshness
     from musicapp.export.proofs import Proofs
     from musicapp.ledger import Event
+    from musicapp.sync.probe import Probe
     from musicapp.sync.state import SyncState
 
 __all__ = [
@@ -78,6 +79,13 @@ class SyncRoom:
             key.public_key_b64,
             chain_pem(),
         )
+
+    def probe(self, url: str) -> Probe:
+        """Test connection: whether a rights server answers at ``url`` and whether it is the
+        one this folder synced with (by its key), in words; no retries, a few seconds."""
+        from musicapp.sync.probe import probe
+
+        return probe(url, self._engine.state.get("server_key"), self._engine.transport)
 
     def consent_cache(self) -> Freshness:
         """How fresh the consent cache is now, as the consent check would judge it."""

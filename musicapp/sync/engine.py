@@ -123,6 +123,10 @@ class SyncEngine(RetryingHTTP):
     # -- what the UI reads ---------------------------------------------------------------------
 
     @property
+    def transport(self) -> httpx.BaseTransport | None:
+        return self._transport  # the tests' fake server; None: the network
+
+    @property
     def server_url(self) -> str:
         return effective_server_url(self.settings, self.state)
 

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         SongRow,
     )
     from musicapp.sync.engine import SyncResult, SyncStatus
+    from musicapp.sync.probe import Probe
     from musicapp.sync.state import SyncState
     from musicapp.takes import Take
 
@@ -216,6 +217,7 @@ class SyncPort(Protocol):
     def status(self) -> SyncStatus: ...
     def sync_job(self) -> Job[SyncResult]: ...
     def start_over_job(self) -> Job[Path]: ...
+    def probe(self, url: str) -> Probe: ...
 
 
 class SelectionPort(Protocol):

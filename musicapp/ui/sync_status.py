@@ -11,6 +11,8 @@ computer needs its own tick in the dialog, and the status line then says so.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -23,9 +25,11 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QMessageBox,
+    QPushButton,
     QWidget,
 )
 
@@ -36,12 +40,15 @@ from musicapp.ui.job_runner import JobHandle, JobRunner
 
 if TYPE_CHECKING:
     from musicapp.config import Settings
+    from musicapp.sync.probe import Probe
     from musicapp.sync.state import SyncState
     from musicapp.ui.services import AppPort, SyncPort
 
 log = logging.getLogger(__name__)
 
 REFRESH_MS = 30_000
+AUTO_SYNC_S = 300.0  # a background sync when the last one is five minutes old
+AUTO_FIRST_MS = 3_000  # and one soon after the window opens
 MAX_ERROR_CHARS = 90
 
 
@@ -93,15 +100,19 @@ class SyncSettingsDialog(QDialog):
     that no longer knows this device.
     """
 
+    tested = Signal(object)  # a Probe, from the worker thread of Test connection
+
     def __init__(
         self,
         settings: Settings,
         state: SyncState,
         parent: QWidget | None = None,
         start_over: Callable[[], object] | None = None,
+        probe: Callable[[str], Probe] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Sync settings")
+        self._probe = probe
         self._state = state
         self._start_over = start_over
         self.url = QLineEdit(effective_server_url(settings, state))
@@ -126,8 +137,20 @@ class SyncSettingsDialog(QDialog):
         self.problem = QLabel("")
         self.problem.setObjectName("problem")
         self.problem.setWordWrap(True)
+        self.test_button = QPushButton("Test connection")
+        self.test_button.setToolTip("Ask the address whether a rights server answers, and which")
+        self.test_button.setEnabled(probe is not None)
+        self.test_button.clicked.connect(self.test_connection)
+        self.test_result = QLabel("")
+        self.test_result.setObjectName("hint")
+        self.test_result.setWordWrap(True)
+        self.tested.connect(self._on_tested)
+        url_row = QHBoxLayout()
+        url_row.addWidget(self.url, 1)
+        url_row.addWidget(self.test_button)
         form = QFormLayout(self)
-        form.addRow("Rights server URL", self.url)
+        form.addRow("Rights server URL", url_row)
+        form.addRow(self.test_result)
         form.addRow("Consent valid for", self.ttl)
         form.addRow(self.insecure)
         form.addRow(self.problem)
@@ -151,6 +174,19 @@ class SyncSettingsDialog(QDialog):
     def _bound(self) -> str | None:
         """The server this data folder synced with (its key is pinned), if any."""
         return self._state.synced_server
+
+    def test_connection(self) -> None:
+        """Ask the address typed, off the GUI thread; the answer appears under it."""
+        if self._probe is None:
+            return
+        url, probe = self.url.text().strip(), self._probe
+        self.test_button.setEnabled(False)
+        self.test_result.setText(f"Asking {url or 'the address'}…")
+        threading.Thread(target=lambda: self.tested.emit(probe(url)), daemon=True).start()
+
+    def _on_tested(self, result: Probe) -> None:
+        self.test_button.setEnabled(True)
+        self.test_result.setText(("✓ " if result.ok else "✗ ") + result.words)
 
     def ask_switch(self, bound: str, url: str) -> str:
         """SAME_SERVER, START_OVER or CANCEL for a URL other than the server synced with
@@ -235,10 +271,19 @@ class SyncController(QObject):
     message = Signal(str)  # a line for the status bar
 
     def __init__(
-        self, engine: SyncPort | None, runner: JobRunner, settings: Settings, parent: QWidget
+        self,
+        engine: SyncPort | None,
+        runner: JobRunner,
+        settings: Settings,
+        parent: QWidget,
+        auto_s: float | None = AUTO_SYNC_S,
     ) -> None:
+        """``auto_s``: sync in the background when the last sync (or try) is that old, and
+        once soon after the start; None: only when asked."""
         super().__init__(parent)
         self.engine = engine
+        self.auto_s = auto_s
+        self._last_auto: float | None = None  # monotonic time of the last background try
         self.runner = runner
         self.settings = settings
         self.handle: JobHandle | None = None
@@ -255,6 +300,31 @@ class SyncController(QObject):
         self._timer.timeout.connect(self.refresh)
         self._timer.start()
         self.refresh()
+        if auto_s is not None:
+            QTimer.singleShot(AUTO_FIRST_MS, self.auto_sync)  # consent fresh soon after start
+            self._timer.timeout.connect(self.auto_sync)
+
+    def auto_sync(self) -> bool:
+        """Sync in the background when a server is set, nothing runs, and the last sync (or
+        background try) is ``auto_s`` old; True when one was started. A failure is shown in the
+        status line like any other, and tried again ``auto_s`` later."""
+        if self.engine is None or self.auto_s is None or self.handle is not None:
+            return False
+        try:
+            status = self.engine.status()
+        except Exception:  # refresh() shows why
+            return False
+        now = time.monotonic()
+        if not status.server_url:
+            return False
+        if self._last_auto is not None and now - self._last_auto < self.auto_s:
+            return False
+        last = status.last_sync_at
+        if last is not None and (datetime.now(UTC) - last).total_seconds() < self.auto_s:
+            return False
+        self._last_auto = now
+        self.sync_now()
+        return True
 
     def refresh(self) -> None:
         if self.engine is None:
@@ -317,6 +387,7 @@ class SyncController(QObject):
             self.engine.state,
             self.parent(),  # type: ignore[arg-type]
             start_over=self.start_over,
+            probe=self.engine.probe,
         )
         dialog.finished.connect(lambda _: self.refresh())
         dialog.open()

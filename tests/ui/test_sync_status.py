@@ -91,7 +91,7 @@ def test_status_line_says_offline_synced_or_the_last_error():
 def test_sync_now_runs_in_the_background_and_updates_the_status(qtbot, host, state):
     window, runner = host
     engine = FakeEngine(state)
-    controller = SyncController(engine, runner, FakeSettings(), window)
+    controller = SyncController(engine, runner, FakeSettings(), window, auto_s=None)
     assert controller.label.text() == "Not synced yet · 3 pending"
     with qtbot.waitSignal(controller.synced, timeout=5000) as synced:
         controller.sync_now()
@@ -105,7 +105,7 @@ def test_sync_now_runs_in_the_background_and_updates_the_status(qtbot, host, sta
 def test_a_failed_sync_shows_the_error_and_can_be_retried(qtbot, host, state):
     window, runner = host
     engine = FakeEngine(state, fail="cannot reach the server (ConnectError)")
-    controller = SyncController(engine, runner, FakeSettings(), window)
+    controller = SyncController(engine, runner, FakeSettings(), window, auto_s=None)
     with qtbot.waitSignal(controller.message, timeout=5000) as message:
         controller.sync_now()
     assert message.args[0].startswith("Sync failed: cannot reach the server")
@@ -116,10 +116,12 @@ def test_a_failed_sync_shows_the_error_and_can_be_retried(qtbot, host, state):
 
 def test_without_a_server_sync_now_is_disabled(qtbot, host, state):
     window, runner = host
-    controller = SyncController(FakeEngine(state, url=""), runner, FakeSettings(), window)
+    controller = SyncController(
+        FakeEngine(state, url=""), runner, FakeSettings(), window, auto_s=None
+    )
     assert controller.label.text() == "Offline (no server set)"
     assert not controller.sync_action.isEnabled()
-    none = SyncController(None, runner, FakeSettings(), window)
+    none = SyncController(None, runner, FakeSettings(), window, auto_s=None)
     assert not none.sync_action.isEnabled() and not none.settings_action.isEnabled()
 
 
@@ -206,7 +208,7 @@ def test_start_over_runs_as_a_job_and_says_where_the_old_state_went(qtbot, host,
     window, runner = host
     state.set("device_id", "d-1")
     engine = FakeEngine(state)
-    controller = SyncController(engine, runner, FakeSettings(), window)
+    controller = SyncController(engine, runner, FakeSettings(), window, auto_s=None)
     with qtbot.waitSignal(controller.message, timeout=5000) as message:
         controller.start_over()
     assert message.args[0].startswith("Started over with the rights server")
@@ -264,3 +266,48 @@ def test_the_dialog_caps_the_ttl_at_a_day_and_asks_before_plain_http(qtbot, stat
     local.accept()
     assert state.get("server_url") == "http://127.0.0.1:8765"
     assert state.get("allow_insecure_http") is None
+
+
+def test_sync_runs_in_the_background_when_a_server_is_set(qtbot, host, state):
+    """Issue 19: sync was manual only. Soon after the start, then whenever the last sync (or
+    background try) is `auto_s` old; never while one runs, never without a server."""
+    window, runner = host
+    engine = FakeEngine(state)
+    controller = SyncController(engine, runner, FakeSettings(), window, auto_s=300)
+    qtbot.waitUntil(lambda: engine.calls == 1, timeout=10_000)  # the one soon after the start
+    qtbot.waitUntil(lambda: controller.handle is None)
+    assert not controller.auto_sync()  # just synced: not due
+    engine.state.last_sync_at = datetime.now(UTC) - timedelta(minutes=6)
+    controller._last_auto -= 360
+    assert controller.auto_sync()
+    qtbot.waitUntil(lambda: engine.calls == 2 and controller.handle is None)
+    # A failing server is tried again only `auto_s` later, and the label says why meanwhile.
+    engine.fail = "cannot reach the rights server at http://rights.test: nothing answers"
+    engine.state.last_sync_at = datetime.now(UTC) - timedelta(minutes=6)
+    controller._last_auto -= 360
+    assert controller.auto_sync()
+    qtbot.waitUntil(lambda: controller.handle is None)
+    assert not controller.auto_sync()
+    assert engine.calls == 3
+    offline = SyncController(FakeEngine(state, url=""), runner, FakeSettings(), window, auto_s=1)
+    assert not offline.auto_sync()
+
+
+def test_test_connection_says_what_answers_without_freezing_the_dialog(qtbot, state):
+    from musicapp.sync.probe import Probe
+
+    asked: list[str] = []
+
+    def probe(url: str) -> Probe:
+        asked.append(url)
+        return Probe(True, f"The rights server this data folder synced with answers at {url}")
+
+    dialog = SyncSettingsDialog(FakeSettings(), state, probe=probe)
+    qtbot.addWidget(dialog)
+    dialog.url.setText("http://localhost:8000")
+    dialog.test_button.click()
+    qtbot.waitUntil(lambda: dialog.test_result.text().startswith("✓"), timeout=5000)
+    assert asked == ["http://localhost:8000"]
+    assert "answers at http://localhost:8000" in dialog.test_result.text()
+    assert dialog.test_button.isEnabled()
+    assert not SyncSettingsDialog(FakeSettings(), state).test_button.isEnabled()  # no probe
