@@ -93,11 +93,18 @@ def _theme_menu(w: MainWindow, menu: QMenu) -> dict[str, QAction]:
         action = QAction(words, w)
         action.setCheckable(True)
         action.setChecked(choice == chosen)
-        action.triggered.connect(lambda _=False, c=choice: set_theme(c))
+        action.triggered.connect(lambda _=False, c=choice: (set_theme(c), _repaint(w)))
         group.addAction(action)
         menu.addAction(action)
         actions[choice] = action
     return actions
+
+
+def _repaint(w: MainWindow) -> None:
+    """What was drawn in the old theme's colours when its state last changed (the consent
+    panel's verdicts, the catalogue's badges) is drawn again in the new one."""
+    w.refresh_check()
+    w.browser.tree.viewport().update()
 
 
 def set_theme(choice: str) -> None:

@@ -135,9 +135,15 @@ def test_view_theme_dark_turns_the_whole_window_dark_and_is_kept(qtbot, app_styl
     apply_style(app_style, theme.LIGHT)
     w = window()
     w.add_reference(next(iter(w.studio.songs)))
+    w.refresh_check()
+    light_ok = theme.colour("ok")
+    assert light_ok in w.verification.details_allowed.text()
     w.theme_actions[theme.DARK].trigger()
     qtbot.wait(200)
     assert theme.is_dark()
+    # the consent panel's verdicts are drawn again in the dark theme's colours, not left light
+    verdicts = w.verification.details_allowed.text()
+    assert theme.colour("ok") in verdicts and light_ok not in verdicts
     assert app_style.palette().color(QPalette.ColorRole.Window).lightness() < 60
     assert theme.colour("window") in app_style.styleSheet()
     for widget in (w.references.table, w.browser.tree, w.menuBar()):
