@@ -93,7 +93,8 @@ def _theme_menu(w: MainWindow, menu: QMenu) -> dict[str, QAction]:
         action = QAction(words, w)
         action.setCheckable(True)
         action.setChecked(choice == chosen)
-        action.triggered.connect(lambda _=False, c=choice: (set_theme(c), _repaint(w)))
+        action.triggered.connect(lambda _=False, c=choice: set_theme(c))
+        action.triggered.connect(lambda _=False: _repaint(w))
         group.addAction(action)
         menu.addAction(action)
         actions[choice] = action

@@ -134,6 +134,8 @@ def test_temporal_reference_takes_its_range_from_the_dialog(qtbot, window, user_
     dialog = window.range_dialog
     assert dialog is not None and dialog.isVisible()
     qtbot.waitUntil(lambda: bool(dialog.plot._wave), timeout=20_000)  # the song's waveform
+    assert dialog.snap.isChecked()  # the demo song's tempo is known: whole bars by default
+    dialog.snap.setChecked(False)  # off the grid, and kept so for the next range
     dialog.plot.region.setRegion((2.0, 6.5))
     assert dialog.start.value() == pytest.approx(2.0) and dialog.end.value() == pytest.approx(6.5)
     dialog.accept()
@@ -145,6 +147,7 @@ def test_temporal_reference_takes_its_range_from_the_dialog(qtbot, window, user_
     # once read 13.3 s beside a spin box reading 13.4 s).
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     dialog = window.range_dialog
+    assert not dialog.snap.isChecked()
     dialog.plot.region.setRegion((3.3449, 13.3501))
     chosen = dialog.time_range()
     assert chosen == TimeRange(dialog.start.value(), dialog.end.value())
