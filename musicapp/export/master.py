@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from musicapp.audio.io import AudioError, as_audio, resample, to_channels
-from musicapp.audio.loudness import SILENCE_LUFS, integrated_lufs
+from musicapp.audio.loudness import SILENCE_LUFS, integrated_lufs, true_peak_dbtp
 from musicapp.core import InvalidInput
 
 EXPORT_RATES = (44100, 48000, 88200, 96000)  # offered besides the take's own rate
@@ -98,22 +98,6 @@ class Mastered:
     audio: np.ndarray
     sample_rate: int
     report: dict[str, Any]  # what was done, for the record; empty when nothing was
-
-
-def true_peak_dbtp(audio: np.ndarray, sr: int) -> float:
-    """The true peak (BS.1770-4 Annex 2: the sample peak of 4× oversampled audio, 2× from
-    96 kHz up) in dBTP; -inf for silence."""
-    from scipy.signal import resample_poly
-
-    audio = as_audio(audio, "true peak").astype(np.float64)
-    if not np.any(audio):
-        return float("-inf")
-    factor = 4 if sr < 96000 else 2
-    # One channel at a time: scipy filters a 1-D array several times faster than along axis 1.
-    peak = float(np.max(np.abs(audio)))
-    for channel in audio:
-        peak = max(peak, float(np.max(np.abs(resample_poly(channel, factor, 1)))))
-    return float(20 * np.log10(peak))
 
 
 def _tpdf(shape: tuple[int, ...], bits: int, seed: str) -> np.ndarray:

@@ -36,6 +36,7 @@ from musicapp.ui.job_control import JobControl
 from musicapp.ui.job_runner import JobRunner
 from musicapp.ui.labels import placeholder_label, read_only_table
 from musicapp.ui.ledger_damage_widget import show_ledger_refusal
+from musicapp.ui.level_meter import LevelMeter
 from musicapp.ui.services import TakePort
 from musicapp.ui.training_widget import TrainingWidget
 from musicapp.ui.waveform_widget import LegendWidget, WaveformWidget
@@ -132,6 +133,7 @@ class ResultWidget(QWidget):
         self.info.setObjectName("hint")
         self.info.setWordWrap(True)
         self.waveform = WaveformWidget()
+        self.meter = LevelMeter(runner)  # loudness, true peak, and the peaks while it plays
         self.legend = LegendWidget()
 
         self.royalty_table = read_only_table("royaltyTable", ("Rights holder", "Type", "Share"))
@@ -217,6 +219,7 @@ class ResultWidget(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.info)
         lay.addWidget(self.waveform, 3)
+        lay.addWidget(self.meter)
         lay.addWidget(self.details, 5)
         lay.addLayout(buttons)
         exported = QHBoxLayout()
@@ -262,6 +265,7 @@ class ResultWidget(QWidget):
         self.info.setText(text + notes)
         self.info.setToolTip(f"Take {take.id}\nMade {take.created_at}")
         self.waveform.show_take(audio, take.sample_rate, prov)
+        self.meter.show_take(audio, take.sample_rate)
         self.legend.show_shares(prov, songs, weight_fractions(req))
         self._show_royalties(royalties, take, songs)
         self.audit.show_take(take)
@@ -339,12 +343,14 @@ class ResultWidget(QWidget):
     def _tick(self) -> None:
         pos = self._player.position_s
         self.waveform.set_playhead(pos)
+        self.meter.set_position(pos)
         if pos is None:
             self.play_button.setChecked(False)
 
     def _reset_play_button(self) -> None:
         self._playhead_timer.stop()
         self.waveform.set_playhead(None)
+        self.meter.set_position(None)
         self.play_button.setText("Play")
         self.play_button.setIcon(icons.icon("play"))
 

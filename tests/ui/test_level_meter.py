@@ -1,0 +1,66 @@
+"""The take's levels (issue 19: "no … meters"): integrated loudness and true peak of the take
+shown, and a peak bar per channel that follows the playhead while it plays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ui_fakes import FakePlayer
+
+from musicapp.audio.loudness import integrated_lufs, true_peak_dbtp
+from musicapp.core import GenerationRequest, Reference
+from musicapp.jobs import CancelToken
+from musicapp.ui import theme
+from musicapp.ui.job_runner import JobRunner
+from musicapp.ui.result_widget import ResultWidget
+
+
+@pytest.fixture
+def panel(qtbot, fake_studio, tmp_path):
+    player = FakePlayer()
+    widget = ResultWidget(fake_studio, JobRunner(), tmp_path, player)
+    qtbot.addWidget(widget)
+    widget.show()
+    return widget, player
+
+
+def take_of(fake_studio):
+    request = GenerationRequest((Reference("s1"),), duration_s=4.0)
+    return fake_studio.generate_job(request).run(lambda _p: None, CancelToken())
+
+
+def test_the_take_s_loudness_and_true_peak_are_shown(qtbot, panel, fake_studio):
+    widget, _ = panel
+    take = take_of(fake_studio)
+    widget.show_take(take, fake_studio.songs)
+    audio = fake_studio.audio[take.id]
+    lufs = integrated_lufs(audio, take.sample_rate)
+    peak = true_peak_dbtp(audio, take.sample_rate)
+    qtbot.waitUntil(lambda: "LUFS" in widget.meter.summary.text(), timeout=5000)
+    assert widget.meter.summary.text() == f"{lufs:.1f} LUFS · true peak {peak:.1f} dBTP"
+
+
+def test_a_take_over_the_ceiling_is_said_in_red(qtbot, panel, fake_studio):
+    widget, _ = panel
+    take = take_of(fake_studio)
+    fake_studio.audio[take.id] = fake_studio.audio[take.id] * 2.2  # peaks over 0 dBFS
+    widget.show_take(take, fake_studio.songs)
+    qtbot.waitUntil(lambda: "LUFS" in widget.meter.summary.text(), timeout=5000)
+    assert theme.colour("bad") in widget.meter.summary.styleSheet()
+
+
+def test_the_peak_bars_follow_the_playhead_and_rest_when_stopped(qtbot, panel, fake_studio):
+    widget, player = panel
+    take = take_of(fake_studio)
+    audio = fake_studio.audio[take.id]
+    widget.show_take(take, fake_studio.songs)
+    assert widget.meter.bars.levels_db == []  # at rest before playing
+    widget.play_button.click()
+    player.at_s = 2.0
+    widget._tick()
+    sr = take.sample_rate
+    block = audio[:, int(1.9 * sr) : int(2.0 * sr)]
+    expected = [20 * np.log10(np.max(np.abs(c))) for c in block]
+    assert widget.meter.bars.levels_db == pytest.approx(expected)
+    widget.play_button.click()  # stop
+    assert widget.meter.bars.levels_db == []
