@@ -123,6 +123,12 @@ class ExportsRoom:
                     f"take {take.id}: its file {take.audio_path} is at {sr} Hz but the ledger "
                     f"recorded {take.sample_rate} Hz"
                 )
+            seconds = audio.shape[1] / sr
+            if abs(seconds - take.duration_s) > 0.05:  # cut short (a full disk, a copy)
+                raise InvalidInput(
+                    f"take {take.id}: its file {take.audio_path} holds {seconds:.2f} s but the "
+                    f"ledger recorded {take.duration_s:.2f} s; it is damaged, not exported"
+                )
         attribution = self.attribution(take)
         mp3 = Path(out_path).suffix.lower() == ".mp3"
         report: dict[str, Any] = {}

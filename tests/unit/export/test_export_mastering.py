@@ -173,22 +173,12 @@ def test_an_export_plan_writes_the_mix_and_its_stems_each_logged(
 
 
 def test_cli_export_masters_the_take_and_refuses_a_ceiling_without_a_target(
-    capsys, tmp_path: Path, demo_dirs
+    demo_cli, tmp_path: Path
 ) -> None:
-    import shutil
-
     from musicapp.catalog.demo import PERMITTED_SONG_IDS
-    from musicapp.cli import main
-
-    catalog_path, audio_dir = demo_dirs
-    data = tmp_path / "data"
-    data.mkdir()
-    shutil.copy(catalog_path, data / "catalog.sqlite")
-    shutil.copytree(audio_dir, data / "audio")
 
     def run(*args: str) -> tuple[int, dict | str, str]:
-        code = main([*args, "--data-dir", str(data), "--json", "--no-progress"])
-        out, err = capsys.readouterr()
+        code, out, err = demo_cli(*args, "--json")
         return code, (json.loads(out) if out.strip().startswith("{") else out), err
 
     code, _take, err = run("generate", PERMITTED_SONG_IDS[0], "--duration", "4")
@@ -207,3 +197,15 @@ def test_cli_export_masters_the_take_and_refuses_a_ceiling_without_a_target(
     code, _, err = run("export", "last", str(tmp_path / "x.wav"), "--loudness", "0")
     assert code == 2 and "export loudness: 0 LUFS is outside" in err
     assert not (tmp_path / "x.wav").exists()
+
+
+def test_a_take_file_cut_short_is_not_exported(studio, take_at, tmp_path: Path) -> None:
+    take = take_at(44100, seconds=3.0)
+    data = take.audio_path.read_bytes()
+    take.audio_path.write_bytes(data[: len(data) // 3])  # a copy cut off, a full disk
+    events = studio.ledger.count()
+    out = tmp_path / "exports"
+    out.mkdir()
+    with pytest.raises(InvalidInput, match=r"holds 1\.\d\d s but the ledger recorded 3\.00 s"):
+        studio.export(take, out / "cut.flac", mastering=Mastering(target_lufs=-14.0))
+    assert list(out.iterdir()) == [] and studio.ledger.count() == events
