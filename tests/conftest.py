@@ -72,6 +72,20 @@ def demo_data_dir(tmp_path: Path, demo_dirs: tuple[Path, Path]) -> Path:
 
 
 @pytest.fixture
+def demo_cli(demo_data_dir: Path, capsys: pytest.CaptureFixture[str]):
+    """``run(*args)``: ``musicapp ARGS --data-dir DEMO --no-progress`` in this process over
+    ``demo_data_dir``; (exit code, stdout, stderr)."""
+    from musicapp.cli import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main([*args, "--data-dir", str(demo_data_dir), "--no-progress"])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+@pytest.fixture
 def ledger(tmp_path: Path):
     """An empty ledger in the test's own folder."""
     from musicapp.ledger import Ledger

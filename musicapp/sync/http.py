@@ -127,38 +127,47 @@ class RetryingHTTP:
         return body
 
 
+def _cause(exc: httpx.TransportError) -> str:
+    """What a network failure is: "refused", "unknown host", "timeout", "tls" or "other"
+    (from the exception's type and text, which vary with the platform)."""
+    text = str(exc).lower()
+    if "refused" in text or "errno 111" in text or "errno 61" in text:
+        return "refused"
+    if (
+        "name or service not known" in text
+        or "nodename nor servname" in text
+        or "getaddrinfo" in text
+    ):
+        return "unknown host"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    if "ssl" in text or "certificate" in text:
+        return "tls"
+    return "other"
+
+
+WHY = {
+    "refused": "nothing answers at that address (is the server running?)",
+    "unknown host": "that host name is not known (check the address)",
+    "timeout": "it did not answer in time",
+    "tls": "its secure connection could not be checked (https certificate)",
+    "other": "the network connection failed",
+}
+
+
 def lasting(exc: httpx.TransportError) -> bool:
     """A failure that waiting seconds does not fix (nothing listening at the address, a host
     name unknown, a certificate refused): tried once more, then said, rather than retried for
     a quarter of a minute (issue 19: 13 s of retries before the error)."""
-    text = str(exc).lower()
-    return isinstance(exc, httpx.ConnectError) and any(
-        word in text
-        for word in ("refused", "errno 111", "errno 61", "not known", "getaddrinfo", "certificate")
-    )
+    return isinstance(exc, httpx.ConnectError) and _cause(exc) in ("refused", "unknown host", "tls")
 
 
 def unreachable(exc: httpx.TransportError, server_url: str) -> str:
     """What a network failure means and what to do, in words (the exception's own text goes
     to the log)."""
-    text = str(exc).lower()
-    if "refused" in text or "errno 111" in text or "errno 61" in text:
-        why = "nothing answers at that address (is the server running?)"
-    elif (
-        "name or service not known" in text
-        or "nodename nor servname" in text
-        or ("getaddrinfo" in text)
-    ):
-        why = "that host name is not known (check the address)"
-    elif isinstance(exc, httpx.TimeoutException):
-        why = "it did not answer in time"
-    elif "ssl" in text or "certificate" in text:
-        why = "its secure connection could not be checked (https certificate)"
-    else:
-        why = "the network connection failed"
     return (
-        f"cannot reach the rights server at {server_url}: {why}. Your takes and ledger stay "
-        "here and are sent at the next sync; the server's address is in Sync settings."
+        f"cannot reach the rights server at {server_url}: {WHY[_cause(exc)]}. Your takes and "
+        "ledger stay here and are sent at the next sync; the server's address is in Sync settings."
     )
 
 

@@ -5,18 +5,15 @@ Without any output the menu says why, in the same words as the Play buttons."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QSettings
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QMenu, QWidget
 
 from musicapp.audio import playback
+from musicapp.ui import kept
 
 SETTINGS_KEY = "audio/output"
 DEFAULT = "System default"
-
-
-def _settings() -> QSettings:
-    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "musicapp", "musicapp")
 
 
 class AudioOutputMenu(QObject):
@@ -29,7 +26,7 @@ class AudioOutputMenu(QObject):
         self.menu.aboutToShow.connect(self.refresh)
         self._group = QActionGroup(self)
         self._group.setExclusive(True)
-        playback.set_output(str(_settings().value(SETTINGS_KEY, "")))
+        playback.set_output(str(kept.settings().value(SETTINGS_KEY, "")))
         self.refresh()
 
     def refresh(self) -> None:
@@ -57,7 +54,7 @@ class AudioOutputMenu(QObject):
     def choose(self, name: str) -> None:
         """Play on ``name`` from now on ("" the system's default), and keep the choice."""
         playback.set_output(name)
-        _settings().setValue(SETTINGS_KEY, name)
+        kept.settings().setValue(SETTINGS_KEY, name)
 
     def labels(self) -> list[str]:
         return [a.text() for a in self.menu.actions()]

@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -42,7 +41,7 @@ from musicapp.rooms.exports import (
     ExportPlan,
     Mastering,
 )
-from musicapp.ui import theme
+from musicapp.ui import kept, theme
 
 if TYPE_CHECKING:
     from musicapp.takes import Take
@@ -52,10 +51,6 @@ FORMATS = (("WAV", ".wav"), ("FLAC", ".flac"), ("MP3", ".mp3"))
 MP3_RATES = (32000, 44100, 48000)
 BITRATES = (320, 256, 192, 128)
 SETTINGS_GROUP = "export"
-
-
-def _settings() -> QSettings:
-    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "musicapp", "musicapp")
 
 
 def _khz(rate: int) -> str:
@@ -237,7 +232,7 @@ class ExportDialog(QDialog):
             self.folder.setText(chosen)
 
     def _restore(self) -> None:
-        s = _settings()
+        s = kept.settings()
         s.beginGroup(SETTINGS_GROUP)
         for box, key in self._boxes():
             index = box.findData(_number(s.value(key)))
@@ -266,7 +261,7 @@ class ExportDialog(QDialog):
     def accept(self) -> None:
         if self.problem():
             return
-        s = _settings()
+        s = kept.settings()
         s.beginGroup(SETTINGS_GROUP)
         for box, key in self._boxes():
             s.setValue(key, box.currentData())

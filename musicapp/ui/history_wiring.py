@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QSettings, Qt
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDockWidget
 
+from musicapp.ui import kept
 from musicapp.ui.error_dialog import show_error
 from musicapp.ui.take_history import TakeHistoryWidget
 
@@ -21,10 +22,6 @@ if TYPE_CHECKING:
 STATE_KEY = "window/state"
 STATE_VERSION = 1
 SPLITTER_KEY = "window/panels"
-
-
-def _settings() -> QSettings:
-    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "musicapp", "musicapp")
 
 
 class HistoryWiring(QObject):
@@ -101,7 +98,7 @@ class HistoryWiring(QObject):
 
     def restore(self) -> None:
         """The docks and the panels' widths as the last session left them."""
-        settings = _settings()
+        settings = kept.settings()
         state = settings.value(STATE_KEY)
         if state is not None:
             self._window.restoreState(state, STATE_VERSION)
@@ -110,6 +107,6 @@ class HistoryWiring(QObject):
             self._window.splitter.restoreState(panels)
 
     def save(self) -> None:
-        settings = _settings()
+        settings = kept.settings()
         settings.setValue(STATE_KEY, self._window.saveState(STATE_VERSION))
         settings.setValue(SPLITTER_KEY, self._window.splitter.saveState())

@@ -6,7 +6,6 @@ import html
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import (
 from musicapp.audio.playback import Player
 from musicapp.core import InvalidInput, Song, TimeRange
 from musicapp.jobs import FunctionJob
+from musicapp.ui import kept
 from musicapp.ui.job_runner import JobRunner
 from musicapp.ui.range_widget import MIN_RANGE_S, RANGE_PEAK_BINS, RangePlotWidget, range_text
 from musicapp.ui.waveform_widget import peaks
@@ -86,10 +86,8 @@ class RangeDialog(QDialog):
         self.summary = QLabel()
         spins.addWidget(self.summary)
         self.snap = QCheckBox("Snap to bars")
-        kept = QSettings(
-            QSettings.Format.IniFormat, QSettings.Scope.UserScope, "musicapp", "musicapp"
-        ).value(SNAP_KEY, "true")
-        self.snap.setChecked(self.bar_s is not None and kept != "false")
+        snapping = kept.settings().value(SNAP_KEY, "true") != "false"
+        self.snap.setChecked(self.bar_s is not None and snapping)
         self.snap.setEnabled(self.bar_s is not None)
         self.snap.setToolTip(
             f"Whole bars of {self.bar_s:.2f} s ({song.beats_per_bar} beats at "
@@ -225,9 +223,7 @@ class RangeDialog(QDialog):
     def _on_snap(self, on: bool) -> None:
         """Kept for the next range: a musician who works off the grid stays off it."""
         if self.bar_s is not None:
-            QSettings(
-                QSettings.Format.IniFormat, QSettings.Scope.UserScope, "musicapp", "musicapp"
-            ).setValue(SNAP_KEY, "true" if on else "false")
+            kept.settings().setValue(SNAP_KEY, "true" if on else "false")
         self._region_to_spins()
 
     def _snapped(self, start: float, end: float) -> tuple[float, float]:

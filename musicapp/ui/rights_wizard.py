@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from musicapp.core import Use
-from musicapp.ui import theme
+from musicapp.ui import kept, theme
 
 if TYPE_CHECKING:
     from musicapp.ui.services import LibraryPort
@@ -40,10 +40,6 @@ ROLES = (
     ("Label", "label"),
 )
 NAME_KEY = "rights/holder_name"
-
-
-def _settings() -> QSettings:
-    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "musicapp", "musicapp")
 
 
 class RightsWizard(QDialog):
@@ -72,7 +68,7 @@ class RightsWizard(QDialog):
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked)
             self.songs.addItem(item)
-        self.name = QLineEdit(str(_settings().value(NAME_KEY, "")))
+        self.name = QLineEdit(str(kept.settings().value(NAME_KEY, "")))
         self.name.setPlaceholderText("Your name or artist name, as it should be credited")
         self.name.setAccessibleName("Your name as rights holder")
         self.role = QComboBox()
@@ -162,6 +158,6 @@ class RightsWizard(QDialog):
             self.problem.setText(f"Nothing was declared: {exc}")
             self.problem.setStyleSheet(f"color: {theme.colour('bad')};")
             return
-        _settings().setValue(NAME_KEY, self.name.text().strip())
+        kept.settings().setValue(NAME_KEY, self.name.text().strip())
         self.declared.emit(len(events))
         self.accept()

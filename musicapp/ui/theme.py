@@ -15,9 +15,11 @@ import os
 from dataclasses import dataclass
 from string import Template
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
+
+from musicapp.ui import kept
 
 SYSTEM, LIGHT, DARK = "system", "light", "dark"
 CHOICES = (SYSTEM, LIGHT, DARK)
@@ -139,18 +141,14 @@ def saved_choice() -> str:
     env = os.environ.get("MUSICAPP_THEME", "").strip().lower()
     if env in CHOICES:
         return env
-    value = _settings().value(SETTINGS_KEY, SYSTEM)
+    value = kept.settings().value(SETTINGS_KEY, SYSTEM)
     return value if isinstance(value, str) and value in CHOICES else SYSTEM
 
 
 def save_choice(choice: str) -> None:
     if choice not in CHOICES:
         raise ValueError(f"theme: must be one of {', '.join(CHOICES)}, not {choice!r}")
-    _settings().setValue(SETTINGS_KEY, choice)
-
-
-def _settings() -> QSettings:
-    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "musicapp", "musicapp")
+    kept.settings().setValue(SETTINGS_KEY, choice)
 
 
 def system_is_dark(app: QGuiApplication) -> bool:

@@ -101,23 +101,10 @@ def test_ab_gains_play_both_takes_at_the_quieter_ones_loudness(studio) -> None:
     assert np.abs(a * gains[loud.id]).max() <= np.abs(a).max()
 
 
-def test_cli_lists_renames_and_deletes_takes(capsys, tmp_path, demo_dirs) -> None:
+def test_cli_lists_renames_and_deletes_takes(demo_cli, tmp_path) -> None:
     import json
-    import shutil
 
-    from musicapp.cli import main
-
-    catalog_path, audio_dir = demo_dirs
-    data = tmp_path / "data"
-    data.mkdir()
-    shutil.copy(catalog_path, data / "catalog.sqlite")
-    shutil.copytree(audio_dir, data / "audio")
-
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main([*args, "--data-dir", str(data), "--no-progress"])
-        out, err = capsys.readouterr()
-        return code, out, err
-
+    run = demo_cli
     assert run("generate", PERMITTED_SONG_IDS[0], "--duration", "3")[0] == 0
     code, out, err = run("takes", "rename", "last", "bridge", "idea")
     assert code == 0 and "is now “bridge idea”" in out, err

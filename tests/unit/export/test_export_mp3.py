@@ -4,7 +4,6 @@ write-ahead guarantees as WAV and FLAC, and `verify` by the digest of the MP3's 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import mutagen
@@ -13,7 +12,6 @@ import pytest
 from mutagen.id3 import ID3, TIT2, TXXX
 from mutagen.mp3 import MP3
 
-from musicapp.cli import main
 from musicapp.export import ExportError, export_audio, verify_file
 from musicapp.export import writer as writer_module
 from musicapp.export.mp3 import frames_range, mp3_frames_sha256
@@ -226,16 +224,9 @@ def test_failure_while_encoding_leaves_nothing(
     assert not any(p.name.startswith((".take", "take")) for p in tmp_path.iterdir())
 
 
-def test_cli_exports_and_verifies_a_demo_take_as_mp3(capsys, tmp_path, demo_dirs) -> None:
-    catalog_path, audio_dir = demo_dirs
-    data = tmp_path / "data"
-    data.mkdir()
-    shutil.copy(catalog_path, data / "catalog.sqlite")
-    shutil.copytree(audio_dir, data / "audio")
-
+def test_cli_exports_and_verifies_a_demo_take_as_mp3(demo_cli, tmp_path) -> None:
     def run(*args: str) -> tuple[int, dict | str, str]:
-        code = main([*args, "--data-dir", str(data), "--json", "--no-progress"])
-        out, err = capsys.readouterr()
+        code, out, err = demo_cli(*args, "--json")
         return code, (json.loads(out) if out.strip().startswith("{") else out), err
 
     from musicapp.catalog.demo import PERMITTED_SONG_IDS
