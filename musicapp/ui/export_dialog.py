@@ -67,6 +67,7 @@ class ExportDialog(QDialog):
         self.setObjectName("exportDialog")
         self.setWindowTitle("Export take")
         self._exports, self._take = exports, take
+        self._path = Path()  # the file the plan writes, once problem() found none
 
         self.format = QComboBox()
         for label, suffix in FORMATS:
@@ -204,6 +205,7 @@ class ExportDialog(QDialog):
             return str(exc)
         if path.exists():
             return f"{path.name} is already in that folder: change the name."
+        self._path = path  # what the preview names
         return ""
 
     # -- wiring -------------------------------------------------------------------------------
@@ -221,9 +223,8 @@ class ExportDialog(QDialog):
             self.preview.setText(problem)
             self.preview.setStyleSheet(f"color: {theme.colour('bad')};")
             return
-        (path,) = self._exports.names(self._take, self.plan())
         more = " and one file per stem beside it" if self.stems.isChecked() else ""
-        self.preview.setText(f"Writes {path.name}{more}")
+        self.preview.setText(f"Writes {self._path.name}{more}")
         self.preview.setStyleSheet("")
 
     def _choose_folder(self) -> None:
