@@ -25,6 +25,8 @@ def window(qtbot, fake_context, fake_studio):
     w.resize(1280, 800)
     w.show()
     qtbot.waitExposed(w)
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow)  # focus moves inside the active window only
     w.add_reference("s1")
     w.add_reference("s2")
     request = GenerationRequest((Reference("s1"), Reference("s2")), duration_s=4.0)
