@@ -19,6 +19,7 @@ from musicapp.core import (
     Use,
 )
 from musicapp.core.codec import verification_to_dict
+from musicapp.royalties.take_price import prices_to_dict, source_text, summary_text
 
 
 def parse_reference(text: str) -> Reference:
@@ -153,6 +154,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             )
             return EXIT_FAILED
         royalties = ctx.studio.royalties(take)
+        prices = ctx.studio.compensation.take_prices(take)
         data = {
             "take_id": take.id,
             "audio": str(take.audio_path),
@@ -160,6 +162,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             "verification_event_id": take.verification_event_id,
             "provenance": take.provenance.to_dict(),
             "royalties": [{"holder": h.name, "id": h.id, "share": s} for h, s in royalties],
+            "prices": prices_to_dict(prices),
         }
         songs = ctx.studio.library.songs(take.provenance.song_shares())
         found = {r.song_id for r in take.request.references if not r.picked}
@@ -177,6 +180,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
             lines += [f"  - {note}" for note in take.provenance.notes]
         lines.append("Royalties:")
         lines += [f"  {s:6.1%}  {h.name}" for h, s in royalties]
+        lines.append(f"  {summary_text(prices)}")
+        if source_text(prices):
+            lines.append(f"  {source_text(prices)}.")
         lines += _training_lines(take.provenance.training)
         lines += _audit_lines(ctx, take, data)
         lines.append(f"Export it with: musicapp export {take.id} OUT.flac")

@@ -7,6 +7,7 @@ here is appended, never edited: consent and split changes are new versions
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterable
 from dataclasses import replace
@@ -162,12 +163,59 @@ class ConsentTables:
                 out.update({(r[0], r[1]): int(r[2]) for r in found})
         return out
 
-    def add_registry_consent(self, server: str, record: ConsentRecord) -> bool:
-        """Record one version as the rights server ``server`` published it; True if it is new.
+    def registry_prices(
+        self, keys: Iterable[tuple[str, str, int]]
+    ) -> dict[tuple[str, str, int], dict[str, float]]:
+        """The prices the rights server in force published with these (song, holder, version)
+        consent versions (tier -> euros); a version published without prices is not in it."""
+        server = self.registry_server
+        wanted = set(keys)
+        if server is None or not wanted:
+            return {}
+        out: dict[tuple[str, str, int], dict[str, float]] = {}
+        with self._lock:
+            for chunk in chunks(sorted({k[0] for k in wanted}), 400):
+                found = self._db.execute(
+                    "SELECT song_id, holder_id, version, prices FROM registry_prices "
+                    f"WHERE server = ? AND song_id IN ({','.join('?' * len(chunk))})",
+                    [server, *chunk],
+                )
+                for song_id, holder_id, version, prices in found:
+                    if (key := (song_id, holder_id, int(version))) in wanted:
+                        out[key] = {str(t): float(v) for t, v in json.loads(prices).items()}
+        return out
+
+    def _add_prices(self, server: str, record: ConsentRecord, prices: dict[str, float]) -> None:
+        """Record the prices published with a version (inside add_registry_consent's
+        transaction); the same again is nothing, other prices for it are refused."""
+        key = [server, record.song_id, record.holder_id, record.version]
+        found = self._db.execute(
+            "SELECT prices FROM registry_prices WHERE server = ? AND song_id = ? "
+            "AND holder_id = ? AND version = ?",
+            key,
+        ).fetchone()
+        text = json.dumps(dict(sorted(prices.items())))
+        if found is None:
+            self._db.execute(
+                "INSERT INTO registry_prices VALUES (?, ?, ?, ?, ?, ?)",
+                [*key, text, datetime.now(UTC).isoformat()],
+            )
+        elif json.loads(found[0]) != json.loads(text):
+            raise InvalidInput(
+                f"prices for {record.song_id} from {record.holder_id}: the server sent version "
+                f"{record.version} again with other prices; kept the first"
+            )
+
+    def add_registry_consent(
+        self, server: str, record: ConsentRecord, prices: dict[str, float] | None = None
+    ) -> bool:
+        """Record one version as the rights server ``server`` published it, with the prices
+        published with it; True if the version is new.
 
         Idempotent (a feed page read again): a version already recorded is left as it is, and
         one the server sends with other contents is refused, since the server's versions never
         change. Versions arrive in order; an older one than the newest recorded is refused.
+        Prices for a version recorded before prices were kept here are added to it.
         """
         record = in_utc(record)
         song = self._song(record.song_id)
@@ -191,6 +239,8 @@ class ConsentTables:
                         f"consent for {record.song_id} from {record.holder_id}: the server sent "
                         f"version {record.version} again with other contents; kept the first"
                     )
+                if prices is not None:
+                    self._add_prices(server, record, prices)
                 return False
             latest = self._db.execute(
                 "SELECT MAX(version) FROM registry_consent WHERE server = ? AND song_id = ? "
@@ -205,6 +255,8 @@ class ConsentTables:
             self._db.table("registry_consent").insert(
                 {"server": server, **rows.consent_row(record)}
             )
+            if prices is not None:
+                self._add_prices(server, record, prices)
             self.refresh_usable([song.id])
         return True
 

@@ -292,6 +292,31 @@ def _v_split_versions(db: Database) -> None:
     )
 
 
+def _v_registry_prices(db: Database) -> None:
+    # The prices a rights server published with each consent version (tier -> euros per take
+    # at a share of 1: "commercial", or "commercial/song" for one level), so a take can say what
+    # it costs under the versions it cited. Kept apart from registry_consent, which is
+    # append-only and older than prices here; a version published without prices has no row.
+    _run(
+        db,
+        """
+        CREATE TABLE registry_prices (
+            server TEXT NOT NULL,
+            song_id TEXT NOT NULL,
+            holder_id TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            prices TEXT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            PRIMARY KEY (server, song_id, holder_id, version)
+        );
+        CREATE TRIGGER registry_prices_no_update BEFORE UPDATE ON registry_prices
+        BEGIN SELECT RAISE(ABORT, 'prices are append-only'); END;
+        CREATE TRIGGER registry_prices_no_delete BEFORE DELETE ON registry_prices
+        BEGIN SELECT RAISE(ABORT, 'prices are append-only'); END
+        """,
+    )
+
+
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _v1_tables,
     _v2_search,
@@ -303,6 +328,7 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _v_registry_consent,
     _v_source_rate,
     _v_split_versions,
+    _v_registry_prices,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -65,6 +66,29 @@ class ConsentRecord:
 
     def is_revoked(self, at: datetime) -> bool:
         return self.revoked_at is not None and self.revoked_at <= at
+
+
+def check_prices(prices: object, field: str = "prices") -> dict[str, float]:
+    """A holder's prices as published with a consent version: euros per tier, a tier being a
+    use ("commercial") or a use at a level ("commercial/audio", the more specific price; see
+    royalties.period.HolderTerms.price), each a number >= 0. InvalidInput names the tier."""
+    if not isinstance(prices, Mapping):
+        raise InvalidInput(f"{field}: not an object of tier -> price")
+    uses, levels = [u.value for u in Use], [lv.value for lv in Level]
+    out: dict[str, float] = {}
+    for tier, price in prices.items():
+        use, _, level = str(tier).partition("/")
+        if use not in uses or (level and level not in levels) or str(tier).endswith("/"):
+            raise InvalidInput(
+                f"{field}.{tier}: not a use tier ({', '.join(uses)}, or one of them at a level: "
+                f"{uses[0]}/{levels[0]}, ... with the levels {', '.join(levels)})"
+            )
+        if isinstance(price, bool) or not isinstance(price, int | float):
+            raise InvalidInput(f"{field}.{tier}: {price!r} is not a price (a number >= 0)")
+        if not math.isfinite(price) or price < 0:
+            raise InvalidInput(f"{field}.{tier}: {price} is not a price (a number >= 0)")
+        out[str(tier)] = float(price)
+    return out
 
 
 def current_record(

@@ -24,6 +24,7 @@ from musicapp.royalties import events as royalty_events
 from musicapp.royalties import period, simulate
 from musicapp.royalties.period import HolderTerms, Policy, UseEvent
 from musicapp.royalties.statement import differences, statement_of
+from musicapp.royalties.take_price import TakePrices, take_prices
 
 if TYPE_CHECKING:
     from musicapp.catalog.store import CatalogStore
@@ -108,6 +109,33 @@ class RoyaltiesRoom:
             "provenance": take.provenance.to_dict(),
         }
         return self._preview(royalty_events.use_event(take.id, payload), policy)
+
+    def take_prices(self, take: Take) -> TakePrices:
+        """Each holder's price for the take's use tier and their amount for this take, by the
+        consent versions its verification cited and the prices the rights server published
+        with them (``royalties/take_price.py``); the splits as they were when it was made."""
+        generation = self._ledger.get(take.id)
+        payload = generation.payload if generation is not None else {
+            "request": request_to_dict(take.request),
+            "provenance": take.provenance.to_dict(),
+        }  # fmt: skip
+        cited = self._ledger.get(take.verification_event_id) if take.verification_event_id else None
+        event = royalty_events.use_event(
+            take.id, payload, cited.payload if cited is not None else None
+        )
+        # The registry in force is named "URL key K since T" (sync/engine.py): its URL.
+        registry = self._catalog.consent.registry_server
+        server = registry.split()[0] if registry else None
+        if event is None:
+            return TakePrices(take.request.use.value, server, ())
+        songs = [c.song_id for c in event.contributions]
+        made = datetime.fromisoformat(take.created_at) if take.created_at else None
+        found = self._catalog.songs(sorted(set(songs)), at=made)
+        keys = [
+            (sid, holder, v) for sid, cited in event.consent_versions.items()
+            for holder, v in cited.items()
+        ]  # fmt: skip
+        return take_prices(event, found, self._catalog.consent.registry_prices(keys), server)
 
     def _preview(self, event: UseEvent | None, policy: Policy) -> list[HolderPay]:
         if event is None or not event.contributions:

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select
 
 from musicapp.core.consent import Permission
-from musicapp.core.model import Level, Use
+from musicapp.core.consent import check_prices as core_check_prices
+from musicapp.core.model import InvalidInput, Level, Use
 from musicapp.ledger.canonical import canonical_json
 from musicapp.server import db
 from musicapp.server.auth import Account
@@ -146,21 +147,10 @@ def record_dict(row: Any) -> dict[str, Any]:
 def check_prices(prices: dict[str, float] | None) -> dict[str, float] | None:
     if prices is None:
         return None
-    out: dict[str, float] = {}
-    for tier, price in prices.items():
-        # A tier is a use, or a use at a level ("commercial/audio"): the royalties' more
-        # specific price (musicapp/royalties/period.py, HolderTerms.price).
-        use, _, level = tier.partition("/")
-        if use not in USES or (level and level not in LEVELS) or tier.endswith("/"):
-            raise ApiError(
-                422,
-                f"prices.{tier}: not a use tier ({', '.join(USES)}, or one of them at a level: "
-                f"{USES[0]}/{LEVELS[0]}, ... with the levels {', '.join(LEVELS)})",
-            )
-        if not math.isfinite(price) or price < 0:
-            raise ApiError(422, f"prices.{tier}: {price} is not a price (a number >= 0)")
-        out[tier] = float(price)
-    return out
+    try:
+        return core_check_prices(prices)
+    except InvalidInput as exc:
+        raise ApiError(422, str(exc)) from None
 
 
 def latest_consent(conn: Connection, song_id: str, holder_id: str) -> Any:

@@ -24,7 +24,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 from musicapp.core import InvalidInput, Use
-from musicapp.core.consent import ConsentRecord, Permission
+from musicapp.core.consent import ConsentRecord, Permission, check_prices
 from musicapp.core.times import excerpt, utc_time
 from musicapp.jobs import Cancelled
 from musicapp.ledger.canonical import CanonicalError
@@ -125,6 +125,18 @@ def consent_from_feed(data: Any) -> ConsentRecord:
     except KeyError as exc:
         raise FeedRecordError(f"{exc.args[0]}: missing") from None
     except (InvalidInput, TypeError, ValueError) as exc:
+        raise FeedRecordError(str(exc)) from None
+
+
+def prices_from_feed(data: Any) -> dict[str, float] | None:
+    """The prices published with a feed's consent version (None: published without any);
+    FeedRecordError names the tier that is not a use tier or not a price."""
+    prices = data.get("prices") if isinstance(data, dict) else None
+    if prices is None:
+        return None
+    try:
+        return check_prices(prices)
+    except InvalidInput as exc:
         raise FeedRecordError(str(exc)) from None
 
 
@@ -247,6 +259,7 @@ class FeedApplier:
         """Record one consent version as the server published it; True once it is in the
         catalogue (or already was, or is quarantined), False while it waits for its song."""
         record = consent_from_feed(data)
+        prices = prices_from_feed(data)
         song = self.catalog.song(record.song_id)
         if song is None:
             self.state.backlog.defer_consent(data)
@@ -257,7 +270,7 @@ class FeedApplier:
             )
             return True
         try:
-            self.catalog.consent.add_registry_consent(self.registry, record)
+            self.catalog.consent.add_registry_consent(self.registry, record, prices)
         except InvalidInput as exc:  # a server that changed a published version: keep the first
             self._quarantine(change, str(exc), blocks=False)
         return True

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QFrame,
@@ -29,7 +29,7 @@ from musicapp.audio.playback import Player
 from musicapp.core import GenerationRequest, RightsHolder, Song
 from musicapp.jobs import FunctionJob
 from musicapp.studio_types import LedgerDamaged
-from musicapp.ui import export_dialog, icons
+from musicapp.ui import export_dialog, icons, take_money
 from musicapp.ui.audit_widget import AuditWidget
 from musicapp.ui.error_dialog import show_error
 from musicapp.ui.job_control import JobControl
@@ -43,6 +43,7 @@ from musicapp.ui.waveform_widget import LegendWidget, WaveformWidget
 
 if TYPE_CHECKING:
     from musicapp.rooms.exports import ExportBatch
+    from musicapp.royalties.take_price import TakePrices
     from musicapp.takes import Take
 
 log = logging.getLogger(__name__)
@@ -64,26 +65,40 @@ def share_text(share: float) -> str:
     return "< 0.1 %" if 0 < share < 0.0005 else f"{share * 100:.1f} %"
 
 
+class RoyaltyRow(NamedTuple):
+    """A row of the royalty table: a song heard (heading) or a holder paid for it."""
+
+    heading: bool
+    name: str
+    kind: str
+    share: float  # of the take
+    tip: str
+    song_id: str = ""
+    holder_id: str = ""  # "" on a song's heading
+
+
 def royalty_rows(
     royalties: list[tuple[RightsHolder, float]],
     shares: Mapping[str, float],
     songs: Mapping[str, Song],
-) -> list[tuple[bool, str, str, float, str]] | None:
-    """(heading, name, kind, share of the take, tooltip) rows: each song heard, then its
-    holders' parts of the take (song share × split). None when a song is unknown or the
-    splits no longer add up to the logged royalties (they changed since the take)."""
-    rows: list[tuple[bool, str, str, float, str]] = []
+) -> list[RoyaltyRow] | None:
+    """Each song heard, then its holders' parts of the take (song share × split). None when a
+    song is unknown or the splits no longer add up to the logged royalties (they changed since
+    the take)."""
+    rows: list[RoyaltyRow] = []
     owed: dict[str, float] = {}
     for song_id, share in sorted(shares.items(), key=lambda kv: -kv[1]):
         song = songs.get(song_id)
         if song is None or share <= 0:
             return None
-        rows.append((True, song.title, "song", share, f"“{song.title}” is {share:.1%} of the take"))
+        tip = f"“{song.title}” is {share:.1%} of the take"
+        rows.append(RoyaltyRow(True, song.title, "song", share, tip, song_id))
         for split in sorted(song.splits, key=lambda sp: -sp.share):
             part = share * split.share
             tip = f"{split.share:.0%} of “{song.title}” × {share:.1%} of the take"
-            rows.append((False, split.holder.name, split.holder.kind, part, tip))
-            owed[split.holder.id] = owed.get(split.holder.id, 0.0) + part
+            h = split.holder
+            rows.append(RoyaltyRow(False, h.name, h.kind, part, tip, song_id, h.id))
+            owed[h.id] = owed.get(h.id, 0.0) + part
     logged = {h.id: s for h, s in royalties if s > 0}
     if any(abs(owed.get(h, 0.0) - logged.get(h, 0.0)) > 1e-6 for h in {*owed, *logged}):
         return None
@@ -94,6 +109,23 @@ def _section(text: str) -> QLabel:
     label = QLabel(text)
     label.setObjectName("sectionTitle")
     return label
+
+
+def _scrolling_page(*parts: QWidget) -> QScrollArea:
+    """A tab page of ``parts`` one under another, scrolling up and down when it does not fit."""
+    page = QWidget()
+    layout = QVBoxLayout(page)
+    layout.setContentsMargins(6, 6, 6, 6)
+    for part in parts:
+        layout.addWidget(part)
+    layout.addStretch(1)
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # its parts take the focus, not the frame
+    scroll.setWidget(page)
+    return scroll
 
 
 class ResultWidget(QWidget):
@@ -136,13 +168,19 @@ class ResultWidget(QWidget):
         self.meter = LevelMeter(runner)  # loudness, true peak, and the peaks while it plays
         self.legend = LegendWidget()
 
-        self.royalty_table = read_only_table("royaltyTable", ("Rights holder", "Type", "Share"))
+        self.royalty_table = read_only_table(
+            "royaltyTable", ("Rights holder", "Type", "Share", "Amount")
+        )
         header = self.royalty_table.horizontalHeader()
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Fixed)
-        header.resizeSection(1, 110)
-        header.resizeSection(2, 80)
+        for column, width in ((1, 96), (2, 72), (3, 72)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
+            header.resizeSection(column, width)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        # The take's amount at its use tier and at the others, or why there is none.
+        self.royalty_table.installEventFilter(self)
+        self.price_label = QLabel()
+        self.price_label.setObjectName("takePrice")
+        self.price_label.setWordWrap(True)
 
         self.play_button = QPushButton(icons.icon("play"), "Play")
         self.play_button.setObjectName("playButton")
@@ -177,28 +215,18 @@ class ResultWidget(QWidget):
 
         # Who sounds and the royalties, or the audit beside them: one tab at a time, so the
         # waveform keeps its room in a window of the default size.
-        shares_page = QWidget()
-        shares = QVBoxLayout(shares_page)
-        shares.setContentsMargins(6, 6, 6, 6)
-        shares.addWidget(_section("Who sounds in this take"))
-        shares.addWidget(self.legend)
-        shares.addWidget(_section("Royalty split"))
-        shares.addWidget(self.royalty_table)
-        shares.addStretch(1)
-        audit_scroll = QScrollArea()
-        audit_scroll.setWidgetResizable(True)
-        audit_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        audit_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        audit_page = QWidget()
-        audit_layout = QVBoxLayout(audit_page)
-        audit_layout.setContentsMargins(6, 6, 6, 6)
-        audit_layout.addWidget(self.audit)
-        audit_layout.addStretch(1)
-        audit_scroll.setWidget(audit_page)
+        # Each page scrolls on a small screen rather than squeezing its parts over each other.
+        shares_scroll = _scrolling_page(
+            _section("Who sounds in this take"),
+            self.legend,
+            _section("Royalty split"),
+            self.royalty_table,
+            self.price_label,
+        )
         self.details = QTabWidget()
         self.details.setObjectName("takeDetails")
-        self.details.addTab(shares_page, "Shares and royalties")
-        self.details.addTab(audit_scroll, self.audit.tab_title())
+        self.details.addTab(shares_scroll, "Shares and royalties")
+        self.details.addTab(_scrolling_page(self.audit), self.audit.tab_title())
         self.details.setTabToolTip(
             self.AUDIT_TAB, "The attribution by design beside what an audit of the take finds"
         )
@@ -294,18 +322,36 @@ class ResultWidget(QWidget):
             # A holder owed nothing (a zero split, a song not heard) is not a row; a share too
             # small to show at one decimal says so rather than "0.0 %".
             flat = sorted(((h, s) for h, s in royalties if s > 0), key=lambda hs: -hs[1])
-            grouped = [(False, h.name, h.kind, s, "") for h, s in flat]
+            grouped = [RoyaltyRow(False, h.name, h.kind, s, "") for h, s in flat]
+        prices, error = self._take_prices(take) if grouped and grouped[0].song_id else (None, "")
+        self.price_label.setText(take_money.summary(prices, error))
+        self.price_label.setToolTip(take_money.summary_tip(prices))
+        self.price_label.setVisible(bool(self.price_label.text()))
+        # Amounts only where a rights server prices the songs: a column of dashes says nothing
+        # the line under the table does not.
+        self.royalty_table.setColumnHidden(3, prices is None or prices.total() is None)
+        self._fit_royalty_columns()
         self.royalty_table.setRowCount(len(grouped))
         bold = self.royalty_table.font()
         bold.setBold(True)
-        for r, (heading, name, kind, share, tip) in enumerate(grouped):
-            items = (QTableWidgetItem(name if heading else f"   {name}" if tip else name),
-                     QTableWidgetItem(kind), QTableWidgetItem(share_text(share)))  # fmt: skip
-            items[2].setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        for r, row in enumerate(grouped):
+            amount, amount_tip = "", ""
+            if prices is not None and row.holder_id:
+                amount, amount_tip = take_money.holder_cell(prices, row.song_id, row.holder_id)
+            elif prices is not None:
+                amount, amount_tip = take_money.song_cell(prices, row.song_id)
+            name = row.name if row.heading or not row.tip else f"   {row.name}"
+            items = (QTableWidgetItem(name), QTableWidgetItem(row.kind),
+                     QTableWidgetItem(share_text(row.share)), QTableWidgetItem(amount))  # fmt: skip
             for c, item in enumerate(items):
-                if heading:
+                if row.heading:
                     item.setFont(bold)
-                item.setToolTip(tip)
+                named = c == 0 and row.tip and not row.heading
+                tip = f"{row.name} ({row.kind}): {row.tip}" if named else row.tip
+                item.setToolTip(amount_tip if c == 3 else tip)
+                if c >= 2:
+                    item.setTextAlignment(right)
                 self.royalty_table.setItem(r, c, item)
         # As tall as its rows (up to ten), so the waveform gets the room that is left; on a
         # small screen it gives way down to three rows and scrolls.
@@ -314,6 +360,30 @@ class ResultWidget(QWidget):
         heights = [t.rowHeight(r) for r in range(len(grouped))]
         t.setMaximumHeight(frame + sum(heights[:10]))
         t.setMinimumHeight(frame + sum(heights[:3]))
+
+    NARROW_ROYALTIES = 360  # below this the names get the Type column's room
+
+    def _fit_royalty_columns(self) -> None:
+        """On a narrow panel, with amounts shown, the Type column gives its room to the names
+        (each name's tooltip still says it)."""
+        table = self.royalty_table
+        narrow = table.viewport().width() < self.NARROW_ROYALTIES and not table.isColumnHidden(3)
+        table.setColumnHidden(1, narrow)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        if watched is self.royalty_table and event.type() == QEvent.Type.Resize:
+            self._fit_royalty_columns()  # also when a scroll bar comes or goes beside it
+        return super().eventFilter(watched, event)
+
+    def _take_prices(self, take: Take | None) -> tuple[TakePrices | None, str]:
+        """The take's prices, or why they could not be read (the take is still shown)."""
+        if take is None:
+            return None, ""
+        try:
+            return self._service.compensation.take_prices(take), ""
+        except Exception as exc:  # money shown wrong is worse than none: say why, keep the take
+            log.warning("prices of take %s: %s", take.id, exc)
+            return None, str(exc) or type(exc).__name__
 
     # -- playback ------------------------------------------------------------------------
 

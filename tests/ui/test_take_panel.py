@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from ui_fakes import FakePlayer
 
-from musicapp.core import GenerationRequest, Reference
+from musicapp.core import GenerationRequest, Reference, Use
 from musicapp.jobs import CancelToken
 from musicapp.ui.job_runner import JobRunner
 from musicapp.ui.result_widget import ResultWidget
@@ -133,5 +133,73 @@ def test_holders_are_grouped_under_the_song_they_are_paid_for(qtbot, fake_studio
         ("   Holder 3", "composer", "15.0 %"),
         ("   Estate 1", "publisher", "10.0 %"),
     ]
-    assert table.item(2, 0).toolTip() == "40% of “Song 1” × 75.0% of the take"
+    assert table.item(2, 0).toolTip() == "Estate 1 (publisher): 40% of “Song 1” × 75.0% of the take"
     assert table.item(0, 0).font().bold() and not table.item(1, 0).font().bold()
+
+
+def _priced_take(qtbot, fake_studio, tmp_path):
+    panel = ResultWidget(fake_studio, JobRunner(), tmp_path, FakePlayer())
+    qtbot.addWidget(panel)
+    refs = (Reference("s1", weight=3.0), Reference("s3", weight=1.0))
+    request = GenerationRequest(refs, use=Use.NON_COMMERCIAL, duration_s=4.0)
+    return panel, fake_studio.generate_job(request).run(lambda _p: None, CancelToken())
+
+
+def test_each_holder_shows_the_amount_of_this_take_at_their_price(qtbot, fake_studio, tmp_path):
+    """Issue 19: "the royalty table ... shows no prices or amounts". With a rights server's
+    prices, each holder's amount for this take (share × their price for the take's use tier),
+    each song's total, and a line with the take at its tier and at the others."""
+    rooms = fake_studio.compensation
+    rooms.server = "https://rights.example.org"
+    rooms.prices = {
+        ("s1", "h1"): {"private": 0.0, "non_commercial": 0.10, "commercial": 0.40},
+        ("s1", "e1"): {"non_commercial": 0.05},
+    }  # Song 3's holders published no prices
+    panel, take = _priced_take(qtbot, fake_studio, tmp_path)
+    panel.show_take(take, fake_studio.songs)
+    panel.show()
+    table = panel.royalty_table
+    assert table.horizontalHeaderItem(3).text() == "Amount" and not table.isColumnHidden(3)
+    rows = [tuple(table.item(r, c).text() for c in (0, 2, 3)) for r in range(table.rowCount())]
+    assert rows == [
+        ("Song 1", "75.0 %", "€0.06"),
+        ("   Holder 1", "45.0 %", "€0.045"),  # 45 % of the take × €0.10
+        ("   Estate 1", "30.0 %", "€0.015"),
+        ("Song 3", "25.0 %", "—"),
+        ("   Holder 3", "15.0 %", "—"),
+        ("   Estate 1", "10.0 %", "—"),
+    ]
+    tip = table.item(1, 3).toolTip()
+    assert "45.0% of the take × €0.10 (non-commercial distribution at song level" in tip
+    assert "consent version 1 from rights.example.org" in tip
+    assert "Their prices: private use €0.00 · non-commercial distribution €0.10 · commercial" in tip
+    assert "published consent version 1 without prices" in table.item(4, 3).toolTip()
+    line = panel.price_label.text()
+    assert line.startswith("This take, for non-commercial distribution: €0.06 (2 holders")
+    assert line.endswith("At the other tiers: private use €0.00 · commercial distribution €0.18.")
+    assert panel.price_label.isVisible()
+    assert panel.price_label.toolTip() == (
+        "Prices from rights.example.org, as published with the consent versions the take relied on"
+    )
+    # On a narrow panel (1024 px screens) the names get the Type column's room.
+    panel.resize(1000, 700)
+    qtbot.waitUntil(lambda: not table.isColumnHidden(1))
+    panel.resize(300, 700)
+    qtbot.waitUntil(lambda: table.isColumnHidden(1))
+    assert not table.isColumnHidden(3)
+
+
+def test_without_a_rights_server_the_panel_says_where_prices_come_from(
+    qtbot, fake_studio, tmp_path
+):
+    panel, take = _priced_take(qtbot, fake_studio, tmp_path)
+    panel.show_take(take, fake_studio.songs)
+    assert panel.royalty_table.isColumnHidden(3)  # no column of dashes
+    assert panel.price_label.text().startswith(
+        "No prices or amounts: each holder's prices are kept by a rights server, and none is set"
+    )
+    # Prices that cannot be read are said, and the take is still shown.
+    fake_studio.compensation.prices_error = "the catalogue is locked"
+    panel.show_take(take, fake_studio.songs)
+    assert panel.price_label.text() == "Prices could not be read: the catalogue is locked"
+    assert panel.royalty_table.rowCount() == 6 and panel.take is take

@@ -14,6 +14,7 @@ import numpy as np
 from musicapp.attribution.compare import compare
 from musicapp.catalog.import_report import ImportReport
 from musicapp.core import InvalidInput
+from musicapp.core.codec import request_to_dict
 from musicapp.export.links import Credit, Link, credits_of, links_of
 from musicapp.export.master import describe, file_name
 from musicapp.export.report import Check, FileReport
@@ -23,8 +24,10 @@ from musicapp.rooms.exports import ExportBatch, ExportPlan
 from musicapp.rooms.history import TakeEntry
 from musicapp.rooms.royalties import PREVIEW_POOL_CENTS, HolderPay
 from musicapp.royalties import simulate as royalty_simulate
+from musicapp.royalties.events import use_event
 from musicapp.royalties.money import largest_remainder
 from musicapp.royalties.period import Policy
+from musicapp.royalties.take_price import TakePrices, take_prices
 from musicapp.studio_types import AuditResult, AuditStatus, Comparison, Finding
 
 if TYPE_CHECKING:
@@ -222,6 +225,9 @@ class FakeRoyalties:
     def __init__(self, studio: FakeStudio) -> None:
         self._studio = studio
         self.fail = ""
+        self.server: str | None = None
+        self.prices: dict[tuple[str, str], dict[str, float]] = {}
+        self.prices_error = ""
         self.calls: list[tuple[str, str, int]] = []
         self.statement_calls: list[tuple[datetime, datetime, Policy]] = []
         self.simulate_calls: list[dict[str, Any]] = []
@@ -260,6 +266,24 @@ class FakeRoyalties:
     def preview_take(self, take: Take, policy: Policy) -> list[HolderPay]:
         self.calls.append(("preview_take", policy.mechanism, policy.k))
         return self._pays(take.provenance.song_shares(), policy)
+
+    def take_prices(self, take: Take) -> TakePrices:
+        """The real pricing over the take, every holder citing consent version 1, with the
+        prices in ``prices`` ((song, holder) -> tier -> euros) from ``server`` (None: none set;
+        ``prices_error``: raised as ValueError)."""
+        if self.prices_error:
+            raise ValueError(self.prices_error)
+        payload = {
+            "request": request_to_dict(take.request),
+            "provenance": take.provenance.to_dict(),
+        }
+        event = use_event(take.id, payload)
+        assert event is not None
+        songs = {c.song_id: self._studio.songs[c.song_id] for c in event.contributions}
+        cited = {sid: {sp.holder.id: 1 for sp in s.splits} for sid, s in songs.items()}
+        event = replace(event, consent_versions=cited)
+        published = {(sid, h, 1): p for (sid, h), p in self.prices.items()}
+        return take_prices(event, songs, published if self.server else {}, self.server)
 
     def statement(
         self, start: datetime, end: datetime, policy: Policy, holder_id: str | None = None
