@@ -28,18 +28,14 @@ from PySide6.QtWidgets import (
 )
 
 from musicapp.audio.playback import Player
-from musicapp.core import (
-    GenerationRequest,
-    InvalidInput,
-    Use,
-    Verification,
-)
+from musicapp.core import GenerationRequest, InvalidInput, Use, Verification
 from musicapp.jobs import CancelToken, FunctionJob, Progress, ProgressCallback
 from musicapp.studio_types import LedgerDamaged
 from musicapp.ui import icons, theme
 from musicapp.ui.error_dialog import show_error
 from musicapp.ui.job_control import JobControl
 from musicapp.ui.job_runner import JobHandle, JobRunner
+from musicapp.ui.labels import scrolled
 from musicapp.ui.ledger_damage_widget import show_ledger_refusal
 from musicapp.ui.range_dialog import RangeDialog
 from musicapp.ui.seek_player import SeekPlayer
@@ -88,7 +84,8 @@ class AudioPanel(QDialog):
         super().__init__(parent)
         self.setObjectName("audioPanel")
         self.setWindowTitle("Audio: tone match")
-        self.setMinimumSize(640, 720)
+        self.setMinimumSize(560, 400)  # fits a 1024 x 640 screen; the rest scrolls
+        self.resize(640, 720)
         self._service, self._runner, self._exports_dir = service, runner, exports_dir
         self._selection, self._tray = selection, tray
         self.player = SeekPlayer(player)
@@ -174,7 +171,9 @@ class AudioPanel(QDialog):
         stem_row.addWidget(self.stem, 1)
         stem_row.addWidget(self.separate_button, 0, Qt.AlignmentFlag.AlignTop)
 
-        layout = QVBoxLayout(self)
+        body = QWidget()
+        QVBoxLayout(self).addWidget(scrolled(body))
+        layout = QVBoxLayout(body)
         title = QLabel("Tone match")
         title.setObjectName("panelTitle")
         layout.addWidget(title)

@@ -12,7 +12,6 @@ import numpy.typing as npt
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
-    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -34,7 +33,7 @@ from musicapp.ui.audit_widget import AuditWidget
 from musicapp.ui.error_dialog import show_error
 from musicapp.ui.job_control import JobControl
 from musicapp.ui.job_runner import JobRunner
-from musicapp.ui.labels import placeholder_label, read_only_table
+from musicapp.ui.labels import placeholder_label, read_only_table, scrolled
 from musicapp.ui.ledger_damage_widget import show_ledger_refusal
 from musicapp.ui.level_meter import LevelMeter
 from musicapp.ui.services import TakePort
@@ -119,13 +118,7 @@ def _scrolling_page(*parts: QWidget) -> QScrollArea:
     for part in parts:
         layout.addWidget(part)
     layout.addStretch(1)
-    scroll = QScrollArea()
-    scroll.setWidgetResizable(True)
-    scroll.setFrameShape(QFrame.Shape.NoFrame)
-    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # its parts take the focus, not the frame
-    scroll.setWidget(page)
-    return scroll
+    return scrolled(page)
 
 
 class ResultWidget(QWidget):

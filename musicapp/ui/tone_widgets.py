@@ -137,6 +137,10 @@ class ToneReferences(QTableWidget):
         for col, width in ((1, 80), (2, 110), (3, 120), (4, 34)):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
             header.resizeSection(col, width)
+        # Three rows at least: squeezed by the parts under it on a small screen it used to
+        # show one and a half.
+        rows = 3 * self.verticalHeader().defaultSectionSize()
+        self.setMinimumHeight(header.sizeHint().height() + rows + 2 * self.frameWidth())
         self.rows: list[_Row] = []
 
     def add_song(self, song: Song, weight: float = 1.0) -> bool:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QScrollArea
 from ui_fakes import FakePlayer
 
 from musicapp.core import Use
@@ -232,3 +233,25 @@ def test_real_studio_tone_match_is_logged_with_shares_from_the_weights(qtbot, co
     assert lines[-1].startswith("Your audio") and sum(shares) == pytest.approx(100, abs=0.2)
     assert panel.take.provenance.engine == "tonematch"
     window.close()
+
+
+def test_on_a_1024_by_640_screen_the_references_keep_three_rows_and_the_rest_scrolls(
+    qtbot, fake_studio, tmp_path
+):
+    """Issue 19: "the Tone match references table shrinks to 1.5 rows", and the panel asked for
+    720 px of height, more than a 1024 × 640 screen has."""
+    panel = _ready(qtbot, fake_studio, tmp_path)
+    panel.add_song("s3")
+    panel.add_song("s4")
+    _apply(qtbot, panel)
+    assert panel.minimumSize().height() <= 600 and panel.minimumSize().width() <= 1024
+    panel.resize(1000, 560)  # what is left of 640 px under a title bar and a top panel
+    table = panel.references
+    qtbot.waitUntil(lambda: panel.height() == 560)
+    rows = [table.rowHeight(r) for r in range(table.rowCount())]
+    assert len(rows) == 4 and table.viewport().height() >= sum(rows[:3])
+    # Everything below the table is still there, a scroll away, not squeezed over each other.
+    scroll = panel.findChild(QScrollArea)
+    assert scroll.verticalScrollBar().maximum() > 0
+    scroll.ensureWidgetVisible(panel.export_button)
+    qtbot.waitUntil(lambda: not panel.export_button.visibleRegion().isEmpty())
