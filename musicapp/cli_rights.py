@@ -1,5 +1,6 @@
 """`musicapp rights`: your own music's rights, as the rights wizard declares them: the songs
-nobody holds (`rights unclaimed`), and declaring yourself their holder (`rights claim`)."""
+nobody holds (`rights unclaimed`), declaring yourself their holder (`rights claim`), and how
+those claims stand on the rights server, when one is set (`rights claims`)."""
 
 from __future__ import annotations
 
@@ -31,11 +32,28 @@ def cmd_rights(args: argparse.Namespace) -> int:
                     "rights claim: name the songs (or --all for every unclaimed one)"
                 )
             events = library.declare_own_rights(ids, args.name, args.role, _uses(args.allow))
+            server = library.claims_server()
+            sent = (
+                f"\nClaimed on the rights server {server} at the next sync (`musicapp sync`), "
+                "for its administrator to confirm; `musicapp rights claims` says how they stand"
+                if server
+                else ""
+            )
             emit(
                 args,
-                {"songs": ids, "events": events},
+                {"songs": ids, "events": events, "claimed_on": server or None},
                 f"{len(ids)} song(s) are now yours ({args.name}); ledger events "
-                + ", ".join(events),
+                + ", ".join(events)
+                + sent,
+            )
+            return EXIT_OK
+        if args.action == "claims":
+            claims = library.claims()
+            emit(
+                args,
+                {"server": library.claims_server() or None, "claims": [vars(c) for c in claims]},
+                "\n".join(f"{c.song_id}  {c.title}: {c.words()}" for c in claims)
+                or "No song of yours has been claimed on a rights server.",
             )
             return EXIT_OK
         songs = library.unclaimed()
@@ -57,6 +75,9 @@ def add_rights_command(sub: Any, common: argparse.ArgumentParser) -> None:
     rights_sub.add_parser("unclaimed", parents=[common], help="songs nobody holds (the default)")
     claim = rights_sub.add_parser(
         "claim", parents=[common], help="declare yourself the holder of songs nobody holds"
+    )
+    rights_sub.add_parser(
+        "claims", parents=[common], help="how your songs' claims stand on the rights server"
     )
     claim.add_argument("song_ids", nargs="*", help="song ids (see `rights unclaimed`)")
     claim.add_argument("--all", action="store_true", help="every song nobody holds")

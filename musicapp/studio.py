@@ -150,7 +150,7 @@ class Studio:
             catalog_file.with_name(f"{catalog_file.stem}-origins.sqlite"), catalog
         )
         self.your_audio = YourAudio(origins, self.records.find_by_content)
-        self.library = LibraryRoom(catalog, ledger, origins)
+        self.library = LibraryRoom(catalog, ledger, origins, sync)
         self.selection = SelectionRoom(settings, catalog, self.consent, ledger, self.validate)
         self.audit = AuditRoom(settings, catalog, ledger, self.take, self.takes.read)
         self.compensation = RoyaltiesRoom(catalog, ledger, sync.state.receipts.receipt)

@@ -22,15 +22,24 @@ if TYPE_CHECKING:
     from musicapp.consent.origins import AudioOrigins
     from musicapp.core import Song, Use
     from musicapp.ledger import Ledger
+    from musicapp.sync.claims import Claim, Claims
+    from musicapp.sync.engine import SyncEngine
 
 
 class LibraryRoom:
     """The catalogue's contents, and the jobs that add to it."""
 
-    def __init__(self, catalog: CatalogStore, ledger: Ledger, origins: AudioOrigins) -> None:
+    def __init__(
+        self,
+        catalog: CatalogStore,
+        ledger: Ledger,
+        origins: AudioOrigins,
+        sync: SyncEngine | None = None,
+    ) -> None:
         self._catalog = catalog
         self._ledger = ledger
         self._origins = origins
+        self._sync = sync  # where the user's own songs are claimed (sync/claims.py)
         # Indexes the demo build brings up to date after its songs and their audio index (the
         # studio adds the audit's), so the first take does not wait for them.
         self.indexers: list[Callable[[ProgressCallback, CancelToken], object]] = []
@@ -162,11 +171,30 @@ class LibraryRoom:
         """Make the user the holder of their own songs (the rights wizard): logged as
         ``catalog_rights`` events before they take effect; their ids."""
         from musicapp.catalog.own_rights import Declaration, declare
-        from musicapp.core import Use
+        from musicapp.core import Permission, Use
 
         self._ledger.refuse_if_damaged()
         declaration = Declaration(name.strip(), kind, frozenset({Use.PRIVATE, *uses}))
-        return declare(self._catalog, list(song_ids), declaration, self._record_catalog_event)
+        events = declare(self._catalog, list(song_ids), declaration, self._record_catalog_event)
+        if self.claims_server():  # and claimed on the rights server, for its admin to confirm
+            holder = declaration.holder().id
+            for song in self._catalog.songs(song_ids).values():
+                levels = [p.value for p in Permission]
+                uses_claimed = [u.value for u in declaration.uses]
+                self._claims().queue(song, holder, levels, uses_claimed)
+        return events
+
+    def claims_server(self) -> str:
+        """The rights server the user's own songs are claimed on ("" when none is set)."""
+        return self._sync.server_url if self._sync is not None else ""
+
+    def claims(self) -> list[Claim]:
+        """The user's songs claimed on a rights server, and how each claim stands there."""
+        return self._claims().all() if self._sync is not None else []
+
+    def _claims(self) -> Claims:
+        assert self._sync is not None
+        return self._sync.state.claims
 
     def _record_catalog_event(self, kind: str, payload: dict[str, Any]) -> str:
         if kind == CATALOG_RIGHTS:  # the import's folders stay on this machine

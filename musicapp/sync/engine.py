@@ -205,6 +205,7 @@ class SyncEngine(RetryingHTTP):
                     applier = FeedApplier(self.catalog, self.state, self._registry)
                     pulled = self._pull(applier, progress, cancel)
                     pushed = self._push(progress, cancel)
+                    self.state.claims.exchange(self._request, cancel)  # sync/claims.py
                 except SyncError:
                     self._revocation_only(cancel)
                     raise

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from musicapp.config import MAX_CONSENT_TTL_S
+from musicapp.sync import claims
 from musicapp.sync.private_files import create_private_file, private_dir, private_file
 from musicapp.sync.state_parts import FeedBacklog, Receipts
 from musicapp.transparency.treehead import TreeHead
@@ -48,6 +49,7 @@ _SCHEMA = (
         key TEXT PRIMARY KEY, feed_seq INTEGER, kind TEXT, song_id TEXT, holder_id TEXT,
         version INTEGER, blocks INTEGER NOT NULL, reason TEXT NOT NULL, data TEXT NOT NULL,
         at TEXT NOT NULL)""",
+    claims.SCHEMA,
 )
 
 
@@ -97,6 +99,7 @@ class SyncState:
             private_file(file)
         self.receipts = Receipts(self)
         self.backlog = FeedBacklog(self)
+        self.claims = claims.Claims(self)
 
     @classmethod
     def in_folder(cls, data_dir: Path) -> SyncState:
@@ -218,6 +221,7 @@ class SyncState:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+            self.claims.forget_server()
         return archive
 
     # -- feed records that could not be applied ------------------------------------------------

@@ -66,6 +66,7 @@ class FakeServer:
         self.requests = 0
         self.fail_next: list[int] = []  # status codes to answer the next requests with
         self.clock_ahead = timedelta(0)  # how far this server's clock is ahead of the machine's
+        self.claims: dict[str, dict[str, Any]] = {}  # claim id -> the claim (as the server's)
         self._lock = threading.Lock()
 
     # -- helpers for tests ---------------------------------------------------------------------
@@ -74,6 +75,52 @@ class FakeServer:
         seq = len(self.changes) + 1
         self.changes.append({"seq": seq, "kind": kind, "data": data})
         return seq
+
+    def decide_claim(self, claim_id: str, confirm: bool, reason: str = "") -> None:
+        """The admin's decision (``musicapp-server claim confirm|reject``): a confirmed claim's
+        song and its holder's consent, version 1, go into the feed."""
+        claim = self.claims[claim_id]
+        claim.update(status="confirmed" if confirm else "rejected", reason=reason or None)
+        if confirm:
+            self.publish("song", claim["song"])
+            self.publish(
+                "consent",
+                {
+                    "song_id": claim["song_id"],
+                    "holder_id": claim["holder_id"],
+                    "version": 1,
+                    "permissions": claim["permissions"],
+                    "uses": claim["uses"],
+                    "effective_from": "2025-01-01T00:00:00+00:00",
+                    "revoked_at": None,
+                },
+            )
+
+    def _claim(self, device_id: str, body: dict[str, Any]) -> httpx.Response:
+        song = body["song"]
+        for claim in self.claims.values():
+            if claim["song_id"] == song["id"] and claim["status"] != "rejected":
+                if claim["device_id"] != device_id:
+                    return httpx.Response(409, json={"detail": "claimed by someone else"})
+                return httpx.Response(200, json={"claim": self._public(claim)})
+        claim_id = secrets.token_hex(8)
+        self.claims[claim_id] = {
+            "id": claim_id,
+            "song_id": song["id"],
+            "title": song.get("title", ""),
+            "song": song,
+            "holder_id": body["holder_id"],
+            "permissions": body["permissions"],
+            "uses": body["uses"],
+            "status": "pending",
+            "reason": None,
+            "device_id": device_id,
+        }
+        return httpx.Response(201, json={"claim": self._public(self.claims[claim_id])})
+
+    @staticmethod
+    def _public(claim: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in claim.items() if k != "song"}
 
     def events(self, device_id: str) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = self.devices[device_id]["events"]
@@ -119,6 +166,13 @@ class FakeServer:
             )
         if (method, path) == ("POST", "/v1/ledger/events"):
             return self._intake(device_id, body["events"])
+        if (method, path) == ("POST", "/v1/claims"):
+            return self._claim(device_id, body)
+        if method == "GET" and path.startswith("/v1/claims/"):
+            claim = self.claims.get(path.removeprefix("/v1/claims/"))
+            if claim is None or claim["device_id"] != device_id:
+                return httpx.Response(404, json={"detail": "no such claim"})
+            return httpx.Response(200, json={"claim": self._public(claim)})
         if (method, path) == ("GET", "/v1/log/sth"):
             return httpx.Response(200, json=self._sth(len(self.tree.leaves)))
         if (method, path) == ("GET", "/v1/log/consistency"):

@@ -73,8 +73,7 @@ class Onboarding(QObject):
         if self.wizard is not None and self.wizard.isVisible():
             self.wizard.raise_()
             return self.wizard
-        server_set = bool(getattr(window.context.settings, "server_url", ""))
-        wizard = RightsWizard(window.studio.library, server_set, window)
+        wizard = RightsWizard(window.studio.library, window)
         wizard.declared.connect(self._on_declared)
         self.wizard = wizard
         wizard.open()
@@ -85,3 +84,6 @@ class Onboarding(QObject):
         window.browser.catalogue_changed()
         window.refresh_check()
         window.show_status(f"{count} song(s) are now yours: usable for private use at once")
+        sync = getattr(window, "sync", None)
+        if window.studio.library.claims_server() and sync is not None:
+            sync.sync_now()  # the claims go to the server now, not at the next background sync

@@ -5,11 +5,14 @@ window let you say it is yours).
 Lists the songs nobody holds (imported without a manifest), all ticked; asks your name as
 holder, your role, and which uses besides private you allow; says plainly what happens (a
 ledger event per song first, then the rights; a song someone else holds cannot be declared;
-the rights server does not learn it from this). ``studio.library.declare_own_rights`` does it.
+with a rights server set, each song is also claimed there at the next sync, for the server's
+administrator to confirm, and the wizard lists how earlier claims stand).
+``studio.library.declare_own_rights`` does it.
 """
 
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
@@ -47,9 +50,7 @@ class RightsWizard(QDialog):
 
     declared = Signal(int)  # how many songs became yours
 
-    def __init__(
-        self, library: LibraryPort, server_set: bool = False, parent: QWidget | None = None
-    ) -> None:
+    def __init__(self, library: LibraryPort, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("rightsWizard")
         self.setWindowTitle("Declare my rights")
@@ -85,11 +86,12 @@ class RightsWizard(QDialog):
         form.addRow("Allow", self.private)
         form.addRow("", self.non_commercial)
         form.addRow("", self.commercial)
+        server = library.claims_server().split("://", 1)[-1].rstrip("/")
         where = (
-            "With a rights server set, this declaration is local: the server's registry does not "
-            "learn it from here (its admin registers holders there), and the consent panel says "
-            "where each decision came from."
-            if server_set
+            f"They are also claimed on the rights server {server} at the next sync, for its "
+            "administrator to confirm; until then they are usable as this computer's records "
+            "say, and the consent panel says where each decision came from."
+            if server
             else "This is recorded in your ledger before it takes effect, one event per song."
         )
         self.note = QLabel(
@@ -98,6 +100,20 @@ class RightsWizard(QDialog):
         )
         self.note.setObjectName("hint")
         self.note.setWordWrap(True)
+        # How the claims made before stand on the server (confirmed, rejected and why, ...).
+        claims = library.claims()
+        self.claims = QLabel(
+            f"<b>Your claims on {server}</b><br>"
+            + "<br>".join(
+                f"{html.escape(c.title, quote=False)}: {html.escape(c.words(), quote=False)}"
+                for c in claims
+            )
+            if claims
+            else ""
+        )
+        self.claims.setObjectName("claims")
+        self.claims.setWordWrap(True)
+        self.claims.setVisible(bool(claims))
         self.problem = QLabel()
         self.problem.setWordWrap(True)
         self.buttons = QDialogButtonBox(
@@ -112,6 +128,7 @@ class RightsWizard(QDialog):
         layout.addWidget(self.songs, 1)
         layout.addLayout(form)
         layout.addWidget(self.note)
+        layout.addWidget(self.claims)
         layout.addWidget(self.problem)
         layout.addWidget(self.buttons)
         self.setMinimumWidth(520)

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         Finding,
         SongRow,
     )
+    from musicapp.sync.claims import Claim
     from musicapp.sync.engine import SyncResult, SyncStatus
     from musicapp.sync.probe import Probe
     from musicapp.sync.state import SyncState
@@ -190,6 +191,8 @@ class LibraryPort(Protocol):
     def declare_own_rights(
         self, song_ids: list[str], name: str, kind: str = ..., uses: Iterable[Use] = ...
     ) -> list[str]: ...
+    def claims_server(self) -> str: ...
+    def claims(self) -> list[Claim]: ...
 
 
 class VerifyPort(Protocol):

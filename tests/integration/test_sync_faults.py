@@ -169,9 +169,11 @@ def test_sync_survives_server_kills_and_a_faulty_network(tmp_path: Path) -> None
         # The faults really happened.
         assert server.starts == 3
         # (The rolls are seeded: over the first 60 requests, and every run makes well over 80,
-        # they already give 4 drops, 4 lost answers and 16 delays.)
+        # they already give 4 drops, 4 lost answers and 16 delays. A roll for a lost answer
+        # is spent without effect on a request the server was down for, and a loaded machine
+        # restarts it more slowly: 2 of the 4 were seen on a busy CI machine.)
         assert transport.counts["dropped_before"] >= 3, transport.counts
-        assert transport.counts["lost_answers"] >= 3, transport.counts
+        assert transport.counts["lost_answers"] >= 1, transport.counts
         assert transport.counts["delayed"] >= 3, transport.counts
 
         local = list(ledger.events())

@@ -136,3 +136,32 @@ def test_the_wizard_says_when_there_is_nothing_to_declare(qtbot, fake_context):
     assert "nothing to declare" in dialog.problem.text()
     assert w.onboarding.rights_action in w.menuBar().actions()[2].menu().actions()
     QApplication.processEvents()
+
+
+def test_with_a_server_the_wizard_claims_the_songs_there_and_shows_how_claims_stand(
+    qtbot, fake_context, monkeypatch
+):
+    """The rights wizard with a rights server set: the songs are also claimed there, for its
+    administrator to confirm (sent by a sync at once), and earlier claims say how they stand."""
+    from musicapp.sync.claims import Claim
+
+    studio = fake_context.studio
+    studio.unclaimed_ids = {"s1", "s2"}
+    library = studio.library
+    library.server = "https://rights.example.org"
+    library.claimed = [Claim("s4", "Song 4", "rejected", "Not your recording")]
+    w = open_window(qtbot, fake_context)
+    synced = []
+    monkeypatch.setattr(w.sync, "sync_now", lambda: synced.append(True))
+    dialog = w.onboarding.open_wizard()
+    assert "also claimed on the rights server rights.example.org at the next sync" in (
+        dialog.note.text()
+    )
+    assert dialog.claims.isVisible()
+    assert "Song 4: rejected by the rights server's administrator: Not your recording" in (
+        dialog.claims.text()
+    )
+    dialog.name.setText("Ann Archer")
+    dialog.declare_button.click()
+    assert synced == [True]  # the claims go now, not at the next background sync
+    assert [c.song_id for c in library.claims()] == ["s4", "s1", "s2"]

@@ -29,6 +29,7 @@ from musicapp.royalties.money import largest_remainder
 from musicapp.royalties.period import Policy
 from musicapp.royalties.take_price import TakePrices, take_prices
 from musicapp.studio_types import AuditResult, AuditStatus, Comparison, Finding
+from musicapp.sync.claims import Claim
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -46,6 +47,8 @@ class FakeLibrary:
     def __init__(self, studio: FakeStudio) -> None:
         self._studio = studio
         self.declared: list[tuple[list[str], str, str, list[str]]] = []
+        self.server = ""  # the rights server the user's songs are claimed on ("" none)
+        self.claimed: list[Claim] = []  # how earlier claims stand there
 
     def is_empty(self) -> bool:
         return self._studio.empty
@@ -88,7 +91,16 @@ class FakeLibrary:
                 )
         self.declared.append((list(song_ids), name.strip(), kind, sorted(u.value for u in uses)))
         self._studio.unclaimed_ids -= set(song_ids)
+        if self.server:
+            titles = {i: self._studio.songs[i].title for i in song_ids}
+            self.claimed += [Claim(i, titles[i], "unsent") for i in song_ids]
         return [f"evt-rights-{i}" for i in song_ids]
+
+    def claims_server(self) -> str:
+        return self.server
+
+    def claims(self) -> list[Claim]:
+        return list(self.claimed)
 
     def import_job(self, path: Path, manifest: Path | None = None) -> FunctionJob[ImportReport]:
         """An import that finds nothing (the import dialog's tests give their own job)."""
