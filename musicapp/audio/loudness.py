@@ -101,3 +101,44 @@ def true_peak_dbtp(audio: np.ndarray, sr: int) -> float:
     for channel in audio:
         peak = max(peak, float(np.max(np.abs(resample_poly(channel, factor, 1)))))
     return float(20 * np.log10(peak))
+
+
+MOMENTARY_S = 0.4  # EBU R128 momentary loudness: a 400 ms window, ungated
+SHORT_TERM_S = 3.0  # and short-term: 3 s
+
+
+class LoudnessTrack:
+    """Momentary and short-term loudness (EBU Tech 3341) of audio at any moment, for a meter
+    that follows playback: the K-weighted power of each channel is summed once, so each reading
+    is two look-ups, not a filter run. Channels weigh 1 each (mono, stereo), as in BS.1770."""
+
+    def __init__(self, audio: np.ndarray, sr: int) -> None:
+        from pyloudnorm.iirfilter import IIRfilter
+
+        audio = as_audio(audio, "loudness").astype(np.float64)
+        if sr <= 0:
+            raise AudioError(f"loudness: sample rate must be positive, got {sr}")
+        if audio.shape[0] > 5:
+            from musicapp.audio.io import to_channels
+
+            audio = to_channels(audio, 2).astype(np.float64)
+        # BS.1770's K-weighting: a high shelf (+4 dB above ~1.5 kHz), then a high pass at 38 Hz,
+        # with the stage parameters pyloudnorm's own meter uses.
+        shelf = IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, sr, "high_shelf")
+        high_pass = IIRfilter(0.0, 0.5, 38.0, sr, "high_pass")
+        weighted = np.stack([high_pass.apply_filter(shelf.apply_filter(c)) for c in audio])
+        power = np.sum(weighted**2, axis=0)  # channel weights 1
+        self._cumulative = np.concatenate([[0.0], np.cumsum(power)])
+        self.sr = sr
+
+    def at(self, seconds: float, window_s: float = MOMENTARY_S) -> float:
+        """Loudness in LUFS of the ``window_s`` before ``seconds`` (SILENCE_LUFS when silent
+        or before the audio starts)."""
+        end = int(min(max(seconds, 0.0) * self.sr, len(self._cumulative) - 1))
+        start = max(0, end - int(round(window_s * self.sr)))
+        if end <= start:
+            return SILENCE_LUFS
+        mean = (self._cumulative[end] - self._cumulative[start]) / (end - start)
+        if mean <= 0:
+            return SILENCE_LUFS
+        return max(SILENCE_LUFS, float(-0.691 + 10 * np.log10(mean)))

@@ -1,11 +1,12 @@
 """The take's levels (issue 19: "no … meters"): its integrated loudness and true peak, measured
-once when the take is shown (off the GUI thread), and a peak meter per channel that follows
-the playhead while it plays.
+once when the take is shown (off the GUI thread), and while it plays a peak meter per channel
+and its momentary and short-term loudness, following the playhead.
 
 Integrated loudness is BS.1770 (``audio.loudness``), what streaming services normalise by; the
 true peak is the 4×-oversampled peak an encoder or a DAC can clip on. The live bars show each
 channel's sample peak over the last 100 ms before the playhead, on a −60…0 dBFS scale, red from
-−1 dBFS.
+−1 dBFS; beside them the momentary (400 ms) and short-term (3 s) loudness of EBU R128, read from
+the K-weighted power summed once with the measurement (``LoudnessTrack``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 
-from musicapp.audio.loudness import SILENCE_LUFS, integrated_lufs, true_peak_dbtp
+from musicapp.audio.loudness import (
+    SHORT_TERM_S,
+    SILENCE_LUFS,
+    LoudnessTrack,
+    integrated_lufs,
+    true_peak_dbtp,
+)
 from musicapp.jobs import FunctionJob
 from musicapp.ui import theme
 from musicapp.ui.job_control import JobControl
@@ -29,9 +36,13 @@ HOT_DB = -1.0
 WINDOW_S = 0.1
 
 
-def measure(audio: npt.NDArray[np.float32], sr: int) -> tuple[float, float]:
-    """(integrated LUFS, true peak dBTP) of a take."""
-    return integrated_lufs(audio, sr), true_peak_dbtp(audio, sr)
+def measure(audio: npt.NDArray[np.float32], sr: int) -> tuple[float, float, LoudnessTrack]:
+    """(integrated LUFS, true peak dBTP, the loudness along it) of a take."""
+    return integrated_lufs(audio, sr), true_peak_dbtp(audio, sr), LoudnessTrack(audio, sr)
+
+
+def lufs_text(value: float) -> str:
+    return "—" if value <= SILENCE_LUFS else f"{value:.1f}"
 
 
 class PeakBars(QWidget):
@@ -73,40 +84,56 @@ class LevelMeter(QWidget):
         self.summary.setObjectName("hint")
         self.summary.setToolTip(
             "Integrated loudness (BS.1770, what streaming services normalise by) and the true "
-            "peak (what an encoder or a converter can clip on)"
+            "peak (what an encoder or a converter can clip on); while playing, the momentary "
+            "(M, last 400 ms), short-term (S, last 3 s) and integrated (I) loudness, EBU R128"
         )
         self.bars = PeakBars()
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.summary)
         layout.addWidget(self.bars, 1)
+        # At rest the summary; while playing, in its place (no wider: the panel must not jump),
+        # "M −14.2 · S −13.8 · I −14.0 LUFS": momentary, short-term and integrated loudness.
+        self.at_rest = ""
+        self._integrated = SILENCE_LUFS
         self._audio: npt.NDArray[np.float32] | None = None
         self._rate = 0
+        self._track: LoudnessTrack | None = None
         self._job = JobControl(runner, self, self._on_measured, self._on_failed)
 
     def show_take(self, audio: npt.NDArray[np.float32], sr: int) -> None:
         """Measure the take off the GUI thread; the bars rest until it plays."""
-        self._audio, self._rate = audio, sr
-        self.summary.setText("Measuring…")
+        self._audio, self._rate, self._track = audio, sr, None
+        self.at_rest = "Measuring…"
+        self.summary.setText(self.at_rest)
         self.bars.set_levels([])
         self._job.start(FunctionJob("measure the take", lambda _p, _c: measure(audio, sr)))
 
-    def _on_measured(self, result: tuple[float, float]) -> None:
-        lufs, peak = result
+    def _on_measured(self, result: tuple[float, float, LoudnessTrack]) -> None:
+        lufs, peak, self._track = result
         loud = "silent" if lufs <= SILENCE_LUFS else f"{lufs:.1f} LUFS"
         tp = "—" if math.isinf(peak) else f"{peak:.1f} dBTP"
-        self.summary.setText(f"{loud} · true peak {tp}")
+        self.at_rest, self._integrated = f"{loud} · true peak {tp}", lufs
+        self.summary.setText(self.at_rest)
         hot = not math.isinf(peak) and peak > HOT_DB
         self.summary.setStyleSheet(f"color: {theme.colour('bad')};" if hot else "")
 
     def _on_failed(self, exc: BaseException) -> None:
-        self.summary.setText(f"Not measured ({exc})")
+        self.at_rest = f"Not measured ({exc})"
+        self.summary.setText(self.at_rest)
 
     def set_position(self, seconds: float | None) -> None:
         """The peak per channel of the 100 ms before ``seconds``; rest when None."""
         if seconds is None or self._audio is None or self._rate <= 0:
             self.bars.set_levels([])
+            self.summary.setText(self.at_rest)
             return
+        if self._track is not None:
+            momentary, short = self._track.at(seconds), self._track.at(seconds, SHORT_TERM_S)
+            self.summary.setText(
+                f"M {lufs_text(momentary)} · S {lufs_text(short)} · "
+                f"I {lufs_text(self._integrated)} LUFS"
+            )
         end = int(seconds * self._rate)
         start = max(0, end - int(WINDOW_S * self._rate))
         block = self._audio[:, start:end]

@@ -64,3 +64,27 @@ def test_the_peak_bars_follow_the_playhead_and_rest_when_stopped(qtbot, panel, f
     assert widget.meter.bars.levels_db == pytest.approx(expected)
     widget.play_button.click()  # stop
     assert widget.meter.bars.levels_db == []
+
+
+def test_momentary_and_short_term_loudness_follow_the_playhead(qtbot, panel, fake_studio):
+    """EBU R128 meters while playing: M (400 ms), S (3 s) and I at the playhead, in the
+    summary's place (the panel keeps its width); the summary again at rest."""
+    from musicapp.audio.loudness import LoudnessTrack
+
+    widget, player = panel
+    take = take_of(fake_studio)
+    audio = fake_studio.audio[take.id]
+    widget.show_take(take, fake_studio.songs)
+    qtbot.waitUntil(lambda: "LUFS" in widget.meter.summary.text(), timeout=5000)
+    at_rest = widget.meter.summary.text()
+    assert at_rest.endswith("dBTP")
+    widget.play_button.click()
+    player.at_s = 3.5
+    widget._tick()
+    track = LoudnessTrack(audio, take.sample_rate)
+    integrated = at_rest.split(" LUFS")[0]
+    assert widget.meter.summary.text() == (
+        f"M {track.at(3.5):.1f} · S {track.at(3.5, 3.0):.1f} · I {integrated} LUFS"
+    )
+    widget.play_button.click()  # stop
+    assert widget.meter.summary.text() == at_rest
