@@ -37,6 +37,7 @@ from musicapp.ui.labels import placeholder_label, read_only_table, scrolled
 from musicapp.ui.ledger_damage_widget import show_ledger_refusal
 from musicapp.ui.level_meter import LevelMeter
 from musicapp.ui.services import TakePort
+from musicapp.ui.take_loop import TakeLoop
 from musicapp.ui.training_widget import TrainingWidget
 from musicapp.ui.waveform_widget import LegendWidget, WaveformWidget
 
@@ -199,6 +200,10 @@ class ResultWidget(QWidget):
         self.audit.status.connect(self.status)
         buttons = QHBoxLayout()
         buttons.addWidget(self.play_button)
+        # Loop a range of the take: its range on the waveform, played over and over.
+        self.loop = TakeLoop(self.waveform, self)
+        self.loop.changed.connect(self._on_loop_changed)
+        buttons.addWidget(self.loop.button)
         buttons.addWidget(self.export_button)
         buttons.addStretch(1)
         # Shows the Take history dock (history_wiring.py sets its count).
@@ -287,6 +292,7 @@ class ResultWidget(QWidget):
         self.info.setToolTip(f"Take {take.id}\nMade {take.created_at}")
         self.waveform.show_take(audio, take.sample_rate, prov)
         self.meter.show_take(audio, take.sample_rate)
+        self.loop.show_take(prov, take.duration_s)
         self.legend.show_shares(prov, songs, weight_fractions(req))
         self._show_royalties(royalties, take, songs)
         self.audit.show_take(take)
@@ -391,7 +397,8 @@ class ResultWidget(QWidget):
     def _on_play_toggled(self, on: bool) -> None:
         if on and self._audio is not None and self.take is not None:
             try:
-                self._player.play(self._audio, self.take.sample_rate)
+                self._player.play(self.loop.playable(self._audio, self.take.sample_rate),
+                                  self.take.sample_rate)  # fmt: skip
             except Exception as exc:  # a device that vanished must not take the window down
                 self.play_button.setChecked(False)
                 show_error(self, "Cannot play", f"The take could not be played: {exc}")
@@ -403,8 +410,14 @@ class ResultWidget(QWidget):
             self._player.stop()
             self._reset_play_button()
 
+    def _on_loop_changed(self) -> None:
+        """Loop switched or its range moved while playing: play on from the new range."""
+        if self.play_button.isChecked():
+            self.play_button.setChecked(False)
+            self.play_button.setChecked(True)
+
     def _tick(self) -> None:
-        pos = self._player.position_s
+        pos = self.loop.position(self._player.position_s)
         self.waveform.set_playhead(pos)
         self.meter.set_position(pos)
         if pos is None:
