@@ -48,6 +48,7 @@ if TYPE_CHECKING:  # the panels are loaded when first opened: they bring pyqtgra
     from musicapp.ui.audio_output import AudioOutputMenu
     from musicapp.ui.audio_panel import AudioPanel
     from musicapp.ui.keyboard import Keyboard
+    from musicapp.ui.panel_toggles import PanelToggles
     from musicapp.ui.range_dialog import RangeDialog
     from musicapp.ui.services import AppPort
     from musicapp.ui.stems_view import StemsView
@@ -78,6 +79,7 @@ class MainWindow(QMainWindow):
     sync: SyncController
     keyboard: Keyboard
     theme_actions: dict[str, QAction]  # View → Theme: follow the system, light, dark
+    panels: PanelToggles  # View → Catalogue panel, Take panel
 
     def __init__(self, context: AppPort, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication, QMenu, QMessageBox
 from musicapp.ui import icons, theme
 from musicapp.ui.audio_output import AudioOutputMenu
 from musicapp.ui.keyboard import Keyboard
+from musicapp.ui.panel_toggles import PanelToggles
 from musicapp.ui.sync_status import SyncController, engine_for
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ def build_menus(w: MainWindow) -> None:
 
     view = w.menuBar().addMenu("&View")
     view.addAction(w.history_ui.action)
+    w.panels = PanelToggles(w, view)  # fold the catalogue or the take panel away
     w.theme_actions = _theme_menu(w, view.addMenu("&Theme"))
 
     tools_menu = w.menuBar().addMenu("&Tools")

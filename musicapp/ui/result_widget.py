@@ -127,6 +127,7 @@ class ResultWidget(QWidget):
 
     status = Signal(str)  # a line for the status bar
     exported = Signal(object)  # the studio's ExportResult
+    shown = Signal()  # a take is shown (the window brings a folded panel back)
 
     SHARES_TAB, AUDIT_TAB, TRAINING_TAB = 0, 1, 2
 
@@ -293,6 +294,7 @@ class ResultWidget(QWidget):
         self.waveform.show_take(audio, take.sample_rate, prov)
         self.meter.show_take(audio, take.sample_rate)
         self.loop.show_take(prov, take.duration_s)
+        self.shown.emit()
         self.legend.show_shares(prov, songs, weight_fractions(req))
         self._show_royalties(royalties, take, songs)
         self.audit.show_take(take)
