@@ -113,8 +113,7 @@ def _section(text: str) -> QLabel:
 
 def _scrolling_page(*parts: QWidget) -> QScrollArea:
     """A tab page of ``parts`` one under another, scrolling up and down when it does not fit."""
-    page = QWidget()
-    layout = QVBoxLayout(page)
+    layout = QVBoxLayout(page := QWidget())
     layout.setContentsMargins(6, 6, 6, 6)
     for part in parts:
         layout.addWidget(part)
@@ -199,9 +198,12 @@ class ResultWidget(QWidget):
         # The audit (studio.audit) beside the attribution by design, or "Audit now".
         self.audit = AuditWidget(service, runner)
         self.audit.status.connect(self.status)
-        buttons = QHBoxLayout()
+        self.button_row = QWidget()  # style.qss: narrower buttons, to fit a 1024 px window
+        self.button_row.setObjectName("takeButtons")
+        buttons = QHBoxLayout(self.button_row)
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.setSpacing(4)
         buttons.addWidget(self.play_button)
-        # Loop a range of the take: its range on the waveform, played over and over.
         self.loop = TakeLoop(self.waveform, self)
         self.loop.changed.connect(self._on_loop_changed)
         buttons.addWidget(self.loop.button)
@@ -248,7 +250,7 @@ class ResultWidget(QWidget):
         lay.addWidget(self.waveform, 3)
         lay.addWidget(self.meter)
         lay.addWidget(self.details, 5)
-        lay.addLayout(buttons)
+        lay.addWidget(self.button_row)
         exported = QHBoxLayout()
         exported.addWidget(self.export_label, 1)
         exported.addWidget(self.reveal_button)
@@ -354,8 +356,7 @@ class ResultWidget(QWidget):
                 if c >= 2:
                     item.setTextAlignment(right)
                 self.royalty_table.setItem(r, c, item)
-        # As tall as its rows (up to ten), so the waveform gets the room that is left; on a
-        # small screen it gives way down to three rows and scrolls.
+        # As tall as its rows (up to ten); on a small screen down to three rows, and scrolls.
         t = self.royalty_table
         frame = t.horizontalHeader().sizeHint().height() + 2 * t.frameWidth() + 2
         heights = [t.rowHeight(r) for r in range(len(grouped))]

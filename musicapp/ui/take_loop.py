@@ -40,7 +40,9 @@ class TakeLoop(QObject):
 
     def __init__(self, waveform: WaveformWidget, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.button = QPushButton(icons.icon("loop"), "Loop")
+        # An icon beside Play (the row must fit a 1024 px window), named for screen readers.
+        self.button = QPushButton(icons.icon("loop"), "")
+        self.button.setAccessibleName("Loop a range")
         self.button.setObjectName("loopButton")
         self.button.setCheckable(True)
         self.button.setToolTip(

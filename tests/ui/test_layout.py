@@ -39,6 +39,7 @@ def test_the_window_fits_a_1024_by_640_screen_after_a_take_with_long_titles(
     request = GenerationRequest((Reference("s1"), Reference("s2")), duration_s=4.0)
     take = fake_studio.generate_job(request).run(lambda _p: None, CancelToken())
     window.result.show_take(take, fake_studio.songs)
+    window.result.history_button.setText("History (999)")  # a studio used for months
     qtbot.wait(100)
     assert window.minimumSizeHint().width() <= 1024
     assert window.minimumSizeHint().height() <= 640
