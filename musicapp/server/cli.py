@@ -17,6 +17,8 @@
                               [--pricing tier|flat] [--pool-cents N] [--training-fraction F]
                               [--training flat|estimate] [--minimum-cents N] [--verify FILE]
     musicapp-server basis --from ISO --to ISO [--out FILE]
+    musicapp-server claim list [--status pending|confirmed|rejected]
+    musicapp-server claim confirm CLAIM_ID | reject CLAIM_ID --reason TEXT
 
 ``statement HOLDER`` is the per-event statement (``GET /v1/statements``); ``statement --holder``
 the period's statement under a mechanism (``GET /v1/royalties/statement``), and with
@@ -140,6 +142,9 @@ def _parser() -> argparse.ArgumentParser:
     basis.add_argument("--from", dest="start", required=True, help="ISO time, inclusive")
     basis.add_argument("--to", dest="end", required=True, help="ISO time, exclusive")
     basis.add_argument("--out", type=Path, default=None, help="write it here, not to stdout")
+    from musicapp.server import cli_claims
+
+    cli_claims.add_parser(sub)
     return p
 
 
@@ -264,6 +269,10 @@ def _admin(args: argparse.Namespace) -> int:
                 _account(conn, args)
             elif args.command == "certificate":
                 _certificate(conn, args)
+            elif args.command == "claim":
+                from musicapp.server import cli_claims
+
+                cli_claims.run(conn, args, CLI_ADMIN)
             elif args.command == "song":
                 try:
                     song = json.loads(args.file.read_text(encoding="utf-8"))

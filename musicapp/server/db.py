@@ -3,7 +3,8 @@
 Migrations are a small numbered list recorded in ``schema_version`` rather than Alembic: the
 schema is young and one file keeps it readable; each step runs in its own transaction.
 Consent versions, songs, feed changes, ledger events, Merkle nodes and statement lines are only
-ever inserted. On PostgreSQL several server processes may share one database: migrations run
+ever inserted; so are rights claims and their decisions, which triggers also guard
+(``APPEND_ONLY``: an UPDATE or DELETE of them fails in the database itself). On PostgreSQL several server processes may share one database: migrations run
 under an advisory lock, registry writes serialise on a lock of ``changes`` (``lock_registry``),
 and the log's appends on its ``log_state`` row (``translog``).
 """
@@ -190,12 +191,73 @@ device_certificates = Table(
     Column("certificate", Text, nullable=False),  # PEM
 )
 
+# Rights claims (server/claims.py): a device declares its user the one rights holder of a song
+# the server does not hold yet; the admin confirms or rejects it. Both tables are append-only
+# (``APPEND_ONLY``); a claim's status is derived: pending while it has no decision.
+claims = Table(
+    "claims",
+    metadata,
+    Column("id", String(32), primary_key=True),  # uuid4 hex
+    Column("song_id", String(200), nullable=False, index=True),
+    Column("title", Text, nullable=True),
+    Column("holder_id", String(200), nullable=False),
+    Column("holder_name", String(200), nullable=False),
+    Column("song", Text, nullable=False),  # the song facts as claimed, canonical JSON
+    Column("permissions", Text, nullable=False),  # JSON list, sorted
+    Column("uses", Text, nullable=False),  # JSON list, sorted
+    Column("device_id", String(64), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("created_at", String(40), nullable=False),
+    Index("ix_claims_created", "created_at", "id"),
+)
+
+claim_decisions = Table(
+    "claim_decisions",
+    metadata,
+    Column("claim_id", String(32), ForeignKey("claims.id"), primary_key=True),  # one per claim
+    Column("decision", String(10), nullable=False),  # confirmed, rejected
+    Column("reason", String(500), nullable=True),
+    Column("admin_id", String(64), nullable=False),  # the admin account, or "cli"
+    Column("at", String(40), nullable=False),
+)
+
 log_state = Table(
     "log_state",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("size", Integer, nullable=False),
 )
+
+
+APPEND_ONLY = ("claims", "claim_decisions")
+"""Tables whose rows triggers keep as inserted (``create_append_only_guards``)."""
+
+_PG_GUARD_FUNCTION = """CREATE OR REPLACE FUNCTION musicapp_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION USING MESSAGE = TG_TABLE_NAME || ' is append-only: ' || TG_OP || ' refused';
+END $$"""
+
+
+def create_append_only_guards(conn: Connection, tables: Sequence[str] = APPEND_ONLY) -> None:
+    """Triggers refusing every UPDATE and DELETE of ``tables`` (SQLite and PostgreSQL)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(_PG_GUARD_FUNCTION))
+        for table in tables:
+            conn.execute(
+                text(
+                    f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+                    "FOR EACH ROW EXECUTE FUNCTION musicapp_append_only()"
+                )
+            )
+        return
+    for table in tables:
+        for op in ("UPDATE", "DELETE"):
+            conn.execute(
+                text(
+                    f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} BEGIN "
+                    f"SELECT RAISE(ABORT, '{table} is append-only: {op} refused'); END"
+                )
+            )
 
 
 REGISTRY_LOCK = "LOCK TABLE changes IN SHARE ROW EXCLUSIVE MODE"

@@ -18,7 +18,10 @@ from musicapp.server import backfill
 from musicapp.server.db import (
     accounts,
     changes,
+    claim_decisions,
+    claims,
     consent,
+    create_append_only_guards,
     device_certificates,
     device_keys,
     ledger_events,
@@ -83,11 +86,18 @@ def _v4_device_certificates(conn: Connection) -> None:
     metadata.create_all(conn, tables=[device_certificates])
 
 
+def _v5_claims(conn: Connection) -> None:
+    """Rights claims and their decisions, append-only (triggers refuse UPDATE and DELETE)."""
+    metadata.create_all(conn, tables=[claims, claim_decisions])
+    create_append_only_guards(conn, [claims.name, claim_decisions.name])
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial tables", _v1_initial),
     (2, "token log", _v2_token_log),
     (3, "statement lines, unique device keys, event lookups", _v3_lines_and_keys),
     (4, "device certificates", _v4_device_certificates),
+    (5, "rights claims", _v5_claims),
 ]
 
 MIGRATION_LOCK = 0x6D75_7369_6361_7070  # pg_advisory_lock key: "musicapp" in ASCII
