@@ -95,6 +95,7 @@ class BrowserWidget(QWidget):
 
         self.tree_model = CatalogTreeModel(service, self)
         self.tree = QTreeView()
+        self.tree.setProperty("ownsSpace", True)  # Space previews here (keyboard.py)
         self.tree.setObjectName("catalogueTree")
         self.tree.setModel(self.tree_model)
         self.tree.setHeaderHidden(True)
@@ -109,6 +110,7 @@ class BrowserWidget(QWidget):
 
         self.results_model = SearchResultsModel(self)
         self.results = QListView()
+        self.results.setProperty("ownsSpace", True)
         self.results.setObjectName("searchResults")
         self.results.setModel(self.results_model)
         self.results.setSpacing(1)

@@ -145,6 +145,10 @@ class _CandidateList(QListWidget):
 
     preview_key = Signal()
 
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setProperty("ownsSpace", True)  # Space previews here, not the take (keyboard.py)
+
     def mimeData(self, items: Sequence[QListWidgetItem]) -> QMimeData:  # noqa: N802 - Qt's name
         return song_ids_mime(str(item.data(SONG_ID_ROLE)) for item in items)
 

@@ -15,7 +15,18 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
-from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QLineEdit,
+    QMenu,
+    QMessageBox,
+    QPlainTextEdit,
+    QTextEdit,
+    QWidget,
+)
 
 if TYPE_CHECKING:
     from musicapp.ui.main_window import MainWindow
@@ -26,6 +37,14 @@ PANEL_KEYS = (
     ("Enter", "Add the selected song (or the chosen completion) to the references"),
     ("Space", "Preview the selected song (in the catalogue and the results)"),
 )
+# Where Space keeps its own meaning rather than playing the take: typing, pressing the focused
+# button or box, and the song lists that preview with it (they set the property OWNS_SPACE).
+TYPING = (QAbstractButton, QLineEdit, QTextEdit, QPlainTextEdit, QAbstractSpinBox, QComboBox)
+OWNS_SPACE = "ownsSpace"
+
+
+def owns_space(widget: QWidget) -> bool:
+    return isinstance(widget, TYPING) or bool(widget.property(OWNS_SPACE))
 
 
 class Keyboard(QObject):
@@ -40,11 +59,15 @@ class Keyboard(QObject):
         self.generate_action = QAction("&Generate", window)
         self.generate_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
         self.generate_action.triggered.connect(self.generate)
+        # Space plays and stops the take, as in a DAW, wherever it means nothing else.
+        self.play_action = QAction("&Play or stop the take", window)
+        self.play_action.setShortcut(QKeySequence(Qt.Key.Key_Space))
+        self.play_action.triggered.connect(self.play_take)
         self.sheet_action = QAction("&Keyboard shortcuts", window)
         self.sheet_action.setShortcut(QKeySequence("F1"))
         self.sheet_action.triggered.connect(self.show_sheet)
         help_menu.addAction(self.sheet_action)
-        for action in (self.find_action, self.generate_action):
+        for action in (self.find_action, self.generate_action, self.play_action):
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             window.addAction(action)
         app = QApplication.instance()
@@ -63,6 +86,13 @@ class Keyboard(QObject):
         else:
             self._window.show_status(button.toolTip() or "Generate is not possible yet")
 
+    def play_take(self) -> None:
+        button = self._window.result.play_button
+        if button.isEnabled():
+            button.click()
+        else:
+            self._window.show_status(button.toolTip() or "There is no take to play yet")
+
     def window_actions(self) -> list[QAction]:
         """Every action of the window with a shortcut: menus' and this object's."""
         seen: list[QAction] = []
@@ -80,6 +110,16 @@ class Keyboard(QObject):
         }
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and isinstance(event, QKeyEvent)
+            and isinstance(watched, QWidget)
+            and event.key() == Qt.Key.Key_Space
+            and not event.modifiers()
+            and owns_space(watched)
+        ):
+            event.accept()  # the widget keeps Space: the take does not play
+            return True
         if (
             event.type() == QEvent.Type.ShortcutOverride
             and isinstance(event, QKeyEvent)

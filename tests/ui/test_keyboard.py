@@ -84,3 +84,32 @@ def test_the_sheet_lists_every_shortcut(qtbot, window):
         w.windowTitle() == "Keyboard shortcuts" and w.isVisible()
         for w in QApplication.topLevelWidgets()
     ))  # fmt: skip
+
+
+def test_space_plays_and_stops_the_take_where_it_means_nothing_else(qtbot, window):
+    """As in a DAW: Space on the take panel plays the take and stops it; in a text field it is
+    a space, on a focused button it presses it, in the catalogue it previews (test_preview)."""
+    from ui_fakes import FakePlayer
+
+    player = FakePlayer()
+    window.result._player = player
+    window.add_reference("s1")
+    window.refresh_check()
+    qtbot.waitUntil(lambda: window.generate_bar.generate_button.isEnabled(), timeout=TAKE_MS)
+    window.start_generation()
+    qtbot.waitUntil(lambda: window.result.take is not None and window.generation is None,
+                    timeout=TAKE_MS)  # fmt: skip
+    window.result._update_play_button()
+    table = window.result.royalty_table
+    table.setFocus()
+    qtbot.waitUntil(table.hasFocus)
+    qtbot.keyClick(table, Qt.Key.Key_Space)
+    assert player.playing and len(player.played) == 1
+    qtbot.keyClick(table, Qt.Key.Key_Space)
+    assert not player.playing
+    box = window.browser.search_box
+    box.setFocus()
+    qtbot.waitUntil(box.hasFocus)
+    qtbot.keyClicks(box, "a b")
+    assert box.text() == "a b" and not player.playing
+    assert ("Space", "Play or stop the take") in window.keyboard.sheet_rows()
