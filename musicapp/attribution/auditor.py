@@ -21,7 +21,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -258,8 +258,11 @@ class Auditor:
             likeness = self._likeness(loaded, x, sample_rate, segs, method == BASELINE)
         cancel.check()
         segments = []
+        # Recordings found outright somewhere in the piece: their weaker matches elsewhere in
+        # it are taken as theirs too (corroborated by the piece), not only as likely.
+        piece = {loaded.item_song[c.item] for c, p in clusters if p >= cal.FOUND}
         for i, (a, b) in enumerate(segs):
-            fp_cands, fp_influence = _fingerprint_evidence(clusters, loaded, a, b)
+            fp_cands, fp_influence = _fingerprint_evidence(clusters, loaded, a, b, piece)
             emb_cands, emb_influence = likeness[i] if likeness else ([], {})
             if method == COMBINED:
                 influence = fp_influence or {
@@ -399,7 +402,11 @@ def _as_audio(audio: np.ndarray, sample_rate: int) -> NDArray[np.float32]:
 
 
 def _fingerprint_evidence(
-    clusters: list[tuple[lm.Cluster, float]], loaded: _Loaded, a: float, b: float
+    clusters: list[tuple[lm.Cluster, float]],
+    loaded: _Loaded,
+    a: float,
+    b: float,
+    piece: Collection[str] = (),
 ) -> tuple[list[Candidate], dict[str, float]]:
     """The candidates the clusters give one segment [a, b), and its influence from them."""
     weights: dict[str, float] = {}
@@ -424,7 +431,7 @@ def _fingerprint_evidence(
     # A segment where a recording is found is that recording's (shared by weight where
     # several are); one where the best is only likely is attributed that much.
     sure = max(c.probability for c in best.values())
-    amount = 1.0 if sure >= cal.FOUND else sure
+    amount = 1.0 if sure >= cal.FOUND or any(s in piece for s in best) else sure
     return list(best.values()), {s: amount * v / total for s, v in weights.items()}
 
 
