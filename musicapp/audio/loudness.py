@@ -6,10 +6,14 @@ Levels are matched by loudness rather than RMS or peak because that is what a li
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TypeVar
+
 import numpy as np
 
 from musicapp.audio.io import AudioError, as_audio
 
+K = TypeVar("K")
 SILENCE_LUFS = -70.0  # EBU R128's absolute gate: anything quieter counts as silence
 BLOCK_S = 0.4  # BS.1770 gating block; shorter audio is padded by repetition to one block
 MAX_GAIN_DB = 40.0  # a level match never raises by more than this (near-silent input)
@@ -101,6 +105,18 @@ def true_peak_dbtp(audio: np.ndarray, sr: int) -> float:
     for channel in audio:
         peak = max(peak, float(np.max(np.abs(resample_poly(channel, factor, 1)))))
     return float(20 * np.log10(peak))
+
+
+def matched_gains(levels: Mapping[K, float]) -> dict[K, float]:
+    """The gain for each of several sounds, by their integrated loudness (LUFS), that plays them
+    all as loud as the quietest, so an A/B compares the sound, not the level (the louder always
+    seems better). Never above 1: nothing is raised, nothing clips. A silent one keeps 1."""
+    heard = [v for v in levels.values() if v > SILENCE_LUFS]
+    quietest = min(heard) if heard else SILENCE_LUFS
+    return {
+        k: 1.0 if v <= SILENCE_LUFS else float(10 ** (min(0.0, quietest - v) / 20))
+        for k, v in levels.items()
+    }
 
 
 MOMENTARY_S = 0.4  # EBU R128 momentary loudness: a 400 ms window, ungated

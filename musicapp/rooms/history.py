@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from musicapp.audio.loudness import SILENCE_LUFS, integrated_lufs
+from musicapp.audio.loudness import integrated_lufs, matched_gains
 from musicapp.core import InvalidInput
 from musicapp.ledger.kinds import GENERATION, TAKE_DELETED, take_deleted_payload
 
@@ -128,9 +128,4 @@ class HistoryRoom:
         for take_id in take_ids:
             audio, sr = self._takes.read(take_id)
             levels[take_id] = integrated_lufs(audio, sr)
-        heard = [v for v in levels.values() if v > SILENCE_LUFS]
-        quietest = min(heard) if heard else SILENCE_LUFS
-        return {
-            t: 1.0 if v <= SILENCE_LUFS else float(10 ** (min(0.0, quietest - v) / 20))
-            for t, v in levels.items()
-        }
+        return matched_gains(levels)

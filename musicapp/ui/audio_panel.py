@@ -46,6 +46,7 @@ from musicapp.ui.tone_widgets import (
     ToneReferences,
     ToneService,
     ToneSettings,
+    ab_gains,
     section,
 )
 from musicapp.ui.verification_widget import refusal_text
@@ -350,10 +351,11 @@ class AudioPanel(QDialog):
             return
         service = self._service
 
-        def run(progress: ProgressCallback, cancel: CancelToken) -> tuple[Any, Any, Any]:
+        def run(progress: ProgressCallback, cancel: CancelToken) -> tuple[Any, Any, Any, Any]:
             take = job.run(progress, cancel)
             cancel.check()
-            return take, service.take_audio(take), service.load_user_audio(request)
+            b, a = service.take_audio(take), service.load_user_audio(request)
+            return take, b, a, ab_gains(a, b, take.sample_rate)  # A/B at one loudness
 
         self.ab.set_audio({}, self.ab.sample_rate)
         self._set_running(True)
@@ -382,8 +384,8 @@ class AudioPanel(QDialog):
         self.progress.setFormat(f"{p.message or p.stage} %p%")
         self.progress.setTextVisible(True)
 
-    def _on_take(self, result: tuple[Any, Any, Any]) -> None:
-        take, processed, original = result
+    def _on_take(self, result: tuple[Any, Any, Any, Any]) -> None:
+        take, processed, original, gains = result
         self.take = take
         prov = take.provenance
         songs = self.references.songs()
@@ -399,7 +401,7 @@ class AudioPanel(QDialog):
         sides = {"B": np.asarray(processed, dtype=np.float32)}
         if original is not None:
             sides["A"] = np.asarray(original, dtype=np.float32)
-        self.ab.set_audio(sides, int(take.sample_rate))
+        self.ab.set_audio(sides, int(take.sample_rate), gains)
         self.ab.a_button.setEnabled(original is not None and self.player.available)
         self.export_button.setEnabled(True)
         self.export_label.setText("")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import numpy.typing as npt
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from musicapp.audio.loudness import integrated_lufs, matched_gains
 from musicapp.core import (
     Level,
     Reference,
@@ -258,8 +260,21 @@ class ToneReferences(QTableWidget):
         return {r.song.id: r.song for r in self.rows}
 
 
+def ab_gains(
+    original: npt.NDArray[Any] | None, processed: npt.NDArray[Any], sample_rate: int
+) -> dict[str, float]:
+    """{"A": gain, "B": gain} that play both at the quieter one's loudness (BS.1770; nothing
+    raised): the tone match moves the stem to its references' level, and a louder B would
+    always seem the better one. Measured off the GUI thread, in the tone match's job."""
+    levels = {"B": integrated_lufs(processed, sample_rate)}
+    if original is not None:
+        levels["A"] = integrated_lufs(original, sample_rate)
+    return matched_gains(levels)
+
+
 class ABPlayer(QWidget):
-    """Play/Stop and an A (original) / B (processed) switch that swaps the audio in place."""
+    """Play/Stop and an A (original) / B (processed) switch that swaps the audio in place, both
+    played at the same loudness when ``set_audio`` is given their gains."""
 
     message = Signal(str)
 
@@ -298,10 +313,37 @@ class ABPlayer(QWidget):
     def side(self) -> str:
         return "A" if self.a_button.isChecked() else "B"
 
-    def set_audio(self, audio: dict[str, npt.NDArray[Any]], sample_rate: int) -> None:
-        """A: the original, B: the processed audio (same rate, same length)."""
+    def set_audio(
+        self,
+        audio: dict[str, npt.NDArray[Any]],
+        sample_rate: int,
+        gains: dict[str, float] | None = None,
+    ) -> None:
+        """A: the original, B: the processed audio (same rate, same length), each played at
+        its gain in ``gains`` (ab_gains: the same loudness)."""
         self.stop()
+        gains = gains or {}
+        self.gains = {side: float(gains.get(side, 1.0)) for side in audio}
+        audio = {side: a if self.gains[side] == 1.0 else a * np.float32(self.gains[side])
+                 for side, a in audio.items()}  # fmt: skip
         self.audio, self.sample_rate = audio, sample_rate
+        matched = [s for s, g in self.gains.items() if g < 1.0]
+        self.b_button.setToolTip(
+            "Hear the tone-matched stem"
+            + (
+                f", {20 * np.log10(self.gains['B']):.1f} dB down to your stem's loudness"
+                if "B" in matched
+                else ""
+            )  # fmt: skip
+        )
+        self.a_button.setToolTip(
+            "Hear your stem as it was"
+            + (
+                f", {20 * np.log10(self.gains['A']):.1f} dB down to the result's loudness"
+                if "A" in matched
+                else ""
+            )  # fmt: skip
+        )
         ready = bool(audio) and self.player.available
         for b in (self.play_button, self.a_button, self.b_button):
             b.setEnabled(ready)

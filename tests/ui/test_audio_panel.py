@@ -140,7 +140,12 @@ def test_a_refused_reference_disables_apply_and_shows_the_reason(qtbot, fake_stu
     qtbot.waitUntil(lambda: panel.apply_button.isEnabled())
 
 
-def test_ab_switch_swaps_original_and_processed_at_the_same_place(qtbot, fake_studio, tmp_path):
+def test_ab_switch_swaps_original_and_processed_at_the_same_place_and_loudness(
+    qtbot, fake_studio, tmp_path
+):
+    """A/B at the same place and at the same loudness (issue 19: "loudness-matched A/B"): the
+    fake tone match returns the stem 6 dB down, so the original is played 6 dB down too (the
+    louder side is lowered, nothing is raised), and its button says so."""
     player = FakePlayer()
     panel = _ready(qtbot, fake_studio, tmp_path, player)
     _apply(qtbot, panel)
@@ -155,7 +160,9 @@ def test_ab_switch_swaps_original_and_processed_at_the_same_place(qtbot, fake_st
     qtbot.mouseClick(panel.ab.a_button, Qt.MouseButton.LeftButton)
     audio, _ = player.played[-1]
     start = int(player.at_s * RATE)
-    np.testing.assert_allclose(audio, stereo[:, start:], atol=1e-6)  # A, from the same place
+    # A, from the same place, as loud as B
+    np.testing.assert_allclose(audio, 0.5 * stereo[:, start:], atol=1e-5)
+    assert "-6.0 dB down to the result's loudness" in panel.ab.a_button.toolTip()
     qtbot.mouseClick(panel.ab.play_button, Qt.MouseButton.LeftButton)
     assert not player.playing
 
