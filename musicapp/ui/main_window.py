@@ -192,6 +192,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Ready")
         self.sync.message.connect(self.show_status)
         self.sync.synced.connect(lambda _: self.refresh_check())  # consent may have changed
+        self.sync.synced.connect(lambda _: self.result.refresh_money())  # and prices come
         self.statusBar().addPermanentWidget(self.sync.label)
         started = self.onboarding.start()  # resume the demo build, or ask how to start
         if not started and (job := self.studio.library.index_audio_job()) is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -60,51 +60,6 @@ def weight_fractions(request: GenerationRequest) -> dict[str, float]:
     return out
 
 
-def share_text(share: float) -> str:
-    """ "12.5 %", or "< 0.1 %" for a share that would read as nothing."""
-    return "< 0.1 %" if 0 < share < 0.0005 else f"{share * 100:.1f} %"
-
-
-class RoyaltyRow(NamedTuple):
-    """A row of the royalty table: a song heard (heading) or a holder paid for it."""
-
-    heading: bool
-    name: str
-    kind: str
-    share: float  # of the take
-    tip: str
-    song_id: str = ""
-    holder_id: str = ""  # "" on a song's heading
-
-
-def royalty_rows(
-    royalties: list[tuple[RightsHolder, float]],
-    shares: Mapping[str, float],
-    songs: Mapping[str, Song],
-) -> list[RoyaltyRow] | None:
-    """Each song heard, then its holders' parts of the take (song share × split). None when a
-    song is unknown or the splits no longer add up to the logged royalties (they changed since
-    the take)."""
-    rows: list[RoyaltyRow] = []
-    owed: dict[str, float] = {}
-    for song_id, share in sorted(shares.items(), key=lambda kv: -kv[1]):
-        song = songs.get(song_id)
-        if song is None or share <= 0:
-            return None
-        tip = f"“{song.title}” is {share:.1%} of the take"
-        rows.append(RoyaltyRow(True, song.title, "song", share, tip, song_id))
-        for split in sorted(song.splits, key=lambda sp: -sp.share):
-            part = share * split.share
-            tip = f"{split.share:.0%} of “{song.title}” × {share:.1%} of the take"
-            h = split.holder
-            rows.append(RoyaltyRow(False, h.name, h.kind, part, tip, song_id, h.id))
-            owed[h.id] = owed.get(h.id, 0.0) + part
-    logged = {h.id: s for h, s in royalties if s > 0}
-    if any(abs(owed.get(h, 0.0) - logged.get(h, 0.0)) > 1e-6 for h in {*owed, *logged}):
-        return None
-    return rows
-
-
 def _section(text: str) -> QLabel:
     label = QLabel(text)
     label.setObjectName("sectionTitle")
@@ -147,6 +102,7 @@ class ResultWidget(QWidget):
         self._exports_dir = exports_dir
         self._player = player or Player()
         self.take: Take | None = None
+        self._songs: dict[str, Song] = {}
         self._audio: npt.NDArray[np.float32] | None = None
         self._export_path: Path | None = None
 
@@ -278,7 +234,7 @@ class ResultWidget(QWidget):
         self.stop()
         audio = self._service.take_audio(take)
         royalties = self._service.royalties(take)
-        self.take, self._audio = take, audio
+        self.take, self._audio, self._songs = take, audio, dict(songs)
         req, prov = take.request, take.provenance
         text = (
             f"{take.duration_s:.1f} s · {take.sample_rate / 1000:g} kHz · for {req.use.label} · "
@@ -307,6 +263,11 @@ class ResultWidget(QWidget):
         self.pages.setCurrentIndex(1)
         self._update_play_button()
 
+    def refresh_money(self) -> None:
+        """The shown take's royalties and prices again (a sync may have brought prices)."""
+        if self.take is not None:
+            self._show_royalties(self._service.royalties(self.take), self.take, self._songs)
+
     def _on_audit_changed(self) -> None:
         self.details.setTabText(self.AUDIT_TAB, self.audit.tab_title())
 
@@ -320,12 +281,12 @@ class ResultWidget(QWidget):
         when the songs' splits no longer give the logged royalties, the logged list as is."""
         grouped = None
         if take is not None and songs is not None:
-            grouped = royalty_rows(royalties, take.provenance.song_shares(), songs)
+            grouped = take_money.royalty_rows(royalties, take.provenance.song_shares(), songs)
         if grouped is None:
             # A holder owed nothing (a zero split, a song not heard) is not a row; a share too
             # small to show at one decimal says so rather than "0.0 %".
             flat = sorted(((h, s) for h, s in royalties if s > 0), key=lambda hs: -hs[1])
-            grouped = [RoyaltyRow(False, h.name, h.kind, s, "") for h, s in flat]
+            grouped = [take_money.RoyaltyRow(False, h.name, h.kind, s, "") for h, s in flat]
         prices, error = self._take_prices(take) if grouped and grouped[0].song_id else (None, "")
         self.price_label.setText(take_money.summary(prices, error))
         self.price_label.setToolTip(take_money.summary_tip(prices))
@@ -346,7 +307,7 @@ class ResultWidget(QWidget):
                 amount, amount_tip = take_money.song_cell(prices, row.song_id)
             name = row.name if row.heading or not row.tip else f"   {row.name}"
             items = (QTableWidgetItem(name), QTableWidgetItem(row.kind),
-                     QTableWidgetItem(share_text(row.share)), QTableWidgetItem(amount))  # fmt: skip
+                     QTableWidgetItem(take_money.share_text(row.share)), QTableWidgetItem(amount))  # fmt: skip
             for c, item in enumerate(items):
                 if row.heading:
                     item.setFont(bold)

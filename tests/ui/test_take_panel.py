@@ -203,3 +203,23 @@ def test_without_a_rights_server_the_panel_says_where_prices_come_from(
     panel.show_take(take, fake_studio.songs)
     assert panel.price_label.text() == "Prices could not be read: the catalogue is locked"
     assert panel.royalty_table.rowCount() == 6 and panel.take is take
+
+
+def test_prices_a_sync_brings_show_on_the_take_already_shown(qtbot, fake_context, fake_studio):
+    """The take is shown before the rights server's prices arrive; the sync that brings them
+    fills the Amount column without reopening the take."""
+    from musicapp.ui.main_window import MainWindow
+
+    window = MainWindow(fake_context)
+    qtbot.addWidget(window)
+    request = GenerationRequest((Reference("s1"),), use=Use.NON_COMMERCIAL, duration_s=4.0)
+    take = fake_studio.generate_job(request).run(lambda _p: None, CancelToken())
+    window.result.show_take(take, fake_studio.songs)
+    table = window.result.royalty_table
+    assert table.isColumnHidden(3)
+    rooms = fake_studio.compensation
+    rooms.server = "https://rights.example.org"
+    rooms.prices = {("s1", "h1"): {"non_commercial": 0.10}, ("s1", "e1"): {"non_commercial": 0.0}}
+    window.sync.synced.emit(None)
+    assert not table.isColumnHidden(3)
+    assert table.item(1, 3).text() == "€0.06"  # Holder 1: 60 % of the take × €0.10
