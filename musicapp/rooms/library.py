@@ -178,10 +178,9 @@ class LibraryRoom:
         events = declare(self._catalog, list(song_ids), declaration, self._record_catalog_event)
         if self.claims_server():  # and claimed on the rights server, for its admin to confirm
             holder = declaration.holder().id
+            levels, claimed = [p.value for p in Permission], [u.value for u in declaration.uses]
             for song in self._catalog.songs(song_ids).values():
-                levels = [p.value for p in Permission]
-                uses_claimed = [u.value for u in declaration.uses]
-                self._claims().queue(song, holder, levels, uses_claimed)
+                self._claims().queue(song, holder, levels, claimed)
         return events
 
     def claims_server(self) -> str:

@@ -111,9 +111,8 @@ class Claims:
                 [UNSENT, _now()],
             )
 
-    def exchange(self, request: Request, cancel: CancelToken) -> int:
-        """Send the unsent claims and ask how the pending ones stand; how many changed."""
-        changed = 0
+    def exchange(self, request: Request, cancel: CancelToken) -> None:
+        """Send the unsent claims and ask how the pending ones stand."""
         with self._state._lock:
             rows = self._state._db.execute(
                 "SELECT song_id, body, claim_id, status FROM claims WHERE status IN (?, ?)",
@@ -124,33 +123,30 @@ class Claims:
                 resp = request("POST", "/v1/claims", cancel, json_body=json.loads(body))
             else:
                 resp = request("GET", f"/v1/claims/{claim_id}", cancel)
-            changed += self._answer(song_id, status, resp)
-        return changed
+            self._answer(song_id, status, resp)
 
-    def _answer(self, song_id: str, status: str, resp: httpx.Response) -> int:
+    def _answer(self, song_id: str, status: str, resp: httpx.Response) -> None:
         code = resp.status_code
         if code in (200, 201):
             claim = _claim(resp)
-            return self._set(song_id, claim["status"], claim.get("reason") or "", claim["id"])
-        if status == UNSENT and code in (409, 422):
-            return self._set(song_id, REFUSED, detail(resp), None)
-        if status == PENDING and code == 404:  # the server forgot it (restored): send it again
-            return self._set(song_id, UNSENT, "", None)
-        raise SyncError(
-            f"{resp.request.method} {resp.request.url.path}: the server answered {code}: "
-            f"{detail(resp)}"
-        )
+            self._set(song_id, claim["status"], claim.get("reason") or "", claim["id"])
+        elif status == UNSENT and code in (409, 422):
+            self._set(song_id, REFUSED, detail(resp), None)
+        elif status == PENDING and code == 404:  # the server forgot it (restored): send again
+            self._set(song_id, UNSENT, "", None)
+        else:
+            raise SyncError(
+                f"{resp.request.method} {resp.request.url.path}: the server answered {code}: "
+                f"{detail(resp)}"
+            )
 
-    def _set(self, song_id: str, status: str, reason: str, claim_id: str | None) -> int:
+    def _set(self, song_id: str, status: str, reason: str, claim_id: str | None) -> None:
         with self._state._lock:
-            cur = self._state._db.execute(
+            self._state._db.execute(
                 "UPDATE claims SET status = ?, reason = ?, claim_id = ?, updated_at = ? "
-                "WHERE song_id = ? AND NOT (status = ? AND IFNULL(reason, '') = ? "
-                "AND IFNULL(claim_id, '') = ?)",
-                [status, reason or None, claim_id, _now(), song_id, status, reason,
-                 claim_id or ""],
-            )  # fmt: skip
-        return cur.rowcount
+                "WHERE song_id = ?",
+                [status, reason or None, claim_id, _now(), song_id],
+            )
 
 
 def _claim(resp: httpx.Response) -> dict[str, Any]:

@@ -40,6 +40,21 @@ def fake_studio() -> FakeStudio:
 
 
 @pytest.fixture
+def take_panel(qtbot, fake_studio: FakeStudio, tmp_path: Path):
+    """(the Take panel over the fake studio, shown, with a FakePlayer; that player)."""
+    from ui_fakes import FakePlayer
+
+    from musicapp.ui.job_runner import JobRunner
+    from musicapp.ui.result_widget import ResultWidget
+
+    player = FakePlayer()
+    widget = ResultWidget(fake_studio, JobRunner(), tmp_path, player)
+    qtbot.addWidget(widget)
+    widget.show()
+    return widget, player
+
+
+@pytest.fixture
 def fake_context(tmp_path: Path, fake_studio: FakeStudio) -> FakeContext:
     return FakeContext(FakeSettings(tmp_path / "exports"), fake_studio)
 

@@ -26,6 +26,16 @@ def window(qtbot, fake_context):
     return w
 
 
+def make_take(qtbot, window) -> None:
+    """One take of s1 through the window, shown in the Take panel."""
+    window.add_reference("s1")
+    window.refresh_check()
+    qtbot.waitUntil(lambda: window.generate_bar.generate_button.isEnabled(), timeout=TAKE_MS)
+    window.start_generation()
+    qtbot.waitUntil(lambda: window.result.take is not None and window.generation is None,
+                    timeout=TAKE_MS)  # fmt: skip
+
+
 def test_ctrl_f_goes_to_the_search_with_its_text_selected(qtbot, window):
     box = window.browser.search_box
     box.setText("Song")
@@ -56,12 +66,7 @@ def test_ctrl_enter_without_a_cleared_request_says_why(qtbot, window):
 
 
 def test_ctrl_e_exports_even_from_a_text_field(qtbot, window, monkeypatch):
-    window.add_reference("s1")
-    window.refresh_check()
-    qtbot.waitUntil(lambda: window.generate_bar.generate_button.isEnabled(), timeout=TAKE_MS)
-    window.start_generation()
-    qtbot.waitUntil(lambda: window.result.take is not None and window.generation is None,
-                    timeout=TAKE_MS)  # fmt: skip
+    make_take(qtbot, window)
     asked: list[Path] = []
     answer_export_dialog(monkeypatch, None, asked)  # the user cancels the Export dialog
     box = window.browser.search_box
@@ -93,12 +98,7 @@ def test_space_plays_and_stops_the_take_where_it_means_nothing_else(qtbot, windo
 
     player = FakePlayer()
     window.result._player = player
-    window.add_reference("s1")
-    window.refresh_check()
-    qtbot.waitUntil(lambda: window.generate_bar.generate_button.isEnabled(), timeout=TAKE_MS)
-    window.start_generation()
-    qtbot.waitUntil(lambda: window.result.take is not None and window.generation is None,
-                    timeout=TAKE_MS)  # fmt: skip
+    make_take(qtbot, window)
     window.result._update_play_button()
     table = window.result.royalty_table
     table.setFocus()

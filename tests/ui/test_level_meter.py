@@ -5,23 +5,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from ui_fakes import FakePlayer
 
 from musicapp.audio.loudness import integrated_lufs, true_peak_dbtp
 from musicapp.core import GenerationRequest, Reference
 from musicapp.jobs import CancelToken
 from musicapp.ui import theme
-from musicapp.ui.job_runner import JobRunner
-from musicapp.ui.result_widget import ResultWidget
 
 
 @pytest.fixture
-def panel(qtbot, fake_studio, tmp_path):
-    player = FakePlayer()
-    widget = ResultWidget(fake_studio, JobRunner(), tmp_path, player)
-    qtbot.addWidget(widget)
-    widget.show()
-    return widget, player
+def panel(take_panel):
+    return take_panel
 
 
 def take_of(fake_studio):

@@ -6,21 +6,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from ui_fakes import FakePlayer
 
 from musicapp.core import GenerationRequest, Reference
 from musicapp.jobs import CancelToken
-from musicapp.ui.job_runner import JobRunner
-from musicapp.ui.result_widget import ResultWidget
 from musicapp.ui.take_loop import LOOP_S
 
 
 @pytest.fixture
-def panel(qtbot, fake_studio, tmp_path):
-    player = FakePlayer()
-    widget = ResultWidget(fake_studio, JobRunner(), tmp_path, player)
-    qtbot.addWidget(widget)
-    widget.show()
+def panel(take_panel, fake_studio):
+    widget, player = take_panel
     request = GenerationRequest((Reference("s1"), Reference("s2")), duration_s=8.0)
     take = fake_studio.generate_job(request).run(lambda _p: None, CancelToken())
     widget.show_take(take, fake_studio.songs)  # its timeline: eight 1 s steps
