@@ -50,9 +50,10 @@ class TakeLoop(QObject):
             "waveform (they snap to the take's bars or seconds)"
         )
         self.button.setEnabled(False)
-        self.region = pg.LinearRegionItem(
-            (0.0, 1.0), brush=pg.mkBrush(theme.qcolour("accent").lighter(170)), swapMode="block"
-        )
+        # The accent, see-through: the same light wash on a light or a dark waveform.
+        wash = theme.qcolour("accent")
+        wash.setAlpha(70)
+        self.region = pg.LinearRegionItem((0.0, 1.0), brush=pg.mkBrush(wash), swapMode="block")
         self.region.setZValue(-5)  # behind the bars, so they stay readable
         self.region.hide()
         waveform.addItem(self.region)
