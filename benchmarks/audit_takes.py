@@ -183,6 +183,7 @@ def make_takes(
     (i, k) makes only the takes whose index is i modulo k (the others are read if present)."""
     from musicapp.core import InvalidInput
     from musicapp.studio_types import Refused
+    from musicapp.undeclared import UndeclaredMaterial
 
     takes_dir = work / "takes"
     user_dir = work / "user_audio"
@@ -208,7 +209,10 @@ def make_takes(
             t0 = time.perf_counter()
             try:
                 take = studio.generate(request)
-            except (InvalidInput, Refused) as exc:
+            except (InvalidInput, Refused, UndeclaredMaterial) as exc:
+                # UndeclaredMaterial: the held-out song under an audio- or temporal-level take
+                # holds a catalogue recording (two chorales on one hymn tune), and the studio
+                # refuses it as it would a user's; another is drawn.
                 log.info("take %d (%s) attempt %d redrawn: %s", index, level, attempt, exc)
                 continue
             build_s = time.perf_counter() - t0

@@ -73,6 +73,11 @@ SILENCE_RMS = 1e-4  # -80 dBFS: quieter segments are silence
 TOP_K = 5  # candidates kept per segment
 NEIGHBOURS = 10  # catalogue windows a segment is decomposed over
 DECOMPOSITION_WEIGHT = 0.3  # likeness counts this much where no recording was found
+# Within a segment, recordings share it by p × lift³ (lift: how far their peaks stand out there,
+# dB): the one whose notes are really sounding outweighs one that only shares its key.
+LIFT_POWER = 3.0
+EDGE_S = 0.2  # a cluster's points this near a segment count in its share of it
+SEARCHES = 2  # the fingerprint search runs again without what it found, this often in all
 FINGERPRINT_NAME = "landmark triplets, searched over ±6 semitones and ±25 % tempo"
 
 
@@ -320,10 +325,21 @@ class Auditor:
         digest = hashlib.sha1(x.tobytes()).hexdigest() + f":{sample_rate}:{id(loaded)}"
         if self._last_clusters is not None and self._last_clusters[0] == digest:
             return self._last_clusters[1]
-        found = loaded.fingerprints.query(lm.peaks(x, sample_rate))
+        peaks = lm.peaks(x, sample_rate)
         salience = verify.Salience.of(x, sample_rate)
-        checked = verify.check(found, loaded.item_peaks, salience, loaded.item_bar_s)
-        out = [(c, cal.verified_probability(z, c.votes), z) for c, z in checked]
+        out: list[tuple[lm.Cluster, float, float]] = []
+        found = loaded.fingerprints.query(peaks)
+        for n in range(SEARCHES):
+            checked = verify.check(found, loaded.item_peaks, salience, loaded.item_bar_s)
+            new = [(c, cal.verified_probability(z, c.votes), z) for c, z in checked]
+            out += new
+            sure = [c for c, p, _ in new if p >= cal.FOUND]
+            if not sure or n == SEARCHES - 1:
+                break
+            # Again without the peaks of what was found: a quieter recording under it (another
+            # reference's layer) keeps too few triplets of its own among the louder one's.
+            peaks = verify.unexplained(peaks, sure, loaded.item_peaks, salience.frames)
+            found = loaded.fingerprints.query(peaks)
         kept = [(c, p, z) for c, p, z in out if p >= cal.MIN_PROBABILITY]
         self._last_clusters = (digest, kept)
         return kept
@@ -417,7 +433,13 @@ def _fingerprint_evidence(
         if inside == 0:
             continue
         song = loaded.item_song[c.item]
-        weights[song] = weights.get(song, 0.0) + p * (1 + inside)
+        if c.lift_db is None:  # not verified (an index without kept peaks): by its matches
+            weights[song] = weights.get(song, 0.0) + p * (1 + inside)
+        else:
+            near = (c.query_s >= a - EDGE_S) & (c.query_s < b + EDGE_S)
+            if near.any():
+                lift = float(np.clip(c.lift_db[near], 0.0, None).mean())
+                weights[song] = weights.get(song, 0.0) + p * lift**LIFT_POWER
         offset = float(np.median(c.item_s - c.query_s / c.scale))
         cand = Candidate(
             song, max(0.0, a / c.scale + offset), max(0.0, b / c.scale + offset), p,
@@ -427,7 +449,7 @@ def _fingerprint_evidence(
             best[song] = cand
     total = sum(weights.values())
     if total <= 0:
-        return [], {}
+        return list(best.values()), {}
     # A segment where a recording is found is that recording's (shared by weight where
     # several are); one where the best is only likely is attributed that much.
     sure = max(c.probability for c in best.values())

@@ -229,6 +229,8 @@ class Cluster:
     votes: int
     query_s: NDArray[np.float32]  # anchor times of its matches in the audited audio (s)
     item_s: NDArray[np.float32]  # and in the item (s)
+    # After verification: how far the item's peaks stand out at each query point (dB).
+    lift_db: NDArray[np.float32] | None = None
 
     @property
     def tempo_ratio(self) -> float:

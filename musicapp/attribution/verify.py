@@ -166,7 +166,8 @@ def evidence(
 
 def narrowed(cluster: lm.Cluster, e: Evidence, start_s: float, end_s: float) -> lm.Cluster:
     """The cluster as verified: its matches replaced by the run of seconds the audio holds the
-    item in (a point every QBIN_S), mapped back to item time by the fitted map."""
+    item in (a point every QBIN_S), mapped back to item time by the fitted map, each point with
+    the lift of its second (how strongly the recording sounds there)."""
     q: NDArray[np.float64] = np.arange(
         start_s, max(start_s + lm.QBIN_S, end_s), lm.QBIN_S, dtype=np.float64
     )
@@ -174,9 +175,10 @@ def narrowed(cluster: lm.Cluster, e: Evidence, start_s: float, end_s: float) -> 
     if q.size == 0:
         q = np.array([max(start_s, e.offset_s)], np.float64)
     i = (q - e.offset_s) / e.scale
+    sec = np.clip(q.astype(np.int64), 0, e.per_second.size - 1)
     return lm.Cluster(
         cluster.item, cluster.semitones, e.scale, cluster.votes,
-        q.astype(np.float32), i.astype(np.float32),
+        q.astype(np.float32), i.astype(np.float32), e.per_second[sec].astype(np.float32),
     )  # fmt: skip
 
 
@@ -201,3 +203,30 @@ def check(
         if end > start:
             out.append((narrowed(c, e, start, end), z))
     return out
+
+
+def unexplained(
+    p: lm.Peaks, found: list[lm.Cluster], item_peaks: list[lm.Peaks | None], frames: int
+) -> lm.Peaks:
+    """The audio's peaks that the recordings already found do not explain: each found
+    cluster's item peaks are mapped onto the audio (as in ``evidence``) over the seconds it
+    was found in, and every audio peak within a peak's tolerance of one is dropped. Where one
+    reference's melody sounds over another's accompaniment, the melody's peaks crowd the
+    other's out of the triplets; without them, the other's own triplets can match."""
+    if len(p) == 0 or not found:
+        return p
+    covered = np.zeros((frames + 1, lm.N_BINS), bool)
+    for c in found:
+        item = item_peaks[c.item]
+        if item is None or len(item) == 0:
+            continue
+        scale, offset = float(c.scale), float(np.median(c.query_s - c.scale * c.item_s))
+        t = np.rint((item.times * lm.FRAME_S * scale + offset) / lm.FRAME_S).astype(np.int64)
+        f = item.bins.astype(np.int64) + c.semitones * lm.BINS_PER_SEMITONE
+        lo, hi = c.span_s[0] - 2 * lm.QBIN_S, c.span_s[1] + lm.TARGET_FRAMES[1] * lm.FRAME_S
+        ok = (t >= 0) & (t < frames) & (f >= 0) & (f < lm.N_BINS)
+        ok &= (t * lm.FRAME_S >= lo) & (t * lm.FRAME_S <= hi)
+        covered[t[ok], f[ok]] = True
+    covered = maximum_filter(covered, size=(2 * TOL_FRAMES + 1, 2 * TOL_BINS + 1))
+    keep = ~covered[np.minimum(p.times, frames), p.bins]
+    return lm.Peaks(p.times[keep], p.bins[keep])
