@@ -111,8 +111,10 @@ class Auditor:
         index_path: Path,
         catalog: CatalogStore,
         embedder: Callable[[], SegmentEmbedder] | None = None,
+        searches: int = SEARCHES,
     ) -> None:
         self.index_path = Path(index_path)
+        self.searches = max(1, int(searches))
         self.catalog = catalog
         self.store = AuditStore(self.index_path)
         self._make_embedder = embedder or FeatureSegments
@@ -329,12 +331,12 @@ class Auditor:
         salience = verify.Salience.of(x, sample_rate)
         out: list[tuple[lm.Cluster, float, float]] = []
         found = loaded.fingerprints.query(peaks)
-        for n in range(SEARCHES):
+        for n in range(self.searches):
             checked = verify.check(found, loaded.item_peaks, salience, loaded.item_bar_s)
             new = [(c, cal.verified_probability(z, c.votes), z) for c, z in checked]
             out += new
             sure = [c for c, p, _ in new if p >= cal.FOUND]
-            if not sure or n == SEARCHES - 1:
+            if not sure or n == self.searches - 1:
                 break
             # Again without the peaks of what was found: a quieter recording under it (another
             # reference's layer) keeps too few triplets of its own among the louder one's.
