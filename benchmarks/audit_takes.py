@@ -138,7 +138,9 @@ def draw_request(
     held = held_out[rng.randrange(len(held_out))]
     info = sf.info(held)
     duration = min(duration, round(info.duration - 0.5, 1))
-    user_path = user_dir / f"{index:04d}.wav"
+    # Each attempt draws its own held-out song, so each has its own file (a redraw once reused
+    # the first attempt's, cut to another length: its time range fell outside it).
+    user_path = user_dir / (f"{index:04d}.wav" if attempt == 0 else f"{index:04d}-{attempt}.wav")
     if not user_path.exists():
         audio, sr = sf.read(held, dtype="float32", always_2d=True)
         start = rng.randint(0, max(0, len(audio) - int(duration * sr)))

@@ -1,0 +1,40 @@
+"""The audit harness's take requests (benchmarks/audit_takes.py): a redrawn request plays the
+held-out song it drew, not the one an earlier attempt drew."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import soundfile as sf
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+import audit_takes  # noqa: E402
+
+SR = 8_000
+
+
+def test_each_attempt_of_a_take_plays_the_held_out_song_it_drew(tmp_path: Path):
+    held = []
+    for i, seconds in enumerate((18.4, 39.0, 25.0, 31.0)):
+        path = tmp_path / f"held-{i}.wav"
+        sf.write(path, np.full((int(seconds * SR), 2), 0.1 * (i + 1), np.float32), SR)
+        held.append(path)
+    songs = {"temporal": [SimpleNamespace(id=f"s{i}", duration_s=30.0) for i in range(4)]}
+    user_dir = tmp_path / "user"
+    user_dir.mkdir()
+    drawn = set()
+    for attempt in range(6):
+        request, stem = audit_takes.draw_request(7, "temporal", attempt, songs, held, user_dir)
+        audio, sr = sf.read(request.user_audio, always_2d=True)
+        # the file is the song this attempt drew (each held-out song has its own level) ...
+        level = 0.1 * (int(stem.split("-")[1]) + 1)
+        assert np.allclose(audio, level, atol=1e-3)
+        # ... and long enough for the take and the time range this attempt asks of it
+        assert len(audio) / sr >= request.duration_s - 0.01
+        assert request.user_range.end_s <= len(audio) / sr
+        drawn.add(stem)
+    assert len(drawn) > 1  # the attempts did draw different songs
