@@ -9,6 +9,12 @@ suits it, a tempo in that arrangement's range and consent "full". A candidate is
 SHORTEST_S on its own (before the renderer loops it) is skipped and logged. Two tunes with the
 same title are one tune in two books, so a title is used once.
 
+A held-out song must hold no catalogue song's tune: rendered with the same soundfont, two
+settings of one hymn tune (Bach harmonised many chorale melodies more than once) or one tune
+under two titles share their melody stem, and a clip made of it is not clean. So a held-out
+candidate whose melody opens with the same INCIPIT_INTERVALS intervals as a catalogue song's
+(any key) is left out and logged; the incipits are kept in ``incipits.json``.
+
 The held-out songs are other corpus tunes rendered the same way into a store of their own
 (never audited against) and written out as WAV: the "other material" of user clips and the
 user's own audio of audio- and temporal-level takes.
@@ -37,6 +43,7 @@ log = logging.getLogger("audit_data")
 
 SEED = 15
 SHORTEST_S = 12.0  # a tune shorter than this on its own would be mostly its own loop
+INCIPIT_INTERVALS = 8  # two melodies opening with these many equal intervals are one tune
 CATALOGUE_EXTRA = 950  # on top of the demo's 64 songs
 HELD_OUT = 150  # asked for; the shares round to 151
 
@@ -214,6 +221,56 @@ def _screen_one(entry: dict[str, Any]) -> tuple[str, str]:
     return entry["id"], ""
 
 
+def _incipit_one(entry: dict[str, Any]) -> tuple[str, list[int]]:
+    """In a worker: the first INCIPIT_INTERVALS intervals (semitones) of the tune's top part;
+    empty when the score cannot be read or is shorter."""
+    import warnings
+
+    from music21 import corpus, stream
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            score = corpus.parse(entry["source"], number=entry.get("number"), forceSource=True)
+        if isinstance(score, stream.Opus):
+            score = score.scores[0]
+        part = score.parts[0] if score.parts else score
+        midi = [n.pitch.midi for n in part.flatten().notes if n.isNote]
+    except Exception:  # music21 raises many kinds on scores it cannot read
+        return entry["id"], []
+    midi = midi[: INCIPIT_INTERVALS + 1]
+    steps = [b - a for a, b in zip(midi, midi[1:], strict=False)]
+    return entry["id"], steps if len(steps) == INCIPIT_INTERVALS else []
+
+
+def incipits(work: Path, entries: list[dict[str, Any]], workers: int = 2) -> dict[str, list[int]]:
+    """Each entry's melody incipit (``_incipit_one``), kept in ``work/incipits.json``."""
+    path = work / "incipits.json"
+    known: dict[str, list[int]] = json.loads(path.read_text()) if path.exists() else {}
+    todo = [e for e in entries if e["id"] not in known]
+    if todo:
+        with ProcessPoolExecutor(workers) as pool_ex:
+            known.update(pool_ex.map(_incipit_one, todo, chunksize=8))
+        path.write_text(json.dumps(known, indent=0, sort_keys=True))
+    return known
+
+
+def other_tunes(
+    held: list[dict[str, Any]], catalogue: list[dict[str, Any]], tunes: dict[str, list[int]]
+) -> list[dict[str, Any]]:
+    """The held-out entries whose tune no catalogue entry has (by incipit, ``tunes``); each
+    one left out is logged with the catalogue song it shares its tune with."""
+    taken = {tuple(tunes[e["id"]]): e["id"] for e in catalogue if tunes.get(e["id"])}
+    kept = []
+    for e in held:
+        twin = taken.get(tuple(tunes.get(e["id"]) or ()))
+        if twin:
+            log.info("held out %s left out: its melody opens like catalogue song %s", e["id"], twin)
+            continue
+        kept.append(e)
+    return kept
+
+
 def plan(work: Path, extra: int, held_out: int, workers: int = 2) -> tuple[list, list]:
     """The extra catalogue songs and the held-out songs (recipe song entries), screened."""
     data = demo_data()
@@ -255,7 +312,9 @@ def plan(work: Path, extra: int, held_out: int, workers: int = 2) -> tuple[list,
                         need -= 1
             if need > 0:
                 log.warning("%s: %d %s songs short of the quota", collection, need, which)
-    return chosen["catalogue"], chosen["held_out"]
+    catalogue = data["songs"] + chosen["catalogue"]
+    tunes = incipits(work, catalogue + chosen["held_out"], workers)
+    return chosen["catalogue"], other_tunes(chosen["held_out"], catalogue, tunes)
 
 
 def recipe_with(songs: list[dict[str, Any]], with_demo: bool) -> Any:

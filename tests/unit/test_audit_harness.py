@@ -38,3 +38,21 @@ def test_each_attempt_of_a_take_plays_the_held_out_song_it_drew(tmp_path: Path):
         assert request.user_range.end_s <= len(audio) / sr
         drawn.add(stem)
     assert len(drawn) > 1  # the attempts did draw different songs
+
+
+def test_a_held_out_setting_of_a_catalogue_songs_hymn_tune_is_left_out():
+    import audit_data
+
+    def entry(song_id: str) -> dict:
+        return {"id": song_id, "source": f"bach/{song_id}"}
+
+    # BWV 153.1 and 2.6 both set "Ach Gott, vom Himmel sieh darein"; BWV 269 is another tune
+    catalogue = [entry("bwv2.6"), entry("bwv269")]
+    held = [entry("bwv153.1"), entry("bwv347")]
+    tunes = dict(audit_data._incipit_one(e) for e in catalogue + held)
+    assert tunes["bwv153.1"] == tunes["bwv2.6"] != tunes["bwv269"]
+    assert len(tunes["bwv347"]) == audit_data.INCIPIT_INTERVALS
+    assert [e["id"] for e in audit_data.other_tunes(held, catalogue, tunes)] == ["bwv347"]
+    # a score that cannot be read has no incipit and is never taken for another tune
+    assert audit_data._incipit_one({"id": "x", "source": "bach/no-such-chorale"}) == ("x", [])
+    assert audit_data.other_tunes([{"id": "x"}], catalogue, {**tunes, "x": []}) == [{"id": "x"}]
