@@ -278,8 +278,13 @@ class FingerprintIndex:
 
     def _lookup(self, keys: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """(query index, entry index) of every entry holding one of ``keys``."""
-        lo = np.searchsorted(self.keys, keys, side="left")
-        n = np.searchsorted(self.keys, keys, side="right") - lo
+        # Sorted needles: numpy's binary search starts from the last one's place, and the
+        # table's pages are read in order (half the audit's time went here, unsorted).
+        order = np.argsort(keys, kind="stable")
+        needles = keys[order]
+        lo, n = np.empty_like(order), np.empty_like(order)
+        lo[order] = np.searchsorted(self.keys, needles, side="left")
+        n[order] = np.searchsorted(self.keys, needles, side="right") - lo[order]
         total = int(n.sum())
         qi = np.repeat(np.arange(keys.size), n)
         first = np.repeat(np.cumsum(n) - n, n)

@@ -106,3 +106,14 @@ def test_a_segment_goes_to_the_recording_whose_notes_stand_out_in_it_not_to_the_
     _, influence = _fingerprint_evidence(sounding + same_key, loaded, 3.0, 4.0)
     assert influence["sounding"] > 0.9
     assert sum(influence.values()) == pytest.approx(1.0)
+
+
+def test_lookups_find_every_entry_of_every_key_in_the_querys_order():
+    rng = np.random.default_rng(3)
+    table = rng.integers(0, 50, 400)  # keys repeat: an entry per item and time
+    index = lm.FingerprintIndex(table, np.arange(400, dtype=np.int32), np.zeros(400, np.float32))
+    keys = rng.integers(-5, 60, 300)  # unsorted, repeated, some in no entry
+    qi, entry = index._lookup(keys)
+    want = [(q, e) for q, k in enumerate(keys.tolist()) for e in np.flatnonzero(index.keys == k)]
+    assert sorted(zip(qi.tolist(), entry.tolist(), strict=True)) == sorted(want)
+    assert np.all(np.diff(qi) >= 0)  # grouped by query key, in the query's order
