@@ -75,12 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     first, second = results.values()
     print(f"{len(takes)} takes of {audit_takes.COST_S:.0f} s, {args.rounds} rounds")
     print(f"identical results: {first == second}")
-    base = float(np.median(next(iter(times.values()))))
-    print("| lookup | p50 s | p95 s | p50 ratio |")
-    print("|---|---|---|---|")
-    for name, ts in times.items():
-        p50, p95 = float(np.median(ts)), float(np.percentile(ts, 95))
-        print(f"| {name} | {p50:.2f} | {p95:.2f} | {p50 / base:.2f} |")
+    print(audit_score.timing_table(times, "lookup"))
 
 
 if __name__ == "__main__":

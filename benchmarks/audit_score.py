@@ -186,3 +186,14 @@ def _in_workers(
             if done % 50 == 0:
                 log.info("scored %d/%d takes and clips", done, len(futures))
     return take_rows
+
+
+def timing_table(times: dict[str, list[float]], first_column: str) -> str:
+    """Markdown rows of p50 and p95 seconds per variant and each p50's ratio to the first
+    variant's (the baseline, measured in the same process)."""
+    base = float(np.median(next(iter(times.values()))))
+    rows = [f"| {first_column} | p50 s | p95 s | p50 ratio |", "|---|---|---|---|"]
+    for name, ts in times.items():
+        p50, p95 = float(np.median(ts)), float(np.percentile(ts, 95))
+        rows.append(f"| {name} | {p50:.2f} | {p95:.2f} | {p50 / base:.2f} |")
+    return "\n".join(rows)

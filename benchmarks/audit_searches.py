@@ -16,8 +16,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import audit_score  # noqa: E402
@@ -58,13 +56,8 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             for a in auditors.values():
                 a.close()
-    base = float(np.median(times["one search"]))
     print(f"{len(takes)} takes of {audit_takes.COST_S:.0f} s, {args.rounds} rounds")
-    print("| variant | p50 s | p95 s | p50 ratio |")
-    print("|---|---|---|---|")
-    for name, ts in times.items():
-        p50, p95 = float(np.median(ts)), float(np.percentile(ts, 95))
-        print(f"| {name} | {p50:.2f} | {p95:.2f} | {p50 / base:.2f} |")
+    print(audit_score.timing_table(times, "variant"))
 
 
 if __name__ == "__main__":

@@ -145,3 +145,22 @@ def recordings() -> Path:
     """tests/data/recordings: two multitrack songs (44.1 and 48 kHz stereo, mix + stems) and a
     DI guitar, with manifests and measured facts (see its README). Read only."""
     return Path(__file__).parent / "data" / "recordings"
+
+
+@pytest.fixture(scope="module")
+def demo_auditor(demo_dirs: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory):
+    """An Auditor over a copy of the small demo catalogue with its prebuilt index (one per test
+    module: audits keep their last search)."""
+    import shutil
+
+    from musicapp.attribution.auditor import Auditor, audit_index_path
+
+    catalog_path, audio_dir = demo_dirs
+    root = tmp_path_factory.mktemp("audit")
+    shutil.copy(catalog_path, root / "catalog.sqlite")
+    shutil.copy(audit_index_path(catalog_path), root / "catalog-audit.sqlite")
+    store = CatalogStore(root / "catalog.sqlite", audio_dir)
+    auditor = Auditor(audit_index_path(root / "catalog.sqlite"), store)
+    yield auditor
+    auditor.close()
+    store.close()

@@ -32,17 +32,8 @@ SR = 44_100
 
 
 @pytest.fixture(scope="module")
-def auditor(demo_dirs: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory):
-    """An Auditor over a copy of the small demo catalogue with its prebuilt index."""
-    catalog_path, audio_dir = demo_dirs
-    root = tmp_path_factory.mktemp("audit")
-    shutil.copy(catalog_path, root / "catalog.sqlite")
-    shutil.copy(audit_index_path(catalog_path), root / "catalog-audit.sqlite")
-    store = CatalogStore(root / "catalog.sqlite", audio_dir)
-    a = Auditor(audit_index_path(root / "catalog.sqlite"), store)
-    yield a
-    a.close()
-    store.close()
+def auditor(demo_auditor: Auditor) -> Auditor:
+    return demo_auditor
 
 
 def _cover(seconds: float, seed: int = 0) -> np.ndarray:

@@ -13,8 +13,6 @@ timeline agreement 54.4 -> 60.6 % and all-references recall 68.0 -> 73.8 %."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -22,23 +20,15 @@ import pytest
 
 from musicapp.attribution import landmarks as lm
 from musicapp.attribution import verify
-from musicapp.attribution.auditor import Auditor, _fingerprint_evidence, audit_index_path
+from musicapp.attribution.auditor import Auditor, _fingerprint_evidence
 from musicapp.catalog.store import CatalogStore
 
 SR = 44_100
 
 
 @pytest.fixture(scope="module")
-def auditor(demo_dirs: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory):
-    catalog_path, audio_dir = demo_dirs
-    root = tmp_path_factory.mktemp("audit-layers")
-    shutil.copy(catalog_path, root / "catalog.sqlite")
-    shutil.copy(audit_index_path(catalog_path), root / "catalog-audit.sqlite")
-    store = CatalogStore(root / "catalog.sqlite", audio_dir)
-    a = Auditor(audit_index_path(root / "catalog.sqlite"), store)
-    yield a
-    a.close()
-    store.close()
+def auditor(demo_auditor: Auditor) -> Auditor:
+    return demo_auditor
 
 
 def _stems(store: CatalogStore, song_id: str, role: str, seconds: float) -> np.ndarray:
