@@ -24,6 +24,7 @@ finding an excerpt and not.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -197,15 +198,37 @@ def triplets(
 def _with_neighbours(
     key: NDArray[np.int64], anchor: NDArray[np.float32], rb: NDArray[np.float32],
     rc: NDArray[np.float32],
-) -> tuple[NDArray[np.int64], NDArray[np.float32]]:  # fmt: skip
+) -> tuple[NDArray[np.int64], NDArray[np.float32], NDArray[np.intp]]:  # fmt: skip
     """The keys plus, for a time difference that rounding nearly sent to the next step, the
-    key with that step: a tempo ratio between two grid points must still match."""
-    keys, anchors = [key], [anchor]
+    key with that step: a tempo ratio between two grid points must still match. Returns the
+    keys, their anchor times and the triplet each came from."""
+    keys, anchors, source = [key], [anchor], [np.arange(key.size)]
     for rest, unit in ((rb, N_DT), (rc, 1)):
         near = np.abs(rest) > EDGE
         keys.append(key[near] + np.where(rest[near] > 0, unit, -unit))
         anchors.append(anchor[near])
-    return np.concatenate(keys), np.concatenate(anchors)
+        source.append(np.flatnonzero(near))
+    return np.concatenate(keys), np.concatenate(anchors), np.concatenate(source)
+
+
+_KEYS_PER_BIN = N_DF * N_DF * N_DT * N_DT  # a key's anchor bin is its key // this
+
+
+def variant_keys(
+    p: Peaks, fan: int = FAN
+) -> Iterator[tuple[int, int, NDArray[np.int64], NDArray[np.float32]]]:
+    """Every variant of the search: (semitones, tempo grid index, keys with their neighbours,
+    anchor times in item frames), the keys of ``triplets(p, 3 × semitones, SCALES[i])``.
+    A transposition moves only the anchor's bin, so each tempo's triplets are made once and
+    moved to each transposition (anchors moved off the grid drop out), not made 13 times."""
+    for si, s in enumerate(SCALES):
+        key, anchor, rb, rc = triplets(p, 0, s, fan)
+        keys, anchors, source = _with_neighbours(key, anchor, rb, rc)
+        anchor_bin = key[source] // _KEYS_PER_BIN
+        for k in range(-MAX_SHIFT, MAX_SHIFT + 1):
+            shift = k * BINS_PER_SEMITONE
+            ok = (anchor_bin >= shift) & (anchor_bin < N_BINS + shift)
+            yield k, si, keys[ok] - shift * _KEYS_PER_BIN, anchors[ok]
 
 
 def item_hashes(audio: NDArray[np.floating], sample_rate: int) -> Hashes:
@@ -252,6 +275,7 @@ class FingerprintIndex:
         self.keys = np.ascontiguousarray(keys[order])
         self.items = np.ascontiguousarray(items[order])
         self.times = np.ascontiguousarray(times[order])
+        self._present = _bits(self.keys)
 
     @classmethod
     def build(
@@ -278,17 +302,25 @@ class FingerprintIndex:
 
     def _lookup(self, keys: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """(query index, entry index) of every entry holding one of ``keys``."""
-        # Sorted needles: numpy's binary search starts from the last one's place, and the
-        # table's pages are read in order (half the audit's time went here, unsorted).
-        order = np.argsort(keys, kind="stable")
-        needles = keys[order]
+        # Most keys of a search are in no entry: a bit per key value tells which are, and only
+        # those are searched for, sorted (numpy's binary search starts from the last needle's
+        # place, and the table's pages are read in order).
+        held = np.flatnonzero(self._holds(keys))
+        needles = keys[held]
+        order = np.argsort(needles, kind="stable")
         lo, n = np.empty_like(order), np.empty_like(order)
-        lo[order] = np.searchsorted(self.keys, needles, side="left")
-        n[order] = np.searchsorted(self.keys, needles, side="right") - lo[order]
+        lo[order] = np.searchsorted(self.keys, needles[order], side="left")
+        n[order] = np.searchsorted(self.keys, needles[order], side="right") - lo[order]
         total = int(n.sum())
-        qi = np.repeat(np.arange(keys.size), n)
+        qi = np.repeat(held, n)
         first = np.repeat(np.cumsum(n) - n, n)
         return qi, np.repeat(lo, n) + (np.arange(total) - first)
+
+    def _holds(self, keys: NDArray[np.int64]) -> NDArray[np.bool_]:
+        """Whether each key is in some entry (exact: a bit per key value)."""
+        ok = (keys >= 0) & (keys < self._present.size * 8)
+        k = np.where(ok, keys, 0)
+        return ok & ((self._present[k >> 3] >> (k & 7).astype(np.uint8)) & 1).astype(bool)
 
     def query(
         self, p: Peaks, min_votes: int = MIN_VOTES, fan: int = FAN, limit: int = 400
@@ -300,17 +332,16 @@ class FingerprintIndex:
         cells: list[NDArray[np.int64]] = []
         qtimes: list[NDArray[np.float32]] = []
         itimes: list[NDArray[np.float32]] = []
-        for k in range(-MAX_SHIFT, MAX_SHIFT + 1):
-            for si, s in enumerate(SCALES):
-                keys, anchor = _with_neighbours(*triplets(p, k * BINS_PER_SEMITONE, s, fan))
-                qi, e = self._lookup(keys)
-                if qi.size == 0:
-                    continue
-                off = np.floor((self.times[e] - anchor[qi]) / _OFF).astype(np.int64) + n_off // 2
-                variant = (k + MAX_SHIFT) * len(SCALES) + si
-                cells.append((self.items[e].astype(np.int64) * _N_VARIANTS + variant) * n_off + off)
-                qtimes.append(anchor[qi] * s)
-                itimes.append(self.times[e])
+        variants = sorted(variant_keys(p, fan), key=lambda v: (v[0], v[1]))
+        for k, si, keys, anchor in variants:
+            qi, e = self._lookup(keys)
+            if qi.size == 0:
+                continue
+            off = np.floor((self.times[e] - anchor[qi]) / _OFF).astype(np.int64) + n_off // 2
+            variant = (k + MAX_SHIFT) * len(SCALES) + si
+            cells.append((self.items[e].astype(np.int64) * _N_VARIANTS + variant) * n_off + off)
+            qtimes.append(anchor[qi] * SCALES[si])
+            itimes.append(self.times[e])
         if not cells:
             return []
         cell = np.concatenate(cells)
@@ -354,6 +385,21 @@ class FingerprintIndex:
                 )  # fmt: skip
             )
         return clusters
+
+
+def _bits(sorted_keys: NDArray[np.int64]) -> NDArray[np.uint8]:
+    """A bit per key value from 0 to the largest key: set where the table holds it (tens of
+    MB for a catalogue's index, an eighth of the key space at most)."""
+    u = sorted_keys[sorted_keys >= 0]
+    if u.size == 0:
+        return np.zeros(0, np.uint8)
+    u = u[np.concatenate([[True], u[1:] != u[:-1]])]
+    byte = u >> 3
+    bit = np.left_shift(1, u & 7).astype(np.uint8)
+    starts = np.flatnonzero(np.concatenate([[True], byte[1:] != byte[:-1]]))
+    out = np.zeros(int(byte[-1]) + 1, np.uint8)
+    out[byte[starts]] = np.bitwise_or.reduceat(bit, starts)
+    return out
 
 
 _OFF = OFFSET_S / FRAME_S

@@ -13,10 +13,12 @@ timeline agreement 54.4 -> 60.6 % and all-references recall 68.0 -> 73.8 %."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from musicapp.attribution import landmarks as lm
 from musicapp.attribution import verify
@@ -107,3 +109,34 @@ def test_lookups_find_every_entry_of_every_key_in_the_querys_order():
     want = [(q, e) for q, k in enumerate(keys.tolist()) for e in np.flatnonzero(index.keys == k)]
     assert sorted(zip(qi.tolist(), entry.tolist(), strict=True)) == sorted(want)
     assert np.all(np.diff(qi) >= 0)  # grouped by query key, in the query's order
+
+
+def test_only_keys_some_entry_holds_pass_the_bit_per_key_and_none_is_missed():
+    rng = np.random.default_rng(4)
+    table = np.concatenate([rng.integers(0, 5_000, 3_000), [0, 7, 8, 4_999_999]])
+    index = lm.FingerprintIndex(
+        table, np.zeros(table.size, np.int32), np.zeros(table.size, np.float32)
+    )
+    keys = np.concatenate([rng.integers(-100, 5_000_100, 20_000), table[:50], [-1, 5_000_000]])
+    assert np.array_equal(index._holds(keys), np.isin(keys, table))
+
+
+def test_each_tempos_triplets_moved_to_every_transposition_are_that_variants_own(real_song_peaks):
+    """The search makes each tempo's triplets once and moves them to the 13 transpositions: the
+    keys must be exactly those of the triplets made under that transposition, in their order."""
+    variants = list(lm.variant_keys(real_song_peaks))
+    assert len(variants) == len(lm.SCALES) * (2 * lm.MAX_SHIFT + 1)
+    for k, si, keys, anchors in variants[::7]:
+        made = lm.triplets(real_song_peaks, k * lm.BINS_PER_SEMITONE, lm.SCALES[si])
+        want_keys, want_anchors, _ = lm._with_neighbours(*made)
+        assert np.array_equal(keys, want_keys), (k, si)
+        assert np.array_equal(anchors, want_anchors), (k, si)
+    assert any(len(v[2]) < len(variants[len(variants) // 2][2]) for v in variants)  # edges drop
+
+
+@pytest.fixture(scope="module")
+def real_song_peaks(recordings: Path) -> lm.Peaks:
+    """Eight seconds of a real 48 kHz stereo mix."""
+    mix = recordings / "song-b" / "mix.flac"
+    audio, sr = sf.read(mix, dtype="float32", always_2d=True, frames=48_000 * 8)
+    return lm.peaks(audio.T, sr)
