@@ -57,6 +57,7 @@ def _take_figures(rs: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "timeline": ratio(sum(r["tl_agree"] for r in rs), sum(r["tl_seconds"] for r in rs)),
         "share_l1_mean": statistics.fmean(l1) if l1 else math.nan,
         "share_l1_median": statistics.median(l1) if l1 else math.nan,
+        "wrong_found": ratio(sum(1 for r in rs if r.get("wrong_found")), len(rs)),
         "s_per_audio_s": sum(times) / audio_s if audio_s else math.nan,
     }
 
@@ -107,6 +108,7 @@ def _clip_figures(hidden: Sequence[dict[str, Any]], clean: Sequence[dict[str, An
         "recall": ratio(len(found), len(hidden)),
         "fp_clean": ratio(sum(1 for r in clean if r["false_positive"]), len(clean)),
         "fp_wrong_song": ratio(sum(1 for r in hidden if r["false_positive"]), len(hidden)),
+        "audit_wrong_clean": ratio(sum(1 for r in clean if r.get("audit_wrong_found")), len(clean)),
         "within_bar": ratio(sum(1 for r in found if r["within_bar"]), len(found)),
         "start_err_bars_p50": percentile(starts, 50),
         "end_err_bars_p50": percentile(ends, 50),
@@ -190,42 +192,32 @@ def tables(figures: dict[str, Any], md: bool = False) -> str:
         "timeline",
         "L1 mean",
         "L1 median",
+        "wrong song found",
     ]
-    rows = []
-    for method, f in takes.items():
-        a = f["all"]
-        rows.append(
-            [
-                method,
-                str(a["takes"]),
-                _pct(a["top1"]),
-                _pct(a["top3"]),
-                _pct(a["refs_recall"]),
-                _pct(a["timeline"]),
-                _num(a["share_l1_mean"]),
-                _num(a["share_l1_median"]),
-            ]
-        )
+
+    def trow(name: str, a: dict[str, Any]) -> list[str]:
+        return [
+            name,
+            str(a["takes"]),
+            _pct(a["top1"]),
+            _pct(a["top3"]),
+            _pct(a["refs_recall"]),
+            _pct(a["timeline"]),
+            _num(a["share_l1_mean"]),
+            _num(a["share_l1_median"]),
+            _pct(a.get("wrong_found", math.nan)),
+        ]
+
+    rows = [trow(method, f["all"]) for method, f in takes.items()]
     out.append(
         render("Takes: song-level attribution against the engine's provenance", header, rows, md)
     )
-    rows = []
-    for method, f in takes.items():
-        for level in LEVELS:
-            if level in f:
-                a = f[level]
-                rows.append(
-                    [
-                        f"{method} / {level}",
-                        str(a["takes"]),
-                        _pct(a["top1"]),
-                        _pct(a["top3"]),
-                        _pct(a["refs_recall"]),
-                        _pct(a["timeline"]),
-                        _num(a["share_l1_mean"]),
-                        _num(a["share_l1_median"]),
-                    ]
-                )
+    rows = [
+        trow(f"{method} / {level}", f[level])
+        for method, f in takes.items()
+        for level in LEVELS
+        if level in f
+    ]
     out.append(render("Takes by level", header, rows, md))
 
     clips = figures["clips"]
@@ -236,6 +228,7 @@ def tables(figures: dict[str, Any], md: bool = False) -> str:
         "recall",
         "FP clean",
         "FP wrong song",
+        "audit claims a song in clean",
         "within 1 bar",
         "start err p50/p95 (bars)",
         "end err p50/p95 (bars)",
@@ -249,6 +242,7 @@ def tables(figures: dict[str, Any], md: bool = False) -> str:
             _pct(c["recall"]),
             _pct(c["fp_clean"]),
             _pct(c["fp_wrong_song"]),
+            _pct(c.get("audit_wrong_clean", math.nan)),
             _pct(c["within_bar"]),
             f"{_num(c['start_err_bars_p50'], 2)} / {_num(c['start_err_bars_p95'], 2)}",
             f"{_num(c['end_err_bars_p50'], 2)} / {_num(c['end_err_bars_p95'], 2)}",

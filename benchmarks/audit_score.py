@@ -71,6 +71,9 @@ def score_take(auditor: Any, take: Any, methods: tuple[str, ...]) -> list[dict[s
                 "share_l1": scoring.share_l1(result, take.song_shares),
                 "truth_top": scoring.true_top(take.song_shares),
                 "audit_top3": [s for s, _ in result.top(3)],
+                # A song found outright that the take does not hold (what the result panel
+                # would claim wrongly).
+                "wrong_found": any(f.song_id not in take.song_shares for f in result.findings),
             }
         )
     return rows
@@ -84,6 +87,9 @@ def score_clip(auditor: Any, clip: Any) -> dict[str, Any]:
     elapsed = time.perf_counter() - t0
     truth = scoring.ClipTruth(clip.song_id, clip.start_s, clip.end_s, clip.bar_s)
     s = scoring.score_clip(findings, truth)
+    # The audit of the same clip (its search is kept from find_material): what it would claim
+    # found outright in the user's audio, where find_material's bar is higher.
+    claimed = {f.song_id for f in auditor.audit(audio, sr).findings}
     return {
         "clip": clip.name,
         "hidden": clip.hidden,
@@ -99,6 +105,7 @@ def score_clip(auditor: Any, clip: Any) -> dict[str, Any]:
         "mp3_kbps": clip.mp3_kbps,
         "elapsed_s": elapsed,
         "findings": [f.song_id for f in findings],
+        "audit_wrong_found": bool(claimed - {clip.song_id}),
     }
 
 
