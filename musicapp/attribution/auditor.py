@@ -329,13 +329,13 @@ class Auditor:
             return self._last_clusters[1]
         peaks = lm.peaks(x, sample_rate)
         salience = verify.Salience.of(x, sample_rate)
-        out: list[tuple[lm.Cluster, float, float]] = []
+        checked: list[tuple[lm.Cluster, float]] = []
         found = loaded.fingerprints.query(peaks)
         for n in range(self.searches):
-            checked = verify.check(found, loaded.item_peaks, salience, loaded.item_bar_s)
-            new = [(c, cal.verified_probability(z, c.votes), z) for c, z in checked]
-            out += new
-            sure = [c for c, p, _ in new if p >= cal.FOUND]
+            new = verify.check(found, loaded.item_peaks, salience, loaded.item_bar_s)
+            checked += new
+            out = cal.probabilities(checked, loaded.item_song, loaded.item_is_mix)
+            sure = [c for c, p, _ in out[len(checked) - len(new) :] if p >= cal.FOUND]
             if not sure or n == self.searches - 1:
                 break
             # Again without the peaks of what was found: a quieter recording under it (another

@@ -202,7 +202,8 @@ def _with_neighbours(
     """The keys plus, for a time difference that rounding nearly sent to the next step, the
     key with that step: a tempo ratio between two grid points must still match. Returns the
     keys, their anchor times and the triplet each came from."""
-    keys, anchors, source = [key], [anchor], [np.arange(key.size)]
+    keys, anchors = [key], [anchor]
+    source: list[NDArray[np.intp]] = [np.arange(key.size)]
     for rest, unit in ((rb, N_DT), (rc, 1)):
         near = np.abs(rest) > EDGE
         keys.append(key[near] + np.where(rest[near] > 0, unit, -unit))
