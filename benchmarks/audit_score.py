@@ -87,9 +87,9 @@ def score_clip(auditor: Any, clip: Any) -> dict[str, Any]:
     elapsed = time.perf_counter() - t0
     truth = scoring.ClipTruth(clip.song_id, clip.start_s, clip.end_s, clip.bar_s)
     s = scoring.score_clip(findings, truth)
-    # The audit of the same clip (its search is kept from find_material): what it would claim
-    # found outright in the user's audio, where find_material's bar is higher.
-    claimed = {f.song_id for f in auditor.audit(audio, sr).findings}
+    # The audit of the same clip as the user's file (its search is kept from find_material):
+    # what `musicapp audit FILE` and the audit panel would claim found outright in it.
+    claimed = {f.song_id for f in auditor.audit(audio, sr, user_audio=True).findings}
     return {
         "clip": clip.name,
         "hidden": clip.hidden,

@@ -238,12 +238,15 @@ class Auditor:
         progress: ProgressCallback = no_progress,
         cancel: CancelToken | None = None,
         method: str = COMBINED,
+        user_audio: bool = False,
     ) -> AuditResult:
         """The audit of float ``(channels, samples)`` audio at ``sample_rate``.
 
         ``method`` is one of METHODS: the combination (the app's), or one detector alone for
         the evaluation harness: plain similarity (the baseline), fingerprints alone, or the
-        decomposition of segment embeddings alone."""
+        decomposition of segment embeddings alone. ``user_audio``: audio of the user's (a
+        file, not a take), where a recording is found only at ``find_material``'s bar, so the
+        audit never claims what would not refuse the same audio."""
         if method not in METHODS:
             from musicapp.core import InvalidInput
 
@@ -257,7 +260,10 @@ class Auditor:
         segs = grid(duration)
         clusters: list[tuple[lm.Cluster, float]] = []
         if method in (FINGERPRINTS, COMBINED):
-            clusters = [(c, p) for c, p, _ in self._clusters(loaded, x, sample_rate)]
+            clusters = [
+                (c, p if not user_audio or _material(c, z, loaded) else min(p, cal.LONE_CAP))
+                for c, p, z in self._clusters(loaded, x, sample_rate)
+            ]
         cancel.check()
         progress(Progress(0.6, "audit", "Comparing segments with the catalogue"))
         likeness: list[tuple[list[Candidate], dict[str, float]]] = []
@@ -309,12 +315,7 @@ class Auditor:
         # The user's audio is refused only for a song's recording as released (its mix) whose
         # own peaks stand out in it, run after run: one arrangement's drone, drum pattern or
         # bass line (a stem) is shared by every song of that arrangement and names none.
-        strong = [
-            (c, p)
-            for c, p, z in clusters
-            if loaded.item_is_mix[c.item] and cal.is_material(z, c.votes)
-        ]
-        return _findings(strong, loaded)
+        return _findings([(c, p) for c, p, z in clusters if _material(c, z, loaded)], loaded)
 
     def _clusters(
         self, loaded: _Loaded, x: NDArray[np.float32], sample_rate: int
@@ -396,6 +397,10 @@ class Auditor:
                 influence = {s: v * scale for s, v in per_song.items() if v * scale > 1e-4}
             out.append((list(cands.values())[:TOP_K], influence))
         return out
+
+
+def _material(c: lm.Cluster, z: float, loaded: _Loaded) -> bool:
+    return loaded.item_is_mix[c.item] and cal.is_material(z, c.votes)
 
 
 def _bar_s(catalog: CatalogStore, song_id: str) -> float | None:

@@ -129,6 +129,7 @@ class AuditRoom:
         progress: ProgressCallback,
         cancel: CancelToken,
         method: str = COMBINED,
+        user_audio: bool = False,
     ) -> AuditResult:
         if method not in METHODS:
             raise InvalidInput(f"audit method {method!r} is not one of {', '.join(METHODS)}")
@@ -142,6 +143,7 @@ class AuditRoom:
             lambda p: progress(Progress(0.2 + 0.8 * p.fraction, p.stage, p.message)),
             cancel,
             method=method,
+            user_audio=user_audio,
         )
 
     def _read(self, path: str | Path) -> tuple[np.ndarray, int]:
@@ -151,11 +153,12 @@ class AuditRoom:
 
     def audit_file_job(self, path: str | Path, method: str = COMBINED) -> FunctionJob[AuditResult]:
         """The audit of any audio file the app can read; a bad file raises AudioError (an
-        InvalidInput) naming it."""
+        InvalidInput) naming it. A file is the user's audio: a recording is found in it only
+        where ``find_material`` would find it (and a take refuse it)."""
 
         def run(progress: ProgressCallback, cancel: CancelToken) -> AuditResult:
             audio, sr = self._read(path)
-            return self._audit(audio, sr, progress, cancel, method)
+            return self._audit(audio, sr, progress, cancel, method, user_audio=True)
 
         return FunctionJob(f"Audit {Path(str(path)).name}", run, lane="compute")
 

@@ -248,7 +248,9 @@ class StandInAuditor:
     def catch_up(self, progress=None, cancel=None) -> int:
         return 0
 
-    def audit(self, audio, sample_rate, progress=None, cancel=None, method="combined"):
+    def audit(
+        self, audio, sample_rate, progress=None, cancel=None, method="combined", user_audio=False
+    ):
         seconds = audio.shape[1] / sample_rate
         return AuditResult(seconds, sample_rate, (), {REAL_A: 0.5, HIDDEN: 0.3}, self._found())
 

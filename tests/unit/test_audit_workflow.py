@@ -49,7 +49,7 @@ class FakeAuditor:
     def catch_up(self, progress=None, cancel=None) -> int:
         return 0
 
-    def audit(self, audio, sample_rate, progress=None, cancel=None, method=COMBINED):
+    def audit(self, audio, sample_rate, progress=None, cancel=None, method=COMBINED, **_):
         if self.fail is not None:
             raise self.fail
         seconds = audio.shape[1] / sample_rate
@@ -383,3 +383,18 @@ def test_a_hidden_excerpt_is_added_as_a_reference_when_its_holders_permit_real_a
     assert take.provenance.song_shares()[HIDDEN_OK] > 0
     holders = {h.id for h, s in audited_studio.royalties(take) if s > 0}
     assert {s.holder.id for s in audited_studio.song(HIDDEN_OK).splits} <= holders
+
+
+def test_an_audit_of_your_file_finds_no_more_than_would_refuse_it_real_auditor(
+    audited_studio, tmp_path, recordings
+):
+    """A file is the user's audio: its audit finds a recording outright only where the take
+    would refuse (or add) it, never a song that ``find_material`` does not find. Before, a
+    real DI guitar's audit (44.1 kHz mono) showed two songs found (p 0.55 and 0.62) that a
+    take made from the same file went ahead without."""
+    room = audited_studio.audit
+    clip = _hidden_clip(audited_studio, HIDDEN_OK, tmp_path / "mine.wav")
+    for path in (recordings / "di-guitar.flac", clip):
+        result = room.audit_file_job(path).run(lambda p: None, _cancel())
+        assert result.found_songs() == {f.song_id for f in room.find_material(path)}, path
+    assert HIDDEN_OK in result.found_songs()
