@@ -260,8 +260,9 @@ class Auditor:
         segs = grid(duration)
         clusters: list[tuple[lm.Cluster, float]] = []
         if method in (FINGERPRINTS, COMBINED):
+            mix = loaded.item_is_mix
             clusters = [
-                (c, p if not user_audio or _material(c, z, loaded) else min(p, cal.LONE_CAP))
+                (c, cal.user_probability(p, z, c.votes, mix[c.item]) if user_audio else p)
                 for c, p, z in self._clusters(loaded, x, sample_rate)
             ]
         cancel.check()
@@ -315,7 +316,9 @@ class Auditor:
         # The user's audio is refused only for a song's recording as released (its mix) whose
         # own peaks stand out in it, run after run: one arrangement's drone, drum pattern or
         # bass line (a stem) is shared by every song of that arrangement and names none.
-        return _findings([(c, p) for c, p, z in clusters if _material(c, z, loaded)], loaded)
+        mix = loaded.item_is_mix
+        material = [(c, cal.user_probability(p, z, c.votes, mix[c.item])) for c, p, z in clusters]
+        return _findings([(c, p) for c, p in material if p > cal.LONE_CAP], loaded)
 
     def _clusters(
         self, loaded: _Loaded, x: NDArray[np.float32], sample_rate: int
@@ -397,10 +400,6 @@ class Auditor:
                 influence = {s: v * scale for s, v in per_song.items() if v * scale > 1e-4}
             out.append((list(cands.values())[:TOP_K], influence))
         return out
-
-
-def _material(c: lm.Cluster, z: float, loaded: _Loaded) -> bool:
-    return loaded.item_is_mix[c.item] and cal.is_material(z, c.votes)
 
 
 def _bar_s(catalog: CatalogStore, song_id: str) -> float | None:

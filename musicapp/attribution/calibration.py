@@ -90,6 +90,16 @@ def verified_probability(z: float, votes: float) -> float:
     return 1.0 / (1.0 + math.exp(-Z_SLOPE * (z - Z_MIDPOINT)))
 
 
+def user_probability(p: float, z: float, votes: float, is_mix: bool) -> float:
+    """A cluster's probability (``p``, from ``probabilities``) in the user's own audio: a
+    song's mix at the material bar (``is_material``) by its verification alone, since a short
+    sample reused outright is found once, in a few moments, and must still be refused; any
+    other cluster at most LONE_CAP, never found."""
+    if is_mix and is_material(z, votes):
+        return verified_probability(z, votes)
+    return min(p, LONE_CAP)
+
+
 def is_material(z: float, votes: float) -> bool:
     """Strong enough to refuse the user's own audio over (votes alone on an index that kept
     no peaks to verify with: z is nan)."""

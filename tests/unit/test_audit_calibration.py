@@ -83,3 +83,13 @@ def test_real_recordings_not_in_the_catalogue_are_not_claimed_with_confidence(
     result = demo_auditor.audit(audio.T, sr)
     assert all(f.probability < 0.65 for f in result.findings), result.findings
     assert demo_auditor.find_material(audio.T, sr) == ()
+
+
+def test_in_the_users_audio_a_mix_at_the_material_bar_counts_even_found_once():
+    """A short sample of a song's recording reused outright is found once, in a few moments:
+    the cap on a few moments found once must not let it through the refusal."""
+    [(c, p, z)] = cal.probabilities([(_cluster(0, 5), 15.0)], SONGS, MIX)
+    assert p < cal.FOUND  # in a take's audit: not found on its own
+    assert cal.user_probability(p, z, c.votes, True) >= cal.FOUND  # the user's audio: refused
+    assert cal.user_probability(0.95, 15.0, 5, False) <= cal.LONE_CAP  # a stem: never
+    assert cal.user_probability(0.95, 12.0, 9, True) <= cal.LONE_CAP  # below the bar: never
