@@ -317,8 +317,9 @@ class Auditor:
         # own peaks stand out in it, run after run: one arrangement's drone, drum pattern or
         # bass line (a stem) is shared by every song of that arrangement and names none.
         mix = loaded.item_is_mix
-        material = [(c, cal.user_probability(p, z, c.votes, mix[c.item])) for c, p, z in clusters]
-        return _findings([(c, p) for c, p in material if p > cal.LONE_CAP], loaded)
+        return _findings(
+            [(c, cal.user_probability(p, z, c.votes, mix[c.item])) for c, p, z in clusters], loaded
+        )
 
     def _clusters(
         self, loaded: _Loaded, x: NDArray[np.float32], sample_rate: int
