@@ -67,7 +67,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--min-dt", type=int, default=0, help="remake the hashes: targets this late")
     args = ap.parse_args(argv)
 
-    store = AuditStore(args.work / "data" / "catalog-audit.sqlite")
+    index_path = args.work / "data" / "catalog-audit.sqlite"
+    if not index_path.is_file():  # AuditStore would make an empty one
+        raise SystemExit(f"{index_path}: no audit index there (run benchmarks/audit.py first)")
+    store = AuditStore(index_path)
     items = list(store.items())
     store.close()
     song_ids = sorted({s for s, _, _ in items})
@@ -116,15 +119,12 @@ def main(argv: list[str] | None = None) -> None:
             rank: dict[int, int] = {}
             for r, c in enumerate(clusters):
                 rank.setdefault(int(item_song[c.item]), r)
-            by_row = list(names) + [
-                f"parameter: {role}"
-                for role in set(want.values())
-                if names[-1] == "takes: parameter"
-            ]
-            for name in by_row:
-                songs = [
-                    s for s, role in want.items() if name in names or name.endswith(f": {role}")
-                ]
+            # A row per name; a parameter-level take adds each reference to its role's row.
+            groups = {name: list(want) for name in names}
+            if names[-1] == "takes: parameter":
+                for song, role in want.items():
+                    groups.setdefault(f"parameter: {role}", []).append(song)
+            for name, songs in groups.items():
                 rows.setdefault(name, []).append(
                     (
                         elapsed,

@@ -25,6 +25,7 @@ import random
 import statistics
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -55,16 +56,16 @@ CASES = (
 
 
 def clip_with_sample(
-    catalog: object, song: object, held_out: list[Path], case: tuple[float, int, int, float]
+    catalog: Any, song: Any, held_out: list[Path], case: tuple[float, int, int, float]
 ) -> tuple[np.ndarray, int, dict[str, object]]:
     """A clip with the sample in it, its rate and the sample's truth (``audit_oracle``'s)."""
     seconds, loops, semis, gain_db = case
-    rng = random.Random(f"short-{song.id}-{case}")  # type: ignore[attr-defined]
-    sr = int(song.sample_rate)  # type: ignore[attr-defined]
+    rng = random.Random(f"short-{song.id}-{case}")
+    sr = int(song.sample_rate)
     x = audit_clips._material(rng, held_out, CLIP_S, sr)
-    s0 = rng.uniform(1.0, float(song.duration_s) - seconds - 1.5)  # type: ignore[attr-defined]
+    s0 = rng.uniform(1.0, float(song.duration_s) - seconds - 1.5)
     mix = np.asarray(
-        catalog.load_audio(song.id, time_range=TimeRange(s0, s0 + seconds)),  # type: ignore[attr-defined]
+        catalog.load_audio(song.id, time_range=TimeRange(s0, s0 + seconds)),
         np.float32,
     )
     n = int(seconds * sr)
@@ -76,8 +77,8 @@ def clip_with_sample(
         level = audit_clips._rms(under) / audit_clips._rms(sample) * 10 ** (gain_db / 20)
         x[:, at + k * n : at + (k + 1) * n] += sample * np.float32(level)
     truth = {
-        "name": f"{song.id} {case}",  # type: ignore[attr-defined]
-        "song_id": song.id,  # type: ignore[attr-defined]
+        "name": f"{song.id} {case}",
+        "song_id": song.id,
         "semitones": semis,
         "stretch": 1.0,
         "start_s": at / sr,
