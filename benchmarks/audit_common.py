@@ -17,7 +17,12 @@ here at other thresholds without rebuilding anything. Prints:
    cluster is verified by the audit, so "any" is the ceiling of what it can find. Rows by take
    level, and for parameter-level takes by the role each reference lent;
 3. with ``--min-dt F``: the same with the hashes remade from the kept peaks, each triplet's
-   targets at least F frames after its anchor (chord tones struck together excluded).
+   targets at least F frames after its anchor (chord tones struck together excluded);
+4. with ``--powers``: at the first cut, how many true songs the search would hand to the
+   verification if its cells (at least ``landmarks.MIN_VOTES`` moments) went in the order of
+   votes over their item's entries to each power (0: votes alone), within the first n of
+   ``--limits`` (the search verifies 400). Cells, not clusters: a cell and its next offset bin
+   are one cluster, so the counts run a little ahead of the search's own.
 """
 
 from __future__ import annotations
@@ -65,6 +70,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--every", type=int, default=16, help="every k-th take, every 2k-th clip")
     ap.add_argument("--cuts", default="3.04,10,30", help="a hash in more songs than this is cut")
     ap.add_argument("--min-dt", type=int, default=0, help="remake the hashes: targets this late")
+    ap.add_argument("--powers", default="", help="e.g. 0,0.5,1: nomination orders to compare")
+    ap.add_argument("--limits", default="400,1000,3000", help="with --powers: cells verified")
     args = ap.parse_args(argv)
 
     index_path = args.work / "data" / "catalog-audit.sqlite"
@@ -104,6 +111,11 @@ def main(argv: list[str] | None = None) -> None:
 
     sample = inputs(args.work, args.every, song_no)
     print(f"\n{len(sample)} inputs\n")
+    if args.powers:
+        keep = songs_of_entry <= float(args.cuts.split(",")[0])
+        index = lm.FingerprintIndex(keys[keep], entry_item[keep], times[keep])
+        nominations(index, sample, item_song, args.powers, args.limits)
+        return
     print(
         "| cut: more songs than | entries kept | rows | inputs | true songs | query p50 s | p95 s | top 10 | any |"
     )
@@ -142,6 +154,36 @@ def main(argv: list[str] | None = None) -> None:
                 f"{100 * a[:, 2].sum() / wanted:.0f} % | {100 * a[:, 3].sum() / wanted:.0f} % |",
                 flush=True,
             )
+
+
+def nominations(
+    index: lm.FingerprintIndex,
+    sample: list[tuple[list[str], lm.Peaks, dict[int, str]]],
+    item_song: np.ndarray,
+    powers: str,
+    limits: str,
+) -> None:
+    """The share of true songs with a cell among the first n, by each order (item 4 above)."""
+    ns = [int(n) for n in limits.split(",")]
+    ps = [float(a) for a in powers.split(",")]
+    rows: dict[tuple[str, float], list[list[int]]] = {}
+    for names, peaks, want in sample:
+        v = index.votes(peaks)
+        ok = v.votes >= lm.MIN_VOTES if v is not None else np.zeros(0, bool)
+        for a in ps:
+            best: dict[int, int] = {}
+            if v is not None:
+                order = np.flatnonzero(ok)[np.argsort(-index.rank(v, a)[ok], kind="stable")]
+                for r, song in enumerate(item_song[v.items[order]].tolist()):
+                    best.setdefault(song, r)
+            counts = [len(want)] + [sum(best.get(s, ns[-1]) < n for s in want) for n in ns]
+            rows.setdefault((names[-1], a), []).append(counts)
+    head = " | ".join(f"first {n:,}" for n in ns)
+    print(f"| inputs | power | true songs | {head} |\n|---|---|---|{'---|' * len(ns)}")
+    for (name, a), got in sorted(rows.items()):
+        t = np.array(got).sum(axis=0)
+        shares = " | ".join(f"{100 * x / max(1, t[0]):.0f} %" for x in t[1:])
+        print(f"| {name} | {a:g} | {t[0]} | {shares} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -263,7 +263,7 @@ class Auditor:
             mix = loaded.item_is_mix
             clusters = [
                 (c, cal.user_probability(p, z, c.votes, mix[c.item]) if user_audio else p)
-                for c, p, z in self._clusters(loaded, x, sample_rate)
+                for c, p, z in self._clusters(loaded, x, sample_rate, user_audio)
             ]
         cancel.check()
         progress(Progress(0.6, "audit", "Comparing segments with the catalogue"))
@@ -312,7 +312,7 @@ class Auditor:
         user's own audio before an audio- or temporal-level take."""
         cancel = cancel or CancelToken()
         loaded = self._ready(no_progress, cancel)
-        clusters = self._clusters(loaded, _as_audio(audio, sample_rate), sample_rate)
+        clusters = self._clusters(loaded, _as_audio(audio, sample_rate), sample_rate, True)
         # The user's audio is refused only for a song's recording as released (its mix) whose
         # own peaks stand out in it, run after run: one arrangement's drone, drum pattern or
         # bass line (a stem) is shared by every song of that arrangement and names none.
@@ -322,20 +322,22 @@ class Auditor:
         )
 
     def _clusters(
-        self, loaded: _Loaded, x: NDArray[np.float32], sample_rate: int
+        self, loaded: _Loaded, x: NDArray[np.float32], sample_rate: int, user_audio: bool = False
     ) -> list[tuple[lm.Cluster, float, float]]:
         """The fingerprint clusters worth reporting. Votes only nominate: each cluster is
         checked against the audio itself (``verify.py``) and narrowed to the seconds that hold
         its recording; it comes with its calibrated probability and its verification's z.
         The last answer is kept: a take's audit and its findings, or one audio audited by
-        several methods, search the index once."""
-        digest = hashlib.sha1(x.tobytes()).hexdigest() + f":{sample_rate}:{id(loaded)}"
+        several methods, search the index once. The user's audio is searched by votes, a
+        take by votes per entry (``landmarks.DENSITY_POWER``)."""
+        digest = hashlib.sha1(x.tobytes()).hexdigest() + f":{sample_rate}:{id(loaded)}:{user_audio}"
         if self._last_clusters is not None and self._last_clusters[0] == digest:
             return self._last_clusters[1]
         peaks = lm.peaks(x, sample_rate)
         salience = verify.Salience.of(x, sample_rate)
         checked: list[tuple[lm.Cluster, float]] = []
-        found = loaded.fingerprints.query(peaks)
+        per_entry = not user_audio
+        found = loaded.fingerprints.query(peaks, per_entry=per_entry)
         for n in range(self.searches):
             new = verify.check(found, loaded.item_peaks, salience, loaded.item_bar_s)
             checked += new
@@ -346,7 +348,7 @@ class Auditor:
             # Again without the peaks of what was found: a quieter recording under it (another
             # reference's layer) keeps too few triplets of its own among the louder one's.
             peaks = verify.unexplained(peaks, sure, loaded.item_peaks, salience.frames)
-            found = loaded.fingerprints.query(peaks)
+            found = loaded.fingerprints.query(peaks, per_entry=per_entry)
         kept = [(c, p, z) for c, p, z in out if p >= cal.MIN_PROBABILITY]
         self._last_clusters = (digest, kept)
         return kept

@@ -61,6 +61,13 @@ COMMON_SONGS = 2  # a hash in more songs than this (or COMMON_FRACTION of them) 
 COMMON_FRACTION = 0.003
 QBIN_S = 0.4  # a cluster's votes are the moments of this length its matches fall in
 MIN_VOTES = 4  # fewer such moments than this is never a cluster
+# A take's clusters are verified best first by votes over the square root of their item's
+# entries: an item with many hashes (a dense chorale, a rag's busy stems) collects stray votes in
+# proportion, and by votes alone outranked the short stretches of a reference that a take
+# reorders bar by bar. The user's audio keeps votes alone: what it is checked for is a stretch
+# of 4 s or more, and the strays the other order lets through reach its bar (docs/audit.md,
+# "Nominated by votes per entry").
+DENSITY_POWER = 0.5
 
 
 @dataclass(frozen=True)
@@ -265,6 +272,28 @@ class Cluster:
         return float(self.query_s.min()), float(self.query_s.max())
 
 
+@dataclass(frozen=True)
+class CellVotes:
+    """A search's matches grouped into cells: one item, transposition, tempo ratio and offset
+    bin each (``cells``, sorted; ``items`` the item of each), with their votes (moments of the
+    audited audio, the next offset bin's added: ``nxt``/``has``) and every match's cell
+    (``inverse``), count per cell (``raw``) and times in the audio and the item (frames)."""
+
+    cells: NDArray[np.int64]
+    n_off: int
+    votes: NDArray[np.int64]
+    nxt: NDArray[np.int64]
+    has: NDArray[np.bool_]
+    inverse: NDArray[np.int64]
+    raw: NDArray[np.int64]
+    q_all: NDArray[np.float32]
+    i_all: NDArray[np.float32]
+
+    @property
+    def items(self) -> NDArray[np.int64]:
+        return self.cells // self.n_off // _N_VARIANTS
+
+
 class FingerprintIndex:
     """Pair hashes of many items, sorted by key, with the item each came from and its anchor
     time; ``query`` searches the audio under the app's transpositions and tempo ratios."""
@@ -277,6 +306,8 @@ class FingerprintIndex:
         self.items = np.ascontiguousarray(items[order])
         self.times = np.ascontiguousarray(times[order])
         self._present = _bits(self.keys)
+        entries = np.bincount(self.items) if self.items.size else np.zeros(0, np.int64)
+        self._entries = np.maximum(entries, 1).astype(np.float64)  # per item
 
     @classmethod
     def build(
@@ -323,12 +354,11 @@ class FingerprintIndex:
         k = np.where(ok, keys, 0)
         return ok & ((self._present[k >> 3] >> (k & 7).astype(np.uint8)) & 1).astype(bool)
 
-    def query(
-        self, p: Peaks, min_votes: int = MIN_VOTES, fan: int = FAN, limit: int = 400
-    ) -> list[Cluster]:
-        """Clusters of matches under every transposition and tempo ratio of the search."""
+    def votes(self, p: Peaks, fan: int = FAN) -> CellVotes | None:
+        """Every cell's votes (item, transposition, tempo ratio and offset) for the audio's
+        peaks under every transposition and tempo ratio of the search; None without matches."""
         if len(p) < 2 or len(self) == 0:
-            return []
+            return None
         n_off = int(np.ceil((float(self.times.max()) + 4 * float(p.times.max())) / _OFF)) + 4
         cells: list[NDArray[np.int64]] = []
         qtimes: list[NDArray[np.float32]] = []
@@ -344,7 +374,7 @@ class FingerprintIndex:
             qtimes.append(anchor[qi] * SCALES[si])
             itimes.append(self.times[e])
         if not cells:
-            return []
+            return None
         cell = np.concatenate(cells)
         uniq, inverse, raw = np.unique(cell, return_inverse=True, return_counts=True)
         q_all = np.concatenate(qtimes)
@@ -358,9 +388,33 @@ class FingerprintIndex:
         nxt = np.searchsorted(uniq, uniq + 1)
         has = (nxt < uniq.size) & (uniq[np.minimum(nxt, uniq.size - 1)] == uniq + 1)
         pair_votes = counts + np.where(has, counts[np.minimum(nxt, uniq.size - 1)], 0)
-        order = np.argsort(-pair_votes, kind="stable")
+        return CellVotes(
+            uniq, n_off, pair_votes, nxt, has, inverse, raw, q_all, np.concatenate(itimes)
+        )
+
+    def rank(self, v: CellVotes, power: float = DENSITY_POWER) -> NDArray[np.float64]:
+        """What cells are verified by, best first: votes over the ``power`` of their item's
+        entries (see DENSITY_POWER; 0: votes alone)."""
+        return v.votes / self._entries[v.items] ** power
+
+    def query(
+        self,
+        p: Peaks,
+        min_votes: int = MIN_VOTES,
+        fan: int = FAN,
+        limit: int = 400,
+        per_entry: bool = True,
+    ) -> list[Cluster]:
+        """Clusters of matches under every transposition and tempo ratio of the search, the
+        first ``limit`` of them by ``rank``."""
+        v = self.votes(p, fan)
+        if v is None:
+            return []
+        uniq, n_off, pair_votes, nxt, has, inverse, raw, q_all, i_all = (
+            v.cells, v.n_off, v.votes, v.nxt, v.has, v.inverse, v.raw, v.q_all, v.i_all
+        )  # fmt: skip
+        order = np.argsort(-self.rank(v, DENSITY_POWER if per_entry else 0.0), kind="stable")
         order = order[pair_votes[order] >= min_votes]
-        i_all = np.concatenate(itimes)
         by_cell = np.argsort(inverse, kind="stable")
         bounds = np.concatenate([[0], np.cumsum(raw)])
         used: set[int] = set()
