@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--min-dt", type=int, default=0, help="remake the hashes: targets this late")
     ap.add_argument("--powers", default="", help="e.g. 0,0.5,1: nomination orders to compare")
     ap.add_argument("--limits", default="400,1000,3000", help="with --powers: cells verified")
+    ap.add_argument("--min-votes", type=int, default=lm.MIN_VOTES, help="with --powers: a cell's")
     args = ap.parse_args(argv)
 
     index_path = args.work / "data" / "catalog-audit.sqlite"
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.powers:
         keep = songs_of_entry <= float(args.cuts.split(",")[0])
         index = lm.FingerprintIndex(keys[keep], entry_item[keep], times[keep])
-        nominations(index, sample, item_song, args.powers, args.limits)
+        nominations(index, sample, item_song, args.powers, args.limits, args.min_votes)
         return
     print(
         "| cut: more songs than | entries kept | rows | inputs | true songs | query p50 s | p95 s | top 10 | any |"
@@ -162,6 +163,7 @@ def nominations(
     item_song: np.ndarray,
     powers: str,
     limits: str,
+    min_votes: int = lm.MIN_VOTES,
 ) -> None:
     """The share of true songs with a cell among the first n, by each order (item 4 above)."""
     ns = [int(n) for n in limits.split(",")]
@@ -169,7 +171,7 @@ def nominations(
     rows: dict[tuple[str, float], list[list[int]]] = {}
     for names, peaks, want in sample:
         v = index.votes(peaks)
-        ok = v.votes >= lm.MIN_VOTES if v is not None else np.zeros(0, bool)
+        ok = v.votes >= min_votes if v is not None else np.zeros(0, bool)
         for a in ps:
             best: dict[int, int] = {}
             if v is not None:

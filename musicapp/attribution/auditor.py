@@ -328,16 +328,14 @@ class Auditor:
         checked against the audio itself (``verify.py``) and narrowed to the seconds that hold
         its recording; it comes with its calibrated probability and its verification's z.
         The last answer is kept: a take's audit and its findings, or one audio audited by
-        several methods, search the index once. The user's audio is searched by votes, a
-        take by votes per entry (``landmarks.DENSITY_POWER``)."""
+        several methods, search the index once (a take's search or the user's audio's)."""
         digest = hashlib.sha1(x.tobytes()).hexdigest() + f":{sample_rate}:{id(loaded)}:{user_audio}"
         if self._last_clusters is not None and self._last_clusters[0] == digest:
             return self._last_clusters[1]
         peaks = lm.peaks(x, sample_rate)
         salience = verify.Salience.of(x, sample_rate)
         checked: list[tuple[lm.Cluster, float]] = []
-        per_entry = not user_audio
-        found = loaded.fingerprints.query(peaks, per_entry=per_entry)
+        found = loaded.fingerprints.search(peaks, take=not user_audio)
         for n in range(self.searches):
             new = verify.check(found, loaded.item_peaks, salience, loaded.item_bar_s)
             checked += new
@@ -348,7 +346,7 @@ class Auditor:
             # Again without the peaks of what was found: a quieter recording under it (another
             # reference's layer) keeps too few triplets of its own among the louder one's.
             peaks = verify.unexplained(peaks, sure, loaded.item_peaks, salience.frames)
-            found = loaded.fingerprints.query(peaks, per_entry=per_entry)
+            found = loaded.fingerprints.search(peaks, take=not user_audio)
         kept = [(c, p, z) for c, p, z in out if p >= cal.MIN_PROBABILITY]
         self._last_clusters = (digest, kept)
         return kept

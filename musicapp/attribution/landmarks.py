@@ -61,13 +61,15 @@ COMMON_SONGS = 2  # a hash in more songs than this (or COMMON_FRACTION of them) 
 COMMON_FRACTION = 0.003
 QBIN_S = 0.4  # a cluster's votes are the moments of this length its matches fall in
 MIN_VOTES = 4  # fewer such moments than this is never a cluster
-# A take's clusters are verified best first by votes over the square root of their item's
-# entries: an item with many hashes (a dense chorale, a rag's busy stems) collects stray votes in
-# proportion, and by votes alone outranked the short stretches of a reference that a take
-# reorders bar by bar. The user's audio keeps votes alone: what it is checked for is a stretch
-# of 4 s or more, and the strays the other order lets through reach its bar (docs/audit.md,
-# "Nominated by votes per entry").
+# A take's search (``FingerprintIndex.search``) verifies cells best first by votes over the
+# square root of their item's entries: an item with many hashes (a dense chorale, a rag's busy
+# stems) collects stray votes in proportion, and by votes alone outranked the short stretches of
+# a reference that a take reorders bar by bar; and a cell of 3 moments is enough there (a bar of
+# a fast tune is 1.2 s). The user's audio keeps votes alone and MIN_VOTES: what it is checked
+# for is a stretch of 4 s or more, and the strays the other order lets through reach its bar
+# (docs/audit.md, "Nominated by votes per entry").
 DENSITY_POWER = 0.5
+TAKE_MIN_VOTES = 3
 
 
 @dataclass(frozen=True)
@@ -396,6 +398,12 @@ class FingerprintIndex:
         """What cells are verified by, best first: votes over the ``power`` of their item's
         entries (see DENSITY_POWER; 0: votes alone)."""
         return v.votes / self._entries[v.items] ** power
+
+    def search(self, p: Peaks, take: bool) -> list[Cluster]:
+        """A take's search, or the user's audio's (see DENSITY_POWER)."""
+        if take:
+            return self.query(p, TAKE_MIN_VOTES)
+        return self.query(p, per_entry=False)
 
     def query(
         self,

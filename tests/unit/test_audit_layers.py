@@ -8,6 +8,9 @@ melody over another's accompaniment).
   verified lift, cubed), not by how many matches they have: a recording found under many tempo
   ratios at once must not outweigh the one really sounding.
 
+The search for a take verifies short stretches (a bar at a time, as the concat engine reorders
+references) and goes by votes per entry, so a dense recording's stray votes do not crowd them out.
+
 On the audit harness's quick set (docs/audit.md) the two moved share L1 0.738 -> 0.649,
 timeline agreement 54.4 -> 60.6 % and all-references recall 68.0 -> 73.8 %."""
 
@@ -175,3 +178,26 @@ def test_a_short_stretch_of_a_sparse_recording_is_verified_before_a_dense_ones_l
     assert first[0].item == 0  # ...but the sparse one is verified first
     # The user's audio is searched by votes alone (its strays would reach the material bar).
     assert index.query(real_song_peaks, limit=1, per_entry=False)[0].item == 1
+
+
+def test_a_take_is_searched_for_one_bar_of_a_reel_and_the_users_audio_for_longer(
+    real_song_peaks,
+):
+    """A bar of a fast tune (1.2 s, 3 moments) is all a take may hold of a reference in a row:
+    a take's search verifies such a cell, the user's audio's (an excerpt of 4 s or more) not."""
+    keys, times, _, _ = lm.triplets(real_song_peaks)
+    sec = times * lm.FRAME_S
+    bar = (sec >= 2.05) & (sec < 3.15)
+    index = lm.FingerprintIndex(keys[bar], np.zeros(bar.sum(), np.int32), times[bar])
+
+    def true_map(clusters: list[lm.Cluster]) -> list[int]:
+        """The votes of the clusters at the bar's own place: same pitch, tempo and time."""
+        return [
+            c.votes
+            for c in clusters
+            if (c.item, c.semitones, c.scale) == (0, 0, 1.0)
+            and abs(float(np.median(c.item_s - c.query_s))) < lm.OFFSET_S
+        ]
+
+    assert true_map(index.search(real_song_peaks, take=True)) == [lm.TAKE_MIN_VOTES]
+    assert true_map(index.search(real_song_peaks, take=False)) == []
