@@ -38,6 +38,14 @@ MIN_PROBABILITY = 0.2  # clusters less likely than this are not reported at all
 # every take.
 STRONG_Z = 8.0
 STRONG_VOTES = 6
+# A reference a take reorders bar by bar is found in many small places, each too weak alone.
+# Clusters of one song's mix in one transposition and tempo ratio (within POOL_TEMPO), over
+# stretches that do not overlap, each of z >= POOL_Z, at least POOL_N of them, are judged
+# together, z = their sum / sqrt(n) (docs/audit.md, "Nominated by votes per entry": on the full
+# set's takes 5 more references found, no take with more wrong songs).
+POOL_Z = 6.0
+POOL_N = 3
+POOL_TEMPO = 0.06
 LONE_CAP = 0.3
 FOUND = 0.5  # a recording is "found" (a Finding) from this probability
 # The user's own audio is refused when a song's recording (its mix) is found in it, so there
@@ -67,14 +75,50 @@ def probabilities(
         if z >= STRONG_Z and c.votes >= STRONG_VOTES:
             spans.setdefault((item_song[c.item], c.semitones), []).append(c.span_s)
     again = {key for key, s in spans.items() if _apart(s)}
+    pooled = _pooled(checked, item_song, item_is_mix)
+    again |= {(item_song[checked[i][0].item], checked[i][0].semitones) for i in pooled}
     out = []
-    for c, z in checked:
+    for i, (c, z) in enumerate(checked):
         p = verified_probability(z, c.votes)
+        if i in pooled:
+            p = max(p, verified_probability(pooled[i], c.votes))
         lone = not item_is_mix[c.item] or c.votes < STRONG_VOTES
         if lone and (item_song[c.item], c.semitones) not in again and not math.isnan(z):
             p = min(p, LONE_CAP)
         out.append((c, p, z))
     return out
+
+
+def _pooled(
+    checked: list[tuple[Cluster, float]], item_song: Sequence[str], item_is_mix: Sequence[bool]
+) -> dict[int, float]:
+    """The clusters judged together (see POOL_Z), by their index in ``checked``: their
+    pooled z."""
+    groups: dict[tuple[str, int], list[int]] = {}
+    for i, (c, z) in enumerate(checked):
+        if item_is_mix[c.item] and z >= POOL_Z:  # nan is not
+            groups.setdefault((item_song[c.item], c.semitones), []).append(i)
+    pooled: dict[int, float] = {}
+    for members in groups.values():
+        if len(members) < POOL_N:
+            continue
+        members.sort(key=lambda i: -checked[i][1])
+        for first in members[:3]:  # the tempo ratio of one of the strongest
+            scale = checked[first][0].scale
+            chosen: list[int] = []
+            for i in members:
+                c = checked[i][0]
+                a, b = c.span_s
+                if abs(math.log(c.scale / scale)) > POOL_TEMPO or any(
+                    a < checked[j][0].span_s[1] and b > checked[j][0].span_s[0] for j in chosen
+                ):
+                    continue
+                chosen.append(i)
+            if len(chosen) >= POOL_N:
+                z = sum(checked[i][1] for i in chosen) / math.sqrt(len(chosen))
+                pooled.update(dict.fromkeys(chosen, z))
+                break
+    return pooled
 
 
 def _apart(spans: list[tuple[float, float]]) -> bool:

@@ -54,6 +54,28 @@ def test_a_recording_found_again_elsewhere_is_found_with_its_weaker_matches():
         assert [x[1] for x in p[:3]] == [x[1] for x in alone]
 
 
+def test_a_reference_heard_a_bar_at_a_time_in_three_places_is_found_though_each_is_weak():
+    """A take reorders a reference bar by bar: three short clusters of its mix, one key and
+    tempo, at three places, each at z 6.5 (p 0.23 alone) count together, z 11.3."""
+
+    def at(start_s: float, scale: float = 1.0, item: int = 0, semitones: int = 0) -> tuple:
+        q = np.arange(start_s, start_s + 1.2, 0.4, dtype=np.float32)
+        return (lm.Cluster(item, semitones, scale, 3, q, q.copy()), 6.5)
+
+    three = [at(2.0), at(9.0, 1.03), at(17.0, 0.98)]
+    assert all(p >= cal.FOUND for _, p, _ in cal.probabilities(three, SONGS, MIX))
+    # Not together: two places only, one place thrice (neighbouring tempo ratios), three tempo
+    # ratios too far apart to be one reference's, three keys, or a stem shared by an arrangement.
+    for weak in (
+        three[:2],
+        [at(2.0), at(2.4, 1.03), at(2.2, 0.98)],
+        [at(2.0), at(9.0, 1.1), at(17.0, 0.9)],
+        [at(2.0), at(9.0, semitones=1), at(17.0, semitones=2)],
+        [at(2.0, item=1), at(9.0, item=1), at(17.0, item=1)],
+    ):
+        assert all(p < cal.FOUND for _, p, _ in cal.probabilities(weak, SONGS, MIX))
+
+
 def test_a_stem_found_once_names_its_song_less_surely_than_the_mix():
     [(_, mix, _)] = cal.probabilities([(_cluster(0, 8), 10.0)], SONGS, MIX)
     [(_, stem, _)] = cal.probabilities([(_cluster(1, 8), 10.0)], SONGS, MIX)
