@@ -312,7 +312,9 @@ class Auditor:
         user's own audio before an audio- or temporal-level take."""
         cancel = cancel or CancelToken()
         loaded = self._ready(no_progress, cancel)
-        clusters = self._clusters(loaded, _as_audio(audio, sample_rate), sample_rate, True)
+        clusters = self._clusters(
+            loaded, _as_audio(audio, sample_rate), sample_rate, user_audio=True
+        )
         # The user's audio is refused only for a song's recording as released (its mix) whose
         # own peaks stand out in it, run after run: one arrangement's drone, drum pattern or
         # bass line (a stem) is shared by every song of that arrangement and names none.

@@ -402,8 +402,8 @@ class FingerprintIndex:
     def search(self, p: Peaks, take: bool) -> list[Cluster]:
         """A take's search, or the user's audio's (see DENSITY_POWER)."""
         if take:
-            return self.query(p, TAKE_MIN_VOTES)
-        return self.query(p, per_entry=False)
+            return self.query(p, TAKE_MIN_VOTES, power=DENSITY_POWER)
+        return self.query(p)
 
     def query(
         self,
@@ -411,17 +411,17 @@ class FingerprintIndex:
         min_votes: int = MIN_VOTES,
         fan: int = FAN,
         limit: int = 400,
-        per_entry: bool = True,
+        power: float = 0.0,
     ) -> list[Cluster]:
         """Clusters of matches under every transposition and tempo ratio of the search, the
-        first ``limit`` of them by ``rank``."""
+        first ``limit`` of them by ``rank`` (``power`` 0: by votes)."""
         v = self.votes(p, fan)
         if v is None:
             return []
         uniq, n_off, pair_votes, nxt, has, inverse, raw, q_all, i_all = (
             v.cells, v.n_off, v.votes, v.nxt, v.has, v.inverse, v.raw, v.q_all, v.i_all
         )  # fmt: skip
-        order = np.argsort(-self.rank(v, DENSITY_POWER if per_entry else 0.0), kind="stable")
+        order = np.argsort(-self.rank(v, power), kind="stable")
         order = order[pair_votes[order] >= min_votes]
         by_cell = np.argsort(inverse, kind="stable")
         bounds = np.concatenate([[0], np.cumsum(raw)])

@@ -170,14 +170,14 @@ def test_a_short_stretch_of_a_sparse_recording_is_verified_before_a_dense_ones_l
         np.float32
     )
     index = lm.FingerprintIndex(table, items, when)
-    clusters = index.query(real_song_peaks, limit=400)
+    clusters = index.query(real_song_peaks, power=lm.DENSITY_POWER)
     unscaled = [c for c in clusters if c.semitones == 0 and c.scale == 1.0]
     by_item = {c.item: c for c in reversed(unscaled)}
     assert by_item[1].votes > by_item[0].votes  # the dense one has more votes...
-    first = index.query(real_song_peaks, limit=1)
+    first = index.query(real_song_peaks, limit=1, power=lm.DENSITY_POWER)
     assert first[0].item == 0  # ...but the sparse one is verified first
     # The user's audio is searched by votes alone (its strays would reach the material bar).
-    assert index.query(real_song_peaks, limit=1, per_entry=False)[0].item == 1
+    assert index.query(real_song_peaks, limit=1)[0].item == 1
 
 
 def test_a_take_is_searched_for_one_bar_of_a_reel_and_the_users_audio_for_longer(
