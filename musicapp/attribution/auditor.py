@@ -329,19 +329,20 @@ class Auditor:
         """The fingerprint clusters worth reporting. Votes only nominate: each cluster is
         checked against the audio itself (``verify.py``) and narrowed to the seconds that hold
         its recording; it comes with its calibrated probability and its verification's z.
-        The last answer is kept: a take's audit and its findings, or one audio audited by
-        several methods, search the index once (a take's search or the user's audio's)."""
+        The last answer is kept: one audio audited by several methods is searched once."""
         digest = hashlib.sha1(x.tobytes()).hexdigest() + f":{sample_rate}:{id(loaded)}:{user_audio}"
         if self._last_clusters is not None and self._last_clusters[0] == digest:
             return self._last_clusters[1]
-        peaks = lm.peaks(x, sample_rate)
-        salience = verify.Salience.of(x, sample_rate)
+        spec = lm.log_spectrogram(lm.to_fp_rate(x, sample_rate))
+        peaks = lm.spectral_peaks(spec)
+        salience, also = verify.Salience.for_check(spec, peaks, take=not user_audio)
+        scale = cal.USER if user_audio else cal.TAKE  # what its z means
         checked: list[tuple[lm.Cluster, float]] = []
         found = loaded.fingerprints.search(peaks, take=not user_audio)
         for n in range(self.searches):
-            new = verify.check(found, loaded.item_peaks, salience, loaded.item_bar_s)
+            new = verify.check(found, loaded.item_peaks, salience, loaded.item_bar_s, also)
             checked += new
-            out = cal.probabilities(checked, loaded.item_song, loaded.item_is_mix)
+            out = cal.probabilities(checked, loaded.item_song, loaded.item_is_mix, scale)
             sure = [c for c, p, _ in out[len(checked) - len(new) :] if p >= cal.FOUND]
             if not sure or n == self.searches - 1:
                 break

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -48,6 +49,27 @@ POOL_N = 3
 POOL_TEMPO = 0.06
 LONE_CAP = 0.3
 FOUND = 0.5  # a recording is "found" (a Finding) from this probability
+
+
+@dataclass(frozen=True)
+class Scale:
+    """What a verification's z means, which depends on what the cluster was checked against
+    (``verify.Salience``): the z of even odds, of a strong cluster (found again) and of a
+    cluster judged with others (pooled)."""
+
+    midpoint: float
+    strong: float
+    pool: float
+
+
+# The user's audio, checked against its salience in dB: a hidden excerpt is mixed under other
+# music, and its peaks are not all the audio's peaks.
+USER = Scale(Z_MIDPOINT, STRONG_Z, POOL_Z)
+# A take, checked against its own peaks (``verify.Salience.of_peaks``): its references sound
+# whole, and a true place stands out more, but so does a stray's best alignment. Set on the
+# full set's takes (docs/audit.md, "A take checked against its own peaks"): even odds at 9
+# found a wrong song in 15 % of the takes, at 11 the fewest (8 %) and fewer references.
+TAKE = Scale(10.0, 9.0, 7.0)
 # The user's own audio is refused when a song's recording (its mix) is found in it, so there
 # the bar is higher. Fitted on the harness's quick set (docs/audit.md): held-out songs of the
 # same collections, rendered with the same soundfont, reach z 12 at a stray's best alignment,
@@ -66,22 +88,26 @@ def cluster_probability(votes: float) -> float:
 
 
 def probabilities(
-    checked: list[tuple[Cluster, float]], item_song: Sequence[str], item_is_mix: Sequence[bool]
+    checked: list[tuple[Cluster, float]],
+    item_song: Sequence[str],
+    item_is_mix: Sequence[bool],
+    scale: Scale = USER,
 ) -> list[tuple[Cluster, float, float]]:
     """Each verified (cluster, z) with its probability (``verified_probability``), at most
-    LONE_CAP for a stem's cluster or one of few moments whose song is not found again."""
+    LONE_CAP for a stem's cluster or one of few moments whose song is not found again;
+    ``scale``: what the z means (what the clusters were checked against)."""
     spans: dict[tuple[str, int], list[tuple[float, float]]] = {}
     for c, z in checked:
-        if z >= STRONG_Z and c.votes >= STRONG_VOTES:
+        if z >= scale.strong and c.votes >= STRONG_VOTES:
             spans.setdefault((item_song[c.item], c.semitones), []).append(c.span_s)
     again = {key for key, s in spans.items() if _apart(s)}
-    pooled = _pooled(checked, item_song, item_is_mix)
+    pooled = _pooled(checked, item_song, item_is_mix, scale.pool)
     again |= {(item_song[checked[i][0].item], checked[i][0].semitones) for i in pooled}
     out = []
     for i, (c, z) in enumerate(checked):
-        p = verified_probability(z, c.votes)
+        p = verified_probability(z, c.votes, scale.midpoint)
         if i in pooled:
-            p = max(p, verified_probability(pooled[i], c.votes))
+            p = max(p, verified_probability(pooled[i], c.votes, scale.midpoint))
         lone = not item_is_mix[c.item] or c.votes < STRONG_VOTES
         if lone and (item_song[c.item], c.semitones) not in again and not math.isnan(z):
             p = min(p, LONE_CAP)
@@ -90,13 +116,16 @@ def probabilities(
 
 
 def _pooled(
-    checked: list[tuple[Cluster, float]], item_song: Sequence[str], item_is_mix: Sequence[bool]
+    checked: list[tuple[Cluster, float]],
+    item_song: Sequence[str],
+    item_is_mix: Sequence[bool],
+    pool_z: float = POOL_Z,
 ) -> dict[int, float]:
-    """The clusters judged together (see POOL_Z), by their index in ``checked``: their
-    pooled z."""
+    """The clusters judged together (see POOL_Z; ``pool_z`` each at least), by their index in
+    ``checked``: their pooled z."""
     groups: dict[tuple[str, int], list[int]] = {}
     for i, (c, z) in enumerate(checked):
-        if item_is_mix[c.item] and z >= POOL_Z:  # nan is not
+        if item_is_mix[c.item] and z >= pool_z:  # nan is not
             groups.setdefault((item_song[c.item], c.semitones), []).append(i)
     pooled: dict[int, float] = {}
     for members in groups.values():
@@ -126,12 +155,12 @@ def _apart(spans: list[tuple[float, float]]) -> bool:
     return len(spans) > 1 and min(b for _, b in spans) <= max(a for a, _ in spans)
 
 
-def verified_probability(z: float, votes: float) -> float:
+def verified_probability(z: float, votes: float, midpoint: float = Z_MIDPOINT) -> float:
     """P(cluster is the song it names) from its verification's z (its votes where the index
-    kept no peaks to verify with: z is nan)."""
+    kept no peaks to verify with: z is nan); ``midpoint``: the z of even odds."""
     if math.isnan(z):
         return cluster_probability(votes)
-    return 1.0 / (1.0 + math.exp(-Z_SLOPE * (z - Z_MIDPOINT)))
+    return 1.0 / (1.0 + math.exp(-Z_SLOPE * (z - midpoint)))
 
 
 def user_probability(p: float, z: float, votes: float, is_mix: bool) -> float:

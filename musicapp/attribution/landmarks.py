@@ -135,7 +135,11 @@ def peaks(audio: NDArray[np.floating], sample_rate: int, per_s: int = PEAKS_PER_
     x = to_fp_rate(audio, sample_rate)
     if not np.any(x):
         return Peaks(np.zeros(0, np.int32), np.zeros(0, np.int16))
-    spec = log_spectrogram(x)
+    return spectral_peaks(log_spectrogram(x), per_s)
+
+
+def spectral_peaks(spec: NDArray[np.float32], per_s: int = PEAKS_PER_S) -> Peaks:
+    """The peaks of a ``log_spectrogram``, the loudest ``per_s`` a second."""
     local_max = maximum_filter(spec, size=(2 * PEAK_TIME + 1, 2 * PEAK_FREQ + 1))
     mean = uniform_filter1d(uniform_filter1d(spec, 2 * PEAK_TIME + 1, axis=0), 15, axis=1)
     floor = float(spec.max()) - FLOOR_DB

@@ -29,6 +29,7 @@ NULL_BARS = (-2, -1, 1, 2)  # where the item's bar is known: its own bars away
 FIT_SPAN_S = 2.0  # a cluster spanning this much of the item fits its own tempo ratio
 MAX_REFIT = 0.03  # ... within ± this of the grid's
 RUN_LIFT_DB = 1.0  # a second belongs to a run when its peaks (smoothed over 3 s) stand this high
+PEAK_DB = 10.0  # a peak's value in a salience made of peaks (``Salience.of_peaks``)
 
 
 @dataclass(frozen=True)
@@ -44,13 +45,42 @@ class Salience:
 
     @classmethod
     def of(cls, audio: NDArray[np.floating], sample_rate: int) -> Salience:
-        x = lm.to_fp_rate(audio, sample_rate)
-        spec = lm.log_spectrogram(x)
+        return cls.of_spectrogram(lm.log_spectrogram(lm.to_fp_rate(audio, sample_rate)))
+
+    @classmethod
+    def of_spectrogram(cls, spec: NDArray[np.float32]) -> Salience:
+        """The salience of a ``landmarks.log_spectrogram``."""
         mean = uniform_filter1d(uniform_filter1d(spec, 2 * lm.PEAK_TIME + 1, axis=0), 15, axis=1)
         s = np.clip(spec - mean, 0.0, CEILING_DB)
         s[spec < float(spec.max()) - lm.FLOOR_DB] = 0.0
         size = (2 * TOL_FRAMES + 1, 2 * TOL_BINS + 1)
         return cls(maximum_filter(s, size=size).astype(np.float32))
+
+    @classmethod
+    def for_check(
+        cls, spec: NDArray[np.float32], p: lm.Peaks, take: bool
+    ) -> tuple[Salience, Salience | None]:
+        """What a search's clusters are checked against (``check``'s ``audio`` and ``also``):
+        the user's audio, its salience in dB (a hidden excerpt is mixed under other music, and
+        its peaks are not all the audio's); a take, its own peaks ``p`` (``of_peaks``) and its
+        salience in dB, whichever holds the cluster more strongly: a real recording moved by
+        the phase vocoder keeps its notes but not all its peaks. ``spec``: the audio's
+        ``landmarks.log_spectrogram``."""
+        in_db = cls.of_spectrogram(spec)
+        return (cls.of_peaks(p, in_db.frames), in_db) if take else (in_db, None)
+
+    @classmethod
+    def of_peaks(cls, p: lm.Peaks, frames: int) -> Salience:
+        """The audio's own spectral peaks (``landmarks.peaks``) as its salience: PEAK_DB at
+        each, spread over the tolerance, 0 elsewhere. A take's references sound whole, note for
+        note, and where its peaks are the take's peaks too, this tells the true place from a
+        place a second away more sharply than the salience in dB, which most of a busy
+        spectrogram has (docs/audit.md, "A take checked against its own peaks")."""
+        g = np.zeros((max(frames, 1), lm.N_BINS), np.float32)
+        inside = p.times < g.shape[0]
+        g[p.times[inside], p.bins[inside]] = PEAK_DB
+        size = (2 * TOL_FRAMES + 1, 2 * TOL_BINS + 1)
+        return cls(maximum_filter(g, size=size))
 
 
 @dataclass(frozen=True)
@@ -187,19 +217,27 @@ def check(
     item_peaks: list[lm.Peaks | None],
     audio: Salience,
     item_bar_s: list[float | None] | None = None,
+    also: Salience | None = None,
 ) -> list[tuple[lm.Cluster, float]]:
     """Every cluster checked against the audio: (the cluster narrowed to the run of seconds
-    that holds its recording, the z of that run's lift). Clusters whose item has no kept peaks
-    (an index from before they were kept) pass unnarrowed with z = nan; clusters with no run
-    are left out."""
+    that holds its recording, the z of that run's lift). With ``also``, a second salience of
+    the same audio, the stronger of the two runs counts (see ``Salience.for_check``).
+    Clusters whose item has no kept peaks (an index from before they were kept) pass
+    unnarrowed with z = nan; clusters with no run are left out."""
     out: list[tuple[lm.Cluster, float]] = []
     for c in clusters:
         p = item_peaks[c.item]
         if p is None:
             out.append((c, float("nan")))
             continue
-        e = evidence(c, p, audio, item_bar_s[c.item] if item_bar_s else None)
+        bar_s = item_bar_s[c.item] if item_bar_s else None
+        e = evidence(c, p, audio, bar_s)
         start, end, z = e.run(RUN_LIFT_DB)
+        if also is not None:
+            e2 = evidence(c, p, also, bar_s)
+            start2, end2, z2 = e2.run(RUN_LIFT_DB)
+            if end2 > start2 and (end <= start or z2 > z):
+                e, start, end, z = e2, start2, end2, z2
         if end > start:
             out.append((narrowed(c, e, start, end), z))
     return out
