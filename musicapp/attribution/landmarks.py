@@ -17,13 +17,13 @@ Instead the query is searched under every transposition the app makes (±6 semit
 of tempo ratios (±25 %): the query's peaks are moved back by each candidate change before they
 are paired, so a hash matches only under the change that was made. A match then votes for (item,
 transposition, tempo, offset); stretches of one recording found in the audio are the cells with
-many votes (``FingerprintIndex.query``). A pair needs two peaks to survive mixing, where a
-triplet or quad needs three or four: at −20 dB under other music that is the difference between
-finding an excerpt and not.
+many votes (``FingerprintIndex.query``). A hash is a triplet (an anchor and two targets): it
+needs three of one recording's peaks, which another recording as loud rarely leaves (docs/audit.md).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -479,8 +479,6 @@ def scale_benchmark(
     """Lookup cost of one 30 s audit's keys (every transposition and tempo of the search) in a
     table of ``n_segments`` one-second segments with synthetic random hashes: the memory of the
     table and the seconds one search's lookups take (``benchmarks/audit.py``)."""
-    import time
-
     rng = np.random.default_rng(seed)
     n = n_segments * entries_per_segment
     key_space = N_BINS * N_DF * N_DF * N_DT * N_DT
