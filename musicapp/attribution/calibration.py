@@ -65,10 +65,11 @@ class Scale:
 # The user's audio, checked against its salience in dB: a hidden excerpt is mixed under other
 # music, and its peaks are not all the audio's peaks.
 USER = Scale(Z_MIDPOINT, STRONG_Z, POOL_Z)
-# A take, checked against its own peaks (``verify.Salience.of_peaks``): its references sound
-# whole, and a true place stands out more, but so does a stray's best alignment. Set on the
-# full set's takes (docs/audit.md, "A take checked against its own peaks"): even odds at 9
-# found a wrong song in 15 % of the takes, at 11 the fewest (8 %) and fewer references.
+# A take, checked against its own peaks and its salience in dB, the stronger run counting
+# (``verify.Salience.for_check``): its references sound whole, and a true place stands out
+# more at its peaks, but so does a stray's best alignment. Set on the full set's takes
+# (docs/audit.md, "A take checked against its own peaks"; peaks alone): even odds at 9 found a
+# wrong song in 15 % of the takes, at 11 the fewest (8 %) and fewer references.
 TAKE = Scale(10.0, 9.0, 7.0)
 # The user's own audio is refused when a song's recording (its mix) is found in it, so there
 # the bar is higher. Fitted on the harness's quick set (docs/audit.md): held-out songs of the
