@@ -30,6 +30,7 @@ FIT_SPAN_S = 2.0  # a cluster spanning this much of the item fits its own tempo 
 MAX_REFIT = 0.03  # ... within ± this of the grid's
 RUN_LIFT_DB = 1.0  # a second belongs to a run when its peaks (smoothed over 3 s) stand this high
 PEAK_DB = 10.0  # a peak's value in a salience made of peaks (``Salience.of_peaks``)
+_TOLERANCE = (2 * TOL_FRAMES + 1, 2 * TOL_BINS + 1)  # a peak's place, spread over it
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,7 @@ class Salience:
         mean = uniform_filter1d(uniform_filter1d(spec, 2 * lm.PEAK_TIME + 1, axis=0), 15, axis=1)
         s = np.clip(spec - mean, 0.0, CEILING_DB)
         s[spec < float(spec.max()) - lm.FLOOR_DB] = 0.0
-        size = (2 * TOL_FRAMES + 1, 2 * TOL_BINS + 1)
-        return cls(maximum_filter(s, size=size).astype(np.float32))
+        return cls(maximum_filter(s, size=_TOLERANCE).astype(np.float32))
 
     @classmethod
     def for_check(
@@ -79,8 +79,7 @@ class Salience:
         g = np.zeros((max(frames, 1), lm.N_BINS), np.float32)
         inside = p.times < g.shape[0]
         g[p.times[inside], p.bins[inside]] = PEAK_DB
-        size = (2 * TOL_FRAMES + 1, 2 * TOL_BINS + 1)
-        return cls(maximum_filter(g, size=size))
+        return cls(maximum_filter(g, size=_TOLERANCE))
 
 
 @dataclass(frozen=True)
@@ -265,6 +264,6 @@ def unexplained(
         ok = (t >= 0) & (t < frames) & (f >= 0) & (f < lm.N_BINS)
         ok &= (t * lm.FRAME_S >= lo) & (t * lm.FRAME_S <= hi)
         covered[t[ok], f[ok]] = True
-    covered = maximum_filter(covered, size=(2 * TOL_FRAMES + 1, 2 * TOL_BINS + 1))
+    covered = maximum_filter(covered, size=_TOLERANCE)
     keep = ~covered[np.minimum(p.times, frames), p.bins]
     return lm.Peaks(p.times[keep], p.bins[keep])
