@@ -260,11 +260,7 @@ class Auditor:
         segs = grid(duration)
         clusters: list[tuple[lm.Cluster, float]] = []
         if method in (FINGERPRINTS, COMBINED):
-            mix = loaded.item_is_mix
-            clusters = [
-                (c, cal.user_probability(p, z, c.votes, mix[c.item]) if user_audio else p)
-                for c, p, z in self._clusters(loaded, x, sample_rate, user_audio)
-            ]
+            clusters = [(c, p) for c, p, _ in self._clusters(loaded, x, sample_rate, user_audio)]
         cancel.check()
         progress(Progress(0.6, "audit", "Comparing segments with the catalogue"))
         likeness: list[tuple[list[Candidate], dict[str, float]]] = []
@@ -272,8 +268,7 @@ class Auditor:
             likeness = self._likeness(loaded, x, sample_rate, segs, method == BASELINE)
         cancel.check()
         segments = []
-        # Recordings found outright somewhere in the piece: their weaker matches elsewhere in
-        # it are taken as theirs too (corroborated by the piece), not only as likely.
+        # Found somewhere in the piece: its weaker matches elsewhere are its too (corroborated).
         piece = {loaded.item_song[c.item] for c, p in clusters if p >= cal.FOUND}
         for i, (a, b) in enumerate(segs):
             fp_cands, fp_influence = _fingerprint_evidence(clusters, loaded, a, b, piece)
@@ -315,21 +310,17 @@ class Auditor:
         clusters = self._clusters(
             loaded, _as_audio(audio, sample_rate), sample_rate, user_audio=True
         )
-        # The user's audio is refused only for a song's recording as released (its mix) whose
-        # own peaks stand out in it, run after run: one arrangement's drone, drum pattern or
-        # bass line (a stem) is shared by every song of that arrangement and names none.
-        mix = loaded.item_is_mix
-        return _findings(
-            [(c, cal.user_probability(p, z, c.votes, mix[c.item])) for c, p, z in clusters], loaded
-        )
+        return _findings([(c, p) for c, p, _ in clusters], loaded)
 
     def _clusters(
         self, loaded: _Loaded, x: NDArray[np.float32], sample_rate: int, user_audio: bool = False
     ) -> list[tuple[lm.Cluster, float, float]]:
         """The fingerprint clusters worth reporting. Votes only nominate: each cluster is
         checked against the audio itself (``verify.py``) and narrowed to the seconds that hold
-        its recording; it comes with its calibrated probability and its verification's z.
-        The last answer is kept: one audio audited by several methods is searched once."""
+        its recording; it comes with its calibrated probability (in the user's audio, found
+        only at the material bar; not found where a stronger recording explains it) and its
+        verification's z. The last answer is kept: one audio audited by several methods is
+        searched once."""
         digest = hashlib.sha1(x.tobytes()).hexdigest() + f":{sample_rate}:{id(loaded)}:{user_audio}"
         if self._last_clusters is not None and self._last_clusters[0] == digest:
             return self._last_clusters[1]
@@ -346,10 +337,15 @@ class Auditor:
             sure = [c for c, p, _ in out[len(checked) - len(new) :] if p >= cal.FOUND]
             if not sure or n == self.searches - 1:
                 break
-            # Again without the peaks of what was found: a quieter recording under it (another
-            # reference's layer) keeps too few triplets of its own among the louder one's.
+            # Again without what was found: a quieter layer under it keeps too few triplets.
             peaks = verify.unexplained(peaks, sure, loaded.item_peaks, salience.frames)
             found = loaded.fingerprints.search(peaks, take=not user_audio)
+        if user_audio:  # refused only for a song's mix whose own peaks stand out, run after
+            # run: an arrangement's drone, drum pattern or bass line (a stem) names no song.
+            mix = loaded.item_is_mix
+            out = [(c, cal.user_probability(p, z, c.votes, mix[c.item]), z) for c, p, z in out]
+        out = verify.explained_away(out, loaded.item_song, loaded.item_peaks, salience,
+                                    loaded.item_bar_s, also, cal.FOUND, cal.LONE_CAP)  # fmt: skip
         kept = [(c, p, z) for c, p, z in out if p >= cal.MIN_PROBABILITY]
         self._last_clusters = (digest, kept)
         return kept

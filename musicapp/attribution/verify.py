@@ -29,6 +29,8 @@ NULL_BARS = (-2, -1, 1, 2)  # where the item's bar is known: its own bars away
 FIT_SPAN_S = 2.0  # a cluster spanning this much of the item fits its own tempo ratio
 MAX_REFIT = 0.03  # ... within ± this of the grid's
 RUN_LIFT_DB = 1.0  # a second belongs to a run when its peaks (smoothed over 3 s) stand this high
+EXPLAINED_Z = 3.0  # a found recording adds less than this to a stronger one: it is that one's
+RIVALS = 8  # ... to the strongest this many found over the same seconds
 PEAK_DB = 10.0  # a peak's value in a salience made of peaks (``Salience.of_peaks``)
 _TOLERANCE = (2 * TOL_FRAMES + 1, 2 * TOL_BINS + 1)  # a peak's place, spread over it
 
@@ -252,18 +254,145 @@ def unexplained(
     other's out of the triplets; without them, the other's own triplets can match."""
     if len(p) == 0 or not found:
         return p
-    covered = np.zeros((frames + 1, lm.N_BINS), bool)
-    for c in found:
-        item = item_peaks[c.item]
-        if item is None or len(item) == 0:
-            continue
-        scale, offset = float(c.scale), float(np.median(c.query_s - c.scale * c.item_s))
-        t = np.rint((item.times * lm.FRAME_S * scale + offset) / lm.FRAME_S).astype(np.int64)
-        f = item.bins.astype(np.int64) + c.semitones * lm.BINS_PER_SEMITONE
-        lo, hi = c.span_s[0] - 2 * lm.QBIN_S, c.span_s[1] + lm.TARGET_FRAMES[1] * lm.FRAME_S
-        ok = (t >= 0) & (t < frames) & (f >= 0) & (f < lm.N_BINS)
-        ok &= (t * lm.FRAME_S >= lo) & (t * lm.FRAME_S <= hi)
-        covered[t[ok], f[ok]] = True
-    covered = maximum_filter(covered, size=_TOLERANCE)
+    covered = _covered([_placed(c, item_peaks) for c in found], 0, frames + 1)
     keep = ~covered[np.minimum(p.times, frames), p.bins]
     return lm.Peaks(p.times[keep], p.bins[keep])
+
+
+_Placed = tuple[NDArray[np.int64], NDArray[np.int64]]
+
+
+def _mapped(c: lm.Cluster, item: lm.Peaks) -> _Placed:
+    """The item's peaks moved onto the audio by the cluster's map: (frames, bins)."""
+    scale, offset = _map(c)
+    t = np.rint((item.times * lm.FRAME_S * scale + offset) / lm.FRAME_S).astype(np.int64)
+    return t, item.bins.astype(np.int64) + c.semitones * lm.BINS_PER_SEMITONE
+
+
+def _placed(c: lm.Cluster, item_peaks: list[lm.Peaks | None]) -> _Placed:
+    """A found cluster's item peaks on the audio over the frames it was found in: from two
+    moments before its span to a triplet's span after."""
+    item = item_peaks[c.item]
+    if item is None or len(item) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    t, f = _mapped(c, item)
+    lo = (c.span_s[0] - 2 * lm.QBIN_S) / lm.FRAME_S
+    hi = (c.span_s[1] + lm.TARGET_FRAMES[1] * lm.FRAME_S) / lm.FRAME_S
+    ok = (t >= max(lo, 0)) & (t <= hi) & (f >= 0) & (f < lm.N_BINS)
+    return t[ok], f[ok]
+
+
+_PAD = int(round(2.0 / lm.FRAME_S))  # frames: a run's smoothing spills over its span's ends
+
+
+def _frame(seconds: float) -> int:
+    return int(round(seconds / lm.FRAME_S))
+
+
+def _covered(placed: list[_Placed], lo: int, hi: int) -> NDArray[np.bool_]:
+    """(hi - lo, bins): where the placed peaks land in the audio's frames ``lo`` to ``hi``,
+    spread over a peak's tolerance."""
+    covered = np.zeros((max(hi - lo, 1), lm.N_BINS), bool)
+    for t, f in placed:
+        ok = (t >= lo) & (t < hi)
+        covered[t[ok] - lo, f[ok]] = True
+    return maximum_filter(covered, size=_TOLERANCE)
+
+
+def residual_z(
+    c: lm.Cluster,
+    others: list[lm.Cluster],
+    item_peaks: list[lm.Peaks | None],
+    audio: Salience,
+    bar_s: float | None = None,
+    also: Salience | None = None,
+) -> float:
+    """The z of the cluster's run counting only its item's peaks that ``others`` (other
+    recordings found over the same seconds) do not also put there: what it adds to them."""
+    return _residual(c, [_placed(o, item_peaks) for o in others], item_peaks, audio, bar_s, also)
+
+
+def _residual(
+    c: lm.Cluster,
+    others: list[_Placed],
+    item_peaks: list[lm.Peaks | None],
+    audio: Salience,
+    bar_s: float | None,
+    also: Salience | None,
+) -> float:
+    item = item_peaks[c.item]
+    if item is None or len(item) == 0:
+        return float("nan")
+    placed = [(t, f) for t, f in others if t.size]
+    # Only where the others were found, and over its own span (where its run is).
+    lo = max(min((int(t.min()) for t, _ in placed), default=0), _frame(c.span_s[0]) - _PAD)
+    hi = min(max((int(t.max()) + 1 for t, _ in placed), default=0), _frame(c.span_s[1]) + _PAD)
+    covered = _covered(placed, lo, hi)
+    t, f = _mapped(c, item)
+    ok = (t >= lo) & (t < hi) & (f >= 0) & (f < lm.N_BINS)
+    keep = np.ones(len(item), bool)
+    keep[ok] = ~covered[t[ok] - lo, f[ok]]
+    own = lm.Peaks(item.times[keep], item.bins[keep])
+    runs = [evidence(c, own, s, bar_s).run(RUN_LIFT_DB)[2] for s in (audio, also) if s is not None]
+    return max(runs)
+
+
+def explained_away(
+    scored: list[tuple[lm.Cluster, float, float]],
+    item_song: list[str],
+    item_peaks: list[lm.Peaks | None],
+    audio: Salience,
+    item_bar_s: list[float | None],
+    also: Salience | None = None,
+    found: float = 0.5,
+    cap: float = 0.3,
+) -> list[tuple[lm.Cluster, float, float]]:
+    """Scored clusters (cluster, p, z) with each found one (p >= ``found``) that a stronger
+    found recording of another song explains capped at ``cap``: over the seconds they share
+    (at least half its own), its peaks away from the stronger one's hold z < EXPLAINED_Z,
+    while the stronger one's peaks away from its own still hold more. Songs of one
+    arrangement share their accompaniment; the one whose tune is there explains the other,
+    which otherwise is found too, on the accompaniment alone (docs/audit.md, "Explained
+    away"). Two recordings that each add their own peaks (a melody over another reference's
+    accompaniment) are both kept; two that explain each other alike are left as they are."""
+    live = [
+        (i, c, z)
+        for i, (c, p, z) in enumerate(scored)
+        if p >= found and item_peaks[c.item] is not None and not np.isnan(z)
+    ]
+    span = {i: c.span_s for i, c, _ in live}
+    placed: dict[int, _Placed] = {}
+
+    def on_audio(i: int) -> _Placed:
+        if i not in placed:
+            placed[i] = _placed(scored[i][0], item_peaks)
+        return placed[i]
+
+    out = list(scored)
+    for i, c, z in live:
+        song = item_song[c.item]
+        rivals = sorted(
+            ((z2, j, o) for j, o, z2 in live
+             if j != i and item_song[o.item] != song and z2 > z
+             and _shared(span[j], span[i]) >= 0.5),
+            key=lambda r: -r[0],
+        )  # fmt: skip
+        if not rivals:
+            continue
+        rivals = rivals[:RIVALS]
+        them = [on_audio(j) for _, j, _ in rivals]
+        if _residual(c, them, item_peaks, audio, item_bar_s[c.item], also) >= EXPLAINED_Z:
+            continue
+        mine = [on_audio(i)]
+        if any(
+            _residual(o, mine, item_peaks, audio, item_bar_s[o.item], also) >= EXPLAINED_Z
+            for _, _, o in rivals[:3]  # the strongest: the likeliest to stand on their own
+        ):
+            out[i] = (c, min(scored[i][1], cap), z)
+    return out
+
+
+def _shared(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """The share of span ``b`` that span ``a`` covers (seconds)."""
+    lo, hi = max(a[0], b[0]), min(a[1], b[1])
+    return max(0.0, hi - lo) / max(lm.QBIN_S, b[1] - b[0])
