@@ -30,7 +30,8 @@ FIT_SPAN_S = 2.0  # a cluster spanning this much of the item fits its own tempo 
 MAX_REFIT = 0.03  # ... within ± this of the grid's
 RUN_LIFT_DB = 1.0  # a second belongs to a run when its peaks (smoothed over 3 s) stand this high
 EXPLAINED_Z = 3.0  # a found recording adds less than this to a stronger one: it is that one's
-RIVALS = 8  # ... to the strongest this many found over the same seconds
+RIVALS = 8  # ... to the strongest this many found over the same seconds (a bounded cost)
+REVERSE = 3  # and it is capped if one of the strongest this many adds that much to it
 PEAK_DB = 10.0  # a peak's value in a salience made of peaks (``Salience.of_peaks``)
 _TOLERANCE = (2 * TOL_FRAMES + 1, 2 * TOL_BINS + 1)  # a peak's place, spread over it
 
@@ -282,13 +283,6 @@ def _placed(c: lm.Cluster, item_peaks: list[lm.Peaks | None]) -> _Placed:
     return t[ok], f[ok]
 
 
-_PAD = int(round(2.0 / lm.FRAME_S))  # frames: a run's smoothing spills over its span's ends
-
-
-def _frame(seconds: float) -> int:
-    return int(round(seconds / lm.FRAME_S))
-
-
 def _covered(placed: list[_Placed], lo: int, hi: int) -> NDArray[np.bool_]:
     """(hi - lo, bins): where the placed peaks land in the audio's frames ``lo`` to ``hi``,
     spread over a peak's tolerance."""
@@ -324,10 +318,9 @@ def _residual(
     if item is None or len(item) == 0:
         return float("nan")
     placed = [(t, f) for t, f in others if t.size]
-    # Only where the others were found, and over its own span (where its run is).
-    lo = max(min((int(t.min()) for t, _ in placed), default=0), _frame(c.span_s[0]) - _PAD)
-    hi = min(max((int(t.max()) + 1 for t, _ in placed), default=0), _frame(c.span_s[1]) + _PAD)
-    covered = _covered(placed, lo, hi)
+    lo = min((int(t.min()) for t, _ in placed), default=0)
+    hi = max((int(t.max()) + 1 for t, _ in placed), default=0)
+    covered = _covered(placed, lo, hi)  # only where the others were found
     t, f = _mapped(c, item)
     ok = (t >= lo) & (t < hi) & (f >= 0) & (f < lm.N_BINS)
     keep = np.ones(len(item), bool)
@@ -386,7 +379,7 @@ def explained_away(
         mine = [on_audio(i)]
         if any(
             _residual(o, mine, item_peaks, audio, item_bar_s[o.item], also) >= EXPLAINED_Z
-            for _, _, o in rivals[:3]  # the strongest: the likeliest to stand on their own
+            for _, _, o in rivals[:REVERSE]
         ):
             out[i] = (c, min(scored[i][1], cap), z)
     return out
