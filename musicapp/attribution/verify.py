@@ -174,8 +174,7 @@ def evidence(
                     scale, offset)  # fmt: skip
     if len(item) == 0 or audio.frames == 0:
         return zero
-    t = np.rint((item.times * lm.FRAME_S * scale + offset) / lm.FRAME_S).astype(np.int64)
-    f = item.bins.astype(np.int64) + cluster.semitones * lm.BINS_PER_SEMITONE
+    t, f = _moved(item, scale, offset, cluster.semitones)
     ok = (t >= 0) & (t < audio.frames) & (f >= 0) & (f < lm.N_BINS)
     t, f = t[ok], f[ok]
     if t.size < 4:
@@ -266,8 +265,13 @@ _Placed = tuple[NDArray[np.int64], NDArray[np.int64]]
 def _mapped(c: lm.Cluster, item: lm.Peaks) -> _Placed:
     """The item's peaks moved onto the audio by the cluster's map: (frames, bins)."""
     scale, offset = _map(c)
-    t = np.rint((item.times * lm.FRAME_S * scale + offset) / lm.FRAME_S).astype(np.int64)
-    return t, item.bins.astype(np.int64) + c.semitones * lm.BINS_PER_SEMITONE
+    return _moved(item, scale, offset, c.semitones)
+
+
+def _moved(item: lm.Peaks, scale: float, offset_s: float, semitones: int) -> _Placed:
+    """Item peaks at audited time = scale × item time + offset, up ``semitones``."""
+    t = np.rint((item.times * lm.FRAME_S * scale + offset_s) / lm.FRAME_S).astype(np.int64)
+    return t, item.bins.astype(np.int64) + semitones * lm.BINS_PER_SEMITONE
 
 
 def _placed(c: lm.Cluster, item_peaks: list[lm.Peaks | None]) -> _Placed:
