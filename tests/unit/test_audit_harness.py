@@ -56,3 +56,20 @@ def test_a_held_out_setting_of_a_catalogue_songs_hymn_tune_is_left_out():
     # a score that cannot be read has no incipit and is never taken for another tune
     assert audit_data._incipit_one({"id": "x", "source": "bach/no-such-chorale"}) == ("x", [])
     assert audit_data.other_tunes([{"id": "x"}], catalogue, {**tunes, "x": []}) == [{"id": "x"}]
+
+
+def test_a_layer_reordered_for_the_ceiling_keeps_every_whole_bar_once():
+    import random
+
+    import audit_ceiling
+
+    song = SimpleNamespace(tempo_bpm=120.0, beats_per_bar=4)  # a bar is 2 s
+    rate = 10
+    bars = np.repeat(np.arange(5, dtype=np.float32), 2 * rate)  # bar i holds the value i
+    audio = np.stack([np.concatenate([bars, np.full(7, 9.0, np.float32)])] * 2)  # + a part bar
+    out = audit_ceiling.reordered(audio, rate, song, random.Random(3))
+    assert out.shape == (2, 5 * 2 * rate)  # the part bar at the end is left out
+    firsts = out[0, :: 2 * rate]
+    assert sorted(firsts.tolist()) == [0, 1, 2, 3, 4]
+    assert firsts.tolist() != [0, 1, 2, 3, 4]  # the order is not the song's
+    assert all((out[0, i * 2 * rate : (i + 1) * 2 * rate] == v).all() for i, v in enumerate(firsts))
