@@ -33,6 +33,7 @@ from musicapp.attribution import calibration as cal
 from musicapp.attribution import landmarks as lm
 from musicapp.attribution import verify
 from musicapp.attribution.index_store import AuditStore, SongIndex
+from musicapp.attribution.keyed import Keyed
 from musicapp.attribution.segments import (
     FeatureSegments,
     SegmentEmbedder,
@@ -101,6 +102,7 @@ class _Loaded:
     mean: NDArray[np.float32]
     std: NDArray[np.float32]
     songs: int
+    keyed: Keyed  # each item's song's key and tempo: where a take's references lie
 
 
 class Auditor:
@@ -209,8 +211,7 @@ class Auditor:
             item_peaks.append(h.peaks)
             item_is_mix.append(item == "mix")
         song_ids = sorted(set(item_song))
-        bars = {s: _bar_s(self.catalog, s) for s in song_ids}
-        item_bar_s = [bars[s] for s in item_song]
+        keyed = Keyed(item_song, self.catalog)
         number = {s: i for i, s in enumerate(song_ids)}
         songs_of = np.array([number[s] for s in item_song], np.int32)
         fingerprints = lm.FingerprintIndex.build(hashes, songs_of)
@@ -225,8 +226,8 @@ class Auditor:
             mean, std = np.zeros(dim, np.float32), np.ones(dim, np.float32)
             vectors = np.zeros((0, dim), np.float32)
         return _Loaded(
-            fingerprints, item_song, item_peaks, item_bar_s, item_is_mix, window_song, centres, vectors, mean, std,
-            len(self.store.song_ids()),
+            fingerprints, item_song, item_peaks, keyed.bar_s, item_is_mix, window_song, centres, vectors, mean, std,
+            len(self.store.song_ids()), keyed,
         )  # fmt: skip
 
     # -- audits ---------------------------------------------------------------------------------
@@ -329,7 +330,8 @@ class Auditor:
         salience, also = verify.Salience.for_check(spec, peaks, take=not user_audio)
         scale = cal.USER if user_audio else cal.TAKE  # what its z means
         checked: list[tuple[lm.Cluster, float]] = []
-        found = loaded.fingerprints.search(peaks, take=not user_audio)
+        votes = loaded.fingerprints.votes(peaks)
+        found = loaded.fingerprints.search(peaks, take=not user_audio, v=votes)
         for n in range(self.searches):
             new = verify.check(found, loaded.item_peaks, salience, loaded.item_bar_s, also)
             checked += new
@@ -340,6 +342,10 @@ class Auditor:
             # Again without what was found: a quieter layer under it keeps too few triplets.
             peaks = verify.unexplained(peaks, sure, loaded.item_peaks, salience.frames)
             found = loaded.fingerprints.search(peaks, take=not user_audio)
+        if not user_audio and votes is not None:  # at the take's one key and tempo (keyed.py)
+            more = loaded.keyed.clusters(x, sample_rate, votes, out, loaded.item_is_mix)
+            checked += verify.check(more, loaded.item_peaks, salience, loaded.item_bar_s, also)
+            out = cal.probabilities(checked, loaded.item_song, loaded.item_is_mix, scale)
         if user_audio:  # refused only for a song's mix whose own peaks stand out, run after
             # run: an arrangement's drone, drum pattern or bass line (a stem) names no song.
             mix = loaded.item_is_mix
@@ -400,14 +406,6 @@ class Auditor:
                 influence = {s: v * scale for s, v in per_song.items() if v * scale > 1e-4}
             out.append((list(cands.values())[:TOP_K], influence))
         return out
-
-
-def _bar_s(catalog: CatalogStore, song_id: str) -> float | None:
-    """A song's bar in seconds, where the catalogue knows its tempo and meter."""
-    song = catalog.song(song_id)
-    if song is None or not song.tempo_bpm or not song.beats_per_bar:
-        return None
-    return 60.0 / float(song.tempo_bpm) * int(song.beats_per_bar)
 
 
 def _as_audio(audio: np.ndarray, sample_rate: int) -> NDArray[np.float32]:

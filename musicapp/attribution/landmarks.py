@@ -27,6 +27,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -299,6 +300,22 @@ class CellVotes:
     def items(self) -> NDArray[np.int64]:
         return self.cells // self.n_off // _N_VARIANTS
 
+    @cached_property
+    def _members(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        return np.argsort(self.inverse, kind="stable"), np.concatenate([[0], np.cumsum(self.raw)])
+
+    def cluster(self, c: int) -> Cluster:
+        """Cell ``c`` (an index into ``cells``) and its next offset bin's matches, a cluster."""
+        by_cell, bounds = self._members
+        members = [c] + ([int(self.nxt[c])] if self.has[c] else [])
+        sel = np.concatenate([by_cell[bounds[m] : bounds[m + 1]] for m in members])
+        item, rest = divmod(int(self.cells[c]) // self.n_off, _N_VARIANTS)
+        shift, si = divmod(rest, len(SCALES))
+        q, i = (self.q_all[sel] * FRAME_S).astype(np.float32), self.i_all[sel] * FRAME_S
+        return Cluster(
+            item, shift - MAX_SHIFT, SCALES[si], int(self.votes[c]), q, i.astype(np.float32)
+        )
+
 
 class FingerprintIndex:
     """Pair hashes of many items, sorted by key, with the item each came from and its anchor
@@ -403,11 +420,12 @@ class FingerprintIndex:
         entries (see DENSITY_POWER; 0: votes alone)."""
         return v.votes / self._entries[v.items] ** power
 
-    def search(self, p: Peaks, take: bool) -> list[Cluster]:
-        """A take's search, or the user's audio's (see DENSITY_POWER)."""
+    def search(self, p: Peaks, take: bool, v: CellVotes | None = None) -> list[Cluster]:
+        """A take's search, or the user's audio's (see DENSITY_POWER); ``v``: its votes, when
+        already counted."""
         if take:
-            return self.query(p, TAKE_MIN_VOTES, power=DENSITY_POWER)
-        return self.query(p)
+            return self.query(p, TAKE_MIN_VOTES, power=DENSITY_POWER, v=v)
+        return self.query(p, v=v)
 
     def query(
         self,
@@ -416,41 +434,25 @@ class FingerprintIndex:
         fan: int = FAN,
         limit: int = 400,
         power: float = 0.0,
+        v: CellVotes | None = None,
     ) -> list[Cluster]:
         """Clusters of matches under every transposition and tempo ratio of the search, the
-        first ``limit`` of them by ``rank`` (``power`` 0: by votes)."""
-        v = self.votes(p, fan)
+        first ``limit`` of them by ``rank`` (``power`` 0: by votes); ``v``: the votes of ``p``
+        when already counted."""
+        v = v if v is not None else self.votes(p, fan)
         if v is None:
             return []
-        uniq, n_off, pair_votes, nxt, has, inverse, raw, q_all, i_all = (
-            v.cells, v.n_off, v.votes, v.nxt, v.has, v.inverse, v.raw, v.q_all, v.i_all
-        )  # fmt: skip
         order = np.argsort(-self.rank(v, power), kind="stable")
-        order = order[pair_votes[order] >= min_votes]
-        by_cell = np.argsort(inverse, kind="stable")
-        bounds = np.concatenate([[0], np.cumsum(raw)])
+        order = order[v.votes[order] >= min_votes]
         used: set[int] = set()
         clusters: list[Cluster] = []
         for c in order[:limit]:
             c = int(c)
-            members = [c] + ([int(nxt[c])] if has[c] else [])
+            members = [c] + ([int(v.nxt[c])] if v.has[c] else [])
             if any(m in used for m in members):
                 continue
             used.update(members)
-            sel = np.concatenate([by_cell[bounds[m] : bounds[m + 1]] for m in members])
-            value = int(uniq[c])
-            item, rest = divmod(value // n_off, _N_VARIANTS)
-            shift, si = divmod(rest, len(SCALES))
-            clusters.append(
-                Cluster(
-                    item,
-                    shift - MAX_SHIFT,
-                    SCALES[si],
-                    int(pair_votes[c]),
-                    (q_all[sel] * FRAME_S).astype(np.float32),
-                    (i_all[sel] * FRAME_S).astype(np.float32),
-                )  # fmt: skip
-            )
+            clusters.append(v.cluster(c))
         return clusters
 
 

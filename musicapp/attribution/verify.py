@@ -134,7 +134,10 @@ class Evidence:
 
 
 def _box(v: NDArray[np.float64], width: int) -> NDArray[np.float64]:
-    return np.asarray(np.convolve(v, np.ones(width), mode="same"), np.float64)
+    """Sums over ``width`` centred neighbours, as long as ``v`` even when it is shorter (audio
+    of a second or two: numpy's "same" is then as long as the box)."""
+    lo = (width - 1) // 2
+    return np.asarray(np.convolve(v, np.ones(width), mode="full")[lo : lo + v.size], np.float64)
 
 
 def _map(cluster: lm.Cluster) -> tuple[float, float]:

@@ -3,7 +3,8 @@ melody over another's accompaniment).
 
 - The search runs again without the peaks of what it found (``verify.unexplained``): the louder
   layer's peaks crowd the quieter one's out of the triplets, so the quieter recording is found
-  only once the louder one's peaks are gone.
+  only once the louder one's peaks are gone; or where the take's key and tempo, which the louder
+  one sets, put it (``keyed.py``).
 - Within a segment, recordings share it by how strongly their own notes stand out there (their
   verified lift, cubed), not by how many matches they have: a recording found under many tempo
   ratios at once must not outweigh the one really sounding.
@@ -26,6 +27,7 @@ import soundfile as sf
 from musicapp.attribution import landmarks as lm
 from musicapp.attribution import verify
 from musicapp.attribution.auditor import Auditor, _fingerprint_evidence
+from musicapp.attribution.keyed import Keyed
 from musicapp.catalog.store import CatalogStore
 
 SR = 44_100
@@ -48,7 +50,7 @@ def _rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(x.astype(np.float64) ** 2)))
 
 
-def test_a_melody_over_another_songs_accompaniment_names_both_songs(auditor):
+def test_a_melody_over_another_songs_accompaniment_names_both_songs(auditor, monkeypatch):
     store = auditor.catalog
     melody = _stems(store, "fife-british-grenadiers", "melody", 20)
     backing = _stems(store, "ryans-soldiers-joy", "harmony", 20)
@@ -63,8 +65,18 @@ def test_a_melody_over_another_songs_accompaniment_names_both_songs(auditor):
     # entry, which finds the references a take reorders bar by bar far more often)
     assert result.influence.get("fife-british-grenadiers", 0.0) > 0.08
 
-    # Without the second search the melody is not found at all: the first search finds the
+    # With one search the melody is still named: it is looked for at the key and tempo the
+    # accompaniment found sets (keyed.py; both tunes are in D, at 112 and 116 BPM).
+    one = Auditor(auditor.index_path, store, searches=1)
+    try:
+        keyed_only = one.audit(mix, SR)
+    finally:
+        one.close()
+    assert keyed_only.influence.get("fife-british-grenadiers", 0.0) > 0.08
+
+    # Without either, the melody is not found at all: the first search finds the
     # accompaniment, and the melody's triplets are lost among its peaks.
+    monkeypatch.setattr(Keyed, "clusters", lambda *_args, **_kwargs: [])
     one = Auditor(auditor.index_path, store, searches=1)
     try:
         first_only = one.audit(mix, SR)
@@ -201,3 +213,16 @@ def test_a_take_is_searched_for_one_bar_of_a_reel_and_the_users_audio_for_longer
 
     assert true_map(index.search(real_song_peaks, take=True)) == [lm.TAKE_MIN_VOTES]
     assert true_map(index.search(real_song_peaks, take=False)) == []
+
+
+@pytest.mark.parametrize("seconds", [0.3, 1.5, 2.5])
+def test_a_short_excerpt_of_a_recording_is_audited_as_a_take_and_as_the_users_audio(
+    auditor, seconds
+):
+    # A producer's sample of a second or two: no crash, and never another song found in it.
+    mix = np.asarray(auditor.catalog.load_audio("ryans-soldiers-joy"))[:, 5 * SR :]
+    clip = mix[:, : int(seconds * SR)].astype(np.float32)
+    for user_audio in (False, True):
+        result = auditor.audit(clip, SR, user_audio=user_audio)
+        assert result.found_songs() <= {"ryans-soldiers-joy"}
+    assert {f.song_id for f in auditor.find_material(clip, SR)} <= {"ryans-soldiers-joy"}

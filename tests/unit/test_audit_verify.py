@@ -232,3 +232,20 @@ def test_two_layers_that_each_add_their_own_peaks_are_both_kept(recordings):
     out = verify.explained_away(scored, ["guitar-song", "keys-song"], peaks, own, [None, None],
                                 in_db, cal.FOUND, cal.LONE_CAP)  # fmt: skip
     assert [p for _, p, _ in out] == [p for _, p, _ in scored]
+
+
+def test_a_run_in_audio_of_a_second_or_two_stays_within_it():
+    # A user's two-second sample: the 3 s smoothing must not reach past the audio's seconds.
+    for seconds in (1, 2):
+        e = verify.Evidence(
+            4.0,
+            9.0,
+            1.0,
+            np.full(seconds, 4.0, np.float32),
+            np.full(seconds, 20, np.int32),
+            1.0,
+            0.0,
+        )
+        start, end, z = e.run(verify.RUN_LIFT_DB)
+        assert (start, end) == (0.0, float(seconds))
+        assert z > 0
