@@ -92,7 +92,7 @@ class Keyed:
             return [int(self.tonic[c.item] + c.semitones) % 12], self.tempo[c.item] / c.scale
         a = analyse(audio, sample_rate)
         profile = a.pitch_profile
-        if not np.any(profile > 0):
+        if not np.isfinite(profile).all() or float(np.ptp(profile)) <= 0:  # no key to hear
             return [], a.tempo_bpm
         fit = [float(np.corrcoef(np.roll(MAJOR_PROFILE, k), profile)[0, 1]) for k in range(12)]
         return [int(k) for k in np.argsort(fit)[::-1][:KEYS]], a.tempo_bpm

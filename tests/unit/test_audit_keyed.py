@@ -109,3 +109,15 @@ def test_each_song_is_looked_for_at_the_map_the_takes_key_and_tempo_imply():
     again = _keyed().nominate(_votes(cells), [9], 110.0, seen={(0, 2, lm.SCALES[g_map])})
     assert [(c.item, c.semitones) for c in again] == [(2, -5)]
     assert _keyed().nominate(_votes(cells), [], 110.0, seen=set()) == []
+
+
+def test_silence_has_no_key_and_noise_or_clicks_no_more_than_two():
+    rate = 22_050
+    silence = np.zeros((2, 5 * rate), np.float32)
+    assert _keyed().take_map(silence, rate, [], [True] * 4)[0] == []
+    noise = np.random.default_rng(0).normal(0, 0.1, (2, 5 * rate)).astype(np.float32)
+    clicks = np.zeros((2, 5 * rate), np.float32)
+    clicks[:, :: rate // 2] = 1.0
+    for audio in (noise, clicks):  # what they name, the check decides: no error here
+        keys, tempo = _keyed().take_map(audio, rate, [], [True] * 4)
+        assert len(keys) <= 2 and tempo > 0
