@@ -20,7 +20,6 @@ largest layer alone is:
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import sys
@@ -125,15 +124,10 @@ def largest_layers(work: Path) -> Counter[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--work", type=Path, required=True)
-    ap.add_argument("--songs", type=int, default=60)
-    args = ap.parse_args(argv)
+    args = audit_score.sample_args(__doc__ or "", argv)
     settings = audit_score.settings_for(args.work / "data")
     with AppContext.open(settings) as ctx:
-        ids = sorted(ctx.catalog.song_ids())
-        random.Random(SEED).shuffle(ids)
-        ids = ids[: args.songs]
+        ids = audit_score.seeded_songs(ctx.catalog, args.songs, SEED)
         auditor = Auditor(audit_index_path(settings.catalog_path), ctx.catalog)
         try:
             first = ctx.catalog.song(ids[0])

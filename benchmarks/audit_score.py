@@ -10,9 +10,11 @@ the catalogue and the (already built) audit index; their figures are the same, o
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import logging
 import multiprocessing
+import random
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -34,6 +36,22 @@ def settings_for(data_dir: Path) -> Settings:
     names = {f.name for f in dataclasses.fields(Settings)}
     extra = {"audit_takes": False} if "audit_takes" in names else {}
     return Settings(data_dir=data_dir, server_url="", **extra)
+
+
+def sample_args(doc: str, argv: list[str] | None) -> argparse.Namespace:
+    """``--work`` (a folder the harness built, with its audit index) and ``--songs`` (how many
+    catalogue songs a script looks at), for the scripts that audit catalogue recordings."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("--work", type=Path, required=True)
+    ap.add_argument("--songs", type=int, default=60)
+    return ap.parse_args(argv)
+
+
+def seeded_songs(catalog: Any, n: int, seed: int) -> list[str]:
+    """``n`` of the catalogue's song ids, the same ones on every run with the same seed."""
+    ids = sorted(catalog.song_ids())
+    random.Random(seed).shuffle(ids)
+    return ids[:n]
 
 
 def read(path: Path) -> tuple[np.ndarray, int]:

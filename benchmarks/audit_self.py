@@ -16,8 +16,6 @@ names another song, and the audit's seconds (p50 / p95).
 
 from __future__ import annotations
 
-import argparse
-import random
 import sys
 import time
 from pathlib import Path
@@ -65,18 +63,13 @@ def measure(auditor: Auditor, songs: list[tuple[str, np.ndarray, int]]) -> dict[
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--work", type=Path, required=True)
-    ap.add_argument("--songs", type=int, default=60)
-    args = ap.parse_args(argv)
+    args = audit_score.sample_args(__doc__ or "", argv)
     settings = audit_score.settings_for(args.work / "data")
     real = verify.explained_away
     figures: dict[str, dict[str, float]] = {}
     with AppContext.open(settings) as ctx:
-        ids = sorted(ctx.catalog.song_ids())
-        random.Random(SEED).shuffle(ids)
         songs = []
-        for song_id in ids[: args.songs]:
+        for song_id in audit_score.seeded_songs(ctx.catalog, args.songs, SEED):
             song = ctx.catalog.song(song_id)
             assert song is not None
             songs.append((song_id, ctx.catalog.load_audio(song_id), song.sample_rate))

@@ -26,19 +26,18 @@ import numpy as np
 from numpy.typing import NDArray
 
 from musicapp.attribution import landmarks as lm
+from musicapp.attribution.calibration import FOUND  # a cluster this likely sets the key and tempo
 from musicapp.audio.analysis import analyse
+from musicapp.generation.composer.conditioning import MAJOR_PROFILE  # Krumhansl and Kessler's
 from musicapp.generation.layers import key_tonic
 from musicapp.generation.tempo import fold
 
 if TYPE_CHECKING:
     from musicapp.catalog.store import CatalogStore
 
-# Krumhansl and Kessler's probe-tone ratings of the twelve pitch classes in a major key.
-MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
 KEYS = 2  # from the audio alone the likeliest key is right about 4 times in 10, one of two 8
 MIN_VOTES = 2
 LIMIT = 400  # cells checked at most, by votes: 150 gained less, 800 no more (docs/audit.md)
-FOUND = 0.5  # calibration.FOUND: a cluster this likely sets the take's key and tempo
 
 
 class Keyed:
@@ -94,7 +93,10 @@ class Keyed:
         profile = a.pitch_profile
         if not np.isfinite(profile).all() or float(np.ptp(profile)) <= 0:  # no key to hear
             return [], a.tempo_bpm
-        fit = [float(np.corrcoef(np.roll(MAJOR_PROFILE, k), profile)[0, 1]) for k in range(12)]
+        fit = [
+            float(np.corrcoef(np.roll(np.asarray(MAJOR_PROFILE), k), profile)[0, 1])
+            for k in range(12)
+        ]
         return [int(k) for k in np.argsort(fit)[::-1][:KEYS]], a.tempo_bpm
 
     def nominate(
