@@ -45,6 +45,7 @@ from musicapp.attribution.segments import (
 from musicapp.attribution.types import (
     EMBEDDING,
     FINGERPRINT,
+    NOTHING_FOUND,
     AuditResult,
     AuditStatus,
     Candidate,
@@ -289,15 +290,18 @@ class Auditor:
             for song, v in seg.influence.items():
                 whole[song] = whole.get(song, 0.0) + v * (seg.end_s - seg.start_s) / duration
         progress(Progress(1.0, "audit", "Audit done"))
+        findings = _findings(clusters, loaded)
+        looked = user_audio and method in (FINGERPRINTS, COMBINED)
         return AuditResult(
             duration_s=duration,
             sample_rate=sample_rate,
             segments=tuple(segments),
             influence=dict(sorted(whole.items(), key=lambda kv: -kv[1])),
-            findings=_findings(clusters, loaded) if clusters else (),
+            findings=findings,
             method=METHOD_WORDS[method],
             embedder=self.embedder.name if method != FINGERPRINTS else "",
             catalogue_songs=loaded.songs,
+            notes=(NOTHING_FOUND,) if looked and not findings else (),
             elapsed_s=time.perf_counter() - started,
         )
 

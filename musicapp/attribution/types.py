@@ -138,6 +138,14 @@ class Finding:
         )
 
 
+# The audit of a user's file that finds nothing outright says it does not clear the file: an
+# excerpt mixed under other music is usually missed (docs/audit.md, stop 38).
+NOTHING_FOUND = (
+    "nothing of the catalogue was found outright, which does not clear the audio: a catalogue "
+    "recording mixed under other music is usually missed (docs/audit.md)"
+)
+
+
 @dataclass(frozen=True)
 class AuditResult:
     """The audit of one piece of audio against the catalogue.

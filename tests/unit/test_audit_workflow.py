@@ -398,3 +398,20 @@ def test_an_audit_of_your_file_finds_no_more_than_would_refuse_it_real_auditor(
         result = room.audit_file_job(path).run(lambda p: None, _cancel())
         assert result.found_songs() == {f.song_id for f in room.find_material(path)}, path
     assert HIDDEN_OK in result.found_songs()
+
+
+def test_an_audit_of_your_file_that_finds_nothing_says_it_does_not_clear_it_real_auditor(
+    audited_studio, tmp_path, recordings
+):
+    """A rights administrator reading "nothing found" must not take it for "clean": an
+    excerpt mixed under other music is usually missed (docs/audit.md), and the audit says so.
+    Where it finds a recording, it does not."""
+    from musicapp.attribution.types import NOTHING_FOUND
+
+    room = audited_studio.audit
+    nothing = room.audit_file_job(recordings / "di-guitar.flac").run(lambda p: None, _cancel())
+    assert not nothing.findings
+    assert nothing.notes == (NOTHING_FOUND,)
+    clip = _hidden_clip(audited_studio, HIDDEN_OK, tmp_path / "mine.wav")
+    found = room.audit_file_job(clip).run(lambda p: None, _cancel())
+    assert found.findings and NOTHING_FOUND not in found.notes
